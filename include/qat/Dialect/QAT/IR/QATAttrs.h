@@ -1,0 +1,34 @@
+//===- QATAttrs.h - Attributes of the qat dialect ---------------*- C++ -*-===//
+//
+// Declares the quantizer attribute, the gradient estimators and the enums.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_DIALECT_QAT_IR_QATATTRS_H
+#define QAT_DIALECT_QAT_IR_QATATTRS_H
+
+#include "mlir/IR/Attributes.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/OpImplementation.h"
+
+#include "qat/Dialect/QAT/IR/QATEnums.h.inc"
+
+#include "qat/Dialect/QAT/IR/QATAttrInterfaces.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "qat/Dialect/QAT/IR/QATAttrs.h.inc"
+
+namespace mlir::qat {
+
+/// Parses a gradient estimator written by its mnemonic, without the `#qat.`
+/// prefix: `ste`, `clip`, `trust<0.25>`, `fourier<[0.21]>`.
+FailureOr<GradientEstimatorAttrInterface> parseGradientEstimator(AsmParser &parser);
+
+/// Prints a gradient estimator in the form parseGradientEstimator reads.
+void printGradientEstimator(AsmPrinter &printer,
+                            GradientEstimatorAttrInterface estimator);
+
+} // namespace mlir::qat
+
+#endif // QAT_DIALECT_QAT_IR_QATATTRS_H

@@ -1,0 +1,43 @@
+//===- QATEnums.td - Enumerations of the qat dialect -------*- tablegen -*-===//
+//
+// The discrete choices of a quantizer: grid, scale method, granularity.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_DIALECT_QAT_IR_QATENUMS_TD
+#define QAT_DIALECT_QAT_IR_QATENUMS_TD
+
+include "mlir/IR/EnumAttr.td"
+
+def QAT_Grid : I32EnumAttr<"Grid", "quantization grid", [
+    // QuEST: 2^b levels symmetric around zero, zero itself not a level.
+    I32EnumAttrCase<"Centered", 0, "centered">,
+    // LSQ/StableQAT: two's complement levels [-2^(b-1), 2^(b-1)-1], with zero.
+    I32EnumAttrCase<"Signed", 1, "signed">]> {
+  let cppNamespace = "::mlir::qat";
+  let genSpecializedAttr = 0;
+}
+
+def QAT_ScaleMethod : I32EnumAttr<"ScaleMethod", "how the step is obtained", [
+    // c = alpha_b * rms(x) + 1e-8, MSE-optimal clip for a Gaussian (QuEST).
+    I32EnumAttrCase<"RmsGaussian", 0, "rms_gaussian">,
+    // c = max|x|.
+    I32EnumAttrCase<"AbsMax", 1, "absmax">,
+    // The step is a trained parameter (LSQ) and receives a gradient.
+    I32EnumAttrCase<"Learned", 2, "learned">]> {
+  let cppNamespace = "::mlir::qat";
+  let genSpecializedAttr = 0;
+}
+
+def QAT_Granularity : I32EnumAttr<"Granularity",
+                                  "which elements share one step", [
+    I32EnumAttrCase<"PerTensor", 0, "per_tensor">,
+    // One step per row: the whole last dimension.
+    I32EnumAttrCase<"PerRow", 1, "per_row">,
+    // One step per group of G consecutive elements of the last dimension.
+    I32EnumAttrCase<"PerGroup", 2, "per_group">]> {
+  let cppNamespace = "::mlir::qat";
+  let genSpecializedAttr = 0;
+}
+
+#endif // QAT_DIALECT_QAT_IR_QATENUMS_TD

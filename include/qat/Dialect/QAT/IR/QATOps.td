@@ -1,0 +1,242 @@
+//===- QATOps.td - Operations of the qat dialect -----------*- tablegen -*-===//
+//
+// Rotation, scale, quantize/dequantize, fake quantization and its gradient,
+// and the low-bit matmul.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_DIALECT_QAT_IR_QATOPS_TD
+#define QAT_DIALECT_QAT_IR_QATOPS_TD
+
+include "qat/Dialect/QAT/IR/QATAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/OpBase.td"
+
+def QAT_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def QAT_CodeTensor : RankedTensorOf<[AnySignlessInteger]>;
+def QAT_EstimatorAttr : Attr<
+    CPred<"::llvm::isa<::mlir::qat::GradientEstimatorAttrInterface>($_self)">,
+    "gradient estimator attribute"> {
+  let storageType = "::mlir::qat::GradientEstimatorAttrInterface";
+  let returnType = "::mlir::qat::GradientEstimatorAttrInterface";
+  let convertFromStorage = "$_self";
+}
+
+//===----------------------------------------------------------------------===//
+// qat.hadamard
+//===----------------------------------------------------------------------===//
+
+def QAT_HadamardOp : QAT_Op<"hadamard", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "block Hadamard rotation along the last dimension";
+  let description = [{
+    `result = input · blockdiag(H_n, ..., H_n)` along the last dimension, with
+    `H_n` the Sylvester Hadamard matrix of size `n` (the block) divided by
+    `sqrt(n)`. The block is a power of two that divides the last dimension.
+    The transform is orthogonal and symmetric: it is its own inverse and its
+    own backward, so `hadamard(hadamard(x))` folds to `x`.
+
+    ```mlir
+    %r = qat.hadamard %x block 128 : tensor<64x512xf32>
+    ```
+  }];
+  let arguments = (ins QAT_FloatTensor:$input, I64Attr:$block);
+  let results = (outs QAT_FloatTensor:$result);
+  let assemblyFormat = "$input `block` $block attr-dict `:` type($input)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// qat.scale
+//===----------------------------------------------------------------------===//
+
+def QAT_ScaleOp : QAT_Op<"scale", [Pure]> {
+  let summary = "steps of a quantizer computed from data";
+  let description = [{
+    Computes one step per group for the `rms_gaussian` and `absmax` scale
+    methods (learned steps are operands, not computed). Per group of `x`:
+
+    * `rms_gaussian`: `c = alpha_b * sqrt(mean(x^2)) + 1e-8`
+    * `absmax`: `c = max|x|`
+
+    and the step is `2c/(2^b-1)` on the centered grid, `c/qp` on the signed
+    grid. The result has the input's rank; its last dimension counts the
+    groups of a row (1 per row), its other dimensions are the input's
+    (all 1 for `per_tensor`).
+
+    ```mlir
+    %s = qat.scale %x as <centered, 4 bits, rms_gaussian, per_row>
+        : tensor<64x512xf32> -> tensor<64x1xf32>
+    ```
+  }];
+  let arguments = (ins QAT_FloatTensor:$input, QAT_QuantizerAttr:$quantizer);
+  let results = (outs QAT_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `as` $quantizer attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// qat.quantize / qat.dequantize
+//===----------------------------------------------------------------------===//
+
+def QAT_QuantizeOp : QAT_Op<"quantize", [Pure]> {
+  let summary = "float tensor to integer codes";
+  let description = [{
+    With `s` the step of the element's group:
+
+    * signed grid: `code = clamp(round(x/s), qn, qp)`; one bit:
+      `code = sign(x)`;
+    * centered grid: `k = clamp(round(x/s + 1/2), -2^(b-1)+1, 2^(b-1))` and
+      `code = k - 1`, so that the level is `(code + 1/2) * s` and the odd
+      integer `2*code + 1` is the exact operand of integer GEMMs.
+
+    `round` is round-half-to-even. Codes are signless integers read as two's
+    complement; the element type must hold `bits` bits (two for the one-bit
+    signed grid). With `packed`, codes of at most 4 bits are stored two per
+    `i8`, element `2j` in the low nibble and `2j+1` in the high nibble, so the
+    last dimension halves.
+
+    ```mlir
+    %q = qat.quantize %x, %s as <centered, 4 bits, rms_gaussian, per_row> packed
+        : tensor<64x512xf32>, tensor<64x1xf32> -> tensor<64x256xi8>
+    ```
+  }];
+  let arguments = (ins QAT_FloatTensor:$input, QAT_FloatTensor:$scale,
+                       QAT_QuantizerAttr:$quantizer, UnitAttr:$packed);
+  let results = (outs QAT_CodeTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `as` $quantizer (`packed` $packed^)? attr-dict `:`
+    type($input) `,` type($scale) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def QAT_DequantizeOp : QAT_Op<"dequantize", [Pure]> {
+  let summary = "integer codes to float values";
+  let description = [{
+    The inverse of `qat.quantize` on the grid: `code * s` on the signed grid,
+    `(code + 1/2) * s` on the centered grid. `packed` reads two codes per
+    `i8` (low nibble first).
+
+    ```mlir
+    %x = qat.dequantize %q, %s as <signed, 4 bits, learned, per_row>
+        : tensor<64x512xi8>, tensor<64x1xf32> -> tensor<64x512xf32>
+    ```
+  }];
+  let arguments = (ins QAT_CodeTensor:$input, QAT_FloatTensor:$scale,
+                       QAT_QuantizerAttr:$quantizer, UnitAttr:$packed);
+  let results = (outs QAT_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `as` $quantizer (`packed` $packed^)? attr-dict `:`
+    type($input) `,` type($scale) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let hasCanonicalizer = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// qat.fake_quant / qat.fake_quant_grad
+//===----------------------------------------------------------------------===//
+
+def QAT_FakeQuantOp : QAT_Op<"fake_quant", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "quantize then dequantize (forward of QAT)";
+  let description = [{
+    `result = dequantize(quantize(x, s), s)`, computed in floating point. The
+    op carries the gradient estimator that its backward
+    (`qat.fake_quant_grad`) uses.
+
+    ```mlir
+    %y = qat.fake_quant %x, %s as <centered, 4 bits, rms_gaussian, per_row>
+        with #qat.trust : tensor<64x512xf32>, tensor<64x1xf32>
+    ```
+  }];
+  let arguments = (ins QAT_FloatTensor:$input, QAT_FloatTensor:$scale,
+                       QAT_QuantizerAttr:$quantizer,
+                       QAT_EstimatorAttr:$estimator);
+  let results = (outs QAT_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `as` $quantizer `with` custom<Estimator>($estimator) attr-dict `:`
+    type($input) `,` type($scale)
+  }];
+  let hasVerifier = 1;
+}
+
+def QAT_FakeQuantGradOp : QAT_Op<"fake_quant_grad",
+    [Pure, AllTypesMatch<["grad", "input", "inputGrad"]>]> {
+  let summary = "backward of qat.fake_quant: dx, and ds for learned steps";
+  let description = [{
+    Given the incoming gradient `dy`, computes `dx` under the estimator:
+
+    * `ste`: `dx = dy`;
+    * `clip`: `dx = dy * [|x| <= c]` (centered, `c = s*(2^b-1)/2`),
+      `dx = dy * [qn <= x/s <= qp]` (signed);
+    * `trust`: `dx = dy * [|xq - x| <= T * std]`, `std = sqrt(mean(x^2))` of
+      the group;
+    * `fourier`: `dx = dy * [qn <= v <= qp] * (1 - S(v)) / (1 + S(v))`,
+      `v = x/s`.
+
+    For `learned` steps a second result gives the LSQ step gradient, per
+    group: `ds = g * sum(dy * (qn <= v <= qp ? round(v) - v : clamp(v, qn, qp)))`
+    with `g = 1/sqrt(N*qp)` and `N` the number of elements of `x`. Other scale
+    methods are constants for the backward and have no second result.
+
+    ```mlir
+    %dx, %ds = qat.fake_quant_grad %dy, %x, %s
+        as <signed, 2 bits, learned, per_row> with #qat.fourier
+        : tensor<64x512xf32>, tensor<64x1xf32> -> tensor<64x1xf32>
+    ```
+  }];
+  let arguments = (ins QAT_FloatTensor:$grad, QAT_FloatTensor:$input,
+                       QAT_FloatTensor:$scale, QAT_QuantizerAttr:$quantizer,
+                       QAT_EstimatorAttr:$estimator);
+  let results = (outs QAT_FloatTensor:$inputGrad,
+                      Optional<QAT_FloatTensor>:$scaleGrad);
+  let assemblyFormat = [{
+    $grad `,` $input `,` $scale `as` $quantizer `with` custom<Estimator>($estimator) attr-dict `:`
+    type($input) `,` type($scale) (`->` type($scaleGrad)^)?
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// qat.matmul
+//===----------------------------------------------------------------------===//
+
+def QAT_MatmulOp : QAT_Op<"matmul", [Pure]> {
+  let summary = "low-bit matmul of integer codes with a dequantizing epilogue";
+  let description = [{
+    `result[m, n] = sa[m] * sb[n] * sum_k A[m, k] * B[n, k]` where `A` and `B`
+    are the levels of the codes in units of their steps: the code itself on
+    the signed grid, `code + 1/2` on the centered grid. The sum is exact in
+    int32: centered operands are accumulated as odd integers `2*code + 1` and
+    the factors 1/2 are folded into the epilogue. `B` is given as N x K (the
+    layout of a weight matrix); scales are `per_row` (M x 1 and N x 1) or
+    `per_tensor` (1 x 1). With `packed`, both operands hold two codes of at
+    most 4 bits per `i8` along K.
+
+    ```mlir
+    %y = qat.matmul %a, %b, %sa, %sb
+        as <centered, 4 bits, rms_gaussian, per_row>,
+           <centered, 4 bits, rms_gaussian, per_row> packed
+        : tensor<64x256xi8>, tensor<128x256xi8>, tensor<64x1xf32>,
+          tensor<128x1xf32> -> tensor<64x128xbf16>
+    ```
+  }];
+  let arguments = (ins QAT_CodeTensor:$lhs, QAT_CodeTensor:$rhs,
+                       QAT_FloatTensor:$lhsScale, QAT_FloatTensor:$rhsScale,
+                       QAT_QuantizerAttr:$lhsQuantizer,
+                       QAT_QuantizerAttr:$rhsQuantizer, UnitAttr:$packed);
+  let results = (outs QAT_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs `,` $lhsScale `,` $rhsScale `as` $lhsQuantizer `,`
+    $rhsQuantizer (`packed` $packed^)? attr-dict `:` type($lhs) `,`
+    type($rhs) `,` type($lhsScale) `,` type($rhsScale) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // QAT_DIALECT_QAT_IR_QATOPS_TD

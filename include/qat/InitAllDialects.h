@@ -1,0 +1,23 @@
+//===- InitAllDialects.h - Register the qat dialect -------------*- C++ -*-===//
+//
+// The one place that lists what a qat tool registers: the qat dialect next to
+// every upstream dialect a training graph may contain.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_INITALLDIALECTS_H
+#define QAT_INITALLDIALECTS_H
+
+#include "mlir/IR/DialectRegistry.h"
+
+namespace mlir::qat {
+
+/// Registers the qat dialect only.
+void registerQATDialect(DialectRegistry &registry);
+
+/// Registers the qat dialect, every upstream dialect and their extensions.
+void registerAllDialects(DialectRegistry &registry);
+
+} // namespace mlir::qat
+
+#endif // QAT_INITALLDIALECTS_H

@@ -1,0 +1,284 @@
+//===- QATAttrs.cpp - Attributes of the qat dialect -------------*- C++ -*-===//
+//
+// Parsing, printing and verification of the quantizer and the gradient
+// estimators; the grid arithmetic every other layer derives from.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qat/Dialect/QAT/IR/QATAttrs.h"
+#include "qat/Dialect/QAT/IR/QATDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+using namespace mlir;
+using namespace mlir::qat;
+
+#include "qat/Dialect/QAT/IR/QATEnums.cpp.inc"
+
+#include "qat/Dialect/QAT/IR/QATAttrInterfaces.cpp.inc"
+
+/// `per_tensor`, `per_row` or `per_group<G>`.
+static ParseResult parseGranularity(AsmParser &parser,
+                                    Granularity &granularity,
+                                    int64_t &groupSize) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<Granularity> parsed = symbolizeGranularity(keyword);
+  if (!parsed)
+    return parser.emitError(loc, "expected granularity per_tensor, per_row or "
+                                 "per_group<G>, got '")
+           << keyword << "'";
+  granularity = *parsed;
+  groupSize = 0;
+  if (*parsed != Granularity::PerGroup)
+    return success();
+  if (parser.parseLess() || parser.parseInteger(groupSize) ||
+      parser.parseGreater())
+    return failure();
+  return success();
+}
+
+static void printGranularity(AsmPrinter &printer, Granularity granularity,
+                             int64_t groupSize) {
+  printer << stringifyGranularity(granularity);
+  if (granularity == Granularity::PerGroup)
+    printer << "<" << groupSize << ">";
+}
+
+/// Prints the shortest decimal that parses back to exactly `value`, so that
+/// `0.21` reads as written and round trips bit for bit.
+static void printShortestDouble(AsmPrinter &printer, double value) {
+  char text[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(text, sizeof(text), "%.*g", precision, value);
+    if (std::strtod(text, nullptr) == value)
+      break;
+  }
+  StringRef printed(text);
+  printer << printed;
+  // Keep it a float literal for the parser: "1" -> "1.0".
+  if (printed.find_first_of(".eEn") == StringRef::npos)
+    printer << ".0";
+}
+
+#define GET_ATTRDEF_CLASSES
+#include "qat/Dialect/QAT/IR/QATAttrs.cpp.inc"
+
+FailureOr<GradientEstimatorAttrInterface>
+mlir::qat::parseGradientEstimator(AsmParser &parser) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef mnemonic;
+  Attribute attr;
+  OptionalParseResult result =
+      generatedAttributeParser(parser, &mnemonic, Type(), attr);
+  if (!result.has_value() || failed(*result)) {
+    if (!result.has_value())
+      parser.emitError(loc, "expected a gradient estimator (ste, clip, trust "
+                            "or fourier), got '")
+          << mnemonic << "'";
+    return failure();
+  }
+  auto estimator = dyn_cast<GradientEstimatorAttrInterface>(attr);
+  if (!estimator)
+    return parser.emitError(loc, "expected a gradient estimator (ste, clip, "
+                                 "trust or fourier), got '")
+           << mnemonic << "'";
+  return estimator;
+}
+
+void mlir::qat::printGradientEstimator(AsmPrinter &printer,
+                                       GradientEstimatorAttrInterface attr) {
+  (void)generatedAttributePrinter(attr, printer);
+}
+
+void QATDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "qat/Dialect/QAT/IR/QATAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizerAttr
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+QuantizerAttr::verify(function_ref<InFlightDiagnostic()> emitError, Grid grid,
+                      unsigned bits, ScaleMethod scaleMethod,
+                      Granularity granularity, int64_t groupSize) {
+  if (bits < 1 || bits > 8)
+    return emitError() << "bits must be in [1, 8], got " << bits;
+  if (granularity == Granularity::PerGroup && groupSize <= 0)
+    return emitError() << "group size must be positive, got " << groupSize;
+  if (granularity != Granularity::PerGroup && groupSize != 0)
+    return emitError() << "a group size is only meaningful for per_group, got "
+                       << stringifyGranularity(granularity);
+  if (scaleMethod == ScaleMethod::Learned && grid != Grid::Signed)
+    return emitError() << "learned steps (LSQ) require the signed grid, got "
+                       << stringifyGrid(grid);
+  return success();
+}
+
+int64_t QuantizerAttr::getMinCode() const {
+  return -(int64_t(1) << (getBits() - 1));
+}
+
+int64_t QuantizerAttr::getMaxCode() const {
+  // The one-bit signed grid is sign(x): codes -1, 0 (for x == 0) and 1.
+  if (getGrid() == Grid::Signed && getBits() == 1)
+    return 1;
+  return (int64_t(1) << (getBits() - 1)) - 1;
+}
+
+unsigned QuantizerAttr::getCodeBits() const {
+  return getGrid() == Grid::Signed && getBits() == 1 ? 2 : getBits();
+}
+
+int64_t QuantizerAttr::getGroupLength(int64_t rowLength) const {
+  return getGranularity() == Granularity::PerGroup ? getGroupSize()
+                                                    : rowLength;
+}
+
+SmallVector<int64_t> QuantizerAttr::getScaleShape(ArrayRef<int64_t> shape) const {
+  SmallVector<int64_t> scaleShape(shape);
+  if (scaleShape.empty())
+    return scaleShape;
+  switch (getGranularity()) {
+  case Granularity::PerTensor:
+    llvm::fill(scaleShape, 1);
+    break;
+  case Granularity::PerRow:
+    scaleShape.back() = 1;
+    break;
+  case Granularity::PerGroup:
+    scaleShape.back() = shape.back() / getGroupSize();
+    break;
+  }
+  return scaleShape;
+}
+
+double QuantizerAttr::getGaussianAlpha() const {
+  // MSE-optimal clip of a unit Gaussian for 2^b levels (QuEST, DESIGN.md 1).
+  static constexpr double alpha[8] = {
+      0.7978845587140913, 1.4935346200015913, 2.051068354131873,
+      2.513930578568423,  2.9160938834961225, 3.276597282593217,
+      3.6010497188221655, 3.884938678807525};
+  return alpha[getBits() - 1];
+}
+
+//===----------------------------------------------------------------------===//
+// Gradient estimators
+//===----------------------------------------------------------------------===//
+
+LogicalResult TrustAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                FloatAttr factor) {
+  if (!factor)
+    return success();
+  double value = factor.getValueAsDouble();
+  if (!std::isfinite(value) || value <= 0)
+    return emitError() << "trust factor must be positive and finite, got "
+                       << value;
+  return success();
+}
+
+double TrustAttr::getFactorForBits(unsigned bits) const {
+  if (FloatAttr factor = getFactor())
+    return factor.getValueAsDouble();
+  static constexpr double alpha[8] = {
+      0.7978845587140913, 1.4935346200015913, 2.051068354131873,
+      2.513930578568423,  2.9160938834961225, 3.276597282593217,
+      3.6010497188221655, 3.884938678807525};
+  return alpha[bits - 1] / double((1 << bits) - 1);
+}
+
+/// `#qat.trust` or `#qat.trust<T>`.
+Attribute TrustAttr::parse(AsmParser &parser, Type) {
+  if (failed(parser.parseOptionalLess()))
+    return TrustAttr::get(parser.getContext(), FloatAttr());
+  SMLoc loc = parser.getCurrentLocation();
+  double value;
+  if (parser.parseFloat(value) || parser.parseGreater())
+    return {};
+  return parser.getChecked<TrustAttr>(
+      loc, parser.getContext(),
+      FloatAttr::get(Float64Type::get(parser.getContext()), value));
+}
+
+void TrustAttr::print(AsmPrinter &printer) const {
+  FloatAttr factor = getFactor();
+  if (!factor)
+    return;
+  printer << "<";
+  printShortestDouble(printer, factor.getValueAsDouble());
+  printer << ">";
+}
+
+LogicalResult FourierAttr::verifyForGrid(
+    function_ref<InFlightDiagnostic()> emitError, Grid grid, unsigned) const {
+  if (grid != Grid::Signed)
+    return emitError()
+           << "the fourier estimator is defined on the signed grid, got "
+           << stringifyGrid(grid);
+  return success();
+}
+
+LogicalResult FourierAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  DenseF64ArrayAttr amplitudes) {
+  if (!amplitudes)
+    return success();
+  if (amplitudes.empty())
+    return emitError() << "the fourier estimator needs at least one amplitude";
+  double sum = 0;
+  for (double a : amplitudes.asArrayRef()) {
+    if (!std::isfinite(a))
+      return emitError() << "fourier amplitudes must be finite, got " << a;
+    sum += std::fabs(a);
+  }
+  double bound = std::sqrt(2.0) * M_PI * sum;
+  if (!(bound < 1.0))
+    return emitError() << "fourier amplitudes give sqrt(2)*pi*sum|a_k| = "
+                       << bound << ", which must be < 1 for a bounded gradient";
+  return success();
+}
+
+SmallVector<double> FourierAttr::getAmplitudesOrDefault() const {
+  if (DenseF64ArrayAttr amplitudes = getAmplitudes())
+    return SmallVector<double>(amplitudes.asArrayRef());
+  return {0.21};
+}
+
+/// `#qat.fourier` or `#qat.fourier<[a_0, a_1, ...]>`.
+Attribute FourierAttr::parse(AsmParser &parser, Type) {
+  MLIRContext *ctx = parser.getContext();
+  if (failed(parser.parseOptionalLess()))
+    return FourierAttr::get(ctx, DenseF64ArrayAttr());
+  SMLoc loc = parser.getCurrentLocation();
+  SmallVector<double> amplitudes;
+  if (parser.parseCommaSeparatedList(
+          AsmParser::Delimiter::Square,
+          [&] { return parser.parseFloat(amplitudes.emplace_back()); }) ||
+      parser.parseGreater())
+    return {};
+  return parser.getChecked<FourierAttr>(
+      loc, ctx, DenseF64ArrayAttr::get(ctx, amplitudes));
+}
+
+void FourierAttr::print(AsmPrinter &printer) const {
+  DenseF64ArrayAttr amplitudes = getAmplitudes();
+  if (!amplitudes)
+    return;
+  printer << "<[";
+  llvm::interleaveComma(amplitudes.asArrayRef(), printer, [&](double a) {
+    printShortestDouble(printer, a);
+  });
+  printer << "]>";
+}

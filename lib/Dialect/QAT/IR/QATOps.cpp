@@ -1,0 +1,367 @@
+//===- QATOps.cpp - Operations of the qat dialect ---------------*- C++ -*-===//
+//
+// Verifiers, folders and canonicalization patterns of the qat operations.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qat/Dialect/QAT/IR/QATOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace mlir::qat;
+
+//===----------------------------------------------------------------------===//
+// Shared verification
+//===----------------------------------------------------------------------===//
+
+/// Renders a shape the way tensor types spell it: 4x256.
+static std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  llvm::interleave(
+      shape, os,
+      [&](int64_t dim) {
+        if (ShapedType::isDynamic(dim))
+          os << "?";
+        else
+          os << dim;
+      },
+      "x");
+  return text;
+}
+
+static std::string formatGranularity(QuantizerAttr quantizer) {
+  std::string text = stringifyGranularity(quantizer.getGranularity()).str();
+  if (quantizer.getGranularity() == Granularity::PerGroup)
+    text += "<" + std::to_string(quantizer.getGroupSize()) + ">";
+  return text;
+}
+
+static LogicalResult verifyStaticTensor(Operation *op, StringRef role,
+                                        RankedTensorType type) {
+  if (!type.hasStaticShape())
+    return op->emitOpError() << "expects a statically shaped " << role
+                             << ", got " << type;
+  if (type.getRank() == 0)
+    return op->emitOpError() << "expects " << role << " of rank >= 1, got "
+                             << type;
+  return success();
+}
+
+/// The input is quantized in groups along its last dimension with one step
+/// per group; the scale tensor must enumerate exactly those groups.
+static LogicalResult verifyScaleShape(Operation *op, RankedTensorType input,
+                                      RankedTensorType scale,
+                                      QuantizerAttr quantizer,
+                                      StringRef scaleRole = "scale") {
+  if (failed(verifyStaticTensor(op, "input", input)) ||
+      failed(verifyStaticTensor(op, scaleRole, scale)))
+    return failure();
+  int64_t rowLength = input.getShape().back();
+  if (quantizer.getGranularity() == Granularity::PerGroup &&
+      rowLength % quantizer.getGroupSize() != 0)
+    return op->emitOpError()
+           << "group size " << quantizer.getGroupSize()
+           << " does not divide the last dimension " << rowLength;
+  SmallVector<int64_t> expected = quantizer.getScaleShape(input.getShape());
+  if (scale.getShape() != ArrayRef<int64_t>(expected))
+    return op->emitOpError()
+           << "expects " << scaleRole << " of shape " << formatShape(expected)
+           << " for " << formatGranularity(quantizer)
+           << " quantization of a " << formatShape(input.getShape())
+           << " input, got " << formatShape(scale.getShape());
+  return success();
+}
+
+/// Codes are signless integers wide enough for the grid; packed codes are
+/// two nibbles per i8 along the last dimension.
+static LogicalResult verifyCodes(Operation *op, RankedTensorType values,
+                                 RankedTensorType codes,
+                                 QuantizerAttr quantizer, bool packed) {
+  if (failed(verifyStaticTensor(op, "code tensor", codes)))
+    return failure();
+  unsigned width = codes.getElementTypeBitWidth();
+  unsigned needed = quantizer.getCodeBits();
+  if (packed) {
+    if (needed > 4)
+      return op->emitOpError()
+             << "packed codes hold at most 4 bits, the quantizer needs "
+             << needed;
+    if (width != 8)
+      return op->emitOpError() << "packed codes are stored in i8, got "
+                               << codes.getElementType();
+    if (values.getShape().back() % 2 != 0)
+      return op->emitOpError()
+             << "packed codes need an even last dimension, got "
+             << values.getShape().back();
+  } else if (width < needed) {
+    return op->emitOpError()
+           << "code type " << codes.getElementType() << " is too narrow for "
+           << quantizer.getBits() << "-bit "
+           << stringifyGrid(quantizer.getGrid()) << " codes (needs at least i"
+           << needed << ")";
+  }
+  SmallVector<int64_t> expected(values.getShape());
+  if (packed)
+    expected.back() /= 2;
+  if (codes.getShape() != ArrayRef<int64_t>(expected))
+    return op->emitOpError()
+           << "expects " << (packed ? "packed " : "") << "codes of shape "
+           << formatShape(expected) << " for values of shape "
+           << formatShape(values.getShape()) << ", got "
+           << formatShape(codes.getShape());
+  return success();
+}
+
+static LogicalResult verifyEstimator(Operation *op,
+                                     GradientEstimatorAttrInterface estimator,
+                                     QuantizerAttr quantizer) {
+  return estimator.verifyForGrid([&] { return op->emitOpError(); },
+                                 quantizer.getGrid(), quantizer.getBits());
+}
+
+//===----------------------------------------------------------------------===//
+// Custom assembly
+//===----------------------------------------------------------------------===//
+
+/// An estimator by its mnemonic (`trust<0.25>`): a full `#qat.trust` would
+/// take the `:` of the op's types that follows for its own type.
+static ParseResult parseEstimator(OpAsmParser &parser,
+                                  GradientEstimatorAttrInterface &estimator) {
+  FailureOr<GradientEstimatorAttrInterface> parsed =
+      parseGradientEstimator(parser);
+  if (failed(parsed))
+    return failure();
+  estimator = *parsed;
+  return success();
+}
+
+static void printEstimator(OpAsmPrinter &printer, Operation *,
+                           GradientEstimatorAttrInterface estimator) {
+  printGradientEstimator(printer, estimator);
+}
+
+//===----------------------------------------------------------------------===//
+// HadamardOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult HadamardOp::verify() {
+  RankedTensorType type = getInput().getType();
+  int64_t block = getBlock();
+  if (block <= 0)
+    return emitOpError() << "block size must be positive, got " << block;
+  if (!llvm::isPowerOf2_64(block))
+    return emitOpError() << "block size " << block << " is not a power of two";
+  if (type.getRank() == 0)
+    return emitOpError() << "expects an input of rank >= 1, got " << type;
+  int64_t rowLength = type.getShape().back();
+  if (ShapedType::isDynamic(rowLength))
+    return emitOpError() << "expects a static last dimension, got " << type;
+  if (rowLength % block != 0)
+    return emitOpError() << "block size " << block
+                         << " does not divide the last dimension "
+                         << rowLength;
+  return success();
+}
+
+OpFoldResult HadamardOp::fold(FoldAdaptor adaptor) {
+  // H_1 = [1].
+  if (getBlock() == 1)
+    return getInput();
+  // H_n is orthogonal and symmetric, so it is its own inverse.
+  if (auto producer = getInput().getDefiningOp<HadamardOp>())
+    if (producer.getBlock() == getBlock())
+      return producer.getInput();
+  // A rotation of zero is zero.
+  if (auto splat = dyn_cast_or_null<SplatElementsAttr>(adaptor.getInput()))
+    if (splat.getSplatValue<APFloat>().isZero())
+      return getInput();
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// ScaleOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScaleOp::verify() {
+  QuantizerAttr quantizer = getQuantizer();
+  if (quantizer.getScaleMethod() == ScaleMethod::Learned)
+    return emitOpError() << "learned steps are parameters passed as operands; "
+                            "qat.scale computes rms_gaussian or absmax steps";
+  return verifyScaleShape(*this, getInput().getType(), getType(), quantizer,
+                          "result");
+}
+
+//===----------------------------------------------------------------------===//
+// QuantizeOp / DequantizeOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult QuantizeOp::verify() {
+  if (failed(verifyScaleShape(*this, getInput().getType(),
+                              getScale().getType(), getQuantizer())))
+    return failure();
+  return verifyCodes(*this, getInput().getType(), getType(), getQuantizer(),
+                     getPacked());
+}
+
+OpFoldResult QuantizeOp::fold(FoldAdaptor) {
+  // Requantizing exact levels with the same step gives the same codes.
+  auto producer = getInput().getDefiningOp<DequantizeOp>();
+  if (producer && producer.getScale() == getScale() &&
+      producer.getQuantizer() == getQuantizer() &&
+      producer.getPacked() == getPacked() &&
+      producer.getInput().getType() == getType())
+    return producer.getInput();
+  return {};
+}
+
+LogicalResult DequantizeOp::verify() {
+  if (failed(verifyScaleShape(*this, getType(), getScale().getType(),
+                              getQuantizer())))
+    return failure();
+  return verifyCodes(*this, getType(), getInput().getType(), getQuantizer(),
+                     getPacked());
+}
+
+namespace {
+/// dequantize(quantize(x, s), s) is the forward of fake quantization; the
+/// codes carry no gradient, so the estimator is the plain STE.
+struct DequantizeOfQuantizeToFakeQuant : OpRewritePattern<DequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(DequantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto quantize = op.getInput().getDefiningOp<QuantizeOp>();
+    if (!quantize || quantize.getScale() != op.getScale() ||
+        quantize.getQuantizer() != op.getQuantizer() ||
+        quantize.getPacked() != op.getPacked() ||
+        quantize.getInput().getType() != op.getType())
+      return rewriter.notifyMatchFailure(op, "not a quantize round trip");
+    rewriter.replaceOpWithNewOp<FakeQuantOp>(
+        op, op.getType(), quantize.getInput(), op.getScale(),
+        op.getQuantizer(),
+        cast<GradientEstimatorAttrInterface>(SteAttr::get(getContext())));
+    return success();
+  }
+};
+} // namespace
+
+void DequantizeOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                               MLIRContext *context) {
+  patterns.add<DequantizeOfQuantizeToFakeQuant>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// FakeQuantOp / FakeQuantGradOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FakeQuantOp::verify() {
+  if (failed(verifyScaleShape(*this, getInput().getType(),
+                              getScale().getType(), getQuantizer())))
+    return failure();
+  return verifyEstimator(*this, getEstimator(), getQuantizer());
+}
+
+LogicalResult FakeQuantGradOp::verify() {
+  QuantizerAttr quantizer = getQuantizer();
+  if (failed(verifyScaleShape(*this, getInput().getType(),
+                              getScale().getType(), quantizer)) ||
+      failed(verifyEstimator(*this, getEstimator(), quantizer)))
+    return failure();
+  bool learned = quantizer.getScaleMethod() == ScaleMethod::Learned;
+  if (learned && !getScaleGrad())
+    return emitOpError() << "learned steps need a second result, the step "
+                            "gradient ds";
+  if (!learned && getScaleGrad())
+    return emitOpError()
+           << "only learned steps have a gradient; a "
+           << stringifyScaleMethod(quantizer.getScaleMethod())
+           << " step is a constant of the backward";
+  if (getScaleGrad() && getScaleGrad().getType() != getScale().getType())
+    return emitOpError() << "expects the step gradient to have the step's "
+                            "type "
+                         << getScale().getType() << ", got "
+                         << getScaleGrad().getType();
+  return success();
+}
+
+LogicalResult FakeQuantGradOp::fold(FoldAdaptor,
+                                    SmallVectorImpl<OpFoldResult> &results) {
+  // The straight-through estimator passes dy unchanged.
+  if (!isa<SteAttr>(getEstimator()) || getScaleGrad())
+    return failure();
+  results.push_back(getGrad());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MatmulOp
+//===----------------------------------------------------------------------===//
+
+/// Largest magnitude of the integer that enters the int32 accumulation: the
+/// odd integer 2*code+1 on the centered grid, the code on the signed grid.
+static int64_t maxAccumulatedMagnitude(QuantizerAttr quantizer) {
+  if (quantizer.getGrid() == Grid::Centered)
+    return (int64_t(1) << quantizer.getBits()) - 1;
+  return -quantizer.getMinCode();
+}
+
+LogicalResult MatmulOp::verify() {
+  RankedTensorType lhs = getLhs().getType(), rhs = getRhs().getType();
+  RankedTensorType result = getType();
+  for (auto [role, type] :
+       {std::pair{"lhs", lhs}, {"rhs", rhs}, {"result", result}}) {
+    if (type.getRank() != 2 || !type.hasStaticShape())
+      return emitOpError() << "expects a statically shaped 2-D " << role
+                           << ", got " << type;
+  }
+  Type resultElement = result.getElementType();
+  if (!resultElement.isF32() && !resultElement.isBF16() &&
+      !resultElement.isF16())
+    return emitOpError() << "expects an f32, bf16 or f16 result, got "
+                         << resultElement;
+
+  int64_t m = lhs.getDimSize(0), n = rhs.getDimSize(0);
+  int64_t k = lhs.getDimSize(1) * (getPacked() ? 2 : 1);
+  if (lhs.getDimSize(1) != rhs.getDimSize(1))
+    return emitOpError() << "expects lhs and rhs to share the contraction "
+                            "dimension (B is N x K), got "
+                         << formatShape(lhs.getShape()) << " and "
+                         << formatShape(rhs.getShape());
+  if (result.getShape() != ArrayRef<int64_t>{m, n})
+    return emitOpError() << "expects result of shape " << m << "x" << n
+                         << ", got " << formatShape(result.getShape());
+
+  for (auto [role, codes, scale, quantizer, rows] :
+       {std::tuple{"lhs", lhs, getLhsScale().getType(), getLhsQuantizer(), m},
+        {"rhs", rhs, getRhsScale().getType(), getRhsQuantizer(), n}}) {
+    if (quantizer.getGranularity() == Granularity::PerGroup)
+      return emitOpError() << "takes per_tensor or per_row scales, got "
+                              "per_group for the "
+                           << role;
+    RankedTensorType values = RankedTensorType::get({rows, k}, resultElement);
+    std::string scaleRole = std::string(role) + " scale";
+    if (failed(verifyScaleShape(*this, values, scale, quantizer, scaleRole)) ||
+        failed(verifyCodes(*this, values, codes, quantizer, getPacked())))
+      return failure();
+  }
+
+  // Each product of the sum is bounded by the operands' largest integers;
+  // the whole sum must stay inside the int32 accumulator.
+  int64_t bound = maxAccumulatedMagnitude(getLhsQuantizer()) *
+                  maxAccumulatedMagnitude(getRhsQuantizer());
+  if (k > std::numeric_limits<int32_t>::max() / bound)
+    return emitOpError() << "contraction size " << k
+                         << " can overflow the int32 accumulator (at most "
+                         << std::numeric_limits<int32_t>::max() / bound
+                         << " for these bit widths)";
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "qat/Dialect/QAT/IR/QATOps.cpp.inc"

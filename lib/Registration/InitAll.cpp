@@ -1,0 +1,26 @@
+//===- InitAll.cpp - Register qat and upstream MLIR -------------*- C++ -*-===//
+//
+// Registration of every dialect, extension and pass that qat tools expose.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qat/InitAllDialects.h"
+#include "qat/InitAllPasses.h"
+
+#include "qat/Dialect/QAT/IR/QATDialect.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+
+void mlir::qat::registerQATDialect(DialectRegistry &registry) {
+  registry.insert<QATDialect>();
+}
+
+void mlir::qat::registerAllDialects(DialectRegistry &registry) {
+  registerQATDialect(registry);
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+}
+
+void mlir::qat::registerAllPasses() { mlir::registerAllPasses(); }
