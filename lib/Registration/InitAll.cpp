@@ -8,6 +8,7 @@
 #include "qat/InitAllPasses.h"
 
 #include "qat/Dialect/QAT/IR/QATDialect.h"
+#include "qat/Pipelines/Pipelines.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -23,4 +24,7 @@ void mlir::qat::registerAllDialects(DialectRegistry &registry) {
   mlir::registerAllExtensions(registry);
 }
 
-void mlir::qat::registerAllPasses() { mlir::registerAllPasses(); }
+void mlir::qat::registerAllPasses() {
+  mlir::registerAllPasses();
+  registerPipelines();
+}
