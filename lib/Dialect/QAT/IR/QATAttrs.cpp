@@ -11,6 +11,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
@@ -246,7 +247,7 @@ LogicalResult FourierAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   double bound = std::sqrt(2.0) * M_PI * sum;
   if (!(bound < 1.0))
     return emitError() << "fourier amplitudes give sqrt(2)*pi*sum|a_k| = "
-                       << bound << ", which must be < 1 for a bounded gradient";
+                       << llvm::formatv("{0:F4}", bound).str() << ", which must be < 1 for a bounded gradient";
   return success();
 }
 
