@@ -25,6 +25,22 @@ using namespace mlir::qat;
 
 #include "qat/Dialect/QAT/IR/QATAttrInterfaces.cpp.inc"
 
+/// The bit width, read as a signed 64-bit integer so that `-3 bits` or
+/// `99999999999 bits` are reported as such rather than wrapped or rejected
+/// as too large for the storage type.
+static ParseResult parseBits(AsmParser &parser, unsigned &bits) {
+  SMLoc loc = parser.getCurrentLocation();
+  int64_t value;
+  if (parser.parseInteger(value))
+    return failure();
+  if (value < 1 || value > 8)
+    return parser.emitError(loc, "bits must be in [1, 8], got ") << value;
+  bits = static_cast<unsigned>(value);
+  return success();
+}
+
+static void printBits(AsmPrinter &printer, unsigned bits) { printer << bits; }
+
 /// `per_tensor`, `per_row` or `per_group<G>`.
 static ParseResult parseGranularity(AsmParser &parser,
                                     Granularity &granularity,
@@ -91,8 +107,8 @@ mlir::qat::parseGradientEstimator(AsmParser &parser) {
   auto estimator = dyn_cast<GradientEstimatorAttrInterface>(attr);
   if (!estimator)
     return parser.emitError(loc, "expected a gradient estimator (ste, clip, "
-                                 "trust or fourier), got '")
-           << mnemonic << "'";
+                                 "trust or fourier), got ")
+           << attr;
   return estimator;
 }
 

@@ -52,7 +52,7 @@ def QAT_QuantizerAttr : QAT_Attr<"Quantizer", "quantizer"> {
     EnumParameter<QAT_Granularity>:$granularity,
     DefaultValuedParameter<"int64_t", "0">:$groupSize);
   let assemblyFormat = [{
-    `<` $grid `,` $bits `bits` `,` $scaleMethod `,`
+    `<` $grid `,` custom<Bits>($bits) `bits` `,` $scaleMethod `,`
     custom<Granularity>($granularity, $groupSize) `>`
   }];
   let genVerifyDecl = 1;

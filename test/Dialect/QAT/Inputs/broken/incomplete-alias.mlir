@@ -1,0 +1,1 @@
+#q = #qat.quantizer<signed, 4 bits, absmax>

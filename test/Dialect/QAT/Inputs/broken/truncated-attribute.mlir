@@ -1,0 +1,2 @@
+func.func @f(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = qat.hadamard %x block

@@ -1,0 +1,1 @@
+#q = #qat.estimator<ste>
