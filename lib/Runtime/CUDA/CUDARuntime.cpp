@@ -1,0 +1,362 @@
+//===- CUDARuntime.cpp - The qat CUDA runtime over the driver API -*- C++ -*-===//
+//
+// Implements the mgpu* entry points that host code lowered by gpu-to-llvm
+// calls, and the qat_cuda_* helpers of include/qat/Runtime/CUDARuntime.h.
+// Depends on the CUDA driver API only, so that it builds on machines without
+// LLVM/MLIR next to the objects qat compiled elsewhere.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qat/Runtime/CUDARuntime.h"
+
+#include <cuda.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace {
+
+/// Process-wide state: one context (the device's primary context) and one
+/// stream. Compiled code creates and destroys a stream around every call;
+/// handing out the same stream keeps calls ordered and costs nothing.
+struct Runtime {
+  std::mutex mutex;
+  bool initialized = false;
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  CUstream stream = nullptr;
+  qat_cuda_error_mode mode = QAT_CUDA_ERRORS_EXIT;
+  std::string firstError;
+  /// Kernel names, so that a failed launch says which kernel failed.
+  std::map<CUfunction, std::string> kernelNames;
+};
+
+Runtime &runtime() {
+  static Runtime instance;
+  return instance;
+}
+
+/// Reports a failure according to the error mode. Returns true if the
+/// caller should stop (an error is pending).
+bool fail(const char *format, ...) {
+  char message[1024];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(message, sizeof(message), format, args);
+  va_end(args);
+  Runtime &rt = runtime();
+  if (rt.mode == QAT_CUDA_ERRORS_EXIT) {
+    std::fprintf(stderr, "qat-cuda-runtime: error: %s\n", message);
+    std::exit(1);
+  }
+  if (rt.firstError.empty())
+    rt.firstError = message;
+  return true;
+}
+
+/// Checks a driver result; `what` names the call and its subject.
+bool check(CUresult result, const char *call, const std::string &subject) {
+  if (result == CUDA_SUCCESS)
+    return false;
+  const char *name = "unknown CUDA error", *text = "";
+  cuGetErrorName(result, &name);
+  cuGetErrorString(result, &text);
+  return fail("%s%s%s failed: %s (%s)", call, subject.empty() ? "" : " for ",
+              subject.c_str(), name, text);
+}
+
+/// True while an earlier error is pending in record mode: later work is
+/// skipped, because its inputs may be garbage.
+bool pending() { return !runtime().firstError.empty(); }
+
+bool ensureInitialized(int ordinal = -1) {
+  Runtime &rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  if (rt.initialized)
+    return true;
+  if (ordinal < 0) {
+    const char *env = std::getenv("QAT_CUDA_DEVICE");
+    ordinal = env ? std::atoi(env) : 0;
+  }
+  if (check(cuInit(0), "cuInit", ""))
+    return false;
+  int count = 0;
+  if (check(cuDeviceGetCount(&count), "cuDeviceGetCount", ""))
+    return false;
+  if (ordinal >= count) {
+    fail("device %d requested but %d CUDA device(s) present", ordinal, count);
+    return false;
+  }
+  if (check(cuDeviceGet(&rt.device, ordinal), "cuDeviceGet", "") ||
+      check(cuDevicePrimaryCtxRetain(&rt.context, rt.device),
+            "cuDevicePrimaryCtxRetain", "") ||
+      check(cuCtxSetCurrent(rt.context), "cuCtxSetCurrent", "") ||
+      check(cuStreamCreate(&rt.stream, CU_STREAM_NON_BLOCKING),
+            "cuStreamCreate", ""))
+    return false;
+  rt.initialized = true;
+  return true;
+}
+
+/// Makes the runtime's context current on the calling thread.
+bool enter() {
+  if (!ensureInitialized())
+    return false;
+  if (pending())
+    return false;
+  return !check(cuCtxSetCurrent(runtime().context), "cuCtxSetCurrent", "");
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// qat_cuda_* helpers for programs that drive compiled code
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+void qat_cuda_set_error_mode(qat_cuda_error_mode mode) {
+  runtime().mode = mode;
+}
+
+const char *qat_cuda_last_error(void) {
+  return pending() ? runtime().firstError.c_str() : nullptr;
+}
+
+void qat_cuda_clear_error(void) { runtime().firstError.clear(); }
+
+int qat_cuda_init(int ordinal) { return ensureInitialized(ordinal) ? 0 : 1; }
+
+int qat_cuda_device_info(char *name, size_t nameSize, int *major,
+                         int *minor) {
+  if (!enter())
+    return 1;
+  CUdevice device = runtime().device;
+  if (check(cuDeviceGetName(name, static_cast<int>(nameSize), device),
+            "cuDeviceGetName", "") ||
+      check(cuDeviceGetAttribute(
+                major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device),
+            "cuDeviceGetAttribute", "") ||
+      check(cuDeviceGetAttribute(
+                minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device),
+            "cuDeviceGetAttribute", ""))
+    return 1;
+  return 0;
+}
+
+void *qat_cuda_alloc(size_t bytes) {
+  if (!enter())
+    return nullptr;
+  CUdeviceptr ptr = 0;
+  if (check(cuMemAlloc(&ptr, bytes ? bytes : 1), "cuMemAlloc",
+            std::to_string(bytes) + " bytes"))
+    return nullptr;
+  return reinterpret_cast<void *>(ptr);
+}
+
+void qat_cuda_free(void *devicePtr) {
+  if (!devicePtr || !enter())
+    return;
+  check(cuMemFree(reinterpret_cast<CUdeviceptr>(devicePtr)), "cuMemFree", "");
+}
+
+void qat_cuda_copy_to_device(void *devicePtr, const void *hostPtr,
+                             size_t bytes) {
+  if (!enter())
+    return;
+  Runtime &rt = runtime();
+  if (!check(cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(devicePtr),
+                               hostPtr, bytes, rt.stream),
+             "cuMemcpyHtoDAsync", ""))
+    check(cuStreamSynchronize(rt.stream), "cuStreamSynchronize", "");
+}
+
+void qat_cuda_copy_to_host(void *hostPtr, const void *devicePtr,
+                           size_t bytes) {
+  if (!enter())
+    return;
+  Runtime &rt = runtime();
+  if (!check(cuMemcpyDtoHAsync(hostPtr,
+                               reinterpret_cast<CUdeviceptr>(devicePtr), bytes,
+                               rt.stream),
+             "cuMemcpyDtoHAsync", ""))
+    check(cuStreamSynchronize(rt.stream), "cuStreamSynchronize", "");
+}
+
+void qat_cuda_synchronize(void) {
+  if (!enter())
+    return;
+  // Errors of asynchronous work (a faulting kernel) surface here.
+  check(cuStreamSynchronize(runtime().stream), "cuStreamSynchronize",
+        "the work queued so far");
+}
+
+struct qat_cuda_timer {
+  CUevent start = nullptr, stop = nullptr;
+};
+
+qat_cuda_timer *qat_cuda_timer_start(void) {
+  if (!enter())
+    return nullptr;
+  auto *timer = new qat_cuda_timer;
+  if (check(cuEventCreate(&timer->start, CU_EVENT_DEFAULT), "cuEventCreate",
+            "") ||
+      check(cuEventCreate(&timer->stop, CU_EVENT_DEFAULT), "cuEventCreate",
+            "") ||
+      check(cuEventRecord(timer->start, runtime().stream), "cuEventRecord",
+            "")) {
+    delete timer;
+    return nullptr;
+  }
+  return timer;
+}
+
+float qat_cuda_timer_stop(qat_cuda_timer *timer) {
+  float ms = -1;
+  if (!timer)
+    return ms;
+  if (enter() &&
+      !check(cuEventRecord(timer->stop, runtime().stream), "cuEventRecord",
+             "") &&
+      !check(cuEventSynchronize(timer->stop), "cuEventSynchronize",
+             "the timed work"))
+    check(cuEventElapsedTime(&ms, timer->start, timer->stop),
+          "cuEventElapsedTime", "");
+  cuEventDestroy(timer->start);
+  cuEventDestroy(timer->stop);
+  delete timer;
+  return ms;
+}
+
+//===----------------------------------------------------------------------===//
+// mgpu* entry points called by host code lowered with gpu-to-llvm
+//===----------------------------------------------------------------------===//
+
+CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
+  if (!enter())
+    return nullptr;
+  CUmodule module = nullptr;
+  check(cuModuleLoadData(&module, data), "cuModuleLoadData",
+        "the embedded GPU binary (built for another chip or toolkit?)");
+  return module;
+}
+
+void mgpuModuleUnload(CUmodule module) {
+  // Compiled code unloads from a global destructor, when the driver may
+  // already be shutting down; the process is ending, so a failure there
+  // loses nothing.
+  if (module && runtime().initialized)
+    (void)cuModuleUnload(module);
+}
+
+CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
+  if (!module || !enter())
+    return nullptr;
+  CUfunction function = nullptr;
+  if (check(cuModuleGetFunction(&function, module, name),
+            "cuModuleGetFunction", std::string("kernel '") + name + "'"))
+    return nullptr;
+  std::lock_guard<std::mutex> lock(runtime().mutex);
+  runtime().kernelNames[function] = name;
+  return function;
+}
+
+CUstream mgpuStreamCreate() {
+  return enter() ? runtime().stream : nullptr;
+}
+
+void mgpuStreamDestroy(CUstream) {}
+
+void mgpuStreamSynchronize(CUstream stream) {
+  if (stream && enter())
+    check(cuStreamSynchronize(stream), "cuStreamSynchronize",
+          "the kernels of a compiled function");
+}
+
+void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
+                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                      intptr_t blockZ, int32_t smem, CUstream stream,
+                      void **params, void **extra, size_t /*paramsCount*/) {
+  if (!function || !enter())
+    return;
+  std::string kernel = "kernel '" + runtime().kernelNames[function] + "'";
+  if (smem > 48 * 1024 &&
+      check(cuFuncSetAttribute(function,
+                               CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                               smem),
+            "cuFuncSetAttribute", kernel))
+    return;
+  check(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
+                       smem, stream, params, extra),
+        "cuLaunchKernel", kernel);
+}
+
+void *mgpuMemAlloc(uint64_t bytes, CUstream /*stream*/, bool /*hostShared*/) {
+  return qat_cuda_alloc(bytes);
+}
+
+void mgpuMemFree(void *ptr, CUstream /*stream*/) {
+  if (!ptr || !enter())
+    return;
+  // Compiled code frees temporaries right after queuing the kernels that
+  // use them; let those finish first.
+  check(cuStreamSynchronize(runtime().stream), "cuStreamSynchronize",
+        "the work before a free");
+  check(cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree", "");
+}
+
+void mgpuMemcpy(void *dst, void *src, size_t bytes, CUstream stream) {
+  if (enter())
+    check(cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                        reinterpret_cast<CUdeviceptr>(src), bytes, stream),
+          "cuMemcpyAsync", "");
+}
+
+void mgpuMemset32(void *dst, unsigned int value, size_t count,
+                  CUstream stream) {
+  if (enter())
+    check(cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+                           stream),
+          "cuMemsetD32Async", "");
+}
+
+void mgpuMemset16(void *dst, unsigned short value, size_t count,
+                  CUstream stream) {
+  if (enter())
+    check(cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+                           stream),
+          "cuMemsetD16Async", "");
+}
+
+CUevent mgpuEventCreate() {
+  CUevent event = nullptr;
+  if (enter())
+    check(cuEventCreate(&event, CU_EVENT_DISABLE_TIMING), "cuEventCreate", "");
+  return event;
+}
+
+void mgpuEventDestroy(CUevent event) {
+  if (event && enter())
+    check(cuEventDestroy(event), "cuEventDestroy", "");
+}
+
+void mgpuEventSynchronize(CUevent event) {
+  if (event && enter())
+    check(cuEventSynchronize(event), "cuEventSynchronize", "");
+}
+
+void mgpuEventRecord(CUevent event, CUstream stream) {
+  if (event && enter())
+    check(cuEventRecord(event, stream), "cuEventRecord", "");
+}
+
+void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
+  if (stream && event && enter())
+    check(cuStreamWaitEvent(stream, event, 0), "cuStreamWaitEvent", "");
+}
+
+} // extern "C"
