@@ -48,10 +48,3 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
-
-void mlir::qat::registerPipelines() {
-  PassPipelineRegistration<QATToCPUPipelineOptions>(
-      "qat-to-cpu",
-      "Lower qat and linalg on tensors to the LLVM dialect for the CPU",
-      buildQATToCPUPipeline);
-}

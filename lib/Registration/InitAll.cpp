@@ -9,10 +9,12 @@
 
 #include "qat/Dialect/QAT/IR/QATDialect.h"
 #include "qat/Pipelines/Pipelines.h"
+#include "qat/Transforms/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 void mlir::qat::registerQATDialect(DialectRegistry &registry) {
   registry.insert<QATDialect>();
@@ -22,9 +24,12 @@ void mlir::qat::registerAllDialects(DialectRegistry &registry) {
   registerQATDialect(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // gpu-module-to-binary and the object emitters translate to LLVM IR.
+  mlir::registerAllToLLVMIRTranslations(registry);
 }
 
 void mlir::qat::registerAllPasses() {
   mlir::registerAllPasses();
+  registerQATTransformsPasses();
   registerPipelines();
 }

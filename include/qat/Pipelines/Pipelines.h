@@ -24,6 +24,38 @@ struct QATToCPUPipelineOptions
 void buildQATToCPUPipeline(OpPassManager &pm,
                            const QATToCPUPipelineOptions &options);
 
+/// Options of the GPU pipeline: qat on tensors to NVVM kernels in a cubin (or
+/// PTX) embedded in host code in the LLVM dialect.
+struct QATToNVPTXPipelineOptions
+    : public PassPipelineOptions<QATToNVPTXPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("Target GPU: sm_80, sm_90, sm_90a, ..."),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features, e.g. +ptx80 (PTX ISA 8.0)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<unsigned> optLevel{
+      *this, "opt-level",
+      llvm::cl::desc("Optimization level of the NVPTX backend and ptxas"),
+      llvm::cl::init(3)};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("CUDA toolkit whose ptxas assembles the kernels"),
+      llvm::cl::init("/usr/local/cuda")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What host code embeds: bin (cubin, assembled by "
+                     "ptxas), isa (PTX, JIT-compiled by the driver) or fatbin"),
+      llvm::cl::init("bin")};
+};
+
+/// Maps qat ops to fused GPU kernels, bufferizes with buffers in device
+/// memory, outlines the kernels, compiles them with the NVPTX backend (and
+/// ptxas) and lowers the host code, whose launches call the qat CUDA runtime.
+void buildQATToNVPTXPipeline(OpPassManager &pm,
+                             const QATToNVPTXPipelineOptions &options);
+
 /// Registers the named pipelines with the pass registry.
 void registerPipelines();
 

@@ -1,0 +1,24 @@
+//===- Passes.h - Passes of the qat pipelines -------------------*- C++ -*-===//
+//
+// Declarations of the qat passes that are not tied to the qat dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_TRANSFORMS_PASSES_H
+#define QAT_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::qat {
+
+#define GEN_PASS_DECL
+#include "qat/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "qat/Transforms/Passes.h.inc"
+
+} // namespace mlir::qat
+
+#endif // QAT_TRANSFORMS_PASSES_H
