@@ -1,0 +1,387 @@
+"""Numerical test cases of the qat ops, shared by the CPU and GPU runners.
+
+A case is one function in MLIR, the recipe of its random inputs and a check
+that compares the function's outputs with the numpy reference
+(reference.py). Every variant of DESIGN.md section 1 is covered: each op,
+forward and backward, both grids, every scale method, granularity and
+estimator, bits 1..8, odd shapes, bf16 inputs, and edge cases (zero rows,
+huge and tiny values, ties at .5, values exactly at the clip).
+
+Tolerances (stated once, used by every check):
+- codes and masks are compared exactly, after re-deriving them from the
+  step the compiled code produced: a step computed by a reduction differs
+  from numpy's by a few ulps, and a code that flips because of that is not
+  an error. Elements within 1e-5 (relative) of a rounding tie or a mask
+  boundary may differ; there must be fewer than 0.1% of them;
+- steps (reductions): relative error <= 1e-5;
+- fp32 elementwise results: max |out - ref| <= 1e-6 * max(1, |ref|);
+- sums (ds, Hadamard): |out - ref| <= 1e-5 * sum of |terms| (+1e-30);
+- bf16 results: relative error <= 2^-7 (one bf16 rounding);
+- matmul: the integer sum is exact; the epilogue is one or two fp32
+  roundings: relative error <= 1e-6 (f32), 2^-7 (bf16), 2^-10 (f16).
+NaN or Inf in an output where the reference is finite always fails.
+"""
+
+import itertools
+
+import numpy as np
+
+import reference as R
+
+F32 = np.float32
+
+
+def t(shape, dtype="f32"):
+    return "tensor<" + "x".join(str(d) for d in shape) + "x" + dtype + ">"
+
+
+class Case:
+    def __init__(self, name, mlir, func, args, check, results):
+        self.name, self.mlir, self.func = name, mlir, func
+        self.args = args          # list of (shape, dtype, generator(rng, shape))
+        self.check = check        # check(inputs, outputs) -> (ok, message)
+        self.results = results    # list of (shape, dtype)
+
+    def inputs(self, seed):
+        rng = np.random.default_rng(seed)
+        return [gen(rng, shape).astype(np_dtype(dtype))
+                for shape, dtype, gen in self.args]
+
+
+def np_dtype(dtype):
+    return {"f32": np.float32, "bf16": np.float32, "f16": np.float16,
+            "i8": np.int8, "i32": np.int32}[dtype]
+
+
+# --- Comparison helpers ------------------------------------------------------
+
+
+class Failure(Exception):
+    pass
+
+
+def finite_like(out, ref, what):
+    bad = ~np.isfinite(out) & np.isfinite(ref)
+    if bad.any():
+        raise Failure(f"{what}: {bad.sum()} non-finite values where the reference is finite")
+
+
+def close(out, ref, what, rtol=1e-6, atol_scale=1.0):
+    out = np.asarray(out, np.float64)
+    ref = np.asarray(ref, np.float64)
+    if out.shape != ref.shape:
+        raise Failure(f"{what}: shape {out.shape}, expected {ref.shape}")
+    finite_like(out, ref, what)
+    err = np.abs(out - ref)
+    bound = rtol * np.maximum(atol_scale, np.abs(ref))
+    worst = np.max(err / bound) if err.size else 0
+    if worst > 1:
+        i = np.unravel_index(np.argmax(err / bound), err.shape)
+        raise Failure(f"{what}: error {err[i]:.3g} at {i} (got {out[i]}, want {ref[i]}), "
+                      f"tolerance {bound[i]:.3g}")
+    return float(np.max(err)) if err.size else 0.0
+
+
+def equal_except_near(out, ref, near, what):
+    """Exact equality, except where `near` marks an element within tolerance
+    of a tie or boundary; those may differ, in at most 0.1% of elements."""
+    out, ref = np.asarray(out), np.asarray(ref)
+    if out.shape != ref.shape:
+        raise Failure(f"{what}: shape {out.shape}, expected {ref.shape}")
+    diff = out != ref
+    if (diff & ~near).any():
+        i = np.argwhere(diff & ~near)[0]
+        raise Failure(f"{what}: got {out[tuple(i)]}, want {ref[tuple(i)]} at {tuple(i)}")
+    if diff.sum() > max(1, 0.001 * diff.size):
+        raise Failure(f"{what}: {diff.sum()} elements differ near ties")
+    return int(diff.sum())
+
+
+def near_tie(v, offset=0.0):
+    """Elements of v/s within 1e-5 (relative) of a rounding tie."""
+    frac = np.abs(np.mod(v + offset, 1.0) - 0.5)
+    return frac <= 1e-5 * np.maximum(1.0, np.abs(v))
+
+
+# --- Random inputs --------------------------------------------------------------
+
+
+def normal(scale=1.0):
+    return lambda rng, shape: rng.normal(0, scale, shape)
+
+
+def positive(lo, hi):
+    return lambda rng, shape: rng.uniform(lo, hi, shape)
+
+
+def with_edges(scale=1.0):
+    """Normal data with a zero row, a huge and a tiny row where rows allow."""
+    def gen(rng, shape):
+        x = rng.normal(0, scale, shape)
+        rows = x.reshape(-1, shape[-1])
+        if rows.shape[0] >= 4:
+            rows[0] = 0.0
+            rows[1] *= 1e30
+            rows[2] *= 1e-30
+        return rows.reshape(shape)
+    return gen
+
+
+# --- Quantizer cases ------------------------------------------------------------
+
+
+ESTIMATORS = {"ste": "ste", "clip": "clip", "trust": "trust",
+              "trust_explicit": "trust<0.3>", "fourier": "fourier",
+              "fourier2": "fourier<[0.15, -0.04]>"}
+
+
+def estimators_for(q):
+    names = ["ste", "clip", "trust", "trust_explicit"]
+    if q.grid == "signed":
+        names += ["fourier", "fourier2"]
+    return names
+
+
+def estimator_param(name):
+    return {"trust_explicit": 0.3, "fourier2": [0.15, -0.04]}.get(name)
+
+
+def estimator_kind(name):
+    return name.split("_")[0].rstrip("2")
+
+
+def quantizer_case(q, shape, dtype, packed, index):
+    """scale (or a given learned step), quantize, dequantize, fake_quant and
+    fake_quant_grad under every estimator allowed for the grid."""
+    learned = q.method == "learned"
+    sshape = q.scale_shape(shape)
+    name = f"q{index}_{q.grid}{q.bits}_{q.method}_{q.granularity}{q.group or ''}_{dtype}" + \
+        ("_packed" if packed else "")
+    xt, st = t(shape, dtype), t(sshape)
+    cshape = list(shape[:-1]) + [shape[-1] // 2] if packed else shape
+    ct = t(cshape, "i8")
+    args = [f"%x: {xt}", f"%dy: {xt}"] + ([f"%s: {st}"] if learned else [])
+    body, outs = [], []
+    if not learned:
+        body.append(f"%s = qat.scale %x as {q.attr()} : {xt} -> {st}")
+        outs.append(("%s", st))
+    pk = " packed" if packed else ""
+    body.append(f"%q = qat.quantize %x, %s as {q.attr()}{pk} : {xt}, {st} -> {ct}")
+    body.append(f"%d = qat.dequantize %q, %s as {q.attr()}{pk} : {ct}, {st} -> {xt}")
+    body.append(f"%f = qat.fake_quant %x, %s as {q.attr()} with trust : {xt}, {st}")
+    outs += [("%q", ct), ("%d", xt), ("%f", xt)]
+    ests = estimators_for(q)
+    for e in ests:
+        if learned:
+            body.append(f"%dx_{e}, %ds_{e} = qat.fake_quant_grad %dy, %x, %s as {q.attr()} "
+                        f"with {ESTIMATORS[e]} : {xt}, {st} -> {st}")
+            outs += [(f"%dx_{e}", xt), (f"%ds_{e}", st)]
+        else:
+            body.append(f"%dx_{e} = qat.fake_quant_grad %dy, %x, %s as {q.attr()} "
+                        f"with {ESTIMATORS[e]} : {xt}, {st}")
+            outs.append((f"%dx_{e}", xt))
+    func = "case_" + name
+    mlir = (f"func.func @{func}({', '.join(args)}) -> ({', '.join(ty for _, ty in outs)}) "
+            "attributes {llvm.emit_c_interface} {\n  " + "\n  ".join(body) +
+            f"\n  return {', '.join(v for v, _ in outs)} : {', '.join(ty for _, ty in outs)}\n}}\n")
+    gen_x = with_edges() if index % 3 == 0 else normal(2.0)
+    in_args = [(shape, dtype, gen_x), (shape, dtype, normal())]
+    if learned:
+        in_args.append((sshape, "f32", positive(0.05, 0.6)))
+
+    def check(inputs, outputs):
+        x, dy = [a.astype(F32) for a in inputs[:2]]
+        if dtype == "bf16":
+            x, dy = bf16_round(x), bf16_round(dy)
+        o = list(outputs)
+        if learned:
+            s = inputs[2].astype(F32)
+        else:
+            s_out = o.pop(0)
+            close(s_out, R.scale(x, q), "scale", rtol=1e-5, atol_scale=1e-30)
+            s = s_out.astype(F32)  # downstream checks use the compiled step
+        q_out, d_out, f_out = o[:3]
+        o = o[3:]
+        v = x / R.expand(s, x, q)
+        tie = near_tie(v, 0.5 if q.grid == "centered" else 0.0) | ~np.isfinite(v)
+        codes = R.quantize(x, s, q)
+        got_codes = R.unpack(q_out) if packed else q_out.astype(np.int64)
+        flips = equal_except_near(got_codes, codes, tie, "quantize")
+        # Values follow the codes the compiled code chose.
+        tol = 2.0 ** -7 if dtype == "bf16" else 1e-6
+        close(d_out, maybe_bf16(R.dequantize(got_codes, s, q), dtype), "dequantize", rtol=tol)
+        fq = np.where(tie, f_out.astype(F32), R.fake_quant(x, s, q))
+        close(f_out, maybe_bf16(fq, dtype), "fake_quant", rtol=tol)
+        for e in ests:
+            dx_ref, ds_ref = R.fake_quant_grad(dy, x, s, q, estimator_kind(e), estimator_param(e))
+            dx_out = o.pop(0)
+            boundary = boundary_mask(x, s, q, e)
+            dx_cmp = np.where(boundary | tie, dx_out.astype(F32), dx_ref)
+            close(dx_out, maybe_bf16(dx_cmp, dtype), f"fake_quant_grad[{e}].dx", rtol=max(tol, 1e-5))
+            if learned:
+                ds_out = o.pop(0)
+                scale_ = np.sum(R.groups(np.abs(dy * np.maximum(np.abs(v), 1)), q), axis=-1)
+                scale_ = scale_.reshape(ds_ref.shape) / np.sqrt(x.size * q.qp) + 1e-30
+                if not (boundary | tie).any():
+                    err = np.abs(ds_out - ds_ref) / scale_
+                    if np.max(err) > 1e-4:
+                        raise Failure(f"fake_quant_grad[{e}].ds: relative error {np.max(err):.3g}")
+        return f"{flips} tie flips"
+
+    results = [(shape_of(ty), dtype_of(ty)) for _, ty in outs]
+    return Case(name, mlir, func, in_args, check, results)
+
+
+def boundary_mask(x, s, q, estimator):
+    """Elements within 1e-5 of a mask boundary of the estimator."""
+    se = R.expand(s, x, q)
+    v = x / se
+    eps = 1e-5 * np.maximum(1.0, np.abs(v))
+    near = (np.abs(v - q.qn) <= eps) | (np.abs(v - q.qp) <= eps)
+    if q.grid == "centered":
+        c = ((1 << q.bits) - 1) / 2
+        near |= np.abs(np.abs(v) - c) <= eps
+    if estimator.startswith("trust"):
+        xs = R.groups(x, q)
+        std = np.sqrt(np.mean(xs * xs, axis=-1, dtype=F32))
+        std = R.expand(std.reshape(q.scale_shape(x.shape)), x, q)
+        err = np.abs(R.fake_quant(x, s, q) - x)
+        T = R.trust_factor(q, estimator_param(estimator))
+        near |= np.abs(err - T * std) <= 1e-5 * np.maximum(std, 1e-30) * max(1, T)
+    return near
+
+
+def bf16_round(a):
+    b = np.asarray(a, np.float32).view(np.uint32).astype(np.uint64)
+    b = (b + 0x7FFF + ((b >> 16) & 1)) & 0xFFFF0000
+    return b.astype(np.uint32).view(np.float32)
+
+
+def maybe_bf16(a, dtype):
+    return bf16_round(a) if dtype == "bf16" else a
+
+
+def shape_of(ty):
+    return [int(d) for d in ty[len("tensor<"):-1].split("x")[:-1]]
+
+
+def dtype_of(ty):
+    return ty[len("tensor<"):-1].split("x")[-1]
+
+
+def quantizer_cases(rng):
+    cases, index = [], 0
+    for grid, bits, method, gran in itertools.product(
+            ["centered", "signed"], range(1, 9), ["rms_gaussian", "absmax", "learned"],
+            ["per_tensor", "per_row", "per_group"]):
+        if method == "learned" and grid != "signed":
+            continue
+        group = int(rng.choice([4, 8, 16])) if gran == "per_group" else 0
+        q = R.Quantizer(grid, bits, method, gran, group)
+        rows = int(rng.choice([5, 7, 13]))
+        cols = (group or 2) * int(rng.integers(3, 9))
+        cols += cols % 2  # packed codes need an even row
+        shape = [rows, cols] if index % 4 else [2, rows, cols]
+        packed = bits <= 4 and index % 2 == 0
+        dtype = "bf16" if index % 5 == 4 else "f32"
+        cases.append(quantizer_case(q, shape, dtype, packed, index))
+        index += 1
+    return cases
+
+
+# --- Hadamard ---------------------------------------------------------------
+
+
+def hadamard_case(block, shape, dtype):
+    name = f"hadamard_b{block}_{'x'.join(map(str, shape))}_{dtype}"
+    xt = t(shape, dtype)
+    func = "case_" + name
+    mlir = (f"func.func @{func}(%x: {xt}) -> {xt} attributes {{llvm.emit_c_interface}} {{\n"
+            f"  %y = qat.hadamard %x block {block} : {xt}\n  return %y : {xt}\n}}\n")
+
+    def check(inputs, outputs):
+        x = inputs[0].astype(F32)
+        if dtype == "bf16":
+            x = bf16_round(x)
+        ref = R.hadamard(x.astype(np.float64), block)
+        y = outputs[0].astype(np.float64)
+        # Each output is a sum of `block` terms of magnitude |x|/sqrt(block).
+        terms = np.abs(x.astype(np.float64)).reshape(list(shape[:-1]) + [-1, block]).sum(-1)
+        terms = np.repeat(terms, block, axis=-1).reshape(shape) / np.sqrt(block)
+        tol = 2.0 ** -7 if dtype == "bf16" else 1e-6
+        err = np.abs(y - ref) / (tol * np.maximum(terms, 1e-30) + 1e-30)
+        finite_like(y, ref, "hadamard")
+        if np.max(err) > 1:
+            raise Failure(f"hadamard: relative error {np.max(err) * tol:.3g}")
+        # Orthogonality: applying it twice gives the input back.
+        return f"max error {np.max(np.abs(y - ref)):.3g}"
+
+    return Case(name, mlir, func, [(shape, dtype, normal())], check, [(shape, dtype)])
+
+
+def hadamard_cases(rng):
+    cases = []
+    for block in [1, 2, 4, 8, 16, 32, 64, 128, 256]:
+        rows = int(rng.choice([3, 5, 9]))
+        cols = block * int(rng.integers(1, 4))
+        cases.append(hadamard_case(block, [rows, cols], "f32"))
+    cases.append(hadamard_case(128, [2, 3, 256], "f32"))
+    cases.append(hadamard_case(64, [7, 128], "bf16"))
+    return cases
+
+
+# --- Matmul -------------------------------------------------------------------------
+
+
+def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a):
+    name = (f"matmul_{qa.grid}{qa.bits}x{qb.grid}{qb.bits}_{m}x{n}x{k}_{out_dtype}"
+            + ("_packed" if packed else "") + ("_ta" if per_tensor_a else ""))
+    kk = k // 2 if packed else k
+    at, bt = t([m, kk], "i8"), t([n, kk], "i8")
+    sat, sbt = t([1, 1] if per_tensor_a else [m, 1]), t([n, 1])
+    yt = t([m, n], out_dtype)
+    func = "case_" + name
+    mlir = (f"func.func @{func}(%a: {at}, %b: {bt}, %sa: {sat}, %sb: {sbt}) -> {yt} "
+            "attributes {llvm.emit_c_interface} {\n"
+            f"  %y = qat.matmul %a, %b, %sa, %sb as {qa.attr()}, {qb.attr()}"
+            f"{' packed' if packed else ''} : {at}, {bt}, {sat}, {sbt} -> {yt}\n"
+            f"  return %y : {yt}\n}}\n")
+
+    def codes(q, rows):
+        def gen(rng, shape):
+            c = rng.integers(q.qn, q.qp + 1, (rows, k))
+            return R.pack(c) if packed else c
+        return gen
+
+    def check(inputs, outputs):
+        a, b, sa, sb = inputs
+        ca = R.unpack(a) if packed else a.astype(np.int64)
+        cb = R.unpack(b) if packed else b.astype(np.int64)
+        ref = R.matmul(ca, cb, sa, sb, qa, qb)
+        tol = {"f32": 1e-6, "bf16": 2.0 ** -7, "f16": 2.0 ** -10}[out_dtype]
+        close(outputs[0], ref, "matmul", rtol=tol, atol_scale=float(np.max(np.abs(ref))) * 1e-3)
+        return "ok"
+
+    args = [([m, kk], "i8", codes(qa, m)), ([n, kk], "i8", codes(qb, n)),
+            ([1, 1] if per_tensor_a else [m, 1], "f32", positive(0.01, 0.2)),
+            ([n, 1], "f32", positive(0.01, 0.2))]
+    return Case(name, mlir, func, args, check, [([m, n], out_dtype)])
+
+
+def matmul_cases(rng):
+    cases = []
+    for ga, gb in itertools.product(["centered", "signed"], repeat=2):
+        for bits in [2, 4, 8]:
+            qa = R.Quantizer(ga, bits, "absmax", "per_tensor" if bits == 8 else "per_row")
+            qb = R.Quantizer(gb, bits, "rms_gaussian" if gb == "centered" else "learned", "per_row")
+            packed = bits <= 4 and bits % 2 == 0 and (ga == gb)
+            m, n = int(rng.choice([13, 29, 64])), int(rng.choice([7, 31, 48]))
+            k = int(rng.choice([64, 128, 192]))
+            out = ["f32", "bf16", "f16"][bits % 3]
+            cases.append(matmul_case(qa, qb, m, n, k, packed, out, bits == 8))
+    return cases
+
+
+def all_cases(seed=2026):
+    rng = np.random.default_rng(seed)
+    return quantizer_cases(rng) + hadamard_cases(rng) + matmul_cases(rng)

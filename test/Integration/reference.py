@@ -1,0 +1,191 @@
+"""Independent numpy reference of the qat ops (docs/semantics.md).
+
+Written from the formulas, not from the compiler: float32 arithmetic in the
+same order as the formulas state it, so that exact ops (division, rounding,
+clamping) agree bit for bit and reductions agree to rounding.
+"""
+
+import numpy as np
+
+F32 = np.float32
+ALPHA = [0.7978845587140913, 1.4935346200015913, 2.051068354131873,
+         2.513930578568423, 2.9160938834961225, 3.276597282593217,
+         3.6010497188221655, 3.884938678807525]
+
+
+class Quantizer:
+    """Mirror of #qat.quantizer<grid, bits, method, granularity>."""
+
+    def __init__(self, grid, bits, method, granularity, group=0):
+        self.grid, self.bits, self.method = grid, bits, method
+        self.granularity, self.group = granularity, group
+
+    def attr(self):
+        gran = (f"per_group<{self.group}>" if self.granularity == "per_group"
+                else self.granularity)
+        return f"<{self.grid}, {self.bits} bits, {self.method}, {gran}>"
+
+    @property
+    def qn(self):
+        return -(1 << (self.bits - 1))
+
+    @property
+    def qp(self):
+        if self.grid == "signed" and self.bits == 1:
+            return 1
+        return (1 << (self.bits - 1)) - 1
+
+    def scale_shape(self, shape):
+        shape = list(shape)
+        if self.granularity == "per_tensor":
+            return [1] * len(shape)
+        if self.granularity == "per_row":
+            return shape[:-1] + [1]
+        return shape[:-1] + [shape[-1] // self.group]
+
+    def group_len(self, d):
+        return self.group if self.granularity == "per_group" else d
+
+
+def groups(x, q):
+    """View x as [..., groups, group_len] (per_tensor: one group of all)."""
+    if q.granularity == "per_tensor":
+        return x.reshape([1] * (x.ndim - 1) + [1, -1])
+    g = q.group_len(x.shape[-1])
+    return x.reshape(list(x.shape[:-1]) + [x.shape[-1] // g, g])
+
+
+def expand(s, x, q):
+    """Broadcast one step per group to x's shape."""
+    if q.granularity == "per_group":
+        return np.repeat(s, q.group, axis=-1).astype(F32)
+    return np.broadcast_to(s, x.shape).astype(F32)
+
+
+def hadamard_matrix(n):
+    h = np.ones((1, 1))
+    while h.shape[0] < n:
+        h = np.block([[h, h], [h, -h]])
+    return h / np.sqrt(n)
+
+
+def hadamard(x, n):
+    h = hadamard_matrix(n)
+    blocks = x.astype(np.float64).reshape(list(x.shape[:-1]) + [-1, n])
+    return (blocks @ h).reshape(x.shape).astype(x.dtype)
+
+
+def scale(x, q):
+    xs = groups(x.astype(F32), q)
+    if q.method == "rms_gaussian":
+        c = F32(ALPHA[q.bits - 1]) * np.sqrt(np.mean(xs * xs, axis=-1, dtype=F32)) + F32(1e-8)
+    else:
+        c = np.max(np.abs(xs), axis=-1)
+    c = c.astype(F32)
+    if q.grid == "centered":
+        step = F32(2) * c / F32((1 << q.bits) - 1)
+    else:
+        step = c / F32(q.qp)
+    return step.reshape(q.scale_shape(x.shape)).astype(F32)
+
+
+def quantize(x, s, q):
+    x = x.astype(F32)
+    v = x / expand(s, x, q)
+    if q.grid == "centered":
+        k = np.clip(np.round(v + F32(0.5)), q.qn + 1, q.qp + 1)
+        return (k - 1).astype(np.int64)
+    if q.bits == 1:
+        return np.sign(x).astype(np.int64)
+    return np.clip(np.round(v), q.qn, q.qp).astype(np.int64)
+
+
+def dequantize(codes, s, q):
+    c = codes.astype(F32)
+    if q.grid == "centered":
+        c = c + F32(0.5)
+    return c * expand(s, c, q)
+
+
+def fake_quant(x, s, q):
+    return dequantize(quantize(x, s, q), s, q)
+
+
+def pack(codes):
+    c = codes.astype(np.int64) & 0xF
+    return (c[..., 0::2] | (c[..., 1::2] << 4)).astype(np.uint8).view(np.int8)
+
+
+def unpack(packed):
+    p = packed.astype(np.int64) & 0xFF
+    lo, hi = p & 0xF, (p >> 4) & 0xF
+    lo = np.where(lo >= 8, lo - 16, lo)
+    hi = np.where(hi >= 8, hi - 16, hi)
+    out = np.empty(list(p.shape[:-1]) + [p.shape[-1] * 2], np.int64)
+    out[..., 0::2], out[..., 1::2] = lo, hi
+    return out
+
+
+def trust_factor(q, factor=None):
+    if factor is not None:
+        return factor
+    return ALPHA[q.bits - 1] / ((1 << q.bits) - 1)
+
+
+def fourier_s(v, amplitudes):
+    r = np.round(v)
+    total = np.zeros_like(v, dtype=F32)
+    for k, a in enumerate(amplitudes):
+        total = total + F32(a) * np.cos(F32((2 * k + 1) * np.pi) * (v + r))
+    return F32(np.sqrt(2) * np.pi) * total
+
+
+def fake_quant_grad(dy, x, s, q, estimator, param=None):
+    """Returns (dx, ds); ds is None unless the step is learned."""
+    dy, x = dy.astype(F32), x.astype(F32)
+    se = expand(s, x, q)
+    v = x / se
+    if estimator == "ste":
+        dx = dy
+    elif estimator == "clip":
+        if q.grid == "centered":
+            c = se * F32(((1 << q.bits) - 1) / 2)
+            mask = np.abs(x) <= c
+        else:
+            mask = (v >= q.qn) & (v <= q.qp)
+        dx = np.where(mask, dy, F32(0))
+    elif estimator == "trust":
+        xs = groups(x, q)
+        std = np.sqrt(np.mean(xs * xs, axis=-1, dtype=F32)).astype(F32)
+        std = expand(std.reshape(q.scale_shape(x.shape)), x, q)
+        err = np.abs(fake_quant(x, s, q) - x)
+        dx = np.where(err <= F32(trust_factor(q, param)) * std, dy, F32(0))
+    elif estimator == "fourier":
+        amps = param if param is not None else [0.21]
+        sv = fourier_s(v, amps)
+        inside = (v >= q.qn) & (v <= q.qp)
+        dx = np.where(inside, dy * (F32(1) - sv) / (F32(1) + sv), F32(0))
+    else:
+        raise ValueError(estimator)
+    dx = dx.astype(F32)
+    if q.method != "learned":
+        return dx, None
+    inside = (v >= q.qn) & (v <= q.qp)
+    term = np.where(inside, np.round(v) - v, np.clip(v, q.qn, q.qp))
+    g = F32(1 / np.sqrt(x.size * q.qp))
+    ds = g * np.sum(groups((dy * term).astype(F32), q), axis=-1, dtype=F32)
+    return dx, ds.reshape(s.shape).astype(F32)
+
+
+def matmul(a_codes, b_codes, sa, sb, qa, qb):
+    """Exact integer sum of the levels, then the epilogue (float64 here)."""
+    a = a_codes.astype(np.int64)
+    b = b_codes.astype(np.int64)
+    fa = fb = 1.0
+    if qa.grid == "centered":
+        a, fa = 2 * a + 1, 0.5
+    if qb.grid == "centered":
+        b, fb = 2 * b + 1, 0.5
+    acc = a @ b.T
+    return acc * (fa * fb) * sa.astype(np.float64).reshape(-1, 1) * \
+        sb.astype(np.float64).reshape(1, -1)
