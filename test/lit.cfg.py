@@ -25,3 +25,19 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.qat_tools_dir, config.llvm_tools_dir]
 tools = ["qat-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# GPU tests run only where a CUDA GPU is present (CI has none): they carry
+# `REQUIRES: cuda-gpu`.
+def _has_cuda_gpu():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 \
+        and count.value > 0
+
+
+if _has_cuda_gpu():
+    config.available_features.add("cuda-gpu")
