@@ -23,7 +23,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.qat_tools_dir, config.llvm_tools_dir]
-tools = ["qat-opt"]
+tools = ["qat-opt", "qat-capi-test"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # GPU tests run only where a CUDA GPU is present (CI has none): they carry
