@@ -1,0 +1,69 @@
+//===- main.cpp - A compiler embedding qat through its CMake package ------===//
+//
+// Registers qat next to upstream MLIR, parses a QuEST activation quantizer,
+// canonicalizes and verifies it, and lowers it with the qat-to-cpu pipeline
+// when this qat can lower qat ops (convert-qat-to-linalg is registered).
+//
+//===----------------------------------------------------------------------===//
+
+#include "qat/InitAllDialects.h"
+#include "qat/InitAllPasses.h"
+#include "qat/Pipelines/Pipelines.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+// Rotate, quantize to packed INT4 codes, dequantize, rotate back: the
+// quantize/dequantize pair canonicalizes to one qat.fake_quant.
+static constexpr llvm::StringLiteral kProgram = R"mlir(
+#q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
+func.func @quest_activation(%x: tensor<4x256xf32>) -> tensor<4x256xf32> {
+  %r = qat.hadamard %x block 128 : tensor<4x256xf32>
+  %s = qat.scale %r as #q4 : tensor<4x256xf32> -> tensor<4x1xf32>
+  %q = qat.quantize %r, %s as #q4 packed
+      : tensor<4x256xf32>, tensor<4x1xf32> -> tensor<4x128xi8>
+  %d = qat.dequantize %q, %s as #q4 packed
+      : tensor<4x128xi8>, tensor<4x1xf32> -> tensor<4x256xf32>
+  %y = qat.hadamard %d block 128 : tensor<4x256xf32>
+  return %y : tensor<4x256xf32>
+}
+)mlir";
+
+int main() {
+  // Passes and pipelines by name, as qat-opt has them.
+  qat::registerAllPasses();
+  DialectRegistry registry;
+  qat::registerAllDialects(registry);
+  MLIRContext context(registry);
+
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(kProgram, &context, "quest.mlir");
+  if (!module)
+    return 1;
+
+  PassManager canonicalize(&context);
+  canonicalize.addPass(createCanonicalizerPass());
+  if (failed(canonicalize.run(*module)) || failed(verify(*module)))
+    return 1;
+  llvm::outs() << "// canonicalized and verified\n" << *module << "\n";
+
+  if (!PassInfo::lookup("convert-qat-to-linalg")) {
+    llvm::outs() << "// qat-to-cpu: skipped, this qat has no "
+                    "convert-qat-to-linalg\n";
+    return 0;
+  }
+  PassManager lower(&context);
+  qat::buildQATToCPUPipeline(lower, qat::QATToCPUPipelineOptions());
+  if (failed(lower.run(*module)))
+    return 1;
+  llvm::outs() << "// qat-to-cpu\n" << *module << "\n";
+  return 0;
+}
