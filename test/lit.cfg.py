@@ -1,6 +1,7 @@
 # lit configuration of the qat test suite.
 
 import os
+import shutil
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -23,8 +24,16 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.qat_tools_dir, config.llvm_tools_dir]
-tools = ["qat-opt", "qat-capi-test"]
+tools = ["qat-opt", "qat-capi-test", "qat-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# A C compiler (%cc) for tests that link objects written by qat-run into C
+# programs; they carry `REQUIRES: c-compiler`.
+_cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") \
+    or shutil.which("clang")
+if _cc:
+    config.substitutions.append(("%cc", _cc))
+    config.available_features.add("c-compiler")
 
 # GPU tests run only where a CUDA GPU is present (CI has none): they carry
 # `REQUIRES: cuda-gpu`.

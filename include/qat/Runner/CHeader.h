@@ -1,0 +1,34 @@
+//===- CHeader.h - C header for an ahead-of-time compiled entry -*- C++ -*-===//
+//
+// The header that goes with an object file written by qat-run, so that C and
+// C++ programs on machines without LLVM can call the compiled function.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_RUNNER_CHEADER_H
+#define QAT_RUNNER_CHEADER_H
+
+#include "qat/Runner/Signature.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir::qat {
+
+/// Prints a C header declaring `_mlir_ciface_<name>` for `signature`: one
+/// memref descriptor typedef per rank and element type used, a struct of the
+/// results when there are several, the prototype, a helper that frees the
+/// returned buffers, and a comment stating the shapes, the layout and who
+/// owns what. `sourceName` is named in the banner. Fails if the name is not
+/// a C identifier or a value cannot cross the C ABI portably (a bf16 or f16
+/// scalar passed by value).
+llvm::Error printCHeader(llvm::raw_ostream &os, const EntrySignature &signature,
+                         StringRef sourceName);
+
+/// printCHeader into the file `path`.
+llvm::Error writeCHeader(StringRef path, const EntrySignature &signature,
+                         StringRef sourceName);
+
+} // namespace mlir::qat
+
+#endif // QAT_RUNNER_CHEADER_H
