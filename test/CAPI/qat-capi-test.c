@@ -349,6 +349,43 @@ static int runPipeline(MlirContext ctx, MlirModule module,
   return succeeded;
 }
 
+/// Counts the operations outside the LLVM dialect (and builtin.module).
+static MlirWalkResult countNonLLVMOps(MlirOperation op, void *userData) {
+  MlirStringRef name = mlirIdentifierStr(mlirOperationGetName(op));
+  int isLLVM = name.length > 5 && strncmp(name.data, "llvm.", 5) == 0;
+  int isModule =
+      name.length == 14 && strncmp(name.data, "builtin.module", 14) == 0;
+  if (!isLLVM && !isModule)
+    ++*(int *)userData;
+  return MlirWalkResultAdvance;
+}
+
+/// qat-to-cpu on qat ops that survive canonicalization, where this qat can
+/// lower them: the pipeline must then leave only the LLVM dialect.
+static void testLoweringQATOps(MlirContext ctx) {
+  MlirPassManager probe = mlirPassManagerCreate(ctx);
+  pipelineError[0] = '\0';
+  int canLower = mlirLogicalResultIsSuccess(mlirParsePassPipeline(
+      mlirPassManagerGetAsOpPassManager(probe),
+      mlirStringRefCreateFromCString("builtin.module(convert-qat-to-linalg)"),
+      collectPipelineError, NULL));
+  mlirPassManagerDestroy(probe);
+  if (!canLower) {
+    printf("qat ops to LLVM: skipped, no convert-qat-to-linalg\n");
+    return;
+  }
+  MlirModule module =
+      mlirModuleCreateParse(ctx, mlirStringRefCreateFromCString(kLayer));
+  EXPECT(!mlirModuleIsNull(module));
+  EXPECT(runPipeline(ctx, module, "builtin.module(qat-to-cpu)"));
+  int leftover = 0;
+  mlirOperationWalk(mlirModuleGetOperation(module), countNonLLVMOps, &leftover,
+                    MlirWalkPreOrder);
+  EXPECT(leftover == 0);
+  printf("qat ops to LLVM: lowered\n");
+  mlirModuleDestroy(module);
+}
+
 static void testPipelines(void) {
   printf("@pipelines\n");
   // CHECK-LABEL: @pipelines
@@ -394,7 +431,10 @@ static void testPipelines(void) {
   // CHECK: builtin.module(qat-to-cpu): ok
   // CHECK: llvm.func @rotations
   // CHECK-NOT: qat.
+  // CHECK: qat ops to LLVM: {{lowered|skipped, no convert-qat-to-linalg}}
   mlirModuleDestroy(rotations);
+
+  testLoweringQATOps(ctx);
   mlirContextDestroy(ctx);
 }
 
