@@ -123,38 +123,47 @@ private:
     return indices;
   }
 
+  /// Writes `text` (or only measures when `os` is null), tracking the
+  /// column for line wrapping.
+  void write(llvm::raw_ostream *os, StringRef text) {
+    if (!os)
+      return;
+    *os << text;
+    size_t newline = text.rfind('\n');
+    column = newline == StringRef::npos ? column + text.size()
+                                        : text.size() - newline - 1;
+  }
+
   void visit(llvm::raw_ostream *os, int64_t dim, int64_t base) {
     int64_t rank = shape.size();
-    if (os)
-      *os << '[';
+    write(os, "[");
     SmallVector<int64_t> indices = getIndices(dim);
     for (auto [position, index] : llvm::enumerate(indices)) {
-      if (position > 0 && os) {
+      if (position > 0) {
+        write(os, ",");
         if (dim == rank - 1) {
-          *os << ", ";
+          // Rows longer than the line wrap under their first element.
+          if (column + 1 + width > options.lineWidth)
+            write(os, "\n" + std::string(dim + 1, ' '));
+          else
+            write(os, " ");
         } else {
-          *os << ',';
-          for (int64_t i = dim; i < rank - 1; ++i)
-            *os << '\n';
-          os->indent(dim + 1);
+          write(os,
+                std::string(rank - 1 - dim, '\n') + std::string(dim + 1, ' '));
         }
       }
       if (dim == rank - 1) {
         std::string text =
             index < 0 ? "..." : formatElement(tensor, base + index, options);
-        if (os)
-          os->indent(width - text.size()) << text;
-        else
-          width = std::max(width, text.size());
+        width = std::max(width, text.size());
+        write(os, std::string(width - text.size(), ' ') + text);
       } else if (index < 0) {
-        if (os)
-          *os << "...";
+        write(os, "...");
       } else {
         visit(os, dim + 1, base + index * strides[dim]);
       }
     }
-    if (os)
-      *os << ']';
+    write(os, "]");
   }
 
   const HostTensor &tensor;
@@ -163,6 +172,7 @@ private:
   SmallVector<int64_t> strides;
   bool summarize = false;
   size_t width = 0;
+  size_t column = 0;
 };
 } // namespace
 

@@ -171,6 +171,9 @@ struct Options {
       cl::desc("Summarize printed arrays of more elements than this with "
                "'...' (0: never)"),
       cl::init(1000), cl::cat(category)};
+  cl::opt<unsigned> lineWidth{
+      "linewidth", cl::desc("Wrap printed rows at this many columns"),
+      cl::init(75), cl::cat(category)};
 
   cl::opt<bool> time{"time",
                      cl::desc("Time the call: median, min and max of "
@@ -394,6 +397,7 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
   printOptions.precision = options.precision;
   printOptions.fullPrecision = options.fullPrecision;
   printOptions.threshold = options.threshold;
+  printOptions.lineWidth = options.lineWidth;
   llvm::raw_ostream &os = llvm::outs();
   if (options.printInputs)
     for (auto [i, input] : llvm::enumerate(inputs))

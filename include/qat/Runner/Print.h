@@ -25,6 +25,8 @@ struct PrintOptions {
   /// end of every dimension; 0 prints everything.
   int64_t threshold = 1000;
   int64_t edgeItems = 3;
+  /// Rows wrap to stay within this many columns, as numpy's linewidth.
+  size_t lineWidth = 75;
 };
 
 /// Formats one element: floats per the options (nan, inf, -inf as numpy),
