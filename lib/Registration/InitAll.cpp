@@ -7,6 +7,7 @@
 #include "qat/InitAllDialects.h"
 #include "qat/InitAllPasses.h"
 
+#include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
 #include "qat/Dialect/QAT/IR/QATDialect.h"
 #include "qat/Pipelines/Pipelines.h"
 #include "qat/Transforms/Passes.h"
@@ -22,6 +23,8 @@ void mlir::qat::registerQATDialect(DialectRegistry &registry) {
 
 void mlir::qat::registerAllDialects(DialectRegistry &registry) {
   registerQATDialect(registry);
+  // Lets buffer deallocation see through the qat.matmul kernel launches.
+  registerGPULaunchFuncMemoryEffects(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   // gpu-module-to-binary and the object emitters translate to LLVM IR.
@@ -31,5 +34,6 @@ void mlir::qat::registerAllDialects(DialectRegistry &registry) {
 void mlir::qat::registerAllPasses() {
   mlir::registerAllPasses();
   registerQATTransformsPasses();
+  registerQATMatmulToNVGPUPasses();
   registerPipelines();
 }

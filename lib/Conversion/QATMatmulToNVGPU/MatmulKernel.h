@@ -1,0 +1,110 @@
+//===- MatmulKernel.h - What every qat.matmul GPU strategy shares -*- C++ -*-=//
+//
+// The description of one qat.matmul kernel, its dequantizing epilogue and the
+// interface of the kernel strategies (one file each, named after it).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_LIB_CONVERSION_QATMATMULTONVGPU_MATMULKERNEL_H
+#define QAT_LIB_CONVERSION_QATMATMULTONVGPU_MATMULKERNEL_H
+
+#include "qat/Dialect/QAT/IR/QATAttrs.h"
+#include "qat/Dialect/QAT/IR/QATOps.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+#include <string>
+
+namespace mlir::qat {
+
+/// Everything a kernel depends on; qat.matmul ops with equal specs share one
+/// kernel.
+struct MatmulKernelSpec {
+  int64_t m = 0, n = 0;
+  /// The contraction size in codes, and in bytes per row of A and B (half of
+  /// it for packed 4-bit codes).
+  int64_t k = 0, kBytes = 0;
+  bool packed = false;
+  /// Element types of the code tensors (i8 when packed).
+  Type lhsCodeType, rhsCodeType;
+  Grid lhsGrid = Grid::Signed, rhsGrid = Grid::Signed;
+  /// One step per row (M x 1, N x 1) rather than one per tensor (1 x 1).
+  bool lhsPerRow = false, rhsPerRow = false;
+  /// Element types of the steps (f16, bf16, f32 or f64; read as f32).
+  Type lhsScaleElementType, rhsScaleElementType;
+  /// f32, bf16 or f16.
+  Type resultElementType;
+  /// Shared-memory pipeline depth of the K loop.
+  unsigned stages = 3;
+
+  static MatmulKernelSpec get(MatmulOp op, unsigned stages);
+  /// A symbol-friendly name that tells kernels apart, e.g.
+  /// `qat_matmul_256x128x512_centered_centered_s4_bf16`.
+  std::string getName() const;
+  bool operator==(const MatmulKernelSpec &other) const;
+};
+
+/// The integer epilogue that turns the product of the raw codes into the
+/// product of the levels, exactly, in int32:
+///
+///   T[m,n] = accFactor * acc[m,n] + lhsRowSumFactor * rowSumA[m]
+///            + rhsRowSumFactor * rowSumB[n] + constant
+///   result[m,n] = (float(T) * scale) * sa[m] * sb[n]
+///
+/// with acc = sum_k a[m,k] * b[n,k] over the stored codes (s8 or s4, what the
+/// tensor cores multiply), rowSumA[m] = sum_k a[m,k], rowSumB[n] =
+/// sum_k b[n,k]. A level is the code on the signed grid and code + 1/2 on the
+/// centered grid, so with K the contraction size:
+///
+///   signed   x signed  : sum a*b                 = acc
+///   centered x centered: sum (a+1/2)(b+1/2)      = (4acc + 2rA + 2rB + K)/4
+///   centered x signed  : sum (a+1/2) b           = (2acc + rB)/2
+///   signed   x centered: sum a (b+1/2)           = (2acc + rA)/2
+///
+/// T is the sum of the odd integers (2a+1)(2b+1), (2a+1)b or a(2b+1) that the
+/// qat.matmul verifier bounds to int32, so T is exact even if the pieces
+/// wrap (int32 arithmetic is modular). Zero codes padding K add nothing to
+/// acc and the row sums, which is why tiles may be zero-filled.
+struct EpilogueCoefficients {
+  int32_t accFactor = 1;
+  int32_t lhsRowSumFactor = 0;
+  int32_t rhsRowSumFactor = 0;
+  int32_t constant = 0;
+  /// 1, 1/2 or 1/4: exact in binary floating point.
+  double scale = 1.0;
+
+  static EpilogueCoefficients get(Grid lhs, Grid rhs, int64_t k);
+  bool needsLhsRowSums() const { return lhsRowSumFactor != 0; }
+  bool needsRhsRowSums() const { return rhsRowSumFactor != 0; }
+};
+
+/// A kernel and how to launch it: a 1-D grid of `gridSize` blocks of
+/// `blockSize` threads, with static shared memory only.
+struct MatmulKernel {
+  gpu::GPUFuncOp func;
+  int64_t gridSize = 0;
+  int64_t blockSize = 0;
+};
+
+//===----------------------------------------------------------------------===//
+// mma.sync strategy (MmaSyncStrategy.cpp)
+//===----------------------------------------------------------------------===//
+
+/// Checks that the mma.sync kernel handles `spec`, reporting through
+/// `emitError` (which names the op) what it does not support.
+LogicalResult
+checkMmaSyncSupport(const MatmulKernelSpec &spec,
+                    llvm::function_ref<InFlightDiagnostic()> emitError);
+
+/// Builds the mma.sync kernel for `spec` as a `gpu.func` named
+/// `qat_matmul_mma_sync` inside `module`, together with its shared-memory
+/// buffer. Its arguments are A, B, sa, sb and the result buffer.
+MatmulKernel buildMmaSyncKernel(OpBuilder &builder, Location loc,
+                                gpu::GPUModuleOp module,
+                                const MatmulKernelSpec &spec);
+
+} // namespace mlir::qat
+
+#endif // QAT_LIB_CONVERSION_QATMATMULTONVGPU_MATMULKERNEL_H

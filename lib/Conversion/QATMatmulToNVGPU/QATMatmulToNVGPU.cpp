@@ -1,0 +1,279 @@
+//===- QATMatmulToNVGPU.cpp - qat.matmul to tensor-core kernels -*- C++ -*-===//
+//
+// The convert-qat-matmul-to-nvgpu pass: qat.matmul on tensors becomes buffers,
+// a launch of a tensor-core kernel and the result as a tensor again.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
+
+#include "MatmulKernel.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir::qat {
+#define GEN_PASS_DEF_CONVERTQATMATMULTONVGPU
+#include "qat/Conversion/QATMatmulToNVGPU/Passes.h.inc"
+} // namespace mlir::qat
+
+using namespace mlir;
+using namespace mlir::qat;
+
+//===----------------------------------------------------------------------===//
+// MatmulKernelSpec, EpilogueCoefficients
+//===----------------------------------------------------------------------===//
+
+MatmulKernelSpec MatmulKernelSpec::get(MatmulOp op, unsigned stages) {
+  MatmulKernelSpec spec;
+  RankedTensorType lhs = op.getLhs().getType();
+  spec.m = lhs.getDimSize(0);
+  spec.n = op.getRhs().getType().getDimSize(0);
+  spec.packed = op.getPacked();
+  spec.kBytes = lhs.getDimSize(1);
+  spec.k = spec.kBytes * (spec.packed ? 2 : 1);
+  spec.lhsCodeType = lhs.getElementType();
+  spec.rhsCodeType = op.getRhs().getType().getElementType();
+  spec.lhsGrid = op.getLhsQuantizer().getGrid();
+  spec.rhsGrid = op.getRhsQuantizer().getGrid();
+  spec.lhsPerRow = op.getLhsQuantizer().getGranularity() == Granularity::PerRow;
+  spec.rhsPerRow = op.getRhsQuantizer().getGranularity() == Granularity::PerRow;
+  spec.lhsScaleElementType = op.getLhsScale().getType().getElementType();
+  spec.rhsScaleElementType = op.getRhsScale().getType().getElementType();
+  spec.resultElementType = op.getType().getElementType();
+  spec.stages = stages;
+  return spec;
+}
+
+std::string MatmulKernelSpec::getName() const {
+  std::string name;
+  llvm::raw_string_ostream os(name);
+  os << "qat_matmul_" << m << "x" << n << "x" << k << "_"
+     << stringifyGrid(lhsGrid) << "_" << stringifyGrid(rhsGrid) << "_"
+     << (packed ? "s4" : "s8") << "_" << resultElementType;
+  return name;
+}
+
+bool MatmulKernelSpec::operator==(const MatmulKernelSpec &other) const {
+  return m == other.m && n == other.n && k == other.k &&
+         kBytes == other.kBytes && packed == other.packed &&
+         lhsCodeType == other.lhsCodeType && rhsCodeType == other.rhsCodeType &&
+         lhsGrid == other.lhsGrid && rhsGrid == other.rhsGrid &&
+         lhsPerRow == other.lhsPerRow && rhsPerRow == other.rhsPerRow &&
+         lhsScaleElementType == other.lhsScaleElementType &&
+         rhsScaleElementType == other.rhsScaleElementType &&
+         resultElementType == other.resultElementType && stages == other.stages;
+}
+
+EpilogueCoefficients EpilogueCoefficients::get(Grid lhs, Grid rhs, int64_t k) {
+  bool lhsCentered = lhs == Grid::Centered, rhsCentered = rhs == Grid::Centered;
+  EpilogueCoefficients c;
+  if (lhsCentered && rhsCentered) {
+    // (a+1/2)(b+1/2) = (4ab + 2a + 2b + 1)/4
+    c.accFactor = 4;
+    c.lhsRowSumFactor = 2;
+    c.rhsRowSumFactor = 2;
+    c.constant = static_cast<int32_t>(k);
+    c.scale = 0.25;
+  } else if (lhsCentered) {
+    // (a+1/2) b = (2ab + b)/2
+    c.accFactor = 2;
+    c.rhsRowSumFactor = 1;
+    c.scale = 0.5;
+  } else if (rhsCentered) {
+    // a (b+1/2) = (2ab + a)/2
+    c.accFactor = 2;
+    c.lhsRowSumFactor = 1;
+    c.scale = 0.5;
+  }
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// Rewrite
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The kernels of one module, created on demand: equal specs share a kernel.
+class KernelCache {
+public:
+  KernelCache(ModuleOp module, MatmulGPUStrategy strategy, unsigned stages)
+      : module(module), symbolTable(module), strategy(strategy),
+        stages(stages) {}
+
+  MatmulGPUStrategy getStrategy() const { return strategy; }
+  unsigned getStages() const { return stages; }
+
+  LogicalResult checkSupport(const MatmulKernelSpec &spec,
+                             function_ref<InFlightDiagnostic()> emitError) {
+    switch (strategy) {
+    case MatmulGPUStrategy::MmaSync:
+      return checkMmaSyncSupport(spec, emitError);
+    }
+    llvm_unreachable("unknown qat.matmul GPU strategy");
+  }
+
+  /// The kernel for `spec`; a new one goes into its own `gpu.module`, placed
+  /// before the top-level op that holds `user`.
+  MatmulKernel getOrCreate(OpBuilder &builder, Operation *user,
+                           const MatmulKernelSpec &spec) {
+    for (auto &[existing, kernel] : kernels)
+      if (existing == spec)
+        return kernel;
+
+    Operation *topLevel = user;
+    while (topLevel->getParentOp() != module)
+      topLevel = topLevel->getParentOp();
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPoint(topLevel);
+    auto gpuModule =
+        gpu::GPUModuleOp::create(builder, user->getLoc(), spec.getName());
+    // Renames the module if the name is taken.
+    symbolTable.insert(gpuModule, Block::iterator(topLevel));
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    builder.getUnitAttr());
+
+    MatmulKernel kernel;
+    switch (strategy) {
+    case MatmulGPUStrategy::MmaSync:
+      kernel = buildMmaSyncKernel(builder, user->getLoc(), gpuModule, spec);
+      break;
+    }
+    kernels.emplace_back(spec, kernel);
+    return kernel;
+  }
+
+private:
+  ModuleOp module;
+  SymbolTable symbolTable;
+  MatmulGPUStrategy strategy;
+  unsigned stages;
+  SmallVector<std::pair<MatmulKernelSpec, MatmulKernel>> kernels;
+};
+
+/// qat.matmul -> to_buffer (A, B, sa, sb), memref.alloc (result),
+/// gpu.launch_func, to_tensor (result).
+struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
+  MatmulToKernelLaunch(MLIRContext *context, KernelCache &cache)
+      : OpRewritePattern(context), cache(cache) {}
+
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    MatmulKernelSpec spec = MatmulKernelSpec::get(op, cache.getStages());
+    // The pass has reported unsupported ops already; stay silent here.
+    if (failed(cache.checkSupport(spec, [] { return InFlightDiagnostic(); })))
+      return rewriter.notifyMatchFailure(op, "unsupported by the strategy");
+    MatmulKernel kernel = cache.getOrCreate(rewriter, op, spec);
+
+    Location loc = op.getLoc();
+    SmallVector<Value> buffers;
+    for (Value tensor :
+         {op.getLhs(), op.getRhs(), op.getLhsScale(), op.getRhsScale()}) {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      buffers.push_back(bufferization::ToBufferOp::create(
+          rewriter, loc,
+          MemRefType::get(type.getShape(), type.getElementType()), tensor,
+          /*read_only=*/true));
+    }
+    RankedTensorType resultType = op.getType();
+    Value resultBuffer = memref::AllocOp::create(
+        rewriter, loc,
+        MemRefType::get(resultType.getShape(), resultType.getElementType()));
+    buffers.push_back(resultBuffer);
+
+    auto index = [&](int64_t value) -> Value {
+      return arith::ConstantIndexOp::create(rewriter, loc, value);
+    };
+    Value one = index(1);
+    gpu::LaunchFuncOp::create(
+        rewriter, loc, kernel.func,
+        gpu::KernelDim3{index(kernel.gridSize), one, one},
+        gpu::KernelDim3{index(kernel.blockSize), one, one},
+        /*dynamicSharedMemorySize=*/Value(), buffers);
+    // The kernel writes every element of the fresh buffer and nothing else
+    // aliases it.
+    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+        op, resultType, resultBuffer, /*restrict=*/true, /*writable=*/true);
+    return success();
+  }
+
+  KernelCache &cache;
+};
+
+struct ConvertQATMatmulToNVGPUPass
+    : qat::impl::ConvertQATMatmulToNVGPUBase<ConvertQATMatmulToNVGPUPass> {
+  using Base::Base;
+
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    // The launches this pass creates must pass buffer deallocation.
+    registerGPULaunchFuncMemoryEffects(registry);
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    KernelCache cache(module, strategy, stages);
+
+    // Report every op the strategy cannot compile before changing anything.
+    bool supported = true;
+    module.walk([&](MatmulOp op) {
+      MatmulKernelSpec spec = MatmulKernelSpec::get(op, stages);
+      if (failed(cache.checkSupport(spec, [&] { return op.emitOpError(); })))
+        supported = false;
+    });
+    if (!supported)
+      return signalPassFailure();
+
+    // One rewrite per op, no fixed point: every match adds (or reuses) a
+    // kernel, and nothing the rewrite creates matches again.
+    RewritePatternSet patterns(&getContext());
+    patterns.add<MatmulToKernelLaunch>(&getContext(), cache);
+    walkAndApplyPatterns(module, std::move(patterns));
+  }
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Memory effects of gpu.launch_func
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A kernel launch reads and writes the buffers it is given. Upstream
+/// declares no effects for gpu.launch_func, and ownership-based buffer
+/// deallocation rejects ops with unknown effects.
+struct LaunchFuncMemoryEffects
+    : MemoryEffectOpInterface::ExternalModel<LaunchFuncMemoryEffects,
+                                             gpu::LaunchFuncOp> {
+  void
+  getEffects(Operation *op,
+             SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+                 &effects) const {
+    for (OpOperand &operand : op->getOpOperands()) {
+      if (!isa<BaseMemRefType>(operand.get().getType()))
+        continue;
+      effects.emplace_back(MemoryEffects::Read::get(), &operand);
+      effects.emplace_back(MemoryEffects::Write::get(), &operand);
+    }
+  }
+};
+} // namespace
+
+void mlir::qat::registerGPULaunchFuncMemoryEffects(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *context, gpu::GPUDialect *) {
+    gpu::LaunchFuncOp::attachInterface<LaunchFuncMemoryEffects>(*context);
+  });
+}
