@@ -12,7 +12,6 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 #include <cstring>
@@ -124,9 +123,12 @@ llvm::Expected<InputSpec> mlir::qat::parseInputSpec(StringRef text) {
                                  (expected == 1 ? " number" : " numbers") +
                                  ", got " + Twine(fields.size()));
     double *slots[] = {&spec.first, &spec.second};
-    for (auto [i, field] : llvm::enumerate(fields))
+    spec.paramTexts.clear();
+    for (auto [i, field] : llvm::enumerate(fields)) {
       if (!parseNumber(field, *slots[i]))
         return specError(text, "'" + field.trim() + "' is not a number");
+      spec.paramTexts.push_back(field.trim().str());
+    }
   }
   if (spec.kind == InputSpec::Kind::Normal &&
       (!std::isfinite(spec.first) || !std::isfinite(spec.second) ||
@@ -240,20 +242,28 @@ static std::pair<int64_t, int64_t> getIntRange(DType dtype) {
   }
 }
 
-/// Checks that `value` is an integer of `dtype` and returns it.
-static llvm::Expected<int64_t> toInt(double value, DType dtype,
-                                     const InputSpec &spec,
-                                     const std::string &what) {
+/// Parameter `index` of `spec` as an integer of `dtype`, read from its text
+/// so that every int64 is exact; a float spelling must be integral.
+static llvm::Expected<int64_t> getIntParam(const InputSpec &spec,
+                                           unsigned index, DType dtype,
+                                           const std::string &what) {
   auto [low, high] = getIntRange(dtype);
-  // Doubles represent every integer up to 2^53 exactly; beyond, the range
-  // checks below are approximate but still reject what does not fit.
-  if (!std::isfinite(value) || std::trunc(value) != value ||
-      value < static_cast<double>(low) || value > static_cast<double>(high))
-    return makeError("bad --arg '" + spec.text + "' for " + what + ": " +
-                     llvm::formatv("{0}", value).str() + " is not a " +
-                     getDTypeName(dtype) + " value (integers in [" +
-                     Twine(low) + ", " + Twine(high) + "])");
-  return static_cast<int64_t>(value);
+  StringRef text = spec.paramTexts[index];
+  double value = index == 0 ? spec.first : spec.second;
+  int64_t integer;
+  bool exact = !text.getAsInteger(10, integer);
+  if (!exact) {
+    exact = text == "true" || text == "false" ||
+            (std::isfinite(value) && std::trunc(value) == value &&
+             std::fabs(value) < 0x1p63);
+    integer = static_cast<int64_t>(exact ? value : 0);
+  }
+  if (!exact || integer < low || integer > high)
+    return makeError("bad --arg '" + spec.text + "' for " + what + ": '" +
+                     text + "' is not a " + getDTypeName(dtype) +
+                     " value (integers in [" + Twine(low) + ", " + Twine(high) +
+                     "])");
+  return integer;
 }
 
 /// Deterministic samplers over mt19937_64, whose output sequence the C++
@@ -355,12 +365,15 @@ static llvm::Expected<HostTensor> generateInput(const InputSpec &spec,
       if (!spec.hasParams && arg.dtype != DType::I1)
         return makeError("bad --arg '" + spec.text + "' for " + what +
                          ": give the integer range, e.g. uniform:-8,7");
-      auto low = toInt(spec.first, arg.dtype, spec, what);
+      auto low = getIntParam(spec, 0, arg.dtype, what);
       if (!low)
         return low.takeError();
-      auto high = toInt(spec.second, arg.dtype, spec, what);
+      auto high = getIntParam(spec, 1, arg.dtype, what);
       if (!high)
         return high.takeError();
+      if (*low > *high)
+        return makeError("bad --arg '" + spec.text + "' for " + what +
+                         ": LOW > HIGH");
       for (int64_t i = 0; i < n; ++i)
         tensor.setFromInt(i, sampler.integer(*low, *high));
       break;
@@ -371,7 +384,7 @@ static llvm::Expected<HostTensor> generateInput(const InputSpec &spec,
     break;
   case InputSpec::Kind::Const:
     if (isInt) {
-      auto value = toInt(spec.first, arg.dtype, spec, what);
+      auto value = getIntParam(spec, 0, arg.dtype, what);
       if (!value)
         return value.takeError();
       for (int64_t i = 0; i < n; ++i)

@@ -152,13 +152,12 @@ private:
                 std::string(rank - 1 - dim, '\n') + std::string(dim + 1, ' '));
         }
       }
-      if (dim == rank - 1) {
-        std::string text =
-            index < 0 ? "..." : formatElement(tensor, base + index, options);
+      if (index < 0) {
+        write(os, "...");
+      } else if (dim == rank - 1) {
+        std::string text = formatElement(tensor, base + index, options);
         width = std::max(width, text.size());
         write(os, std::string(width - text.size(), ' ') + text);
-      } else if (index < 0) {
-        write(os, "...");
       } else {
         visit(os, dim + 1, base + index * strides[dim]);
       }

@@ -18,13 +18,13 @@
 
 // RUN: qat-run %s --entry=id_f32 --arg=iota@40x40 --threshold=100 | FileCheck %s --strict-whitespace --check-prefix=SUMMARY
 // SUMMARY: result 0: shape=(40, 40) dtype=float32{{$}}
-// SUMMARY-NEXT: {{\[\[}}   0.0,    1.0,    2.0,    ...,   37.0,   38.0,   39.0],{{$}}
-// SUMMARY-NEXT: {{^}} [  40.0,   41.0,   42.0,    ...,   77.0,   78.0,   79.0],{{$}}
-// SUMMARY-NEXT: {{^}} [  80.0,   81.0,   82.0,    ...,  117.0,  118.0,  119.0],{{$}}
+// SUMMARY-NEXT: {{\[\[}}   0.0,    1.0,    2.0, ...,   37.0,   38.0,   39.0],{{$}}
+// SUMMARY-NEXT: {{^}} [  40.0,   41.0,   42.0, ...,   77.0,   78.0,   79.0],{{$}}
+// SUMMARY-NEXT: {{^}} [  80.0,   81.0,   82.0, ...,  117.0,  118.0,  119.0],{{$}}
 // SUMMARY-NEXT: {{^}} ...,{{$}}
-// SUMMARY-NEXT: {{^}} [1480.0, 1481.0, 1482.0,    ..., 1517.0, 1518.0, 1519.0],{{$}}
-// SUMMARY-NEXT: {{^}} [1520.0, 1521.0, 1522.0,    ..., 1557.0, 1558.0, 1559.0],{{$}}
-// SUMMARY-NEXT: {{^}} [1560.0, 1561.0, 1562.0,    ..., 1597.0, 1598.0, 1599.0]]{{$}}
+// SUMMARY-NEXT: {{^}} [1480.0, 1481.0, 1482.0, ..., 1517.0, 1518.0, 1519.0],{{$}}
+// SUMMARY-NEXT: {{^}} [1520.0, 1521.0, 1522.0, ..., 1557.0, 1558.0, 1559.0],{{$}}
+// SUMMARY-NEXT: {{^}} [1560.0, 1561.0, 1562.0, ..., 1597.0, 1598.0, 1599.0]]{{$}}
 
 // Long rows wrap under their first element.
 // RUN: qat-run %s --entry=id_f32 --arg=iota@1x12 --linewidth=40 | FileCheck %s --strict-whitespace --check-prefix=WRAP

@@ -36,6 +36,9 @@ struct InputSpec {
   /// normal: mean, std; uniform: low, high; const: value.
   double first = 0, second = 0;
   bool hasParams = false;
+  /// The parameters as written: integer arguments read them exactly (a
+  /// double cannot hold every int64).
+  SmallVector<std::string, 2> paramTexts = {"0", "1"};
   std::optional<SmallVector<int64_t>> shape;
 };
 
