@@ -1,14 +1,16 @@
 //===- main.cpp - A compiler embedding qat through its CMake package ------===//
 //
 // Registers qat next to upstream MLIR, parses a QuEST activation quantizer,
-// canonicalizes and verifies it, and lowers it with the qat-to-cpu pipeline
-// when this qat can lower qat ops (convert-qat-to-linalg is registered).
+// canonicalizes and verifies it, and, when this qat can lower qat ops
+// (convert-qat-to-linalg is registered), lowers it with the qat-to-cpu
+// pipeline and writes an object file to the path given as first argument.
 //
 //===----------------------------------------------------------------------===//
 
 #include "qat/InitAllDialects.h"
 #include "qat/InitAllPasses.h"
 #include "qat/Pipelines/Pipelines.h"
+#include "qat/Runner/Compiler.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
@@ -17,6 +19,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -37,7 +40,7 @@ func.func @quest_activation(%x: tensor<4x256xf32>) -> tensor<4x256xf32> {
 }
 )mlir";
 
-int main() {
+int main(int argc, char **argv) {
   // Passes and pipelines by name, as qat-opt has them.
   qat::registerAllPasses();
   DialectRegistry registry;
@@ -65,5 +68,15 @@ int main() {
   if (failed(lower.run(*module)))
     return 1;
   llvm::outs() << "// qat-to-cpu\n" << *module << "\n";
+
+  if (argc < 2)
+    return 0;
+  if (llvm::Error error =
+          qat::emitObjectFile(*module, argv[1], qat::ObjectOptions())) {
+    llvm::errs() << "qat-embed-example: " << llvm::toString(std::move(error))
+                 << "\n";
+    return 1;
+  }
+  llvm::outs() << "// wrote " << argv[1] << "\n";
   return 0;
 }
