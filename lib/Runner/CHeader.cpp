@@ -108,7 +108,8 @@ static bool isCIdentifier(StringRef name) {
 }
 
 /// How one value is declared and described.
-static std::string describeValue(const BoundaryValue &value, bool inMemory) {
+static std::string describeValue(const BoundaryValue &value, bool inMemory,
+                                 bool isResult) {
   if (value.isScalar) {
     std::string text = (getCType(value.dtype) + ", ").str();
     text += inMemory ? "a scalar" : "a scalar passed by value";
@@ -121,7 +122,8 @@ static std::string describeValue(const BoundaryValue &value, bool inMemory) {
   std::string text = getDescriptorName(value) + (inMemory ? "" : " *") +
                      ", shape " + formatSizes(value.shape);
   if (llvm::any_of(value.shape, ShapedType::isDynamic))
-    text += " (? = any size; read sizes[])";
+    text += isResult ? " (? = decided by the function: read sizes[])"
+                     : " (? = any size, given in sizes[])";
   return text;
 }
 
@@ -149,7 +151,8 @@ static void printDescriptorTypedef(llvm::raw_ostream &os,
 
 llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
                                     const EntrySignature &signature,
-                                    StringRef sourceName) {
+                                    StringRef sourceName,
+                                    StringRef objectName) {
   StringRef name = signature.name;
   if (!isCIdentifier(name))
     return makeError("cannot write a C header for '" + name +
@@ -188,14 +191,16 @@ llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
         "editing.\n *\n";
   os << " * Link the object written by qat-run --emit-object and libm; it "
         "needs\n * nothing else (no LLVM, no MLIR):\n";
-  os << " *   cc -c main.c && cc main.o " << name << ".o -lm\n *\n";
+  os << " *   cc main.c "
+     << (objectName.empty() ? StringRef("OBJECT.o") : objectName)
+     << " -lm\n *\n";
   os << " * MLIR signature: " << typeToString(signature.type) << "\n *\n";
   os << " * Arguments:\n";
   if (signature.args.empty())
     os << " *   none\n";
   for (auto [i, arg] : llvm::enumerate(signature.args))
     os << " *   arg" << i << ": " << typeToString(arg.type) << " -> "
-       << describeValue(arg, /*inMemory=*/false) << "\n";
+       << describeValue(arg, /*inMemory=*/false, /*isResult=*/false) << "\n";
   os << " * Results";
   if (severalResults)
     os << " (in *results)";
@@ -209,7 +214,9 @@ llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
   for (auto [i, result] : llvm::enumerate(signature.results))
     os << " *   " << (severalResults ? "r" + std::to_string(i) : "result")
        << ": " << typeToString(result.type) << " -> "
-       << describeValue(result, /*inMemory=*/!singleScalarResult) << "\n";
+       << describeValue(result, /*inMemory=*/!singleScalarResult,
+                        /*isResult=*/true)
+       << "\n";
   os << " *\n";
   os << " * Memref descriptors: element (i0, i1, ...) is at\n"
         " *   aligned[offset + i0 * strides[0] + i1 * strides[1] + ...].\n"
@@ -224,9 +231,10 @@ llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
         " * data you still need. It does not keep pointers to them after "
         "returning.\n";
   if (!memrefResults.empty())
-    os << " * Returned buffers are freshly malloc'ed by the function and "
-          "belong to the\n"
-          " * caller: read sizes and strides from the descriptor, then call\n"
+    os << " * Returned buffers belong to the caller: qat-to-cpu returns every "
+          "result in a\n"
+          " * fresh malloc'ed buffer. Read sizes and strides from the "
+          "descriptor, then\n"
           " * free(desc.allocated), never free(desc.aligned); "
        << name << (severalResults ? "_free_results" : "_free_result")
        << "\n * does that.\n";
@@ -297,12 +305,14 @@ llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
 
 llvm::Error mlir::qat::writeCHeader(StringRef path,
                                     const EntrySignature &signature,
-                                    StringRef sourceName) {
+                                    StringRef sourceName,
+                                    StringRef objectName) {
   std::error_code ec;
   llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
   if (ec)
     return makeError("cannot write '" + path + "': " + ec.message());
-  if (llvm::Error error = printCHeader(out.os(), signature, sourceName))
+  if (llvm::Error error =
+          printCHeader(out.os(), signature, sourceName, objectName))
     return error;
   out.os().flush();
   if (out.os().has_error())

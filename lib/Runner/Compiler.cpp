@@ -14,10 +14,12 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Object/ObjectFile.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -104,8 +106,10 @@ static void initializeTargets() {
   llvm::InitializeAllAsmPrinters();
 }
 
-llvm::Error mlir::qat::emitObjectFile(ModuleOp module, StringRef path,
-                                      const ObjectOptions &options) {
+llvm::Error
+mlir::qat::emitObjectFile(ModuleOp module, StringRef path,
+                          const ObjectOptions &options,
+                          SmallVectorImpl<std::string> *undefinedSymbols) {
   initializeTargets();
   llvm::Triple triple(options.triple.empty() ? llvm::sys::getProcessTriple()
                                              : options.triple);
@@ -146,16 +150,40 @@ llvm::Error mlir::qat::emitObjectFile(ModuleOp module, StringRef path,
     return makeError("LLVM optimization failed: " +
                      llvm::toString(std::move(error)));
 
-  std::error_code ec;
-  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
-  if (ec)
-    return makeError("cannot write '" + path + "': " + ec.message());
+  // Into memory first, to list the object's undefined symbols from it.
+  SmallString<0> object;
+  llvm::raw_svector_ostream objectStream(object);
   llvm::legacy::PassManager codegen;
-  if (machine->addPassesToEmitFile(codegen, out.os(), nullptr,
+  if (machine->addPassesToEmitFile(codegen, objectStream, nullptr,
                                    llvm::CodeGenFileType::ObjectFile))
     return makeError("the target '" + triple.str() +
                      "' cannot emit object files");
   codegen.run(*llvmModule);
+
+  if (undefinedSymbols) {
+    auto fileOrErr = llvm::object::ObjectFile::createObjectFile(
+        llvm::MemoryBufferRef(object, path));
+    if (!fileOrErr)
+      return makeError("cannot read back the object: " +
+                       llvm::toString(fileOrErr.takeError()));
+    for (const llvm::object::SymbolRef &symbol : (*fileOrErr)->symbols()) {
+      auto flags = symbol.getFlags();
+      auto name = symbol.getName();
+      if (!flags || !name) {
+        llvm::consumeError(flags.takeError());
+        llvm::consumeError(name.takeError());
+        continue;
+      }
+      if ((*flags & llvm::object::SymbolRef::SF_Undefined) && !name->empty())
+        undefinedSymbols->push_back(name->str());
+    }
+  }
+
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return makeError("cannot write '" + path + "': " + ec.message());
+  out.os() << object;
   out.os().flush();
   if (out.os().has_error())
     return makeError("cannot write '" + path +

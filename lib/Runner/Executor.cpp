@@ -11,7 +11,9 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <algorithm>
@@ -70,11 +72,30 @@ JITFunction::~JITFunction() = default;
 
 llvm::Expected<std::unique_ptr<JITFunction>>
 JITFunction::create(ModuleOp module, const EntrySignature &signature,
-                    unsigned optLevel) {
+                    unsigned optLevel, ArrayRef<std::string> sharedLibs) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
 
+  // QAT_MLIR_LIBRARY_DIR is where the build found MLIR; a library missing
+  // there only matters to modules that call into it, and those fail to link
+  // with the symbol's name.
+  SmallVector<std::string> libraries;
+  for (StringRef name :
+       {"libmlir_c_runner_utils.so", "libmlir_runner_utils.so"}) {
+    SmallString<256> path(QAT_MLIR_LIBRARY_DIR);
+    llvm::sys::path::append(path, name);
+    if (llvm::sys::fs::exists(path))
+      libraries.push_back(path.str().str());
+  }
+  for (const std::string &library : sharedLibs) {
+    if (!llvm::sys::fs::exists(library))
+      return makeError("--shared-libs: '" + library + "' does not exist");
+    libraries.push_back(library);
+  }
+  SmallVector<StringRef> libraryRefs(libraries.begin(), libraries.end());
+
   ExecutionEngineOptions options;
+  options.sharedLibPaths = libraryRefs;
   auto transformer = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
                                                /*targetMachine=*/nullptr);
   options.transformer = transformer;

@@ -23,6 +23,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
@@ -188,6 +189,12 @@ struct Options {
       cl::desc("LLVM optimization level of the JIT and objects "
                "(0-3)"),
       cl::init(2), cl::cat(category)};
+
+  cl::list<std::string> sharedLibs{
+      "shared-libs",
+      cl::desc("Libraries the JIT resolves symbols from, besides libc, libm "
+               "and MLIR's runner utilities"),
+      cl::value_desc("a.so,b.so"), cl::CommaSeparated, cl::cat(category)};
 
   cl::opt<std::string> emitObject{
       "emit-object",
@@ -379,16 +386,36 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
   if (!options.emitHeader.empty())
     if (llvm::Error error =
             writeCHeader(options.emitHeader, signature,
-                         llvm::sys::path::filename(options.inputFile)))
+                         llvm::sys::path::filename(options.inputFile),
+                         llvm::sys::path::filename(options.emitObject)))
       return fail(std::move(error));
   if (!options.emitObject.empty()) {
     ObjectOptions objectOptions;
     objectOptions.optLevel = options.optLevel;
     objectOptions.triple = options.objectTriple;
     objectOptions.cpu = options.objectCPU;
-    if (llvm::Error error =
-            emitObjectFile(*module, options.emitObject, objectOptions))
+    SmallVector<std::string> undefined;
+    if (llvm::Error error = emitObjectFile(*module, options.emitObject,
+                                           objectOptions, &undefined))
       return fail(std::move(error));
+    // What the process cannot resolve, a program linked on this machine with
+    // `cc ... -lm` probably cannot either: old libgcc lacks bf16 helpers.
+    llvm::sys::DynamicLibrary::LoadLibraryPermanently(nullptr);
+    for (StringRef symbol : undefined)
+      if (!llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(symbol.str()))
+        llvm::WithColor::warning(llvm::errs(), "qat-run")
+            << "'" << options.emitObject << "' needs " << symbol
+            << ", which this machine's C runtime does not provide; link a "
+               "library that does"
+            << (symbol.contains("bf")
+                    ? " (libgcc 13 or later, compiler-rt), or use "
+                      "--object-cpu=native on a CPU with bf16 conversion "
+                      "instructions"
+                : symbol.starts_with("memref")
+                    ? " (MLIR's libmlir_c_runner_utils; memref.copy of "
+                      "non-contiguous or unranked memrefs calls it)"
+                    : "")
+            << "\n";
   }
   if (!running)
     return 0;
@@ -406,8 +433,8 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
     if (llvm::Error error = writeArrays(options.saveInputs, "arg", inputs))
       return fail(std::move(error));
 
-  auto functionOrErr =
-      JITFunction::create(*module, signature, options.optLevel);
+  auto functionOrErr = JITFunction::create(*module, signature, options.optLevel,
+                                           llvm::to_vector(options.sharedLibs));
   if (!functionOrErr)
     return fail(functionOrErr.takeError());
   JITFunction &function = **functionOrErr;

@@ -19,15 +19,15 @@ namespace mlir::qat {
 /// memref descriptor typedef per rank and element type used, a struct of the
 /// results when there are several, the prototype, a helper that frees the
 /// returned buffers, and a comment stating the shapes, the layout and who
-/// owns what. `sourceName` is named in the banner. Fails if the name is not
-/// a C identifier or a value cannot cross the C ABI portably (a bf16 or f16
-/// scalar passed by value).
+/// owns what. `sourceName` and `objectName` (the object file, if known) are
+/// named in the comment. Fails if the name is not a C identifier or a value
+/// cannot cross the C ABI portably (a bf16 or f16 scalar passed by value).
 llvm::Error printCHeader(llvm::raw_ostream &os, const EntrySignature &signature,
-                         StringRef sourceName);
+                         StringRef sourceName, StringRef objectName = "");
 
 /// printCHeader into the file `path`.
 llvm::Error writeCHeader(StringRef path, const EntrySignature &signature,
-                         StringRef sourceName);
+                         StringRef sourceName, StringRef objectName = "");
 
 } // namespace mlir::qat
 

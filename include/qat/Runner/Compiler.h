@@ -46,9 +46,12 @@ struct ObjectOptions {
 };
 
 /// Translates `module` (LLVM dialect) to LLVM IR, optimizes it and writes a
-/// position-independent object file to `path`.
-llvm::Error emitObjectFile(ModuleOp module, StringRef path,
-                           const ObjectOptions &options);
+/// position-independent object file to `path`. `undefinedSymbols`, if given,
+/// receives the symbols the object needs from elsewhere (malloc, libm
+/// functions, compiler runtime helpers such as __truncsfbf2).
+llvm::Error
+emitObjectFile(ModuleOp module, StringRef path, const ObjectOptions &options,
+               SmallVectorImpl<std::string> *undefinedSymbols = nullptr);
 
 } // namespace qat
 } // namespace mlir

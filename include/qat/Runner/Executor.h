@@ -36,9 +36,13 @@ public:
   ~JITFunction();
 
   /// JIT-compiles `module` (LLVM dialect) for the host CPU, LLVM-optimized at
-  /// `optLevel` (0 to 3). libm and the C library resolve from the process.
+  /// `optLevel` (0 to 3). libm and the C library resolve from the process,
+  /// MLIR's runner utilities (memrefCopy, which memref.copy of non-contiguous
+  /// memrefs calls, and the printMemref* functions) from the libraries next
+  /// to libMLIR, other symbols from `sharedLibs`.
   static llvm::Expected<std::unique_ptr<JITFunction>>
-  create(ModuleOp module, const EntrySignature &signature, unsigned optLevel);
+  create(ModuleOp module, const EntrySignature &signature, unsigned optLevel,
+         ArrayRef<std::string> sharedLibs = {});
 
   /// Calls the entry on copies of `inputs` (compiled code may write in place
   /// into its arguments) and returns the results as host arrays. Returned
