@@ -43,10 +43,12 @@ static std::string typeToString(Type type) {
   return result;
 }
 
-/// Reports the first operation outside the LLVM dialect at its location.
-static llvm::Error checkOnlyLLVMDialect(ModuleOp module, StringRef when) {
+/// Reports the outermost operation outside the LLVM dialect at its location;
+/// `why` completes "'op' is not in the LLVM dialect", `summary` is the error.
+static llvm::Error checkOnlyLLVMDialect(ModuleOp module, const Twine &why,
+                                        const Twine &summary) {
   Operation *leftover = nullptr;
-  module.walk([&](Operation *op) {
+  module.walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (op == module.getOperation() || isa<LLVM::LLVMDialect>(op->getDialect()))
       return WalkResult::advance();
     leftover = op;
@@ -55,9 +57,8 @@ static llvm::Error checkOnlyLLVMDialect(ModuleOp module, StringRef when) {
   if (!leftover)
     return llvm::Error::success();
   leftover->emitError() << "'" << leftover->getName()
-                        << "' is not in the LLVM dialect " << when;
-  return makeError("the module is not fully in the LLVM dialect " + when +
-                   " (see the diagnostic above)");
+                        << "' is not in the LLVM dialect" << why;
+  return makeError(summary + " (see the diagnostic above)");
 }
 
 llvm::Error mlir::qat::lowerToLLVMDialect(
@@ -77,10 +78,17 @@ llvm::Error mlir::qat::lowerToLLVMDialect(
     if (failed(pm.run(module)))
       return makeError("the qat-to-cpu pipeline failed (see the diagnostics "
                        "above)");
-    if (llvm::Error error = checkOnlyLLVMDialect(module, "after qat-to-cpu"))
+    if (llvm::Error error = checkOnlyLLVMDialect(
+            module, " after qat-to-cpu",
+            "qat-to-cpu left operations outside the LLVM dialect"))
       return error;
-  } else if (llvm::Error error =
-                 checkOnlyLLVMDialect(module, "although its entry is")) {
+  } else if (llvm::Error error = checkOnlyLLVMDialect(
+                 module,
+                 ", but the entry '" + signature.name +
+                     "' is an llvm.func, so qat-run does not lower the module",
+                 "the module mixes the LLVM dialect with other dialects; "
+                 "give qat-run the module before lowering, or lower all of "
+                 "it")) {
     return error;
   }
 

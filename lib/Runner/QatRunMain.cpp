@@ -22,6 +22,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/FileSystem.h"
@@ -51,7 +52,8 @@ The function (--entry, default 'main' or the only public function) takes and
 returns ranked tensors, memrefs (identity layout) or scalars of f32, f64,
 f16, bf16, i1, i8, i16, i32 or i64. Element types and shapes come from its
 signature; '?' sizes come from the inputs. Integers are signless in MLIR and
-read and printed as signed.
+read and printed as signed. Scalars and rank-0 tensors take 0-d .npy files
+or a generated value (--arg=const:0.5).
 )";
 
 static constexpr const char *kExtraHelp = R"(
@@ -99,7 +101,11 @@ AHEAD OF TIME
   --emit-lowered=f.llvm.mlir writes the module in the LLVM dialect, with the
   tensor-level signature in the function's qat.signature attribute so that
   qat-run can run it again. With any --emit-* option, qat-run compiles only;
-  add --run to also run.
+  add --run to also run. The object holds every function of the module;
+  the header describes the entry. Objects are compiled for --object-cpu
+  (default generic); the JIT uses every feature of the host CPU, so bf16
+  narrowing there uses the CPU's conversion instruction where it has one,
+  which flushes subnormals to zero.
 
 EXAMPLES
   qat-run model.mlir --arg=x.npy --arg=w.npy
@@ -111,9 +117,9 @@ EXAMPLES
 
 Exit status: 0 on success, 1 on any error (unknown function, wrong number
 of --arg, shape or dtype mismatch, unreadable or invalid input file, bad
-spec, invalid IR, pipeline failure). MLIR's debugging options
-(--mlir-print-ir-after-all, --mlir-print-ir-after-failure, --mlir-timing,
-...) work too; --help-hidden lists them.
+spec, invalid IR, pipeline failure). MLIR's pass manager options work too
+without being listed here: --mlir-print-ir-after-all,
+--mlir-print-ir-after-failure, --mlir-pass-statistics, --mlir-timing, ...
 )";
 
 namespace {
@@ -292,6 +298,7 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
   cl::HideUnrelatedOptions(options.category);
   cl::ParseCommandLineOptions(argc, argv, kOverview);
 
@@ -376,6 +383,7 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
 
   if (llvm::Error error =
           lowerToLLVMDialect(*module, signature, [](PassManager &pm) {
+            applyDefaultTimingPassManagerCLOptions(pm);
             return applyPassManagerCLOptions(pm);
           }))
     return fail(std::move(error));
