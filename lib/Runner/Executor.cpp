@@ -139,10 +139,13 @@ static llvm::Expected<HostTensor> readDescriptor(const char *field,
                      "; the function does not have the signature qat-run "
                      "assumed");
 
-  HostTensor tensor(result.dtype, sizes);
+  auto tensorOrErr = HostTensor::allocate(result.dtype, sizes);
+  if (!tensorOrErr)
+    return makeError(what + ": " + llvm::toString(tensorOrErr.takeError()));
+  HostTensor &tensor = *tensorOrErr;
   int64_t n = tensor.getNumElements();
   if (n == 0)
-    return tensor;
+    return std::move(tensor);
   if (!aligned)
     return makeError("the compiled code returned a null buffer for " + what);
   size_t elementSize = getDTypeSize(result.dtype);
@@ -159,7 +162,7 @@ static llvm::Expected<HostTensor> readDescriptor(const char *field,
       index[d] = 0;
     }
   }
-  return tensor;
+  return std::move(tensor);
 }
 
 llvm::Error JITFunction::invoke(MutableArrayRef<HostTensor> scratch,
@@ -218,9 +221,13 @@ llvm::Error JITFunction::invoke(MutableArrayRef<HostTensor> scratch,
   for (auto [i, result] : llvm::enumerate(signature.results)) {
     const char *field = returned + offsets[i];
     if (result.isScalar) {
-      HostTensor tensor(result.dtype, {});
-      std::memcpy(tensor.getData(), field, getDTypeSize(result.dtype));
-      results.push_back(std::move(tensor));
+      auto tensorOrErr = HostTensor::allocate(result.dtype, {});
+      if (!tensorOrErr) {
+        error = llvm::joinErrors(std::move(error), tensorOrErr.takeError());
+        continue;
+      }
+      std::memcpy(tensorOrErr->getData(), field, getDTypeSize(result.dtype));
+      results.push_back(std::move(*tensorOrErr));
       continue;
     }
     auto tensorOrErr =
@@ -245,19 +252,26 @@ llvm::Error JITFunction::invoke(MutableArrayRef<HostTensor> scratch,
   return llvm::Error::success();
 }
 
-static SmallVector<HostTensor> makeScratch(ArrayRef<HostTensor> inputs) {
+static llvm::Expected<SmallVector<HostTensor>>
+makeScratch(ArrayRef<HostTensor> inputs) {
   SmallVector<HostTensor> scratch;
-  for (const HostTensor &input : inputs)
-    scratch.emplace_back(input.getDType(), input.getShape());
+  for (const HostTensor &input : inputs) {
+    auto copyOrErr = HostTensor::allocate(input.getDType(), input.getShape());
+    if (!copyOrErr)
+      return copyOrErr.takeError();
+    scratch.push_back(std::move(*copyOrErr));
+  }
   return scratch;
 }
 
 llvm::Expected<SmallVector<HostTensor>>
 JITFunction::call(ArrayRef<HostTensor> inputs) {
-  SmallVector<HostTensor> scratch = makeScratch(inputs);
+  auto scratch = makeScratch(inputs);
+  if (!scratch)
+    return scratch.takeError();
   SmallVector<HostTensor> results;
   double seconds;
-  if (llvm::Error error = invoke(scratch, inputs, results, seconds))
+  if (llvm::Error error = invoke(*scratch, inputs, results, seconds))
     return std::move(error);
   return results;
 }
@@ -265,11 +279,13 @@ JITFunction::call(ArrayRef<HostTensor> inputs) {
 llvm::Expected<Timing> JITFunction::time(ArrayRef<HostTensor> inputs,
                                          unsigned warmup, unsigned repeat,
                                          SmallVectorImpl<HostTensor> &results) {
-  SmallVector<HostTensor> scratch = makeScratch(inputs);
+  auto scratch = makeScratch(inputs);
+  if (!scratch)
+    return scratch.takeError();
   SmallVector<double> durations;
   for (unsigned i = 0; i < warmup + repeat; ++i) {
     double seconds;
-    if (llvm::Error error = invoke(scratch, inputs, results, seconds))
+    if (llvm::Error error = invoke(*scratch, inputs, results, seconds))
       return std::move(error);
     if (i >= warmup)
       durations.push_back(seconds);

@@ -144,16 +144,31 @@ std::string mlir::qat::formatShape(ArrayRef<int64_t> shape) {
   return result;
 }
 
-HostTensor::HostTensor(DType dtype, ArrayRef<int64_t> shape)
-    : dtype(dtype), shape(shape) {
-  numElements = qat::getNumElements(shape).value_or(0);
+llvm::Expected<HostTensor> HostTensor::allocate(DType dtype,
+                                                ArrayRef<int64_t> shape) {
+  std::optional<int64_t> numElements = qat::getNumElements(shape);
+  unsigned elementSize = getDTypeSize(dtype);
+  // Bounded well below SIZE_MAX so that the rounding below cannot wrap.
+  if (!numElements || *numElements > (int64_t(1) << 56) / elementSize)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "an array of shape " + formatShape(shape) +
+                                       " of " + getDTypeName(dtype) +
+                                       " is too large");
+  HostTensor tensor;
+  tensor.dtype = dtype;
+  tensor.shape.assign(shape.begin(), shape.end());
+  tensor.numElements = *numElements;
   // aligned_alloc wants a size that is a multiple of the alignment, and a
   // non-zero one so that every tensor has a distinct, freeable address.
-  size_t bytes = llvm::alignTo(std::max<size_t>(getByteSize(), 1), 64);
-  data.reset(static_cast<char *>(std::aligned_alloc(64, bytes)));
-  if (!data)
-    llvm::report_fatal_error("qat-run: out of memory");
-  std::memset(data.get(), 0, bytes);
+  size_t bytes = llvm::alignTo(std::max<size_t>(tensor.getByteSize(), 1), 64);
+  tensor.data.reset(static_cast<char *>(std::aligned_alloc(64, bytes)));
+  if (!tensor.data)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "cannot allocate " + Twine(bytes) + " bytes for an array of shape " +
+            formatShape(shape) + " of " + getDTypeName(dtype));
+  std::memset(tensor.data.get(), 0, bytes);
+  return tensor;
 }
 
 template <typename T> static T load(const char *data, int64_t i) {

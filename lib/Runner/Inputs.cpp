@@ -209,21 +209,25 @@ static llvm::Expected<HostTensor> readFileInput(const InputSpec &spec,
                                                         : "") +
         ", but '" + spec.path + "' holds shape " + formatShape(array.shape));
 
-  HostTensor tensor(arg.dtype, array.shape);
+  auto tensorOrErr = HostTensor::allocate(arg.dtype, array.shape);
+  if (!tensorOrErr)
+    return makeError(describeArg(signature, index) + ": " +
+                     llvm::toString(tensorOrErr.takeError()));
+  HostTensor &tensor = *tensorOrErr;
   if (array.dtype == arg.dtype) {
     std::memcpy(tensor.getData(), array.data.data(), array.data.size());
     // Any non-zero byte is true to numpy; compiled code expects 0 or 1.
     if (arg.dtype == DType::I1)
       for (int64_t i = 0, e = tensor.getNumElements(); i < e; ++i)
         tensor.setFromInt(i, tensor.getData()[i] != 0);
-    return tensor;
+    return std::move(tensor);
   }
   for (int64_t i = 0, e = tensor.getNumElements(); i < e; ++i) {
     float value;
     std::memcpy(&value, array.data.data() + i * sizeof(float), sizeof(float));
     tensor.setFromDouble(i, value);
   }
-  return tensor;
+  return std::move(tensor);
 }
 
 /// The integer range of `dtype`; bool is [0, 1].
@@ -347,7 +351,10 @@ static llvm::Expected<HostTensor> generateInput(const InputSpec &spec,
         "', or pass a .npy file");
   }
 
-  HostTensor tensor(arg.dtype, shape);
+  auto tensorOrErr = HostTensor::allocate(arg.dtype, shape);
+  if (!tensorOrErr)
+    return makeError(what + ": " + llvm::toString(tensorOrErr.takeError()));
+  HostTensor &tensor = *tensorOrErr;
   int64_t n = tensor.getNumElements();
   Sampler sampler(mixSeed(seed ^ mixSeed(index)));
   bool isInt = !isFloat(arg.dtype);
@@ -407,7 +414,7 @@ static llvm::Expected<HostTensor> generateInput(const InputSpec &spec,
   case InputSpec::Kind::File:
     llvm_unreachable("files are read, not generated");
   }
-  return tensor;
+  return std::move(tensor);
 }
 
 llvm::Expected<HostTensor>

@@ -14,6 +14,7 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -51,8 +52,10 @@ std::optional<int64_t> getNumElements(ArrayRef<int64_t> shape);
 class HostTensor {
 public:
   HostTensor() = default;
-  /// Zero-initialized storage for `shape`.
-  HostTensor(DType dtype, ArrayRef<int64_t> shape);
+  /// Zero-initialized storage for `shape`; fails if the size overflows or
+  /// the memory cannot be had (a typo in @SHAPE should not abort).
+  static llvm::Expected<HostTensor> allocate(DType dtype,
+                                             ArrayRef<int64_t> shape);
 
   DType getDType() const { return dtype; }
   ArrayRef<int64_t> getShape() const { return shape; }
