@@ -36,10 +36,8 @@
 // DYNSHAPE: qat-run: error: shape mismatch: argument 0 (tensor<?x3xf32>) has shape (-1, 3) (-1: any size), but '{{.*}}x32.npy' holds shape (3, 2)
 // RUN: not qat-run %s --arg=normal@3x3 --arg=iota 2>&1 | FileCheck %s --check-prefix=SPECSHAPE
 // SPECSHAPE: qat-run: error: shape mismatch: --arg 'normal@3x3' gives shape (3, 3) to argument 0 (tensor<2x3xf32>)
-// RUN: not qat-run %s --entry=dyn --arg=normal@100000000000000x3 2>&1 | FileCheck %s --check-prefix=TOOLARGE
-// TOOLARGE: qat-run: error: argument 0 (tensor<?x3xf32>): an array of shape (100000000000000, 3) of float32 is too large
-// RUN: not qat-run %s --entry=dyn --arg=normal@1000000000000x3 2>&1 | FileCheck %s --check-prefix=NOMEMORY
-// NOMEMORY: qat-run: error: argument 0 (tensor<?x3xf32>): cannot allocate 12000000000000 bytes for an array of shape (1000000000000, 3) of float32
+// RUN: not qat-run %s --entry=dyn --arg=normal@100000000000000000x3 2>&1 | FileCheck %s --check-prefix=TOOLARGE
+// TOOLARGE: qat-run: error: argument 0 (tensor<?x3xf32>): an array of shape (100000000000000000, 3) of float32 is too large
 // RUN: not qat-run %s --entry=dyn --arg=normal 2>&1 | FileCheck %s --check-prefix=NEEDSHAPE
 // NEEDSHAPE: qat-run: error: argument 0 (tensor<?x3xf32>) has dynamic sizes; give the shape of the generated data, e.g. --arg='normal@8x3', or pass a .npy file
 
