@@ -114,7 +114,6 @@ public:
       : module(module), symbolTable(module), strategy(strategy),
         stages(stages) {}
 
-  MatmulGPUStrategy getStrategy() const { return strategy; }
   unsigned getStages() const { return stages; }
 
   LogicalResult checkSupport(const MatmulKernelSpec &spec,
