@@ -6,6 +6,8 @@
 
 #include "qat/Pipelines/Pipelines.h"
 
+#include "qat/Conversion/QATToLinalg/QATToLinalg.h"
+
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -21,7 +23,14 @@ using namespace mlir;
 
 void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
                                       const QATToCPUPipelineOptions &options) {
+  pm.addPass(createConvertQATToLinalg());
+  // The qat ops of one function become chains of elementwise linalg.generic
+  // ops (e.g. dequantize feeding a Hadamard stage); fusing them removes the
+  // intermediate tensors, which would otherwise each be a buffer and a pass
+  // over memory.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
 
   // Tensors to buffers. Function boundaries get identity layouts so that
   // callers (qat-run, the C interface) pass plain contiguous arrays.
@@ -29,6 +38,9 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // A training loop (scf.for over steps) yields updated parameters that are
+  // new tensors, not the loop's own buffers updated in place.
+  bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
@@ -39,6 +51,9 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createCanonicalizerPass());
 
+  // vector.print (loss reports of training loops) becomes calls into the
+  // runner utilities.
+  pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());

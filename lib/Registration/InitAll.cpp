@@ -7,6 +7,7 @@
 #include "qat/InitAllDialects.h"
 #include "qat/InitAllPasses.h"
 
+#include "qat/Conversion/Passes.h"
 #include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
 #include "qat/Dialect/QAT/IR/QATDialect.h"
 #include "qat/Pipelines/Pipelines.h"
@@ -33,6 +34,7 @@ void mlir::qat::registerAllDialects(DialectRegistry &registry) {
 
 void mlir::qat::registerAllPasses() {
   mlir::registerAllPasses();
+  registerQATConversionPasses();
   registerQATTransformsPasses();
   registerQATMatmulToNVGPUPasses();
   registerPipelines();

@@ -1,0 +1,19 @@
+//===- Passes.h - Conversions out of the qat dialect ------------*- C++ -*-===//
+//
+// Declarations and registration of every qat conversion pass.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_CONVERSION_PASSES_H
+#define QAT_CONVERSION_PASSES_H
+
+#include "qat/Conversion/QATToLinalg/QATToLinalg.h"
+
+namespace mlir::qat {
+
+#define GEN_PASS_REGISTRATION
+#include "qat/Conversion/Passes.h.inc"
+
+} // namespace mlir::qat
+
+#endif // QAT_CONVERSION_PASSES_H

@@ -1,0 +1,1102 @@
+//===- QATToLinalg.cpp - qat ops to linalg on tensors -----------*- C++ -*-===//
+//
+// The convert-qat-to-linalg pass: every qat op becomes linalg ops on tensors
+// whose bodies compute the formulas of docs/semantics.md in f32.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qat/Conversion/QATToLinalg/QATToLinalg.h"
+
+#include "qat/Dialect/QAT/IR/QATDialect.h"
+#include "qat/Dialect/QAT/IR/QATOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/Sequence.h"
+
+#include <cmath>
+
+namespace mlir::qat {
+#define GEN_PASS_DEF_CONVERTQATTOLINALG
+#include "qat/Conversion/Passes.h.inc"
+} // namespace mlir::qat
+
+using namespace mlir;
+using namespace mlir::qat;
+
+using BodyBuilder = function_ref<Value(OpBuilder &, Location, ValueRange)>;
+
+//===----------------------------------------------------------------------===//
+// Scalar arithmetic inside linalg bodies
+//===----------------------------------------------------------------------===//
+
+static Value constantF32(OpBuilder &b, Location loc, double value) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+}
+
+static Value constantInt(OpBuilder &b, Location loc, Type type, int64_t value) {
+  return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, value));
+}
+
+/// Extends or truncates a float to `to`: operands are read into f32 and
+/// results written back in their storage type.
+static Value castFloat(OpBuilder &b, Location loc, Value value, Type to) {
+  Type from = value.getType();
+  if (from == to)
+    return value;
+  if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
+    return arith::ExtFOp::create(b, loc, to, value);
+  return arith::TruncFOp::create(b, loc, to, value);
+}
+
+static Value toF32(OpBuilder &b, Location loc, Value value) {
+  return castFloat(b, loc, value, b.getF32Type());
+}
+
+/// Sign-extends or truncates a two's complement integer to `to`.
+static Value castInt(OpBuilder &b, Location loc, Value value, Type to) {
+  unsigned fromWidth = value.getType().getIntOrFloatBitWidth();
+  unsigned toWidth = to.getIntOrFloatBitWidth();
+  if (fromWidth == toWidth)
+    return value;
+  if (fromWidth < toWidth)
+    return arith::ExtSIOp::create(b, loc, to, value);
+  return arith::TruncIOp::create(b, loc, to, value);
+}
+
+/// clamp(v, lo, hi). maxnumf/minnumf rather than maximumf/minimumf: a NaN
+/// (x = 0 with a zero step) clamps to `lo` instead of reaching fptosi, whose
+/// result on NaN is poison.
+static Value clampF(OpBuilder &b, Location loc, Value v, double lo, double hi) {
+  Value low = arith::MaxNumFOp::create(b, loc, v, constantF32(b, loc, lo));
+  return arith::MinNumFOp::create(b, loc, low, constantF32(b, loc, hi));
+}
+
+/// Codes are rounded and clamped in f32 (exact for |code| <= 2^24), then
+/// converted once to the storage integer.
+static Value codeToInt(OpBuilder &b, Location loc, Value code, Type to) {
+  Value wide = arith::FPToSIOp::create(b, loc, b.getI32Type(), code);
+  return castInt(b, loc, wide, to);
+}
+
+static Value intToF32(OpBuilder &b, Location loc, Value code) {
+  Value wide = castInt(b, loc, code, b.getI32Type());
+  return arith::SIToFPOp::create(b, loc, b.getF32Type(), wide);
+}
+
+/// The grid arithmetic of one quantizer (docs/semantics.md), emitted in f32.
+namespace {
+struct GridEmitter {
+  GridEmitter(OpBuilder &b, Location loc, QuantizerAttr quantizer)
+      : b(b), loc(loc), q(quantizer) {}
+
+  Value constant(double value) { return constantF32(b, loc, value); }
+  bool isCentered() const { return q.getGrid() == Grid::Centered; }
+  double minCode() const { return static_cast<double>(q.getMinCode()); }
+  double maxCode() const { return static_cast<double>(q.getMaxCode()); }
+
+  /// v = x / s: a division, as the reference does, so that ties round the
+  /// same way.
+  Value ratio(Value x, Value s) { return arith::DivFOp::create(b, loc, x, s); }
+
+  /// The code of `x` with step `s`, as an integral f32.
+  Value code(Value x, Value s) {
+    if (!isCentered() && q.getBits() == 1) {
+      // sign(x), 0 for x == 0 (as torch.sign).
+      Value zero = constant(0.0);
+      Value positive =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, zero);
+      Value negative =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x, zero);
+      Value negOrZero =
+          arith::SelectOp::create(b, loc, negative, constant(-1.0), zero);
+      return arith::SelectOp::create(b, loc, positive, constant(1.0),
+                                     negOrZero);
+    }
+    Value v = ratio(x, s);
+    if (!isCentered())
+      return clampF(b, loc, math::RoundEvenOp::create(b, loc, v), minCode(),
+                    maxCode());
+    // k = clamp(round(v + 1/2), -2^(b-1)+1, 2^(b-1)); the code is k - 1.
+    Value shifted = arith::AddFOp::create(b, loc, v, constant(0.5));
+    Value k = clampF(b, loc, math::RoundEvenOp::create(b, loc, shifted),
+                     minCode() + 1, maxCode() + 1);
+    return arith::SubFOp::create(b, loc, k, constant(1.0));
+  }
+
+  /// The value a code stands for: code * s, or (code + 1/2) * s.
+  Value level(Value code, Value s) {
+    if (isCentered())
+      code = arith::AddFOp::create(b, loc, code, constant(0.5));
+    return arith::MulFOp::create(b, loc, code, s);
+  }
+
+  /// qn <= v <= qp (false for NaN).
+  Value inRange(Value v) {
+    Value aboveMin = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, v,
+                                           constant(minCode()));
+    Value belowMax = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, v,
+                                           constant(maxCode()));
+    return arith::AndIOp::create(b, loc, aboveMin, belowMax);
+  }
+
+  OpBuilder &b;
+  Location loc;
+  QuantizerAttr q;
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Tensor-level helpers
+//===----------------------------------------------------------------------===//
+
+static Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                         Type elementType) {
+  return tensor::EmptyOp::create(b, loc, shape, elementType);
+}
+
+static Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                          TypedAttr value) {
+  Value init = emptyTensor(b, loc, shape, value.getType());
+  Value scalar = arith::ConstantOp::create(b, loc, value);
+  return linalg::FillOp::create(b, loc, ValueRange{scalar}, ValueRange{init})
+      .getResult(0);
+}
+
+/// Reshapes a statically shaped tensor to `shape` (same number of elements)
+/// with collapse/expand_shape, which bufferize to views.
+static Value reshape(OpBuilder &b, Location loc, Value value,
+                     ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getShape() == shape)
+    return value;
+  auto target = RankedTensorType::get(shape, type.getElementType());
+  if (type.getRank() != target.getRank()) {
+    if (std::optional<SmallVector<ReassociationIndices>> reassociation =
+            getReassociationIndicesForReshape(type, target)) {
+      if (target.getRank() < type.getRank())
+        return tensor::CollapseShapeOp::create(b, loc, target, value,
+                                               *reassociation);
+      return tensor::ExpandShapeOp::create(b, loc, target, value,
+                                           *reassociation);
+    }
+  }
+  // No single reshape relates the shapes: go through the flat tensor.
+  ReassociationIndices all =
+      llvm::to_vector<2>(llvm::seq<int64_t>(0, type.getRank()));
+  Value flat = value;
+  if (type.getRank() != 1)
+    flat = tensor::CollapseShapeOp::create(b, loc, value,
+                                           ArrayRef<ReassociationIndices>{all});
+  if (target.getRank() == 1)
+    return flat;
+  ReassociationIndices allTarget =
+      llvm::to_vector<2>(llvm::seq<int64_t>(0, target.getRank()));
+  return tensor::ExpandShapeOp::create(
+      b, loc, target, flat, ArrayRef<ReassociationIndices>{allTarget});
+}
+
+/// A linalg.generic with one result, initialised by `init`, whose body is
+/// `body(block arguments)`.
+static Value buildGeneric(OpBuilder &b, Location loc, ValueRange inputs,
+                          Value init, ArrayRef<AffineMap> maps,
+                          ArrayRef<utils::IteratorType> iterators,
+                          BodyBuilder body) {
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        linalg::YieldOp::create(nested, nestedLoc,
+                                body(nested, nestedLoc, args));
+      });
+  return generic.getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// Quantizer groups
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The input viewed as [rows, groups, length]: one group of the quantizer is
+/// a contiguous innermost row, and one step per (row, group) broadcasts along
+/// it. per_tensor is [1, 1, N], per_row [N/D, 1, D], per_group<G>
+/// [N/D, D/G, G]. The scale, whatever its rank, is viewed as [rows, groups].
+struct GroupView {
+  static GroupView get(QuantizerAttr quantizer, ArrayRef<int64_t> shape) {
+    int64_t leading = 1;
+    for (int64_t dim : shape.drop_back())
+      leading *= dim;
+    int64_t rowLength = shape.back();
+    switch (quantizer.getGranularity()) {
+    case Granularity::PerTensor:
+      return {1, 1, leading * rowLength};
+    case Granularity::PerRow:
+      return {leading, 1, rowLength};
+    case Granularity::PerGroup:
+      return {leading, rowLength / quantizer.getGroupSize(),
+              quantizer.getGroupSize()};
+    }
+    llvm_unreachable("unknown granularity");
+  }
+
+  SmallVector<int64_t> shape() const { return {rows, groups, length}; }
+  SmallVector<int64_t> scaleShape() const { return {rows, groups}; }
+
+  int64_t rows, groups, length;
+};
+} // namespace
+
+static SmallVector<utils::IteratorType> parallelIterators(unsigned count) {
+  return SmallVector<utils::IteratorType>(count, utils::IteratorType::parallel);
+}
+
+/// One elementwise linalg.generic over the group view: `elementwise`
+/// operands have x's shape, `perGroup` operands the scale's (one value per
+/// group, broadcast along it). Returns the result in `resultType`'s shape.
+static Value buildGroupwise(OpBuilder &b, Location loc, const GroupView &view,
+                            ValueRange elementwise, ValueRange perGroup,
+                            RankedTensorType resultType, BodyBuilder body) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(3, ctx);
+  AffineMap toGroup = AffineMap::get(
+      3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)}, ctx);
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  for (Value value : elementwise) {
+    inputs.push_back(reshape(b, loc, value, view.shape()));
+    maps.push_back(identity);
+  }
+  for (Value value : perGroup) {
+    inputs.push_back(reshape(b, loc, value, view.scaleShape()));
+    maps.push_back(toGroup);
+  }
+  maps.push_back(identity);
+  Value init = emptyTensor(b, loc, view.shape(), resultType.getElementType());
+  Value result =
+      buildGeneric(b, loc, inputs, init, maps, parallelIterators(3), body);
+  return reshape(b, loc, result, resultType.getShape());
+}
+
+/// A per-group reduction: `combine(accumulator, elements...)` folded over
+/// the group's elements of the `elementwise` operands (x's shape), starting
+/// from `init`. Returns an f32 tensor of shape [rows, groups].
+static Value buildGroupReduction(
+    OpBuilder &b, Location loc, const GroupView &view, ValueRange elementwise,
+    ValueRange perGroup, double init,
+    function_ref<Value(OpBuilder &, Location, ValueRange, Value)> combine) {
+  MLIRContext *ctx = b.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(3, ctx);
+  AffineMap toGroup = AffineMap::get(
+      3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)}, ctx);
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  for (Value value : elementwise) {
+    inputs.push_back(reshape(b, loc, value, view.shape()));
+    maps.push_back(identity);
+  }
+  for (Value value : perGroup) {
+    inputs.push_back(reshape(b, loc, value, view.scaleShape()));
+    maps.push_back(toGroup);
+  }
+  maps.push_back(toGroup);
+  Value acc = filledTensor(b, loc, view.scaleShape(), b.getF32FloatAttr(init));
+  return buildGeneric(
+      b, loc, inputs, acc, maps,
+      {utils::IteratorType::parallel, utils::IteratorType::parallel,
+       utils::IteratorType::reduction},
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        return combine(nested, nestedLoc, args.drop_back(), args.back());
+      });
+}
+
+/// sum(x^2) per group, in f32.
+static Value buildSumOfSquares(OpBuilder &b, Location loc,
+                               const GroupView &view, Value x) {
+  return buildGroupReduction(
+      b, loc, view, x, {}, 0.0,
+      [](OpBuilder &nb, Location nl, ValueRange args, Value acc) {
+        Value v = toF32(nb, nl, args[0]);
+        Value square = arith::MulFOp::create(nb, nl, v, v);
+        return arith::AddFOp::create(nb, nl, acc, square).getResult();
+      });
+}
+
+/// An elementwise map over a [rows, groups] tensor of per-group values.
+static Value
+buildPerGroupMap(OpBuilder &b, Location loc, const GroupView &view, Value input,
+                 Type elementType,
+                 function_ref<Value(OpBuilder &, Location, Value)> fn) {
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, b.getContext());
+  Value init = emptyTensor(b, loc, view.scaleShape(), elementType);
+  return buildGeneric(b, loc, input, init, {identity, identity},
+                      parallelIterators(2),
+                      [&](OpBuilder &nb, Location nl, ValueRange args) {
+                        return fn(nb, nl, args[0]);
+                      });
+}
+
+/// sqrt(mean(x^2)) of a group from its sum of squares, as the reference
+/// computes it: the sum divided by the group's size, then the root.
+static Value rootMeanSquare(OpBuilder &b, Location loc, Value sumOfSquares,
+                            int64_t count) {
+  Value mean = arith::DivFOp::create(
+      b, loc, sumOfSquares, constantF32(b, loc, static_cast<double>(count)));
+  return math::SqrtOp::create(b, loc, mean);
+}
+
+//===----------------------------------------------------------------------===//
+// Packed codes
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// x viewed as [rows, D/2, 2]: the two elements that share a byte of packed
+/// codes. The step of element e of pair j is taken from the scale's
+/// [rows, groups] view at column (2j + e) floordiv G, so that a pair may
+/// straddle two groups of odd size.
+struct PairView {
+  PairView(QuantizerAttr quantizer, ArrayRef<int64_t> shape)
+      : quantizer(quantizer), groups(GroupView::get(quantizer, shape)) {
+    rows = 1;
+    for (int64_t dim : shape.drop_back())
+      rows *= dim;
+    pairs = shape.back() / 2;
+  }
+
+  SmallVector<int64_t> shape() const { return {rows, pairs, 2}; }
+  SmallVector<int64_t> packedShape() const { return {rows, pairs}; }
+
+  /// The scale index of the element (row, 2 * pair + element).
+  AffineMap scaleMap(unsigned numDims, AffineExpr row, AffineExpr pair,
+                     AffineExpr element) const {
+    MLIRContext *ctx = row.getContext();
+    AffineExpr zero = getAffineConstantExpr(0, ctx);
+    AffineExpr scaleRow = zero, scaleColumn = zero;
+    if (quantizer.getGranularity() != Granularity::PerTensor)
+      scaleRow = row;
+    if (quantizer.getGranularity() == Granularity::PerGroup)
+      scaleColumn = (pair * 2 + element).floorDiv(quantizer.getGroupSize());
+    return AffineMap::get(numDims, 0, {scaleRow, scaleColumn}, ctx);
+  }
+
+  QuantizerAttr quantizer;
+  GroupView groups;
+  int64_t rows, pairs;
+};
+} // namespace
+
+/// The signed 4-bit value in the low (`high` false) or high nibble of an i8.
+static Value unpackNibble(OpBuilder &b, Location loc, Value byte, Value high) {
+  Type i8 = b.getI8Type();
+  Value four = constantInt(b, loc, i8, 4);
+  // Move the low nibble up, then an arithmetic shift sign-extends either.
+  Value lowUp = arith::ShLIOp::create(b, loc, byte, four);
+  Value nibbleUp = arith::SelectOp::create(b, loc, high, byte, lowUp);
+  return arith::ShRSIOp::create(b, loc, nibbleUp, four);
+}
+
+/// Codes of a packed tensor [rows, D/2] as i32, [rows, D/2, 2] reshaped to
+/// `shape`, each transformed by `fn` (f32 levels or integer GEMM operands).
+static Value
+buildUnpack(OpBuilder &b, Location loc, Value packed, ArrayRef<int64_t> shape,
+            Type elementType,
+            function_ref<Value(OpBuilder &, Location, Value, ValueRange)> fn,
+            ValueRange extraInputs = {}, ArrayRef<AffineMap> extraMaps = {}) {
+  MLIRContext *ctx = b.getContext();
+  int64_t rows = 1;
+  for (int64_t dim : shape.drop_back())
+    rows *= dim;
+  int64_t pairs = shape.back() / 2;
+  SmallVector<int64_t> pairShape{rows, pairs, 2};
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(3, ctx);
+  AffineMap toByte = AffineMap::get(
+      3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)}, ctx);
+  SmallVector<Value> inputs{reshape(b, loc, packed, {rows, pairs})};
+  SmallVector<AffineMap> maps{toByte};
+  llvm::append_range(inputs, extraInputs);
+  llvm::append_range(maps, extraMaps);
+  maps.push_back(identity);
+  Value init = emptyTensor(b, loc, pairShape, elementType);
+  Value result =
+      buildGeneric(b, loc, inputs, init, maps, parallelIterators(3),
+                   [&](OpBuilder &nb, Location nl, ValueRange args) {
+                     Value element = linalg::IndexOp::create(nb, nl, 2);
+                     Value high = arith::CmpIOp::create(
+                         nb, nl, arith::CmpIPredicate::ne, element,
+                         arith::ConstantIndexOp::create(nb, nl, 0));
+                     Value code = unpackNibble(nb, nl, args[0], high);
+                     return fn(nb, nl, code, args.drop_front().drop_back());
+                   });
+  return reshape(b, loc, result, shape);
+}
+
+//===----------------------------------------------------------------------===//
+// qat.hadamard
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// x · blockdiag(H_n) as a fast Walsh-Hadamard transform. Level h (h = 1, 2,
+/// ..., n/2) maps each pair (i, i + h) with i & h == 0 to (a + b, a - b);
+/// since blocks are aligned to n > h, the pairs of a level are the same for
+/// every block size, and H_n is levels 1..n/2. Each linalg.generic does two
+/// levels (radix 4). The first one extends to f32; the last one scales by
+/// 1/sqrt(n) (the f32 nearest it, not the bf16 one of QuEST's code) and
+/// truncates to the element type.
+///
+/// Why radix-4 stages rather than a product with the constant block
+/// (linalg.matmul of [rows * D/n, n] by H_n) or other radices: medians of
+/// 256x4096 f32 rows after qat-to-cpu, compiled objects on a 16-core Xeon,
+/// in ms, with glibc's allocator kept from trimming (steady state) / by
+/// default (every intermediate 4 MB buffer page-faults afresh):
+///
+///   block   radix-2      radix-4      radix-8      radix-16     matmul
+///     16    1.7 /  6.3   1.6 /  3.9   0.9 /  3.2   2.9 /  2.9    1.3 /   1.2
+///     32    2.2 /  8.2   1.5 /  5.2   1.7 /  5.2   3.4 /  5.5    3.3 /   3.1
+///    128    2.8 / 12.7   2.0 /  7.0   3.0 /  6.5   3.2 /  5.6  124   / 128
+///    256    3.4 / 15.2   2.1 /  9.5   3.0 /  9.0   3.7 /  7.8  329   / 310
+///
+/// The product costs n multiply-adds per element and loses beyond tiny
+/// blocks. A radix-2^k stage evaluates 2^k - 1 butterflies per element for k
+/// levels (one output per iteration, nothing shared between the outputs of a
+/// butterfly) but passes over memory once: radix 4 (3 for 2 levels) is the
+/// best trade in steady state at every block size.
+struct HadamardOpLowering : OpConversionPattern<HadamardOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  static constexpr int64_t kLevelsPerStage = 2;
+
+  LogicalResult
+  matchAndRewrite(HadamardOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto type = cast<RankedTensorType>(x.getType());
+    int64_t block = op.getBlock();
+    if (block == 1) {
+      rewriter.replaceOp(op, x);
+      return success();
+    }
+    int64_t levels = llvm::Log2_64(block);
+    Value current = x;
+    for (int64_t level = 0; level < levels; level += kLevelsPerStage) {
+      int64_t count = std::min(kLevelsPerStage, levels - level);
+      bool last = level + count == levels;
+      current = buildStage(rewriter, loc, current, int64_t(1) << level, count,
+                           last ? type.getElementType() : rewriter.getF32Type(),
+                           last ? 1.0 / std::sqrt(double(block)) : 1.0);
+    }
+    rewriter.replaceOp(op, current);
+    return success();
+  }
+
+  /// `count` butterfly levels h, 2h, ..., 2^(count-1) h at once, over the
+  /// view [..., D / (2^count h), 2, ..., 2, h] of the row: the output at
+  /// bits (b_{count-1}, ..., b_0) combines the 2^count inputs of its
+  /// butterfly, level by level in the order of separate radix-2 stages, so
+  /// the result is bit for bit the same.
+  static Value buildStage(OpBuilder &b, Location loc, Value input, int64_t half,
+                          int64_t count, Type resultElement,
+                          double normalization) {
+    MLIRContext *ctx = b.getContext();
+    auto type = cast<RankedTensorType>(input.getType());
+    int64_t rank = type.getRank();
+    int64_t span = half << count;
+    SmallVector<int64_t> viewShape(type.getShape().drop_back());
+    viewShape.push_back(type.getShape().back() / span);
+    viewShape.append(count, 2);
+    viewShape.push_back(half);
+    SmallVector<ReassociationIndices> reassociation;
+    for (int64_t dim = 0; dim < rank - 1; ++dim)
+      reassociation.push_back({dim});
+    reassociation.emplace_back(
+        llvm::to_vector<2>(llvm::seq<int64_t>(rank - 1, rank + count + 1)));
+    Value view = tensor::ExpandShapeOp::create(b, loc, type.clone(viewShape),
+                                               input, reassociation);
+    // Dimension of bit b_j of the view.
+    unsigned numDims = viewShape.size();
+    auto bitDim = [&](int64_t j) { return rank + count - 1 - j; };
+    SmallVector<AffineMap> maps;
+    for (int64_t i = 0; i < (int64_t(1) << count); ++i) {
+      SmallVector<AffineExpr> exprs;
+      for (unsigned dim = 0; dim < numDims; ++dim)
+        exprs.push_back(getAffineDimExpr(dim, ctx));
+      for (int64_t j = 0; j < count; ++j)
+        exprs[bitDim(j)] = getAffineConstantExpr((i >> j) & 1, ctx);
+      maps.push_back(AffineMap::get(numDims, 0, exprs, ctx));
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(numDims, ctx));
+    Value init = tensor::EmptyOp::create(
+        b, loc, tensor::getMixedSizes(b, loc, view), resultElement);
+    SmallVector<Value> inputs(int64_t(1) << count, view);
+    Value stage = buildGeneric(
+        b, loc, inputs, init, maps, parallelIterators(numDims),
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          SmallVector<Value> values;
+          for (Value arg : args.drop_back())
+            values.push_back(toF32(nb, nl, arg));
+          Value zero = arith::ConstantIndexOp::create(nb, nl, 0);
+          for (int64_t j = 0; j < count; ++j) {
+            Value second = arith::CmpIOp::create(
+                nb, nl, arith::CmpIPredicate::ne,
+                linalg::IndexOp::create(nb, nl, bitDim(j)), zero);
+            SmallVector<Value> next;
+            for (size_t i = 0; i < values.size(); i += 2) {
+              Value sum =
+                  arith::AddFOp::create(nb, nl, values[i], values[i + 1]);
+              Value difference =
+                  arith::SubFOp::create(nb, nl, values[i], values[i + 1]);
+              next.push_back(
+                  arith::SelectOp::create(nb, nl, second, difference, sum));
+            }
+            values = std::move(next);
+          }
+          Value y = values.front();
+          if (normalization != 1.0)
+            y = arith::MulFOp::create(nb, nl, y,
+                                      constantF32(nb, nl, normalization));
+          return castFloat(nb, nl, y, resultElement);
+        });
+    return tensor::CollapseShapeOp::create(b, loc, stage, reassociation);
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// qat.scale
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Per group, a reduction (sum of squares or max |x|) over the innermost
+/// dimension of the group view, then the step from the clip.
+struct ScaleOpLowering : OpConversionPattern<ScaleOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(ScaleOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    QuantizerAttr q = op.getQuantizer();
+    RankedTensorType resultType = op.getType();
+    GroupView view = GroupView::get(q, op.getInput().getType().getShape());
+    Value x = adaptor.getInput();
+
+    Value reduced;
+    switch (q.getScaleMethod()) {
+    case ScaleMethod::RmsGaussian:
+      reduced = buildSumOfSquares(rewriter, loc, view, x);
+      break;
+    case ScaleMethod::AbsMax:
+      // maximumf propagates NaN, as numpy's max does.
+      reduced = buildGroupReduction(
+          rewriter, loc, view, x, {}, 0.0,
+          [](OpBuilder &b, Location nl, ValueRange args, Value acc) {
+            Value magnitude =
+                math::AbsFOp::create(b, nl, toF32(b, nl, args[0]));
+            return arith::MaximumFOp::create(b, nl, acc, magnitude).getResult();
+          });
+      break;
+    case ScaleMethod::Learned:
+      return rewriter.notifyMatchFailure(
+          op, "learned steps are operands, not computed");
+    }
+
+    Type elementType = resultType.getElementType();
+    Value steps = buildPerGroupMap(
+        rewriter, loc, view, reduced, elementType,
+        [&](OpBuilder &b, Location nl, Value acc) {
+          Value clip = acc;
+          if (q.getScaleMethod() == ScaleMethod::RmsGaussian) {
+            Value rms = rootMeanSquare(b, nl, acc, view.length);
+            Value alpha = constantF32(b, nl, q.getGaussianAlpha());
+            Value scaled = arith::MulFOp::create(b, nl, alpha, rms);
+            clip =
+                arith::AddFOp::create(b, nl, scaled, constantF32(b, nl, 1e-8));
+          }
+          Value step;
+          if (q.getGrid() == Grid::Centered) {
+            // 2c / (2^b - 1)
+            Value twice =
+                arith::MulFOp::create(b, nl, constantF32(b, nl, 2.0), clip);
+            step = arith::DivFOp::create(
+                b, nl, twice,
+                constantF32(b, nl, double((int64_t(1) << q.getBits()) - 1)));
+          } else {
+            step = arith::DivFOp::create(
+                b, nl, clip,
+                constantF32(b, nl, static_cast<double>(q.getMaxCode())));
+          }
+          return castFloat(b, nl, step, elementType);
+        });
+    rewriter.replaceOp(op,
+                       reshape(rewriter, loc, steps, resultType.getShape()));
+    return success();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// qat.quantize / qat.dequantize
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct QuantizeOpLowering : OpConversionPattern<QuantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(QuantizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    QuantizerAttr q = op.getQuantizer();
+    RankedTensorType resultType = op.getType();
+    ArrayRef<int64_t> shape = op.getInput().getType().getShape();
+    Type codeType = resultType.getElementType();
+
+    if (!op.getPacked()) {
+      GroupView view = GroupView::get(q, shape);
+      rewriter.replaceOp(
+          op, buildGroupwise(rewriter, loc, view, adaptor.getInput(),
+                             adaptor.getScale(), resultType,
+                             [&](OpBuilder &b, Location nl, ValueRange args) {
+                               GridEmitter grid(b, nl, q);
+                               Value x = toF32(b, nl, args[0]);
+                               Value step = toF32(b, nl, args[1]);
+                               Value code = grid.code(x, step);
+                               return codeToInt(b, nl, code, codeType);
+                             }));
+      return success();
+    }
+
+    // One byte per pair: (c0 & 0xF) | (c1 << 4), element 2j in the low
+    // nibble.
+    MLIRContext *ctx = rewriter.getContext();
+    PairView pairs(q, shape);
+    AffineExpr row = getAffineDimExpr(0, ctx), pair = getAffineDimExpr(1, ctx);
+    AffineExpr zero = getAffineConstantExpr(0, ctx);
+    AffineExpr one = getAffineConstantExpr(1, ctx);
+    Value x = reshape(rewriter, loc, adaptor.getInput(), pairs.shape());
+    Value s =
+        reshape(rewriter, loc, adaptor.getScale(), pairs.groups.scaleShape());
+    // The two elements of a byte share their step unless a group boundary
+    // falls between them (odd group sizes); the step is read once if so.
+    AffineMap lowScale = pairs.scaleMap(2, row, pair, zero);
+    AffineMap highScale = pairs.scaleMap(2, row, pair, one);
+    SmallVector<Value> inputs{x, x, s};
+    SmallVector<AffineMap> maps{AffineMap::get(2, 0, {row, pair, zero}, ctx),
+                                AffineMap::get(2, 0, {row, pair, one}, ctx),
+                                lowScale};
+    if (highScale != lowScale) {
+      inputs.push_back(s);
+      maps.push_back(highScale);
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(2, ctx));
+    Value init = emptyTensor(rewriter, loc, pairs.packedShape(), codeType);
+    Value packed = buildGeneric(
+        rewriter, loc, inputs, init, maps, parallelIterators(2),
+        [&](OpBuilder &b, Location nl, ValueRange args) {
+          GridEmitter grid(b, nl, q);
+          Type i8 = b.getI8Type();
+          Value lowStep = toF32(b, nl, args[2]);
+          Value highStep = args.size() == 5 ? toF32(b, nl, args[3]) : lowStep;
+          Value low =
+              codeToInt(b, nl, grid.code(toF32(b, nl, args[0]), lowStep), i8);
+          Value high =
+              codeToInt(b, nl, grid.code(toF32(b, nl, args[1]), highStep), i8);
+          // (c0 & 0xF) | (c1 << 4): the shift drops c1's upper bits.
+          Value lowNibble =
+              arith::AndIOp::create(b, nl, low, constantInt(b, nl, i8, 0xF));
+          Value highNibble =
+              arith::ShLIOp::create(b, nl, high, constantInt(b, nl, i8, 4));
+          return arith::OrIOp::create(b, nl, lowNibble, highNibble).getResult();
+        });
+    rewriter.replaceOp(op,
+                       reshape(rewriter, loc, packed, resultType.getShape()));
+    return success();
+  }
+};
+
+struct DequantizeOpLowering : OpConversionPattern<DequantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(DequantizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    QuantizerAttr q = op.getQuantizer();
+    RankedTensorType resultType = op.getType();
+    Type elementType = resultType.getElementType();
+
+    if (!op.getPacked()) {
+      GroupView view = GroupView::get(q, resultType.getShape());
+      rewriter.replaceOp(
+          op, buildGroupwise(rewriter, loc, view, adaptor.getInput(),
+                             adaptor.getScale(), resultType,
+                             [&](OpBuilder &b, Location nl, ValueRange args) {
+                               GridEmitter grid(b, nl, q);
+                               Value code = intToF32(b, nl, args[0]);
+                               Value step = toF32(b, nl, args[1]);
+                               Value value = grid.level(code, step);
+                               return castFloat(b, nl, value, elementType);
+                             }));
+      return success();
+    }
+
+    MLIRContext *ctx = rewriter.getContext();
+    PairView pairs(q, resultType.getShape());
+    Value s =
+        reshape(rewriter, loc, adaptor.getScale(), pairs.groups.scaleShape());
+    AffineMap scaleMap =
+        pairs.scaleMap(3, getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx),
+                       getAffineDimExpr(2, ctx));
+    rewriter.replaceOp(
+        op, buildUnpack(
+                rewriter, loc, adaptor.getInput(), resultType.getShape(),
+                elementType,
+                [&](OpBuilder &b, Location nl, Value code, ValueRange extra) {
+                  GridEmitter grid(b, nl, q);
+                  Value level = intToF32(b, nl, code);
+                  Value step = toF32(b, nl, extra[0]);
+                  Value value = grid.level(level, step);
+                  return castFloat(b, nl, value, elementType);
+                },
+                s, scaleMap));
+    return success();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// qat.fake_quant / qat.fake_quant_grad
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// dequantize(quantize(x)) in one elementwise op, without materializing the
+/// codes.
+struct FakeQuantOpLowering : OpConversionPattern<FakeQuantOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(FakeQuantOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    QuantizerAttr q = op.getQuantizer();
+    RankedTensorType resultType = op.getType();
+    Type elementType = resultType.getElementType();
+    GroupView view = GroupView::get(q, resultType.getShape());
+    rewriter.replaceOp(
+        op, buildGroupwise(rewriter, op.getLoc(), view, adaptor.getInput(),
+                           adaptor.getScale(), resultType,
+                           [&](OpBuilder &b, Location nl, ValueRange args) {
+                             GridEmitter grid(b, nl, q);
+                             Value x = toF32(b, nl, args[0]);
+                             Value s = toF32(b, nl, args[1]);
+                             return castFloat(b, nl,
+                                              grid.level(grid.code(x, s), s),
+                                              elementType);
+                           }));
+    return success();
+  }
+};
+
+/// dx under the estimator (one elementwise op, after a per-group sum of
+/// squares for trust), and for learned steps the LSQ gradient ds (one
+/// per-group reduction).
+struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(FakeQuantGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    GroupView view =
+        GroupView::get(op.getQuantizer(), op.getInput().getType().getShape());
+    FailureOr<Value> dx = buildInputGrad(op, adaptor, rewriter, view);
+    if (failed(dx))
+      return failure();
+    SmallVector<Value> results{*dx};
+    if (op.getScaleGrad())
+      results.push_back(buildScaleGrad(op, adaptor, rewriter, view));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+
+  static FailureOr<Value> buildInputGrad(FakeQuantGradOp op, OpAdaptor adaptor,
+                                         ConversionPatternRewriter &rewriter,
+                                         const GroupView &view) {
+    Location loc = op.getLoc();
+    QuantizerAttr q = op.getQuantizer();
+    RankedTensorType xType = op.getInput().getType();
+    Type elementType = xType.getElementType();
+    GradientEstimatorAttrInterface estimator = op.getEstimator();
+    Value dy = adaptor.getGrad(), x = adaptor.getInput();
+    Value s = adaptor.getScale();
+
+    if (isa<SteAttr>(estimator))
+      return dy;
+
+    /// dy where `keep`, else 0, converted to the gradient's type.
+    auto masked = [&](OpBuilder &b, Location nl, Value keep, Value grad) {
+      Value zero = constantF32(b, nl, 0.0);
+      return castFloat(b, nl, arith::SelectOp::create(b, nl, keep, grad, zero),
+                       elementType);
+    };
+
+    if (isa<ClipAttr>(estimator)) {
+      return buildGroupwise(
+          rewriter, loc, view, {dy, x}, s, xType,
+          [&](OpBuilder &b, Location nl, ValueRange args) {
+            GridEmitter grid(b, nl, q);
+            Value grad = toF32(b, nl, args[0]);
+            Value xv = toF32(b, nl, args[1]);
+            Value step = toF32(b, nl, args[2]);
+            Value keep;
+            if (grid.isCentered()) {
+              // |x| <= c with c = s * (2^b - 1)/2, the clip of the step.
+              double halfLevels = double((int64_t(1) << q.getBits()) - 1) / 2.0;
+              Value clip = arith::MulFOp::create(
+                  b, nl, step, constantF32(b, nl, halfLevels));
+              keep =
+                  arith::CmpFOp::create(b, nl, arith::CmpFPredicate::OLE,
+                                        math::AbsFOp::create(b, nl, xv), clip);
+            } else {
+              keep = grid.inRange(grid.ratio(xv, step));
+            }
+            return masked(b, nl, keep, grad);
+          });
+    }
+
+    if (auto trust = dyn_cast<TrustAttr>(estimator)) {
+      // T * std per group, std = sqrt(mean(x^2)).
+      double factor = trust.getFactorForBits(q.getBits());
+      Value sumOfSquares = buildSumOfSquares(rewriter, loc, view, x);
+      Value threshold = buildPerGroupMap(
+          rewriter, loc, view, sumOfSquares, rewriter.getF32Type(),
+          [&](OpBuilder &b, Location nl, Value acc) {
+            Value rms = rootMeanSquare(b, nl, acc, view.length);
+            return arith::MulFOp::create(b, nl, constantF32(b, nl, factor), rms)
+                .getResult();
+          });
+      return buildGroupwise(rewriter, loc, view, {dy, x}, {s, threshold}, xType,
+                            [&](OpBuilder &b, Location nl, ValueRange args) {
+                              GridEmitter grid(b, nl, q);
+                              Value grad = toF32(b, nl, args[0]);
+                              Value xv = toF32(b, nl, args[1]);
+                              Value step = toF32(b, nl, args[2]);
+                              Value xq = grid.level(grid.code(xv, step), step);
+                              Value error = math::AbsFOp::create(
+                                  b, nl, arith::SubFOp::create(b, nl, xq, xv));
+                              Value keep = arith::CmpFOp::create(
+                                  b, nl, arith::CmpFPredicate::OLE, error,
+                                  args[3]);
+                              return masked(b, nl, keep, grad);
+                            });
+    }
+
+    if (auto fourier = dyn_cast<FourierAttr>(estimator)) {
+      SmallVector<double> amplitudes = fourier.getAmplitudesOrDefault();
+      return buildGroupwise(
+          rewriter, loc, view, {dy, x}, s, xType,
+          [&](OpBuilder &b, Location nl, ValueRange args) {
+            GridEmitter grid(b, nl, q);
+            Value grad = toF32(b, nl, args[0]);
+            Value xv = toF32(b, nl, args[1]);
+            Value v = grid.ratio(xv, toF32(b, nl, args[2]));
+            // S(v) = sqrt(2)*pi * sum_k a_k cos((2k+1)*pi*(v + round(v)))
+            Value phase = arith::AddFOp::create(
+                b, nl, v, math::RoundEvenOp::create(b, nl, v));
+            Value sum;
+            for (auto [k, amplitude] : llvm::enumerate(amplitudes)) {
+              Value angle = arith::MulFOp::create(
+                  b, nl, constantF32(b, nl, double(2 * k + 1) * M_PI), phase);
+              Value cosine = math::CosOp::create(b, nl, angle);
+              Value term = arith::MulFOp::create(
+                  b, nl, constantF32(b, nl, amplitude), cosine);
+              sum = sum ? arith::AddFOp::create(b, nl, sum, term).getResult()
+                        : term;
+            }
+            Value surrogate = arith::MulFOp::create(
+                b, nl, constantF32(b, nl, std::sqrt(2.0) * M_PI), sum);
+            // dy * (1 - S) / (1 + S)
+            Value one = constantF32(b, nl, 1.0);
+            Value numerator = arith::MulFOp::create(
+                b, nl, grad, arith::SubFOp::create(b, nl, one, surrogate));
+            Value scaled = arith::DivFOp::create(
+                b, nl, numerator, arith::AddFOp::create(b, nl, one, surrogate));
+            return masked(b, nl, grid.inRange(v), scaled);
+          });
+    }
+
+    return rewriter.notifyMatchFailure(op, "unknown gradient estimator");
+  }
+
+  /// ds = g * sum over the group of dy * (qn <= v <= qp ? round(v) - v
+  ///                                                    : clamp(v, qn, qp))
+  /// with g = 1/sqrt(N * qp) (LSQ).
+  static Value buildScaleGrad(FakeQuantGradOp op, OpAdaptor adaptor,
+                              ConversionPatternRewriter &rewriter,
+                              const GroupView &view) {
+    Location loc = op.getLoc();
+    QuantizerAttr q = op.getQuantizer();
+    RankedTensorType scaleType = op.getScale().getType();
+    Value sums = buildGroupReduction(
+        rewriter, loc, view, {adaptor.getGrad(), adaptor.getInput()},
+        adaptor.getScale(), 0.0,
+        [&](OpBuilder &b, Location nl, ValueRange args, Value acc) {
+          GridEmitter grid(b, nl, q);
+          Value grad = toF32(b, nl, args[0]);
+          Value xv = toF32(b, nl, args[1]);
+          Value v = grid.ratio(xv, toF32(b, nl, args[2]));
+          Value inside = arith::SubFOp::create(
+              b, nl, math::RoundEvenOp::create(b, nl, v), v);
+          Value outside = clampF(b, nl, v, grid.minCode(), grid.maxCode());
+          Value term =
+              arith::SelectOp::create(b, nl, grid.inRange(v), inside, outside);
+          return arith::AddFOp::create(b, nl, acc,
+                                       arith::MulFOp::create(b, nl, grad, term))
+              .getResult();
+        });
+    double gradScale =
+        1.0 / std::sqrt(static_cast<double>(
+                            op.getInput().getType().getNumElements()) *
+                        static_cast<double>(q.getMaxCode()));
+    Type elementType = scaleType.getElementType();
+    Value ds = buildPerGroupMap(
+        rewriter, loc, view, sums, elementType,
+        [&](OpBuilder &b, Location nl, Value sum) {
+          return castFloat(
+              b, nl,
+              arith::MulFOp::create(b, nl, constantF32(b, nl, gradScale), sum),
+              elementType);
+        });
+    return reshape(rewriter, loc, ds, scaleType.getShape());
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// qat.matmul
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Integer operands (codes, or odd integers 2*code+1 on the centered grid)
+/// accumulated exactly in i32 by a transposed-B linalg.matmul, then
+/// y = acc * (1/2 per centered operand) * sa[m] * sb[n].
+struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    RankedTensorType resultType = op.getType();
+    bool packed = op.getPacked();
+    int64_t m = resultType.getDimSize(0), n = resultType.getDimSize(1);
+
+    Value lhs = buildOperand(rewriter, loc, adaptor.getLhs(),
+                             op.getLhsQuantizer(), packed);
+    Value rhs = buildOperand(rewriter, loc, adaptor.getRhs(),
+                             op.getRhsQuantizer(), packed);
+    Value zero =
+        filledTensor(rewriter, loc, {m, n}, rewriter.getI32IntegerAttr(0));
+    Value acc = linalg::MatmulTransposeBOp::create(
+                    rewriter, loc, TypeRange{zero.getType()},
+                    ValueRange{lhs, rhs}, ValueRange{zero})
+                    .getResult(0);
+
+    double factor = 1.0;
+    if (op.getLhsQuantizer().getGrid() == Grid::Centered)
+      factor *= 0.5;
+    if (op.getRhsQuantizer().getGrid() == Grid::Centered)
+      factor *= 0.5;
+    AffineExpr zeroExpr = getAffineConstantExpr(0, ctx);
+    auto scaleMap = [&](QuantizerAttr q, unsigned dim) {
+      AffineExpr row = q.getGranularity() == Granularity::PerTensor
+                           ? zeroExpr
+                           : getAffineDimExpr(dim, ctx);
+      return AffineMap::get(2, 0, {row, zeroExpr}, ctx);
+    };
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
+    Type elementType = resultType.getElementType();
+    Value result = buildGeneric(
+        rewriter, loc, {acc, adaptor.getLhsScale(), adaptor.getRhsScale()},
+        emptyTensor(rewriter, loc, {m, n}, elementType),
+        {identity, scaleMap(op.getLhsQuantizer(), 0),
+         scaleMap(op.getRhsQuantizer(), 1), identity},
+        parallelIterators(2), [&](OpBuilder &b, Location nl, ValueRange args) {
+          Value y = arith::SIToFPOp::create(b, nl, b.getF32Type(), args[0]);
+          if (factor != 1.0)
+            y = arith::MulFOp::create(b, nl, y, constantF32(b, nl, factor));
+          y = arith::MulFOp::create(b, nl, y, toF32(b, nl, args[1]));
+          y = arith::MulFOp::create(b, nl, y, toF32(b, nl, args[2]));
+          return castFloat(b, nl, y, elementType);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+
+  /// The integer operand of the GEMM: the codes themselves on the signed
+  /// grid (linalg.matmul sign-extends them), 2*code+1 in i32 on the centered
+  /// grid, unpacked first when packed.
+  static Value buildOperand(OpBuilder &b, Location loc, Value codes,
+                            QuantizerAttr q, bool packed) {
+    bool centered = q.getGrid() == Grid::Centered;
+    if (!centered && !packed)
+      return codes;
+    auto type = cast<RankedTensorType>(codes.getType());
+    Type i32 = b.getI32Type();
+    auto toOperand = [&](OpBuilder &nb, Location nl, Value code) {
+      Value wide = castInt(nb, nl, code, i32);
+      if (!centered)
+        return wide;
+      Value twice =
+          arith::ShLIOp::create(nb, nl, wide, constantInt(nb, nl, i32, 1));
+      return arith::OrIOp::create(nb, nl, twice, constantInt(nb, nl, i32, 1))
+          .getResult();
+    };
+    if (packed) {
+      SmallVector<int64_t> shape(type.getShape());
+      shape.back() *= 2;
+      return buildUnpack(b, loc, codes, shape, i32,
+                         [&](OpBuilder &nb, Location nl, Value code,
+                             ValueRange) { return toOperand(nb, nl, code); });
+    }
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(2, b.getContext());
+    return buildGeneric(b, loc, codes,
+                        emptyTensor(b, loc, type.getShape(), i32),
+                        {identity, identity}, parallelIterators(2),
+                        [&](OpBuilder &nb, Location nl, ValueRange args) {
+                          return toOperand(nb, nl, args[0]);
+                        });
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Pass
+//===----------------------------------------------------------------------===//
+
+void mlir::qat::populateQATToLinalgConversionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<DequantizeOpLowering, FakeQuantGradOpLowering,
+               FakeQuantOpLowering, HadamardOpLowering, MatmulOpLowering,
+               QuantizeOpLowering, ScaleOpLowering>(patterns.getContext());
+}
+
+namespace {
+struct ConvertQATToLinalgPass
+    : qat::impl::ConvertQATToLinalgBase<ConvertQATToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<QATDialect>();
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, tensor::TensorDialect>();
+    RewritePatternSet patterns(ctx);
+    populateQATToLinalgConversionPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+} // namespace
