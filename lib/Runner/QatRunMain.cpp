@@ -33,6 +33,8 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 
+#include <cstdio>
+
 using namespace mlir;
 using namespace mlir::qat;
 namespace cl = llvm::cl;
@@ -447,6 +449,9 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
     return fail(functionOrErr.takeError());
   JITFunction &function = **functionOrErr;
 
+  // Compiled code prints through C stdio (vector.print, printf), qat-run
+  // through raw_ostream: flush each before the other writes, to keep order.
+  os.flush();
   SmallVector<HostTensor> results;
   std::optional<Timing> timing;
   if (options.time) {
@@ -461,6 +466,8 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
       return fail(resultsOrErr.takeError());
     results = std::move(*resultsOrErr);
   }
+
+  std::fflush(stdout);
 
   for (auto [path, result] : llvm::zip(options.outs, results))
     if (llvm::Error error = writeNpy(path, result))
