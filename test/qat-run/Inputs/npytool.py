@@ -14,9 +14,11 @@ usage:
       the max abs error, and fails on any NaN that EXPR does not have.
 
 Helpers available in EXPR: bf16(x) rounds float32 to bfloat16 (nearest
-even) and back, as qat-run converts bf16 inputs; erf(x) is math.erf.
+even) and back, as qat-run converts bf16 inputs; erf(x) is math.erf;
+--import=FILE.py makes that Python file available as `ref`.
 """
 
+import importlib.util
 import math
 import sys
 
@@ -34,7 +36,11 @@ def parse(argv):
     names = {"np": np, "bf16": bf16, "erf": np.vectorize(math.erf)}
     options = {}
     for arg in argv:
-        if arg.startswith("--"):
+        if arg.startswith("--import="):
+            spec = importlib.util.spec_from_file_location("ref", arg[9:])
+            names["ref"] = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(names["ref"])
+        elif arg.startswith("--"):
             key, value = arg[2:].split("=", 1)
             options[key] = value
         else:
