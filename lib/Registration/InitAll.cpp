@@ -26,6 +26,8 @@ void mlir::qat::registerAllDialects(DialectRegistry &registry) {
   registerQATDialect(registry);
   // Lets buffer deallocation see through the qat.matmul kernel launches.
   registerGPULaunchFuncMemoryEffects(registry);
+  // Lets buffer deallocation accept the barriers of the row kernels.
+  registerGPUBarrierMemoryEffects(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   // gpu-module-to-binary and the object emitters translate to LLVM IR.

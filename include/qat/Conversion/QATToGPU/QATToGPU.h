@@ -1,0 +1,28 @@
+//===- QATToGPU.h - Row-local qat ops to fused GPU kernels ------*- C++ -*-===//
+//
+// Entry points of the lowering of the row-local qat ops to fused gpu.launch
+// kernels.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_CONVERSION_QATTOGPU_QATTOGPU_H
+#define QAT_CONVERSION_QATTOGPU_QATTOGPU_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::qat {
+
+#define GEN_PASS_DECL_CONVERTQATTOGPU
+#include "qat/Conversion/Passes.h.inc"
+
+/// Declares that gpu.barrier reads and writes memory. Upstream gives it no
+/// memory effects interface, and ownership-based buffer deallocation, which
+/// walks into the gpu.launch bodies this pass creates, rejects ops with
+/// unknown effects.
+void registerGPUBarrierMemoryEffects(DialectRegistry &registry);
+
+} // namespace mlir::qat
+
+#endif // QAT_CONVERSION_QATTOGPU_QATTOGPU_H

@@ -1,0 +1,169 @@
+//===- QATToGPU.cpp - Row-local qat ops to fused GPU kernels ----*- C++ -*-===//
+//
+// The convert-qat-to-gpu pass: forms fusion groups of row-local qat ops and
+// replaces each by buffers, one kernel launch and the results as tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qat/Conversion/QATToGPU/QATToGPU.h"
+
+#include "RowwiseFusion.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::qat {
+#define GEN_PASS_DEF_CONVERTQATTOGPU
+#include "qat/Conversion/Passes.h.inc"
+} // namespace mlir::qat
+
+using namespace mlir;
+using namespace mlir::qat;
+
+/// Where the code of `group` goes: before its first op, or right after the
+/// latest definition of one of its inputs when that comes later (producer
+/// groups were emitted before, so their results are already the new
+/// tensors). Fusion legality guarantees that every use of the group's
+/// results outside it comes after that point.
+static void setInsertionPoint(OpBuilder &builder, Block &block,
+                              const FusionGroup &group) {
+  Operation *latest = nullptr;
+  for (Operation *op : group.ops) {
+    for (Value operand : op->getOperands()) {
+      Operation *def = operand.getDefiningOp();
+      if (!def || group.contains(def))
+        continue;
+      Operation *ancestor = block.findAncestorOpInBlock(*def);
+      if (ancestor && (!latest || latest->isBeforeInBlock(ancestor)))
+        latest = ancestor;
+    }
+  }
+  Operation *first = group.ops.front();
+  if (latest && first->isBeforeInBlock(latest))
+    builder.setInsertionPointAfter(latest);
+  else
+    builder.setInsertionPoint(first);
+}
+
+namespace {
+
+struct ConvertQATToGPUPass
+    : qat::impl::ConvertQATToGPUBase<ConvertQATToGPUPass> {
+  using Base::Base;
+
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    // The barriers of the kernels must pass buffer deallocation.
+    registerGPUBarrierMemoryEffects(registry);
+  }
+
+  void runOnOperation() override {
+    llvm::SetVector<Block *> blocks;
+    getOperation().walk([&](Operation *op) {
+      if (getRowShape(op))
+        blocks.insert(op->getBlock());
+    });
+    for (Block *block : blocks)
+      if (failed(convertBlock(*block)))
+        return signalPassFailure();
+  }
+
+  LogicalResult convertBlock(Block &block) {
+    int64_t threadElements = elementsPerThread;
+    auto canEmit = [&](const FusionGroup &group) {
+      return succeeded(RowKernelPlan::get(group, threadElements, nullptr));
+    };
+    SmallVector<FusionGroup> groups = formFusionGroups(block, canEmit);
+
+    // Report every group that cannot be emitted before changing anything.
+    // Only single ops can fail: a merge is only accepted when it fits.
+    SmallVector<RowKernelPlan> plans(groups.size());
+    bool failedAny = false;
+    for (auto [group, plan] : llvm::zip(groups, plans)) {
+      if (group.isWholeTensorScale())
+        continue;
+      std::string reason;
+      FailureOr<RowKernelPlan> planned =
+          RowKernelPlan::get(group, threadElements, &reason);
+      if (failed(planned)) {
+        group.ops.front()->emitOpError() << reason;
+        failedAny = true;
+        continue;
+      }
+      plan = *planned;
+    }
+    if (failedAny)
+      return failure();
+
+    // Emit the groups in dependence order; the old ops stay until the end
+    // (their uses outside each group are replaced as it is emitted), so
+    // every insertion point stays valid.
+    for (auto [group, plan] : llvm::zip(groups, plans)) {
+      OpBuilder builder(&getContext());
+      setInsertionPoint(builder, block, group);
+      SmallVector<Location> locations;
+      for (Operation *op : group.ops)
+        locations.push_back(op->getLoc());
+      ImplicitLocOpBuilder b(FusedLoc::get(&getContext(), locations), builder);
+      DenseMap<Value, Value> replacements;
+      if (group.isWholeTensorScale()) {
+        Operation *op = group.ops.front();
+        replacements[op->getResult(0)] =
+            emitWholeTensorScale(b, cast<ScaleOp>(op));
+      } else {
+        emitRowKernel(b, group, plan, replacements);
+      }
+      for (auto [old, replacement] : replacements)
+        old.replaceUsesWithIf(replacement, [&](OpOperand &use) {
+          return !group.contains(use.getOwner());
+        });
+    }
+
+    SmallVector<Operation *> erased;
+    for (FusionGroup &group : groups)
+      llvm::append_range(erased, group.ops);
+    llvm::sort(erased, [](Operation *a, Operation *b) {
+      return b->isBeforeInBlock(a);
+    });
+    // Reverse block order: every user of an old op is gone before it.
+    for (Operation *op : erased)
+      op->erase();
+    return success();
+  }
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Memory effects of gpu.barrier
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A barrier orders the memory accesses of the threads of a CTA: model it as
+/// reading and writing memory, so that nothing moves loads or stores across
+/// it and buffer deallocation accepts it.
+struct BarrierMemoryEffects
+    : MemoryEffectOpInterface::ExternalModel<BarrierMemoryEffects,
+                                             gpu::BarrierOp> {
+  void
+  getEffects(Operation *op,
+             SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+                 &effects) const {
+    effects.emplace_back(MemoryEffects::Read::get());
+    effects.emplace_back(MemoryEffects::Write::get());
+  }
+};
+} // namespace
+
+void mlir::qat::registerGPUBarrierMemoryEffects(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *context, gpu::GPUDialect *) {
+    gpu::BarrierOp::attachInterface<BarrierMemoryEffects>(*context);
+  });
+}

@@ -1,0 +1,233 @@
+//===- RowwiseFusion.h - Fusion groups and row kernels ----------*- C++ -*-===//
+//
+// Internal interface of convert-qat-to-gpu: how row-local qat ops are grouped
+// (RowwiseFusion.cpp), how a group becomes one kernel
+// (RowwiseKernelEmitter.cpp) and the whole-tensor reductions that per_tensor
+// quantizers need (WholeTensorReduction.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_LIB_CONVERSION_QATTOGPU_ROWWISEFUSION_H
+#define QAT_LIB_CONVERSION_QATTOGPU_ROWWISEFUSION_H
+
+#include "qat/Dialect/QAT/IR/QATOps.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::qat {
+
+//===----------------------------------------------------------------------===//
+// Fusion groups (RowwiseFusion.cpp)
+//===----------------------------------------------------------------------===//
+
+/// `rows` rows of `length` elements: the view of a tensor as [R, D], R the
+/// product of the leading dimensions, D the last one (the logical row, i.e.
+/// before packing two codes per byte).
+struct RowShape {
+  int64_t rows = 0;
+  int64_t length = 0;
+  bool operator==(const RowShape &other) const {
+    return rows == other.rows && length == other.length;
+  }
+};
+
+/// What a tensor is to a row kernel: a row of float values, one step per
+/// quantization group, or integer codes.
+enum class RowValueKind { Values, Steps, Codes };
+
+/// What a result or an operand of a row-local qat op is to the kernels.
+RowValueKind getResultKind(OpResult result);
+RowValueKind getOperandKind(OpOperand &operand);
+
+/// The row shape of a row-local qat op (that of its float input, or of the
+/// result for qat.dequantize); std::nullopt for ops the row kernels do not
+/// compute (qat.matmul, other dialects).
+std::optional<RowShape> getRowShape(Operation *op);
+
+/// The quantizer of a qat op, null for qat.hadamard.
+QuantizerAttr getQuantizer(Operation *op);
+
+/// Elements that share one step along the flattened [R, D] view: the whole
+/// tensor for per_tensor, the row or the group size otherwise.
+int64_t getStepGroupLength(QuantizerAttr quantizer, RowShape shape);
+
+/// A per_tensor qat.scale: its one step depends on every row, so it is
+/// computed by whole-tensor reduction launches and never fused.
+bool isWholeTensorScale(Operation *op);
+
+/// A per_tensor qat.fake_quant_grad whose trust mask needs the standard
+/// deviation of the whole input (computed by a reduction launch first).
+bool needsWholeTensorStd(Operation *op);
+
+/// A per_tensor learned qat.fake_quant_grad: its step gradient sums over
+/// every row (per-row partial sums, then a finishing launch).
+bool needsWholeTensorStepGrad(Operation *op);
+
+/// The qat ops that one launch (or, for a whole-tensor qat.scale, one pair
+/// of reduction launches) computes.
+struct FusionGroup {
+  /// In block order.
+  SmallVector<Operation *> ops;
+  RowShape shape;
+  llvm::SmallPtrSet<Operation *, 8> members;
+
+  bool contains(Operation *op) const { return members.contains(op); }
+  bool isWholeTensorScale() const {
+    return ops.size() == 1 && qat::isWholeTensorScale(ops.front());
+  }
+};
+
+/// Partitions the row-local qat ops of `block` into fusion groups, returned
+/// in an order in which they can be emitted one after the other (every group
+/// after the groups that produce its inputs). `canEmit` tells whether a
+/// candidate group of several ops fits one kernel; a single op always forms
+/// a group (and reports why it cannot be emitted when it cannot).
+SmallVector<FusionGroup>
+formFusionGroups(Block &block, function_ref<bool(const FusionGroup &)> canEmit);
+
+//===----------------------------------------------------------------------===//
+// Row kernels (RowwiseKernelEmitter.cpp)
+//===----------------------------------------------------------------------===//
+
+/// How a fusion group maps onto the GPU. Element `i` of a row lives in
+/// chunk `c = i / V` (V consecutive elements, one vector load), and chunk
+/// `c = j * T + t` belongs to thread `t` of the row as its `j`-th chunk:
+/// consecutive threads touch consecutive 16-byte pieces (coalesced), and a
+/// Hadamard butterfly of stride h pairs elements of the same thread
+/// (h < V or h >= V*T) or of threads t and t ^ (h/V) (shuffles within a
+/// warp, shared memory across warps).
+struct RowKernelPlan {
+  RowShape shape;
+  /// V: elements per vector access (16 bytes of the widest float type).
+  int64_t vectorWidth = 1;
+  /// K = D / V.
+  int64_t chunks = 1;
+  /// T: threads per row, a power of two.
+  int64_t threadsPerRow = 1;
+  /// C = ceil(K / T).
+  int64_t chunksPerThread = 1;
+  /// Rows one CTA computes side by side (blockDim.y), so that short rows
+  /// still give CTAs of at least 128 threads.
+  int64_t rowsPerBlock = 1;
+  int64_t blocks = 1;
+  /// Whether the last chunk of a thread may lie beyond the row (K % T != 0)
+  /// and whether the last CTA has rows beyond R.
+  bool guardChunks = false;
+  bool guardRows = false;
+  /// Floats of shared memory for the cross-warp Hadamard stages (a padded
+  /// copy of each row of the CTA), 0 when every stage stays within a warp.
+  int64_t hadamardSharedFloats = 0;
+  /// All shared memory: the Hadamard row plus one region per reduction.
+  int64_t sharedFloats = 0;
+
+  /// Plans `group`, or fails with the reason in `reason` (when given).
+  static FailureOr<RowKernelPlan>
+  get(const FusionGroup &group, int64_t elementsPerThread, std::string *reason);
+
+  /// Floats of shared memory a reduction over groups of `groupLength`
+  /// elements of a row needs (0 when shuffles suffice).
+  int64_t getReductionSharedFloats(int64_t groupLength) const;
+};
+
+/// The most elements of one row tensor a thread keeps in registers.
+constexpr int64_t kMaxElementsPerThread = 32;
+/// Static shared memory a kernel may use without opting in.
+constexpr int64_t kMaxSharedBytes = 48 * 1024;
+/// NVIDIA's warp.
+constexpr int64_t kWarpSize = 32;
+
+/// Emits the launch (and the reduction launches of per_tensor statistics)
+/// that computes `group` at the builder's insertion point. Fills
+/// `replacements` with the tensor that replaces each result used outside the
+/// group.
+void emitRowKernel(ImplicitLocOpBuilder &b, const FusionGroup &group,
+                   const RowKernelPlan &plan,
+                   DenseMap<Value, Value> &replacements);
+
+//===----------------------------------------------------------------------===//
+// Whole-tensor reductions (WholeTensorReduction.cpp)
+//===----------------------------------------------------------------------===//
+
+/// What a whole-tensor reduction sums or maximizes.
+enum class TensorReductionKind {
+  /// sum(x^2)
+  SumOfSquares,
+  /// max|x|
+  AbsMax,
+  /// sum(x)
+  Sum,
+};
+
+/// Emits launches that reduce the N elements of the 1-D buffer `input` and
+/// store `epilogue(total)` (an f32, truncated to the element type of
+/// `output`) into `output[0]`.
+void emitWholeTensorReduction(
+    ImplicitLocOpBuilder &b, Value input, TensorReductionKind kind,
+    function_ref<Value(ImplicitLocOpBuilder &, Value)> epilogue, Value output);
+
+/// Emits the per_tensor qat.scale `op` at the builder's insertion point and
+/// returns the tensor of its step.
+Value emitWholeTensorScale(ImplicitLocOpBuilder &b, ScaleOp op);
+
+/// sqrt(value), correctly rounded on the GPU.
+Value emitSqrt(ImplicitLocOpBuilder &b, Value value);
+
+/// The clip of `quantizer` from the reduction of its group (`total` is
+/// sum(x^2) for rms_gaussian, max|x| for absmax), turned into the step.
+Value emitStepFromReduction(ImplicitLocOpBuilder &b, QuantizerAttr quantizer,
+                            Value total, int64_t groupLength);
+
+//===----------------------------------------------------------------------===//
+// Host-side helpers shared by the emitters
+//===----------------------------------------------------------------------===//
+
+/// `bufferization.to_buffer %tensor read_only` with an identity layout.
+Value toReadOnlyBuffer(ImplicitLocOpBuilder &b, Value tensor);
+
+/// Views a buffer as [R, last] (collapsing the leading dimensions, or
+/// expanding a 1-D buffer to [1, N]).
+Value viewAsRows(ImplicitLocOpBuilder &b, Value buffer);
+
+/// Views a buffer as 1-D.
+Value viewAsFlat(ImplicitLocOpBuilder &b, Value buffer);
+
+/// `memref.alloc` of a buffer for a tensor of `type`.
+Value allocBufferFor(ImplicitLocOpBuilder &b, RankedTensorType type);
+
+/// `bufferization.to_tensor %buffer restrict writable`.
+Value toTensor(ImplicitLocOpBuilder &b, Value buffer, RankedTensorType type);
+
+/// The largest power of two <= maxWidth that divides every value of
+/// `divides`.
+int64_t getVectorWidth(int64_t maxWidth, ArrayRef<int64_t> divides);
+
+/// A gpu.launch of `blocks` x 1 x 1 CTAs of `threadsX` x `threadsY` x 1
+/// threads with `sharedFloats` floats of dynamic shared memory. Its body
+/// holds only the terminator; the builder is left before it.
+///
+/// Shared memory is dynamic (gpu.dynamic_shared_memory) rather than a
+/// workgroup attribution of the launch: ownership-based buffer deallocation,
+/// which runs on the host function after bufferization, takes an
+/// attribution for a memref argument of the launch body and adds an
+/// ownership argument next to it, which gpu.launch then rejects.
+gpu::LaunchOp createLaunch(ImplicitLocOpBuilder &b, int64_t blocks,
+                           int64_t threadsX, int64_t threadsY,
+                           int64_t sharedFloats);
+
+/// In a launch body: its dynamic shared memory as memref<N x f32, 3>.
+Value getSharedFloats(ImplicitLocOpBuilder &b, int64_t sharedFloats);
+
+/// Lowers the gpu.subgroup_reduce ops of `launch` to butterfly shuffles
+/// (convert-gpu-to-nvvm only lowers i32 subgroup reductions, to redux.sync,
+/// so an f32 one would be left illegal) and folds the kernel body.
+void lowerSubgroupReductions(Operation *launch);
+
+} // namespace mlir::qat
+
+#endif // QAT_LIB_CONVERSION_QATTOGPU_ROWWISEFUSION_H
