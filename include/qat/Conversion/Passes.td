@@ -58,4 +58,66 @@ def ConvertQATToLinalg : Pass<"convert-qat-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// QATToGPU
+//===----------------------------------------------------------------------===//
+
+def ConvertQATToGPU : Pass<"convert-qat-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Fuse the row-local qat ops into GPU kernels, one launch per "
+                "fusion group";
+  let description = [{
+    Every qat op except `qat.matmul` is row-local: row `r` of its results
+    (the last dimension) depends only on row `r` of its operands. This pass
+    partitions the `qat.hadamard`, `qat.scale`, `qat.quantize`,
+    `qat.dequantize`, `qat.fake_quant` and `qat.fake_quant_grad` ops of each
+    block into fusion groups (connected by producer-consumer edges, same rows
+    and row length) and emits each group as one `gpu.launch`: the group's
+    external inputs are read once, the values only used inside the group stay
+    in registers (and shared memory for the cross-warp Hadamard stages), the
+    results used outside are written once. A QuEST forward
+    `hadamard -> scale -> quantize packed -> fake_quant` is one kernel; so is
+    its backward `fake_quant_grad(trust) -> hadamard`.
+
+    The rewrite stays at tensor level so that it composes with one-shot
+    bufferization: inputs become buffers through
+    `bufferization.to_buffer ... read_only`, results are `memref.alloc`s
+    written by the launch and returned as
+    `bufferization.to_tensor ... restrict writable`.
+
+    `per_tensor` quantizers that need a reduction over the whole tensor
+    (`qat.scale`, the trust estimator's standard deviation and the LSQ step
+    gradient) use separate reduction launches, since no CTA can see every
+    row.
+
+    Rows too long for the register and shared-memory budget of a kernel,
+    element types other than f32/bf16/f16 and codes that are not stored in
+    whole bytes are reported as errors on the op.
+
+    Example:
+
+    ```mlir
+    %xh = qat.hadamard %x block 128 : tensor<64x256xf32>
+    %s = qat.scale %xh as #q4 : tensor<64x256xf32> -> tensor<64x1xf32>
+    %q = qat.quantize %xh, %s as #q4 packed
+        : tensor<64x256xf32>, tensor<64x1xf32> -> tensor<64x128xi8>
+    ```
+    becomes one `gpu.launch` that reads `%x` and writes `%s` and `%q`.
+  }];
+  let options = [
+    Option<"elementsPerThread", "elements-per-thread", "unsigned",
+           /*default=*/"16",
+           "Elements of a row tensor each thread keeps in registers (the "
+           "threads per row follow from it, up to 1024)">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // QAT_CONVERSION_PASSES_TD
