@@ -11,6 +11,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
@@ -94,13 +95,28 @@ JITFunction::create(ModuleOp module, const EntrySignature &signature,
   }
   SmallVector<StringRef> libraryRefs(libraries.begin(), libraries.end());
 
+  // The optimizer gets the host's TargetMachine too, so that its cost
+  // models (vectorization, unrolling) are those of the CPU that runs.
+  auto builderOrErr = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builderOrErr)
+    return makeError("cannot target the host CPU: " +
+                     llvm::toString(builderOrErr.takeError()));
+  auto codeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(optLevel);
+  builderOrErr->setCodeGenOptLevel(codeGenOptLevel);
+  auto machineOrErr = builderOrErr->createTargetMachine();
+  if (!machineOrErr)
+    return makeError("cannot target the host CPU: " +
+                     llvm::toString(machineOrErr.takeError()));
+  std::unique_ptr<llvm::TargetMachine> machine = std::move(*machineOrErr);
+
   ExecutionEngineOptions options;
   options.sharedLibPaths = libraryRefs;
-  auto transformer = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
-                                               /*targetMachine=*/nullptr);
+  auto transformer =
+      makeOptimizingTransformer(optLevel, /*sizeLevel=*/0, machine.get());
   options.transformer = transformer;
-  options.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(optLevel);
-  auto engineOrErr = ExecutionEngine::create(module, options);
+  options.jitCodeGenOptLevel = codeGenOptLevel;
+  auto engineOrErr =
+      ExecutionEngine::create(module, options, std::move(machine));
   if (!engineOrErr)
     return makeError("JIT compilation failed: " +
                      llvm::toString(engineOrErr.takeError()));
