@@ -15,6 +15,7 @@
 #include "qat/Runner/Print.h"
 #include "qat/Runner/Signature.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -393,6 +394,17 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
   if (!options.emitLowered.empty())
     if (llvm::Error error = writeLowered(options.emitLowered, *module))
       return fail(std::move(error));
+  // A module lowered elsewhere has the C wrapper only if its function had
+  // llvm.emit_c_interface; without it the header would promise a symbol the
+  // object lacks.
+  std::string wrapper = "_mlir_ciface_" + signature.name;
+  auto wrapperFunc = module->lookupSymbol<LLVM::LLVMFuncOp>(wrapper);
+  if ((!options.emitHeader.empty() || !options.emitObject.empty()) &&
+      (!wrapperFunc || wrapperFunc.isExternal()))
+    return fail("the module has no C entry point " + wrapper + "; lower '" +
+                signature.name +
+                "' with the llvm.emit_c_interface attribute, or give qat-run "
+                "the module before lowering");
   if (!options.emitHeader.empty())
     if (llvm::Error error =
             writeCHeader(options.emitHeader, signature,

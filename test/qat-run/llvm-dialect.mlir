@@ -23,6 +23,12 @@
 // RUN: qat-run %t/qat-opt.mlir --signature='(tensor<2x3xf32>, f32) -> tensor<2x3xf32>' --arg=iota --arg=const:2 > %t/signature.txt
 // RUN: diff %t/direct.txt %t/signature.txt
 
+// An object needs the C wrapper, which qat-opt --qat-to-cpu does not make
+// unless the function asks for it.
+// RUN: not qat-run %t/qat-opt.mlir --signature='(tensor<2x3xf32>, f32) -> tensor<2x3xf32>' --emit-object=%t/o.o 2>&1 | FileCheck %s --check-prefix=NOWRAPPER
+// NOWRAPPER: qat-run: error: the module has no C entry point _mlir_ciface_main; lower 'main' with the llvm.emit_c_interface attribute, or give qat-run the module before lowering
+// RUN: qat-run %t/lowered.mlir --emit-object=%t/o.o --emit-header=%t/o.h
+
 // Without a signature, and with one whose ranks do not fit the function.
 // RUN: not qat-run %t/qat-opt.mlir --arg=iota --arg=const:2 2>&1 | FileCheck %s --check-prefix=NOSIG
 // NOSIG: qat-run: error: function 'main' is in the LLVM dialect, where element types and shapes are lost, and has no qat.signature attribute; pass the signature it was lowered from, e.g. --signature='(tensor<4xf32>) -> tensor<4xf32>', or let qat-run lower the tensor-level module itself
