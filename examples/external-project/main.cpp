@@ -1,9 +1,9 @@
 //===- main.cpp - A compiler embedding qat through its CMake package ------===//
 //
 // Registers qat next to upstream MLIR, parses a QuEST activation quantizer,
-// canonicalizes and verifies it, and, when this qat can lower qat ops
-// (convert-qat-to-linalg is registered), lowers it with the qat-to-cpu
-// pipeline and writes an object file to the path given as first argument.
+// canonicalizes and verifies it, lowers it to the LLVM dialect with the
+// qat-to-cpu pipeline and writes an object file to the path given as first
+// argument.
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,7 +17,6 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/raw_ostream.h"
@@ -58,11 +57,6 @@ int main(int argc, char **argv) {
     return 1;
   llvm::outs() << "// canonicalized and verified\n" << *module << "\n";
 
-  if (!PassInfo::lookup("convert-qat-to-linalg")) {
-    llvm::outs() << "// qat-to-cpu: skipped, this qat has no "
-                    "convert-qat-to-linalg\n";
-    return 0;
-  }
   PassManager lower(&context);
   qat::buildQATToCPUPipeline(lower, qat::QATToCPUPipelineOptions());
   if (failed(lower.run(*module)))
