@@ -56,7 +56,11 @@ returns ranked tensors, memrefs (identity layout) or scalars of f32, f64,
 f16, bf16, i1, i8, i16, i32 or i64. Element types and shapes come from its
 signature; '?' sizes come from the inputs. Integers are signless in MLIR and
 read and printed as signed. Scalars and rank-0 tensors take 0-d .npy files
-or a generated value (--arg=const:0.5).
+or a generated value (--arg=const:0.5). In a module already in the LLVM
+dialect the tensor types are gone: qat-run reads them from the function's
+qat.signature attribute (which --emit-lowered writes) or from --signature,
+and checks them against the function's LLVM type, which fixes the ranks
+but not the element types.
 )";
 
 static constexpr const char *kExtraHelp = R"(
