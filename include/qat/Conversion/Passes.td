@@ -20,7 +20,9 @@ def ConvertQATToLinalg : Pass<"convert-qat-to-linalg", "::mlir::ModuleOp"> {
     `linalg.matmul`, `linalg.fill` and `tensor` reshapes with `arith`/`math`
     bodies, following the semantics of docs/semantics.md. Arithmetic is done
     in f32 whatever the storage types: operands are extended on read and
-    results truncated on write.
+    results truncated on write. Sums over groups (mean squares, the LSQ step
+    gradient) accumulate their f32 terms in f64, so that per_tensor
+    reductions over millions of elements stay accurate.
 
     * Quantizer groups are rows of a 3-D view `[rows, groups, group length]`
       of the input (`tensor.collapse_shape`/`tensor.expand_shape`), so that

@@ -55,8 +55,8 @@ func.func @clip_signed(%dy: tensor<4x64xbf16>, %x: tensor<4x64xbf16>, %s: tensor
 // CHECK-LABEL: func.func @trust
 // CHECK: %[[SUMSQ:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]}
 // CHECK: arith.mulf
-// CHECK: arith.addf
-// CHECK: %[[THRESHOLD:.*]] = linalg.generic {{.*}} ins(%[[SUMSQ]] : tensor<4x1xf32>)
+// CHECK: arith.addf %{{.*}} : f64
+// CHECK: %[[THRESHOLD:.*]] = linalg.generic {{.*}} ins(%[[SUMSQ]] : tensor<4x1xf64>)
 // CHECK: math.sqrt
 // CHECK: arith.constant 0.167595372 : f32
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%{{.*}}, %{{.*}}, %{{.*}}, %[[THRESHOLD]] :
@@ -76,7 +76,7 @@ func.func @trust(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor<4x1xf32
 
 // fourier with learned steps: dx = dy * [qn <= v <= qp] * (1 - S)/(1 + S),
 // S = sqrt(2)*pi * sum_k a_k cos((2k+1)*pi*(v + roundeven(v))), and the LSQ
-// step gradient as a per-group reduction of
+// step gradient as a per-group reduction (in f64) of
 // dy * (inside ? roundeven(v) - v : clamp(v, qn, qp)) scaled by
 // 1/sqrt(N * qp) = 1/sqrt(256) = 0.0625.
 // CHECK-LABEL: func.func @fourier_learned
@@ -106,8 +106,8 @@ func.func @trust(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor<4x1xf32
 // CHECK: %[[IN:.*]] = arith.andi
 // CHECK: arith.select %[[IN]], %[[RATIO]]
 // CHECK: %[[SUMS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]}
-// CHECK-SAME: outs(%{{.*}} : tensor<4x2xf32>)
-// CHECK: ^bb0(%[[GDY:.*]]: f32, %[[GX:.*]]: f32, %[[GSTEP:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK-SAME: outs(%{{.*}} : tensor<4x2xf64>)
+// CHECK: ^bb0(%[[GDY:.*]]: f32, %[[GX:.*]]: f32, %[[GSTEP:.*]]: f32, %[[ACC:.*]]: f64):
 // CHECK: %[[GV:.*]] = arith.divf %[[GX]], %[[GSTEP]]
 // CHECK: %[[GR:.*]] = math.roundeven %[[GV]]
 // CHECK: %[[INSIDE:.*]] = arith.subf %[[GR]], %[[GV]]
@@ -115,9 +115,11 @@ func.func @trust(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor<4x1xf32
 // CHECK: %[[OUTSIDE:.*]] = arith.minnumf
 // CHECK: %[[GIN:.*]] = arith.andi
 // CHECK: %[[TERM:.*]] = arith.select %[[GIN]], %[[INSIDE]], %[[OUTSIDE]]
-// CHECK: %[[PROD:.*]] = arith.mulf %[[GDY]], %[[TERM]]
-// CHECK: arith.addf %[[ACC]], %[[PROD]]
-// CHECK: %[[DS:.*]] = linalg.generic {{.*}} ins(%[[SUMS]] : tensor<4x2xf32>)
+// CHECK: %[[PROD:.*]] = arith.mulf %[[GDY]], %[[TERM]] : f32
+// CHECK: %[[WIDE:.*]] = arith.extf %[[PROD]] : f32 to f64
+// CHECK: arith.addf %[[ACC]], %[[WIDE]] : f64
+// CHECK: %[[DS:.*]] = linalg.generic {{.*}} ins(%[[SUMS]] : tensor<4x2xf64>)
+// CHECK: arith.truncf %{{.*}} : f64 to f32
 // CHECK: arith.constant 6.250000e-02 : f32
 // CHECK: return %{{.*}}, %[[DS]]
 func.func @fourier_learned(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor<4x2xf32>) -> (tensor<4x64xf32>, tensor<4x2xf32>) {

@@ -1,20 +1,23 @@
 // RUN: qat-opt %s --convert-qat-to-linalg --split-input-file | FileCheck %s
 
 // per_row: the input is viewed as [rows, 1, D]; the sum of squares is a
-// reduction over the innermost dimension into [rows, 1], then
-// c = alpha_4 * sqrt(sum / D) + 1e-8 and the centered step 2c / 15.
+// reduction over the innermost dimension into [rows, 1], accumulating the
+// f32 squares in f64, then c = alpha_4 * sqrt(sum / D) + 1e-8 in f32 and the
+// centered step 2c / 15.
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-DAG: #[[GROUP:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func.func @rms_gaussian_centered_per_row
 // CHECK-SAME: (%[[X:.*]]: tensor<4x64xf32>)
 // CHECK: %[[VIEW:.*]] = tensor.expand_shape %[[X]] {{\[}}[0], [1, 2]] output_shape [4, 1, 64]
-// CHECK: %[[ZERO:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<4x1xf32>)
+// CHECK: %[[ZERO:.*]] = linalg.fill ins(%{{.*}} : f64) outs(%{{.*}} : tensor<4x1xf64>)
 // CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[GROUP]]], iterator_types = ["parallel", "parallel", "reduction"]}
-// CHECK-SAME: ins(%[[VIEW]] : tensor<4x1x64xf32>) outs(%[[ZERO]] : tensor<4x1xf32>)
-// CHECK: ^bb0(%[[IN:.*]]: f32, %[[ACC:.*]]: f32):
-// CHECK: %[[SQ:.*]] = arith.mulf %[[IN]], %[[IN]]
-// CHECK: arith.addf %[[ACC]], %[[SQ]]
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[SUM]] : tensor<4x1xf32>)
+// CHECK-SAME: ins(%[[VIEW]] : tensor<4x1x64xf32>) outs(%[[ZERO]] : tensor<4x1xf64>)
+// CHECK: ^bb0(%[[IN:.*]]: f32, %[[ACC:.*]]: f64):
+// CHECK: %[[SQ:.*]] = arith.mulf %[[IN]], %[[IN]] : f32
+// CHECK: %[[WIDE:.*]] = arith.extf %[[SQ]] : f32 to f64
+// CHECK: arith.addf %[[ACC]], %[[WIDE]] : f64
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[SUM]] : tensor<4x1xf64>)
+// CHECK: arith.truncf %{{.*}} : f64 to f32
 // CHECK: arith.constant 6.400000e+01 : f32
 // CHECK: arith.divf
 // CHECK: math.sqrt
@@ -59,7 +62,7 @@ func.func @absmax_signed_per_tensor(%x: tensor<2x3x8xbf16>) -> tensor<1x1x1xf32>
 // divides by qp = 1.
 // CHECK-LABEL: func.func @rms_gaussian_per_group
 // CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [4, 4, 16] : tensor<4x64xf32> into tensor<4x4x16xf32>
-// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.*}} : tensor<4x4x16xf32>) outs(%{{.*}} : tensor<4x4xf32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.*}} : tensor<4x4x16xf32>) outs(%{{.*}} : tensor<4x4xf64>)
 // CHECK: linalg.generic
 // CHECK: arith.constant 1.600000e+01 : f32
 // CHECK: arith.constant 0.797884583 : f32
