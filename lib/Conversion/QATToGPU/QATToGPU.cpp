@@ -54,6 +54,19 @@ static void setInsertionPoint(OpBuilder &builder, Block &block,
 
 namespace {
 
+/// The pass body rewrites by hand rather than through patterns: a fusion
+/// group is a set of ops chosen for a whole block at once, and its kernel
+/// replaces all of them at a point that depends on the other groups (see
+/// setInsertionPoint), which a pattern rooted at one op cannot express.
+///
+/// Why not upstream's tiling and mapping (linalg on tensors, tiled and
+/// mapped to blocks and threads): a group needs row-wide
+/// reductions, butterfly exchanges between lanes and warps and nibble
+/// packing in the same kernel, with the row held in registers; that is the
+/// shape of a hand-built kernel (as in LayerNorm/softmax kernels), so the
+/// emitter builds it directly from gpu, vector, scf and arith ops and uses
+/// the upstream lowerings below it (subgroup reductions to shuffles,
+/// kernel outlining, NVVM).
 struct ConvertQATToGPUPass
     : qat::impl::ConvertQATToGPUBase<ConvertQATToGPUPass> {
   using Base::Base;
@@ -115,8 +128,9 @@ struct ConvertQATToGPUPass
       DenseMap<Value, Value> replacements;
       if (group.isWholeTensorScale()) {
         Operation *op = group.ops.front();
-        replacements[op->getResult(0)] =
-            emitWholeTensorScale(b, cast<ScaleOp>(op));
+        if (!op->use_empty())
+          replacements[op->getResult(0)] =
+              emitWholeTensorScale(b, cast<ScaleOp>(op));
       } else {
         emitRowKernel(b, group, plan, replacements);
       }

@@ -410,6 +410,8 @@ private:
   // Kernel side.
   Value tx, ty, row, rowValid, shared;
   int64_t sharedUsed = 0;
+  /// Whether threads may still read the Hadamard row copy.
+  bool hadamardCopyInUse = false;
   /// Per chunk j of the thread: its index in the row, whether it lies in
   /// the row (null when always), and whether it may be accessed (null when
   /// always).
@@ -883,8 +885,9 @@ SmallVector<Value> RowKernelEmitter::reduceGroups(Combine kind,
 ///  * V <= h < V*T: thread t ^ (h/V), same j: a shuffle when that thread is
 ///    in the warp (h < 32*V, all of n <= 128 for f32 and n <= 256 for bf16,
 ///    QuEST's default 128 included, so the common case needs no shared
-///    memory and no barrier), otherwise a shared-memory exchange with a
-///    barrier before and after;
+///    memory and no barrier), otherwise an exchange through a copy of the
+///    row in shared memory (a barrier between the stores and the loads, and
+///    one before the next exchange overwrites the copy);
 ///  * h >= V*T: same thread, chunk j ^ (h/(V*T)) (registers).
 SmallVector<Value> RowKernelEmitter::hadamard(ArrayRef<Value> x,
                                               int64_t block) {
@@ -925,6 +928,9 @@ SmallVector<Value> RowKernelEmitter::hadamard(ArrayRef<Value> x,
       if (!rowBase)
         rowBase =
             arith::MulIOp::create(b, ty, index(plan.hadamardSharedFloats / RB));
+      // Other threads may still be reading the previous exchange.
+      if (hadamardCopyInUse)
+        gpu::BarrierOp::create(b);
       for (int64_t j = 0; j < C; ++j) {
         Value start = arith::AddIOp::create(
             b, rowBase, arith::MulIOp::create(b, chunk[j], index(V)));
@@ -942,8 +948,9 @@ SmallVector<Value> RowKernelEmitter::hadamard(ArrayRef<Value> x,
           partners.push_back(
               loadShared(arith::AddIOp::create(b, start, index(l))));
       }
-      // The next stage overwrites the copy.
-      gpu::BarrierOp::create(b);
+      // The barrier that protects these reads from the next overwrite is
+      // emitted by the next exchange, if any (reductions use other memory).
+      hadamardCopyInUse = true;
     }
     for (auto [i, value] : llvm::enumerate(current)) {
       Value sum = arith::AddFOp::create(b, value, partners[i]);
