@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qat/Conversion/Passes.h"
 #include "qat/Pipelines/Pipelines.h"
 #include "qat/Transforms/Passes.h"
 
@@ -24,6 +25,11 @@ void mlir::qat::buildQATToNVPTXPipeline(
     OpPassManager &pm, const QATToNVPTXPipelineOptions &options) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+
+  // Kernels at tensor level: qat.matmul on the tensor cores, then every
+  // row-local qat op fused into one launch per fusion group.
+  pm.addPass(createConvertQATMatmulToNVGPU());
+  pm.addNestedPass<func::FuncOp>(createConvertQATToGPU());
 
   // Buffers: function arguments, results and temporaries live in device
   // memory; the host code only allocates, launches and frees.

@@ -38,6 +38,5 @@ void mlir::qat::registerAllPasses() {
   mlir::registerAllPasses();
   registerQATConversionPasses();
   registerQATTransformsPasses();
-  registerQATMatmulToNVGPUPasses();
   registerPipelines();
 }

@@ -26,7 +26,7 @@
 
 namespace mlir::qat {
 #define GEN_PASS_DEF_CONVERTQATMATMULTONVGPU
-#include "qat/Conversion/QATMatmulToNVGPU/Passes.h.inc"
+#include "qat/Conversion/Passes.h.inc"
 } // namespace mlir::qat
 
 using namespace mlir;

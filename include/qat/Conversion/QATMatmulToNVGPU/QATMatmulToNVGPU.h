@@ -22,10 +22,7 @@ namespace qat {
 enum class MatmulGPUStrategy { MmaSync };
 
 #define GEN_PASS_DECL_CONVERTQATMATMULTONVGPU
-#include "qat/Conversion/QATMatmulToNVGPU/Passes.h.inc"
-
-#define GEN_PASS_REGISTRATION
-#include "qat/Conversion/QATMatmulToNVGPU/Passes.h.inc"
+#include "qat/Conversion/Passes.h.inc"
 
 /// Declares that `gpu.launch_func` reads and writes its memref operands, so
 /// that ownership-based buffer deallocation accepts the launches created by
