@@ -9,6 +9,7 @@
 #include "qat/Conversion/QATToLinalg/QATToLinalg.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -30,7 +31,8 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
   // are left alone (a Hadamard stage reads its input through four maps and
   // would recompute it four times); on a QuEST linear forward+backward the
   // results are bit for bit the same and the time is unchanged.
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  if (options.fuseElementwise)
+    pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
@@ -58,6 +60,12 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  // bf16 conversions as integer arithmetic (round to nearest even, NaN kept):
+  // the same bits on every CPU, and objects need no compiler-rt helper
+  // (__truncsfbf2) that the host's libgcc may lack.
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());

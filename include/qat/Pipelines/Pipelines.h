@@ -17,7 +17,13 @@ namespace qat {
 
 /// Options of the CPU pipeline: qat + linalg on tensors to the LLVM dialect.
 struct QATToCPUPipelineOptions
-    : public PassPipelineOptions<QATToCPUPipelineOptions> {};
+    : public PassPipelineOptions<QATToCPUPipelineOptions> {
+  PassOptions::Option<bool> fuseElementwise{
+      *this, "fuse-elementwise",
+      llvm::cl::desc("Fuse elementwise linalg ops into their single consumer "
+                     "before bufferization"),
+      llvm::cl::init(true)};
+};
 
 /// Lowers qat ops to linalg, bufferizes, lowers to loops and to the LLVM
 /// dialect. The result can be JIT-compiled or translated to an object file.
@@ -48,6 +54,12 @@ struct QATToNVPTXPipelineOptions
       llvm::cl::desc("What host code embeds: bin (cubin, assembled by "
                      "ptxas), isa (PTX, JIT-compiled by the driver) or fatbin"),
       llvm::cl::init("bin")};
+  PassOptions::ListOption<int64_t> linalgTileSizes{
+      *this, "linalg-tile-sizes",
+      llvm::cl::desc("Threads per block of the kernels of linalg ops, along "
+                     "their innermost parallel dimensions, innermost last "
+                     "(threadIdx.x); at most 3 sizes, at most 1024 threads"),
+      llvm::cl::list_init<int64_t>({4, 64})};
 };
 
 /// Maps qat ops to fused GPU kernels, bufferizes with buffers in device
