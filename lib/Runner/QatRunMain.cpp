@@ -110,9 +110,9 @@ AHEAD OF TIME
   qat-run can run it again. With any --emit-* option, qat-run compiles only;
   add --run to also run. The object holds every function of the module;
   the header describes the entry. Objects are compiled for --object-cpu
-  (default generic); the JIT uses every feature of the host CPU, so bf16
-  narrowing there uses the CPU's conversion instruction where it has one,
-  which flushes subnormals to zero.
+  (default generic); the JIT uses every feature of the host CPU. Either
+  way bf16 narrowing is integer arithmetic (round to nearest even,
+  subnormals kept), so both give the same bits.
 
 EXAMPLES
   qat-run model.mlir --arg=x.npy --arg=w.npy
