@@ -5,24 +5,54 @@ cuBLAS bf16 (torch.matmul) and torch._int_mm, with the bytes each quantizer
 must move as a share of the measured copy bandwidth.
 
 usage: run_gpu.py [--artifacts DIR] [--quick]
+DIR holds benchmarks/qat_kernels.py's module compiled by scripts/gpu/compile.py
+(module.o, manifest.json); it is linked here with the qat CUDA runtime.
 Results: a table on stdout (and JSON with --json PATH). See docs/benchmarks.md.
 """
 
 import argparse
+import ctypes
 import json
+import os
+import pathlib
+import subprocess
 import sys
 
+import numpy as np
 import torch
 
 import torch_baselines as tb
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python-bindings"))
 
 M = 4096
 SHAPES = [(2048, 2048), (11264, 2048), (4096, 4096), (22016, 4096), (4096, 11008)]
 
 
+def bench_gpu(fn, calls=20, repeat=5):
+    """GPU milliseconds per call of fn(): the GPU is kept busy (a sleep kernel)
+    while `calls` calls are queued, so that the time between the events is
+    the device's alone, without the host's launch overhead."""
+    fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeat):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        torch.cuda._sleep(100_000_000)
+        start.record()
+        for _ in range(calls):
+            fn()
+        stop.record()
+        stop.synchronize()
+        times.append(start.elapsed_time(stop) / calls)
+    times.sort()
+    return times[len(times) // 2]
+
+
 def bench(fn, warmup=5, repeat=30):
-    """Median milliseconds of fn() with CUDA events; inputs rotate so the L2
-    cache does not hold them between calls."""
+    """Median milliseconds of one call of fn() with CUDA events, the host's
+    launch overhead included (the GPU waits for it)."""
     for _ in range(warmup):
         fn()
     torch.cuda.synchronize()
@@ -38,6 +68,87 @@ def bench(fn, warmup=5, repeat=30):
     return times[len(times) // 2]
 
 
+class QATKernels:
+    """The compiled qat functions, called on torch tensors (zero copy) on
+    torch's current stream; results come from the runtime's stream-ordered
+    pool and are freed after use, as a training step would."""
+
+    def __init__(self, artifacts):
+        from qat import compiled
+        subprocess.run([str(ROOT / "scripts/gpu/link.sh"), str(artifacts)], check=True,
+                       stdout=subprocess.DEVNULL)
+        rt_dir = pathlib.Path(os.environ.get("QAT_RUNTIME_BUILD", "/tmp/qat-runtime")) / "lib"
+        self.rt = compiled.CUDARuntime(rt_dir / "libqat_cuda_runtime.so")
+        self.rt.lib.qat_cuda_set_stream.argtypes = [ctypes.c_void_p]
+        self.rt.lib.qat_cuda_set_stream(torch.cuda.current_stream().cuda_stream)
+        self.module = compiled.CompiledModule(artifacts / "module.so",
+                                              artifacts / "manifest.json", self.rt)
+
+    def __contains__(self, name):
+        return name in self.module.functions
+
+    def call(self, name, *tensors):
+        descs = self.module[name].call_on_pointers([t.data_ptr() for t in tensors])
+        return descs
+
+    def free(self, descs):
+        for d in descs:
+            self.rt.free(d.allocated)
+
+    def run(self, name, *tensors):
+        """One call whose results are freed at once (for timing)."""
+        self.free(self.call(name, *tensors))
+
+    def fetch(self, name, *tensors):
+        """One call; results as numpy arrays (for the checks)."""
+        fn = self.module[name]
+        descs = self.call(name, *tensors)
+        torch.cuda.synchronize()
+        outs = [self.rt.download(d.aligned, t) for d, t in zip(descs, fn.results)]
+        self.free(descs)
+        self.rt.check()
+        return outs
+
+
+def check_qat(qat, x, dy, w, dw, s, h, n, k):
+    """Same math as the PyTorch baselines, on the benchmark's own data: the
+    share of differing codes (ties may round either way after a different
+    summation order) and relative errors. Printed, and failing loudly."""
+    from qat import compiled
+    codes, steps = qat.fetch(f"quest_fwd_{M}x{k}", x)
+    ref_codes, ref_steps, _ = tb.quest_forward(x, h)
+    step_err = np.max(np.abs(steps - ref_steps.cpu().numpy()) / ref_steps.cpu().numpy())
+    code_diff = np.mean(codes != ref_codes.cpu().numpy())
+    (wq,) = qat.fetch(f"stable_fwd_{n}x{k}", w, s)
+    ref_wq = tb.stableqat_forward(w, s).float().cpu().numpy()
+    wq_diff = np.mean(compiled.from_bf16(wq) != ref_wq)
+    dwq, ds = qat.fetch(f"stable_bwd_{n}x{k}", dw, w, s)
+    ref_dw, ref_ds = tb.stableqat_backward(dw, w, s)
+    dw_err = np.max(np.abs(compiled.from_bf16(dwq) - ref_dw.float().cpu().numpy()))
+    ds_err = np.max(np.abs(ds - ref_ds.cpu().numpy())) / (np.max(np.abs(ref_ds.cpu().numpy())) + 1e-30)
+    print(f"check {n}x{k}: quest steps rel err {step_err:.2g}, codes differing {code_diff:.2g}; "
+          f"stable wq differing {wq_diff:.2g}, dw max err {dw_err:.3g}, ds rel err {ds_err:.2g}")
+    if step_err > 1e-4 or code_diff > 1e-3 or wq_diff > 1e-3 or ds_err > 1e-2:
+        print("MISMATCH: qat kernels disagree with the PyTorch baseline")
+
+
+def check_matmul(qat, a8, b8, sa, sb, n, k):
+    """qat s8 matmul against an exact float64 product of the codes."""
+    from qat import compiled
+    (y,) = qat.fetch(f"matmul_s8_{M}x{n}x{k}", a8, b8, sa, sb)
+    rows = slice(0, 256)
+    ref = (a8[rows].double() @ b8.double().t()) * sa[rows].double() * sb.double().t()
+    ref = ref.cpu().numpy()
+    err = np.max(np.abs(compiled.from_bf16(y)[rows] - ref) / (np.abs(ref) + 1e-3 * np.abs(ref).max()))
+    print(f"check matmul {M}x{n}x{k} (s8, first 256 rows): max rel err {err:.2g}")
+    if err > 2 ** -7:
+        print("MISMATCH: qat.matmul disagrees with the exact product")
+
+
+def timed(fn):
+    return bench(fn), bench_gpu(fn)
+
+
 def copy_bandwidth():
     n = 1 << 28  # 1 GiB of f32
     a = torch.empty(n, device="cuda")
@@ -50,7 +161,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--artifacts", type=pathlib.Path)
     args = ap.parse_args()
+    qat = QATKernels(args.artifacts) if args.artifacts else None
     torch.manual_seed(0)
     dev = torch.cuda.get_device_name()
     bw = copy_bandwidth()
@@ -72,32 +185,69 @@ def main():
         # the mask, writes dx (2 B).
         quest_bytes = M * k * (2 + 0.5 + 0.125) + M * 4 + M * k * (2 + 0.125 + 2)
         stable_bytes = n * k * (2 + 2) + n * k * (2 + 2 + 2) + 2 * n * 4
+        # The qat kernels store no mask: the backward recomputes the rotation
+        # and the mask from x (reads dy and x, writes dx).
+        qat_quest_bytes = M * k * (2 + 0.5) + M * 4 + M * k * (2 + 2 + 2) + M * 4
+        if qat:
+            check_qat(qat, x, dy, w, dw, s, h, n, k)
         for label, fwd, bwd in (("eager", tb.quest_forward, tb.quest_backward),
                                 ("torch.compile", qf_c, qb_c)):
-            ms = bench(lambda: (fwd(x, h), bwd(dy, mask, h)))
+            ms, gpu_ms = timed(lambda: (fwd(x, h), bwd(dy, mask, h)))
             rows.append(dict(kernel="QuEST quantizer fwd+bwd", shape=f"{M}x{k}", impl=label,
-                             ms=ms, pct_bw=100 * quest_bytes / (ms * 1e-3) / bw))
+                             ms=ms, gpu_ms=gpu_ms, pct_bw=100 * quest_bytes / (gpu_ms * 1e-3) / bw))
+        if qat and f"quest_fwd_{M}x{k}" in qat:
+            steps = torch.ones(M, 1, device="cuda")
+            ms, gpu_ms = timed(lambda: (qat.run(f"quest_fwd_{M}x{k}", x),
+                                qat.run(f"quest_bwd_{M}x{k}", dy, x, steps)))
+            rows.append(dict(kernel="QuEST quantizer fwd+bwd", shape=f"{M}x{k}", impl="qat",
+                             ms=ms, gpu_ms=gpu_ms, pct_bw=100 * qat_quest_bytes / (gpu_ms * 1e-3) / bw))
+            for part, fn in (("fwd", lambda: qat.run(f"quest_fwd_{M}x{k}", x)),
+                             ("bwd", lambda: qat.run(f"quest_bwd_{M}x{k}", dy, x, steps))):
+                nbytes = M * k * 2.5 + M * 4 if part == "fwd" else M * k * 6 + M * 4
+                ms, gpu_ms = timed(fn)
+                rows.append(dict(kernel=f"QuEST quantizer {part}", shape=f"{M}x{k}", impl="qat",
+                                 ms=ms, gpu_ms=gpu_ms, pct_bw=100 * nbytes / (gpu_ms * 1e-3) / bw))
         for label, fwd, bwd in (("eager", tb.stableqat_forward, tb.stableqat_backward),
                                 ("torch.compile", sf_c, sb_c)):
-            ms = bench(lambda: (fwd(w, s), bwd(dw, w, s)))
+            ms, gpu_ms = timed(lambda: (fwd(w, s), bwd(dw, w, s)))
             rows.append(dict(kernel="StableQAT quantizer fwd+bwd", shape=f"{n}x{k}", impl=label,
-                             ms=ms, pct_bw=100 * stable_bytes / (ms * 1e-3) / bw))
+                             ms=ms, gpu_ms=gpu_ms, pct_bw=100 * stable_bytes / (gpu_ms * 1e-3) / bw))
+        if qat:
+            ms, gpu_ms = timed(lambda: (qat.run(f"stable_fwd_{n}x{k}", w, s),
+                                qat.run(f"stable_bwd_{n}x{k}", dw, w, s)))
+            rows.append(dict(kernel="StableQAT quantizer fwd+bwd", shape=f"{n}x{k}", impl="qat",
+                             ms=ms, gpu_ms=gpu_ms, pct_bw=100 * stable_bytes / (gpu_ms * 1e-3) / bw))
         a16 = torch.randn(M, k, device="cuda", dtype=torch.bfloat16)
         b16 = torch.randn(n, k, device="cuda", dtype=torch.bfloat16)
         a8 = torch.randint(-8, 8, (M, k), device="cuda", dtype=torch.int8)
         b8 = torch.randint(-8, 8, (k, n), device="cuda", dtype=torch.int8).t().contiguous().t()
         flops = 2 * M * n * k
-        ms = bench(lambda: a16 @ b16.t())
+        ms, gpu_ms = timed(lambda: a16 @ b16.t())
         rows.append(dict(kernel="matmul", shape=f"{M}x{n}x{k}", impl="cuBLAS bf16",
-                         ms=ms, tflops=flops / ms / 1e9))
-        ms = bench(lambda: torch._int_mm(a8, b8))
+                         ms=ms, gpu_ms=gpu_ms, tflops=flops / gpu_ms / 1e9))
+        ms, gpu_ms = timed(lambda: torch._int_mm(a8, b8))
         rows.append(dict(kernel="matmul", shape=f"{M}x{n}x{k}", impl="torch._int_mm int8",
-                         ms=ms, tflops=flops / ms / 1e9))
-    print(f"{'kernel':30} {'shape':18} {'implementation':22} {'ms':>8} {'%copy BW':>9} {'TOP/s':>7}")
+                         ms=ms, gpu_ms=gpu_ms, tflops=flops / gpu_ms / 1e9))
+        if qat:
+            sa = torch.rand(M, 1, device="cuda") * 0.1 + 0.01
+            sb = torch.rand(n, 1, device="cuda") * 0.1 + 0.01
+            a4 = torch.randint(-128, 128, (M, k // 2), device="cuda", dtype=torch.int8)
+            b4 = torch.randint(-128, 128, (n, k // 2), device="cuda", dtype=torch.int8)
+            bn8 = torch.randint(-8, 8, (n, k), device="cuda", dtype=torch.int8)
+            check_matmul(qat, a8[:, :], bn8, sa, sb, n, k)
+            for label, name, args_ in (("qat s4 (mma.sync)", f"matmul_s4_{M}x{n}x{k}", (a4, b4, sa, sb)),
+                                       ("qat s8 (mma.sync)", f"matmul_s8_{M}x{n}x{k}", (a8, bn8, sa, sb))):
+                ms, gpu_ms = timed(lambda: qat.run(name, *args_))
+                rows.append(dict(kernel="matmul", shape=f"{M}x{n}x{k}", impl=label,
+                                 ms=ms, gpu_ms=gpu_ms, tflops=flops / gpu_ms / 1e9))
+    print("ms: one call, host overhead included; GPU ms: per call with the GPU kept busy")
+    print(f"{'kernel':30} {'shape':18} {'implementation':22} {'ms':>8} {'GPU ms':>8} "
+          f"{'%copy BW':>9} {'TOP/s':>7}")
     for r in rows:
         pct = f"{r['pct_bw']:.1f}" if "pct_bw" in r else ""
         tf = f"{r['tflops']:.0f}" if "tflops" in r else ""
-        print(f"{r['kernel']:30} {r['shape']:18} {r['impl']:22} {r['ms']:8.3f} {pct:>9} {tf:>7}")
+        print(f"{r['kernel']:30} {r['shape']:18} {r['impl']:22} {r['ms']:8.3f} "
+              f"{r['gpu_ms']:8.3f} {pct:>9} {tf:>7}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(device=dev, copy_bw=bw, rows=rows), f, indent=1)
