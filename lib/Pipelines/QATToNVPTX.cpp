@@ -15,7 +15,9 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -30,6 +32,12 @@ void mlir::qat::buildQATToNVPTXPipeline(
   // row-local qat op fused into one launch per fusion group.
   pm.addPass(createConvertQATMatmulToNVGPU());
   pm.addNestedPass<func::FuncOp>(createConvertQATToGPU());
+  // The linalg ops around them (losses, gradients of float matmuls, SGD
+  // updates): elementwise chains fuse into one op, hence one kernel, and the
+  // tensors between them never become buffers.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
 
   // Buffers: function arguments, results and temporaries live in device
   // memory; the host code only allocates, launches and frees.
@@ -37,9 +45,41 @@ void mlir::qat::buildQATToNVPTXPipeline(
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // As on the CPU: a training loop yields new parameter tensors.
+  bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+
+  // Every remaining linalg op becomes a kernel through upstream's parallel
+  // loop route: its parallel dimensions become an scf.parallel, tiled so
+  // that the inner loop nest (constant bounds, in-bounds check) maps to the
+  // threads of a block and the outer one to the grid; reduction dimensions
+  // stay sequential loops in each thread. This route rather than
+  // tile-using-forall + transform-dialect mapping because it needs no
+  // per-op transform script: convert-linalg-to-parallel-loops covers every
+  // linalg op, named or generic, of any rank, and the tile sizes are the
+  // one knob (`linalg-tile-sizes`). The kernels are plain (no shared-memory
+  // tiling, no tensor cores): they serve the glue of a training step, while
+  // the quantizers and low-bit matmuls have the hand-built kernels above.
+  // Ops without a parallel dimension (full reductions such as a loss, rank-0
+  // ops) run in a single-thread kernel.
+  pm.addNestedPass<func::FuncOp>(createGPUSerialLinalg());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
+  // A fill and the matmul accumulating into it have the same iteration
+  // space: one kernel.
+  pm.addNestedPass<func::FuncOp>(createParallelLoopFusionPass());
+  GPUTileParallelLoopsOptions tiling;
+  tiling.tileSizes = llvm::to_vector(options.linalgTileSizes);
+  pm.addNestedPass<func::FuncOp>(createGPUTileParallelLoops(tiling));
+  // Innermost-first: the last tile size becomes threadIdx.x, so that a
+  // warp reads consecutive elements of a row.
+  GpuMapParallelLoopsPassOptions mapping;
+  mapping.mappingPolicyStr = "innermost-first";
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass(mapping));
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addPass(createCanonicalizerPass());
+
   pm.addNestedPass<func::FuncOp>(createGPUDeviceBuffers());
   pm.addPass(createCanonicalizerPass());
 

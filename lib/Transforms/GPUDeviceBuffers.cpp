@@ -13,6 +13,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/MapVector.h"
 
 namespace mlir::qat {
 #define GEN_PASS_DEF_GPUDEVICEBUFFERS
@@ -64,10 +65,60 @@ struct CopyToGPU : OpRewritePattern<memref::CopyOp> {
   }
 };
 
+} // namespace
+
+/// Gives the kernels a device copy of every constant buffer the host code
+/// reads (`arith.constant dense<...>` tensors bufferize to memref.get_global
+/// of a host global): one gpu.alloc + gpu.memcpy per global at the entry of
+/// the function, a gpu.dealloc before each return. Hoisted to the entry, so
+/// that a use inside a host loop does not upload (and leak) per iteration;
+/// by hand, because the copy's lifetime is the function's, which no
+/// single-op pattern sees.
+static void uploadConstants(func::FuncOp func) {
+  llvm::MapVector<StringRef, SmallVector<memref::GetGlobalOp>> uses;
+  func.walk([&](memref::GetGlobalOp op) {
+    if (isOnHost(op))
+      uses[op.getName()].push_back(op);
+  });
+  if (uses.empty() || func.isExternal())
+    return;
+  Block &entry = func.getBody().front();
+  SmallVector<Operation *> returns;
+  func.walk([&](func::ReturnOp op) { returns.push_back(op); });
+  OpBuilder builder(func.getContext());
+  for (auto &[name, ops] : uses) {
+    memref::GetGlobalOp first = ops.front();
+    Location loc = first.getLoc();
+    builder.setInsertionPointToStart(&entry);
+    auto global = memref::GetGlobalOp::create(builder, loc, first.getType(),
+                                              first.getName());
+    auto copy = gpu::AllocOp::create(builder, loc, first.getType(),
+                                     /*asyncToken=*/Type(), ValueRange(),
+                                     ValueRange(), ValueRange(),
+                                     /*hostShared=*/false);
+    gpu::MemcpyOp::create(builder, loc, /*asyncToken=*/Type(), ValueRange(),
+                          copy.getMemref(), global);
+    for (memref::GetGlobalOp op : ops) {
+      op.replaceAllUsesWith(copy.getMemref());
+      op.erase();
+    }
+    for (Operation *ret : returns) {
+      if (llvm::is_contained(ret->getOperands(), copy.getMemref()))
+        continue;
+      builder.setInsertionPoint(ret);
+      gpu::DeallocOp::create(builder, loc, /*asyncToken=*/Type(), ValueRange(),
+                             copy.getMemref());
+    }
+  }
+}
+
+namespace {
+
 struct GPUDeviceBuffersPass
     : qat::impl::GPUDeviceBuffersBase<GPUDeviceBuffersPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    uploadConstants(func);
     RewritePatternSet patterns(&getContext());
     patterns.add<AllocToGPU, DeallocToGPU, CopyToGPU>(&getContext());
     if (failed(applyPatternsGreedily(func, std::move(patterns))))

@@ -28,4 +28,58 @@ def GPUDeviceBuffers : Pass<"qat-gpu-device-buffers", "func::FuncOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def GPUSerialLinalg : Pass<"qat-gpu-serial-linalg", "func::FuncOp"> {
+  let summary = "Run linalg ops without parallel loops in single-thread GPU "
+                "kernels";
+  let description = [{
+    On buffers, a linalg op whose iterators are all reductions (a loss summed
+    into a `memref<f32>`) or that has no loops at all (a rank-0 `linalg.fill`
+    or elementwise op) has no parallel dimension to spread over threads:
+    `convert-linalg-to-parallel-loops` would leave it as sequential host
+    code reading device memory. This pass moves every such op on the host
+    into a `gpu.launch` of one block of one thread, where it is lowered to
+    loops like any other kernel body. Consecutive ops share one kernel, so
+    that `fill + reduce + scale` of a mean is one launch.
+
+    Example:
+
+    ```mlir
+    linalg.fill ins(%zero : f32) outs(%sum : memref<f32>)
+    linalg.generic {iterator_types = ["reduction"], ...}
+        ins(%x : memref<1024xf32>) outs(%sum : memref<f32>) { ... }
+    ```
+    becomes one `gpu.launch` (1 block of 1 thread) holding both ops.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect"];
+}
+
+def GPUTileParallelLoops : Pass<"qat-gpu-tile-parallel-loops",
+                                "func::FuncOp"> {
+  let summary = "Tile host scf.parallel loops into blocks of threads";
+  let description = [{
+    Tiles every outermost `scf.parallel` loop of host code (the loops of
+    `convert-linalg-to-parallel-loops`) into a loop over tiles and an inner
+    loop over the elements of a tile, with constant bounds and an in-bounds
+    check (`scf::tileParallelLoop` with fixed upper bounds), so that
+    `gpu-map-parallel-loops` can map the outer loop to blocks and the inner
+    one to threads and `convert-parallel-loops-to-gpu` can launch it.
+
+    Unlike `scf-parallel-loop-tiling`, whose sizes apply to the outermost
+    dimensions, `tile-sizes` are aligned with the innermost dimensions: with
+    `tile-sizes=4,64` a 2-D loop gets 4x64 tiles, a 1-D loop 64 and a 3-D
+    loop 1x4x64. With `gpu-map-parallel-loops{mapping-policy=innermost-first}`
+    the last size becomes threadIdx.x, so consecutive threads of a warp
+    touch consecutive elements of a row-major buffer.
+  }];
+  let options = [
+    ListOption<"tileSizes", "tile-sizes", "int64_t",
+               "Threads per block along the innermost dimensions, innermost "
+               "last (default 4,64)">
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // QAT_TRANSFORMS_PASSES_TD
