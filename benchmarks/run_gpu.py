@@ -24,7 +24,8 @@ import torch
 import torch_baselines as tb
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python-bindings"))
+# compiled.py alone (numpy + ctypes): this runs where the qat extension is not built.
+sys.path.insert(0, str(ROOT / "python-bindings" / "qat"))
 
 M = 4096
 SHAPES = [(2048, 2048), (11264, 2048), (4096, 4096), (22016, 4096), (4096, 11008)]
@@ -74,7 +75,7 @@ class QATKernels:
     pool and are freed after use, as a training step would."""
 
     def __init__(self, artifacts):
-        from qat import compiled
+        import compiled
         subprocess.run([str(ROOT / "scripts/gpu/link.sh"), str(artifacts)], check=True,
                        stdout=subprocess.DEVNULL)
         rt_dir = pathlib.Path(os.environ.get("QAT_RUNTIME_BUILD", "/tmp/qat-runtime")) / "lib"
@@ -114,9 +115,13 @@ def check_qat(qat, x, dy, w, dw, s, h, n, k):
     """Same math as the PyTorch baselines, on the benchmark's own data: the
     share of differing codes (ties may round either way after a different
     summation order) and relative errors. Printed, and failing loudly."""
-    from qat import compiled
+    import compiled
     codes, steps = qat.fetch(f"quest_fwd_{M}x{k}", x)
-    ref_codes, ref_steps, _ = tb.quest_forward(x, h)
+    # qat.hadamard of a bf16 tensor is a bf16 tensor: the rotation is
+    # rounded to bf16 before the step and the codes are computed from it.
+    xh = (x.float().view(M, k // 128, 128) @ h).view(M, k).to(torch.bfloat16)
+    eye = torch.eye(128, device="cuda")
+    ref_codes, ref_steps, _ = tb.quest_forward(xh, eye)
     step_err = np.max(np.abs(steps - ref_steps.cpu().numpy()) / ref_steps.cpu().numpy())
     code_diff = np.mean(codes != ref_codes.cpu().numpy())
     (wq,) = qat.fetch(f"stable_fwd_{n}x{k}", w, s)
@@ -134,7 +139,7 @@ def check_qat(qat, x, dy, w, dw, s, h, n, k):
 
 def check_matmul(qat, a8, b8, sa, sb, n, k):
     """qat s8 matmul against an exact float64 product of the codes."""
-    from qat import compiled
+    import compiled
     (y,) = qat.fetch(f"matmul_s8_{M}x{n}x{k}", a8, b8, sa, sb)
     rows = slice(0, 256)
     ref = (a8[rows].double() @ b8.double().t()) * sa[rows].double() * sb.double().t()
