@@ -47,7 +47,20 @@ void qat_cuda_copy_to_host(void *hostPtr, const void *devicePtr,
                            size_t bytes);
 void qat_cuda_synchronize(void);
 
-/* Milliseconds elapsed on the runtime's stream between two marks. */
+/* Queues compiled code on `stream`, a CUstream of the device's primary
+   context (NULL is the legacy default stream, PyTorch's default), instead of
+   the runtime's own stream, and makes it asynchronous, for hosts that order
+   their own work on that stream: compiled functions return without waiting
+   for the GPU, and device memory (results, temporaries, qat_cuda_alloc) is
+   stream-ordered, taken from and given back to a memory pool of the runtime
+   (cuMemAllocFromPoolAsync/cuMemFreeAsync on the stream; the pool keeps
+   freed memory for reuse). Free buffers in the mode that allocated them. */
+void qat_cuda_set_stream(void *stream);
+/* Back to the runtime's own stream and synchronous calls (the default). */
+void qat_cuda_use_own_stream(void);
+
+/* Milliseconds elapsed between two marks on the stream that compiled code
+   runs on. */
 typedef struct qat_cuda_timer qat_cuda_timer;
 qat_cuda_timer *qat_cuda_timer_start(void);
 float qat_cuda_timer_stop(qat_cuda_timer *timer);

@@ -29,6 +29,11 @@ struct Runtime {
   CUdevice device = 0;
   CUcontext context = nullptr;
   CUstream stream = nullptr;
+  /// Set by qat_cuda_set_stream: compiled code runs asynchronously on
+  /// `external`, with stream-ordered memory from `pool`.
+  bool useExternal = false;
+  CUstream external = nullptr;
+  CUmemoryPool pool = nullptr;
   qat_cuda_error_mode mode = QAT_CUDA_ERRORS_EXIT;
   std::string firstError;
   /// Kernel names, so that a failed launch says which kernel failed.
@@ -111,6 +116,31 @@ bool enter() {
   return !check(cuCtxSetCurrent(runtime().context), "cuCtxSetCurrent", "");
 }
 
+/// The stream compiled code and the helpers run on.
+CUstream activeStream() {
+  Runtime &rt = runtime();
+  return rt.useExternal ? rt.external : rt.stream;
+}
+
+/// The pool of the asynchronous mode, created on first use. Freed memory
+/// stays in it (no release threshold), as in PyTorch's caching allocator:
+/// allocations of a training step reuse the memory of the step before.
+bool ensurePool() {
+  Runtime &rt = runtime();
+  if (rt.pool)
+    return true;
+  CUmemPoolProps props = {};
+  props.allocType = CU_MEM_ALLOCATION_TYPE_PINNED;
+  props.handleTypes = CU_MEM_HANDLE_TYPE_NONE;
+  props.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+  props.location.id = rt.device;
+  cuuint64_t keepAll = ~cuuint64_t(0);
+  return !check(cuMemPoolCreate(&rt.pool, &props), "cuMemPoolCreate", "") &&
+         !check(cuMemPoolSetAttribute(
+                    rt.pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keepAll),
+                "cuMemPoolSetAttribute", "the release threshold");
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -151,9 +181,14 @@ int qat_cuda_device_info(char *name, size_t nameSize, int *major,
 void *qat_cuda_alloc(size_t bytes) {
   if (!enter())
     return nullptr;
+  Runtime &rt = runtime();
   CUdeviceptr ptr = 0;
-  if (check(cuMemAlloc(&ptr, bytes ? bytes : 1), "cuMemAlloc",
-            std::to_string(bytes) + " bytes"))
+  if (rt.useExternal
+          ? check(cuMemAllocFromPoolAsync(&ptr, bytes ? bytes : 1, rt.pool,
+                                          rt.external),
+                  "cuMemAllocFromPoolAsync", std::to_string(bytes) + " bytes")
+          : check(cuMemAlloc(&ptr, bytes ? bytes : 1), "cuMemAlloc",
+                  std::to_string(bytes) + " bytes"))
     return nullptr;
   return reinterpret_cast<void *>(ptr);
 }
@@ -161,37 +196,54 @@ void *qat_cuda_alloc(size_t bytes) {
 void qat_cuda_free(void *devicePtr) {
   if (!devicePtr || !enter())
     return;
-  check(cuMemFree(reinterpret_cast<CUdeviceptr>(devicePtr)), "cuMemFree", "");
+  Runtime &rt = runtime();
+  if (rt.useExternal)
+    check(cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(devicePtr),
+                         rt.external),
+          "cuMemFreeAsync", "");
+  else
+    check(cuMemFree(reinterpret_cast<CUdeviceptr>(devicePtr)), "cuMemFree",
+          "");
 }
+
+void qat_cuda_set_stream(void *stream) {
+  if (!enter() || !ensurePool())
+    return;
+  Runtime &rt = runtime();
+  rt.external = static_cast<CUstream>(stream);
+  rt.useExternal = true;
+}
+
+void qat_cuda_use_own_stream(void) { runtime().useExternal = false; }
 
 void qat_cuda_copy_to_device(void *devicePtr, const void *hostPtr,
                              size_t bytes) {
   if (!enter())
     return;
-  Runtime &rt = runtime();
+  CUstream stream = activeStream();
   if (!check(cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(devicePtr),
-                               hostPtr, bytes, rt.stream),
+                               hostPtr, bytes, stream),
              "cuMemcpyHtoDAsync", ""))
-    check(cuStreamSynchronize(rt.stream), "cuStreamSynchronize", "");
+    check(cuStreamSynchronize(stream), "cuStreamSynchronize", "");
 }
 
 void qat_cuda_copy_to_host(void *hostPtr, const void *devicePtr,
                            size_t bytes) {
   if (!enter())
     return;
-  Runtime &rt = runtime();
+  CUstream stream = activeStream();
   if (!check(cuMemcpyDtoHAsync(hostPtr,
                                reinterpret_cast<CUdeviceptr>(devicePtr), bytes,
-                               rt.stream),
+                               stream),
              "cuMemcpyDtoHAsync", ""))
-    check(cuStreamSynchronize(rt.stream), "cuStreamSynchronize", "");
+    check(cuStreamSynchronize(stream), "cuStreamSynchronize", "");
 }
 
 void qat_cuda_synchronize(void) {
   if (!enter())
     return;
   // Errors of asynchronous work (a faulting kernel) surface here.
-  check(cuStreamSynchronize(runtime().stream), "cuStreamSynchronize",
+  check(cuStreamSynchronize(activeStream()), "cuStreamSynchronize",
         "the work queued so far");
 }
 
@@ -207,7 +259,7 @@ qat_cuda_timer *qat_cuda_timer_start(void) {
             "") ||
       check(cuEventCreate(&timer->stop, CU_EVENT_DEFAULT), "cuEventCreate",
             "") ||
-      check(cuEventRecord(timer->start, runtime().stream), "cuEventRecord",
+      check(cuEventRecord(timer->start, activeStream()), "cuEventRecord",
             "")) {
     delete timer;
     return nullptr;
@@ -220,7 +272,7 @@ float qat_cuda_timer_stop(qat_cuda_timer *timer) {
   if (!timer)
     return ms;
   if (enter() &&
-      !check(cuEventRecord(timer->stop, runtime().stream), "cuEventRecord",
+      !check(cuEventRecord(timer->stop, activeStream()), "cuEventRecord",
              "") &&
       !check(cuEventSynchronize(timer->stop), "cuEventSynchronize",
              "the timed work"))
@@ -266,12 +318,16 @@ CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
 }
 
 CUstream mgpuStreamCreate() {
-  return enter() ? runtime().stream : nullptr;
+  return enter() ? activeStream() : nullptr;
 }
 
 void mgpuStreamDestroy(CUstream) {}
 
 void mgpuStreamSynchronize(CUstream stream) {
+  // In the asynchronous mode the host orders its work after ours on the
+  // same stream; waiting here would only stall it.
+  if (runtime().useExternal)
+    return;
   if (stream && enter())
     check(cuStreamSynchronize(stream), "cuStreamSynchronize",
           "the kernels of a compiled function");
@@ -300,6 +356,12 @@ void *mgpuMemAlloc(uint64_t bytes, CUstream /*stream*/, bool /*hostShared*/) {
 }
 
 void mgpuMemFree(void *ptr, CUstream /*stream*/) {
+  if (runtime().useExternal) {
+    // Stream-ordered: the memory is reused only after the kernels queued
+    // before this point, so no wait.
+    qat_cuda_free(ptr);
+    return;
+  }
   if (!ptr || !enter())
     return;
   // Compiled code frees temporaries right after queuing the kernels that
