@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Checks QATLinear (qat-compiled QuEST / StableQAT layers) against an
+independent reference on random data: forward output, input and weight
+gradients (and StableQAT's step gradient), plus the intermediate steps and
+quantized operands.
+
+The reference (examples/torch/reference.py) is evaluated in float64 from the
+same inputs, with the rotated activation rounded to bf16 as the bf16 layer
+does; the errors printed are ||qat - ref|| / ||ref|| over the whole tensor,
+and for quantized values the fraction of elements that differ. The layer
+under test also runs its backward GEMMs in bf16 (cuBLAS), which bounds what
+agreement to expect (tolerances in the table). NaN never passes.
+
+usage: check_layers.py [--device cuda|cpu] [--small]   (exit status 1 on failure)
+"""
+
+import argparse
+import pathlib
+import sys
+
+import torch
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "python-bindings" / "qat"))
+
+import reference as ref  # noqa: E402
+import shapes  # noqa: E402
+from torch_layers import QATLinear  # noqa: E402
+
+failures = []
+
+
+def rel(a, b):
+    a, b = a.double(), b.double()
+    if not torch.isfinite(a).all():
+        return float("nan")
+    return ((a - b).norm() / b.norm().clamp_min(1e-300)).item()
+
+
+def differ(a, b):
+    """Fraction of elements that are not bit-identical (same dtype)."""
+    if not torch.isfinite(a.double()).all():
+        return float("nan")
+    return (a != b).double().mean().item()
+
+
+def code(xq, step):
+    """Centered-grid level index k of a fake-quantized value (k - 1/2) * step."""
+    return torch.round(xq.double() / step.double() + 0.5)
+
+
+def report(case, what, value, tol, kind="rel err"):
+    ok = value <= tol  # False for NaN
+    if not ok:
+        failures.append(f"{case} {what}")
+    print(f"{case:34s} {what:14s} {kind:9s} {value:10.3e}   tol {tol:.0e}   "
+          f"{'ok' if ok else 'FAIL'}", flush=True)
+
+
+def check_quest(bits, m, n, k, packed, device, gen):
+    case = f"quest W{bits}A{bits} {'s4' if packed else 's8'} {m}x{n}x{k}"
+    x = torch.randn(m, k, generator=gen).to(device, torch.bfloat16)
+    w = (torch.randn(n, k, generator=gen) / k ** 0.5).to(device)
+    dy = torch.randn(m, n, generator=gen).to(device, torch.bfloat16)
+
+    layer = QATLinear(k, n, method="quest", bits=bits, packed=packed, device=device)
+    with torch.no_grad():
+        layer.weight.copy_(w)
+    # The input as (batch, tokens, features) when it splits, to exercise
+    # the reshapes.
+    xin = (x.reshape(8, m // 8, k) if m % 8 == 0 else x).clone().requires_grad_()
+    y = layer(xin).reshape(m, n)
+    y.backward(dy.reshape(y.shape))
+    dx, dw = xin.grad.reshape(m, k), layer.weight.grad
+    _, xq, sx, wq, sw = layer.kernels(m, x.device.type)["forward"](x, layer.weight)
+
+    # Reference, float64 from the same inputs.
+    xh = ref.rotate(x.double()).to(torch.bfloat16).double()
+    xq_r, sx_r, mx = ref.quest_quantize(xh, bits)
+    wq_r, sw_r, mw = ref.quest_quantize(ref.rotate(w.double()), bits)
+    y_r = xq_r @ wq_r.t()
+    dx_r = ref.rotate((dy.double() @ wq_r) * mx)
+    gw_r = dy.double().t() @ xq_r
+    dw_r = ref.rotate(gw_r * mw)
+
+    report(case, "step x", rel(sx, sx_r), 1e-5)
+    report(case, "step w", rel(sw, sw_r), 1e-5)
+    # Codes, read back from the bf16 dequantized operands (exact: the bf16
+    # rounding moves a level by less than half a step for bits <= 8). f32
+    # against f64 arithmetic may round x/step differently where it lies
+    # within ~2^(b-1) f32 ulps of a rounding boundary: a fraction of about
+    # 2^b * 1.2e-7 of the codes.
+    code_tol = max(1e-5, 2 ** bits * 5e-7)
+    report(case, "codes x", differ(code(xq, sx), code(xq_r, sx_r)), code_tol, "differ")
+    report(case, "codes w", differ(code(wq, sw), code(wq_r, sw_r)), code_tol, "differ")
+    report(case, "x^ (bf16)", rel(xq, xq_r), 4e-3)
+    report(case, "w^ (bf16)", rel(wq, wq_r), 4e-3)
+    report(case, "y", rel(y, y_r), 5e-3)
+    report(case, "dx", rel(dx, dx_r), 1e-2)
+    report(case, "dw", rel(dw, dw_r), 1e-2)
+    # The weight's trust mask, read back through H (its own inverse): dw is
+    # f32, so rotate(dw) = g_w * mask_w up to rounding.
+    g = dy.double().t() @ xq.double()  # g_w as the layer computed it
+    recovered = ref.rotate(dw.double()).abs() > 0.5 * g.abs()
+    live = g.abs() > 1e-3 * g.pow(2).mean().sqrt()
+    report(case, "trust mask w", (recovered != mw)[live].double().mean().item(),
+           max(1e-4, code_tol), "differ")
+
+    # Against the pure-PyTorch fake-quant layer of train.py.
+    xt = x.clone().requires_grad_()
+    wt = w.clone().requires_grad_()
+    yt = ref.QuESTLinearRef.apply(xt, wt, bits)
+    yt.backward(dy)
+    report(case, "y vs torch", rel(y, yt), 1e-2)
+    report(case, "dx vs torch", rel(dx, xt.grad), 2e-2)
+    report(case, "dw vs torch", rel(dw, wt.grad), 2e-2)
+
+
+def check_stableqat(bits, m, n, k, device, gen):
+    case = f"stableqat W{bits} {m}x{n}x{k}"
+    x = torch.randn(m, k, generator=gen).to(device, torch.bfloat16)
+    w = (torch.randn(n, k, generator=gen) / k ** 0.5).to(device)
+    dy = torch.randn(m, n, generator=gen).to(device, torch.bfloat16)
+
+    layer = QATLinear(k, n, method="stableqat", bits=bits, device=device)
+    with torch.no_grad():
+        layer.weight.copy_(w)
+    layer.init_step()
+    s = layer.step.detach().clone()
+    xin = x.clone().requires_grad_()
+    y = layer(xin)
+    y.backward(dy)
+    dx, dw, ds = xin.grad, layer.weight.grad, layer.step.grad
+    (wq,) = layer.kernels(m, x.device.type)["forward"](layer.weight, layer.step)
+
+    wq_r = ref.lsq_quantize(w, s, bits)  # f32: exact multiples of s
+    y_r = x.double() @ wq_r.double().t()
+    dx_r = dy.double() @ wq_r.double()
+    dw_r, ds_r = ref.stableqat_grad(dy.double().t() @ x.double(), w, s, bits)
+
+    report(case, "w^ (bf16)", differ(wq, wq_r.to(torch.bfloat16)), 1e-5, "differ")
+    report(case, "y", rel(y, y_r), 5e-3)
+    report(case, "dx", rel(dx, dx_r), 1e-2)
+    report(case, "dw", rel(dw, dw_r), 1e-3)
+    report(case, "ds", rel(ds, ds_r), 1e-3)
+
+    xt = x.clone().requires_grad_()
+    wt = w.clone().requires_grad_()
+    st = s.clone().requires_grad_()
+    yt = ref.StableQATLinearRef.apply(xt, wt, st, bits, (0.21,))
+    yt.backward(dy)
+    report(case, "y vs torch", rel(y, yt), 1e-2)
+    report(case, "dx vs torch", rel(dx, xt.grad), 1e-2)
+    report(case, "dw vs torch", rel(dw, wt.grad), 1e-3)
+    report(case, "ds vs torch", rel(ds, st.grad), 1e-3)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--small", action="store_true", help="skip the full-size cases")
+    args = ap.parse_args()
+    gen = torch.Generator().manual_seed(0)
+    for method, bits, m, n, k, packed in shapes.CHECK_CASES:
+        if args.small and m * n * k > 2 ** 28:
+            continue
+        if method == "quest":
+            check_quest(bits, m, n, k, packed, args.device, gen)
+        else:
+            check_stableqat(bits, m, n, k, args.device, gen)
+    if args.device == "cuda":
+        torch.cuda.synchronize()
+    print(f"{sum(1 for _ in failures)} failed" if failures else "all checks passed")
+    if failures:
+        print("failed: " + ", ".join(failures))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

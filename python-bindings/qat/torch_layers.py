@@ -1,0 +1,394 @@
+"""qat-compiled QuEST and StableQAT linear layers for PyTorch.
+
+`QATLinear(in_features, out_features, method="quest" | "stableqat", bits=4)`
+is a drop-in replacement for a bias-free `torch.nn.Linear` whose forward and
+backward call functions that qat compiled ahead of time
+(python-bindings/qat/torch_mlir.py says which parts run in qat kernels and
+which in PyTorch). Activations are bf16, the weight (and StableQAT's step)
+are f32 parameters, the output is bf16.
+
+qat shapes are static, so a layer has one compiled artifact per number of
+rows M of its input (tokens): `<artifacts>/<name>/` with `module.o` and
+`manifest.json` (scripts/gpu/compile.py). Where `build/bin/qat-opt` exists
+a missing artifact is compiled on first use; on the GPU machine (no LLVM)
+the artifacts must have been compiled beforehand (examples/torch/build.py)
+and carried there; they are linked with the qat CUDA runtime on first use
+(scripts/gpu/link.sh).
+
+GPU calls are zero-copy and asynchronous: arguments are the tensors' device
+pointers, compiled code runs on PyTorch's current stream
+(qat_cuda_set_stream), and its results, allocated stream-ordered from the
+runtime's memory pool, become torch tensors through
+`__cuda_array_interface__` and go back to the pool when torch frees them.
+CPU tensors use functions compiled with --qat-to-cpu (for tests on machines
+without a GPU); their results are copied.
+"""
+
+import ctypes
+import ctypes.util
+import math
+import os
+import pathlib
+
+import torch
+from torch import nn
+
+try:
+    from . import compiled, torch_mlir
+except ImportError:  # python-bindings/qat itself on sys.path
+    import compiled
+    import torch_mlir
+
+ROOT = torch_mlir.ROOT
+artifacts_dir = torch_mlir.artifacts_dir
+compile_artifact = torch_mlir.compile_artifact
+_run = torch_mlir.run
+
+
+def runtime_build_dir():
+    """Where scripts/gpu/link.sh builds the CUDA runtime."""
+    return pathlib.Path(os.environ.get("QAT_RUNTIME_BUILD", "/tmp/qat-runtime"))
+
+
+_DTYPE = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16,
+          "i8": torch.int8}
+# bf16 has no numpy type string: it travels as int16 and is viewed back.
+_TYPESTR = {"f32": ("<f4", None), "f16": ("<f2", None),
+            "bf16": ("<i2", torch.bfloat16), "i8": ("|i1", None)}
+
+
+#===----------------------------------------------------------------------===#
+# Runtimes: where results live and how they come back as tensors
+#===----------------------------------------------------------------------===#
+
+
+class _DeviceBuffer:
+    """A result of compiled GPU code, seen by torch through the CUDA array
+    interface; freed (stream-ordered) when the last tensor on it dies."""
+
+    def __init__(self, free, allocated, aligned, shape, typestr):
+        self._free, self._ptr = free, allocated
+        self.__cuda_array_interface__ = {
+            "shape": shape, "typestr": typestr, "data": (aligned, False),
+            "version": 2}
+
+    def __del__(self):
+        try:
+            self._free(self._ptr)
+        except Exception:  # interpreter shutdown: the process frees it
+            pass
+
+
+def _raw_stream(device_index):
+    """The CUstream of torch's current stream on a device, as an int."""
+    return torch.cuda.current_stream(device_index).cuda_stream
+
+
+if hasattr(torch._C, "_cuda_getCurrentRawStream"):  # the same, without a Stream object
+    _raw_stream = torch._C._cuda_getCurrentRawStream  # noqa: F811
+
+
+class _GPURuntime:
+    def __init__(self):
+        path = pathlib.Path(os.environ.get(
+            "QAT_CUDA_RUNTIME",
+            runtime_build_dir() / "lib" / "libqat_cuda_runtime.so"))
+        if not path.exists():
+            raise FileNotFoundError(
+                f"qat CUDA runtime {path} not built (scripts/gpu/link.sh builds it)")
+        self.cuda = compiled.CUDARuntime(path)
+        lib = self.cuda.lib
+        if not hasattr(lib, "qat_cuda_set_stream"):
+            raise RuntimeError(f"the qat CUDA runtime {path} predates "
+                               "qat_cuda_set_stream; rebuild it")
+        lib.qat_cuda_set_stream.argtypes = [ctypes.c_void_p]
+        self.lib, self.stream = lib, None
+        torch.cuda.init()
+
+    def enter(self, device_index):
+        stream = _raw_stream(device_index)
+        if stream != self.stream:
+            # 0 is the legacy default stream, which the runtime takes as NULL.
+            self.lib.qat_cuda_set_stream(stream or None)
+            self.cuda.check()
+            self.stream = stream
+
+    def check(self):
+        self.cuda.check()
+
+    def wrap(self, desc, shape, dtype):
+        typestr, view = _TYPESTR[dtype]
+        buffer = _DeviceBuffer(self.lib.qat_cuda_free, desc.allocated,
+                               desc.aligned, shape, typestr)
+        tensor = torch.as_tensor(buffer, device="cuda")
+        return tensor.view(view) if view is not None else tensor
+
+
+class _CPURuntime:
+    def __init__(self):
+        self.libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        self.libc.free.argtypes = [ctypes.c_void_p]
+
+    def enter(self, device_index):
+        pass
+
+    def check(self):
+        pass
+
+    def wrap(self, desc, shape, dtype):
+        typestr, view = _TYPESTR[dtype]
+        storage = {"f32": torch.float32, "f16": torch.float16,
+                   "bf16": torch.int16, "i8": torch.int8}[dtype]
+        nbytes = math.prod(shape) * torch.empty((), dtype=storage).element_size()
+        raw = (ctypes.c_char * nbytes).from_address(desc.aligned)
+        tensor = torch.frombuffer(bytearray(raw), dtype=storage).reshape(shape)
+        self.libc.free(desc.allocated)
+        return tensor.view(view) if view is not None else tensor
+
+
+_runtimes = {}
+
+
+def _runtime(kind):
+    if kind not in _runtimes:
+        _runtimes[kind] = _GPURuntime() if kind == "cuda" else _CPURuntime()
+    return _runtimes[kind]
+
+
+class Kernel:
+    """One compiled function called on torch tensors. Arguments must match
+    the signature exactly (shape, dtype, contiguous, 16-byte aligned);
+    results come back as new tensors."""
+
+    def __init__(self, function, runtime, device_type):
+        self.name = function.name
+        self.function, self.runtime, self.device_type = function, runtime, device_type
+        self.args = [(tuple(t.shape), _DTYPE[t.dtype]) for t in function.args]
+        self.results = [(tuple(t.shape), t.dtype) for t in function.results]
+        self.descs = [t.describe(0) for t in function.args]
+        self.refs = [ctypes.byref(d) for d in self.descs]
+        self.out = function.result_type()
+        self.out_ref = ctypes.byref(self.out)
+        # Views of the result struct's descriptors (it is reused by every call).
+        self.out_descs = ([self.out] if len(self.results) == 1 else
+                          [getattr(self.out, f"r{i}") for i in range(len(self.results))])
+
+    def __call__(self, *tensors):
+        if len(tensors) != len(self.args):
+            raise TypeError(f"{self.name} takes {len(self.args)} tensors, "
+                            f"got {len(tensors)}")
+        pointers = []
+        for i, (t, (shape, dtype), d) in enumerate(zip(tensors, self.args, self.descs)):
+            p = t.data_ptr()
+            if (t.dtype != dtype or t.shape != shape or not t.is_contiguous()
+                    or t.device.type != self.device_type or p % 16):
+                raise TypeError(
+                    f"{self.name}: argument {i} must be a contiguous, 16-byte aligned "
+                    f"{self.device_type} tensor of shape {list(shape)} and {dtype}; got "
+                    f"{list(t.shape)}, {t.dtype} on {t.device}"
+                    f"{'' if t.is_contiguous() else ', not contiguous'}"
+                    f"{', misaligned' if p % 16 else ''}")
+            d.allocated = d.aligned = p
+            pointers.append(p)
+        self.runtime.enter(tensors[0].get_device())
+        self.function.entry(self.out_ref, *self.refs)
+        self.runtime.check()
+        results = []
+        for d, (shape, dtype) in zip(self.out_descs, self.results):
+            if d.allocated in pointers:  # an argument returned as is
+                results.append(tensors[pointers.index(d.allocated)])
+            else:
+                results.append(self.runtime.wrap(d, shape, dtype))
+        return results
+
+
+_modules = {}
+
+
+def load_kernels(name, source, device_type):
+    """The functions of artifact `name` (compiled from `source` if needed
+    and possible) for "cuda" or "cpu" tensors, as {suffix: Kernel}."""
+    key = (name, device_type)
+    if key in _modules:
+        return _modules[key]
+    target = "gpu" if device_type == "cuda" else "cpu"
+    directory = artifacts_dir() / (name if target == "gpu" else name + "-cpu")
+    if not (directory / "manifest.json").exists():
+        if not torch_mlir.QAT_OPT.exists():
+            raise FileNotFoundError(
+                f"no compiled qat artifact {directory} and no {torch_mlir.QAT_OPT} to compile "
+                f"it: run examples/torch/build.py where qat is built and carry "
+                f"{artifacts_dir()} here")
+        compile_artifact(directory, source, target)
+    library = directory / "module.so"
+    if target == "gpu" and (not library.exists() or
+                            library.stat().st_mtime < (directory / "module.o").stat().st_mtime):
+        _run([ROOT / "scripts" / "gpu" / "link.sh", directory])
+    runtime = _runtime(device_type)
+    module = compiled.CompiledModule(library, directory / "manifest.json",
+                                     getattr(runtime, "cuda", None))
+    if target == "gpu":
+        runtime.check()  # module loading happens as the library is opened
+    kernels = {f.name[len(name) + 1:]: Kernel(f, runtime, device_type)
+               for f in module.functions.values()}
+    kernels["_module"] = module  # keeps the library loaded
+    _modules[key] = kernels
+    return kernels
+
+
+#===----------------------------------------------------------------------===#
+# Autograd functions
+#===----------------------------------------------------------------------===#
+
+_mm_out_dtype = None
+
+
+def mm_f32(a, b):
+    """a @ b of bf16 matrices with the result in f32 (cuBLAS accumulates in
+    f32 either way; out_dtype spares the rounding to bf16)."""
+    global _mm_out_dtype
+    if _mm_out_dtype is None:
+        try:
+            torch.mm(a[:1, :1], b[:1, :1], out_dtype=torch.float32)
+            _mm_out_dtype = True
+        except (TypeError, RuntimeError):
+            _mm_out_dtype = False
+    if _mm_out_dtype:
+        return torch.mm(a, b, out_dtype=torch.float32)
+    return torch.mm(a.float(), b.float())  # older torch: an f32 GEMM instead
+
+
+class QuESTLinearFunction(torch.autograd.Function):
+    """y = Q(x H) Q(w H)^T (qat), with the trust-masked backward (qat) around
+    the two float GEMMs (torch)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, kernels):
+        y, xq, sx, wq, sw = kernels["forward"](x, weight)
+        ctx.save_for_backward(x, weight, xq, sx, wq, sw)
+        ctx.kernels = kernels
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, weight, xq, sx, wq, sw = ctx.saved_tensors
+        gw = mm_f32(dy.t(), xq)
+        if ctx.needs_input_grad[0]:
+            gx = torch.mm(dy, wq)
+            dx, dw = ctx.kernels["backward"](gx, x, sx, gw, weight, sw)
+        else:
+            dx, (dw,) = None, ctx.kernels["backward_w"](gw, weight, sw)
+        return dx, dw, None
+
+
+class StableQATLinearFunction(torch.autograd.Function):
+    """y = x Q(w; s)^T: the quantizer and its Fourier/LSQ backward in qat,
+    the GEMMs in torch."""
+
+    @staticmethod
+    def forward(ctx, x, weight, step, kernels):
+        (wq,) = kernels["forward"](weight, step)
+        ctx.save_for_backward(x, weight, step, wq)
+        ctx.kernels = kernels
+        return torch.mm(x, wq.t())
+
+    @staticmethod
+    def backward(ctx, dy):
+        x, weight, step, wq = ctx.saved_tensors
+        dx = torch.mm(dy, wq) if ctx.needs_input_grad[0] else None
+        dw, ds = ctx.kernels["backward"](mm_f32(dy.t(), x), weight, step)
+        return dx, dw, ds, None
+
+
+def _ready(t):
+    t = t.contiguous()
+    return t.clone() if t.data_ptr() % 16 else t
+
+
+class QATLinear(nn.Module):
+    """A linear layer y = x W^T (+ b) trained with QuEST (W{bits}A{bits},
+    Hadamard 128, trust estimator) or StableQAT (W{bits}, learned per-row
+    LSQ step, Fourier estimator), computed by qat-compiled kernels.
+
+    Input: (..., in_features), any float dtype (computed in bf16); output:
+    (..., out_features) in bf16. `in_features` must be a multiple of 128
+    for QuEST. The bias, if any, is added by torch. `packed` (QuEST): codes
+    two per byte and s4 tensor cores; by default only on chips that have
+    int4 tensor cores (not Hopper), see torch_mlir.default_packed."""
+
+    def __init__(self, in_features, out_features, bias=False, method="quest",
+                 bits=4, fourier=torch_mlir.DEFAULT_FOURIER, packed=None, device=None):
+        super().__init__()
+        if method not in ("quest", "stableqat"):
+            raise ValueError(f"method must be 'quest' or 'stableqat', got {method!r}")
+        if method == "quest":
+            torch_mlir.check_quest_shape(1, out_features, in_features, bits)
+        self.in_features, self.out_features = in_features, out_features
+        self.method, self.bits, self.fourier = method, bits, tuple(fourier)
+        self.packed = packed
+        self.weight = nn.Parameter(torch.empty(out_features, in_features, device=device))
+        self.bias = nn.Parameter(torch.empty(out_features, device=device)) if bias else None
+        self.step = (nn.Parameter(torch.empty(out_features, 1, device=device))
+                     if method == "stableqat" else None)
+        self._kernels = {}
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        # As torch.nn.Linear.
+        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            nn.init.uniform_(self.bias, -bound, bound)
+        self.init_step()
+
+    @torch.no_grad()
+    def init_step(self):
+        """LSQ's initial step, per row: 2 mean|w| / sqrt(qp)."""
+        if self.step is not None:
+            qp = max(2 ** (self.bits - 1) - 1, 1)
+            self.step.copy_(2 * self.weight.abs().mean(1, keepdim=True) / math.sqrt(qp))
+
+    @classmethod
+    def from_linear(cls, linear, **kwargs):
+        layer = cls(linear.in_features, linear.out_features,
+                    bias=linear.bias is not None, device=linear.weight.device, **kwargs)
+        with torch.no_grad():
+            layer.weight.copy_(linear.weight)
+            if linear.bias is not None:
+                layer.bias.copy_(linear.bias)
+        layer.init_step()
+        return layer
+
+    def artifact(self, m, device_type="cuda"):
+        """(name, MLIR source) of the compiled functions for m input rows."""
+        packed = self.packed
+        if packed is None:
+            chip = ("sm_%d%d" % torch.cuda.get_device_capability()
+                    if device_type == "cuda" else "cpu")
+            packed = torch_mlir.default_packed(self.bits, chip)
+        return torch_mlir.layer_artifact(self.method, self.bits, m, self.out_features,
+                                         self.in_features, self.fourier, packed)
+
+    def kernels(self, m, device_type):
+        key = (m, device_type)
+        if key not in self._kernels:
+            self._kernels[key] = load_kernels(*self.artifact(m, device_type), device_type)
+        return self._kernels[key]
+
+    def forward(self, x):
+        lead = x.shape[:-1]
+        x2 = _ready(x.reshape(-1, self.in_features).to(torch.bfloat16))
+        kernels = self.kernels(x2.shape[0], x2.device.type)
+        if self.method == "quest":
+            y = QuESTLinearFunction.apply(x2, self.weight, kernels)
+        else:
+            y = StableQATLinearFunction.apply(x2, self.weight, self.step, kernels)
+        if self.bias is not None:
+            y = y + self.bias.to(y.dtype)
+        return y.reshape(*lead, self.out_features)
+
+    def extra_repr(self):
+        extra = (f", fourier={list(self.fourier)}" if self.method == "stableqat"
+                 else f", packed={self.packed}")
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}, method={self.method}, bits={self.bits}{extra}")
