@@ -206,21 +206,23 @@ def main():
         losses, median_ms, wall_ms = train(model, data, targets, args.steps, args.lr,
                                            args.warmup)
         results.append((name, losses, median_ms, wall_ms))
-        print(f"  {name:22s} final loss {losses[-1]:.4f}   step {median_ms:7.3f} ms "
+        print(f"  {name:28s} final loss {losses[-1]:.4f}   step {median_ms:7.3f} ms "
               f"(wall {wall_ms:.3f} ms)", flush=True)
         del model
         torch.cuda.empty_cache()
 
     names = [r[0] for r in results]
+    col = max(map(len, names)) + 2
     print("\nloss (MSE against the teacher)")
-    print("step  " + "".join(f"{n:>20s}" for n in names))
+    print("step  " + "".join(f"{n:>{col}s}" for n in names))
     for step in list(range(0, args.steps, args.print_every)) + [args.steps - 1]:
-        print(f"{step:4d}  " + "".join(f"{r[1][step]:20.4f}" for r in results))
+        print(f"{step:4d}  " + "".join(f"{r[1][step]:{col}.4f}" for r in results))
     base = results[0][2]
     print("\nstep time (median, ms)")
-    print(f"{'':22s}{'step ms':>10s}{'vs ' + names[0]:>12s}{'wall ms':>10s}")
+    print(f"{'':{col}s}{'step ms':>10s}{'vs ' + names[0]:>{len(names[0]) + 6}s}{'wall ms':>10s}")
     for name, _, median_ms, wall_ms in results:
-        print(f"{name:22s}{median_ms:10.3f}{median_ms / base:11.2f}x{wall_ms:10.3f}")
+        print(f"{name:{col}s}{median_ms:10.3f}{median_ms / base:{len(names[0]) + 5}.2f}x"
+              f"{wall_ms:10.3f}")
 
     if args.profile:
         profile(dict((v[0], v) for v in VARIANTS)[args.profile], width, hidden, init,
@@ -232,7 +234,7 @@ def main():
               f"(median ms of 5 x 50 iterations)")
         rows = layer_bench(m, k_in, n_out)
         for name, ms in rows:
-            print(f"{name:22s}{ms:10.3f}{ms / rows[0][1]:11.2f}x")
+            print(f"{name:{col}s}{ms:10.3f}{ms / rows[0][1]:11.2f}x")
 
 
 if __name__ == "__main__":
