@@ -35,6 +35,10 @@ if _cc:
     config.substitutions.append(("%cc", _cc))
     config.available_features.add("c-compiler")
 
+# Tests of the Python package (test/python) carry `REQUIRES: python-bindings`.
+if getattr(config, "qat_enable_python", False):
+    config.available_features.add("python-bindings")
+
 # GPU tests run only where a CUDA GPU is present (CI has none): they carry
 # `REQUIRES: cuda-gpu`.
 def _has_cuda_gpu():

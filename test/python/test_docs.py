@@ -1,0 +1,30 @@
+"""docs/python.md stays true: its example runs, and qat.compiled loads where
+the extension does not."""
+
+import pathlib
+import re
+import subprocess
+import sys
+
+import qat
+
+
+def test_quickstart_example(examples):
+    text = (examples.parent / "docs" / "python.md").read_text()
+    section = text[text.index("## Parse, compile, call"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert len(code.splitlines()) <= 15
+    exec(compile(code, "docs/python.md", "exec"), {})
+
+
+def test_package_without_extension():
+    # The sources of the package (the build links to them), without _qat.
+    sources = pathlib.Path(qat.__file__).resolve().parents[1]
+    code = ("import qat, qat.compiled\n"
+            "try:\n"
+            "    qat.Module\n"
+            "except ImportError as error:\n"
+            "    print(error)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, env={"PYTHONPATH": str(sources)}, check=True)
+    assert "qat.Module needs the qat extension (qat._qat)" in result.stdout
