@@ -36,6 +36,10 @@ void mlir::qat::buildQATToNVPTXPipeline(
   // updates): elementwise chains fuse into one op, hence one kernel, and the
   // tensors between them never become buffers.
   pm.addPass(createLinalgElementwiseOpFusionPass());
+  // Reductions for threads: parallel dimensions outermost, full reductions
+  // (a loss into a scalar) split into partials over many threads and a
+  // short final reduction.
+  pm.addNestedPass<func::FuncOp>(createGPUParallelizeReductions());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
@@ -62,8 +66,8 @@ void mlir::qat::buildQATToNVPTXPipeline(
   // one knob (`linalg-tile-sizes`). The kernels are plain (no shared-memory
   // tiling, no tensor cores): they serve the glue of a training step, while
   // the quantizers and low-bit matmuls have the hand-built kernels above.
-  // Ops without a parallel dimension (full reductions such as a loss, rank-0
-  // ops) run in a single-thread kernel.
+  // Ops without a parallel dimension (the final reduction of a split loss,
+  // rank-0 ops) run in a single-thread kernel.
   pm.addNestedPass<func::FuncOp>(createGPUSerialLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToParallelLoopsPass());
   // A fill and the matmul accumulating into it have the same iteration

@@ -7,8 +7,8 @@
 
 // The linalg ops of a training step around the qat kernels (losses, float
 // gradients, updates) become kernels too: elementwise chains fused into one
-// op, parallel dimensions tiled over blocks of threads, full reductions in a
-// single-thread kernel. HOST shows the host code when buffers move to the
+// op, parallel dimensions tiled over blocks of threads, full reductions
+// split into partials over threads and a final reduction in one thread. HOST shows the host code when buffers move to the
 // device: every element access is inside a gpu.launch. The final host code
 // only allocates, launches and frees (no llvm.load/llvm.store), and every
 // kernel has its own gpu.binary.
@@ -28,9 +28,17 @@
 //       HOST:   %[[LOSS:.*]] = gpu.alloc () : memref<f32>
 //       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1)
 //       HOST:     memref.store %{{.*}}, %[[LOSS]][]
-//       HOST:     scf.for
-//       HOST:       scf.for
-//       HOST:         arith.addf
+//       HOST:     gpu.terminator
+//       HOST:   %[[PARTIAL:.*]] = gpu.alloc () : memref<128xf32>
+//       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c2, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c1, {{.*}} = %c1)
+//       HOST:     memref.store %{{.*}}, %[[PARTIAL]]
+//       HOST:     scf.for %{{.*}} = %c0 to %c64
+//       HOST:       arith.addf
+//       HOST:     gpu.terminator
+//       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1)
+//       HOST:     scf.for %{{.*}} = %c0 to %c128
+//       HOST:       memref.load %[[PARTIAL]]
+//       HOST:       arith.addf
 //       HOST:     arith.mulf
 //       HOST:     memref.store %{{.*}}, %[[LOSS]][]
 //       HOST:     gpu.terminator
@@ -42,16 +50,21 @@
 //       CHECK:   gpu.launch_func {{.*}} @mse_kernel::@mse_kernel
 //   CHECK-NOT:   llvm.{{load|store}}
 //       CHECK:   gpu.launch_func {{.*}} @mse_kernel_0::@mse_kernel
+//       CHECK:   gpu.launch_func {{.*}} @mse_kernel_1::@mse_kernel
+//       CHECK:   gpu.launch_func {{.*}} @mse_kernel_2::@mse_kernel
 //   CHECK-NOT:   llvm.{{load|store}}
 //       CHECK:   llvm.return
 //       CHECK: gpu.binary @mse_kernel
 //  CHECK-SAME:   .entry mse_kernel(
 //       CHECK: gpu.binary @mse_kernel_0
-//  CHECK-SAME:   .entry mse_kernel(
+//  CHECK-SAME:   .maxntid 1, 1, 1
+//       CHECK: gpu.binary @mse_kernel_1
+//  CHECK-SAME:   .maxntid 64, 1, 1
+//       CHECK: gpu.binary @mse_kernel_2
 //  CHECK-SAME:   .maxntid 1, 1, 1
 
 // BIN: gpu.binary @mse_kernel {{.*}}chip = "sm_80"{{.*}}bin = "\7FELF
-// BIN: gpu.binary @mse_kernel_0 {{.*}}bin = "\7FELF
+// BIN: gpu.binary @mse_kernel_2 {{.*}}bin = "\7FELF
 func.func @mse(%y: tensor<64x128xf32>, %t: tensor<64x128xf32>)
     -> (tensor<64x128xf32>, tensor<f32>) {
   %zero = arith.constant 0.0 : f32

@@ -28,6 +28,46 @@ def GPUDeviceBuffers : Pass<"qat-gpu-device-buffers", "func::FuncOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
+def GPUParallelizeReductions : Pass<"qat-gpu-parallelize-reductions",
+                                    "func::FuncOp"> {
+  let summary = "Shape linalg reductions on tensors for GPU threads: "
+                "parallel dimensions outermost, full reductions split";
+  let description = [{
+    On the GPU, the parallel dimensions of a linalg op are spread over
+    threads and its reduction dimensions become a loop in each thread
+    (`convert-linalg-to-parallel-loops`, whose loops nest in iterator
+    order). This pass prepares linalg ops on tensors for that:
+
+    * Parallel dimensions go first (`linalg::interchangeGenericOp`, named
+      ops generalized): a column sum (`linalg.reduce` over dimension 0)
+      would otherwise keep a host loop that launches a kernel per row.
+    * A reduction over every dimension into a rank-0 result (a loss
+      `sum((y - t)^2)`) has no parallel dimension and would run in one
+      thread. When its body folds each value into the accumulator with one
+      combiner that has a neutral element (`arith.addf`, `arith.maximumf`,
+      ...), it is split into partial reductions on many threads and a
+      reduction of the partials:
+      - over several dimensions, the innermost one with at least
+        `min-parallel` iterations (or a dynamic size) becomes parallel:
+        `p[j] = sum_i f(x[i, j])`, then `sum_j p[j]`;
+      - over one dimension of more than `serial-limit` elements (static),
+        linalg's split-reduction makes about sqrt(N) strided partials.
+      The final reduction, short now, runs in one thread
+      (`qat-gpu-serial-linalg`). The order of the additions changes, as in
+      any parallel reduction.
+  }];
+  let options = [
+    Option<"minParallel", "min-parallel", "int64_t", /*default=*/"32",
+           "Fewest iterations of the dimension a multi-dimensional "
+           "reduction is split along">,
+    Option<"serialLimit", "serial-limit", "int64_t", /*default=*/"1024",
+           "1-D reductions of at most this many elements are not split">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def GPUSerialLinalg : Pass<"qat-gpu-serial-linalg", "func::FuncOp"> {
   let summary = "Run linalg ops without parallel loops in single-thread GPU "
                 "kernels";

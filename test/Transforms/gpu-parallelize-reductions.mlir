@@ -1,0 +1,107 @@
+// RUN: qat-opt %s --split-input-file --qat-gpu-parallelize-reductions --canonicalize | FileCheck %s
+
+// A loss over a matrix: partial sums per column (the innermost dimension,
+// parallel and first), then the sum of the partials with the original
+// combiner into the original accumulator.
+
+// CHECK-LABEL: func.func @sum_of_squares
+//       CHECK:   %[[ZERO:.*]] = arith.constant 0.0
+//       CHECK:   %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<f32>)
+//       CHECK:   %[[P0:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<128xf32>)
+//       CHECK:   %[[P:.*]] = linalg.generic {indexing_maps = [#[[TRANSPOSED:.*]], #[[PARTIAL:.*]]], iterator_types = ["parallel", "reduction"]}
+//  CHECK-SAME:       ins(%arg0 : tensor<64x128xf32>) outs(%[[P0]] : tensor<128xf32>)
+//       CHECK:     arith.mulf
+//       CHECK:     arith.addf
+//       CHECK:   %[[SUM:.*]] = linalg.generic {{.*}}iterator_types = ["reduction"]}
+//  CHECK-SAME:       ins(%[[P]] : tensor<128xf32>) outs(%[[INIT]] : tensor<f32>)
+//       CHECK:     ^bb0(%[[IN:.*]]: f32, %[[ACC:.*]]: f32):
+//       CHECK:       %[[ADD:.*]] = arith.addf %[[ACC]], %[[IN]] : f32
+//       CHECK:       linalg.yield %[[ADD]]
+//       CHECK:   return %[[SUM]]
+func.func @sum_of_squares(%x: tensor<64x128xf32>) -> tensor<f32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<f32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> ()>],
+                       iterator_types = ["reduction", "reduction"]}
+      ins(%x : tensor<64x128xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %q = arith.mulf %v, %v : f32
+    %s = arith.addf %acc, %q : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+
+// -----
+
+// A long 1-D maximum: linalg's split-reduction into 250 strided partials of
+// 400 elements (thread j reads j, j + 250, ...), then their maximum.
+
+// CHECK-LABEL: func.func @long_max
+//       CHECK:   %[[X:.*]] = tensor.expand_shape %arg0 {{\[\[}}0, 1]] output_shape [400, 250]
+//       CHECK:   %[[P:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<400x250xf32>) outs(%{{.*}} : tensor<250xf32>)
+//       CHECK:     arith.maximumf
+//       CHECK:   linalg.generic {{.*}}iterator_types = ["reduction"]} ins(%[[P]] : tensor<250xf32>)
+//       CHECK:     arith.maximumf
+func.func @long_max(%x: tensor<100000xf32>, %init: tensor<f32>) -> tensor<f32> {
+  %r = linalg.reduce ins(%x : tensor<100000xf32>) outs(%init : tensor<f32>) dimensions = [0]
+    (%in: f32, %acc: f32) {
+      %a = arith.maximumf %in, %acc : f32
+      linalg.yield %a : f32
+    }
+  return %r : tensor<f32>
+}
+
+// -----
+
+// A column sum keeps its reduction but runs it inside each column's thread:
+// the parallel dimension goes first.
+
+//       CHECK: #[[COLUMN:.*]] = affine_map<(d0, d1) -> (d1, d0)>
+//       CHECK: #[[OUT:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @column_sums
+//       CHECK:   linalg.generic {indexing_maps = [#[[COLUMN]], #[[OUT]]], iterator_types = ["parallel", "reduction"]}
+func.func @column_sums(%x: tensor<8x96xf32>, %init: tensor<96xf32>) -> tensor<96xf32> {
+  %r = linalg.reduce ins(%x : tensor<8x96xf32>) outs(%init : tensor<96xf32>) dimensions = [0]
+    (%in: f32, %acc: f32) {
+      %a = arith.addf %in, %acc : f32
+      linalg.yield %a : f32
+    }
+  return %r : tensor<96xf32>
+}
+
+// -----
+
+// Left alone: short reductions, dynamic 1-D ones (no static divisor), and
+// bodies whose combiner has no neutral element.
+
+// CHECK-LABEL: func.func @untouched
+//   CHECK-NOT:   linalg.fill
+//   CHECK-NOT:   tensor.expand_shape
+//       CHECK:   linalg.reduce ins(%arg0 : tensor<4x8xf32>)
+//       CHECK:   linalg.reduce ins(%arg1 : tensor<?xf32>)
+//       CHECK:   linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]}
+//  CHECK-SAME:       ins(%arg2 : tensor<64x128xf32>)
+//       CHECK:     arith.subf
+func.func @untouched(%small: tensor<4x8xf32>, %dyn: tensor<?xf32>, %x: tensor<64x128xf32>,
+                     %init: tensor<f32>) -> (tensor<f32>, tensor<f32>, tensor<f32>) {
+  %a = linalg.reduce ins(%small : tensor<4x8xf32>) outs(%init : tensor<f32>) dimensions = [0, 1]
+    (%in: f32, %acc: f32) {
+      %s = arith.addf %in, %acc : f32
+      linalg.yield %s : f32
+    }
+  %b = linalg.reduce ins(%dyn : tensor<?xf32>) outs(%init : tensor<f32>) dimensions = [0]
+    (%in: f32, %acc: f32) {
+      %s = arith.addf %in, %acc : f32
+      linalg.yield %s : f32
+    }
+  %c = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> ()>],
+                       iterator_types = ["reduction", "reduction"]}
+      ins(%x : tensor<64x128xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %d = arith.subf %acc, %v : f32
+    linalg.yield %d : f32
+  } -> tensor<f32>
+  return %a, %b, %c : tensor<f32>, tensor<f32>, tensor<f32>
+}
