@@ -54,3 +54,17 @@ def _has_cuda_gpu():
 
 if _has_cuda_gpu():
     config.available_features.add("cuda-gpu")
+
+# The qat CUDA runtime, built where a CUDA toolkit is: qat-run --target=cuda
+# tests that need no GPU carry `REQUIRES: cuda-runtime`. The toolkit's stub
+# libcuda (%cuda_stubs/libcuda.so) lets them reach the driver without one.
+if os.path.exists(os.path.join(config.qat_obj_root, "lib",
+                               "libqat_cuda_runtime.so")):
+    config.available_features.add("cuda-runtime")
+for _stubs in [os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"),
+                            "lib64", "stubs"),
+               "/usr/local/cuda/lib64/stubs"]:
+    if os.path.exists(os.path.join(_stubs, "libcuda.so")):
+        config.substitutions.append(("%cuda_stubs", _stubs))
+        config.available_features.add("cuda-stub")
+        break

@@ -128,7 +128,7 @@ static std::string describeValue(const BoundaryValue &value, bool inMemory,
 }
 
 static void printDescriptorTypedef(llvm::raw_ostream &os,
-                                   const BoundaryValue &value) {
+                                   const BoundaryValue &value, bool cuda) {
   std::string name = getDescriptorName(value);
   std::string guard = StringRef(name).upper() + "_DEFINED";
   StringRef element = getCType(value.dtype);
@@ -137,8 +137,13 @@ static void printDescriptorTypedef(llvm::raw_ostream &os,
   os << "/* A rank-" << rank << " memref of " << getShortName(value.dtype)
      << " as MLIR's LLVM lowering lays it out. */\n";
   os << "typedef struct " << name << " {\n";
-  os << "  " << element << " *allocated; /* what malloc returned: free() this "
-     << "*/\n";
+  if (cuda)
+    os << "  " << element
+       << " *allocated; /* the allocation, in device memory: "
+       << "what is freed */\n";
+  else
+    os << "  " << element << " *allocated; /* what malloc returned: free() "
+       << "this */\n";
   os << "  " << element << " *aligned;   /* base of the elements */\n";
   os << "  int64_t offset;     /* of the first element from aligned, in "
         "elements */\n";
@@ -151,9 +156,10 @@ static void printDescriptorTypedef(llvm::raw_ostream &os,
 
 llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
                                     const EntrySignature &signature,
-                                    StringRef sourceName,
-                                    StringRef objectName) {
+                                    StringRef sourceName, StringRef objectName,
+                                    Target target) {
   StringRef name = signature.name;
+  bool cuda = target == Target::CUDA;
   if (!isCIdentifier(name))
     return makeError("cannot write a C header for '" + name +
                      "': the name is not a C identifier; rename the function");
@@ -189,11 +195,20 @@ llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
      << sourceName << ".\n";
   os << " * Generated: regenerate with qat-run --emit-header rather than "
         "editing.\n *\n";
-  os << " * Link the object written by qat-run --emit-object and libm; it "
-        "needs\n * nothing else (no LLVM, no MLIR):\n";
-  os << " *   cc main.c "
-     << (objectName.empty() ? StringRef("OBJECT.o") : objectName)
-     << " -lm\n *\n";
+  StringRef object = objectName.empty() ? StringRef("OBJECT.o") : objectName;
+  if (cuda) {
+    os << " * Compiled for the GPU (--target=cuda): the object holds the host "
+          "code and the\n * kernels' binary, and calls the qat CUDA runtime. "
+          "Link it with the runtime,\n * built from lib/Runtime/CUDA where the "
+          "GPU is (it needs only the CUDA driver,\n * no LLVM, no MLIR):\n";
+    os << " *   cmake -S lib/Runtime/CUDA -B rt && cmake --build rt\n";
+    os << " *   cc main.c " << object
+       << " -Lrt/lib -lqat_cuda_runtime -Wl,-rpath,$PWD/rt/lib -lm\n *\n";
+  } else {
+    os << " * Link the object written by qat-run --emit-object and libm; it "
+          "needs\n * nothing else (no LLVM, no MLIR):\n";
+    os << " *   cc main.c " << object << " -lm\n *\n";
+  }
   os << " * MLIR signature: " << typeToString(signature.type) << "\n *\n";
   os << " * Arguments:\n";
   if (signature.args.empty())
@@ -219,8 +234,23 @@ llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
        << "\n";
   os << " *\n";
   os << " * Memref descriptors: element (i0, i1, ...) is at\n"
-        " *   aligned[offset + i0 * strides[0] + i1 * strides[1] + ...].\n"
-        " * Arguments are contiguous row-major arrays: allocated = aligned = "
+        " *   aligned[offset + i0 * strides[0] + i1 * strides[1] + ...].\n";
+  if (cuda)
+    os << " * Buffers are in device memory: every pointer in a descriptor, "
+          "argument or\n"
+          " * result, is a device pointer of the runtime's device "
+          "(qat_cuda_alloc, or\n"
+          " * memory of the same CUDA context, e.g. torch.Tensor.data_ptr()); "
+          "copy data\n"
+          " * with qat_cuda_copy_to_device / qat_cuda_copy_to_host "
+          "(qat/Runtime/CUDARuntime.h).\n"
+          " * Scalars are passed by value from the host. The function "
+          "returns after its\n"
+          " * kernels finished; a CUDA error prints the failing call, kernel "
+          "and error and\n"
+          " * exits, unless qat_cuda_set_error_mode(QAT_CUDA_ERRORS_RECORD) "
+          "was called.\n";
+  os << " * Arguments are contiguous row-major arrays: allocated = aligned = "
         "the data,\n"
         " * offset = 0, sizes = the shape, strides[k] = sizes[k+1] * ... * "
         "sizes[rank-1]\n"
@@ -230,7 +260,15 @@ llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
         "copies of\n"
         " * data you still need. It does not keep pointers to them after "
         "returning.\n";
-  if (!memrefResults.empty())
+  if (!memrefResults.empty() && cuda)
+    os << " * Returned buffers belong to the caller: qat-to-nvptx returns "
+          "every result in\n"
+          " * fresh device memory. Read sizes and strides from the "
+          "descriptor, then\n"
+          " * qat_cuda_free(desc.allocated), never the aligned pointer; "
+       << name << (severalResults ? "_free_results" : "_free_result")
+       << "\n * does that.\n";
+  else if (!memrefResults.empty())
     os << " * Returned buffers belong to the caller: qat-to-cpu returns every "
           "result in a\n"
           " * fresh malloc'ed buffer. Read sizes and strides from the "
@@ -245,11 +283,15 @@ llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
   os << "#include <stdbool.h>\n#include <stdint.h>\n#include <stdlib.h>\n\n";
   os << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
 
+  if (cuda && !memrefResults.empty())
+    os << "/* From the qat CUDA runtime (qat/Runtime/CUDARuntime.h). */\n"
+          "void qat_cuda_free(void *devicePtr);\n\n";
+
   llvm::StringSet<> typedefs;
   for (const BoundaryValue &value :
        llvm::concat<const BoundaryValue>(signature.args, signature.results))
     if (!value.isScalar && typedefs.insert(getDescriptorName(value)).second)
-      printDescriptorTypedef(os, value);
+      printDescriptorTypedef(os, value, cuda);
 
   if (severalResults) {
     os << "/* The results of " << name << ", in order. */\n";
@@ -284,18 +326,19 @@ llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
      << (params.empty() ? std::string("void") : llvm::join(params, ", "))
      << ");\n\n";
 
+  StringRef freeName = cuda ? "qat_cuda_free" : "free";
   if (severalResults && !memrefResults.empty()) {
     os << "/* Frees the buffers that " << name << " returned. */\n";
     os << "static inline void " << name << "_free_results(" << resultsType
        << " *results) {\n";
     for (unsigned i : memrefResults)
-      os << "  free(results->r" << i << ".allocated);\n";
+      os << "  " << freeName << "(results->r" << i << ".allocated);\n";
     os << "}\n\n";
   } else if (singleMemRefResult) {
     os << "/* Frees the buffer that " << name << " returned. */\n";
     os << "static inline void " << name << "_free_result("
        << getDescriptorName(signature.results.front()) << " *result) {\n";
-    os << "  free(result->allocated);\n}\n\n";
+    os << "  " << freeName << "(result->allocated);\n}\n\n";
   }
 
   os << "#ifdef __cplusplus\n} /* extern \"C\" */\n#endif\n\n";
@@ -305,14 +348,14 @@ llvm::Error mlir::qat::printCHeader(llvm::raw_ostream &os,
 
 llvm::Error mlir::qat::writeCHeader(StringRef path,
                                     const EntrySignature &signature,
-                                    StringRef sourceName,
-                                    StringRef objectName) {
+                                    StringRef sourceName, StringRef objectName,
+                                    Target target) {
   std::error_code ec;
   llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_Text);
   if (ec)
     return makeError("cannot write '" + path + "': " + ec.message());
   if (llvm::Error error =
-          printCHeader(out.os(), signature, sourceName, objectName))
+          printCHeader(out.os(), signature, sourceName, objectName, target))
     return error;
   out.os().flush();
   if (out.os().has_error())

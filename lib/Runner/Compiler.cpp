@@ -1,7 +1,7 @@
 //===- Compiler.cpp - Lowering a module for execution -----------*- C++ -*-===//
 //
-// The qat-to-cpu pipeline as qat-run drives it, the checks after it, and
-// object file emission through an LLVM TargetMachine.
+// The qat-to-cpu and qat-to-nvptx pipelines as qat-run drives them, the
+// checks after them, and object file emission through an LLVM TargetMachine.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +10,7 @@
 #include "qat/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Pass/PassManager.h"
@@ -43,14 +44,29 @@ static std::string typeToString(Type type) {
   return result;
 }
 
-/// Reports the outermost operation outside the LLVM dialect at its location;
-/// `why` completes "'op' is not in the LLVM dialect", `summary` is the error.
-static llvm::Error checkOnlyLLVMDialect(ModuleOp module, const Twine &why,
+StringRef mlir::qat::getTargetName(Target target) {
+  return target == Target::CUDA ? "cuda" : "cpu";
+}
+
+/// The GPU dialect ops that host code lowered by qat-to-nvptx keeps: the
+/// kernels' binaries and their launches, which the translation to LLVM IR
+/// turns into an embedded blob and calls of the runtime.
+static bool isGPUHostOp(Operation *op) {
+  return isa<gpu::BinaryOp, gpu::LaunchFuncOp>(op);
+}
+
+/// Reports the outermost operation outside the LLVM dialect (and, if
+/// `allowGPU`, outside the GPU host ops) at its location; `why` completes
+/// "'op' is not in the LLVM dialect", `summary` is the error.
+static llvm::Error checkOnlyLLVMDialect(ModuleOp module, bool allowGPU,
+                                        const Twine &why,
                                         const Twine &summary) {
   Operation *leftover = nullptr;
   module.walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (op == module.getOperation() || isa<LLVM::LLVMDialect>(op->getDialect()))
       return WalkResult::advance();
+    if (allowGPU && isGPUHostOp(op))
+      return WalkResult::skip();
     leftover = op;
     return WalkResult::interrupt();
   });
@@ -61,34 +77,103 @@ static llvm::Error checkOnlyLLVMDialect(ModuleOp module, const Twine &why,
   return makeError(summary + " (see the diagnostic above)");
 }
 
+/// Parses `text` into the options of a pipeline; the error lists what the
+/// parser said.
+template <typename OptionsT>
+static llvm::Expected<std::unique_ptr<OptionsT>>
+parsePipelineOptions(StringRef text, StringRef pipeline) {
+  auto options = std::make_unique<OptionsT>();
+  std::string message;
+  llvm::raw_string_ostream os(message);
+  if (failed(options->parseFromString(text, os)))
+    return makeError("invalid options '" + text + "' for " + pipeline + ": " +
+                     StringRef(message).trim());
+  return std::move(options);
+}
+
+/// Lowers the module of the func.func `func` with the target's pipeline.
+static llvm::Error
+runPipeline(ModuleOp module, func::FuncOp func, const EntrySignature &signature,
+            const LoweringOptions &options,
+            llvm::function_ref<LogicalResult(PassManager &)> configure) {
+  MLIRContext *context = module.getContext();
+  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
+                UnitAttr::get(context));
+  func->setAttr(kSignatureAttrName, TypeAttr::get(signature.type));
+  func->setAttr(kTargetAttrName,
+                StringAttr::get(context, getTargetName(options.target)));
+
+  PassManager pm(context, module.getOperationName());
+  if (configure && failed(configure(pm)))
+    return makeError("invalid pass manager options");
+  bool cuda = options.target == Target::CUDA;
+  StringRef pipeline = cuda ? "qat-to-nvptx" : "qat-to-cpu";
+  if (cuda) {
+    auto parsed = parsePipelineOptions<QATToNVPTXPipelineOptions>(
+        options.pipelineOptions, pipeline);
+    if (!parsed)
+      return parsed.takeError();
+    buildQATToNVPTXPipeline(pm, **parsed);
+  } else {
+    auto parsed = parsePipelineOptions<QATToCPUPipelineOptions>(
+        options.pipelineOptions, pipeline);
+    if (!parsed)
+      return parsed.takeError();
+    buildQATToCPUPipeline(pm, **parsed);
+  }
+  if (failed(pm.run(module)))
+    return makeError("the " + pipeline +
+                     " pipeline failed (see the diagnostics above)");
+  return checkOnlyLLVMDialect(module, cuda, " after " + pipeline,
+                              pipeline +
+                                  " left operations outside the LLVM dialect");
+}
+
+/// Checks that a module lowered elsewhere suits `target`.
+static llvm::Error checkLoweredFor(ModuleOp module, Operation *entry,
+                                   const EntrySignature &signature,
+                                   Target target) {
+  StringRef name = getTargetName(target);
+  if (auto recorded = entry->getAttrOfType<StringAttr>(kTargetAttrName);
+      recorded && recorded.getValue() != name)
+    return makeError("function '" + signature.name +
+                     "' was lowered for --target=" + recorded.getValue() +
+                     "; run it with --target=" + recorded.getValue() +
+                     ", or give qat-run the module before lowering");
+  if (target == Target::CPU) {
+    WalkResult gpu = module.walk([](Operation *op) {
+      return isGPUHostOp(op) ? WalkResult::interrupt() : WalkResult::advance();
+    });
+    if (gpu.wasInterrupted())
+      return makeError("the module launches GPU kernels (it was lowered by "
+                       "qat-to-nvptx); run it with --target=cuda");
+  }
+  return checkOnlyLLVMDialect(
+      module, target == Target::CUDA,
+      ", but the entry '" + signature.name +
+          "' is an llvm.func, so qat-run does not lower the module",
+      "the module mixes the LLVM dialect with other dialects; give qat-run "
+      "the module before lowering, or lower all of it");
+}
+
 llvm::Error mlir::qat::lowerToLLVMDialect(
     ModuleOp module, const EntrySignature &signature,
+    llvm::function_ref<LogicalResult(PassManager &)> configure) {
+  return lowerToLLVMDialect(module, signature, LoweringOptions(), configure);
+}
+
+llvm::Error mlir::qat::lowerToLLVMDialect(
+    ModuleOp module, const EntrySignature &signature,
+    const LoweringOptions &options,
     llvm::function_ref<LogicalResult(PassManager &)> configure) {
   Operation *entry = SymbolTable::lookupSymbolIn(module, signature.name);
   MLIRContext *context = module.getContext();
   if (auto func = dyn_cast_or_null<func::FuncOp>(entry)) {
-    func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(),
-                  UnitAttr::get(context));
-    func->setAttr(kSignatureAttrName, TypeAttr::get(signature.type));
-
-    PassManager pm(context, module.getOperationName());
-    if (configure && failed(configure(pm)))
-      return makeError("invalid pass manager options");
-    buildQATToCPUPipeline(pm, QATToCPUPipelineOptions());
-    if (failed(pm.run(module)))
-      return makeError("the qat-to-cpu pipeline failed (see the diagnostics "
-                       "above)");
-    if (llvm::Error error = checkOnlyLLVMDialect(
-            module, " after qat-to-cpu",
-            "qat-to-cpu left operations outside the LLVM dialect"))
+    if (llvm::Error error =
+            runPipeline(module, func, signature, options, configure))
       return error;
-  } else if (llvm::Error error = checkOnlyLLVMDialect(
-                 module,
-                 ", but the entry '" + signature.name +
-                     "' is an llvm.func, so qat-run does not lower the module",
-                 "the module mixes the LLVM dialect with other dialects; "
-                 "give qat-run the module before lowering, or lower all of "
-                 "it")) {
+  } else if (llvm::Error error =
+                 checkLoweredFor(module, entry, signature, options.target)) {
     return error;
   }
 

@@ -7,6 +7,8 @@
 
 #include "qat/Runner/Executor.h"
 
+#include "qat/Runner/CUDADevice.h"
+
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -66,14 +68,15 @@ static SmallVector<size_t> getResultOffsets(ArrayRef<BoundaryValue> results,
 }
 
 JITFunction::JITFunction(std::unique_ptr<ExecutionEngine> engine,
-                         const EntrySignature &signature)
-    : engine(std::move(engine)), signature(signature) {}
+                         const EntrySignature &signature, CUDADevice *device)
+    : engine(std::move(engine)), signature(signature), device(device) {}
 
 JITFunction::~JITFunction() = default;
 
 llvm::Expected<std::unique_ptr<JITFunction>>
 JITFunction::create(ModuleOp module, const EntrySignature &signature,
-                    unsigned optLevel, ArrayRef<std::string> sharedLibs) {
+                    unsigned optLevel, ArrayRef<std::string> sharedLibs,
+                    CUDADevice *device) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
 
@@ -93,6 +96,8 @@ JITFunction::create(ModuleOp module, const EntrySignature &signature,
       return makeError("--shared-libs: '" + library + "' does not exist");
     libraries.push_back(library);
   }
+  if (device && !llvm::is_contained(libraries, device->getRuntimePath()))
+    libraries.push_back(device->getRuntimePath().str());
   SmallVector<StringRef> libraryRefs(libraries.begin(), libraries.end());
 
   // The optimizer gets the host's TargetMachine too, so that its cost
@@ -121,7 +126,7 @@ JITFunction::create(ModuleOp module, const EntrySignature &signature,
     return makeError("JIT compilation failed: " +
                      llvm::toString(engineOrErr.takeError()));
   std::unique_ptr<JITFunction> function(
-      new JITFunction(std::move(*engineOrErr), signature));
+      new JITFunction(std::move(*engineOrErr), signature, device));
   // Resolving the entry links the object, so unresolved symbols (a libm
   // function missing from the process) are reported here, not at the call.
   auto packedOrErr = function->engine->lookupPacked(signature.name);
@@ -129,42 +134,59 @@ JITFunction::create(ModuleOp module, const EntrySignature &signature,
     return makeError("JIT linking of '" + signature.name +
                      "' failed: " + llvm::toString(packedOrErr.takeError()));
   function->packed = *packedOrErr;
+  // Runs the global constructors: on the GPU they load the kernels' module.
   function->engine->initialize();
+  if (device)
+    if (llvm::Error error =
+            device->takeError("cannot load the kernels of '" + signature.name +
+                              "' on " + device->getDescription()))
+      return std::move(error);
   return function;
 }
 
-/// Copies the memref described by a returned descriptor into a host array.
-static llvm::Expected<HostTensor> readDescriptor(const char *field,
-                                                 const BoundaryValue &result,
-                                                 const std::string &what) {
-  int64_t rank = result.getRank();
+namespace {
+/// A returned memref descriptor, decoded.
+struct Descriptor {
+  void *allocated;
   char *aligned;
   int64_t offset;
-  std::memcpy(&aligned, field + 8, sizeof(aligned));
-  std::memcpy(&offset, field + 16, sizeof(offset));
-  SmallVector<int64_t> sizes(rank), strides(rank);
-  std::memcpy(sizes.data(), field + 24, 8 * rank);
-  std::memcpy(strides.data(), field + 24 + 8 * rank, 8 * rank);
+  SmallVector<int64_t> sizes, strides;
+};
+} // namespace
 
-  bool valid = getNumElements(sizes).has_value();
-  for (auto [expected, actual] : llvm::zip(result.shape, sizes))
+/// Decodes the descriptor at `field` and checks its sizes against the
+/// signature.
+static llvm::Expected<Descriptor> parseDescriptor(const char *field,
+                                                  const BoundaryValue &result,
+                                                  const std::string &what) {
+  int64_t rank = result.getRank();
+  Descriptor d;
+  std::memcpy(&d.allocated, field, sizeof(d.allocated));
+  std::memcpy(&d.aligned, field + 8, sizeof(d.aligned));
+  std::memcpy(&d.offset, field + 16, sizeof(d.offset));
+  d.sizes.resize(rank);
+  d.strides.resize(rank);
+  std::memcpy(d.sizes.data(), field + 24, 8 * rank);
+  std::memcpy(d.strides.data(), field + 24 + 8 * rank, 8 * rank);
+
+  bool valid = getNumElements(d.sizes).has_value();
+  for (auto [expected, actual] : llvm::zip(result.shape, d.sizes))
     valid &= ShapedType::isDynamic(expected) || expected == actual;
   if (!valid)
-    return makeError("the compiled code returned sizes " + formatShape(sizes) +
-                     " for " + what +
+    return makeError("the compiled code returned sizes " +
+                     formatShape(d.sizes) + " for " + what +
                      "; the function does not have the signature qat-run "
                      "assumed");
+  return d;
+}
 
-  auto tensorOrErr = HostTensor::allocate(result.dtype, sizes);
-  if (!tensorOrErr)
-    return makeError(what + ": " + llvm::toString(tensorOrErr.takeError()));
-  HostTensor &tensor = *tensorOrErr;
-  int64_t n = tensor.getNumElements();
-  if (n == 0)
-    return std::move(tensor);
-  if (!aligned)
-    return makeError("the compiled code returned a null buffer for " + what);
-  size_t elementSize = getDTypeSize(result.dtype);
+/// Copies the elements of the memref at `aligned` + `offset` with `strides`
+/// into the row-major `tensor`.
+static void gatherElements(const char *aligned, int64_t offset,
+                           ArrayRef<int64_t> strides, HostTensor &tensor) {
+  int64_t rank = tensor.getRank(), n = tensor.getNumElements();
+  ArrayRef<int64_t> sizes = tensor.getShape();
+  size_t elementSize = getDTypeSize(tensor.getDType());
   SmallVector<int64_t> index(rank, 0);
   for (int64_t linear = 0; linear < n; ++linear) {
     int64_t element = offset;
@@ -178,37 +200,124 @@ static llvm::Expected<HostTensor> readDescriptor(const char *field,
       index[d] = 0;
     }
   }
+}
+
+llvm::Expected<HostTensor> JITFunction::readResult(const char *field,
+                                                   const BoundaryValue &result,
+                                                   const std::string &what) {
+  auto descriptorOrErr = parseDescriptor(field, result, what);
+  if (!descriptorOrErr)
+    return descriptorOrErr.takeError();
+  Descriptor &d = *descriptorOrErr;
+  auto tensorOrErr = HostTensor::allocate(result.dtype, d.sizes);
+  if (!tensorOrErr)
+    return makeError(what + ": " + llvm::toString(tensorOrErr.takeError()));
+  HostTensor &tensor = *tensorOrErr;
+  if (tensor.getNumElements() == 0)
+    return std::move(tensor);
+  if (!d.aligned)
+    return makeError("the compiled code returned a null buffer for " + what);
+  if (!device) {
+    gatherElements(d.aligned, d.offset, d.strides, tensor);
+    return std::move(tensor);
+  }
+
+  // On the device: download the span the elements occupy, then gather on
+  // the host. Strides are those of a bufferized memref, never negative.
+  int64_t last = 0;
+  for (auto [size, stride] : llvm::zip(d.sizes, d.strides)) {
+    if (stride < 0)
+      return makeError("the compiled code returned a negative stride for " +
+                       what);
+    last += (size - 1) * stride;
+  }
+  size_t elementSize = getDTypeSize(result.dtype);
+  std::vector<char> span((last + 1) * elementSize);
+  if (llvm::Error error = device->copyToHost(
+          span.data(), d.aligned + d.offset * elementSize, span.size(), what))
+    return std::move(error);
+  gatherElements(span.data(), 0, d.strides, tensor);
   return std::move(tensor);
 }
 
-llvm::Error JITFunction::invoke(MutableArrayRef<HostTensor> scratch,
+/// What one call passes: host copies of the inputs, or on the GPU one device
+/// buffer per memref argument, freed with the call.
+struct JITFunction::Arguments {
+  SmallVector<HostTensor> host;
+  SmallVector<void *> onDevice;
+  CUDADevice *device = nullptr;
+
+  ~Arguments() {
+    if (device)
+      for (void *buffer : onDevice)
+        device->free(buffer);
+  }
+  void *getData(unsigned i) { return device ? onDevice[i] : host[i].getData(); }
+};
+
+llvm::Expected<std::unique_ptr<JITFunction::Arguments>>
+JITFunction::makeArguments(ArrayRef<HostTensor> inputs) {
+  auto arguments = std::make_unique<Arguments>();
+  arguments->device = device;
+  for (auto [i, input] : llvm::enumerate(inputs)) {
+    if (device) {
+      void *buffer = nullptr;
+      if (!signature.args[i].isScalar) {
+        auto bufferOrErr =
+            device->allocate(input.getByteSize(), describeArg(signature, i));
+        if (!bufferOrErr)
+          return bufferOrErr.takeError();
+        buffer = *bufferOrErr;
+      }
+      arguments->onDevice.push_back(buffer);
+      continue;
+    }
+    auto copyOrErr = HostTensor::allocate(input.getDType(), input.getShape());
+    if (!copyOrErr)
+      return copyOrErr.takeError();
+    arguments->host.push_back(std::move(*copyOrErr));
+  }
+  return std::move(arguments);
+}
+
+llvm::Error JITFunction::invoke(Arguments &arguments,
                                 ArrayRef<HostTensor> inputs,
                                 SmallVectorImpl<HostTensor> &results,
                                 double &seconds) {
   // Fresh input data for every call: one-shot bufferization writes in place
   // into function arguments where that saves a copy.
-  for (auto [copy, input] : llvm::zip(scratch, inputs))
-    std::memcpy(copy.getData(), input.getData(), input.getByteSize());
+  for (auto [i, input] : llvm::enumerate(inputs)) {
+    if (!device) {
+      std::memcpy(arguments.host[i].getData(), input.getData(),
+                  input.getByteSize());
+      continue;
+    }
+    if (!signature.args[i].isScalar && input.getByteSize() > 0)
+      if (llvm::Error error = device->copyToDevice(
+              arguments.onDevice[i], input.getData(), input.getByteSize(),
+              describeArg(signature, i)))
+        return error;
+  }
 
   // One 8-byte slot per LLVM-level argument; scalars sit at the start of
   // theirs. Slots are filled before any address is taken so they stay put.
   SmallVector<uint64_t> slots;
-  for (auto [arg, copy] : llvm::zip(signature.args, scratch)) {
+  for (auto [i, arg, input] : llvm::enumerate(signature.args, inputs)) {
     if (arg.isScalar) {
       uint64_t slot = 0;
-      std::memcpy(&slot, copy.getData(), getDTypeSize(arg.dtype));
+      std::memcpy(&slot, input.getData(), getDTypeSize(arg.dtype));
       slots.push_back(slot);
       continue;
     }
-    auto data = reinterpret_cast<uint64_t>(copy.getData());
+    auto data = reinterpret_cast<uint64_t>(arguments.getData(i));
     slots.append({data, data, 0});
-    for (int64_t size : copy.getShape())
+    for (int64_t size : input.getShape())
       slots.push_back(size);
     int64_t stride = 1;
-    SmallVector<uint64_t> strides(copy.getRank());
-    for (int64_t d = copy.getRank() - 1; d >= 0; --d) {
+    SmallVector<uint64_t> strides(input.getRank());
+    for (int64_t d = input.getRank() - 1; d >= 0; --d) {
       strides[d] = stride;
-      stride *= copy.getShape()[d];
+      stride *= input.getShape()[d];
     }
     slots.append(strides.begin(), strides.end());
   }
@@ -222,17 +331,36 @@ llvm::Error JITFunction::invoke(MutableArrayRef<HostTensor> scratch,
   if (!signature.results.empty())
     packedArgs.push_back(resultStorage.data());
 
-  auto start = std::chrono::steady_clock::now();
-  packed(packedArgs.data());
-  auto end = std::chrono::steady_clock::now();
-  seconds = std::chrono::duration<double>(end - start).count();
+  if (device) {
+    // Compiled functions synchronize their stream before returning, so the
+    // events bracket all of the call's GPU work.
+    if (llvm::Error error = device->startTimer())
+      return error;
+    packed(packedArgs.data());
+    if (llvm::Error error =
+            device->takeError("CUDA error while running '" + signature.name +
+                              "' on " + device->getDescription())) {
+      llvm::consumeError(device->stopTimer().takeError());
+      return error;
+    }
+    auto secondsOrErr = device->stopTimer();
+    if (!secondsOrErr)
+      return secondsOrErr.takeError();
+    seconds = *secondsOrErr;
+  } else {
+    auto start = std::chrono::steady_clock::now();
+    packed(packedArgs.data());
+    auto end = std::chrono::steady_clock::now();
+    seconds = std::chrono::duration<double>(end - start).count();
+  }
 
   auto *returned = reinterpret_cast<const char *>(resultStorage.data());
   results.clear();
   llvm::Error error = llvm::Error::success();
   llvm::DenseSet<void *> notOwned = {nullptr, kGlobalSentinel};
-  for (HostTensor &copy : scratch)
-    notOwned.insert(copy.getData());
+  for (unsigned i = 0; i < inputs.size(); ++i)
+    if (!signature.args[i].isScalar)
+      notOwned.insert(arguments.getData(i));
   SmallVector<void *> toFree;
   for (auto [i, result] : llvm::enumerate(signature.results)) {
     const char *field = returned + offsets[i];
@@ -246,8 +374,7 @@ llvm::Error JITFunction::invoke(MutableArrayRef<HostTensor> scratch,
       results.push_back(std::move(*tensorOrErr));
       continue;
     }
-    auto tensorOrErr =
-        readDescriptor(field, result, describeResult(signature, i));
+    auto tensorOrErr = readResult(field, result, describeResult(signature, i));
     if (!tensorOrErr) {
       error = llvm::joinErrors(std::move(error), tensorOrErr.takeError());
       continue;
@@ -263,31 +390,26 @@ llvm::Error JITFunction::invoke(MutableArrayRef<HostTensor> scratch,
   }
   if (error)
     return error;
-  for (void *allocated : toFree)
-    std::free(allocated);
-  return llvm::Error::success();
-}
-
-static llvm::Expected<SmallVector<HostTensor>>
-makeScratch(ArrayRef<HostTensor> inputs) {
-  SmallVector<HostTensor> scratch;
-  for (const HostTensor &input : inputs) {
-    auto copyOrErr = HostTensor::allocate(input.getDType(), input.getShape());
-    if (!copyOrErr)
-      return copyOrErr.takeError();
-    scratch.push_back(std::move(*copyOrErr));
+  for (void *allocated : toFree) {
+    if (device)
+      device->free(allocated);
+    else
+      std::free(allocated);
   }
-  return scratch;
+  if (device)
+    return device->takeError("cannot free the results of '" + signature.name +
+                             "'");
+  return llvm::Error::success();
 }
 
 llvm::Expected<SmallVector<HostTensor>>
 JITFunction::call(ArrayRef<HostTensor> inputs) {
-  auto scratch = makeScratch(inputs);
-  if (!scratch)
-    return scratch.takeError();
+  auto arguments = makeArguments(inputs);
+  if (!arguments)
+    return arguments.takeError();
   SmallVector<HostTensor> results;
   double seconds;
-  if (llvm::Error error = invoke(*scratch, inputs, results, seconds))
+  if (llvm::Error error = invoke(**arguments, inputs, results, seconds))
     return std::move(error);
   return results;
 }
@@ -295,13 +417,13 @@ JITFunction::call(ArrayRef<HostTensor> inputs) {
 llvm::Expected<Timing> JITFunction::time(ArrayRef<HostTensor> inputs,
                                          unsigned warmup, unsigned repeat,
                                          SmallVectorImpl<HostTensor> &results) {
-  auto scratch = makeScratch(inputs);
-  if (!scratch)
-    return scratch.takeError();
+  auto arguments = makeArguments(inputs);
+  if (!arguments)
+    return arguments.takeError();
   SmallVector<double> durations;
   for (unsigned i = 0; i < warmup + repeat; ++i) {
     double seconds;
-    if (llvm::Error error = invoke(*scratch, inputs, results, seconds))
+    if (llvm::Error error = invoke(**arguments, inputs, results, seconds))
       return std::move(error);
     if (i >= warmup)
       durations.push_back(seconds);

@@ -8,6 +8,7 @@
 #include "qat/Runner/QatRunMain.h"
 
 #include "qat/Runner/CHeader.h"
+#include "qat/Runner/CUDADevice.h"
 #include "qat/Runner/Compiler.h"
 #include "qat/Runner/Executor.h"
 #include "qat/Runner/Inputs.h"
@@ -41,15 +42,17 @@ using namespace mlir::qat;
 namespace cl = llvm::cl;
 
 static constexpr const char *kOverview =
-    R"(qat-run: run one function of an MLIR module on the CPU
+    R"(qat-run: run one function of an MLIR module on the CPU or a CUDA GPU
 
 qat-run reads a module at the qat / linalg-on-tensors level (or one already
 lowered to the LLVM dialect), lowers it with the qat-to-cpu pipeline
 (one-shot bufferization with identity layouts at function boundaries, loops,
-LLVM dialect), JIT-compiles it with mlir::ExecutionEngine, calls one function
-on inputs you give (NumPy .npy files or seeded random data) and prints or
-saves the results. It can also compile the function ahead of time into an
-object file and a C header, for programs on machines without LLVM.
+LLVM dialect) or, with --target=cuda, the qat-to-nvptx pipeline (GPU
+kernels, host code that calls the qat CUDA runtime), JIT-compiles it with
+mlir::ExecutionEngine, calls one function on inputs you give (NumPy .npy
+files or seeded random data) and prints or saves the results. It can also
+compile the function ahead of time into an object file and a C header, for
+programs on machines without LLVM.
 
 The function (--entry, default 'main' or the only public function) takes and
 returns ranked tensors, memrefs (identity layout) or scalars of f32, f64,
@@ -97,7 +100,38 @@ TIMING
   'time: median ..., min ..., max ... over N runs (W warm-up)'. The timed
   region is the call alone: inputs are copied fresh before each call
   (compiled code may update its arguments in place) and results are copied
-  out and freed after it.
+  out and freed after it. On the GPU the call is timed with CUDA events on
+  the runtime's stream (the compiled function waits for its kernels before
+  returning), and the line ends with the device's name.
+
+GPU (--target=cuda)
+  The module is lowered by qat-to-nvptx: every op runs in a kernel and the
+  function's arguments and results are device buffers. qat-run loads the
+  qat CUDA runtime (libqat_cuda_runtime.so, found in --shared-libs, next to
+  qat-run in ../lib, or where the build put it) with dlopen, uploads the
+  inputs, calls, downloads the results and frees them; qat-run itself links
+  no CUDA library and runs without a driver for --target=cpu. Without the
+  NVIDIA driver it stops with "libcuda.so.1 not found", without a device
+  with "no CUDA device: " and the CUDA error. The device is the one
+  QAT_CUDA_DEVICE names (default 0).
+  --gpu-chip=sm_80       the chip to compile for (default: the device's own
+                         when running, sm_90 when only emitting)
+  --gpu-features=+ptx80  PTX features
+  --pipeline-options='format=isa linalg-tile-sizes=8,32'
+                         any other option of the pipeline (qat-to-nvptx:
+                         chip, features, opt-level, toolkit (whose ptxas
+                         assembles the kernels), format=bin|isa|fatbin,
+                         linalg-tile-sizes; see qat-opt --help); also
+                         qat-to-cpu's options with --target=cpu.
+                         --gpu-chip and --gpu-features win over chip= and
+                         features= here
+  A CUDA error at any step (an upload, a launch, a fault in a kernel, a
+  download) stops qat-run with the failing CUDA call, the kernel where the
+  runtime knows it, and the CUDA error's name and text. A fault inside a
+  kernel is reported when the function waits for its kernels; run with
+  CUDA_LAUNCH_BLOCKING=1 to have the launch of the faulting kernel report
+  it. --emit-lowered writes the host module with the kernels' binaries
+  (qat-run --target=cuda runs it again).
 
 AHEAD OF TIME
   --emit-object=f.o writes the function as a position-independent object
@@ -113,18 +147,28 @@ AHEAD OF TIME
   (default generic); the JIT uses every feature of the host CPU. Either
   way bf16 narrowing is integer arithmetic (round to nearest even,
   subnormals kept), so both give the same bits.
+  With --target=cuda the object holds the host code and the kernels'
+  binaries (cubin, or PTX with format=isa), the header describes device
+  pointers, and the object's undefined symbols are the mgpu* functions of
+  the qat CUDA runtime: build the runtime from lib/Runtime/CUDA where the
+  GPU is (it needs only the CUDA driver, no LLVM) and link
+      cmake -S lib/Runtime/CUDA -B rt && cmake --build rt
+      cc main.c f.o -Lrt/lib -lqat_cuda_runtime -Wl,-rpath,$PWD/rt/lib -lm
 
 EXAMPLES
   qat-run model.mlir --arg=x.npy --arg=w.npy
   qat-run model.mlir --entry=step --arg=normal:0,1 --arg=uniform:-8,7 --seed=3
   qat-run model.mlir --arg=x.npy --out=y.npy --time --repeat=100
   qat-run model.mlir --emit-object=model.o --emit-header=model.h
+  qat-run model.mlir --target=cuda --arg=x.npy --time
+  qat-run model.mlir --target=cuda --gpu-chip=sm_90 --emit-object=model.o \
+      --emit-header=model.h
   qat-opt --qat-to-cpu m.mlir -o m.ll.mlir
   qat-run m.ll.mlir --signature='(tensor<4xf32>) -> tensor<4xf32>' --arg=iota
 
 Exit status: 0 on success, 1 on any error (unknown function, wrong number
 of --arg, shape or dtype mismatch, unreadable or invalid input file, bad
-spec, invalid IR, pipeline failure). MLIR's pass manager options work too
+spec, invalid IR, pipeline failure, no CUDA driver or device, CUDA error). MLIR's pass manager options work too
 without being listed here: --mlir-print-ir-after-all,
 --mlir-print-ir-after-failure, --mlir-pass-statistics, --mlir-timing, ...
 )";
@@ -206,8 +250,30 @@ struct Options {
   cl::list<std::string> sharedLibs{
       "shared-libs",
       cl::desc("Libraries the JIT resolves symbols from, besides libc, libm "
-               "and MLIR's runner utilities"),
+               "and MLIR's runner utilities (and, for --target=cuda, the qat "
+               "CUDA runtime, which may be given here)"),
       cl::value_desc("a.so,b.so"), cl::CommaSeparated, cl::cat(category)};
+
+  cl::opt<Target> target{
+      "target", cl::desc("Where the function runs (default cpu)"),
+      cl::values(clEnumValN(Target::CPU, "cpu", "the host CPU (qat-to-cpu)"),
+                 clEnumValN(Target::CUDA, "cuda",
+                            "a CUDA GPU (qat-to-nvptx, the qat CUDA runtime)")),
+      cl::init(Target::CPU), cl::cat(category)};
+  cl::opt<std::string> gpuChip{
+      "gpu-chip",
+      cl::desc("GPU to compile for with --target=cuda (default: the "
+               "device's, or sm_90 when only emitting)"),
+      cl::value_desc("sm_XY"), cl::cat(category)};
+  cl::opt<std::string> gpuFeatures{
+      "gpu-features",
+      cl::desc("PTX features with --target=cuda (default +ptx80)"),
+      cl::value_desc("+ptxNN"), cl::cat(category)};
+  cl::opt<std::string> pipelineOptions{
+      "pipeline-options",
+      cl::desc("Options of the lowering pipeline (qat-to-nvptx or "
+               "qat-to-cpu), e.g. 'format=isa linalg-tile-sizes=8,32'"),
+      cl::value_desc("'key=value ...'"), cl::cat(category)};
 
   cl::opt<std::string> emitObject{
       "emit-object",
@@ -319,6 +385,9 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
     return fail("--repeat must be at least 1");
   if (options.threshold < 0)
     return fail("--threshold must be >= 0");
+  bool cuda = options.target == Target::CUDA;
+  if (!cuda && (!options.gpuChip.empty() || !options.gpuFeatures.empty()))
+    return fail("--gpu-chip and --gpu-features need --target=cuda");
   bool emitting = !options.emitObject.empty() || !options.emitHeader.empty() ||
                   !options.emitLowered.empty();
   bool running = !emitting || options.run;
@@ -388,8 +457,35 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
                 "given");
   }
 
+  // The device first: without a driver or a device, say so before
+  // compiling; and its chip is what to compile for.
+  std::unique_ptr<CUDADevice> device;
+  if (cuda && running) {
+    std::string tool = llvm::sys::fs::getMainExecutable(
+        argv[0], reinterpret_cast<void *>(&qatRunMain));
+    auto runtimeOrErr = findCUDARuntime(tool, options.sharedLibs);
+    if (!runtimeOrErr)
+      return fail(runtimeOrErr.takeError());
+    auto deviceOrErr = CUDADevice::open(*runtimeOrErr);
+    if (!deviceOrErr)
+      return fail(deviceOrErr.takeError());
+    device = std::move(*deviceOrErr);
+  }
+
+  LoweringOptions lowering;
+  lowering.target = options.target;
+  lowering.pipelineOptions = options.pipelineOptions;
+  if (cuda) {
+    std::string chip = options.gpuChip;
+    if (chip.empty() && device)
+      chip = device->getChip().str();
+    if (!chip.empty())
+      lowering.pipelineOptions += " chip=" + chip;
+    if (!options.gpuFeatures.empty())
+      lowering.pipelineOptions += " features=" + options.gpuFeatures;
+  }
   if (llvm::Error error =
-          lowerToLLVMDialect(*module, signature, [](PassManager &pm) {
+          lowerToLLVMDialect(*module, signature, lowering, [](PassManager &pm) {
             applyDefaultTimingPassManagerCLOptions(pm);
             return applyPassManagerCLOptions(pm);
           }))
@@ -410,10 +506,10 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
                 "' with the llvm.emit_c_interface attribute, or give qat-run "
                 "the module before lowering");
   if (!options.emitHeader.empty())
-    if (llvm::Error error =
-            writeCHeader(options.emitHeader, signature,
-                         llvm::sys::path::filename(options.inputFile),
-                         llvm::sys::path::filename(options.emitObject)))
+    if (llvm::Error error = writeCHeader(
+            options.emitHeader, signature,
+            llvm::sys::path::filename(options.inputFile),
+            llvm::sys::path::filename(options.emitObject), options.target))
       return fail(std::move(error));
   if (!options.emitObject.empty()) {
     ObjectOptions objectOptions;
@@ -428,7 +524,9 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
     // `cc ... -lm` probably cannot either: old libgcc lacks bf16 helpers.
     llvm::sys::DynamicLibrary::LoadLibraryPermanently(nullptr);
     for (StringRef symbol : undefined)
-      if (!llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(symbol.str()))
+      if (!(cuda &&
+            (symbol.starts_with("mgpu") || symbol.starts_with("qat_cuda_"))) &&
+          !llvm::sys::DynamicLibrary::SearchForAddressOfSymbol(symbol.str()))
         llvm::WithColor::warning(llvm::errs(), "qat-run")
             << "'" << options.emitObject << "' needs " << symbol
             << ", which this machine's C runtime does not provide; link a "
@@ -459,8 +557,9 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
     if (llvm::Error error = writeArrays(options.saveInputs, "arg", inputs))
       return fail(std::move(error));
 
-  auto functionOrErr = JITFunction::create(*module, signature, options.optLevel,
-                                           llvm::to_vector(options.sharedLibs));
+  auto functionOrErr =
+      JITFunction::create(*module, signature, options.optLevel,
+                          llvm::to_vector(options.sharedLibs), device.get());
   if (!functionOrErr)
     return fail(functionOrErr.takeError());
   JITFunction &function = **functionOrErr;
@@ -497,11 +596,15 @@ int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {
   if (print)
     for (auto [i, result] : llvm::enumerate(results))
       printArray(os, "result " + std::to_string(i), result, printOptions);
-  if (timing)
+  if (timing) {
     os << "time: median " << formatDuration(timing->median) << ", min "
        << formatDuration(timing->min) << ", max " << formatDuration(timing->max)
        << " over " << timing->runs << (timing->runs == 1 ? " run" : " runs")
-       << " (" << timing->warmup << " warm-up)\n";
+       << " (" << timing->warmup << " warm-up)";
+    if (device)
+      os << " on " << device->getDescription() << ", CUDA events";
+    os << "\n";
+  }
   os.flush();
   return 0;
 }

@@ -8,6 +8,7 @@
 #ifndef QAT_RUNNER_CHEADER_H
 #define QAT_RUNNER_CHEADER_H
 
+#include "qat/Runner/Compiler.h"
 #include "qat/Runner/Signature.h"
 
 #include "llvm/Support/Error.h"
@@ -22,12 +23,17 @@ namespace mlir::qat {
 /// owns what. `sourceName` and `objectName` (the object file, if known) are
 /// named in the comment. Fails if the name is not a C identifier or a value
 /// cannot cross the C ABI portably (a bf16 or f16 scalar passed by value).
+/// For Target::CUDA the buffers are device memory: the comment says so and
+/// how to link with the qat CUDA runtime, and the helper frees with
+/// qat_cuda_free.
 llvm::Error printCHeader(llvm::raw_ostream &os, const EntrySignature &signature,
-                         StringRef sourceName, StringRef objectName = "");
+                         StringRef sourceName, StringRef objectName = "",
+                         Target target = Target::CPU);
 
 /// printCHeader into the file `path`.
 llvm::Error writeCHeader(StringRef path, const EntrySignature &signature,
-                         StringRef sourceName, StringRef objectName = "");
+                         StringRef sourceName, StringRef objectName = "",
+                         Target target = Target::CPU);
 
 } // namespace mlir::qat
 

@@ -1,8 +1,8 @@
 //===- Compiler.h - Lowering a module for execution -------------*- C++ -*-===//
 //
 // What qat-run does between parsing and running: lowering to the LLVM
-// dialect with qat-to-cpu, checking the entry's ABI, and writing an object
-// file for ahead-of-time use.
+// dialect with qat-to-cpu or qat-to-nvptx, checking the entry's ABI, and
+// writing an object file for ahead-of-time use.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +22,24 @@ class PassManager;
 
 namespace qat {
 
+/// The machine that runs a compiled function.
+enum class Target { CPU, CUDA };
+
+/// "cpu" or "cuda", as --target spells it.
+StringRef getTargetName(Target target);
+
+/// Name of the function attribute that records the target a function was
+/// lowered for, so that a module lowered for one is not run on the other.
+constexpr StringLiteral kTargetAttrName = "qat.target";
+
+/// How to lower a module for `target`.
+struct LoweringOptions {
+  Target target = Target::CPU;
+  /// Options of the target's pipeline (qat-to-cpu or qat-to-nvptx) in their
+  /// textual form, e.g. "chip=sm_80 format=isa".
+  std::string pipelineOptions;
+};
+
 /// Lowers `module` to the LLVM dialect unless its entry already is an
 /// llvm.func. The entry is first given the llvm.emit_c_interface attribute
 /// (so that `_mlir_ciface_<name>` exists for C callers) and its tensor-level
@@ -32,6 +50,18 @@ namespace qat {
 /// context before the error is returned.
 llvm::Error lowerToLLVMDialect(
     ModuleOp module, const EntrySignature &signature,
+    llvm::function_ref<LogicalResult(PassManager &)> configure = {});
+
+/// The same for the target and pipeline options of `options`. For CUDA the
+/// pipeline is qat-to-nvptx: the result is host code in the LLVM dialect
+/// whose kernels are gpu.binary ops (the cubin or PTX) and whose launches
+/// are gpu.launch_func ops, which the translation to LLVM IR turns into
+/// calls of the qat CUDA runtime. The entry also gets its target as
+/// qat.target; a lowered module whose qat.target is not `options.target` is
+/// rejected, as is a lowered module with GPU kernels for the CPU.
+llvm::Error lowerToLLVMDialect(
+    ModuleOp module, const EntrySignature &signature,
+    const LoweringOptions &options,
     llvm::function_ref<LogicalResult(PassManager &)> configure = {});
 
 /// Where and how to compile an object file.

@@ -4,7 +4,9 @@
 // calls of its entry through the packed interface, which takes any signature
 // as an array of pointers: one per LLVM-level argument (a memref contributes
 // allocated pointer, aligned pointer, offset, sizes and strides) plus one to
-// the result (a descriptor, a scalar, or a struct of those).
+// the result (a descriptor, a scalar, or a struct of those). Code lowered
+// for the GPU takes and returns device buffers: the call uploads and
+// downloads through the qat CUDA runtime.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +25,7 @@ namespace mlir {
 class ExecutionEngine;
 
 namespace qat {
+class CUDADevice;
 
 /// Median, minimum and maximum of the timed calls, in seconds.
 struct Timing {
@@ -40,33 +43,53 @@ public:
   /// MLIR's runner utilities (memrefCopy, which memref.copy of non-contiguous
   /// memrefs calls, and the printMemref* functions) from the libraries next
   /// to libMLIR, other symbols from `sharedLibs`.
+  ///
+  /// With `device`, `module` is host code lowered by qat-to-nvptx, whose
+  /// arguments and results are device buffers: inputs are uploaded to the
+  /// device before every call, results downloaded and freed after it, and
+  /// `device`'s runtime library (already loaded) provides the mgpu*
+  /// functions the host code calls. `device` must outlive the function.
   static llvm::Expected<std::unique_ptr<JITFunction>>
   create(ModuleOp module, const EntrySignature &signature, unsigned optLevel,
-         ArrayRef<std::string> sharedLibs = {});
+         ArrayRef<std::string> sharedLibs = {}, CUDADevice *device = nullptr);
 
   /// Calls the entry on copies of `inputs` (compiled code may write in place
   /// into its arguments) and returns the results as host arrays. Returned
-  /// buffers are freed: the compiled code malloc'ed them for the caller.
+  /// buffers are freed: the compiled code allocated them for the caller.
+  /// On the GPU, a CUDA error of any step (an upload, a kernel launch or a
+  /// fault inside a kernel, a download) is returned with the failing call,
+  /// the kernel where known and the CUDA error.
   llvm::Expected<SmallVector<HostTensor>> call(ArrayRef<HostTensor> inputs);
 
   /// Calls the entry `warmup` times untimed, then `repeat` times timed (the
-  /// call only, not the input copies or the result conversion). `results`
-  /// receives those of the last call.
+  /// call only, not the input copies or the result conversion; on the GPU
+  /// with CUDA events around the call). `results` receives those of the
+  /// last call.
   llvm::Expected<Timing> time(ArrayRef<HostTensor> inputs, unsigned warmup,
                               unsigned repeat,
                               SmallVectorImpl<HostTensor> &results);
 
 private:
+  /// The buffers one call passes to compiled code (host copies of the
+  /// inputs, or device buffers).
+  struct Arguments;
+
   JITFunction(std::unique_ptr<ExecutionEngine> engine,
-              const EntrySignature &signature);
-  /// One call: copies inputs into scratch, invokes, decodes and frees the
-  /// results. `seconds` receives the duration of the invocation alone.
-  llvm::Error invoke(MutableArrayRef<HostTensor> scratch,
-                     ArrayRef<HostTensor> inputs,
+              const EntrySignature &signature, CUDADevice *device);
+  llvm::Expected<std::unique_ptr<Arguments>>
+  makeArguments(ArrayRef<HostTensor> inputs);
+  /// One call: copies inputs into `arguments`, invokes, decodes and frees
+  /// the results. `seconds` receives the duration of the invocation alone.
+  llvm::Error invoke(Arguments &arguments, ArrayRef<HostTensor> inputs,
                      SmallVectorImpl<HostTensor> &results, double &seconds);
+  /// The contents of the memref that a returned descriptor describes.
+  llvm::Expected<HostTensor> readResult(const char *descriptor,
+                                        const BoundaryValue &result,
+                                        const std::string &what);
 
   std::unique_ptr<ExecutionEngine> engine;
   EntrySignature signature;
+  CUDADevice *device = nullptr;
   void (*packed)(void **) = nullptr;
 };
 
