@@ -14,7 +14,7 @@
 // error says so.
 // RUN: ln -s %cuda_stubs/libcuda.so %t/libcuda.so.1
 // RUN: env LD_LIBRARY_PATH=%t not qat-run %s --target=cuda --arg=iota 2>&1 | FileCheck %s --check-prefix=STUB
-// STUB: qat-run: error: no CUDA device: cuInit failed: {{.+}}
+// STUB: qat-run: error: no CUDA device: cuInit failed: CUDA_ERROR_STUB_LIBRARY (libcuda is the CUDA toolkit's stub: no NVIDIA driver is installed)
 
 // The CPU needs none of it.
 // RUN: qat-run %s --arg=iota | FileCheck %s --check-prefix=CPU

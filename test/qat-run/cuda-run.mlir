@@ -42,6 +42,9 @@
 // RUN: cmp %t/once.npy %t/timed.npy
 // TIME: time: median {{[0-9.]+}} {{ns|us|ms|s}}, min {{.*}}, max {{.*}} over 5 runs (2 warm-up) on {{.*}} (sm_{{[0-9]+}}), CUDA events
 
+// PTX instead of a cubin: the driver compiles it when the module loads.
+// RUN: qat-run %s --target=cuda --entry=affine --arg=iota --arg=const:0.5 --pipeline-options=format=isa | FileCheck %s --check-prefix=AFFINE
+
 // A CUDA error names the call and the CUDA error: kernels built for a chip
 // the device is not (sm_75: no Hopper or Ampere GPU loads its cubin).
 // RUN: not qat-run %s --target=cuda --entry=inplace --arg=const:1@8 --gpu-chip=sm_75 2>&1 | FileCheck %s --check-prefix=CHIP

@@ -67,9 +67,20 @@ bool fail(const char *format, ...) {
 bool check(CUresult result, const char *call, const std::string &subject) {
   if (result == CUDA_SUCCESS)
     return false;
-  const char *name = "unknown CUDA error", *text = "";
-  cuGetErrorName(result, &name);
-  cuGetErrorString(result, &text);
+  const char *name = nullptr, *text = nullptr;
+  char code[32];
+  // The toolkit's stub libcuda (no driver installed) describes no error.
+  if (result == CUDA_ERROR_STUB_LIBRARY) {
+    name = "CUDA_ERROR_STUB_LIBRARY";
+    text = "libcuda is the CUDA toolkit's stub: no NVIDIA driver is installed";
+  }
+  if (!name && (cuGetErrorName(result, &name) != CUDA_SUCCESS || !name)) {
+    std::snprintf(code, sizeof(code), "CUDA error %d",
+                  static_cast<int>(result));
+    name = code;
+  }
+  if (!text && (cuGetErrorString(result, &text) != CUDA_SUCCESS || !text))
+    text = "no description from the driver";
   return fail("%s%s%s failed: %s (%s)", call, subject.empty() ? "" : " for ",
               subject.c_str(), name, text);
 }
@@ -294,6 +305,25 @@ CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
   CUmodule module = nullptr;
   check(cuModuleLoadData(&module, data), "cuModuleLoadData",
         "the embedded GPU binary (built for another chip or toolkit?)");
+  return module;
+}
+
+/// Modules compiled with format=isa embed PTX, which the driver compiles
+/// for the device when loading; its log says why PTX is rejected.
+CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
+  if (!enter())
+    return nullptr;
+  CUmodule module = nullptr;
+  char log[512] = "";
+  CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
+                            CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+                            CU_JIT_OPTIMIZATION_LEVEL};
+  void *values[] = {log, reinterpret_cast<void *>(sizeof(log)),
+                    reinterpret_cast<void *>(static_cast<intptr_t>(optLevel))};
+  check(cuModuleLoadDataEx(&module, data, 3, options, values),
+        "cuModuleLoadDataEx",
+        std::string("the embedded PTX (compiled by the driver") +
+            (log[0] ? std::string(": ") + log : std::string()) + ")");
   return module;
 }
 
