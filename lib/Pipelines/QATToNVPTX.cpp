@@ -89,6 +89,7 @@ void mlir::qat::buildQATToNVPTXPipeline(
 
   // Kernels: outline, then compile for the chip.
   pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createGPUNameKernels());
   // Host-side gpu ops become asynchronous on one stream: the form that
   // gpu-to-llvm lowers (a synchronous gpu.alloc has no lowering).
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());

@@ -126,11 +126,11 @@ GPU (--target=cuda)
                          --gpu-chip and --gpu-features win over chip= and
                          features= here
   A CUDA error at any step (an upload, a launch, a fault in a kernel, a
-  download) stops qat-run with the failing CUDA call, the kernel where the
-  runtime knows it, and the CUDA error's name and text. A fault inside a
-  kernel is reported when the function waits for its kernels; run with
-  CUDA_LAUNCH_BLOCKING=1 to have the launch of the faulting kernel report
-  it. --emit-lowered writes the host module with the kernels' binaries
+  download) stops qat-run with the failing CUDA call, the kernel, and the
+  CUDA error's name and text. A fault inside a kernel is reported when the
+  function waits for its kernels, with the kernels launched since the last
+  wait; run with CUDA_LAUNCH_BLOCKING=1 to have the launch of the faulting
+  kernel report it. --emit-lowered writes the host module with the kernels' binaries
   (qat-run --target=cuda runs it again).
 
 AHEAD OF TIME

@@ -122,4 +122,18 @@ def GPUTileParallelLoops : Pass<"qat-gpu-tile-parallel-loops",
                            "::mlir::scf::SCFDialect"];
 }
 
+def GPUNameKernels : Pass<"qat-gpu-name-kernels", "::mlir::ModuleOp"> {
+  let summary = "Name each GPU kernel after its gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` puts every kernel of a function `@f` in its own
+    module (`@f_kernel`, `@f_kernel_0`, ...) but names the kernel in each of
+    them `@f_kernel`, and `convert-qat-matmul-to-nvgpu` names every matmul
+    kernel `@qat_matmul_mma_sync`. The runtime, profilers and error
+    messages only see the kernel's name. This pass renames the one kernel
+    of each such module after the module and updates its launches, so that
+    `cuLaunchKernel for kernel 'f_kernel_3' failed` says which one.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // QAT_TRANSFORMS_PASSES_TD

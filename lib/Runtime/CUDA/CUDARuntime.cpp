@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -38,6 +39,11 @@ struct Runtime {
   std::string firstError;
   /// Kernel names, so that a failed launch says which kernel failed.
   std::map<CUfunction, std::string> kernelNames;
+  /// The last kernels launched since the last synchronization (and how
+  /// many before them): a fault inside a kernel surfaces only when the host
+  /// waits, and the error then names the kernels that may have caused it.
+  std::vector<std::string> unsynchronized;
+  size_t unsynchronizedBefore = 0;
 };
 
 Runtime &runtime() {
@@ -83,6 +89,28 @@ bool check(CUresult result, const char *call, const std::string &subject) {
     text = "no description from the driver";
   return fail("%s%s%s failed: %s (%s)", call, subject.empty() ? "" : " for ",
               subject.c_str(), name, text);
+}
+
+/// Waits for `stream`, or for `event` if given; on failure the error names
+/// the kernels launched since the last wait (one of which faulted).
+bool synchronize(CUstream stream, const char *what, CUevent event = nullptr) {
+  Runtime &rt = runtime();
+  CUresult result =
+      event ? cuEventSynchronize(event) : cuStreamSynchronize(stream);
+  std::string subject = what;
+  if (result != CUDA_SUCCESS && !rt.unsynchronized.empty()) {
+    subject += " (kernels launched since the last wait:";
+    for (const std::string &kernel : rt.unsynchronized)
+      subject += " '" + kernel + "'";
+    if (rt.unsynchronizedBefore)
+      subject +=
+          ", after " + std::to_string(rt.unsynchronizedBefore) + " others";
+    subject += "; CUDA_LAUNCH_BLOCKING=1 names the one that failed)";
+  }
+  rt.unsynchronized.clear();
+  rt.unsynchronizedBefore = 0;
+  return check(result, event ? "cuEventSynchronize" : "cuStreamSynchronize",
+               subject);
 }
 
 /// True while an earlier error is pending in record mode: later work is
@@ -235,7 +263,7 @@ void qat_cuda_copy_to_device(void *devicePtr, const void *hostPtr,
   if (!check(cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(devicePtr),
                                hostPtr, bytes, stream),
              "cuMemcpyHtoDAsync", ""))
-    check(cuStreamSynchronize(stream), "cuStreamSynchronize", "");
+    synchronize(stream, "a copy to the device");
 }
 
 void qat_cuda_copy_to_host(void *hostPtr, const void *devicePtr,
@@ -247,15 +275,14 @@ void qat_cuda_copy_to_host(void *hostPtr, const void *devicePtr,
                                reinterpret_cast<CUdeviceptr>(devicePtr), bytes,
                                stream),
              "cuMemcpyDtoHAsync", ""))
-    check(cuStreamSynchronize(stream), "cuStreamSynchronize", "");
+    synchronize(stream, "a copy to the host");
 }
 
 void qat_cuda_synchronize(void) {
   if (!enter())
     return;
   // Errors of asynchronous work (a faulting kernel) surface here.
-  check(cuStreamSynchronize(activeStream()), "cuStreamSynchronize",
-        "the work queued so far");
+  synchronize(activeStream(), "the work queued so far");
 }
 
 struct qat_cuda_timer {
@@ -285,8 +312,7 @@ float qat_cuda_timer_stop(qat_cuda_timer *timer) {
   if (enter() &&
       !check(cuEventRecord(timer->stop, activeStream()), "cuEventRecord",
              "") &&
-      !check(cuEventSynchronize(timer->stop), "cuEventSynchronize",
-             "the timed work"))
+      !synchronize(nullptr, "the timed work", timer->stop))
     check(cuEventElapsedTime(&ms, timer->start, timer->stop),
           "cuEventElapsedTime", "");
   cuEventDestroy(timer->start);
@@ -359,8 +385,7 @@ void mgpuStreamSynchronize(CUstream stream) {
   if (runtime().useExternal)
     return;
   if (stream && enter())
-    check(cuStreamSynchronize(stream), "cuStreamSynchronize",
-          "the kernels of a compiled function");
+    synchronize(stream, "the kernels of a compiled function");
 }
 
 void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
@@ -376,9 +401,16 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
                                smem),
             "cuFuncSetAttribute", kernel))
     return;
-  check(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
-                       smem, stream, params, extra),
-        "cuLaunchKernel", kernel);
+  if (!check(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
+                            blockZ, smem, stream, params, extra),
+             "cuLaunchKernel", kernel)) {
+    Runtime &rt = runtime();
+    if (rt.unsynchronized.size() == 8) {
+      rt.unsynchronized.erase(rt.unsynchronized.begin());
+      ++rt.unsynchronizedBefore;
+    }
+    rt.unsynchronized.push_back(rt.kernelNames[function]);
+  }
 }
 
 void *mgpuMemAlloc(uint64_t bytes, CUstream /*stream*/, bool /*hostShared*/) {
@@ -396,8 +428,7 @@ void mgpuMemFree(void *ptr, CUstream /*stream*/) {
     return;
   // Compiled code frees temporaries right after queuing the kernels that
   // use them; let those finish first.
-  check(cuStreamSynchronize(runtime().stream), "cuStreamSynchronize",
-        "the work before a free");
+  synchronize(runtime().stream, "the work before a free");
   check(cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree", "");
 }
 

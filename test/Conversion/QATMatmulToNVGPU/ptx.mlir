@@ -46,9 +46,9 @@
 // PIPE: gpu.binary @qat_matmul_256x128x1024_centered_centered_s4_f32 {{.*}}mma.sync.aligned.m16n8k64.row.col.satfinite.s32.s4.s4.s32
 // PIPE-LABEL: llvm.func @matmuls
 // PIPE: llvm.call @mgpuMemAlloc
-// PIPE: gpu.launch_func <%{{.*}} : !llvm.ptr> @qat_matmul_200x136x256_signed_centered_s8_bf16::@qat_matmul_mma_sync
+// PIPE: gpu.launch_func <%{{.*}} : !llvm.ptr> @qat_matmul_200x136x256_signed_centered_s8_bf16::@qat_matmul_200x136x256_signed_centered_s8_bf16
 // PIPE: llvm.call @mgpuMemAlloc
-// PIPE: gpu.launch_func <%{{.*}} : !llvm.ptr> @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_mma_sync
+// PIPE: gpu.launch_func <%{{.*}} : !llvm.ptr> @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_256x128x1024_centered_centered_s4_f32
 func.func @matmuls(%a: tensor<200x256xi8>, %b: tensor<136x256xi8>,
                    %sa: tensor<1x1xf32>, %sb: tensor<136x1xf32>,
                    %pa: tensor<256x512xi8>, %pb: tensor<128x512xi8>,
