@@ -10,7 +10,7 @@
 // Linalg ops: elementwise, a column reduction, a full reduction (one thread).
 // RUN: qat-run %s --target=cuda --entry=affine --arg=iota --arg=const:0.5 | FileCheck %s --check-prefix=AFFINE
 // AFFINE:      result 0: shape=(2, 3) dtype=float32
-// AFFINE-NEXT: {{\[\[}}0.0, 0.462117, 0.761594],
+// AFFINE-NEXT: {{\[\[}} 0.0, 0.462117, 0.761594],
 // AFFINE-NEXT: {{^}} [0.905148, 0.964028, 0.986614]]
 // AFFINE-NEXT: result 1: shape=(3,) dtype=float32
 // AFFINE-NEXT: [3.0, 5.0, 7.0]
