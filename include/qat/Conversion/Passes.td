@@ -127,12 +127,28 @@ def ConvertQATMatmulToNVGPU
   let summary = "Lower qat.matmul to an integer tensor-core GPU kernel";
   let description = [{
     Replaces every `qat.matmul` by a launch of a GPU kernel that multiplies
-    the integer codes on the tensor cores (`nvgpu.mma.sync`: s8 operands with
-    mmaShape [16, 8, 32], or s4 operands with [16, 8, 64] read directly from
-    `packed` bytes) with int32 accumulation, and applies the dequantizing
-    epilogue (row sums for the 1/2 offsets of the centered grid, the steps of
-    both operands, conversion to the result type) before writing each output
-    element once.
+    the integer codes on the tensor cores (`nvgpu.mma.sync` with s8 operands
+    and mmaShape [16, 8, 32]) with int32 accumulation, and applies the
+    dequantizing epilogue (row sums for the 1/2 offsets of the centered grid,
+    the steps of both operands, conversion to the result type) before
+    writing each output element once.
+
+    `packed` 4-bit codes stay packed in global and shared memory (half the
+    bytes of s8). `int4-mma` says how they meet the tensor cores: `unpack`
+    turns each fragment register of eight codes into two s8 registers, one
+    for the even and one for the odd codes (16c for a signed code c,
+    16c + 8 = 8(2c+1) for a centered one, so no row sums are needed), and
+    runs two s8 mma.sync [16, 8, 32] where one s4 mma.sync [16, 8, 64]
+    would run; the accumulator holds 64 to 256 times the exact sum, shifted
+    back in the epilogue, which bounds K to 130944. `native` runs the s4
+    mma.sync on the packed registers. `auto` (the default) picks `native`
+    when `chip` names a chip with 4-bit tensor cores (sm_80 to sm_89) and
+    `unpack` otherwise, also when no chip is given: Hopper emulates s4 MMA
+    about 18x slower than s8, while on Ampere or Ada the unpacked kernel
+    does the s8 kernel's tensor-core work from half its bytes (about half of
+    native s4's peak rate), so for an unknown chip `unpack` costs least.
+    Beyond K = 130944 `auto` falls back to `native`, which is exact for
+    every K the verifier accepts.
 
     The rewrite stays at tensor level so that it composes with one-shot
     bufferization: operands become buffers through `bufferization.to_buffer`,
@@ -170,7 +186,20 @@ def ConvertQATMatmulToNVGPU
                         "(sm_80 and later)"))}]>,
     Option<"stages", "stages", "unsigned", /*default=*/"3",
            "Shared-memory pipeline stages of the K loop (2 or 3, 16 KiB "
-           "each)">
+           "each)">,
+    Option<"int4Mma", "int4-mma", "::mlir::qat::Int4Mma",
+           "::mlir::qat::Int4Mma::Auto",
+           "Tensor-core instruction for packed 4-bit codes", [{::llvm::cl::values(
+             clEnumValN(::mlir::qat::Int4Mma::Auto, "auto",
+                        "native on chips with 4-bit MMA (chip=sm_80..sm_89), "
+                        "unpack otherwise"),
+             clEnumValN(::mlir::qat::Int4Mma::Native, "native",
+                        "s4 mma.sync m16n8k64"),
+             clEnumValN(::mlir::qat::Int4Mma::Unpack, "unpack",
+                        "s4 registers unpacked to s8, two mma.sync m16n8k32"))}]>,
+    Option<"chip", "chip", "std::string", /*default=*/"",
+           "Target chip (sm_80, sm_90, ...) for int4-mma=auto; empty: "
+           "unknown">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -8,6 +8,7 @@
 #ifndef QAT_LIB_CONVERSION_QATMATMULTONVGPU_MATMULKERNEL_H
 #define QAT_LIB_CONVERSION_QATMATMULTONVGPU_MATMULKERNEL_H
 
+#include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
 #include "qat/Dialect/QAT/IR/QATAttrs.h"
 #include "qat/Dialect/QAT/IR/QATOps.h"
 
@@ -15,9 +16,21 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
+#include <limits>
 #include <string>
 
 namespace mlir::qat {
+
+/// The largest K of packed 4-bit codes that int4-mma=unpack accumulates
+/// exactly. The tensor cores multiply s8 values of magnitude at most 128
+/// (16c for a code c in [-8, 7], or 16c + 8), and the int32 accumulator
+/// (saturating in mma.sync) must hold the products over K rounded up to
+/// whole K tiles of 128 codes (zero-filled codes of centered operands add
+/// products too): 130944.
+constexpr int64_t kUnpackedInt4KTile = 128;
+constexpr int64_t kMaxUnpackedInt4K = std::numeric_limits<int32_t>::max() /
+                                      (128 * 128) / kUnpackedInt4KTile *
+                                      kUnpackedInt4KTile;
 
 /// Everything a kernel depends on; qat.matmul ops with equal specs share one
 /// kernel.
@@ -27,6 +40,8 @@ struct MatmulKernelSpec {
   /// it for packed 4-bit codes).
   int64_t k = 0, kBytes = 0;
   bool packed = false;
+  /// Packed codes go through s8 MMA (see Int4Mma::Unpack).
+  bool unpackInt4 = false;
   /// Element types of the code tensors (i8 when packed).
   Type lhsCodeType, rhsCodeType;
   Grid lhsGrid = Grid::Signed, rhsGrid = Grid::Signed;
@@ -39,7 +54,9 @@ struct MatmulKernelSpec {
   /// Shared-memory pipeline depth of the K loop.
   unsigned stages = 3;
 
-  static MatmulKernelSpec get(MatmulOp op, unsigned stages);
+  /// `int4Mma` is Auto when the chip leaves the choice open: packed codes
+  /// are unpacked up to kMaxUnpackedInt4K, multiplied natively beyond.
+  static MatmulKernelSpec get(MatmulOp op, unsigned stages, Int4Mma int4Mma);
   /// A symbol-friendly name that tells kernels apart, e.g.
   /// `qat_matmul_256x128x512_centered_centered_s4_bf16`.
   std::string getName() const;
@@ -67,7 +84,18 @@ struct MatmulKernelSpec {
 /// qat.matmul verifier bounds to int32, so T is exact even if the pieces
 /// wrap (int32 arithmetic is modular). Zero codes padding K add nothing to
 /// acc and the row sums, which is why tiles may be zero-filled.
+///
+/// Packed codes unpacked to s8 (Int4Mma::Unpack) enter the tensor cores as
+/// 16a on the signed grid and as 16a + 8 = 8(2a+1) on the centered grid, so
+/// acc is already T times 2^accShift (256, 128 or 64) and no row sums are
+/// needed:
+///
+///   T = (acc >> accShift) + constant
+///
+/// where a zero-filled code of K's padding, unpacked to 8 in both centered
+/// operands, adds 64 to acc: constant = -(padded K - K) then.
 struct EpilogueCoefficients {
+  unsigned accShift = 0;
   int32_t accFactor = 1;
   int32_t lhsRowSumFactor = 0;
   int32_t rhsRowSumFactor = 0;
@@ -76,6 +104,9 @@ struct EpilogueCoefficients {
   double scale = 1.0;
 
   static EpilogueCoefficients get(Grid lhs, Grid rhs, int64_t k);
+  /// For packed codes unpacked to s8, with K zero-padded to `paddedK`.
+  static EpilogueCoefficients getUnpackedInt4(Grid lhs, Grid rhs, int64_t k,
+                                              int64_t paddedK);
   bool needsLhsRowSums() const { return lhsRowSumFactor != 0; }
   bool needsRhsRowSums() const { return rhsRowSumFactor != 0; }
 };

@@ -12,8 +12,24 @@
 // * One CTA of 256 threads (8 warps) computes a 128 x 128 tile of the output
 //   and walks K in steps of 64 bytes. Warps form a 2 (M) x 4 (N) grid; each
 //   owns a 64 x 32 warp tile: 4 x 4 mma tiles of m16n8, two mma k-steps of
-//   32 bytes per K step (m16n8k32 for s8, m16n8k64 for s4). That is 64 int32
-//   accumulators per thread, held in registers for the whole K loop.
+//   32 bytes per K step (m16n8k32 for s8, m16n8k64 for s4, or two m16n8k32
+//   for s4 unpacked to s8). That is 64 int32 accumulators per thread, held
+//   in registers for the whole K loop.
+// * Packed 4-bit codes unpacked to s8 (Int4Mma::Unpack, for chips without
+//   4-bit tensor cores): the fragments are loaded exactly as for s4 and each
+//   32-bit register r of eight nibbles becomes `(r << 4) & 0xF0F0F0F0` (the
+//   even codes, each 16x its value as a signed byte) and `r & 0xF0F0F0F0`
+//   (the odd codes, 16x): exact sign extension without per-byte borrows.
+//   Centered codes also get `| 0x08080808`: 16c + 8 = 8(2c+1), the odd
+//   level itself, so the accumulator needs no row sums (EpilogueCoefficients
+//   ::getUnpackedInt4). The m16n8k64 s4 fragment holds in register j of
+//   thread (g, t) = (lane / 4, lane % 4) the codes k = 8t + i, i = 0..7 (+ 32
+//   for A's registers 2-3 and B's register 1); the m16n8k32 s8 fragment
+//   takes byte i of the same register as k' = 4t + i (+ 16). So the even
+//   (odd) halves of all registers are an s8 k32 fragment pair for the codes
+//   k = 8t + 2i (+ 1) of the k64 step: the same permutation of K in A and B,
+//   and the two s8 mma sum all 64 products. Costs: 3 or 4 integer
+//   instructions per fragment register and half, two mma per former one.
 // * CTAs are numbered along N within groups of 8 tile rows, so that the CTAs
 //   resident together share A and B panels in L2.
 // * Shared memory holds `stages` copies of the A tile (128 x 64 bytes) and
@@ -95,19 +111,28 @@ constexpr int64_t kCopiesPerThread = kTileABytes / kChunkBytes / kThreads;
 /// opt-in at launch).
 constexpr int64_t kMaxSharedBytes = 48 * 1024;
 constexpr int64_t kRasterGroupM = 8;
+/// CTAs resident on one SM (see buildMmaSyncKernel).
+constexpr int64_t kCtasPerSM = 2;
 
 static_assert(kTileM == kTileN, "A and B tiles share the copy schedule");
 static_assert(kChunksPerRow == 4, "the swizzle permutes four chunks per row");
 static_assert(kTileABytes % (kChunkBytes * kThreads) == 0,
               "every thread copies the same number of chunks");
 static_assert(kTileM + kTileN == kThreads, "one thread sums one row of A or B");
+static_assert(kUnpackedInt4KTile == 2 * kTileKBytes,
+              "kMaxUnpackedInt4K counts the zero-filled codes of a K tile");
 
 /// Emits the body of the mma.sync kernel.
 class MmaSyncKernelBuilder {
 public:
   MmaSyncKernelBuilder(ImplicitLocOpBuilder &b, const MatmulKernelSpec &spec)
       : b(b), spec(spec),
-        epilogue(EpilogueCoefficients::get(spec.lhsGrid, spec.rhsGrid, spec.k)),
+        epilogue(spec.unpackInt4
+                     ? EpilogueCoefficients::getUnpackedInt4(
+                           spec.lhsGrid, spec.rhsGrid, spec.k,
+                           llvm::alignTo(spec.kBytes, kTileKBytes) * 2)
+                     : EpilogueCoefficients::get(spec.lhsGrid, spec.rhsGrid,
+                                                 spec.k)),
         i8Type(b.getI8Type()), i32Type(b.getI32Type()),
         tokenType(nvgpu::DeviceAsyncTokenType::get(b.getContext())) {}
 
@@ -164,9 +189,15 @@ private:
   Value issueTileCopies(Value kTile, Value stage);
   /// Registers [first, first + count) of an ldmatrix result, as the operand
   /// type of the mma: vector<count x 4 x i8>, or vector<count x 8 x i4> for
-  /// packed codes. Built from 1-D vector ops only, which the NVVM conversion
-  /// lowers by itself.
+  /// packed codes multiplied as s4. Built from 1-D vector ops only, which the
+  /// NVVM conversion lowers by itself.
   Value regroup(Value registers, int64_t first, int64_t count);
+  /// The s8 fragment holding the even (`odd` false) or odd codes of each
+  /// register of a packed fragment vector<R x 4 x i8>, as 16c, or as
+  /// 8(2c+1) for `centered` codes.
+  Value unpackInt4(Value fragment, bool odd, bool centered);
+  /// Packed codes are multiplied as s4 on the tensor cores.
+  bool nativeInt4() const { return spec.packed && !spec.unpackInt4; }
   Value loadLhsFragment(Value stageBase, int64_t mmaTileM, int64_t kStep);
   std::pair<Value, Value> loadRhsFragments(Value stageBase, int64_t pair,
                                            int64_t kStep);
@@ -259,8 +290,8 @@ Value MmaSyncKernelBuilder::issueTileCopies(Value kTile, Value stage) {
 
 Value MmaSyncKernelBuilder::regroup(Value registers, int64_t first,
                                     int64_t count) {
-  Type element = spec.packed ? b.getIntegerType(4) : i8Type;
-  int64_t perRegister = spec.packed ? 8 : 4;
+  Type element = nativeInt4() ? b.getIntegerType(4) : i8Type;
+  int64_t perRegister = nativeInt4() ? 8 : 4;
   auto registerType = VectorType::get({perRegister}, element);
   auto groupType = VectorType::get({count, perRegister}, element);
   Value group = arith::ConstantOp::create(
@@ -268,11 +299,36 @@ Value MmaSyncKernelBuilder::regroup(Value registers, int64_t first,
   for (int64_t i = 0; i < count; ++i) {
     Value reg =
         vector::ExtractOp::create(b, registers, ArrayRef<int64_t>{first + i});
-    if (spec.packed)
+    if (nativeInt4())
       reg = vector::BitCastOp::create(b, registerType, reg);
     group = vector::InsertOp::create(b, reg, group, ArrayRef<int64_t>{i});
   }
   return group;
+}
+
+Value MmaSyncKernelBuilder::unpackInt4(Value fragment, bool odd,
+                                       bool centered) {
+  auto fragmentType = cast<VectorType>(fragment.getType());
+  auto bytesType = VectorType::get({4}, i8Type);
+  auto wordType = VectorType::get({1}, i32Type);
+  Value unpacked = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(fragmentType, b.getI8IntegerAttr(0)));
+  for (int64_t i = 0; i < fragmentType.getDimSize(0); ++i) {
+    Value bytes = vector::ExtractOp::create(b, fragment, ArrayRef<int64_t>{i});
+    Value word = vector::ExtractOp::create(
+        b, vector::BitCastOp::create(b, wordType, bytes), ArrayRef<int64_t>{0});
+    if (!odd)
+      word = arith::ShLIOp::create(b, word, i32(4));
+    word =
+        arith::AndIOp::create(b, word, i32(static_cast<int32_t>(0xF0F0F0F0u)));
+    if (centered)
+      word = arith::OrIOp::create(b, word, i32(0x08080808));
+    bytes = vector::BitCastOp::create(
+        b, bytesType, vector::BroadcastOp::create(b, wordType, word));
+    unpacked =
+        vector::InsertOp::create(b, bytes, unpacked, ArrayRef<int64_t>{i});
+  }
+  return unpacked;
 }
 
 Value MmaSyncKernelBuilder::loadLhsFragment(Value stageBase, int64_t mmaTileM,
@@ -288,7 +344,7 @@ Value MmaSyncKernelBuilder::loadLhsFragment(Value stageBase, int64_t mmaTileM,
   Value fragment = nvgpu::LdMatrixOp::create(
       b, VectorType::get({4, 4}, i8Type), shared, ValueRange{offset},
       /*transpose=*/false, /*numTiles=*/4);
-  if (!spec.packed)
+  if (!nativeInt4())
     return fragment;
   // Two's complement nibbles with element 2j in the low half of byte j are
   // the PTX register layout of .s4 fragments (lower element, lower bits).
@@ -460,6 +516,10 @@ void MmaSyncKernelBuilder::emitEpilogue(ValueRange accumulators) {
           int64_t c = tileN * 2 + e;
           // Exact integer part of the epilogue (see EpilogueCoefficients).
           Value t = vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{h, e});
+          // Every product of unpacked 4-bit codes is a multiple of
+          // 2^accShift: the shift is exact.
+          if (epilogue.accShift != 0)
+            t = arith::ShRSIOp::create(b, t, i32(epilogue.accShift));
           if (epilogue.accFactor != 1)
             t = arith::MulIOp::create(b, t, i32(epilogue.accFactor));
           auto addScaled = [&](Value sum, int32_t factor) {
@@ -589,7 +649,17 @@ void MmaSyncKernelBuilder::build(gpu::GPUFuncOp func,
     Value stageBase =
         mul(b.createOrFold<arith::RemUIOp>(kTile, idx(stages)), kStageBytes);
     SmallVector<int64_t, 3> mmaShape = {
-        kMmaM, kMmaN, spec.packed ? 2 * kMmaKBytes : kMmaKBytes};
+        kMmaM, kMmaN, nativeInt4() ? 2 * kMmaKBytes : kMmaKBytes};
+    auto multiply = [&](ArrayRef<Value> lhsFragments,
+                        ArrayRef<Value> rhsFragments) {
+      for (int64_t tileM = 0; tileM < kMmaTilesM; ++tileM) {
+        for (int64_t tileN = 0; tileN < kMmaTilesN; ++tileN) {
+          Value &acc = accs[tileM * kMmaTilesN + tileN];
+          acc = nvgpu::MmaSyncOp::create(b, lhsFragments[tileM],
+                                         rhsFragments[tileN], acc, mmaShape);
+        }
+      }
+    };
     for (int64_t kStep = 0; kStep < kMmaStepsK; ++kStep) {
       SmallVector<Value> lhsFragments, rhsFragments;
       for (int64_t tileM = 0; tileM < kMmaTilesM; ++tileM)
@@ -599,12 +669,20 @@ void MmaSyncKernelBuilder::build(gpu::GPUFuncOp func,
         rhsFragments.push_back(first);
         rhsFragments.push_back(second);
       }
-      for (int64_t tileM = 0; tileM < kMmaTilesM; ++tileM) {
-        for (int64_t tileN = 0; tileN < kMmaTilesN; ++tileN) {
-          Value &acc = accs[tileM * kMmaTilesN + tileN];
-          acc = nvgpu::MmaSyncOp::create(b, lhsFragments[tileM],
-                                         rhsFragments[tileN], acc, mmaShape);
-        }
+      if (!spec.unpackInt4) {
+        multiply(lhsFragments, rhsFragments);
+        continue;
+      }
+      // Even codes of the k-step, then odd codes: one s8 mma each.
+      for (bool odd : {false, true}) {
+        auto unpack = [&](ArrayRef<Value> fragments, Grid grid) {
+          return llvm::map_to_vector(fragments, [&](Value f) {
+            return unpackInt4(f, odd, grid == Grid::Centered);
+          });
+        };
+        SmallVector<Value> lhsUnpacked = unpack(lhsFragments, spec.lhsGrid);
+        SmallVector<Value> rhsUnpacked = unpack(rhsFragments, spec.rhsGrid);
+        multiply(lhsUnpacked, rhsUnpacked);
       }
     }
     if (epilogue.needsLhsRowSums() || epilogue.needsRhsRowSums())
@@ -649,6 +727,12 @@ mlir::qat::checkMmaSyncSupport(const MatmulKernelSpec &spec,
                             "steps, got "
                          << stepType << " " << role << " steps";
   }
+  if (spec.unpackInt4 && spec.k > kMaxUnpackedInt4K)
+    return emitError() << "contraction size K = " << spec.k
+                       << " is too large for int4-mma=unpack: its int32 "
+                          "accumulator holds up to 256x the sum of products, "
+                          "exact up to K = "
+                       << kMaxUnpackedInt4K << "; use int4-mma=native";
   if (spec.kBytes % kChunkBytes != 0) {
     InFlightDiagnostic diag = emitError();
     diag << "contraction size K = " << spec.k << " gives rows of "
@@ -710,6 +794,14 @@ MatmulKernel mlir::qat::buildMmaSyncKernel(OpBuilder &builder, Location loc,
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({static_cast<int32_t>(kThreads), 1, 1}));
+  // Two CTAs per SM (.minnctapersm 2: at most 128 registers a thread, 96 KiB
+  // of shared memory) hide one CTA's barrier and ldmatrix latency behind the
+  // other's MMAs. The s8 kernels fit in 128 registers anyway; the unpacked
+  // s4 kernel needed 131 without the bound, and ran 13-20% faster with it
+  // (docs/gpu.md). Native s4 needs 156 and would spill: it is left alone.
+  if (!spec.packed || spec.unpackInt4)
+    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  b.getI32IntegerAttr(kCtasPerSM));
 
   MmaSyncKernelBuilder(b, spec).build(func, sharedBuffer);
 

@@ -36,7 +36,8 @@ using namespace mlir::qat;
 // MatmulKernelSpec, EpilogueCoefficients
 //===----------------------------------------------------------------------===//
 
-MatmulKernelSpec MatmulKernelSpec::get(MatmulOp op, unsigned stages) {
+MatmulKernelSpec MatmulKernelSpec::get(MatmulOp op, unsigned stages,
+                                       Int4Mma int4Mma) {
   MatmulKernelSpec spec;
   RankedTensorType lhs = op.getLhs().getType();
   spec.m = lhs.getDimSize(0);
@@ -54,6 +55,9 @@ MatmulKernelSpec MatmulKernelSpec::get(MatmulOp op, unsigned stages) {
   spec.rhsScaleElementType = op.getRhsScale().getType().getElementType();
   spec.resultElementType = op.getType().getElementType();
   spec.stages = stages;
+  spec.unpackInt4 = spec.packed &&
+                    (int4Mma == Int4Mma::Unpack ||
+                     (int4Mma == Int4Mma::Auto && spec.k <= kMaxUnpackedInt4K));
   return spec;
 }
 
@@ -69,9 +73,10 @@ std::string MatmulKernelSpec::getName() const {
 bool MatmulKernelSpec::operator==(const MatmulKernelSpec &other) const {
   return m == other.m && n == other.n && k == other.k &&
          kBytes == other.kBytes && packed == other.packed &&
-         lhsCodeType == other.lhsCodeType && rhsCodeType == other.rhsCodeType &&
-         lhsGrid == other.lhsGrid && rhsGrid == other.rhsGrid &&
-         lhsPerRow == other.lhsPerRow && rhsPerRow == other.rhsPerRow &&
+         unpackInt4 == other.unpackInt4 && lhsCodeType == other.lhsCodeType &&
+         rhsCodeType == other.rhsCodeType && lhsGrid == other.lhsGrid &&
+         rhsGrid == other.rhsGrid && lhsPerRow == other.lhsPerRow &&
+         rhsPerRow == other.rhsPerRow &&
          lhsScaleElementType == other.lhsScaleElementType &&
          rhsScaleElementType == other.rhsScaleElementType &&
          resultElementType == other.resultElementType && stages == other.stages;
@@ -101,6 +106,36 @@ EpilogueCoefficients EpilogueCoefficients::get(Grid lhs, Grid rhs, int64_t k) {
   return c;
 }
 
+EpilogueCoefficients EpilogueCoefficients::getUnpackedInt4(Grid lhs, Grid rhs,
+                                                           int64_t k,
+                                                           int64_t paddedK) {
+  bool lhsCentered = lhs == Grid::Centered, rhsCentered = rhs == Grid::Centered;
+  EpilogueCoefficients c;
+  // 16a or 8(2a+1) per operand.
+  c.accShift = (lhsCentered ? 3 : 4) + (rhsCentered ? 3 : 4);
+  if (lhsCentered && rhsCentered) {
+    c.constant = static_cast<int32_t>(k - paddedK);
+    c.scale = 0.25;
+  } else if (lhsCentered || rhsCentered) {
+    c.scale = 0.5;
+  }
+  return c;
+}
+
+//===----------------------------------------------------------------------===//
+// Chips
+//===----------------------------------------------------------------------===//
+
+bool mlir::qat::hasNativeInt4Mma(StringRef chip) {
+  // sm_80 to sm_89 (Ampere, Ada) have 4-bit integer tensor cores. Hopper
+  // emulates mma.sync .s4 (about 18x slower than s8 on an H100,
+  // docs/gpu.md); later chips are not known to run it natively either.
+  unsigned version;
+  if (!chip.consume_front("sm_") || chip.consumeInteger(10, version))
+    return false;
+  return version >= 80 && version < 90;
+}
+
 //===----------------------------------------------------------------------===//
 // Rewrite
 //===----------------------------------------------------------------------===//
@@ -110,11 +145,14 @@ namespace {
 /// The kernels of one module, created on demand: equal specs share a kernel.
 class KernelCache {
 public:
-  KernelCache(ModuleOp module, MatmulGPUStrategy strategy, unsigned stages)
-      : module(module), symbolTable(module), strategy(strategy),
-        stages(stages) {}
+  KernelCache(ModuleOp module, MatmulGPUStrategy strategy, unsigned stages,
+              Int4Mma int4Mma)
+      : module(module), symbolTable(module), strategy(strategy), stages(stages),
+        int4Mma(int4Mma) {}
 
-  unsigned getStages() const { return stages; }
+  MatmulKernelSpec getSpec(MatmulOp op) const {
+    return MatmulKernelSpec::get(op, stages, int4Mma);
+  }
 
   LogicalResult checkSupport(const MatmulKernelSpec &spec,
                              function_ref<InFlightDiagnostic()> emitError) {
@@ -160,6 +198,7 @@ private:
   SymbolTable symbolTable;
   MatmulGPUStrategy strategy;
   unsigned stages;
+  Int4Mma int4Mma;
   SmallVector<std::pair<MatmulKernelSpec, MatmulKernel>> kernels;
 };
 
@@ -171,7 +210,7 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
 
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
-    MatmulKernelSpec spec = MatmulKernelSpec::get(op, cache.getStages());
+    MatmulKernelSpec spec = cache.getSpec(op);
     // The pass has reported unsupported ops already; stay silent here.
     if (failed(cache.checkSupport(spec, [] { return InFlightDiagnostic(); })))
       return rewriter.notifyMatchFailure(op, "unsupported by the strategy");
@@ -224,12 +263,17 @@ struct ConvertQATMatmulToNVGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    KernelCache cache(module, strategy, stages);
+    // With a chip that multiplies 4-bit codes natively, auto means native;
+    // otherwise it stays auto: unpacked wherever K allows.
+    Int4Mma mode = int4Mma == Int4Mma::Auto && hasNativeInt4Mma(chip)
+                       ? Int4Mma::Native
+                       : int4Mma;
+    KernelCache cache(module, strategy, stages, mode);
 
     // Report every op the strategy cannot compile before changing anything.
     bool supported = true;
     module.walk([&](MatmulOp op) {
-      MatmulKernelSpec spec = MatmulKernelSpec::get(op, stages);
+      MatmulKernelSpec spec = cache.getSpec(op);
       if (failed(cache.checkSupport(spec, [&] { return op.emitOpError(); })))
         supported = false;
     });

@@ -3,15 +3,17 @@
 // The mma.sync kernel of qat.matmul: host side, pipeline, tensor-core ops and
 // the dequantizing epilogue of every combination of grids.
 
-// Centered x centered, packed 4-bit codes (s4 tensor cores), per-row steps,
-// bf16 result: (4 acc + 2 rowSumA + 2 rowSumB + K) / 4 * sa * sb.
+// Centered x centered, packed 4-bit codes, per-row steps, bf16 result. With
+// no chip named the codes are unpacked to s8 for the tensor cores (see
+// int4-mma.mlir): every fragment register gives 8(2c+1) of its even codes,
+// then of its odd codes, so the accumulator is 64 times the sum of
+// (2a+1)(2b+1) and no row sums are needed: acc / 64 / 4 * sa * sb.
 
 // CHECK: module attributes {gpu.container_module}
 // CHECK-LABEL: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_bf16
 // CHECK: memref.global "private" @qat_matmul_smem : memref<49152xi8, #gpu.address_space<workgroup>> {alignment = 128 : i64}
-// CHECK: gpu.func @qat_matmul_mma_sync(%{{.*}}: memref<256x512xi8>, %{{.*}}: memref<128x512xi8>, %{{.*}}: memref<256x1xf32>, %{{.*}}: memref<128x1xf32>, %[[OUT:.*]]: memref<256x128xbf16>) kernel attributes {known_block_size = array<i32: 256, 1, 1>}
+// CHECK: gpu.func @qat_matmul_mma_sync(%{{.*}}: memref<256x512xi8>, %{{.*}}: memref<128x512xi8>, %{{.*}}: memref<256x1xf32>, %{{.*}}: memref<128x1xf32>, %[[OUT:.*]]: memref<256x128xbf16>) kernel attributes {known_block_size = array<i32: 256, 1, 1>, nvvm.minctasm = 2 : i32}
 // CHECK: %[[SMEM:.*]] = memref.get_global @qat_matmul_smem
-// CHECK: %[[WORDS:.*]] = memref.view %[[SMEM]][%{{.*}}][] : memref<49152xi8, #gpu.address_space<workgroup>> to memref<12288xi32, #gpu.address_space<workgroup>>
 // Prologue: two stages in flight, 16-byte copies that zero-fill past K.
 // CHECK: %[[CP:.*]] = nvgpu.device_async_copy %{{.*}}[%{{.*}}, %{{.*}}], %[[SMEM]][%{{.*}}], 16, %{{.*}} {bypassL1} : memref<256x512xi8> to memref<49152xi8, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_copy %{{.*}} : memref<128x512xi8> to memref<49152xi8, #gpu.address_space<workgroup>>
@@ -22,35 +24,40 @@
 // CHECK:   gpu.barrier
 // CHECK:   nvgpu.device_async_create_group
 // CHECK:   %[[A:.*]] = nvgpu.ldmatrix %[[SMEM]][%{{.*}}] {numTiles = 4 : i32, transpose = false} : memref<49152xi8, #gpu.address_space<workgroup>> -> vector<4x4xi8>
-// CHECK:   vector.bitcast %{{.*}} : vector<4xi8> to vector<8xi4>
-// CHECK:   nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 64]} : (vector<4x8xi4>, vector<2x8xi4>, vector<2x2xi32>) -> vector<2x2xi32>
-// 16 mma per k-step, two k-steps per 64-byte K tile.
-// CHECK-COUNT-31: nvgpu.mma.sync
-// Row sums of both operands, nibbles moved to the top of each byte.
-// CHECK:   vector.load %[[WORDS]][%{{.*}}] {alignment = 16 : i64} : memref<12288xi32, #gpu.address_space<workgroup>>, vector<4xi32>
-// CHECK:   nvvm.dot.accumulate.4way %{{.*}} <signed>, %{{.*}} <signed>, %{{.*}} : vector<4xi8>, vector<4xi8>
-// CHECK:   arith.shrsi %{{.*}}, %c4_i32 : i32
+// CHECK-NOT: xi4>
+// Even codes: (r << 4) & 0xF0F0F0F0 | 0x08080808.
+// CHECK:   %[[R:.*]] = vector.extract %[[A]][0] : vector<4xi8> from vector<4x4xi8>
+// CHECK-NEXT: %[[W:.*]] = vector.bitcast %[[R]] : vector<4xi8> to vector<1xi32>
+// CHECK-NEXT: %[[X:.*]] = vector.extract %[[W]][0] : i32 from vector<1xi32>
+// CHECK-NEXT: %[[UP:.*]] = arith.shli %[[X]], %c4_i32 : i32
+// CHECK-NEXT: %[[MASKED:.*]] = arith.andi %[[UP]], %c-252645136_i32 : i32
+// CHECK-NEXT: %[[EVEN:.*]] = arith.ori %[[MASKED]], %c134744072_i32 : i32
+// CHECK-NEXT: %[[V:.*]] = vector.broadcast %[[EVEN]] : i32 to vector<1xi32>
+// CHECK-NEXT: vector.bitcast %[[V]] : vector<1xi32> to vector<4xi8>
+// 16 s8 mma per half of a 32-byte k-step.
+// CHECK-COUNT-16: nvgpu.mma.sync(%{{.*}}, %{{.*}}, %{{.*}}) {mmaShape = [16, 8, 32]} : (vector<4x4xi8>, vector<2x4xi8>, vector<2x2xi32>) -> vector<2x2xi32>
+// Odd codes: r & 0xF0F0F0F0 | 0x08080808.
+// CHECK:   %[[Y:.*]] = vector.extract %{{.*}}[0] : i32 from vector<1xi32>
+// CHECK-NEXT: %[[ODD:.*]] = arith.andi %[[Y]], %c-252645136_i32 : i32
+// CHECK-NEXT: arith.ori %[[ODD]], %c134744072_i32 : i32
+// CHECK-COUNT-16: nvgpu.mma.sync
+// The second k-step of the 64-byte K tile.
+// CHECK-COUNT-32: nvgpu.mma.sync
+// CHECK-NOT: nvgpu.mma.sync
+// CHECK-NOT: nvvm.dot.accumulate.4way
 // CHECK:   scf.yield
 // CHECK: nvgpu.device_async_wait %[[LOOP]]#17 {numGroups = 0 : i32}
-// CHECK: gpu.barrier
-// CHECK: memref.store %[[LOOP]]#16, %[[WORDS]][%{{.*}}]
-// CHECK: gpu.barrier
+// CHECK-NEXT: gpu.barrier
+// CHECK-NOT: memref.store
 // CHECK: %[[SB:.*]] = memref.load %{{.*}} : memref<128x1xf32>
-// CHECK: %[[RB:.*]] = memref.load %[[WORDS]]
 // CHECK: %[[SA:.*]] = memref.load %{{.*}} : memref<256x1xf32>
 // CHECK: %[[RS:.*]] = arith.mulf %{{.*}}, %[[SA]] : f32
-// CHECK: %[[RA:.*]] = memref.load %[[WORDS]]
 // CHECK: %[[ACC:.*]] = vector.extract %[[LOOP]]#0[0, 0] : i32 from vector<2x2xi32>
-// CHECK: %[[T0:.*]] = arith.muli %[[ACC]], %c4_i32 : i32
-// CHECK: %[[RA2:.*]] = arith.muli %[[RA]], %c2_i32 : i32
-// CHECK: %[[T1:.*]] = arith.addi %[[T0]], %[[RA2]] : i32
-// CHECK: %[[RB2:.*]] = arith.muli %[[RB]], %c2_i32 : i32
-// CHECK: %[[T2:.*]] = arith.addi %[[T1]], %[[RB2]] : i32
-// CHECK: %[[T3:.*]] = arith.addi %[[T2]], %c1024_i32 : i32
-// CHECK: %[[F:.*]] = arith.sitofp %[[T3]] : i32 to f32
-// CHECK: %[[F1:.*]] = arith.mulf %[[F]], %[[RS]] : f32
-// CHECK: %[[F2:.*]] = arith.mulf %[[F1]], %[[SB]] : f32
-// CHECK: arith.truncf %[[F2]] : f32 to bf16
+// CHECK-NEXT: %[[T:.*]] = arith.shrsi %[[ACC]], %c6_i32 : i32
+// CHECK-NEXT: %[[F:.*]] = arith.sitofp %[[T]] : i32 to f32
+// CHECK-NEXT: %[[F1:.*]] = arith.mulf %[[F]], %[[RS]] : f32
+// CHECK-NEXT: %[[F2:.*]] = arith.mulf %[[F1]], %[[SB]] : f32
+// CHECK-NEXT: arith.truncf %[[F2]] : f32 to bf16
 // CHECK: %[[PAIR:.*]] = vector.from_elements %{{.*}}, %{{.*}} : vector<2xbf16>
 // CHECK: vector.store %[[PAIR]], %[[OUT]][%{{.*}}, %{{.*}}] {alignment = 4 : i64} : memref<256x128xbf16>, vector<2xbf16>
 // CHECK-NOT: scf.if

@@ -21,6 +21,25 @@ namespace qat {
 /// builder, sharing the host-side rewrite and the epilogue math.
 enum class MatmulGPUStrategy { MmaSync };
 
+/// How packed 4-bit codes reach the tensor cores. Only sm_80 to sm_89 have
+/// 4-bit integer MMA in hardware; on sm_90 `mma.sync ... .s4` is emulated
+/// (about 18x slower than s8, measured on an H100) and later chips have no
+/// 4-bit MMA at all.
+enum class Int4Mma {
+  /// `Native` where the `chip` option names a chip with 4-bit MMA, `Unpack`
+  /// everywhere else (see the pass description).
+  Auto,
+  /// `mma.sync m16n8k64` with .s4 operands, straight from the packed bytes.
+  Native,
+  /// Packed codes in global and shared memory, each fragment register
+  /// unpacked to two s8 registers right before two `mma.sync m16n8k32`.
+  Unpack,
+};
+
+/// Whether `chip` (`sm_80`, `sm_90a`, ...) multiplies 4-bit integers on its
+/// tensor cores at full rate. False for chips it does not know.
+bool hasNativeInt4Mma(llvm::StringRef chip);
+
 #define GEN_PASS_DECL_CONVERTQATMATMULTONVGPU
 #include "qat/Conversion/Passes.h.inc"
 
