@@ -379,6 +379,17 @@ def matmul_cases(rng):
             k = int(rng.choice([64, 128, 192]))
             out = ["f32", "bf16", "f16"][bits % 3]
             cases.append(matmul_case(qa, qb, m, n, k, packed, out, bits == 8))
+    # Long K with tails of M, N and K (K % 128 != 0 zero-pads the last K tile
+    # of the GPU kernel), f32 results that show an error of one in the integer
+    # sum; 4-bit codes also unpacked to s8 on the GPU (int4-mma=unpack).
+    c4 = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
+    s4 = R.Quantizer("signed", 4, "learned", "per_row")
+    s4t = R.Quantizer("signed", 4, "learned", "per_tensor")
+    c8 = R.Quantizer("centered", 8, "absmax", "per_row")
+    cases.append(matmul_case(c4, c4, 300, 200, 4000, True, "f32", False))
+    cases.append(matmul_case(s4t, s4, 130, 260, 4096, True, "f32", True))
+    cases.append(matmul_case(c4, s4, 200, 136, 2080, True, "f32", False))
+    cases.append(matmul_case(c8, c8, 160, 96, 4096, False, "f32", False))
     return cases
 
 
