@@ -330,6 +330,111 @@ def hadamard_cases(rng):
     return cases
 
 
+# --- Fused row kernels at model row lengths -----------------------------------
+
+
+def quest_chain_case(shape, dtype):
+    """QuEST's rotation, step, packed codes, trust-masked gradient and rotation
+    back, one GPU kernel, at a row length whose rows take many warps (11008:
+    704 threads of two chunks). The intermediates are results too, so that
+    each stage is checked on the values the kernel itself used."""
+    q = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
+    name = f"quest_chain_{'x'.join(map(str, shape))}_{dtype}"
+    xt, st = t(shape, dtype), t(q.scale_shape(shape))
+    ct = t(list(shape[:-1]) + [shape[-1] // 2], "i8")
+    func = "case_" + name
+    mlir = (f"func.func @{func}(%x: {xt}, %dy: {xt}) -> ({xt}, {st}, {ct}, {xt}, {xt}) "
+            "attributes {llvm.emit_c_interface} {\n"
+            f"  %xh = qat.hadamard %x block 128 : {xt}\n"
+            f"  %s = qat.scale %xh as {q.attr()} : {xt} -> {st}\n"
+            f"  %q = qat.quantize %xh, %s as {q.attr()} packed : {xt}, {st} -> {ct}\n"
+            f"  %g = qat.fake_quant_grad %dy, %xh, %s as {q.attr()} with trust : {xt}, {st}\n"
+            f"  %dx = qat.hadamard %g block 128 : {xt}\n"
+            f"  return %xh, %s, %q, %g, %dx : {xt}, {st}, {ct}, {xt}, {xt}\n}}\n")
+    tol = 2.0 ** -7 if dtype == "bf16" else 1e-6
+
+    def rotation_close(out, x, what):
+        ref = R.hadamard(x.astype(np.float64), 128)
+        terms = np.abs(x.astype(np.float64)).reshape(list(shape[:-1]) + [-1, 128]).sum(-1)
+        terms = np.repeat(terms, 128, axis=-1).reshape(shape) / np.sqrt(128)
+        err = np.abs(out.astype(np.float64) - ref) / (tol * np.maximum(terms, 1e-30) + 1e-30)
+        finite_like(out, ref, what)
+        if np.max(err) > 1:
+            raise Failure(f"{what}: relative error {np.max(err) * tol:.3g}")
+
+    def check(inputs, outputs):
+        x, dy = [a.astype(F32) for a in inputs]
+        if dtype == "bf16":
+            x, dy = bf16_round(x), bf16_round(dy)
+        xh, s, codes, g, dx = outputs
+        xh = xh.astype(F32)
+        rotation_close(xh, x, "hadamard")
+        close(s, R.scale(xh, q), "scale", rtol=1e-5, atol_scale=1e-30)
+        s = s.astype(F32)
+        v = xh / R.expand(s, xh, q)
+        tie = near_tie(v, 0.5) | ~np.isfinite(v)
+        flips = equal_except_near(R.unpack(codes), R.quantize(xh, s, q), tie, "quantize")
+        g_ref, _ = R.fake_quant_grad(dy, xh, s, q, "trust")
+        boundary = boundary_mask(xh, s, q, "trust") | tie
+        close(g, maybe_bf16(np.where(boundary, g.astype(F32), g_ref), dtype),
+              "fake_quant_grad[trust].dx", rtol=max(tol, 1e-5))
+        rotation_close(dx.astype(F32), g.astype(F32), "hadamard of the gradient")
+        return f"{flips} tie flips"
+
+    results = [(shape, dtype), (q.scale_shape(shape), "f32"),
+               (list(shape[:-1]) + [shape[-1] // 2], "i8"), (shape, dtype), (shape, dtype)]
+    return Case(name, mlir, func, [(shape, dtype, normal()), (shape, dtype, normal())],
+                check, results)
+
+
+def stable_chain_case(shape, dtype):
+    """StableQAT's learned per-row quantizer forward and its Fourier backward
+    with the step gradient, at model row lengths."""
+    q = R.Quantizer("signed", 4, "learned", "per_row")
+    name = f"stable_chain_{'x'.join(map(str, shape))}_{dtype}"
+    sshape = q.scale_shape(shape)
+    xt, st = t(shape, dtype), t(sshape)
+    func = "case_" + name
+    mlir = (f"func.func @{func}(%w: {xt}, %dy: {xt}, %s: {st}) -> ({xt}, {xt}, {st}) "
+            "attributes {llvm.emit_c_interface} {\n"
+            f"  %wq = qat.fake_quant %w, %s as {q.attr()} with fourier : {xt}, {st}\n"
+            f"  %dw, %ds = qat.fake_quant_grad %dy, %w, %s as {q.attr()} with fourier "
+            f": {xt}, {st} -> {st}\n"
+            f"  return %wq, %dw, %ds : {xt}, {xt}, {st}\n}}\n")
+    tol = 2.0 ** -7 if dtype == "bf16" else 1e-6
+
+    def check(inputs, outputs):
+        w, dy = [a.astype(F32) for a in inputs[:2]]
+        if dtype == "bf16":
+            w, dy = bf16_round(w), bf16_round(dy)
+        s = inputs[2].astype(F32)
+        wq, dw, ds = outputs
+        v = w / R.expand(s, w, q)
+        tie = near_tie(v) | ~np.isfinite(v)
+        close(wq, maybe_bf16(np.where(tie, wq.astype(F32), R.fake_quant(w, s, q)), dtype),
+              "fake_quant", rtol=tol)
+        dw_ref, ds_ref = R.fake_quant_grad(dy, w, s, q, "fourier")
+        boundary = boundary_mask(w, s, q, "fourier") | tie
+        close(dw, maybe_bf16(np.where(boundary, dw.astype(F32), dw_ref), dtype),
+              "fake_quant_grad[fourier].dx", rtol=max(tol, 1e-5))
+        scale_ = np.sum(np.abs(dy * np.maximum(np.abs(v), 1)), axis=-1, keepdims=True)
+        scale_ = scale_ / np.sqrt(w.size * q.qp) + 1e-30
+        rows = ~(boundary | tie).any(axis=-1, keepdims=True)
+        err = np.where(rows, np.abs(ds - ds_ref) / scale_, 0)
+        if np.max(err) > 1e-4:
+            raise Failure(f"fake_quant_grad[fourier].ds: relative error {np.max(err):.3g}")
+        return "ok"
+
+    args = [(shape, dtype, normal()), (shape, dtype, normal()),
+            (sshape, "f32", positive(0.1, 0.5))]
+    return Case(name, mlir, func, args, check, [(shape, dtype), (shape, dtype), (sshape, "f32")])
+
+
+def row_kernel_cases():
+    return [quest_chain_case([6, 11008], "bf16"), quest_chain_case([3, 4096], "f32"),
+            stable_chain_case([5, 11008], "bf16"), stable_chain_case([2, 3, 2048], "f32")]
+
+
 # --- Matmul -------------------------------------------------------------------------
 
 
@@ -395,4 +500,5 @@ def matmul_cases(rng):
 
 def all_cases(seed=2026):
     rng = np.random.default_rng(seed)
-    return quantizer_cases(rng) + hadamard_cases(rng) + matmul_cases(rng)
+    return (quantizer_cases(rng) + hadamard_cases(rng) + row_kernel_cases()
+            + matmul_cases(rng))
