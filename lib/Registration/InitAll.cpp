@@ -28,6 +28,8 @@ void mlir::qat::registerAllDialects(DialectRegistry &registry) {
   registerGPULaunchFuncMemoryEffects(registry);
   // Lets buffer deallocation accept the barriers of the row kernels.
   registerGPUBarrierMemoryEffects(registry);
+  // Keeps constants in the kernels they are used in.
+  registerGPULaunchConstantMaterialization(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   // gpu-module-to-binary and the object emitters translate to LLVM IR.

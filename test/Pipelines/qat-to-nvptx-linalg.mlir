@@ -36,7 +36,7 @@
 //       HOST:       arith.addf
 //       HOST:     gpu.terminator
 //       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1)
-//       HOST:     scf.for %{{.*}} = %c0 to %c128
+//       HOST:     scf.for %{{.*}} = %c0{{.*}} to %c128
 //       HOST:       memref.load %[[PARTIAL]]
 //       HOST:       arith.addf
 //       HOST:     arith.mulf

@@ -114,7 +114,9 @@ void mlir::qat::lowerSubgroupReductions(Operation *launch) {
   populateGpuLowerSubgroupReduceToShufflePatterns(patterns, kWarpSize);
   populateGpuLowerClusteredSubgroupReduceToShufflePatterns(patterns, kWarpSize);
   // The greedy driver also folds the unrolled body and uniques its
-  // constants, which keeps the emitted IR readable.
+  // constants (at the top of the launch body, see
+  // registerGPULaunchConstantMaterialization), which keeps the emitted IR
+  // readable.
   (void)applyPatternsGreedily(launch, std::move(patterns));
 }
 

@@ -23,6 +23,11 @@ namespace mlir::qat {
 /// unknown effects.
 void registerGPUBarrierMemoryEffects(DialectRegistry &registry);
 
+/// Makes folding materialize the constants of a gpu.launch body inside it
+/// rather than in the host function, so that kernel outlining keeps them in
+/// the kernel (as immediates) instead of passing them as parameters.
+void registerGPULaunchConstantMaterialization(DialectRegistry &registry);
+
 } // namespace mlir::qat
 
 #endif // QAT_CONVERSION_QATTOGPU_QATTOGPU_H
