@@ -108,7 +108,9 @@ struct RowKernelPlan {
   int64_t vectorWidth = 1;
   /// K = D / V.
   int64_t chunks = 1;
-  /// T: threads per row, a power of two.
+  /// T: threads per row: a power of two, or a multiple of 32 that every
+  /// Hadamard block and power-of-two reduction group of the row (in chunks)
+  /// divides (see RowKernelPlan::get).
   int64_t threadsPerRow = 1;
   /// C = ceil(K / T).
   int64_t chunksPerThread = 1;
@@ -141,6 +143,13 @@ constexpr int64_t kMaxElementsPerThread = 32;
 constexpr int64_t kMaxSharedBytes = 48 * 1024;
 /// NVIDIA's warp.
 constexpr int64_t kWarpSize = 32;
+/// A cross-warp reduction over at most this many warps has every thread add
+/// the warp totals one after the other (8 shared-memory loads and adds);
+/// over more, a second subgroup reduction combines them.
+constexpr int64_t kSerialWarpTotals = 8;
+/// Threads per row (one CTA) of a group without a Hadamard transform; see
+/// RowKernelPlan::get.
+constexpr int64_t kMaxElementwiseRowThreads = 512;
 
 /// Emits the launch (and the reduction launches of per_tensor statistics)
 /// that computes `group` at the builder's insertion point. Fills

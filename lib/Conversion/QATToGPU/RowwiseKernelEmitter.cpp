@@ -141,14 +141,66 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
 
   // Threads per row: enough that each holds about `elementsPerThread`
   // elements per row tensor (registers stay bounded and each thread has
-  // several 16-byte loads in flight), a power of two so that butterfly
-  // partners and reduction clusters are aligned lanes, at most 1024.
+  // several 16-byte loads in flight), at most 1024. A power of two keeps
+  // every butterfly partner and reduction cluster an aligned group of lanes
+  // of one chunk round j for any block and group size.
+  //
+  // A row is one CTA, and a long row's CTA can hold the register file of an
+  // SM alone: at 704 threads, two CTAs fit 64K registers only below 41
+  // registers a thread. Without a Hadamard transform (elementwise math and
+  // row reductions) a row takes at most kMaxElementwiseRowThreads threads,
+  // which hold more chunks each: StableQAT's backward on rows of 11008
+  // elements ran in 99 us with 480 threads of 3 chunks (58 registers, two
+  // CTAs an SM) and in 134 us with 704 of 2 (51 registers, one CTA). The
+  // QuEST kernels keep the wider CTA: their registers grow faster with the
+  // chunks (the backward's 79 at 2 chunks become 111 at 3), and its
+  // backward took 140 us with 704 threads against 153 with 480 (H100,
+  // 2026-11-22).
   plan.chunks = length / plan.vectorWidth;
+  bool hasHadamard = llvm::any_of(
+      group.ops, [](Operation *op) { return isa<HadamardOp>(op); });
+  // (More threads where fewer would hold over kMaxElementsPerThread.)
+  int64_t maxThreads =
+      hasHadamard
+          ? 1024
+          : std::clamp<int64_t>(llvm::divideCeil(length, kMaxElementsPerThread),
+                                kMaxElementwiseRowThreads, 1024);
   int64_t chunkTarget =
       std::max<int64_t>(1, elementsPerThread / plan.vectorWidth);
-  plan.threadsPerRow = std::min<int64_t>(
-      1024, llvm::PowerOf2Ceil(llvm::divideCeil(plan.chunks, chunkTarget)));
+  int64_t wanted = llvm::divideCeil(plan.chunks, chunkTarget);
+  plan.threadsPerRow =
+      std::min<int64_t>(int64_t(llvm::bit_floor(uint64_t(maxThreads))),
+                        int64_t(llvm::PowerOf2Ceil(wanted)));
   plan.chunksPerThread = llvm::divideCeil(plan.chunks, plan.threadsPerRow);
+  // Any multiple of the row's aligned structures (warps, Hadamard blocks
+  // and power-of-two reduction groups, in chunks) serves as well, and wastes
+  // less of the last chunk round: rows of 11008 bf16 elements (1376 chunks)
+  // take 704 threads of 2 chunks each rather than 1024 threads of which a
+  // third are idle in the second round.
+  if (wanted > kWarpSize) {
+    int64_t unit = kWarpSize;
+    for (Operation *op : group.ops) {
+      if (auto hadamard = dyn_cast<HadamardOp>(op))
+        unit = std::max<int64_t>(unit, int64_t(hadamard.getBlock()) /
+                                           plan.vectorWidth);
+      for (int64_t groupLength : getReductionGroupLengths(op, group.shape)) {
+        int64_t groupChunks = groupLength / plan.vectorWidth;
+        if (groupChunks < plan.chunks && llvm::isPowerOf2_64(groupChunks))
+          unit = std::max(unit, groupChunks);
+      }
+    }
+    int64_t unitThreads = maxThreads / unit * unit;
+    if (unitThreads > 0) {
+      int64_t rounds = std::max<int64_t>(
+          chunkTarget, llvm::divideCeil(plan.chunks, unitThreads));
+      int64_t threads =
+          llvm::alignTo(llvm::divideCeil(plan.chunks, rounds), unit);
+      if (threads * rounds < plan.threadsPerRow * plan.chunksPerThread) {
+        plan.threadsPerRow = threads;
+        plan.chunksPerThread = rounds;
+      }
+    }
+  }
   int64_t elements = plan.chunksPerThread * plan.vectorWidth;
   if (elements > kMaxElementsPerThread)
     return fail("rows of " + Twine(length) +
@@ -248,26 +300,62 @@ Value mlir::qat::emitStepFromReduction(ImplicitLocOpBuilder &b,
                                constantF32(b, double(quantizer.getMaxCode())));
 }
 
+//===----------------------------------------------------------------------===//
+// Exact arithmetic off the conversion and special-function units
+//===----------------------------------------------------------------------===//
+//
+// The row kernels are bound by instruction issue (on an H100 they issued an
+// instruction in 70-80% of the cycles of every scheduler while DRAM stayed
+// at 20-45% of its bandwidth): per element they may spend only about as many
+// instructions as moving its bytes takes, and few of them on the units that
+// run at 16 lanes per clock and SM on sm_80/sm_90, an eighth of the FP32
+// rate: conversions (cvt.rni for roundeven, cvt.rzi for fptosi) and MUFU
+// (the reciprocal inside every div.rn.f32). The helpers below compute the
+// same bits as roundeven, fptosi and x / s, and cos within 1.7e-7, with
+// full-rate FP32 and integer instructions, in stated ranges that the
+// callers guarantee or check.
+
+/// 1.5 * 2^23. For |y| <= 2^22, y + kRoundingShift lies in [2^23, 2^24),
+/// where consecutive floats are 1 apart: the addition rounds y to an integer
+/// half to even (the constant is even), and the sum's bit pattern is
+/// kRoundingShiftBits + round(y).
+constexpr float kRoundingShift = 12582912.0f;
+constexpr int32_t kRoundingShiftBits = 0x4B400000;
+
+static Value constantI32(ImplicitLocOpBuilder &b, int64_t value) {
+  return arith::ConstantOp::create(b, b.getI32IntegerAttr(int32_t(value)));
+}
+
+static Value bitsOf(ImplicitLocOpBuilder &b, Value value) {
+  return arith::BitcastOp::create(b, b.getI32Type(), value);
+}
+
+/// y + 1.5 * 2^23 (see kRoundingShift).
+static Value addRoundingShift(ImplicitLocOpBuilder &b, Value y) {
+  return arith::AddFOp::create(b, y, constantF32(b, kRoundingShift));
+}
+
+/// roundeven(y) for |y| <= 2^22 (any result otherwise). With `keepZeroSign`
+/// a result of zero has y's sign, as roundeven gives it (-0.3 -> -0);
+/// without, it may be +0.
+static Value roundEvenSmall(ImplicitLocOpBuilder &b, Value y,
+                            bool keepZeroSign) {
+  Value rounded = arith::SubFOp::create(b, addRoundingShift(b, y),
+                                        constantF32(b, kRoundingShift));
+  if (!keepZeroSign)
+    return rounded;
+  return math::CopySignOp::create(b, rounded, y);
+}
+
 namespace {
 
-/// The level of `x` in units of the step, as an integral f32: the code on
-/// the signed grid, k (= code + 1) on the centered grid; sign(x) for one-bit
-/// signed codes (NaN stays NaN, as it would through the other formulas).
-Value emitLevelIndex(ImplicitLocOpBuilder &b, QuantizerAttr quantizer, Value x,
-                     Value step) {
-  if (quantizer.getGrid() == Grid::Signed && quantizer.getBits() == 1) {
-    Value zero = constantF32(b, 0.0);
-    Value positive =
-        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x, zero);
-    Value negative =
-        arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, x, zero);
-    Value inner = arith::SelectOp::create(b, positive, constantF32(b, 1.0), x);
-    Value sign =
-        arith::SelectOp::create(b, negative, constantF32(b, -1.0), inner);
-    // sign(+-0) = +-0, which is the level 0.
-    return sign;
-  }
-  Value v = arith::DivFOp::create(b, x, step);
+/// What the level of `x` rounds: v = x/s on the signed grid, v + 1/2 on the
+/// centered grid, clamped to the level range [lo, hi] (integers). Clamping
+/// before rounding gives the same level as the formulas' round-then-clamp
+/// (rounding is monotonic and keeps integers) and bounds the argument of
+/// roundEvenSmall. NaN stays NaN.
+Value emitClampedLevelArgument(ImplicitLocOpBuilder &b, QuantizerAttr quantizer,
+                               Value v) {
   double lo = double(quantizer.getMinCode());
   double hi = double(quantizer.getMaxCode());
   if (quantizer.getGrid() == Grid::Centered) {
@@ -276,18 +364,34 @@ Value emitLevelIndex(ImplicitLocOpBuilder &b, QuantizerAttr quantizer, Value x,
     lo += 1;
     hi += 1;
   }
-  return clampF32(b, math::RoundEvenOp::create(b, v), lo, hi);
+  return clampF32(b, v, lo, hi);
 }
 
-/// The integer code of `x` (i32).
+/// sign(x) (+-0 for +-0, NaN for NaN): the level of one-bit signed codes.
+Value emitSign(ImplicitLocOpBuilder &b, Value x) {
+  Value zero = constantF32(b, 0.0);
+  Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x, zero);
+  Value negative = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, x, zero);
+  Value inner = arith::SelectOp::create(b, positive, constantF32(b, 1.0), x);
+  return arith::SelectOp::create(b, negative, constantF32(b, -1.0), inner);
+}
+
+bool isOneBitSigned(QuantizerAttr quantizer) {
+  return quantizer.getGrid() == Grid::Signed && quantizer.getBits() == 1;
+}
+
+/// The integer code (i32) of `x`, given v = x/s: the low bits of the
+/// shifted sum are the rounded level (k - 1 is the centered code).
 Value emitQuantize(ImplicitLocOpBuilder &b, QuantizerAttr quantizer, Value x,
-                   Value step) {
-  Value level = emitLevelIndex(b, quantizer, x, step);
-  Value code = arith::FPToSIOp::create(b, b.getI32Type(), level);
+                   Value v) {
+  if (isOneBitSigned(quantizer))
+    return arith::FPToSIOp::create(b, b.getI32Type(), emitSign(b, x));
+  Value shifted =
+      addRoundingShift(b, emitClampedLevelArgument(b, quantizer, v));
+  int64_t offset = kRoundingShiftBits;
   if (quantizer.getGrid() == Grid::Centered)
-    code = arith::SubIOp::create(
-        b, code, arith::ConstantOp::create(b, b.getI32IntegerAttr(1)));
-  return code;
+    offset += 1;
+  return arith::SubIOp::create(b, bitsOf(b, shifted), constantI32(b, offset));
 }
 
 /// code * s (signed) or (code + 1/2) * s (centered), from an i32 code.
@@ -299,14 +403,56 @@ Value emitDequantize(ImplicitLocOpBuilder &b, QuantizerAttr quantizer,
   return arith::MulFOp::create(b, value, step);
 }
 
-/// dequantize(quantize(x)) without the integer round trip: k*s (signed),
-/// (k - 1/2)*s (centered; the code is k - 1).
+/// dequantize(quantize(x)) without the integer round trip, given v = x/s:
+/// k*s (signed, zero keeping the sign of v as roundeven does), (k - 1/2)*s
+/// (centered; never zero).
 Value emitFakeQuant(ImplicitLocOpBuilder &b, QuantizerAttr quantizer, Value x,
-                    Value step) {
-  Value level = emitLevelIndex(b, quantizer, x, step);
-  if (quantizer.getGrid() == Grid::Centered)
+                    Value v, Value step) {
+  if (isOneBitSigned(quantizer))
+    return arith::MulFOp::create(b, emitSign(b, x), step);
+  bool centered = quantizer.getGrid() == Grid::Centered;
+  Value level = roundEvenSmall(b, emitClampedLevelArgument(b, quantizer, v),
+                               /*keepZeroSign=*/!centered);
+  if (centered)
     level = arith::SubFOp::create(b, level, constantF32(b, 0.5));
   return arith::MulFOp::create(b, level, step);
+}
+
+/// The largest |theta| for which emitCos's argument reduction is accurate
+/// (that of libdevice's cosf fast path, whose constants it uses).
+constexpr double kCosFastPathLimit = 105615.0;
+
+/// cos(theta) for |theta| <= 105615 in 14 full-rate instructions: j =
+/// rint(theta / pi) (the rounding shift), r = theta - j*pi in three fused
+/// steps (Cody-Waite with libdevice's parts of pi/2, doubled), and cos r on
+/// [-pi/2, pi/2] as an even polynomial of degree 10 (a least-maximum-error
+/// fit of cos(sqrt(u)), u = r^2), its sign flipped for odd j. Its error is
+/// at most 1.7e-7 (measured over 2e8 arguments with this f32 sequence;
+/// libdevice's cosf: 8.7e-8). libdevice's cosf takes twice the
+/// instructions: a quadrant (theta / (pi/2)) picks a sine or a cosine
+/// polynomial through selects, its quadrant costs 2 conversions, and each
+/// element branches to a Payne-Hanek reduction through local memory for
+/// larger arguments. Callers use this only where |theta| is bounded.
+Value emitCos(ImplicitLocOpBuilder &b, Value theta) {
+  auto bitsConstant = [&](uint32_t bits) {
+    return constantF32(b, llvm::bit_cast<float>(bits));
+  };
+  // 1/pi, and pi = c1 + c2 + c3 (2x libdevice's pi/2 parts).
+  Value shifted = math::FmaOp::create(b, theta, bitsConstant(0x3EA2F983),
+                                      constantF32(b, kRoundingShift));
+  Value j = arith::SubFOp::create(b, shifted, constantF32(b, kRoundingShift));
+  Value r = math::FmaOp::create(b, j, bitsConstant(0xC0490FDA), theta);
+  r = math::FmaOp::create(b, j, bitsConstant(0xB4222168), r);
+  r = math::FmaOp::create(b, j, bitsConstant(0xA84234C5), r);
+  Value u = arith::MulFOp::create(b, r, r);
+  Value z = bitsConstant(0xB48BD8DF);
+  for (uint32_t coefficient :
+       {0x37CFB3B1u, 0xBAB60999u, 0x3D2AAAA2u, 0xBF000000u, 0x3F800000u})
+    z = math::FmaOp::create(b, z, u, bitsConstant(coefficient));
+  // (-1)^j: the low bit of the shifted sum is j's parity.
+  Value sign = arith::ShLIOp::create(b, bitsOf(b, shifted), constantI32(b, 31));
+  Value flipped = arith::XOrIOp::create(b, bitsOf(b, z), sign);
+  return arith::BitcastOp::create(b, b.getF32Type(), flipped);
 }
 
 enum class Combine { Sum, Max };
@@ -321,14 +467,27 @@ Value combine(ImplicitLocOpBuilder &b, Combine kind, Value lhs, Value rhs) {
 // RowKernelEmitter
 //===----------------------------------------------------------------------===//
 
+/// An external input of a group as the kernel reads it: a row of floats,
+/// a row of codes (`detail`: packed or not), or steps shared by groups of
+/// `detail` elements.
+using InputLoad = std::tuple<Value, RowValueKind, int64_t>;
+
 /// Emits one group: host-side buffers, the launch, the kernel body.
 ///
 /// The body is straight-line code over the C * V elements a thread holds of
 /// each row tensor (fully unrolled at emission time): every value of the
 /// group is a list of f32 SSA values (i32 for codes, one f32 per chunk for
 /// steps), so values that only the group uses never leave registers. Memory
-/// accesses are the only guarded operations (scf.if), so that every thread
-/// reaches every shuffle and barrier.
+/// accesses (and the rare exact-division fallback) are the only guarded
+/// operations (scf.if), so that every thread reaches every shuffle and
+/// barrier.
+///
+/// Why one row per CTA rather than a CTA that walks rows and loads the next
+/// one while it computes the current one: with a loop in the kernel, ptxas
+/// kept two to three times the registers (loop-invariant constants and
+/// interleaved rows), and every variant (2 to 4 rows a thread, as a loop or
+/// unrolled) ran slower on an H100 (2026-11-22). The kernels are bound by
+/// instruction issue, not by memory latency; see docs/gpu-row-kernels.md.
 class RowKernelEmitter {
 public:
   RowKernelEmitter(ImplicitLocOpBuilder &b, const FusionGroup &group,
@@ -354,9 +513,13 @@ private:
   void emitFakeQuant(FakeQuantOp op);
   void emitFakeQuantGrad(FakeQuantGradOp op);
 
+  SmallVector<Value> loadRaw(const InputLoad &load);
+  ArrayRef<Value> getRaw(const InputLoad &load);
   ArrayRef<Value> getValues(Value tensor);
   ArrayRef<Value> getCodes(Value tensor, bool packed);
   ArrayRef<Value> getSteps(Value tensor, QuantizerAttr quantizer);
+  SmallVector<Value> divideBySteps(ArrayRef<Value> x, ArrayRef<Value> step,
+                                   bool exactForTiny = false);
   void setValues(Value result, SmallVector<Value> elements);
   void setCodes(Value result, SmallVector<Value> elements, bool packed);
   void setSteps(Value result, int64_t groupLength, SmallVector<Value> steps);
@@ -409,6 +572,12 @@ private:
 
   // Kernel side.
   Value tx, ty, row, rowValid, shared;
+  /// The loads of each external input, made where first needed.
+  DenseMap<InputLoad, SmallVector<Value>> raw;
+  /// x / s per (first and last elements, first and last steps, exactness
+  /// for tiny inputs).
+  DenseMap<std::tuple<Value, Value, Value, Value, unsigned>, SmallVector<Value>>
+      quotients;
   int64_t sharedUsed = 0;
   /// Whether threads may still read the Hadamard row copy.
   bool hadamardCopyInUse = false;
@@ -486,19 +655,61 @@ void RowKernelEmitter::vectorStore(Value vector, Value buffer, Value column) {
 // Values of the group
 //===----------------------------------------------------------------------===//
 
+/// The loads of `load` for the current row: one vector per chunk for rows of
+/// values or codes, one scalar per row or per chunk for steps.
+SmallVector<Value> RowKernelEmitter::loadRaw(const InputLoad &load) {
+  auto [tensor, kind, detail] = load;
+  Value buffer = inputRows.lookup(tensor);
+  Type element = cast<RankedTensorType>(tensor.getType()).getElementType();
+  SmallVector<Value> loaded;
+  if (kind != RowValueKind::Steps) {
+    // Two codes per byte when packed.
+    int64_t width = kind == RowValueKind::Codes && detail ? V / 2 : V;
+    auto type = VectorType::get({width}, element);
+    for (int64_t j = 0; j < C; ++j) {
+      Value column = arith::MulIOp::create(b, chunk[j], index(width));
+      loaded.push_back(loadIf(
+          valid[j], type, [&] { return vectorLoad(buffer, column, type); }));
+    }
+    return loaded;
+  }
+  Value zero = index(0);
+  if (detail >= plan.shape.rows * plan.shape.length) {
+    // per_tensor: one step for every row.
+    loaded.push_back(memref::LoadOp::create(b, buffer, ValueRange{zero, zero}));
+  } else if (detail >= plan.shape.length) {
+    // One step per row, the same address for every thread of the row.
+    loaded.push_back(loadIf(rowValid, element, [&] {
+      return memref::LoadOp::create(b, buffer, ValueRange{row, zero});
+    }));
+  } else {
+    // V divides the group length, so a chunk lies in exactly one group.
+    int64_t chunksPerGroup = detail / V;
+    for (int64_t j = 0; j < C; ++j) {
+      Value groupIndex =
+          arith::DivUIOp::create(b, chunk[j], index(chunksPerGroup));
+      loaded.push_back(loadIf(valid[j], element, [&] {
+        return memref::LoadOp::create(b, buffer, ValueRange{row, groupIndex});
+      }));
+    }
+  }
+  return loaded;
+}
+
+ArrayRef<Value> RowKernelEmitter::getRaw(const InputLoad &load) {
+  auto it = raw.find(load);
+  if (it != raw.end())
+    return it->second;
+  return raw[load] = loadRaw(load);
+}
+
 ArrayRef<Value> RowKernelEmitter::getValues(Value tensor) {
   auto it = values.find(tensor);
   if (it != values.end())
     return it->second;
   // An external input: read once, extended to f32.
-  Value buffer = inputRows.lookup(tensor);
-  Type element = cast<RankedTensorType>(tensor.getType()).getElementType();
-  auto type = VectorType::get({V}, element);
   SmallVector<Value> elements;
-  for (int64_t j = 0; j < C; ++j) {
-    Value column = arith::MulIOp::create(b, chunk[j], index(V));
-    Value vector = loadIf(valid[j], type,
-                          [&] { return vectorLoad(buffer, column, type); });
+  for (Value vector : getRaw({tensor, RowValueKind::Values, 0})) {
     for (int64_t l = 0; l < V; ++l) {
       Value element = vector::ExtractOp::create(b, vector, l);
       if (!element.getType().isF32())
@@ -513,16 +724,11 @@ ArrayRef<Value> RowKernelEmitter::getCodes(Value tensor, bool packed) {
   auto it = codes.find(tensor);
   if (it != codes.end())
     return it->second;
-  Value buffer = inputRows.lookup(tensor);
   Type element = cast<RankedTensorType>(tensor.getType()).getElementType();
   Type i32 = b.getI32Type();
   SmallVector<Value> elements;
-  for (int64_t j = 0; j < C; ++j) {
+  for (Value vector : getRaw({tensor, RowValueKind::Codes, packed})) {
     if (!packed) {
-      auto type = VectorType::get({V}, element);
-      Value column = arith::MulIOp::create(b, chunk[j], index(V));
-      Value vector = loadIf(valid[j], type,
-                            [&] { return vectorLoad(buffer, column, type); });
       for (int64_t l = 0; l < V; ++l) {
         Value code = vector::ExtractOp::create(b, vector, l);
         if (element.getIntOrFloatBitWidth() < 32)
@@ -535,10 +741,6 @@ ArrayRef<Value> RowKernelEmitter::getCodes(Value tensor, bool packed) {
     }
     // Two codes per byte, element 2i in the low nibble: sign-extend each
     // nibble by shifting it to the top of the byte and back.
-    auto type = VectorType::get({V / 2}, element);
-    Value column = arith::MulIOp::create(b, chunk[j], index(V / 2));
-    Value vector = loadIf(valid[j], type,
-                          [&] { return vectorLoad(buffer, column, type); });
     Value four = arith::ConstantOp::create(b, b.getI8IntegerAttr(4));
     for (int64_t l = 0; l < V / 2; ++l) {
       Value byte = vector::ExtractOp::create(b, vector, l);
@@ -559,37 +761,109 @@ ArrayRef<Value> RowKernelEmitter::getSteps(Value tensor,
   auto it = steps.find(key);
   if (it != steps.end())
     return it->second;
-  Value buffer = inputRows.lookup(tensor);
-  Type element = cast<RankedTensorType>(tensor.getType()).getElementType();
   auto extend = [&](Value step) -> Value {
     if (step.getType().isF32())
       return step;
     return arith::ExtFOp::create(b, b.getF32Type(), step);
   };
-  Value zero = index(0);
+  ArrayRef<Value> loaded = getRaw({tensor, RowValueKind::Steps, groupLength});
   SmallVector<Value> perChunk;
-  if (quantizer.getGranularity() == Granularity::PerTensor) {
-    Value step =
-        extend(memref::LoadOp::create(b, buffer, ValueRange{zero, zero}));
-    perChunk.assign(C, step);
-  } else if (groupLength >= plan.shape.length) {
-    // One step per row, the same address for every thread of the row.
-    Value step = extend(loadIf(rowValid, element, [&] {
-      return memref::LoadOp::create(b, buffer, ValueRange{row, zero});
-    }));
-    perChunk.assign(C, step);
-  } else {
-    // V divides the group length, so a chunk lies in exactly one group.
-    int64_t chunksPerGroup = groupLength / V;
-    for (int64_t j = 0; j < C; ++j) {
-      Value groupIndex =
-          arith::DivUIOp::create(b, chunk[j], index(chunksPerGroup));
-      perChunk.push_back(extend(loadIf(valid[j], element, [&] {
-        return memref::LoadOp::create(b, buffer, ValueRange{row, groupIndex});
-      })));
-    }
-  }
+  if (loaded.size() == 1)
+    perChunk.assign(C, extend(loaded.front()));
+  else
+    for (Value step : loaded)
+      perChunk.push_back(extend(step));
   return steps[key] = std::move(perChunk);
+}
+
+/// x / s for the C * V elements of a thread (s = step[j] for chunk j), with
+/// the bits of arith.divf (IEEE division) but without its reciprocal on the
+/// special-function unit for every element: one correctly rounded
+/// reciprocal y = 1/s per distinct step, then Markstein's correction
+///   q = x*y,  e = fma(s, q, -x),  q' = fma(e, -y, q)
+/// which rounds x/s correctly when s and x/s are far from the limits of
+/// the exponent range (the remainder e is exact and q is within an ulp).
+/// The ranges used here, 0 < s in [2^-32, 2^32] and |x| in [2^-64, 2^64] or
+/// x = +-0, keep every intermediate normal; the sequence was compared with
+/// IEEE division on 3.8e9 pairs in them (every mantissa of x for 400 steps,
+/// the rest random, signs of zero included) without a difference. The signs
+/// are placed so that no negated result is needed: -x and -y are negated
+/// inputs, and x = -0 gives -0. Outside the ranges (a huge input, a zero,
+/// negative or non-finite step) the thread divides with arith.divf; NaN
+/// inputs give NaN either way.
+///
+/// Inputs below 2^-64 take the fast path too unless `exactForTiny`: their
+/// quotient may then differ from IEEE's in its last bits below |x| = 2^-100,
+/// where |x/s| < 2^-68, and no code, level, mask or gradient of the row
+/// kernels can tell (they depend on v only through round(v + 1/2),
+/// round(v), comparisons with the integers qn and qp, and cos of a multiple
+/// of v, all exact there). The LSQ step gradient sums v itself and asks for
+/// the exact quotient.
+SmallVector<Value> RowKernelEmitter::divideBySteps(ArrayRef<Value> x,
+                                                   ArrayRef<Value> step,
+                                                   bool exactForTiny) {
+  auto key = std::make_tuple(x.front(), x.back(), step.front(), step.back(),
+                             unsigned(exactForTiny));
+  auto cached = quotients.find(key);
+  if (cached != quotients.end())
+    return cached->second;
+  Value unsafe;
+  auto orInto = [&](Value flag) {
+    unsafe = unsafe ? arith::OrIOp::create(b, unsafe, flag).getResult() : flag;
+  };
+  auto compare = [&](arith::CmpFPredicate predicate, Value lhs, double rhs) {
+    return arith::CmpFOp::create(b, predicate, lhs, constantF32(b, rhs));
+  };
+  DenseMap<Value, std::pair<Value, Value>> reciprocals;
+  for (Value s : step) {
+    auto [it, inserted] = reciprocals.try_emplace(s);
+    if (!inserted)
+      continue;
+    Value y = arith::DivFOp::create(b, constantF32(b, 1.0), s);
+    it->second = {y, arith::NegFOp::create(b, y)};
+    // Ordered comparisons: a NaN step is out of range.
+    Value inRange =
+        arith::AndIOp::create(b, compare(arith::CmpFPredicate::OGE, s, 0x1p-32),
+                              compare(arith::CmpFPredicate::OLE, s, 0x1p32));
+    orInto(arith::XOrIOp::create(
+        b, inRange, arith::ConstantOp::create(b, b.getBoolAttr(true))));
+  }
+  for (Value element : x) {
+    Value magnitude = math::AbsFOp::create(b, element);
+    Value outside = compare(arith::CmpFPredicate::OGT, magnitude, 0x1p64);
+    if (exactForTiny)
+      outside = arith::OrIOp::create(
+          b, outside,
+          arith::AndIOp::create(
+              b, compare(arith::CmpFPredicate::OLT, magnitude, 0x1p-64),
+              compare(arith::CmpFPredicate::ONE, element, 0.0)));
+    orInto(outside);
+  }
+  // Decide first, then divide in one branch or the other: the quotients of
+  // a branch replace its inputs one by one, so no more registers are live
+  // than with divisions in place.
+  SmallVector<Type> types(x.size(), b.getF32Type());
+  auto ifOp = scf::IfOp::create(b, types, unsafe, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    SmallVector<Value> exact;
+    for (auto [i, element] : llvm::enumerate(x))
+      exact.push_back(arith::DivFOp::create(b, element, step[i / V]));
+    scf::YieldOp::create(b, exact);
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    SmallVector<Value> fast;
+    for (auto [i, element] : llvm::enumerate(x)) {
+      Value s = step[i / V];
+      auto [y, negY] = reciprocals.lookup(s);
+      Value q = arith::MulFOp::create(b, element, y);
+      Value e = math::FmaOp::create(b, s, q, arith::NegFOp::create(b, element));
+      fast.push_back(math::FmaOp::create(b, e, negY, q));
+    }
+    scf::YieldOp::create(b, fast);
+  }
+  SmallVector<Value> results(ifOp.getResults());
+  return quotients[key] = results;
 }
 
 /// A value of a narrower float type rounded as if it had gone through memory:
@@ -610,8 +884,33 @@ static Value roundTo(ImplicitLocOpBuilder &b, Type element, Value value,
 void RowKernelEmitter::setValues(Value result, SmallVector<Value> elements) {
   Type element = cast<RankedTensorType>(result.getType()).getElementType();
   SmallVector<Value> narrow(elements.size());
-  for (auto [value, stored] : llvm::zip(elements, narrow))
-    value = roundTo(b, element, value, &stored);
+  if (element.isBF16() && V % 2 == 0) {
+    // Pairs: one packed rounding (cvt.rn.bf16x2.f32) for two elements, and
+    // the f32 values read back from the packed bits (a bf16 is the high
+    // half of its f32), which keeps LLVM from splitting the pair.
+    auto wide = VectorType::get({2}, b.getF32Type());
+    auto pair = VectorType::get({2}, element);
+    Value highMask = constantI32(b, int64_t(0xFFFF0000u) - (int64_t(1) << 32));
+    for (size_t i = 0; i < elements.size(); i += 2) {
+      Value packed = arith::TruncFOp::create(
+          b, pair,
+          vector::FromElementsOp::create(
+              b, wide, ValueRange{elements[i], elements[i + 1]}));
+      Value bits = vector::BitCastOp::create(
+          b, VectorType::get({1}, b.getI32Type()), packed);
+      bits = vector::ExtractOp::create(b, bits, int64_t(0));
+      SmallVector<Value, 2> halves = {
+          arith::ShLIOp::create(b, bits, constantI32(b, 16)),
+          arith::AndIOp::create(b, bits, highMask)};
+      for (auto [k, half] : llvm::enumerate(halves)) {
+        narrow[i + k] = vector::ExtractOp::create(b, packed, int64_t(k));
+        elements[i + k] = arith::BitcastOp::create(b, b.getF32Type(), half);
+      }
+    }
+  } else {
+    for (auto [value, stored] : llvm::zip(elements, narrow))
+      value = roundTo(b, element, value, &stored);
+  }
   if (isOutput(result)) {
     Value buffer = outputRows.lookup(result);
     auto type = VectorType::get({V}, element);
@@ -722,7 +1021,9 @@ void RowKernelEmitter::setSteps(Value result, int64_t groupLength,
 /// of a row (a power of two <= T): a subgroup reduction within the warp
 /// (butterfly shuffles once lowered), then, for clusters wider than a warp,
 /// one shared-memory slot per warp and a single barrier, after which every
-/// thread combines its cluster's warp totals in the same order, so that all
+/// thread combines its cluster's warp totals in the same order (up to
+/// kSerialWarpTotals of them; more go through a second subgroup reduction,
+/// whose butterflies also give every lane the same bits), so that all
 /// threads of a group see bit-identical results.
 ///
 /// gpu.all_reduce is not used: it reduces over the whole CTA, while a CTA
@@ -772,6 +1073,30 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
       b, arith::DivUIOp::create(b, tx, index(lanes)), index(warpsPerCluster));
   Value clusterBase = arith::AddIOp::create(b, rowBase, firstWarp);
   SmallVector<Value> totals;
+  if (warpsPerCluster > kSerialWarpTotals) {
+    // Many warps (rows of 11008 elements take 22): each lane loads one warp
+    // total and a second subgroup reduction combines them, rather than
+    // every thread adding all of them in turn. Lanes past the cluster's
+    // warps contribute 0, neutral for sums and for maxima of magnitudes.
+    Value inCluster = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane,
+                                            index(warpsPerCluster));
+    Value slotLane = arith::SelectOp::create(b, inCluster, lane, index(0));
+    Value zero = constantF32(b, 0.0);
+    for (int64_t v = 0; v < count; ++v) {
+      Value slot = arith::AddIOp::create(
+          b, clusterBase,
+          arith::AddIOp::create(b, slotLane, index(v * warpsPerRow)));
+      Value warpTotal =
+          arith::SelectOp::create(b, inCluster, loadShared(slot), zero);
+      std::optional<uint32_t> clusterSize;
+      int64_t totalLanes = llvm::PowerOf2Ceil(warpsPerCluster);
+      if (totalLanes < kWarpSize)
+        clusterSize = uint32_t(totalLanes);
+      totals.push_back(gpu::SubgroupReduceOp::create(
+          b, warpTotal, op, /*uniform=*/true, clusterSize));
+    }
+    return totals;
+  }
   for (int64_t v = 0; v < count; ++v) {
     Value total;
     for (int64_t w = 0; w < warpsPerCluster; ++w) {
@@ -952,11 +1277,14 @@ SmallVector<Value> RowKernelEmitter::hadamard(ArrayRef<Value> x,
       // emitted by the next exchange, if any (reductions use other memory).
       hadamardCopyInUse = true;
     }
-    for (auto [i, value] : llvm::enumerate(current)) {
-      Value sum = arith::AddFOp::create(b, value, partners[i]);
-      Value difference = arith::SubFOp::create(b, partners[i], value);
-      next[i] = arith::SelectOp::create(b, upper, difference, sum);
-    }
+    // a + b in the lower thread, b - a in the upper one, as one fused
+    // multiply-add by +-1: the product is exact, so it rounds once like the
+    // addition or subtraction would, with one instruction instead of an
+    // add, a subtract and a select.
+    Value sign = arith::SelectOp::create(b, upper, constantF32(b, -1.0),
+                                         constantF32(b, 1.0));
+    for (auto [i, value] : llvm::enumerate(current))
+      next[i] = math::FmaOp::create(b, sign, value, partners[i]);
     current = std::move(next);
   }
   Value scale = constantF32(b, 1.0 / std::sqrt(double(block)));
@@ -1009,10 +1337,11 @@ void RowKernelEmitter::emitQuantize(QuantizeOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
   SmallVector<Value> x(getValues(op.getInput()));
   SmallVector<Value> step(getSteps(op.getScale(), quantizer));
+  // One-bit signed codes are sign(x); no quotient needed.
+  SmallVector<Value> v = isOneBitSigned(quantizer) ? x : divideBySteps(x, step);
   SmallVector<Value> result;
-  for (int64_t j = 0; j < C; ++j)
-    for (int64_t l = 0; l < V; ++l)
-      result.push_back(::emitQuantize(b, quantizer, x[j * V + l], step[j]));
+  for (auto [element, ratio] : llvm::zip(x, v))
+    result.push_back(::emitQuantize(b, quantizer, element, ratio));
   setCodes(op.getResult(), std::move(result), op.getPacked());
 }
 
@@ -1032,10 +1361,12 @@ void RowKernelEmitter::emitFakeQuant(FakeQuantOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
   SmallVector<Value> x(getValues(op.getInput()));
   SmallVector<Value> step(getSteps(op.getScale(), quantizer));
+  SmallVector<Value> v = isOneBitSigned(quantizer) ? x : divideBySteps(x, step);
   SmallVector<Value> result;
   for (int64_t j = 0; j < C; ++j)
     for (int64_t l = 0; l < V; ++l)
-      result.push_back(::emitFakeQuant(b, quantizer, x[j * V + l], step[j]));
+      result.push_back(
+          ::emitFakeQuant(b, quantizer, x[j * V + l], v[j * V + l], step[j]));
   setValues(op.getResult(), std::move(result));
 }
 
@@ -1050,20 +1381,6 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
   double qp = double(quantizer.getMaxCode());
   Value zero = constantF32(b, 0.0);
   Value one = constantF32(b, 1.0);
-
-  // v = x / s, and whether it lies in [qn, qp].
-  SmallVector<Value> v, inside;
-  for (int64_t j = 0; j < C; ++j) {
-    for (int64_t l = 0; l < V; ++l) {
-      Value ratio = arith::DivFOp::create(b, x[j * V + l], step[j]);
-      Value aboveMin = arith::CmpFOp::create(b, arith::CmpFPredicate::OGE,
-                                             ratio, constantF32(b, qn));
-      Value belowMax = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE,
-                                             ratio, constantF32(b, qp));
-      v.push_back(ratio);
-      inside.push_back(arith::AndIOp::create(b, aboveMin, belowMax));
-    }
-  }
 
   // The trust threshold T * std, one per chunk.
   SmallVector<Value> threshold;
@@ -1104,10 +1421,43 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
     }
   }
 
-  SmallVector<Value> dx;
+  // v = x / s, after the trust reduction so that the quotients are not live
+  // across it. Then each element in one pass: its gradient and its LSQ term,
+  // so that only the quotients and dy stay live (ptxas interleaves the
+  // elements for latency; separate passes would keep every element's
+  // intermediate values live at once).
+  bool lsq = bool(op.getScaleGrad());
+  SmallVector<Value> v = divideBySteps(x, step, /*exactForTiny=*/lsq);
+  SmallVector<Value> dx, partials;
   for (int64_t j = 0; j < C; ++j) {
+    Value partial;
     for (int64_t l = 0; l < V; ++l) {
       int64_t i = j * V + l;
+      // Whether v lies in [qn, qp]. With a step gradient, clamp(v, qn, qp) is
+      // needed anyway, and v lies in the range exactly when clamping leaves
+      // it unchanged (NaN: neither).
+      Value inside, clamped;
+      if (lsq) {
+        clamped = clampF32(b, v[i], qn, qp);
+        inside =
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, clamped, v[i]);
+      } else {
+        inside = arith::AndIOp::create(
+            b,
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OGE, v[i],
+                                  constantF32(b, qn)),
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, v[i],
+                                  constantF32(b, qp)));
+      }
+      // round(v), used only where v lies in [qn, qp] (|v| <= 2^(b-1)), and
+      // without the sign of a zero result, which no use can see.
+      Value rounded;
+      auto getRounded = [&] {
+        if (!rounded)
+          rounded = roundEvenSmall(b, v[i], /*keepZeroSign=*/false);
+        return rounded;
+      };
+
       Value keep;
       Value gradient = dy[i];
       if (isa<ClipAttr>(estimator)) {
@@ -1118,26 +1468,35 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
           keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE,
                                        math::AbsFOp::create(b, x[i]), clip);
         } else {
-          keep = inside[i];
+          keep = inside;
         }
       } else if (isa<TrustAttr>(estimator)) {
-        Value level = ::emitFakeQuant(b, quantizer, x[i], step[j]);
+        Value level = ::emitFakeQuant(b, quantizer, x[i], v[i], step[j]);
         Value error =
             math::AbsFOp::create(b, arith::SubFOp::create(b, level, x[i]));
         keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, error,
                                      threshold[j]);
       } else if (auto fourier = dyn_cast<FourierAttr>(estimator)) {
-        // S(v) = sqrt(2)*pi * sum_k a_k cos((2k+1)*pi*(v + round(v))).
-        Value rounded = math::RoundEvenOp::create(b, v[i]);
-        Value phase = arith::AddFOp::create(b, v[i], rounded);
-        Value sum = zero;
+        // S(v) = sqrt(2)*pi * sum_k a_k cos((2k+1)*pi*(v + round(v))). The
+        // sum starts with its first term rather than 0 + term, which only
+        // differs for a term of -0 (and then gives the same gradient).
+        Value phase = arith::AddFOp::create(b, v[i], getRounded());
+        Value sum;
         for (auto [k, amplitude] :
              llvm::enumerate(fourier.getAmplitudesOrDefault())) {
-          Value angle = arith::MulFOp::create(
-              b, constantF32(b, double(2 * k + 1) * M_PI), phase);
-          Value term = arith::MulFOp::create(b, constantF32(b, amplitude),
-                                             math::CosOp::create(b, angle));
-          sum = arith::AddFOp::create(b, sum, term);
+          double harmonic = double(2 * k + 1) * M_PI;
+          Value angle =
+              arith::MulFOp::create(b, constantF32(b, harmonic), phase);
+          // Inside [qn, qp] (the only elements that keep their gradient),
+          // |phase| <= 2 * max(-qn, qp); the fast reduction covers such
+          // angles for every bit width and the first 66 harmonics.
+          bool bounded = harmonic * 2 * std::max(-qn, qp) * (1 + 0x1p-20) <=
+                         kCosFastPathLimit;
+          Value cosine = bounded ? emitCos(b, angle)
+                                 : math::CosOp::create(b, angle).getResult();
+          Value term =
+              arith::MulFOp::create(b, constantF32(b, amplitude), cosine);
+          sum = sum ? arith::AddFOp::create(b, sum, term).getResult() : term;
         }
         Value s = arith::MulFOp::create(
             b, constantF32(b, std::sqrt(2.0) * M_PI), sum);
@@ -1145,33 +1504,31 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
             arith::MulFOp::create(b, dy[i], arith::SubFOp::create(b, one, s));
         gradient = arith::DivFOp::create(b, numerator,
                                          arith::AddFOp::create(b, one, s));
-        keep = inside[i];
+        keep = inside;
       }
       dx.push_back(
           keep ? arith::SelectOp::create(b, keep, gradient, zero).getResult()
                : gradient);
+
+      if (!lsq)
+        continue;
+      // LSQ: ds = g * sum(dy * (inside ? round(v) - v : clamp(v, qn, qp))).
+      // The products are fused into the running sum (one rounding per term;
+      // the summation order is the kernel's own anyway).
+      Value offset = arith::SubFOp::create(b, getRounded(), v[i]);
+      Value term = arith::SelectOp::create(b, inside, offset, clamped);
+      partial = partial
+                    ? math::FmaOp::create(b, dy[i], term, partial).getResult()
+                    : arith::MulFOp::create(b, dy[i], term).getResult();
     }
+    if (lsq)
+      partials.push_back(partial);
   }
   setValues(op.getInputGrad(), std::move(dx));
 
   Value scaleGrad = op.getScaleGrad();
   if (!scaleGrad)
     return;
-  // LSQ: ds = g * sum(dy * (inside ? round(v) - v : clamp(v, qn, qp))).
-  SmallVector<Value> partials;
-  for (int64_t j = 0; j < C; ++j) {
-    Value partial;
-    for (int64_t l = 0; l < V; ++l) {
-      int64_t i = j * V + l;
-      Value rounded = math::RoundEvenOp::create(b, v[i]);
-      Value offset = arith::SubFOp::create(b, rounded, v[i]);
-      Value clamped = clampF32(b, v[i], qn, qp);
-      Value term = arith::SelectOp::create(b, inside[i], offset, clamped);
-      Value product = arith::MulFOp::create(b, dy[i], term);
-      partial = partial ? arith::AddFOp::create(b, partial, product) : product;
-    }
-    partials.push_back(partial);
-  }
   if (needsWholeTensorStepGrad(op)) {
     // The row's partial sum; a later launch adds the rows up.
     Value buffer = stepGradPartials.lookup(op);

@@ -8,7 +8,10 @@
 
 // The QuEST forward: rotate, scale, quantize to packed codes and
 // fake-quantize in one kernel. The rotated tensor is not written: only the
-// group uses it.
+// group uses it. Cross-lane butterfly stages are a shuffle and one fma by
+// +-1; x/s is one reciprocal of the step and Markstein's fma correction,
+// with arith.divf in a branch for inputs out of its range; codes come from
+// the bits of the rounding shift (no math.roundeven, no fptosi).
 // CHECK-LABEL: func.func @quest_forward(
 //  CHECK-SAME:     %[[X:.*]]: tensor<64x256xf32>)
 //   CHECK-NOT:   qat.
@@ -19,11 +22,20 @@
 //   CHECK-NOT:   memref.alloc
 //       CHECK:   gpu.launch
 //   CHECK-NOT:   gpu.launch
+//       CHECK:     %[[SHIFT:.*]] = arith.constant 0x4B400000 : f32
 //       CHECK:     vector.load %[[IN]]{{.*}} {alignment = 16 : i64} : memref<64x256xf32>, vector<4xf32>
 //       CHECK:     gpu.shuffle xor
+//       CHECK:     math.fma
 //       CHECK:     math.sqrt
 //       CHECK:     memref.store %{{.*}}, %[[S]]
-//       CHECK:     math.roundeven
+//       CHECK:     arith.divf
+//       CHECK:     scf.if
+//       CHECK:       arith.divf
+//       CHECK:     } else {
+//       CHECK:       math.fma
+//   CHECK-NOT:     math.roundeven
+//       CHECK:     %[[SHIFTED:.*]] = arith.addf %{{.*}}, %[[SHIFT]] : f32
+//       CHECK:     arith.bitcast %[[SHIFTED]] : f32 to i32
 //       CHECK:     vector.store %{{.*}}, %[[Q]]{{.*}} : memref<64x128xi8>, vector<2xi8>
 //       CHECK:     vector.store %{{.*}}, %[[Y]]{{.*}} {alignment = 16 : i64} : memref<64x256xf32>, vector<4xf32>
 //       CHECK:     gpu.terminator
@@ -77,13 +89,16 @@ func.func @quest_backward(%dy: tensor<64x256xf32>, %xh: tensor<64x256xf32>,
 #lsq2 = #qat.quantizer<signed, 2 bits, learned, per_row>
 
 // StableQAT's backward: the Fourier surrogate for dw and the LSQ step
-// gradient (a per-row reduction) in one kernel.
+// gradient (a per-row reduction) in one kernel. The cosine is a reduction by
+// pi and a polynomial (no math.cos: |v| is bounded where it matters).
 // CHECK-LABEL: func.func @stableqat_backward(
 //   CHECK-DAG:   %[[DW:.*]] = memref.alloc() : memref<96x192xf32>
 //   CHECK-DAG:   %[[DS:.*]] = memref.alloc() : memref<96x1xf32>
 //       CHECK:   gpu.launch
 //   CHECK-NOT:   gpu.launch
-//       CHECK:     math.cos
+//   CHECK-NOT:     math.cos
+//       CHECK:     math.fma
+//   CHECK-NOT:     math.cos
 //       CHECK:     vector.store %{{.*}}, %[[DW]]
 //       CHECK:     gpu.shuffle xor
 //       CHECK:     memref.store %{{.*}}, %[[DS]]
@@ -274,4 +289,33 @@ func.func @guards(%x: tensor<7x400xf32>) -> tensor<7x400xi8> {
   %s = qat.scale %x as #i8 : tensor<7x400xf32> -> tensor<7x1xf32>
   %q = qat.quantize %x, %s as #i8 : tensor<7x400xf32>, tensor<7x1xf32> -> tensor<7x400xi8>
   return %q : tensor<7x400xi8>
+}
+
+// -----
+
+#q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
+#lsq4 = #qat.quantizer<signed, 4 bits, learned, per_row>
+
+// Rows of 11008 bf16 elements (1376 chunks of 8): with a Hadamard transform
+// a row takes 704 threads of 2 chunks (22 whole warps, not 1024 threads of
+// which a third idle), and the per-row sum combines the 22 warp totals with
+// a second subgroup reduction after the barrier. Without one it takes at
+// most 512 threads: 480 of 3 chunks.
+// CHECK-LABEL: func.func @rows_of_11008(
+//       CHECK:   gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c704{{.*}}, {{.*}} = %c1{{.*}}, {{.*}})
+//       CHECK:     gpu.barrier
+//       CHECK:     memref.load
+//       CHECK:     gpu.shuffle xor
+//       CHECK:     math.sqrt
+//       CHECK:   gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c480{{.*}}, {{.*}} = %c1{{.*}}, {{.*}})
+func.func @rows_of_11008(%x: tensor<4x11008xbf16>, %w: tensor<4x11008xbf16>,
+                         %dy: tensor<4x11008xbf16>, %s: tensor<4x1xf32>)
+    -> (tensor<4x5504xi8>, tensor<4x1xf32>, tensor<4x11008xbf16>, tensor<4x1xf32>) {
+  %xh = qat.hadamard %x block 128 : tensor<4x11008xbf16>
+  %sx = qat.scale %xh as #q4 : tensor<4x11008xbf16> -> tensor<4x1xf32>
+  %q = qat.quantize %xh, %sx as #q4 packed
+      : tensor<4x11008xbf16>, tensor<4x1xf32> -> tensor<4x5504xi8>
+  %dw, %ds = qat.fake_quant_grad %dy, %w, %s as #lsq4 with fourier
+      : tensor<4x11008xbf16>, tensor<4x1xf32> -> tensor<4x1xf32>
+  return %q, %sx, %dw, %ds : tensor<4x5504xi8>, tensor<4x1xf32>, tensor<4x11008xbf16>, tensor<4x1xf32>
 }

@@ -5,9 +5,10 @@
 // RUN: | FileCheck %s
 
 // The PTX of the fused kernels: 16-byte loads and stores, butterfly
-// shuffles, round-half-to-even, correctly rounded division and square root,
-// nibble stores of the packed codes, and shared memory with barriers where a
-// rotation crosses warps.
+// shuffles with fused +-1 updates, correctly rounded square root and
+// reciprocal of the step, rounding by the 1.5 * 2^23 shift (no cvt.rni),
+// nibble stores of the packed codes, and shared memory with barriers where
+// a rotation crosses warps.
 
 #q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
 #lsq2 = #qat.quantizer<signed, 2 bits, learned, per_row>
@@ -17,9 +18,11 @@
 //   CHECK-NOT: gpu.binary
 //  CHECK-SAME: ld.global.v4.b32
 //  CHECK-SAME: shfl.sync.bfly.b32
+//  CHECK-SAME: fma.rn.f32
 //  CHECK-SAME: sqrt.rn.f64
 //  CHECK-SAME: div.rn.f32
-//  CHECK-SAME: cvt.rni.f32.f32
+//  CHECK-SAME: add.rn.f32 {{.*}}0f4B400000
+//   CHECK-NOT: cvt.rni
 //  CHECK-SAME: st.global.v2.b8
 //  CHECK-SAME: st.global.v4.b32
 func.func @quest_forward(%x: tensor<64x256xf32>)
@@ -40,9 +43,9 @@ func.func @quest_forward(%x: tensor<64x256xf32>)
 //   CHECK-NOT: gpu.binary
 //  CHECK-SAME: ld.global.v4.b32
 //  CHECK-SAME: shfl.sync.bfly.b32
-//  CHECK-SAME: st.shared.b32
+//  CHECK-SAME: st.shared.v4.b32
 //  CHECK-SAME: bar.sync
-//  CHECK-SAME: ld.shared.b32
+//  CHECK-SAME: ld.shared.v4.b32
 //  CHECK-SAME: bar.sync
 //  CHECK-SAME: st.global.v4.b32
 func.func @quest_backward(%dy: tensor<16x4096xf32>, %xh: tensor<16x4096xf32>,
@@ -54,12 +57,15 @@ func.func @quest_backward(%dy: tensor<16x4096xf32>, %xh: tensor<16x4096xf32>,
 }
 
 // bf16 in and out: 16-byte accesses of 8 elements, converted to f32 and
-// back with round-to-nearest-even.
+// back with round-to-nearest-even, two at a time. The Fourier cosine is
+// inline arithmetic: no libdevice call, no local memory.
 // CHECK-LABEL: gpu.binary @stableqat_backward_kernel
 //  CHECK-SAME: .visible .entry stableqat_backward_kernel(
 //   CHECK-NOT: gpu.binary
+//   CHECK-NOT: .local
 //  CHECK-SAME: ld.global.v4.b32
 //  CHECK-SAME: cvt.f32.bf16
+//  CHECK-SAME: fma.rn.f32
 //  CHECK-SAME: cvt.rn.bf16x2.f32
 //  CHECK-SAME: st.global.v4.b32
 func.func @stableqat_backward(%dy: tensor<96x512xbf16>, %w: tensor<96x512xbf16>,
