@@ -30,7 +30,10 @@ void mlir::qat::buildQATToNVPTXPipeline(
 
   // Kernels at tensor level: qat.matmul on the tensor cores, then every
   // row-local qat op fused into one launch per fusion group.
-  pm.addPass(createConvertQATMatmulToNVGPU());
+  // The chip picks the tensor-core instruction for packed 4-bit codes.
+  ConvertQATMatmulToNVGPUOptions matmul;
+  matmul.chip = options.chip;
+  pm.addPass(createConvertQATMatmulToNVGPU(matmul));
   pm.addNestedPass<func::FuncOp>(createConvertQATToGPU());
   // The linalg ops around them (losses, gradients of float matmuls, SGD
   // updates): elementwise chains fuse into one op, hence one kernel, and the

@@ -1,14 +1,16 @@
 //===- Execution.cpp - qat.compile: compiled functions on numpy -*- C++ -*-===//
 //
 // The engine behind qat-run (lib/Runner) driven from Python: a module is
-// lowered once with qat-to-cpu, each function is JIT-compiled when it is
-// first asked for, and calls take and return numpy arrays. Arguments are
-// checked against the function's signature before anything runs.
+// lowered once with qat-to-cpu (or qat-to-nvptx for a CUDA GPU), each
+// function is JIT-compiled when it is first asked for, and calls take and
+// return numpy arrays. Arguments are checked against the function's
+// signature before anything runs.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Bindings.h"
 
+#include "qat/Runner/CUDADevice.h"
 #include "qat/Runner/Compiler.h"
 #include "qat/Runner/Executor.h"
 #include "qat/Runner/HostTensor.h"
@@ -23,6 +25,7 @@
 #include <pybind11/numpy.h>
 
 #include <cstring>
+#include <dlfcn.h>
 
 using namespace mlir;
 using namespace mlir::qat;
@@ -43,9 +46,13 @@ struct Entry {
 class PyCompiledModule {
 public:
   PyCompiledModule(std::unique_ptr<PyMlirModule> lowered, unsigned optLevel,
-                   std::vector<std::string> sharedLibs)
-      : lowered(std::move(lowered)), optLevel(optLevel),
-        sharedLibs(std::move(sharedLibs)) {}
+                   std::vector<std::string> sharedLibs,
+                   std::unique_ptr<CUDADevice> device)
+      : device(std::move(device)), lowered(std::move(lowered)),
+        optLevel(optLevel), sharedLibs(std::move(sharedLibs)) {}
+
+  /// The GPU the functions run on; null for the CPU.
+  CUDADevice *getDevice() const { return device.get(); }
 
   PyMlirModule &getLowered() { return *lowered; }
   std::vector<std::string> getNames(bool callableOnly) const {
@@ -68,6 +75,9 @@ public:
   Entry &getCompiled(const std::string &name);
 
 private:
+  // Declared first, destroyed last: the JIT-compiled functions free their
+  // device buffers through it.
+  std::unique_ptr<CUDADevice> device;
   std::unique_ptr<PyMlirModule> lowered;
   unsigned optLevel;
   std::vector<std::string> sharedLibs;
@@ -108,7 +118,7 @@ Entry &PyCompiledModule::getCompiled(const std::string &name) {
   if (!entry->jit) {
     DiagnosticCapture capture(lowered->getContext());
     auto jitOrErr = JITFunction::create(lowered->get(), entry->signature,
-                                        optLevel, sharedLibs);
+                                        optLevel, sharedLibs, device.get());
     if (!jitOrErr)
       capture.raise("cannot JIT-compile '" + name +
                     "': " + llvm::toString(jitOrErr.takeError()));
@@ -131,26 +141,57 @@ static bool isCallable(FunctionOpInterface func) {
   return cast<SymbolOpInterface>(func.getOperation()).isPublic();
 }
 
+/// The path of this extension module: the qat CUDA runtime is looked up
+/// relative to it, as qat-run looks it up relative to itself.
+static std::string getExtensionPath() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void *>(&getExtensionPath), &info) &&
+      info.dli_fname)
+    return info.dli_fname;
+  return "";
+}
+
+/// Opens the GPU for target='cuda': the qat CUDA runtime (from
+/// `sharedLibs`, else found as qat-run finds it) and the device that
+/// QAT_CUDA_DEVICE names. Raises RuntimeError without a driver or device.
+static std::unique_ptr<CUDADevice>
+openDevice(ArrayRef<std::string> sharedLibs) {
+  auto runtimeOrErr = findCUDARuntime(getExtensionPath(), sharedLibs);
+  if (!runtimeOrErr)
+    throw std::runtime_error(llvm::toString(runtimeOrErr.takeError()));
+  auto deviceOrErr = CUDADevice::open(*runtimeOrErr);
+  if (!deviceOrErr)
+    throw std::runtime_error("target='cuda': " +
+                             llvm::toString(deviceOrErr.takeError()));
+  return std::move(*deviceOrErr);
+}
+
 static std::unique_ptr<PyCompiledModule>
 compileModule(const py::object &source, const std::string &target,
               const py::object &ctx, unsigned optLevel,
-              std::vector<std::string> sharedLibs) {
-  if (target == "cuda" || target == "gpu" || target == "nvptx") {
-    PyErr_SetString(
-        PyExc_NotImplementedError,
-        "qat.compile runs code on the CPU only (target='cpu'). For NVIDIA "
-        "GPUs, compile with scripts/gpu/compile.py (qat-to-nvptx, an object "
-        "with the cubin embedded, a manifest), link it with "
-        "scripts/gpu/link.sh on the GPU machine and call it through "
-        "qat.compiled.CompiledModule; see docs/python.md");
-    throw py::error_already_set();
-  }
-  if (target != "cpu")
+              std::vector<std::string> sharedLibs, const py::object &chip,
+              const std::string &pipelineOptions) {
+  if (target != "cpu" && target != "cuda")
     throw py::value_error("unknown target '" + target +
-                          "'; qat.compile supports target='cpu'");
+                          "'; qat.compile supports 'cpu' and 'cuda'");
+  bool cuda = target == "cuda";
+  if (!cuda && !chip.is_none())
+    throw py::value_error("chip applies to target='cuda' only");
   if (optLevel > 3)
     throw py::value_error("opt_level must be 0, 1, 2 or 3, not " +
                           std::to_string(optLevel));
+  // The device first: without a driver or a device, say so before
+  // compiling; and its chip is what to compile for.
+  std::unique_ptr<CUDADevice> device;
+  if (cuda)
+    device = openDevice(sharedLibs);
+  LoweringOptions lowering;
+  lowering.target = cuda ? Target::CUDA : Target::CPU;
+  lowering.pipelineOptions = pipelineOptions;
+  if (cuda)
+    lowering.pipelineOptions +=
+        " chip=" + (chip.is_none() ? device->getChip().str()
+                                   : chip.cast<std::string>());
 
   std::unique_ptr<PyMlirModule> module = loadModule(source, ctx);
   ModuleOp op = module->get();
@@ -195,12 +236,12 @@ compileModule(const py::object &source, const std::string &target,
     throw py::value_error("nothing to compile: " + why);
   }
 
-  if (llvm::Error error = lowerToLLVMDialect(op, *first))
+  if (llvm::Error error = lowerToLLVMDialect(op, *first, lowering))
     capture.raise("cannot lower the module to the LLVM dialect: " +
                   llvm::toString(std::move(error)));
 
   auto compiled = std::make_unique<PyCompiledModule>(
-      std::move(module), optLevel, std::move(sharedLibs));
+      std::move(module), optLevel, std::move(sharedLibs), std::move(device));
   for (auto &[name, entry] : entries) {
     if (entry.unsupported.empty()) {
       // lowerToLLVMDialect checked the first; the others are checked here.
@@ -487,13 +528,25 @@ static py::dict timeFunction(const PyCompiledFunction &function,
 //===----------------------------------------------------------------------===//
 
 static constexpr const char *kCompileDoc =
-    R"(Compiles a module for the CPU; returns a qat.CompiledModule.
+    R"(Compiles a module for the CPU or a CUDA GPU; returns a
+qat.CompiledModule.
 
 `module` is a qat.Module (copied: it stays as it is), MLIR text or a path.
-The module is lowered once with the qat-to-cpu pipeline, as qat-run does;
-each public function is JIT-compiled (LLVM -O`opt_level`, for the host CPU)
-when it is first looked up. `shared_libs` are libraries the JIT resolves
-symbols from, besides libc, libm and MLIR's runner utilities.
+The module is lowered once with the qat-to-cpu pipeline (target='cpu') or
+qat-to-nvptx (target='cuda'), as qat-run does; each public function is
+JIT-compiled (LLVM -O`opt_level`, for the host CPU) when it is first looked
+up. `shared_libs` are libraries the JIT resolves symbols from, besides libc,
+libm and MLIR's runner utilities. `pipeline_options` are options of the
+pipeline in their textual form ("fuse-elementwise=false",
+"linalg-tile-sizes=8,32").
+
+target='cuda' opens the device that QAT_CUDA_DEVICE names (default 0)
+through the qat CUDA runtime (libqat_cuda_runtime.so of the build, or the
+one in `shared_libs`) and compiles for its chip unless `chip` ('sm_80',
+'sm_90', ...) says otherwise; without the NVIDIA driver or a device it
+raises RuntimeError. Calls upload the arguments, run the kernels and
+download the results; a CUDA error (a launch, a fault in a kernel) raises
+MLIRError naming the CUDA call, the kernel and the error.
 
     fn = qat.compile(text)
     y = fn["main"](x)            # or fn.call("main", x)
@@ -503,12 +556,12 @@ f16, bf16, i1, i8, i16, i32, i64. numpy arguments must have the argument's
 dtype (bf16 takes float32, rounded to nearest even; f16 also takes float32);
 Python numbers and lists are converted. bf16 results come back as float32.
 
-Only target='cpu' runs here: for the GPU see qat.compiled and
-docs/python.md. Raises MLIRError if the module does not verify or lower.)";
+On a GPU machine without LLVM, qat.compiled runs code compiled ahead of time
+(docs/python.md). Raises MLIRError if the module does not verify or lower.)";
 
 void mlir::qat::python::populateExecution(py::module_ &m) {
   py::class_<PyCompiledModule>(m, "CompiledModule",
-                               R"(A module compiled for the CPU by qat.compile.
+                               R"(A module compiled by qat.compile, for the CPU or a CUDA GPU.
 
 module["name"] is the function `name` (a qat.CompiledFunction), JIT-compiled
 on first use; `functions` lists the names that can be called.)")
@@ -598,11 +651,14 @@ timed ones (the call only, not the copies of inputs and results). Returns
       "compile",
       [](const py::object &module, const std::string &target,
          const py::object &ctx, unsigned optLevel,
-         std::vector<std::string> sharedLibs) {
+         std::vector<std::string> sharedLibs, const py::object &chip,
+         const std::string &pipelineOptions) {
         return compileModule(module, target, ctx, optLevel,
-                             std::move(sharedLibs));
+                             std::move(sharedLibs), chip, pipelineOptions);
       },
       py::arg("module"), py::arg("target") = "cpu", py::kw_only(),
       py::arg("ctx") = py::none(), py::arg("opt_level") = 2,
-      py::arg("shared_libs") = std::vector<std::string>(), kCompileDoc);
+      py::arg("shared_libs") = std::vector<std::string>(),
+      py::arg("chip") = py::none(), py::arg("pipeline_options") = "",
+      kCompileDoc);
 }

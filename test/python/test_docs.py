@@ -17,6 +17,17 @@ def test_quickstart_example(examples):
     exec(compile(code, "docs/python.md", "exec"), {})
 
 
+def test_readme_python_quickstart(examples, monkeypatch, capsys):
+    readme = (examples.parent / "README.md").read_text()
+    section = readme[readme.index("## Python\n"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(examples.parent)  # its paths are relative to the root
+    exec(compile(code, "README.md", "exec"), {})
+    losses = [float(line.split()[1]) for line in
+              capsys.readouterr().out.splitlines() if re.match(r"\d \d", line)]
+    assert len(losses) == 3 and losses[2] < losses[0], losses
+
+
 def test_package_without_extension():
     # The sources of the package (the build links to them), without _qat.
     sources = pathlib.Path(qat.__file__).resolve().parents[1]

@@ -296,9 +296,12 @@ def test_compile_errors(tmp_path):
         qat.compile("func.func @f(")
     with pytest.raises(ValueError, match="nothing to compile"):
         qat.compile("func.func private @f() { return }")
-    with pytest.raises(NotImplementedError, match="qat.compiled.CompiledModule"):
-        qat.compile(SMALL, target="cuda")
-    with pytest.raises(ValueError, match="unknown target 'tpu'"):
+    with pytest.raises(ValueError, match="chip applies to target='cuda' only"):
+        qat.compile(SMALL, chip="sm_90")
+    with pytest.raises(qat.MLIRError, match="invalid options 'no-such=1' for qat-to-cpu"):
+        qat.compile(SMALL, pipeline_options="no-such=1")
+    assert qat.compile(SMALL, pipeline_options="fuse-elementwise=false").functions
+    with pytest.raises(ValueError, match="unknown target 'tpu'; qat.compile supports 'cpu' and 'cuda'"):
         qat.compile(SMALL, target="tpu")
     with pytest.raises(ValueError, match="opt_level"):
         qat.compile(SMALL, opt_level=4)
