@@ -3,6 +3,12 @@ runtime from Python. Where a GPU is present the results are compared with
 the same functions compiled for the CPU (whose numerics test_execution.py
 checks against numpy); without one, the error must say what is missing."""
 
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -62,7 +68,7 @@ def test_without_a_gpu_the_error_says_why(gpu):
     if not isinstance(gpu, RuntimeError):
         pytest.skip("a GPU is present")
     assert "target='cuda'" in str(gpu)
-    assert __import__("re").search(NO_GPU, str(gpu)), str(gpu)
+    assert re.search(NO_GPU, str(gpu)), str(gpu)
 
 
 def test_lowering_for_a_named_chip_needs_no_gpu():
@@ -121,3 +127,25 @@ def test_arguments_are_checked_before_the_gpu_runs(gpu):
     gpu = need_gpu(gpu)
     with pytest.raises(ValueError, match="shape mismatch"):
         gpu["quest_forward"](np.zeros((36, 256), np.float32))
+
+
+STUBS = pathlib.Path("/usr/local/cuda/lib64/stubs/libcuda.so")
+
+
+@pytest.mark.skipif(not STUBS.exists(), reason="no CUDA toolkit stub libcuda")
+def test_driver_without_a_device(gpu, tmp_path):
+    # The toolkit's stub libcuda in place of a driver: the extension finds
+    # and loads the qat CUDA runtime, cuInit fails, and the error says so.
+    if not isinstance(gpu, RuntimeError):
+        pytest.skip("a GPU is present")
+    (tmp_path / "libcuda.so.1").symlink_to(STUBS)
+    code = ("import qat\n"
+            "try:\n"
+            "    qat.compile('func.func @f(%x: f32) -> f32 { return %x : f32 }', target='cuda')\n"
+            "except RuntimeError as error:\n"
+            "    print(error)\n")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(tmp_path), PYTHONPATH=os.pathsep.join(sys.path))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, check=True)
+    assert ("target='cuda': no CUDA device: cuInit failed: CUDA_ERROR_STUB_LIBRARY"
+            in result.stdout), result.stdout + result.stderr
