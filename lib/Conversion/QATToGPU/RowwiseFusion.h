@@ -97,7 +97,8 @@ formFusionGroups(Block &block, function_ref<bool(const FusionGroup &)> canEmit);
 
 /// How a fusion group maps onto the GPU. Element `i` of a row lives in
 /// chunk `c = i / V` (V consecutive elements, one vector load), and chunk
-/// `c = j * T + t` belongs to thread `t` of the row as its `j`-th chunk:
+/// `c = j * T + t` (or the paired layout, see `pairBit`) belongs to thread
+/// `t` of the row as its `j`-th chunk:
 /// consecutive threads touch consecutive 16-byte pieces (coalesced), and a
 /// Hadamard butterfly of stride h pairs elements of the same thread
 /// (h < V or h >= V*T) or of threads t and t ^ (h/V) (shuffles within a
@@ -118,6 +119,17 @@ struct RowKernelPlan {
   /// still give CTAs of at least 128 threads.
   int64_t rowsPerBlock = 1;
   int64_t blocks = 1;
+  /// The paired layout, for groups with a Hadamard transform whose
+  /// reductions span whole rows, when C = 2 and T is a multiple of 32: the
+  /// chunk bit P (< 5) of the row that a thread's two chunks differ in, so
+  /// that the butterfly stage of that bit stays in registers instead of a
+  /// shuffle and an fma per element; -1 for the layout c = j * T + t. Warp
+  /// w still holds chunks 32w + [0, 32) and T + 32w + [0, 32), lanes 0-15
+  /// the first run and 16-31 the second: lane L = 16h + m holds chunks
+  /// 32w + hT + c(m, j), c(m, j) = (m >> P) << (P + 1) | j << P | m % 2^P.
+  /// A warp's 16-byte accesses still cover whole 2^P-chunk runs (128 bytes
+  /// for P = 3).
+  int64_t pairBit = -1;
   /// Whether the last chunk of a thread may lie beyond the row (K % T != 0)
   /// and whether the last CTA has rows beyond R.
   bool guardChunks = false;
@@ -186,6 +198,12 @@ Value emitWholeTensorScale(ImplicitLocOpBuilder &b, ScaleOp op);
 
 /// sqrt(value), correctly rounded on the GPU.
 Value emitSqrt(ImplicitLocOpBuilder &b, Value value);
+
+/// value / divisor (f32, IEEE division) for a constant divisor, without
+/// the division sequence where the divisor (in [2^-32, 2^32]) and the value
+/// allow.
+Value emitDivideByConstant(ImplicitLocOpBuilder &b, Value value,
+                           double divisor);
 
 /// The clip of `quantizer` from the reduction of its group (`total` is
 /// sum(x^2) for rms_gaussian, max|x| for absmax), turned into the step.

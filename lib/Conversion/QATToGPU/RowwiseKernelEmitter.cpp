@@ -15,10 +15,12 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::qat;
@@ -218,6 +220,37 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
                                group.shape.rows);
   plan.blocks = llvm::divideCeil(group.shape.rows, plan.rowsPerBlock);
   plan.guardChunks = plan.chunks % plan.threadsPerRow != 0;
+
+  // The paired layout (see RowKernelPlan::pairBit): a butterfly stage of
+  // every Hadamard block in registers where each thread holds two chunks of
+  // the same blocks. Reductions keep the summation order of the plain
+  // layout (one exchange between the two halves of each warp, then the
+  // warp's butterfly with the lane bits renamed), which this does for
+  // reductions over whole rows only.
+  if (plan.chunksPerThread == 2 && plan.threadsPerRow % kWarpSize == 0) {
+    int64_t blockChunks = 0;
+    bool wholeRows = true;
+    for (Operation *op : group.ops) {
+      if (auto hadamard = dyn_cast<HadamardOp>(op)) {
+        int64_t chunksOfBlock = int64_t(hadamard.getBlock()) / plan.vectorWidth;
+        blockChunks =
+            blockChunks ? std::min(blockChunks, chunksOfBlock) : chunksOfBlock;
+      }
+      for (int64_t groupLength : getReductionGroupLengths(op, group.shape))
+        wholeRows &= groupLength / plan.vectorWidth >= plan.chunks;
+    }
+    // Bit 3 where the blocks allow: a warp's accesses then cover whole
+    // 128-byte lines. Blocks beyond a warp's 32 chunks need T >= 64 (the
+    // stages of their upper bits then pair warps, through shared memory).
+    int64_t maxBlockChunks = 0;
+    for (Operation *op : group.ops)
+      if (auto hadamard = dyn_cast<HadamardOp>(op))
+        maxBlockChunks = std::max(maxBlockChunks, int64_t(hadamard.getBlock()) /
+                                                      plan.vectorWidth);
+    if (wholeRows && blockChunks >= 4 &&
+        (maxBlockChunks <= kWarpSize || plan.threadsPerRow > kWarpSize))
+      plan.pairBit = std::min<int64_t>(3, llvm::Log2_64(blockChunks) - 1);
+  }
   plan.guardRows = group.shape.rows % plan.rowsPerBlock != 0;
 
   // Shared memory: a padded copy of the CTA's rows when a Hadamard stage
@@ -275,14 +308,52 @@ Value mlir::qat::emitSqrt(ImplicitLocOpBuilder &b, Value value) {
                                  math::SqrtOp::create(b, wide));
 }
 
+Value mlir::qat::emitDivideByConstant(ImplicitLocOpBuilder &b, Value value,
+                                      double divisor) {
+  // A power of two: LLVM multiplies by its exact reciprocal. Outside the
+  // range of the correction: the division itself.
+  int exponent;
+  if (std::frexp(divisor, &exponent) == 0.5 || !(divisor >= 0x1p-32) ||
+      !(divisor <= 0x1p32) || double(float(divisor)) != divisor)
+    return arith::DivFOp::create(b, value, constantF32(b, divisor));
+  // Markstein's correction with y = 1/d correctly rounded, as in
+  // divideBySteps (same ranges): three instructions where div.rn.f32 takes
+  // about ten and a branch. One value per row, so the threads of a row
+  // take the same side.
+  llvm::APFloat reciprocal(1.0f);
+  reciprocal.divide(llvm::APFloat(float(divisor)),
+                    llvm::APFloat::rmNearestTiesToEven);
+  Value d = constantF32(b, divisor);
+  Value y = constantF32(b, double(reciprocal.convertToFloat()));
+  Value magnitude = math::AbsFOp::create(b, value);
+  auto compare = [&](arith::CmpFPredicate predicate, Value lhs, double rhs) {
+    return arith::CmpFOp::create(b, predicate, lhs, constantF32(b, rhs));
+  };
+  Value inRange = arith::AndIOp::create(
+      b, compare(arith::CmpFPredicate::OLE, magnitude, 0x1p64),
+      arith::OrIOp::create(
+          b, compare(arith::CmpFPredicate::OGE, magnitude, 0x1p-64),
+          compare(arith::CmpFPredicate::OEQ, value, 0.0)));
+  auto ifOp = scf::IfOp::create(b, TypeRange{b.getF32Type()}, inRange,
+                                /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  Value q = arith::MulFOp::create(b, value, y);
+  Value e = math::FmaOp::create(b, d, q, arith::NegFOp::create(b, value));
+  scf::YieldOp::create(
+      b, ValueRange{math::FmaOp::create(b, e, arith::NegFOp::create(b, y), q)});
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  scf::YieldOp::create(b, ValueRange{arith::DivFOp::create(b, value, d)});
+  return ifOp.getResult(0);
+}
+
 Value mlir::qat::emitStepFromReduction(ImplicitLocOpBuilder &b,
                                        QuantizerAttr quantizer, Value total,
                                        int64_t groupLength) {
   Value clip = total;
   if (quantizer.getScaleMethod() == ScaleMethod::RmsGaussian) {
     // c = alpha_b * sqrt(mean(x^2)) + 1e-8 (QuEST).
-    Value mean =
-        arith::DivFOp::create(b, total, constantF32(b, double(groupLength)));
+    Value mean = emitDivideByConstant(b, total, double(groupLength));
     Value rms = emitSqrt(b, mean);
     Value scaled = arith::MulFOp::create(
         b, constantF32(b, quantizer.getGaussianAlpha()), rms);
@@ -291,13 +362,11 @@ Value mlir::qat::emitStepFromReduction(ImplicitLocOpBuilder &b,
   if (quantizer.getGrid() == Grid::Centered) {
     // step = 2c / (2^b - 1).
     Value twice = arith::MulFOp::create(b, constantF32(b, 2.0), clip);
-    return arith::DivFOp::create(
-        b, twice,
-        constantF32(b, double((int64_t(1) << quantizer.getBits()) - 1)));
+    return emitDivideByConstant(
+        b, twice, double((int64_t(1) << quantizer.getBits()) - 1));
   }
   // step = c / qp.
-  return arith::DivFOp::create(b, clip,
-                               constantF32(b, double(quantizer.getMaxCode())));
+  return emitDivideByConstant(b, clip, double(quantizer.getMaxCode()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -406,13 +475,19 @@ Value emitDequantize(ImplicitLocOpBuilder &b, QuantizerAttr quantizer,
 /// dequantize(quantize(x)) without the integer round trip, given v = x/s:
 /// k*s (signed, zero keeping the sign of v as roundeven does), (k - 1/2)*s
 /// (centered; never zero).
+///
+/// With `negHalfStep` = -s/2 (centered only; the caller guarantees that it
+/// is exact and that s is finite), (k - 1/2)*s is fma(k, s, -s/2): the same
+/// exact value rounded once, one instruction instead of two.
 Value emitFakeQuant(ImplicitLocOpBuilder &b, QuantizerAttr quantizer, Value x,
-                    Value v, Value step) {
+                    Value v, Value step, Value negHalfStep = {}) {
   if (isOneBitSigned(quantizer))
     return arith::MulFOp::create(b, emitSign(b, x), step);
   bool centered = quantizer.getGrid() == Grid::Centered;
   Value level = roundEvenSmall(b, emitClampedLevelArgument(b, quantizer, v),
                                /*keepZeroSign=*/!centered);
+  if (centered && negHalfStep)
+    return math::FmaOp::create(b, level, step, negHalfStep);
   if (centered)
     level = arith::SubFOp::create(b, level, constantF32(b, 0.5));
   return arith::MulFOp::create(b, level, step);
@@ -520,14 +595,17 @@ private:
   ArrayRef<Value> getSteps(Value tensor, QuantizerAttr quantizer);
   SmallVector<Value> divideBySteps(ArrayRef<Value> x, ArrayRef<Value> step,
                                    bool exactForTiny = false);
-  void setValues(Value result, SmallVector<Value> elements);
+  void setMagnitudeBound(ArrayRef<Value> x, ArrayRef<Value> totals,
+                         double limit);
+  void setValues(Value result, SmallVector<Value> elements,
+                 bool representable = false);
   void setCodes(Value result, SmallVector<Value> elements, bool packed);
   void setSteps(Value result, int64_t groupLength, SmallVector<Value> steps);
 
   SmallVector<Value> reduceGroups(Combine kind, SmallVector<Value> partials,
                                   int64_t groupLength);
   SmallVector<Value> reduceClusters(Combine kind, ArrayRef<Value> values,
-                                    int64_t lanes);
+                                    int64_t lanes, bool pairedLanes = false);
   SmallVector<Value> reduceThroughSharedMemory(Combine kind,
                                                ArrayRef<Value> partials,
                                                int64_t chunksPerGroup);
@@ -574,6 +652,12 @@ private:
   Value tx, ty, row, rowValid, shared;
   /// The loads of each external input, made where first needed.
   DenseMap<InputLoad, SmallVector<Value>> raw;
+  /// Per row tensor (its first and last elements), a reduction over its
+  /// groups that bounds every element: per chunk, the group's total and the
+  /// largest total for which every element of the group has |x| <= 2^64
+  /// (see divideBySteps).
+  DenseMap<std::pair<Value, Value>, std::pair<SmallVector<Value>, double>>
+      magnitudeBounds;
   /// x / s per (first and last elements, first and last steps, exactness
   /// for tiny inputs).
   DenseMap<std::tuple<Value, Value, Value, Value, unsigned>, SmallVector<Value>>
@@ -709,6 +793,25 @@ ArrayRef<Value> RowKernelEmitter::getValues(Value tensor) {
     return it->second;
   // An external input: read once, extended to f32.
   SmallVector<Value> elements;
+  Type element = cast<RankedTensorType>(tensor.getType()).getElementType();
+  if (element.isBF16() && V % 2 == 0) {
+    // A bf16 is the high half of its f32: per 32-bit word of the vector, a
+    // shift for the low element and a mask for the high one (extf of each
+    // half took a byte permute and a shift for the high one).
+    auto words = VectorType::get({V / 2}, b.getI32Type());
+    Value highMask = constantI32(b, int64_t(0xFFFF0000u) - (int64_t(1) << 32));
+    for (Value vector : getRaw({tensor, RowValueKind::Values, 0})) {
+      Value bits = vector::BitCastOp::create(b, words, vector);
+      for (int64_t w = 0; w < V / 2; ++w) {
+        Value word = vector::ExtractOp::create(b, bits, w);
+        for (Value half :
+             {arith::ShLIOp::create(b, word, constantI32(b, 16)).getResult(),
+              arith::AndIOp::create(b, word, highMask).getResult()})
+          elements.push_back(arith::BitcastOp::create(b, b.getF32Type(), half));
+      }
+    }
+    return values[tensor] = std::move(elements);
+  }
   for (Value vector : getRaw({tensor, RowValueKind::Values, 0})) {
     for (int64_t l = 0; l < V; ++l) {
       Value element = vector::ExtractOp::create(b, vector, l);
@@ -776,6 +879,18 @@ ArrayRef<Value> RowKernelEmitter::getSteps(Value tensor,
   return steps[key] = std::move(perChunk);
 }
 
+/// Records that `totals` (one per chunk of `x`: its group's sum of squares,
+/// or maximum of magnitudes) bound the elements of `x`: every element of a
+/// group whose total is at most `limit` has |x| <= 2^64. A sum of
+/// non-negative terms is at least each rounded term, and x^2 >= 2^128
+/// rounds to infinity in f32, so a finite sum of squares (limit FLT_MAX)
+/// means |x| < 2^64 for each of its elements; a maximum of magnitudes
+/// bounds them directly (limit 2^64). NaN propagates into either total.
+void RowKernelEmitter::setMagnitudeBound(ArrayRef<Value> x,
+                                         ArrayRef<Value> totals, double limit) {
+  magnitudeBounds[{x.front(), x.back()}] = {SmallVector<Value>(totals), limit};
+}
+
 /// x / s for the C * V elements of a thread (s = step[j] for chunk j), with
 /// the bits of arith.divf (IEEE division) but without its reciprocal on the
 /// special-function unit for every element: one correctly rounded
@@ -828,7 +943,20 @@ SmallVector<Value> RowKernelEmitter::divideBySteps(ArrayRef<Value> x,
     orInto(arith::XOrIOp::create(
         b, inRange, arith::ConstantOp::create(b, b.getBoolAttr(true))));
   }
+  auto bound = magnitudeBounds.find({x.front(), x.back()});
+  if (!exactForTiny && bound != magnitudeBounds.end()) {
+    // A sum of squares (or maximum of magnitudes) of the elements that
+    // stays at most `limit` bounds every one of them: one comparison per
+    // group instead of one per element. NaN totals fail it.
+    auto [totals, limit] = bound->second;
+    DenseSet<Value> seen;
+    for (Value total : totals)
+      if (seen.insert(total).second)
+        orInto(compare(arith::CmpFPredicate::UGT, total, limit));
+  }
   for (Value element : x) {
+    if (!exactForTiny && bound != magnitudeBounds.end())
+      break;
     Value magnitude = math::AbsFOp::create(b, element);
     Value outside = compare(arith::CmpFPredicate::OGT, magnitude, 0x1p64);
     if (exactForTiny)
@@ -881,10 +1009,20 @@ static Value roundTo(ImplicitLocOpBuilder &b, Type element, Value value,
   return arith::ExtFOp::create(b, b.getF32Type(), truncated);
 }
 
-void RowKernelEmitter::setValues(Value result, SmallVector<Value> elements) {
+/// With `representable`, the elements are known to be values of the result's
+/// element type already (rounding them is the identity), and fused
+/// consumers use them as they are; only stores round.
+void RowKernelEmitter::setValues(Value result, SmallVector<Value> elements,
+                                 bool representable) {
   Type element = cast<RankedTensorType>(result.getType()).getElementType();
   SmallVector<Value> narrow(elements.size());
-  if (element.isBF16() && V % 2 == 0) {
+  if (representable) {
+    if (isOutput(result))
+      for (auto [value, stored] : llvm::zip(elements, narrow))
+        stored = element.isF32()
+                     ? value
+                     : arith::TruncFOp::create(b, element, value).getResult();
+  } else if (element.isBF16() && V % 2 == 0) {
     // Pairs: one packed rounding (cvt.rn.bf16x2.f32) for two elements, and
     // the f32 values read back from the packed bits (a bf16 is the high
     // half of its f32), which keeps LLVM from splitting the pair.
@@ -934,16 +1072,23 @@ void RowKernelEmitter::setCodes(Value result, SmallVector<Value> elements,
     unsigned width = element.getIntOrFloatBitWidth();
     for (int64_t j = 0; j < C; ++j) {
       SmallVector<Value> lanes;
+      Value word;
       if (packed) {
-        // Packed in registers: one byte per pair, element 2i low.
-        Value mask = arith::ConstantOp::create(b, b.getI32IntegerAttr(0xF));
-        Value four = arith::ConstantOp::create(b, b.getI32IntegerAttr(4));
-        for (int64_t l = 0; l < V; l += 2) {
-          Value low = arith::AndIOp::create(b, elements[j * V + l], mask);
-          Value high = arith::ShLIOp::create(b, elements[j * V + l + 1], four);
-          Value byte = arith::OrIOp::create(b, low, high);
-          lanes.push_back(arith::TruncIOp::create(b, element, byte));
+        // Packed in registers: the chunk's V codes as one word of 4*V bits
+        // (code l in bits [4l, 4l+4): element 2i is the low nibble of byte
+        // i), one shift-add and one masked or per code, stored as V/2
+        // bytes.
+        for (int64_t l = 0; l < V; ++l) {
+          Value code = elements[j * V + l];
+          if (l > 0)
+            code = arith::ShLIOp::create(b, code, constantI32(b, 4 * l));
+          code = arith::AndIOp::create(b, code,
+                                       constantI32(b, int64_t(0xF) << (4 * l)));
+          word = word ? arith::OrIOp::create(b, word, code).getResult() : code;
         }
+        // (V <= 8: 16 bytes of a float type of at least 2 bytes.)
+        if (V < 8)
+          word = arith::TruncIOp::create(b, b.getIntegerType(4 * V), word);
       } else {
         for (int64_t l = 0; l < V; ++l) {
           Value code = elements[j * V + l];
@@ -954,12 +1099,18 @@ void RowKernelEmitter::setCodes(Value result, SmallVector<Value> elements,
           lanes.push_back(code);
         }
       }
-      auto type = VectorType::get({int64_t(lanes.size())}, element);
+      auto type = VectorType::get({packed ? V / 2 : V}, element);
       Value column =
           arith::MulIOp::create(b, chunk[j], index(packed ? V / 2 : V));
       storeIf(valid[j], [&] {
-        vectorStore(vector::FromElementsOp::create(b, type, lanes), buffer,
-                    column);
+        Value vector =
+            word ? vector::BitCastOp::create(
+                       b, type,
+                       vector::BroadcastOp::create(
+                           b, VectorType::get({1}, word.getType()), word))
+                       .getResult()
+                 : vector::FromElementsOp::create(b, type, lanes).getResult();
+        vectorStore(vector, buffer, column);
       });
     }
   }
@@ -1029,14 +1180,39 @@ void RowKernelEmitter::setSteps(Value result, int64_t groupLength,
 /// gpu.all_reduce is not used: it reduces over the whole CTA, while a CTA
 /// holds several rows (short rows) and a row holds several groups
 /// (per_group), and its lowering spends two barriers per reduction.
+///
+/// With `pairedLanes` (the paired layout, whole warps), lane L holds the
+/// value of lane s(L) of the plain layout, where s moves bit 4 of L to bit
+/// P and bits P..3 one up (see reduceGroups): the butterfly pairs lanes
+/// across the renamed bits, in the order of the subgroup reduction's
+/// lowering (own value first, strides 1, 2, ..., 16 of the plain layout),
+/// which gives the same tree and the same bits.
 SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
                                                     ArrayRef<Value> partials,
-                                                    int64_t lanes) {
+                                                    int64_t lanes,
+                                                    bool pairedLanes) {
   auto op = kind == Combine::Sum ? gpu::AllReduceOperation::ADD
                                  : gpu::AllReduceOperation::MAXIMUMF;
   int64_t warpLanes = std::min(lanes, kWarpSize);
+  assert((!pairedLanes || warpLanes == kWarpSize) && "paired lanes need warps");
   SmallVector<Value> reduced;
   for (Value partial : partials) {
+    if (pairedLanes) {
+      int64_t pair = int64_t(1) << plan.pairBit;
+      Value value = partial;
+      for (int64_t stride = 1; stride < kWarpSize; stride *= 2) {
+        int64_t laneStride = stride < pair    ? stride
+                             : stride == pair ? 16
+                                              : stride / 2;
+        Value other =
+            gpu::ShuffleOp::create(b, value, int32_t(laneStride),
+                                   int32_t(kWarpSize), gpu::ShuffleMode::XOR)
+                .getShuffleResult();
+        value = combine(b, kind, value, other);
+      }
+      reduced.push_back(value);
+      continue;
+    }
     if (warpLanes == 1) {
       reduced.push_back(partial);
       continue;
@@ -1069,8 +1245,13 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
                       arith::AddIOp::create(b, warp, index(v * warpsPerRow))));
   });
   gpu::BarrierOp::create(b);
-  Value firstWarp = arith::MulIOp::create(
-      b, arith::DivUIOp::create(b, tx, index(lanes)), index(warpsPerCluster));
+  // (One cluster per row: tx < T = lanes.)
+  Value firstWarp = lanes >= T
+                        ? index(0)
+                        : arith::MulIOp::create(
+                              b, arith::DivUIOp::create(b, tx, index(lanes)),
+                              index(warpsPerCluster))
+                              .getResult();
   Value clusterBase = arith::AddIOp::create(b, rowBase, firstWarp);
   SmallVector<Value> totals;
   if (warpsPerCluster > kSerialWarpTotals) {
@@ -1170,6 +1351,27 @@ SmallVector<Value> RowKernelEmitter::reduceGroups(Combine kind,
       partials[j] =
           arith::SelectOp::create(b, chunkInRow[j], partials[j], zero);
   int64_t chunksPerGroup = groupLength / V;
+  if (chunksPerGroup >= K && plan.pairBit >= 0) {
+    // The plain layout adds chunk t and chunk T + t in thread t. Here lane
+    // L = 16h + m holds chunks 32w + hT + c(m, j): the two halves of the
+    // warp trade the chunks the other one adds, lane m (h = 0) adds its
+    // chunk 32w + c(m, 0) and the other half's chunk T + 32w + c(m, 0), lane
+    // 16 + m the same for c(m, 1). That is the value of lane s(L) = c(m, h)
+    // of the plain layout, in the other order for h = 1 (the same bits:
+    // addition and maximum are commutative).
+    Value upper = arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
+                                        arith::AndIOp::create(b, tx, index(16)),
+                                        index(0));
+    Value kept = arith::SelectOp::create(b, upper, partials[1], partials[0]);
+    Value sent = arith::SelectOp::create(b, upper, partials[0], partials[1]);
+    Value received =
+        gpu::ShuffleOp::create(b, sent, int32_t(16), int32_t(kWarpSize),
+                               gpu::ShuffleMode::XOR)
+            .getShuffleResult();
+    Value total = combine(b, kind, kept, received);
+    return SmallVector<Value>(
+        C, reduceClusters(kind, {total}, T, /*pairedLanes=*/true)[0]);
+  }
   if (chunksPerGroup >= K) {
     Value total = partials[0];
     for (int64_t j = 1; j < C; ++j)
@@ -1214,19 +1416,36 @@ SmallVector<Value> RowKernelEmitter::reduceGroups(Combine kind,
 ///    row in shared memory (a barrier between the stores and the loads, and
 ///    one before the next exchange overwrites the copy);
 ///  * h >= V*T: same thread, chunk j ^ (h/(V*T)) (registers).
+/// In the paired layout (RowKernelPlan::pairBit = P) the stage of chunk bit
+/// P pairs the thread's two chunks (registers), the other chunk bits below
+/// 5 are lane bits (lane distance h/V below 2^P, h/(2V) above: shuffles),
+/// and higher ones pair warps (shared memory). The stages keep their order,
+/// so the sums round as before.
 SmallVector<Value> RowKernelEmitter::hadamard(ArrayRef<Value> x,
                                               int64_t block) {
   SmallVector<Value> current(x);
   Value rowBase;
   for (int64_t h = 1; h < block; h *= 2) {
     SmallVector<Value> next(current.size());
-    if (h < V || h >= V * T) {
+    // Chunk bit `distance` of the partner: in another chunk of the thread
+    // (`chunkStep` apart), or in thread t ^ `threadStep`.
+    int64_t distance = h / V;
+    int64_t chunkStep = 0, threadStep = distance;
+    if (plan.pairBit >= 0) {
+      int64_t pair = int64_t(1) << plan.pairBit;
+      if (distance == pair)
+        chunkStep = 1;
+      else if (distance < kWarpSize)
+        threadStep = distance < pair ? distance : distance / 2;
+    } else if (h >= V * T) {
+      chunkStep = h / (V * T);
+    }
+    if (h < V || chunkStep) {
       for (int64_t j = 0; j < C; ++j) {
         for (int64_t l = 0; l < V; ++l) {
           int64_t i = j * V + l;
-          int64_t partner =
-              h < V ? j * V + (l ^ h) : (j ^ (h / (V * T))) * V + l;
-          bool lower = h < V ? (l & h) == 0 : (j & (h / (V * T))) == 0;
+          int64_t partner = h < V ? j * V + (l ^ h) : (j ^ chunkStep) * V + l;
+          bool lower = h < V ? (l & h) == 0 : (j & chunkStep) == 0;
           if (lower)
             next[i] = arith::AddFOp::create(b, current[i], current[partner]);
           else
@@ -1236,14 +1455,14 @@ SmallVector<Value> RowKernelEmitter::hadamard(ArrayRef<Value> x,
       current = std::move(next);
       continue;
     }
-    int64_t distance = h / V;
-    Value bit = arith::AndIOp::create(b, tx, index(distance));
+    // The thread's chunks agree in this bit: the first one tells.
+    Value bit = arith::AndIOp::create(b, chunk[0], index(distance));
     Value upper =
         arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit, index(0));
     SmallVector<Value> partners;
     if (distance < kWarpSize) {
       for (Value value : current)
-        partners.push_back(gpu::ShuffleOp::create(b, value, int32_t(distance),
+        partners.push_back(gpu::ShuffleOp::create(b, value, int32_t(threadStep),
                                                   int32_t(kWarpSize),
                                                   gpu::ShuffleMode::XOR)
                                .getShuffleResult());
@@ -1321,6 +1540,8 @@ void RowKernelEmitter::emitScale(ScaleOp op) {
   }
   SmallVector<Value> totals = reduceGroups(rms ? Combine::Sum : Combine::Max,
                                            std::move(partials), groupLength);
+  setMagnitudeBound(x, totals,
+                    rms ? double(std::numeric_limits<float>::max()) : 0x1p64);
   // A per-row total is one value shared by all chunks: one step.
   DenseMap<Value, Value> stepOf;
   SmallVector<Value> perChunk;
@@ -1402,13 +1623,14 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
         partials.push_back(partial);
       }
       DenseMap<Value, Value> stdOf;
-      for (Value total :
-           reduceGroups(Combine::Sum, std::move(partials), groupLength)) {
+      SmallVector<Value> totals =
+          reduceGroups(Combine::Sum, std::move(partials), groupLength);
+      setMagnitudeBound(x, totals, double(std::numeric_limits<float>::max()));
+      for (Value total : totals) {
         Value &deviation = stdOf[total];
         if (!deviation)
           deviation =
-              emitSqrt(b, arith::DivFOp::create(
-                              b, total, constantF32(b, double(groupLength))));
+              emitSqrt(b, emitDivideByConstant(b, total, double(groupLength)));
         deviations.push_back(deviation);
       }
     }
@@ -1429,102 +1651,167 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
   bool lsq = bool(op.getScaleGrad());
   SmallVector<Value> v = divideBySteps(x, step, /*exactForTiny=*/lsq);
   SmallVector<Value> dx, partials;
-  for (int64_t j = 0; j < C; ++j) {
-    Value partial;
-    for (int64_t l = 0; l < V; ++l) {
-      int64_t i = j * V + l;
-      // Whether v lies in [qn, qp]. With a step gradient, clamp(v, qn, qp) is
-      // needed anyway, and v lies in the range exactly when clamping leaves
-      // it unchanged (NaN: neither).
-      Value inside, clamped;
-      if (lsq) {
-        clamped = clampF32(b, v[i], qn, qp);
-        inside =
-            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, clamped, v[i]);
-      } else {
-        inside = arith::AndIOp::create(
-            b,
-            arith::CmpFOp::create(b, arith::CmpFPredicate::OGE, v[i],
-                                  constantF32(b, qn)),
-            arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, v[i],
-                                  constantF32(b, qp)));
-      }
-      // round(v), used only where v lies in [qn, qp] (|v| <= 2^(b-1)), and
-      // without the sign of a zero result, which no use can see.
-      Value rounded;
-      auto getRounded = [&] {
-        if (!rounded)
-          rounded = roundEvenSmall(b, v[i], /*keepZeroSign=*/false);
-        return rounded;
-      };
-
-      Value keep;
-      Value gradient = dy[i];
-      if (isa<ClipAttr>(estimator)) {
-        if (quantizer.getGrid() == Grid::Centered) {
-          // |x| <= c with the clip recomputed from the step.
-          double half = double((int64_t(1) << quantizer.getBits()) - 1) / 2;
-          Value clip = arith::MulFOp::create(b, step[j], constantF32(b, half));
-          keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE,
-                                       math::AbsFOp::create(b, x[i]), clip);
+  // `halfSteps` (-s/2 per chunk, or empty): the trust estimator's centered
+  // level as fma(k, s, -s/2) (see emitFakeQuant).
+  auto emitElements = [&](ArrayRef<Value> halfSteps) {
+    for (int64_t j = 0; j < C; ++j) {
+      Value partial;
+      for (int64_t l = 0; l < V; ++l) {
+        int64_t i = j * V + l;
+        // Whether v lies in [qn, qp]. With a step gradient, clamp(v, qn, qp) is
+        // needed anyway, and v lies in the range exactly when clamping leaves
+        // it unchanged (NaN: neither).
+        Value inside, clamped;
+        if (lsq) {
+          clamped = clampF32(b, v[i], qn, qp);
+          inside = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, clamped,
+                                         v[i]);
         } else {
+          inside = arith::AndIOp::create(
+              b,
+              arith::CmpFOp::create(b, arith::CmpFPredicate::OGE, v[i],
+                                    constantF32(b, qn)),
+              arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, v[i],
+                                    constantF32(b, qp)));
+        }
+        // round(v), used only where v lies in [qn, qp] (|v| <= 2^(b-1)), and
+        // without the sign of a zero result, which no use can see.
+        Value rounded;
+        auto getRounded = [&] {
+          if (!rounded)
+            rounded = roundEvenSmall(b, v[i], /*keepZeroSign=*/false);
+          return rounded;
+        };
+
+        Value keep;
+        Value gradient = dy[i];
+        if (isa<ClipAttr>(estimator)) {
+          if (quantizer.getGrid() == Grid::Centered) {
+            // |x| <= c with the clip recomputed from the step.
+            double half = double((int64_t(1) << quantizer.getBits()) - 1) / 2;
+            Value clip =
+                arith::MulFOp::create(b, step[j], constantF32(b, half));
+            keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE,
+                                         math::AbsFOp::create(b, x[i]), clip);
+          } else {
+            keep = inside;
+          }
+        } else if (isa<TrustAttr>(estimator)) {
+          Value level =
+              ::emitFakeQuant(b, quantizer, x[i], v[i], step[j],
+                              halfSteps.empty() ? Value() : halfSteps[j]);
+          Value error =
+              math::AbsFOp::create(b, arith::SubFOp::create(b, level, x[i]));
+          keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, error,
+                                       threshold[j]);
+        } else if (auto fourier = dyn_cast<FourierAttr>(estimator)) {
+          // S(v) = sqrt(2)*pi * sum_k a_k cos((2k+1)*pi*(v + round(v))). The
+          // sum starts with its first term rather than 0 + term, which only
+          // differs for a term of -0 (and then gives the same gradient).
+          Value phase = arith::AddFOp::create(b, v[i], getRounded());
+          Value sum;
+          for (auto [k, amplitude] :
+               llvm::enumerate(fourier.getAmplitudesOrDefault())) {
+            double harmonic = double(2 * k + 1) * M_PI;
+            Value angle =
+                arith::MulFOp::create(b, constantF32(b, harmonic), phase);
+            // Inside [qn, qp] (the only elements that keep their gradient),
+            // |phase| <= 2 * max(-qn, qp); the fast reduction covers such
+            // angles for every bit width and the first 66 harmonics.
+            bool bounded = harmonic * 2 * std::max(-qn, qp) * (1 + 0x1p-20) <=
+                           kCosFastPathLimit;
+            Value cosine = bounded ? emitCos(b, angle)
+                                   : math::CosOp::create(b, angle).getResult();
+            Value term =
+                arith::MulFOp::create(b, constantF32(b, amplitude), cosine);
+            sum = sum ? arith::AddFOp::create(b, sum, term).getResult() : term;
+          }
+          Value s = arith::MulFOp::create(
+              b, constantF32(b, std::sqrt(2.0) * M_PI), sum);
+          Value numerator =
+              arith::MulFOp::create(b, dy[i], arith::SubFOp::create(b, one, s));
+          gradient = arith::DivFOp::create(b, numerator,
+                                           arith::AddFOp::create(b, one, s));
           keep = inside;
         }
-      } else if (isa<TrustAttr>(estimator)) {
-        Value level = ::emitFakeQuant(b, quantizer, x[i], v[i], step[j]);
-        Value error =
-            math::AbsFOp::create(b, arith::SubFOp::create(b, level, x[i]));
-        keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, error,
-                                     threshold[j]);
-      } else if (auto fourier = dyn_cast<FourierAttr>(estimator)) {
-        // S(v) = sqrt(2)*pi * sum_k a_k cos((2k+1)*pi*(v + round(v))). The
-        // sum starts with its first term rather than 0 + term, which only
-        // differs for a term of -0 (and then gives the same gradient).
-        Value phase = arith::AddFOp::create(b, v[i], getRounded());
-        Value sum;
-        for (auto [k, amplitude] :
-             llvm::enumerate(fourier.getAmplitudesOrDefault())) {
-          double harmonic = double(2 * k + 1) * M_PI;
-          Value angle =
-              arith::MulFOp::create(b, constantF32(b, harmonic), phase);
-          // Inside [qn, qp] (the only elements that keep their gradient),
-          // |phase| <= 2 * max(-qn, qp); the fast reduction covers such
-          // angles for every bit width and the first 66 harmonics.
-          bool bounded = harmonic * 2 * std::max(-qn, qp) * (1 + 0x1p-20) <=
-                         kCosFastPathLimit;
-          Value cosine = bounded ? emitCos(b, angle)
-                                 : math::CosOp::create(b, angle).getResult();
-          Value term =
-              arith::MulFOp::create(b, constantF32(b, amplitude), cosine);
-          sum = sum ? arith::AddFOp::create(b, sum, term).getResult() : term;
-        }
-        Value s = arith::MulFOp::create(
-            b, constantF32(b, std::sqrt(2.0) * M_PI), sum);
-        Value numerator =
-            arith::MulFOp::create(b, dy[i], arith::SubFOp::create(b, one, s));
-        gradient = arith::DivFOp::create(b, numerator,
-                                         arith::AddFOp::create(b, one, s));
-        keep = inside;
-      }
-      dx.push_back(
-          keep ? arith::SelectOp::create(b, keep, gradient, zero).getResult()
-               : gradient);
+        dx.push_back(
+            keep ? arith::SelectOp::create(b, keep, gradient, zero).getResult()
+                 : gradient);
 
-      if (!lsq)
-        continue;
-      // LSQ: ds = g * sum(dy * (inside ? round(v) - v : clamp(v, qn, qp))).
-      // The products are fused into the running sum (one rounding per term;
-      // the summation order is the kernel's own anyway).
-      Value offset = arith::SubFOp::create(b, getRounded(), v[i]);
-      Value term = arith::SelectOp::create(b, inside, offset, clamped);
-      partial = partial
-                    ? math::FmaOp::create(b, dy[i], term, partial).getResult()
-                    : arith::MulFOp::create(b, dy[i], term).getResult();
+        if (!lsq)
+          continue;
+        // LSQ: ds = g * sum(dy * (inside ? round(v) - v : clamp(v, qn, qp))).
+        // The products are fused into the running sum (one rounding per term;
+        // the summation order is the kernel's own anyway).
+        Value offset = arith::SubFOp::create(b, getRounded(), v[i]);
+        Value term = arith::SelectOp::create(b, inside, offset, clamped);
+        partial = partial
+                      ? math::FmaOp::create(b, dy[i], term, partial).getResult()
+                      : arith::MulFOp::create(b, dy[i], term).getResult();
+      }
+      if (lsq)
+        partials.push_back(partial);
     }
-    if (lsq)
-      partials.push_back(partial);
+  };
+  if (isa<TrustAttr>(estimator) && quantizer.getGrid() == Grid::Centered) {
+    // fma(k, s, -s/2) is (k - 1/2) * s rounded once where -s/2 is exact and
+    // both are finite: for 2^-125 <= |s| <= FLT_MAX, checked once per step
+    // (a row's threads branch alike). Outside, the product as written.
+    DenseMap<Value, Value> halfOf;
+    SmallVector<Value> halfSteps;
+    Value usable;
+    for (Value s : step) {
+      Value &half = halfOf[s];
+      if (!half) {
+        half = arith::MulFOp::create(b, s, constantF32(b, -0.5));
+        Value magnitude = math::AbsFOp::create(b, s);
+        Value inRange = arith::AndIOp::create(
+            b,
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OGE, magnitude,
+                                  constantF32(b, 0x1p-125)),
+            arith::CmpFOp::create(
+                b, arith::CmpFPredicate::OLE, magnitude,
+                constantF32(b, double(std::numeric_limits<float>::max()))));
+        usable = usable ? arith::AndIOp::create(b, usable, inRange).getResult()
+                        : inRange;
+      }
+      halfSteps.push_back(half);
+    }
+    SmallVector<Type> types(C * V + (lsq ? C : 0), b.getF32Type());
+    auto ifOp = scf::IfOp::create(b, types, usable, /*withElseRegion=*/true);
+    for (bool fast : {true, false}) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(fast ? ifOp.thenBlock() : ifOp.elseBlock());
+      emitElements(fast ? ArrayRef<Value>(halfSteps) : ArrayRef<Value>());
+      SmallVector<Value> yielded(dx);
+      llvm::append_range(yielded, partials);
+      scf::YieldOp::create(b, yielded);
+      dx.clear();
+      partials.clear();
+    }
+    ValueRange results = ifOp.getResults();
+    dx.assign(results.begin(), results.begin() + C * V);
+    partials.assign(results.begin() + C * V, results.end());
+  } else {
+    emitElements({});
   }
-  setValues(op.getInputGrad(), std::move(dx));
+  // The clip and trust estimators pass dy or 0 through: values of dy's type,
+  // which the rounding to dx's type keeps when it is the same type (or f32).
+  // A NaN in dy keeps its payload without the rounding; a Hadamard
+  // transform, which adds before anything else, gives the same canonical
+  // NaN either way, so only Hadamard consumers use the values unrounded.
+  Type dxElement =
+      cast<RankedTensorType>(op.getInputGrad().getType()).getElementType();
+  Type dyElement =
+      cast<RankedTensorType>(op.getGrad().getType()).getElementType();
+  bool passesGradient = isa<ClipAttr, TrustAttr>(estimator) &&
+                        (dxElement == dyElement || dxElement.isF32());
+  bool onlyHadamards =
+      llvm::all_of(op.getInputGrad().getUsers(), [&](Operation *user) {
+        return isa<HadamardOp>(user) && group.contains(user);
+      });
+  setValues(op.getInputGrad(), std::move(dx),
+            /*representable=*/passesGradient && onlyHadamards);
 
   Value scaleGrad = op.getScaleGrad();
   if (!scaleGrad)
@@ -1598,11 +1885,23 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
   if (plan.guardRows)
     rowValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row,
                                      index(plan.shape.rows));
+  Value first = tx;
+  if (plan.pairBit >= 0) {
+    // Lane L = 16h + m of warp w: chunk 32w + hT + c(m, 0), which is
+    // tx + (m & ~(2^P - 1)) + h * (T - 16).
+    int64_t low = (int64_t(1) << plan.pairBit) - 1;
+    Value moved = arith::AndIOp::create(b, tx, index(15 & ~low));
+    Value half = arith::AndIOp::create(b, tx, index(16));
+    first = arith::AddIOp::create(
+        b, arith::AddIOp::create(b, tx, moved),
+        arith::MulIOp::create(b, half, index((T - 16) / 16)));
+  }
   for (int64_t j = 0; j < C; ++j) {
-    Value c = j == 0 ? tx : arith::AddIOp::create(b, tx, index(j * T));
+    int64_t offset = plan.pairBit >= 0 ? j << plan.pairBit : j * T;
+    Value c = j == 0 ? first : arith::AddIOp::create(b, first, index(offset));
     chunk.push_back(c);
     Value inRow;
-    if ((j + 1) * T > K)
+    if (plan.pairBit >= 0 ? C * T > K : (j + 1) * T > K)
       inRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, index(K));
     chunkInRow.push_back(inRow);
     valid.push_back(both(rowValid, inRow));

@@ -117,14 +117,17 @@ func.func @stableqat_backward(%dy: tensor<96x192xf32>, %w: tensor<96x192xf32>,
 
 #g128 = #qat.quantizer<signed, 4 bits, absmax, per_group<128>>
 
-// bf16 rows: 16-byte loads of 8 elements, computed in f32; the per-group
-// maxima are reductions over clusters of 16 lanes; the steps round to bf16
-// before the codes use them, as if read back from memory.
+// bf16 rows: 16-byte loads of 8 elements, computed in f32 (each bf16 is the
+// high half of its f32: shifted or masked out of the loaded words); the
+// per-group maxima are reductions over clusters of 16 lanes; the steps round
+// to bf16 before the codes use them, as if read back from memory.
 // CHECK-LABEL: func.func @per_group_bf16(
 //       CHECK:   gpu.launch
 //   CHECK-NOT:   gpu.launch
 //       CHECK:     vector.load {{.*}} {alignment = 16 : i64} : memref<32x1024xbf16>, vector<8xbf16>
-//       CHECK:     arith.extf {{.*}} : bf16 to f32
+//       CHECK:     vector.bitcast {{.*}} : vector<8xbf16> to vector<4xi32>
+//       CHECK:     arith.andi {{.*}}, %c-65536_i32 : i32
+//       CHECK:     arith.bitcast {{.*}} : i32 to f32
 //       CHECK:     gpu.shuffle xor %{{.*}}, %c8_i32
 //       CHECK:     %[[STEP:.*]] = arith.truncf {{.*}} : f32 to bf16
 //       CHECK:     %[[WIDE:.*]] = arith.extf %[[STEP]] : bf16 to f32

@@ -7,8 +7,8 @@
 // The PTX of the fused kernels: 16-byte loads and stores, butterfly
 // shuffles with fused +-1 updates, correctly rounded square root and
 // reciprocal of the step, rounding by the 1.5 * 2^23 shift (no cvt.rni),
-// nibble stores of the packed codes, and shared memory with barriers where
-// a rotation crosses warps.
+// the packed codes of a chunk stored as one word (2 bytes for f32 rows),
+// and shared memory with barriers where a rotation crosses warps.
 
 #q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
 #lsq2 = #qat.quantizer<signed, 2 bits, learned, per_row>
@@ -23,7 +23,7 @@
 //  CHECK-SAME: div.rn.f32
 //  CHECK-SAME: add.rn.f32 {{.*}}0f4B400000
 //   CHECK-NOT: cvt.rni
-//  CHECK-SAME: st.global.v2.b8
+//  CHECK-SAME: st.global.b16
 //  CHECK-SAME: st.global.v4.b32
 func.func @quest_forward(%x: tensor<64x256xf32>)
     -> (tensor<64x128xi8>, tensor<64x1xf32>, tensor<64x256xf32>) {
