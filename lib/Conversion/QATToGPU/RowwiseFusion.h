@@ -147,6 +147,11 @@ struct RowKernelPlan {
   /// Floats of shared memory a reduction over groups of `groupLength`
   /// elements of a row needs (0 when shuffles suffice).
   int64_t getReductionSharedFloats(int64_t groupLength) const;
+
+  /// Whether the first warp of a row computes the row's step (or trust
+  /// deviation) and the step's reciprocal for the others: rows of 2 to 8
+  /// warps.
+  bool usesFirstWarpValues() const;
 };
 
 /// The most elements of one row tensor a thread keeps in registers.

@@ -150,12 +150,13 @@ func.func @per_group_bf16(%x: tensor<32x1024xbf16>)
 // Rows of 4096 with a 4096-block rotation: 256 threads per row; the three
 // butterfly stages between warps exchange through shared memory (a barrier
 // between stores and loads, one before the copy is overwritten: 5), the
-// per-row reduction combines 8 warps through shared memory (1).
+// per-row reduction combines 8 warps through shared memory (1), and the
+// row's first warp hands the step and its reciprocal to the others (1).
 // CHECK-LABEL: func.func @long_rows(
-//       CHECK:   %[[BYTES:.*]] = arith.constant 16416 : i32
+//       CHECK:   %[[BYTES:.*]] = arith.constant 16424 : i32
 //       CHECK:   gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}} = %c1{{.*}}, {{.*}}) dynamic_shared_memory_size %[[BYTES]]
 //       CHECK:     gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
-// CHECK-COUNT-6:   gpu.barrier
+// CHECK-COUNT-7:   gpu.barrier
 //   CHECK-NOT:     gpu.barrier
 //       CHECK:     gpu.terminator
 func.func @long_rows(%x: tensor<16x4096xf32>) -> tensor<16x4096xf32> {
