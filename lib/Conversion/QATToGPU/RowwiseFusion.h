@@ -97,8 +97,8 @@ formFusionGroups(Block &block, function_ref<bool(const FusionGroup &)> canEmit);
 
 /// How a fusion group maps onto the GPU. Element `i` of a row lives in
 /// chunk `c = i / V` (V consecutive elements, one vector load), and chunk
-/// `c = j * T + t` (or the paired layout, see `pairBit`) belongs to thread
-/// `t` of the row as its `j`-th chunk:
+/// `c = j * T + t` (or the paired and quad layouts, see `pairBit`, `quad`)
+/// belongs to thread `t` of the row as its `j`-th chunk:
 /// consecutive threads touch consecutive 16-byte pieces (coalesced), and a
 /// Hadamard butterfly of stride h pairs elements of the same thread
 /// (h < V or h >= V*T) or of threads t and t ^ (h/V) (shuffles within a
@@ -130,6 +130,13 @@ struct RowKernelPlan {
   /// A warp's 16-byte accesses still cover whole 2^P-chunk runs (128 bytes
   /// for P = 3).
   int64_t pairBit = -1;
+  /// The quad layout, for groups whose paired layout would use bit 3 with
+  /// T' = 2T threads (a multiple of 64) and Hadamard blocks of 16 to 32
+  /// chunks: T threads of 4 chunks, chunk bits 2 and 3 of a thread's chunks
+  /// (two butterfly stages in registers). Lane L = 16h + 4b + q of warp w
+  /// holds chunks 64w + hT' + 16b + 4j + q; the reductions over whole rows
+  /// keep the order of the plain layout with T' threads (see reduceGroups).
+  bool quad = false;
   /// Whether the last chunk of a thread may lie beyond the row (K % T != 0)
   /// and whether the last CTA has rows beyond R.
   bool guardChunks = false;
