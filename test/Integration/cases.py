@@ -333,24 +333,30 @@ def hadamard_cases(rng):
 # --- Fused row kernels at model row lengths -----------------------------------
 
 
-def quest_chain_case(shape, dtype):
+def quest_chain_case(shape, dtype, backward=True):
     """QuEST's rotation, step, packed codes, trust-masked gradient and rotation
     back, one GPU kernel, at a row length whose rows take many warps (11008:
     704 threads of two chunks). The intermediates are results too, so that
-    each stage is checked on the values the kernel itself used."""
+    each stage is checked on the values the kernel itself used. Without
+    `backward`, the forward alone (a group without a gradient, which the GPU
+    lays out with four chunks a thread)."""
     q = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
-    name = f"quest_chain_{'x'.join(map(str, shape))}_{dtype}"
+    name = f"quest_{'chain' if backward else 'forward'}_{'x'.join(map(str, shape))}_{dtype}"
     xt, st = t(shape, dtype), t(q.scale_shape(shape))
     ct = t(list(shape[:-1]) + [shape[-1] // 2], "i8")
     func = "case_" + name
-    mlir = (f"func.func @{func}(%x: {xt}, %dy: {xt}) -> ({xt}, {st}, {ct}, {xt}, {xt}) "
+    grad_types = f", {xt}, {xt}" if backward else ""
+    mlir = (f"func.func @{func}(%x: {xt}, %dy: {xt}) -> ({xt}, {st}, {ct}{grad_types}) "
             "attributes {llvm.emit_c_interface} {\n"
             f"  %xh = qat.hadamard %x block 128 : {xt}\n"
             f"  %s = qat.scale %xh as {q.attr()} : {xt} -> {st}\n"
-            f"  %q = qat.quantize %xh, %s as {q.attr()} packed : {xt}, {st} -> {ct}\n"
-            f"  %g = qat.fake_quant_grad %dy, %xh, %s as {q.attr()} with trust : {xt}, {st}\n"
-            f"  %dx = qat.hadamard %g block 128 : {xt}\n"
-            f"  return %xh, %s, %q, %g, %dx : {xt}, {st}, {ct}, {xt}, {xt}\n}}\n")
+            f"  %q = qat.quantize %xh, %s as {q.attr()} packed : {xt}, {st} -> {ct}\n")
+    if backward:
+        mlir += (f"  %g = qat.fake_quant_grad %dy, %xh, %s as {q.attr()} with trust : {xt}, {st}\n"
+                 f"  %dx = qat.hadamard %g block 128 : {xt}\n"
+                 f"  return %xh, %s, %q, %g, %dx : {xt}, {st}, {ct}, {xt}, {xt}\n}}\n")
+    else:
+        mlir += f"  return %xh, %s, %q : {xt}, {st}, {ct}\n}}\n"
     tol = 2.0 ** -7 if dtype == "bf16" else 1e-6
 
     def rotation_close(out, x, what):
@@ -366,7 +372,7 @@ def quest_chain_case(shape, dtype):
         x, dy = [a.astype(F32) for a in inputs]
         if dtype == "bf16":
             x, dy = bf16_round(x), bf16_round(dy)
-        xh, s, codes, g, dx = outputs
+        xh, s, codes = outputs[:3]
         xh = xh.astype(F32)
         rotation_close(xh, x, "hadamard")
         close(s, R.scale(xh, q), "scale", rtol=1e-5, atol_scale=1e-30)
@@ -374,6 +380,9 @@ def quest_chain_case(shape, dtype):
         v = xh / R.expand(s, xh, q)
         tie = near_tie(v, 0.5) | ~np.isfinite(v)
         flips = equal_except_near(R.unpack(codes), R.quantize(xh, s, q), tie, "quantize")
+        if not backward:
+            return f"{flips} tie flips"
+        g, dx = outputs[3:]
         g_ref, _ = R.fake_quant_grad(dy, xh, s, q, "trust")
         boundary = boundary_mask(xh, s, q, "trust") | tie
         close(g, maybe_bf16(np.where(boundary, g.astype(F32), g_ref), dtype),
@@ -382,7 +391,9 @@ def quest_chain_case(shape, dtype):
         return f"{flips} tie flips"
 
     results = [(shape, dtype), (q.scale_shape(shape), "f32"),
-               (list(shape[:-1]) + [shape[-1] // 2], "i8"), (shape, dtype), (shape, dtype)]
+               (list(shape[:-1]) + [shape[-1] // 2], "i8")]
+    if backward:
+        results += [(shape, dtype), (shape, dtype)]
     return Case(name, mlir, func, [(shape, dtype, normal()), (shape, dtype, normal())],
                 check, results)
 
@@ -432,6 +443,9 @@ def stable_chain_case(shape, dtype):
 
 def row_kernel_cases():
     return [quest_chain_case([6, 11008], "bf16"), quest_chain_case([3, 4096], "f32"),
+            quest_chain_case([5, 2048], "bf16", backward=False),
+            quest_chain_case([4, 11008], "bf16", backward=False),
+            quest_chain_case([3, 4096], "f32", backward=False),
             stable_chain_case([5, 11008], "bf16"), stable_chain_case([2, 3, 2048], "f32")]
 
 
