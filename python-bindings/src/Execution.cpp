@@ -51,9 +51,6 @@ public:
       : device(std::move(device)), lowered(std::move(lowered)),
         optLevel(optLevel), sharedLibs(std::move(sharedLibs)) {}
 
-  /// The GPU the functions run on; null for the CPU.
-  CUDADevice *getDevice() const { return device.get(); }
-
   PyMlirModule &getLowered() { return *lowered; }
   std::vector<std::string> getNames(bool callableOnly) const {
     std::vector<std::string> result;
@@ -183,15 +180,15 @@ compileModule(const py::object &source, const std::string &target,
   // The device first: without a driver or a device, say so before
   // compiling; and its chip is what to compile for.
   std::unique_ptr<CUDADevice> device;
-  if (cuda)
-    device = openDevice(sharedLibs);
   LoweringOptions lowering;
-  lowering.target = cuda ? Target::CUDA : Target::CPU;
   lowering.pipelineOptions = pipelineOptions;
-  if (cuda)
+  if (cuda) {
+    device = openDevice(sharedLibs);
+    lowering.target = Target::CUDA;
     lowering.pipelineOptions +=
         " chip=" + (chip.is_none() ? device->getChip().str()
                                    : chip.cast<std::string>());
+  }
 
   std::unique_ptr<PyMlirModule> module = loadModule(source, ctx);
   ModuleOp op = module->get();

@@ -225,13 +225,6 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
                 Twine(kMaxElementsPerThread) + " fit (rows of at most " +
                 Twine(1024 * kMaxElementsPerThread) + " elements)");
 
-  // Short rows share a CTA so that it still has at least 128 threads (4
-  // warps): fewer would cap the resident warps per SM by the CTA limit.
-  plan.rowsPerBlock = std::min(std::max<int64_t>(1, 128 / plan.threadsPerRow),
-                               group.shape.rows);
-  plan.blocks = llvm::divideCeil(group.shape.rows, plan.rowsPerBlock);
-  plan.guardChunks = plan.chunks % plan.threadsPerRow != 0;
-
   // The paired layout (see RowKernelPlan::pairBit): a butterfly stage of
   // every Hadamard block in registers where each thread holds two chunks of
   // the same blocks. Reductions keep the summation order of the plain
@@ -239,13 +232,15 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   // warp's butterfly with the lane bits renamed), which this does for
   // reductions over whole rows only.
   if (plan.chunksPerThread == 2 && plan.threadsPerRow % kWarpSize == 0) {
-    int64_t blockChunks = 0;
+    // The smallest and largest Hadamard blocks, in chunks.
+    int64_t blockChunks = 0, maxBlockChunks = 0;
     bool wholeRows = true;
     for (Operation *op : group.ops) {
       if (auto hadamard = dyn_cast<HadamardOp>(op)) {
         int64_t chunksOfBlock = int64_t(hadamard.getBlock()) / plan.vectorWidth;
         blockChunks =
             blockChunks ? std::min(blockChunks, chunksOfBlock) : chunksOfBlock;
+        maxBlockChunks = std::max(maxBlockChunks, chunksOfBlock);
       }
       for (int64_t groupLength : getReductionGroupLengths(op, group.shape))
         wholeRows &= groupLength / plan.vectorWidth >= plan.chunks;
@@ -253,11 +248,6 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     // Bit 3 where the blocks allow: a warp's accesses then cover whole
     // 128-byte lines. Blocks beyond a warp's 32 chunks need T >= 64 (the
     // stages of their upper bits then pair warps, through shared memory).
-    int64_t maxBlockChunks = 0;
-    for (Operation *op : group.ops)
-      if (auto hadamard = dyn_cast<HadamardOp>(op))
-        maxBlockChunks = std::max(maxBlockChunks, int64_t(hadamard.getBlock()) /
-                                                      plan.vectorWidth);
     if (wholeRows && blockChunks >= 4 &&
         (maxBlockChunks <= kWarpSize || plan.threadsPerRow > kWarpSize))
       plan.pairBit = std::min<int64_t>(3, llvm::Log2_64(blockChunks) - 1);
@@ -275,12 +265,15 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
       plan.quad = true;
       plan.threadsPerRow /= 2;
       plan.chunksPerThread = 4;
-      plan.rowsPerBlock = std::min(
-          std::max<int64_t>(1, 128 / plan.threadsPerRow), group.shape.rows);
-      plan.blocks = llvm::divideCeil(group.shape.rows, plan.rowsPerBlock);
-      plan.guardChunks = plan.chunks % plan.threadsPerRow != 0;
     }
   }
+
+  // Short rows share a CTA so that it still has at least 128 threads (4
+  // warps): fewer would cap the resident warps per SM by the CTA limit.
+  plan.rowsPerBlock = std::min(std::max<int64_t>(1, 128 / plan.threadsPerRow),
+                               group.shape.rows);
+  plan.blocks = llvm::divideCeil(group.shape.rows, plan.rowsPerBlock);
+  plan.guardChunks = plan.chunks % plan.threadsPerRow != 0;
   plan.guardRows = group.shape.rows % plan.rowsPerBlock != 0;
 
   // Shared memory: a padded copy of the CTA's rows when a Hadamard stage
