@@ -34,7 +34,10 @@ void mlir::qat::buildQATToNVPTXPipeline(
   ConvertQATMatmulToNVGPUOptions matmul;
   matmul.chip = options.chip;
   pm.addPass(createConvertQATMatmulToNVGPU(matmul));
-  pm.addNestedPass<func::FuncOp>(createConvertQATToGPU());
+  ConvertQATToGPUOptions rows;
+  rows.elementsPerThread = options.elementsPerThread;
+  rows.tensorCoreHadamard = options.tensorCoreHadamard;
+  pm.addNestedPass<func::FuncOp>(createConvertQATToGPU(rows));
   // The linalg ops around them (losses, gradients of float matmuls, SGD
   // updates): elementwise chains fuse into one op, hence one kernel, and the
   // tensors between them never become buffers.
@@ -106,6 +109,7 @@ void mlir::qat::buildQATToNVPTXPipeline(
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());
   kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(createGPUBF16MmaToNVVM());
   kernels.addPass(createConvertNVGPUToNVVMPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
   kernels.addPass(createCanonicalizerPass());
@@ -114,6 +118,7 @@ void mlir::qat::buildQATToNVPTXPipeline(
   GpuModuleToBinaryPassOptions binary;
   binary.toolkitPath = options.toolkit;
   binary.compilationTarget = options.format;
+  binary.cmdOptions = options.ptxasOptions;
   pm.addPass(createGpuModuleToBinaryPass(binary));
 
   // Host code: launches become calls into the qat CUDA runtime (mgpu*).

@@ -57,6 +57,8 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--chip", default="sm_90")
     ap.add_argument("--features", default="+ptx80")
+    ap.add_argument("--pipeline-options", default="",
+                    help="more qat-to-nvptx options, e.g. 'ptxas-options=-maxrregcount=48'")
     ap.add_argument("--qat-opt", default=str(ROOT / "build/bin/qat-opt"))
     args = ap.parse_args()
     out = pathlib.Path(args.out)
@@ -72,7 +74,8 @@ def main():
     src = out / "module.mlir"
     src.write_text(text)
     llvm_dialect = run([args.qat_opt, str(src),
-                        f"--qat-to-nvptx=chip={args.chip} features={args.features}"])
+                        f"--qat-to-nvptx=chip={args.chip} features={args.features} "
+                        + args.pipeline_options])
     (out / "module.llvm.mlir").write_text(llvm_dialect)
     run([str(LLVM / "mlir-translate"), "--mlir-to-llvmir", str(out / "module.llvm.mlir"),
          "-o", str(out / "module.ll")])

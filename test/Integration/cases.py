@@ -327,13 +327,17 @@ def hadamard_cases(rng):
         cases.append(hadamard_case(block, [rows, cols], "f32"))
     cases.append(hadamard_case(128, [2, 3, 256], "f32"))
     cases.append(hadamard_case(64, [7, 128], "bf16"))
+    # bf16 blocks of 128 in rows of 6 and 8 blocks: the GPU's tensor-core
+    # layout (the first with idle lanes past the row).
+    cases.append(hadamard_case(128, [3, 768], "bf16"))
+    cases.append(hadamard_case(128, [5, 1024], "bf16"))
     return cases
 
 
 # --- Fused row kernels at model row lengths -----------------------------------
 
 
-def quest_chain_case(shape, dtype, backward=True):
+def quest_chain_case(shape, dtype, backward=True, data=None):
     """QuEST's rotation, step, packed codes, trust-masked gradient and rotation
     back, one GPU kernel, at a row length whose rows take many warps (11008:
     704 threads of two chunks). The intermediates are results too, so that
@@ -342,6 +346,8 @@ def quest_chain_case(shape, dtype, backward=True):
     lays out with four chunks a thread)."""
     q = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
     name = f"quest_{'chain' if backward else 'forward'}_{'x'.join(map(str, shape))}_{dtype}"
+    if data is not None:
+        name += "_edges"
     xt, st = t(shape, dtype), t(q.scale_shape(shape))
     ct = t(list(shape[:-1]) + [shape[-1] // 2], "i8")
     func = "case_" + name
@@ -394,7 +400,8 @@ def quest_chain_case(shape, dtype, backward=True):
                (list(shape[:-1]) + [shape[-1] // 2], "i8")]
     if backward:
         results += [(shape, dtype), (shape, dtype)]
-    return Case(name, mlir, func, [(shape, dtype, normal()), (shape, dtype, normal())],
+    return Case(name, mlir, func,
+                [(shape, dtype, data or normal()), (shape, dtype, normal())],
                 check, results)
 
 
@@ -446,6 +453,12 @@ def row_kernel_cases():
             quest_chain_case([5, 2048], "bf16", backward=False),
             quest_chain_case([4, 11008], "bf16", backward=False),
             quest_chain_case([3, 4096], "f32", backward=False),
+            # The GPU's tensor-core layout with 4 chunks a thread (blocks of
+            # 128 in warps of 4, the last warp of 1408 with an idle block)
+            # and 8 (the forward), on rows of zeros, 1e30 and 1e-30 too.
+            quest_chain_case([7, 4096], "bf16", data=with_edges()),
+            quest_chain_case([4, 1408], "bf16"),
+            quest_chain_case([5, 2048], "bf16", backward=False, data=with_edges()),
             stable_chain_case([5, 11008], "bf16"), stable_chain_case([2, 3, 2048], "f32")]
 
 

@@ -68,7 +68,7 @@ def run_tool(cmd):
         raise SystemExit(f"run_cases.py: {pathlib.Path(str(cmd[0])).name} failed")
 
 
-def compile_cases(cases, seed, target, out, build, chip):
+def compile_cases(cases, seed, target, out, build, chip, pipeline_options=""):
     out.mkdir(parents=True, exist_ok=True)
     src = out / "cases.mlir"
     src.write_text(module_text(cases))
@@ -80,7 +80,8 @@ def compile_cases(cases, seed, target, out, build, chip):
                   out / "module.o", "-lm"])
     else:
         run_tool([sys.executable, ROOT / "scripts/gpu/compile.py", src, out,
-                  "--chip", chip, "--qat-opt", build / "bin/qat-opt"])
+                  "--chip", chip, "--qat-opt", build / "bin/qat-opt",
+                  "--pipeline-options", pipeline_options])
     (out / "manifest.json").write_text(json.dumps(manifest(cases, seed, target), indent=1))
 
 
@@ -167,6 +168,8 @@ def main():
     ap.add_argument("--out", type=pathlib.Path, help="folder of the compiled artifacts")
     ap.add_argument("--artifacts", type=pathlib.Path, help="folder written by 'compile'")
     ap.add_argument("--chip", default="sm_90")
+    ap.add_argument("--pipeline-options", default="",
+                    help="more qat-to-nvptx options (cuda), e.g. 'tensor-core-hadamard=1'")
     args = ap.parse_args()
 
     if args.mode == "check":
@@ -185,7 +188,8 @@ def main():
     print(f"seed {seed}")
     cases = select(C.all_cases(seed), args.filter)
     out = args.out or pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"qat-cases-{seed}"
-    compile_cases(cases, seed, args.target, out, args.build, args.chip)
+    compile_cases(cases, seed, args.target, out, args.build, args.chip,
+                  args.pipeline_options)
     if args.mode == "compile":
         print(f"compiled {len(cases)} cases into {out}")
         return 0

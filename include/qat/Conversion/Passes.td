@@ -109,13 +109,21 @@ def ConvertQATToGPU : Pass<"convert-qat-to-gpu", "::mlir::func::FuncOp"> {
     Option<"elementsPerThread", "elements-per-thread", "unsigned",
            /*default=*/"16",
            "Elements of a row tensor each thread keeps in registers (the "
-           "threads per row follow from it, up to 1024)">
+           "threads per row follow from it, up to 1024)">,
+    Option<"tensorCoreHadamard", "tensor-core-hadamard", "bool",
+           /*default=*/"false",
+           "Compute the 16-element stages of bf16 Hadamard transforms of "
+           "block 128 on the tensor cores (mma.sync, sm_80 and later) "
+           "instead of butterflies in registers and shuffles: 12% fewer "
+           "instructions, but 3-15% slower on an H200 (see "
+           "docs/gpu-row-kernels.md)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::math::MathDialect",
+    "::mlir::nvgpu::NVGPUDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"

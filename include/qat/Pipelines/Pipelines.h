@@ -54,6 +54,21 @@ struct QATToNVPTXPipelineOptions
       llvm::cl::desc("What host code embeds: bin (cubin, assembled by "
                      "ptxas), isa (PTX, JIT-compiled by the driver) or fatbin"),
       llvm::cl::init("bin")};
+  PassOptions::Option<unsigned> elementsPerThread{
+      *this, "elements-per-thread",
+      llvm::cl::desc("Elements of a row tensor each thread of the fused row "
+                     "kernels keeps in registers (convert-qat-to-gpu)"),
+      llvm::cl::init(16)};
+  PassOptions::Option<bool> tensorCoreHadamard{
+      *this, "tensor-core-hadamard",
+      llvm::cl::desc("Compute 16-element stages of bf16 Hadamard transforms "
+                     "(block 128) on the tensor cores (convert-qat-to-gpu)"),
+      llvm::cl::init(false)};
+  PassOptions::Option<std::string> ptxasOptions{
+      *this, "ptxas-options",
+      llvm::cl::desc("Extra command-line options for ptxas, e.g. "
+                     "\"-maxrregcount=48\" (quoted when it has spaces)"),
+      llvm::cl::init("")};
   PassOptions::ListOption<int64_t> linalgTileSizes{
       *this, "linalg-tile-sizes",
       llvm::cl::desc("Threads per block of the kernels of linalg ops, along "

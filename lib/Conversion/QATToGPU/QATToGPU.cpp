@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -92,9 +93,11 @@ struct ConvertQATToGPUPass
   }
 
   LogicalResult convertBlock(Block &block) {
-    int64_t threadElements = elementsPerThread;
+    RowKernelOptions options;
+    options.elementsPerThread = elementsPerThread;
+    options.tensorCoreHadamard = tensorCoreHadamard;
     auto canEmit = [&](const FusionGroup &group) {
-      return succeeded(RowKernelPlan::get(group, threadElements, nullptr));
+      return succeeded(RowKernelPlan::get(group, options, nullptr));
     };
     SmallVector<FusionGroup> groups = formFusionGroups(block, canEmit);
 
@@ -107,7 +110,7 @@ struct ConvertQATToGPUPass
         continue;
       std::string reason;
       FailureOr<RowKernelPlan> planned =
-          RowKernelPlan::get(group, threadElements, &reason);
+          RowKernelPlan::get(group, options, &reason);
       if (failed(planned)) {
         group.ops.front()->emitOpError() << reason;
         failedAny = true;

@@ -95,6 +95,15 @@ formFusionGroups(Block &block, function_ref<bool(const FusionGroup &)> canEmit);
 // Row kernels (RowwiseKernelEmitter.cpp)
 //===----------------------------------------------------------------------===//
 
+/// What convert-qat-to-gpu's options ask of the row kernels.
+struct RowKernelOptions {
+  /// Elements of a row tensor a thread aims to hold (the plain layout).
+  int64_t elementsPerThread = 16;
+  /// Whether bf16 Hadamard blocks of 128 may use the tensor-core layout
+  /// (RowKernelPlan::tensorCoreChunks).
+  bool tensorCoreHadamard = true;
+};
+
 /// How a fusion group maps onto the GPU. Element `i` of a row lives in
 /// chunk `c = i / V` (V consecutive elements, one vector load), and chunk
 /// `c = j * T + t` (or the paired and quad layouts, see `pairBit`, `quad`)
@@ -137,6 +146,19 @@ struct RowKernelPlan {
   /// holds chunks 64w + hT' + 16b + 4j + q; the reductions over whole rows
   /// keep the order of the plain layout with T' threads (see reduceGroups).
   bool quad = false;
+  /// The tensor-core layout (0: not used; else the chunks a thread holds, 8
+  /// or 4), for groups whose Hadamard transforms are all bf16 blocks of 128
+  /// and whose reductions span whole rows. V = 4 (8-byte accesses); element
+  /// 16s + r of a block (s < 8, r < 16) is chunk 4s + r/4 of the block.
+  /// Lane L = 4g + q of warp w holds chunks 4s + q of one block: with 8
+  /// chunks, s = j of block 8w + g; with 4, s = 4(g >> 2) + j of block
+  /// 4w + (g & 3). The four lanes of one g thus hold each 16-element group
+  /// of a block, one row of an `mma.sync` m16n8k16 A operand: since
+  /// H_128 = H_8 (x) H_16 for this indexing, H_16 of every group is two
+  /// tensor-core instructions (the other 8 rows of A are zero), and the
+  /// three stages of H_8 pair chunks of the same thread (registers) or, for
+  /// s's bit 2 with 4 chunks, lanes 16 apart (a shuffle).
+  int64_t tensorCoreChunks = 0;
   /// Whether the last chunk of a thread may lie beyond the row (K % T != 0)
   /// and whether the last CTA has rows beyond R.
   bool guardChunks = false;
@@ -149,7 +171,8 @@ struct RowKernelPlan {
 
   /// Plans `group`, or fails with the reason in `reason` (when given).
   static FailureOr<RowKernelPlan>
-  get(const FusionGroup &group, int64_t elementsPerThread, std::string *reason);
+  get(const FusionGroup &group, const RowKernelOptions &options,
+      std::string *reason);
 
   /// Floats of shared memory a reduction over groups of `groupLength`
   /// elements of a row needs (0 when shuffles suffice).
@@ -166,7 +189,7 @@ constexpr int64_t kMaxElementsPerThread = 32;
 /// Static shared memory a kernel may use without opting in.
 constexpr int64_t kMaxSharedBytes = 48 * 1024;
 /// NVIDIA's warp.
-constexpr int64_t kWarpSize = 32;
+constexpr int64_t kWarpThreads = 32;
 /// A cross-warp reduction over at most this many warps has every thread add
 /// the warp totals one after the other (8 shared-memory loads and adds);
 /// over more, a second subgroup reduction combines them.

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -40,23 +41,23 @@ static bool isSupportedFloat(Type type) {
 }
 
 bool RowKernelPlan::usesFirstWarpValues() const {
-  return threadsPerRow > kWarpSize &&
-         threadsPerRow <= kWarpSize * kSerialWarpTotals;
+  return threadsPerRow > kWarpThreads &&
+         threadsPerRow <= kWarpThreads * kSerialWarpTotals;
 }
 
 int64_t RowKernelPlan::getReductionSharedFloats(int64_t groupLength) const {
   int64_t chunksPerGroup = groupLength / vectorWidth;
-  int64_t warpsPerRow = threadsPerRow / kWarpSize;
+  int64_t warpsPerRow = threadsPerRow / kWarpThreads;
   if (chunksPerGroup >= chunks && quad)
     return rowsPerBlock * 2 * warpsPerRow;
   if (chunksPerGroup >= chunks)
-    return threadsPerRow > kWarpSize ? rowsPerBlock * warpsPerRow : 0;
+    return threadsPerRow > kWarpThreads ? rowsPerBlock * warpsPerRow : 0;
   if (llvm::isPowerOf2_64(chunksPerGroup)) {
     int64_t values = chunksPerGroup >= threadsPerRow
                          ? chunksPerThread / (chunksPerGroup / threadsPerRow)
                          : chunksPerThread;
     int64_t lanes = std::min(chunksPerGroup, threadsPerRow);
-    return lanes > kWarpSize ? rowsPerBlock * values * warpsPerRow : 0;
+    return lanes > kWarpThreads ? rowsPerBlock * values * warpsPerRow : 0;
   }
   return rowsPerBlock * chunksPerThread * threadsPerRow;
 }
@@ -89,7 +90,7 @@ int64_t mlir::qat::getVectorWidth(int64_t maxWidth, ArrayRef<int64_t> divides) {
 }
 
 FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
-                                            int64_t elementsPerThread,
+                                            const RowKernelOptions &options,
                                             std::string *reason) {
   auto fail = [&](const Twine &message) -> FailureOr<RowKernelPlan> {
     if (reason)
@@ -179,7 +180,7 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
           : std::clamp<int64_t>(llvm::divideCeil(length, kMaxElementsPerThread),
                                 kMaxElementwiseRowThreads, 1024);
   int64_t chunkTarget =
-      std::max<int64_t>(1, elementsPerThread / plan.vectorWidth);
+      std::max<int64_t>(1, options.elementsPerThread / plan.vectorWidth);
   int64_t wanted = llvm::divideCeil(plan.chunks, chunkTarget);
   plan.threadsPerRow =
       std::min<int64_t>(int64_t(llvm::bit_floor(uint64_t(maxThreads))),
@@ -190,8 +191,8 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   // less of the last chunk round: rows of 11008 bf16 elements (1376 chunks)
   // take 704 threads of 2 chunks each rather than 1024 threads of which a
   // third are idle in the second round.
-  if (wanted > kWarpSize) {
-    int64_t unit = kWarpSize;
+  if (wanted > kWarpThreads) {
+    int64_t unit = kWarpThreads;
     for (Operation *op : group.ops) {
       if (auto hadamard = dyn_cast<HadamardOp>(op))
         unit = std::max<int64_t>(unit, int64_t(hadamard.getBlock()) /
@@ -231,7 +232,7 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   // layout (one exchange between the two halves of each warp, then the
   // warp's butterfly with the lane bits renamed), which this does for
   // reductions over whole rows only.
-  if (plan.chunksPerThread == 2 && plan.threadsPerRow % kWarpSize == 0) {
+  if (plan.chunksPerThread == 2 && plan.threadsPerRow % kWarpThreads == 0) {
     // The smallest and largest Hadamard blocks, in chunks.
     int64_t blockChunks = 0, maxBlockChunks = 0;
     bool wholeRows = true;
@@ -249,7 +250,7 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     // 128-byte lines. Blocks beyond a warp's 32 chunks need T >= 64 (the
     // stages of their upper bits then pair warps, through shared memory).
     if (wholeRows && blockChunks >= 4 &&
-        (maxBlockChunks <= kWarpSize || plan.threadsPerRow > kWarpSize))
+        (maxBlockChunks <= kWarpThreads || plan.threadsPerRow > kWarpThreads))
       plan.pairBit = std::min<int64_t>(3, llvm::Log2_64(blockChunks) - 1);
     // The quad layout (see RowKernelPlan::quad): half the threads, two
     // butterfly stages in registers, for QuEST's forward (H200, 2026-12-03:
@@ -268,6 +269,46 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     }
   }
 
+  // The tensor-core layout (see RowKernelPlan::tensorCoreChunks): H_16 of
+  // every 16 elements on mma.sync, the remaining three stages of H_128 in
+  // registers (and one shuffle with 4 chunks a thread). The forward holds 8
+  // chunks a thread (32 elements, as the quad layout), groups with a
+  // gradient 4 (two tensors of 16 elements, as the paired layout). Rows
+  // whose blocks leave over a quarter of the last warp idle (short rows)
+  // keep the layouts above.
+  if (options.tensorCoreHadamard && hasHadamard && plan.vectorWidth >= 4) {
+    bool eligible = true, backward = false;
+    for (Operation *op : group.ops) {
+      if (auto hadamard = dyn_cast<HadamardOp>(op))
+        eligible &= hadamard.getBlock() == 128 &&
+                    cast<RankedTensorType>(hadamard.getType())
+                        .getElementType()
+                        .isBF16();
+      for (int64_t groupLength : getReductionGroupLengths(op, group.shape))
+        eligible &= groupLength >= length;
+      backward |= isa<FakeQuantGradOp>(op);
+    }
+    // (Twice the elements of the plain layout for the forward, as the quad
+    // layout; 4 or 8 chunks.)
+    int64_t chunksPerThread = std::clamp<int64_t>(
+        options.elementsPerThread / (backward ? 4 : 2), 4, 8);
+    // 8 lane groups g of 4 lanes; with 4 chunks two groups share a block.
+    int64_t blocksPerWarp = 8 / (8 / chunksPerThread);
+    int64_t rowBlocks = length / 128;
+    int64_t warps = llvm::divideCeil(rowBlocks, blocksPerWarp);
+    int64_t idleBlocks = warps * blocksPerWarp - rowBlocks;
+    if (eligible && warps * kWarpThreads <= 1024 &&
+        4 * idleBlocks <= warps * blocksPerWarp) {
+      plan.vectorWidth = 4;
+      plan.chunks = length / 4;
+      plan.threadsPerRow = warps * kWarpThreads;
+      plan.chunksPerThread = chunksPerThread;
+      plan.pairBit = -1;
+      plan.quad = false;
+      plan.tensorCoreChunks = chunksPerThread;
+    }
+  }
+
   // Short rows share a CTA so that it still has at least 128 threads (4
   // warps): fewer would cap the resident warps per SM by the CTA limit.
   plan.rowsPerBlock = std::min(std::max<int64_t>(1, 128 / plan.threadsPerRow),
@@ -282,8 +323,8 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   for (Operation *op : group.ops) {
     auto hadamard = dyn_cast<HadamardOp>(op);
     if (hadamard &&
-        int64_t(hadamard.getBlock()) > kWarpSize * plan.vectorWidth &&
-        plan.threadsPerRow > kWarpSize)
+        int64_t(hadamard.getBlock()) > kWarpThreads * plan.vectorWidth &&
+        plan.threadsPerRow > kWarpThreads)
       plan.hadamardSharedFloats = plan.rowsPerBlock * plan.chunksPerThread *
                                   plan.threadsPerRow * plan.vectorWidth;
   }
@@ -641,7 +682,9 @@ private:
   SmallVector<Value> reduceThroughSharedMemory(Combine kind,
                                                ArrayRef<Value> partials,
                                                int64_t chunksPerGroup);
-  SmallVector<Value> hadamard(ArrayRef<Value> x, int64_t block);
+  SmallVector<Value> hadamard(Value input, int64_t block);
+  SmallVector<Value> hadamard16OnTensorCores(Value input);
+  ArrayRef<Value> getHadamard16Fragments();
   SmallVector<Value>
   computeInFirstWarp(function_ref<SmallVector<Value>()> compute);
 
@@ -707,6 +750,8 @@ private:
   /// 1/s of steps whose reciprocal the first warp computed.
   DenseMap<Value, Value> reciprocalOf;
   DenseMap<std::pair<Value, int64_t>, SmallVector<Value>> steps;
+  /// The mma.sync B operands of H_16 (see hadamard16OnTensorCores).
+  SmallVector<Value> hadamard16Fragments;
 };
 
 } // namespace
@@ -1231,8 +1276,8 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
                                                     bool pairedLanes) {
   auto op = kind == Combine::Sum ? gpu::AllReduceOperation::ADD
                                  : gpu::AllReduceOperation::MAXIMUMF;
-  int64_t warpLanes = std::min(lanes, kWarpSize);
-  assert((!pairedLanes || warpLanes == kWarpSize) && "paired lanes need warps");
+  int64_t warpLanes = std::min(lanes, kWarpThreads);
+  assert((!pairedLanes || warpLanes == kWarpThreads) && "paired lanes need warps");
   SmallVector<Value> reduced;
   bool quadLanes = pairedLanes && plan.quad;
   if (quadLanes) {
@@ -1242,7 +1287,7 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
     // stride 4: the two registers; 8: lane 16; 16: lane 4. Each lane ends
     // with the total of plain warp 2w + (bit 3 of its lane).
     auto shuffle = [&](Value value, int32_t stride) {
-      return gpu::ShuffleOp::create(b, value, stride, int32_t(kWarpSize),
+      return gpu::ShuffleOp::create(b, value, stride, int32_t(kWarpThreads),
                                     gpu::ShuffleMode::XOR)
           .getShuffleResult();
     };
@@ -1261,13 +1306,13 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
     if (pairedLanes) {
       int64_t pair = int64_t(1) << plan.pairBit;
       Value value = partial;
-      for (int64_t stride = 1; stride < kWarpSize; stride *= 2) {
+      for (int64_t stride = 1; stride < kWarpThreads; stride *= 2) {
         int64_t laneStride = stride < pair    ? stride
                              : stride == pair ? 16
                                               : stride / 2;
         Value other =
             gpu::ShuffleOp::create(b, value, int32_t(laneStride),
-                                   int32_t(kWarpSize), gpu::ShuffleMode::XOR)
+                                   int32_t(kWarpThreads), gpu::ShuffleMode::XOR)
                 .getShuffleResult();
         value = combine(b, kind, value, other);
       }
@@ -1279,22 +1324,22 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
       continue;
     }
     std::optional<uint32_t> clusterSize;
-    if (warpLanes < kWarpSize)
+    if (warpLanes < kWarpThreads)
       clusterSize = uint32_t(warpLanes);
     reduced.push_back(gpu::SubgroupReduceOp::create(
         b, partial, op, /*uniform=*/true, clusterSize));
   }
-  if (lanes <= kWarpSize)
+  if (lanes <= kWarpThreads)
     return reduced;
 
   // (Quad layout: the plain layout's T' = 2T threads, warp 2w + (lane bit
   // 3) of the plain layout's from lanes 0 and 8.)
-  int64_t warpsPerRow = (quadLanes ? 2 * T : T) / kWarpSize;
-  int64_t warpsPerCluster = lanes / kWarpSize;
+  int64_t warpsPerRow = (quadLanes ? 2 * T : T) / kWarpThreads;
+  int64_t warpsPerCluster = lanes / kWarpThreads;
   int64_t count = partials.size();
   Value base = allocShared(RB * count * warpsPerRow);
-  Value warp = arith::DivUIOp::create(b, tx, index(kWarpSize));
-  Value lane = arith::RemUIOp::create(b, tx, index(kWarpSize));
+  Value warp = arith::DivUIOp::create(b, tx, index(kWarpThreads));
+  Value lane = arith::RemUIOp::create(b, tx, index(kWarpThreads));
   Value leader =
       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
   if (quadLanes) {
@@ -1331,9 +1376,18 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
     // total and a second subgroup reduction combines them, rather than
     // every thread adding all of them in turn. Lanes past the cluster's
     // warps contribute 0, neutral for sums and for maxima of magnitudes.
-    Value inCluster = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lane,
-                                            index(warpsPerCluster));
-    Value slotLane = arith::SelectOp::create(b, inCluster, lane, index(0));
+    // With fewer than 32 warps each aligned cluster of `totalLanes` lanes
+    // loads the totals (lane % totalLanes), so that every lane of the warp
+    // ends with the row's total, not only the first cluster's.
+    int64_t totalLanes = llvm::PowerOf2Ceil(warpsPerCluster);
+    Value clusterLane =
+        totalLanes < kWarpThreads
+            ? arith::AndIOp::create(b, lane, index(totalLanes - 1)).getResult()
+            : lane;
+    Value inCluster = arith::CmpIOp::create(
+        b, arith::CmpIPredicate::ult, clusterLane, index(warpsPerCluster));
+    Value slotLane =
+        arith::SelectOp::create(b, inCluster, clusterLane, index(0));
     Value zero = constantF32(b, 0.0);
     for (int64_t v = 0; v < count; ++v) {
       Value slot = arith::AddIOp::create(
@@ -1342,8 +1396,7 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
       Value warpTotal =
           arith::SelectOp::create(b, inCluster, loadShared(slot), zero);
       std::optional<uint32_t> clusterSize;
-      int64_t totalLanes = llvm::PowerOf2Ceil(warpsPerCluster);
-      if (totalLanes < kWarpSize)
+      if (totalLanes < kWarpThreads)
         clusterSize = uint32_t(totalLanes);
       totals.push_back(gpu::SubgroupReduceOp::create(
           b, warpTotal, op, /*uniform=*/true, clusterSize));
@@ -1439,7 +1492,7 @@ SmallVector<Value> RowKernelEmitter::reduceGroups(Combine kind,
       Value sent =
           arith::SelectOp::create(b, upper, partials[k], partials[2 + k]);
       Value received =
-          gpu::ShuffleOp::create(b, sent, int32_t(16), int32_t(kWarpSize),
+          gpu::ShuffleOp::create(b, sent, int32_t(16), int32_t(kWarpThreads),
                                  gpu::ShuffleMode::XOR)
               .getShuffleResult();
       sums.push_back(combine(b, kind, kept, received));
@@ -1461,7 +1514,7 @@ SmallVector<Value> RowKernelEmitter::reduceGroups(Combine kind,
     Value kept = arith::SelectOp::create(b, upper, partials[1], partials[0]);
     Value sent = arith::SelectOp::create(b, upper, partials[0], partials[1]);
     Value received =
-        gpu::ShuffleOp::create(b, sent, int32_t(16), int32_t(kWarpSize),
+        gpu::ShuffleOp::create(b, sent, int32_t(16), int32_t(kWarpThreads),
                                gpu::ShuffleMode::XOR)
             .getShuffleResult();
     Value total = combine(b, kind, kept, received);
@@ -1510,7 +1563,7 @@ SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
   Value rowBase = arith::AddIOp::create(
       b, base, arith::MulIOp::create(b, ty, index(kFirstWarpValues)));
   Value first =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tx, index(kWarpSize));
+      arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tx, index(kWarpThreads));
   int64_t count = 0;
   auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
   {
@@ -1554,17 +1607,30 @@ SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
 /// 5 are lane bits (lane distance h/V below 2^P, h/(2V) above: shuffles),
 /// and higher ones pair warps (shared memory). The stages keep their order,
 /// so the sums round as before.
-SmallVector<Value> RowKernelEmitter::hadamard(ArrayRef<Value> x,
-                                              int64_t block) {
-  SmallVector<Value> current(x);
+SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
+  SmallVector<Value> current;
+  int64_t firstStage = 1;
+  if (plan.tensorCoreChunks) {
+    current = hadamard16OnTensorCores(input);
+    firstStage = 16;
+  } else {
+    current.assign(getValues(input).begin(), getValues(input).end());
+  }
   Value rowBase;
-  for (int64_t h = 1; h < block; h *= 2) {
+  for (int64_t h = firstStage; h < block; h *= 2) {
     SmallVector<Value> next(current.size());
     // Chunk bit `distance` of the partner: in another chunk of the thread
     // (`chunkStep` apart), or in thread t ^ `threadStep`.
     int64_t distance = h / V;
     int64_t chunkStep = 0, threadStep = distance;
-    if (plan.quad) {
+    if (plan.tensorCoreChunks) {
+      // Chunk bits 2, 3, 4 of a block are the bits of s: the thread's
+      // chunks j, except bit 4 with 4 chunks (lane bit 4).
+      if (distance < 4 * plan.tensorCoreChunks)
+        chunkStep = distance / 4;
+      else
+        threadStep = 16;
+    } else if (plan.quad) {
       // Chunk bits 0, 1: lane bits 0, 1; 2, 3: the thread's chunks j; 4, 5:
       // lane bits 2, 3.
       if (distance == 4 || distance == 8)
@@ -1575,7 +1641,7 @@ SmallVector<Value> RowKernelEmitter::hadamard(ArrayRef<Value> x,
       int64_t pair = int64_t(1) << plan.pairBit;
       if (distance == pair)
         chunkStep = 1;
-      else if (distance < kWarpSize)
+      else if (distance < kWarpThreads)
         threadStep = distance < pair ? distance : distance / 2;
     } else if (h >= V * T) {
       chunkStep = h / (V * T);
@@ -1600,10 +1666,10 @@ SmallVector<Value> RowKernelEmitter::hadamard(ArrayRef<Value> x,
     Value upper =
         arith::CmpIOp::create(b, arith::CmpIPredicate::ne, bit, index(0));
     SmallVector<Value> partners;
-    if (distance < kWarpSize) {
+    if (distance < kWarpThreads) {
       for (Value value : current)
         partners.push_back(gpu::ShuffleOp::create(b, value, int32_t(threadStep),
-                                                  int32_t(kWarpSize),
+                                                  int32_t(kWarpThreads),
                                                   gpu::ShuffleMode::XOR)
                                .getShuffleResult());
     } else {
@@ -1652,12 +1718,128 @@ SmallVector<Value> RowKernelEmitter::hadamard(ArrayRef<Value> x,
   return current;
 }
 
+/// The B operands of `mma.sync` m16n8k16 (bf16) that multiply a row of A by
+/// H_16, in the tensor-core layout (RowKernelPlan::tensorCoreChunks): two
+/// n-tiles of 8 columns, two registers each. The layout's lane 4g + q holds
+/// elements r = 4q + [0, 4) of a 16-element group, which mma.sync reads as
+/// columns k = 2q + {0, 1} (register 0 of A) and 2q + 8 + {0, 1} (register
+/// 2): column k is element r(k) = 4(k%8 / 2) + 2(k / 8) + k%2. Outputs
+/// 2q + {0, 1} of n-tile t go to the same lane's elements j = 4q + 2t +
+/// {0, 1}, so column n of tile t is element j(n, t) = 4(n / 2) + 2t + n%2.
+/// Lane 4g + q holds B[k][g] for its k = 2q + 8h + e (register h, half e),
+/// H_16[r][j] = (-1)^popcount(r & j), with r & j = 4(q & (g >> 1)) +
+/// 2(h & t) + (e & g & 1): the sign bit is parity(q & (g >> 1)) ^ (h & t)
+/// ^ (e & g & 1). Computed once per thread.
+ArrayRef<Value> RowKernelEmitter::getHadamard16Fragments() {
+  if (!hadamard16Fragments.empty())
+    return hadamard16Fragments;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointAfterValue(tx);
+  Type i32 = b.getI32Type();
+  Value lane = arith::AndIOp::create(
+      b, arith::IndexCastOp::create(b, i32, tx), constantI32(b, 31));
+  Value g = arith::ShRUIOp::create(b, lane, constantI32(b, 2));
+  Value q = arith::AndIOp::create(b, lane, constantI32(b, 3));
+  Value common = arith::AndIOp::create(
+      b, q, arith::ShRUIOp::create(b, g, constantI32(b, 1)));
+  // parity of a 2-bit value.
+  Value parity = arith::AndIOp::create(
+      b,
+      arith::XOrIOp::create(
+          b, common, arith::ShRUIOp::create(b, common, constantI32(b, 1))),
+      constantI32(b, 1));
+  Value gLow = arith::AndIOp::create(b, g, constantI32(b, 1));
+  // +1.0 in both bf16 halves; a sign bit at 15 (low half) and 31 (high).
+  Value ones = constantI32(b, 0x3F803F80);
+  for (int64_t tile = 0; tile < 2; ++tile) {
+    for (int64_t h = 0; h < 2; ++h) {
+      Value low = (h & tile) ? arith::XOrIOp::create(b, parity,
+                                                      constantI32(b, 1))
+                                   .getResult()
+                             : parity;
+      Value high = arith::XOrIOp::create(b, low, gLow);
+      Value word = arith::OrIOp::create(
+          b, ones,
+          arith::OrIOp::create(
+              b, arith::ShLIOp::create(b, low, constantI32(b, 15)),
+              arith::ShLIOp::create(b, high, constantI32(b, 31))));
+      hadamard16Fragments.push_back(word);
+    }
+  }
+  return hadamard16Fragments;
+}
+
+/// The stages of strides 1 to 8 of a bf16 Hadamard transform in the
+/// tensor-core layout: y = x · H_16 on every aligned 16 elements, two
+/// `mma.sync` m16n8k16 per chunk round (rows of A: the 8 lane groups' 16
+/// elements, the other 8 rows zero), f32 results. The products are exact
+/// (+-1 times a bf16); the sum of 16 is rounded by the tensor core rather
+/// than by four stages of f32 additions, a difference within one f32
+/// rounding of the sum. Inputs read from memory go to the tensor cores as
+/// loaded (no unpacking); values of the group are bf16 already (each
+/// result is rounded to its type) and are packed exactly.
+SmallVector<Value> RowKernelEmitter::hadamard16OnTensorCores(Value input) {
+  Type f32 = b.getF32Type(), bf16 = b.getBF16Type();
+  auto pairType = VectorType::get({2}, bf16);
+  // Per chunk, its elements 4q + {0, 1} and 4q + {2, 3} as bf16 pairs.
+  SmallVector<Value> pairs;
+  if (inputRows.contains(input)) {
+    for (Value vector : getRaw({input, RowValueKind::Values, 0}))
+      for (int64_t w = 0; w < 2; ++w)
+        pairs.push_back(vector::ShuffleOp::create(
+            b, vector, vector, ArrayRef<int64_t>{2 * w, 2 * w + 1}));
+  } else {
+    ArrayRef<Value> x = getValues(input);
+    auto wide = VectorType::get({2}, f32);
+    for (size_t i = 0; i < x.size(); i += 2)
+      pairs.push_back(arith::TruncFOp::create(
+          b, pairType,
+          vector::FromElementsOp::create(b, wide, ValueRange{x[i], x[i + 1]})));
+  }
+  // H_16's B operands (two registers per n-tile) as bf16 pairs.
+  auto bType = VectorType::get({2, 2}, bf16);
+  SmallVector<Value> fragments;
+  ArrayRef<Value> words = getHadamard16Fragments();
+  for (int64_t tile = 0; tile < 2; ++tile) {
+    Value fragment = arith::ConstantOp::create(
+        b, bType, DenseElementsAttr::get(bType, b.getZeroAttr(bf16)));
+    for (int64_t h = 0; h < 2; ++h) {
+      Value pair = vector::BitCastOp::create(
+          b, pairType,
+          vector::BroadcastOp::create(
+              b, VectorType::get({1}, b.getI32Type()), words[2 * tile + h]));
+      fragment = vector::InsertOp::create(b, pair, fragment, h);
+    }
+    fragments.push_back(fragment);
+  }
+  auto aType = VectorType::get({4, 2}, bf16);
+  auto cType = VectorType::get({2, 2}, f32);
+  Value zeroA = arith::ConstantOp::create(
+      b, aType, DenseElementsAttr::get(aType, b.getZeroAttr(bf16)));
+  Value zeroC = arith::ConstantOp::create(
+      b, cType, DenseElementsAttr::get(cType, b.getZeroAttr(f32)));
+  SmallVector<Value> out;
+  for (int64_t j = 0; j < C; ++j) {
+    // Rows g (registers 0 and 2) hold the group; rows g + 8 are zero.
+    Value a = vector::InsertOp::create(b, pairs[2 * j], zeroA, 0);
+    a = vector::InsertOp::create(b, pairs[2 * j + 1], a, 2);
+    for (int64_t tile = 0; tile < 2; ++tile) {
+      Value d = nvgpu::MmaSyncOp::create(b, a, fragments[tile], zeroC,
+                                         ArrayRef<int64_t>{16, 8, 16});
+      for (int64_t e = 0; e < 2; ++e)
+        out.push_back(
+            vector::ExtractOp::create(b, d, ArrayRef<int64_t>{0, e}));
+    }
+  }
+  return out;
+}
+
 //===----------------------------------------------------------------------===//
 // Ops
 //===----------------------------------------------------------------------===//
 
 void RowKernelEmitter::emitHadamard(HadamardOp op) {
-  setValues(op.getResult(), hadamard(getValues(op.getInput()), op.getBlock()));
+  setValues(op.getResult(), hadamard(op.getInput(), op.getBlock()));
 }
 
 void RowKernelEmitter::emitScale(ScaleOp op) {
@@ -2081,14 +2263,36 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
             arith::MulIOp::create(b, arith::AndIOp::create(b, tx, index(16)),
                                   index(2 * T / 16))));
   }
+  if (plan.tensorCoreChunks == 8) {
+    // Lane L = 4g + q of warp w: chunk 32(8w + g) + q = 8(tx & ~3) + q.
+    first = arith::AddIOp::create(
+        b,
+        arith::MulIOp::create(b, arith::AndIOp::create(b, tx, index(~int64_t(3))),
+                              index(8)),
+        arith::AndIOp::create(b, tx, index(3)));
+  } else if (plan.tensorCoreChunks == 4) {
+    // Lane L = 4g + q of warp w: chunk 32(4w + (g & 3)) + 16(g >> 2) + q,
+    // i.e. 4(tx & ~31) + 8(tx & 12) + (tx & 16) + (tx & 3).
+    first = arith::AddIOp::create(
+        b,
+        arith::AddIOp::create(
+            b,
+            arith::MulIOp::create(
+                b, arith::AndIOp::create(b, tx, index(~int64_t(31))), index(4)),
+            arith::MulIOp::create(b, arith::AndIOp::create(b, tx, index(12)),
+                                  index(8))),
+        arith::AndIOp::create(b, tx, index(19)));
+  }
   for (int64_t j = 0; j < C; ++j) {
-    int64_t offset = plan.quad           ? 4 * j
-                     : plan.pairBit >= 0 ? j << plan.pairBit
-                                         : j * T;
+    int64_t offset = plan.quad || plan.tensorCoreChunks ? 4 * j
+                     : plan.pairBit >= 0                ? j << plan.pairBit
+                                                        : j * T;
     Value c = j == 0 ? first : arith::AddIOp::create(b, first, index(offset));
     chunk.push_back(c);
     Value inRow;
-    if (plan.pairBit >= 0 || plan.quad ? C * T > K : (j + 1) * T > K)
+    if (plan.pairBit >= 0 || plan.quad || plan.tensorCoreChunks
+            ? C * T > K
+            : (j + 1) * T > K)
       inRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, index(K));
     chunkInRow.push_back(inRow);
     valid.push_back(both(rowValid, inRow));

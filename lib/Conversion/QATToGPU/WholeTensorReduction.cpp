@@ -111,8 +111,8 @@ Value mlir::qat::getSharedFloats(ImplicitLocOpBuilder &b,
 
 void mlir::qat::lowerSubgroupReductions(Operation *launch) {
   RewritePatternSet patterns(launch->getContext());
-  populateGpuLowerSubgroupReduceToShufflePatterns(patterns, kWarpSize);
-  populateGpuLowerClusteredSubgroupReduceToShufflePatterns(patterns, kWarpSize);
+  populateGpuLowerSubgroupReduceToShufflePatterns(patterns, kWarpThreads);
+  populateGpuLowerClusteredSubgroupReduceToShufflePatterns(patterns, kWarpThreads);
   // The greedy driver also folds the unrolled body and uniques its
   // constants (at the top of the launch body, see
   // registerGPULaunchConstantMaterialization), which keeps the emitted IR
@@ -162,7 +162,7 @@ void emitReductionLaunch(
     return arith::AddFOp::create(builder, lhs, rhs);
   };
 
-  int64_t warps = kReductionThreads / kWarpSize;
+  int64_t warps = kReductionThreads / kWarpThreads;
   OpBuilder::InsertPoint host = b.saveInsertionPoint();
   gpu::LaunchOp launch =
       createLaunch(b, blocks, kReductionThreads, 1, /*sharedFloats=*/warps);
@@ -202,8 +202,8 @@ void emitReductionLaunch(
         maximum ? gpu::AllReduceOperation::MAXIMUMF
                 : gpu::AllReduceOperation::ADD,
         /*uniform=*/true);
-    Value warp = arith::DivUIOp::create(b, tx, index(kWarpSize));
-    Value lane = arith::RemUIOp::create(b, tx, index(kWarpSize));
+    Value warp = arith::DivUIOp::create(b, tx, index(kWarpThreads));
+    Value lane = arith::RemUIOp::create(b, tx, index(kWarpThreads));
     Value leader =
         arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
     auto storeIf = scf::IfOp::create(b, leader, /*withElseRegion=*/false);
