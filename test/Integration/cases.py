@@ -459,6 +459,11 @@ def row_kernel_cases():
             quest_chain_case([7, 4096], "bf16", data=with_edges()),
             quest_chain_case([4, 1408], "bf16"),
             quest_chain_case([5, 2048], "bf16", backward=False, data=with_edges()),
+            # Rows of 16 warps (8192 elements): the row total combines the
+            # warp totals with a clustered reduction of 16 lanes, which every
+            # lane of the warp must see (the forward and the backward).
+            quest_chain_case([3, 8192], "bf16", backward=False),
+            quest_chain_case([2, 8192], "bf16"),
             stable_chain_case([5, 11008], "bf16"), stable_chain_case([2, 3, 2048], "f32")]
 
 

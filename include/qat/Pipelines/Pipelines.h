@@ -62,12 +62,13 @@ struct QATToNVPTXPipelineOptions
   PassOptions::Option<bool> tensorCoreHadamard{
       *this, "tensor-core-hadamard",
       llvm::cl::desc("Compute 16-element stages of bf16 Hadamard transforms "
-                     "(block 128) on the tensor cores (convert-qat-to-gpu)"),
+                     "(block 128) on the tensor cores (convert-qat-to-gpu; off: "
+                     "slower on an H200)"),
       llvm::cl::init(false)};
   PassOptions::Option<std::string> ptxasOptions{
       *this, "ptxas-options",
       llvm::cl::desc("Extra command-line options for ptxas, e.g. "
-                     "\"-maxrregcount=48\" (quoted when it has spaces)"),
+                     "--warn-on-spills (quoted when it has spaces)"),
       llvm::cl::init("")};
   PassOptions::ListOption<int64_t> linalgTileSizes{
       *this, "linalg-tile-sizes",
