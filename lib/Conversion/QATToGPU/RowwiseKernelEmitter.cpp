@@ -292,8 +292,9 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     // layout; 4 or 8 chunks.)
     int64_t chunksPerThread = std::clamp<int64_t>(
         options.elementsPerThread / (backward ? 4 : 2), 4, 8);
-    // 8 lane groups g of 4 lanes; with 4 chunks two groups share a block.
-    int64_t blocksPerWarp = 8 / (8 / chunksPerThread);
+    // 8 lane groups g of 4 lanes, 8 / C of them per block (a block is 32
+    // chunks): 8 blocks a warp with 8 chunks a thread, 4 with 4.
+    int64_t blocksPerWarp = chunksPerThread;
     int64_t rowBlocks = length / 128;
     int64_t warps = llvm::divideCeil(rowBlocks, blocksPerWarp);
     int64_t idleBlocks = warps * blocksPerWarp - rowBlocks;
@@ -1606,7 +1607,11 @@ SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
 /// P pairs the thread's two chunks (registers), the other chunk bits below
 /// 5 are lane bits (lane distance h/V below 2^P, h/(2V) above: shuffles),
 /// and higher ones pair warps (shared memory). The stages keep their order,
-/// so the sums round as before.
+/// so the sums round as before. In the tensor-core layout
+/// (RowKernelPlan::tensorCoreChunks) the stages below 16 are one product
+/// with H_16 (hadamard16OnTensorCores) and the others pair chunks of a
+/// thread or, for the bit 4 of a block's chunks with 4 chunks a thread,
+/// lanes 16 apart.
 SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
   SmallVector<Value> current;
   int64_t firstStage = 1;
