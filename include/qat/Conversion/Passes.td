@@ -114,8 +114,8 @@ def ConvertQATToGPU : Pass<"convert-qat-to-gpu", "::mlir::func::FuncOp"> {
            /*default=*/"false",
            "Compute the 16-element stages of bf16 Hadamard transforms of "
            "block 128 on the tensor cores (mma.sync, sm_80 and later) "
-           "instead of butterflies in registers and shuffles: 12% fewer "
-           "instructions, but 3-15% slower on an H200 (see "
+           "instead of butterflies in registers and shuffles (on an H200 "
+           "as fast as the butterflies, within 2%; see "
            "docs/gpu-row-kernels.md)">
   ];
   let dependentDialects = [

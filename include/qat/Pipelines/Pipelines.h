@@ -63,7 +63,7 @@ struct QATToNVPTXPipelineOptions
       *this, "tensor-core-hadamard",
       llvm::cl::desc("Compute 16-element stages of bf16 Hadamard transforms "
                      "(block 128) on the tensor cores (convert-qat-to-gpu; off: "
-                     "slower on an H200)"),
+                     "no faster on an H200)"),
       llvm::cl::init(false)};
   PassOptions::Option<std::string> ptxasOptions{
       *this, "ptxas-options",

@@ -154,8 +154,8 @@ struct RowKernelPlan {
   /// chunks, s = j of block 8w + g; with 4, s = 4(g >> 2) + j of block
   /// 4w + (g & 3). The four lanes of one g thus hold each 16-element group
   /// of a block, one row of an `mma.sync` m16n8k16 A operand: since
-  /// H_128 = H_8 (x) H_16 for this indexing, H_16 of every group is two
-  /// tensor-core instructions (the other 8 rows of A are zero), and the
+  /// H_128 = H_8 (x) H_16 for this indexing, H_16 of two of a thread's
+  /// groups (A's rows g and g + 8) is two tensor-core instructions, and the
   /// three stages of H_8 pair chunks of the same thread (registers) or, for
   /// s's bit 2 with 4 chunks, lanes 16 apart (a shuffle).
   int64_t tensorCoreChunks = 0;

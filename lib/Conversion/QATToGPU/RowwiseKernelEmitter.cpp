@@ -1776,8 +1776,9 @@ ArrayRef<Value> RowKernelEmitter::getHadamard16Fragments() {
 
 /// The stages of strides 1 to 8 of a bf16 Hadamard transform in the
 /// tensor-core layout: y = x · H_16 on every aligned 16 elements, two
-/// `mma.sync` m16n8k16 per chunk round (rows of A: the 8 lane groups' 16
-/// elements, the other 8 rows zero), f32 results. The products are exact
+/// `mma.sync` m16n8k16 (one per n-tile) per two chunk rounds (rows g and
+/// g + 8 of A: the 8 lane groups' 16 elements of rounds j and j + 1), f32
+/// results. The products are exact
 /// (+-1 times a bf16); the sum of 16 is rounded by the tensor core rather
 /// than by four stages of f32 additions, a difference within one f32
 /// rounding of the sum. Inputs read from memory go to the tensor cores as
@@ -1823,17 +1824,21 @@ SmallVector<Value> RowKernelEmitter::hadamard16OnTensorCores(Value input) {
       b, aType, DenseElementsAttr::get(aType, b.getZeroAttr(bf16)));
   Value zeroC = arith::ConstantOp::create(
       b, cType, DenseElementsAttr::get(cType, b.getZeroAttr(f32)));
-  SmallVector<Value> out;
-  for (int64_t j = 0; j < C; ++j) {
-    // Rows g (registers 0 and 2) hold the group; rows g + 8 are zero.
-    Value a = vector::InsertOp::create(b, pairs[2 * j], zeroA, 0);
-    a = vector::InsertOp::create(b, pairs[2 * j + 1], a, 2);
+  SmallVector<Value> out(4 * C);
+  for (int64_t j = 0; j < C; j += 2) {
+    // Rows g of A (registers 0 and 2) hold chunk j's group, rows g + 8
+    // (registers 1 and 3) chunk j + 1's: one product transforms both.
+    Value a = zeroA;
+    for (int64_t reg = 0; reg < 4; ++reg)
+      a = vector::InsertOp::create(b, pairs[2 * (j + reg % 2) + reg / 2], a,
+                                   reg);
     for (int64_t tile = 0; tile < 2; ++tile) {
       Value d = nvgpu::MmaSyncOp::create(b, a, fragments[tile], zeroC,
                                          ArrayRef<int64_t>{16, 8, 16});
-      for (int64_t e = 0; e < 2; ++e)
-        out.push_back(
-            vector::ExtractOp::create(b, d, ArrayRef<int64_t>{0, e}));
+      for (int64_t row = 0; row < 2; ++row)
+        for (int64_t e = 0; e < 2; ++e)
+          out[4 * (j + row) + 2 * tile + e] =
+              vector::ExtractOp::create(b, d, ArrayRef<int64_t>{row, e});
     }
   }
   return out;
