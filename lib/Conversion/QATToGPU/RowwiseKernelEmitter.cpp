@@ -2258,41 +2258,28 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
         b, arith::AddIOp::create(b, tx, moved),
         arith::MulIOp::create(b, half, index((T - 16) / 16)));
   }
-  if (plan.quad) {
+  // The first chunk as a sum of (tx & mask) * factor: bit fields of the
+  // thread index moved to their chunk bits.
+  auto moveBits = [&](ArrayRef<std::pair<int64_t, int64_t>> fields) {
+    Value sum;
+    for (auto [mask, factor] : fields) {
+      Value term = arith::AndIOp::create(b, tx, index(mask));
+      if (factor != 1)
+        term = arith::MulIOp::create(b, term, index(factor));
+      sum = sum ? arith::AddIOp::create(b, sum, term).getResult() : term;
+    }
+    return sum;
+  };
+  if (plan.quad)
     // Lane L = 16h + 4b + q of warp w: chunk 64w + 2Th + 16b + q (j = 0).
-    first = arith::AddIOp::create(
-        b,
-        arith::AddIOp::create(
-            b,
-            arith::MulIOp::create(
-                b, arith::AndIOp::create(b, tx, index(~int64_t(31))), index(2)),
-            arith::MulIOp::create(b, arith::AndIOp::create(b, tx, index(12)),
-                                  index(4))),
-        arith::AddIOp::create(
-            b, arith::AndIOp::create(b, tx, index(3)),
-            arith::MulIOp::create(b, arith::AndIOp::create(b, tx, index(16)),
-                                  index(2 * T / 16))));
-  }
-  if (plan.tensorCoreChunks == 8) {
+    first = moveBits({{~int64_t(31), 2}, {12, 4}, {3, 1}, {16, 2 * T / 16}});
+  if (plan.tensorCoreChunks == 8)
     // Lane L = 4g + q of warp w: chunk 32(8w + g) + q = 8(tx & ~3) + q.
-    first = arith::AddIOp::create(
-        b,
-        arith::MulIOp::create(b, arith::AndIOp::create(b, tx, index(~int64_t(3))),
-                              index(8)),
-        arith::AndIOp::create(b, tx, index(3)));
-  } else if (plan.tensorCoreChunks == 4) {
+    first = moveBits({{~int64_t(3), 8}, {3, 1}});
+  else if (plan.tensorCoreChunks == 4)
     // Lane L = 4g + q of warp w: chunk 32(4w + (g & 3)) + 16(g >> 2) + q,
     // i.e. 4(tx & ~31) + 8(tx & 12) + (tx & 16) + (tx & 3).
-    first = arith::AddIOp::create(
-        b,
-        arith::AddIOp::create(
-            b,
-            arith::MulIOp::create(
-                b, arith::AndIOp::create(b, tx, index(~int64_t(31))), index(4)),
-            arith::MulIOp::create(b, arith::AndIOp::create(b, tx, index(12)),
-                                  index(8))),
-        arith::AndIOp::create(b, tx, index(19)));
-  }
+    first = moveBits({{~int64_t(31), 4}, {12, 8}, {19, 1}});
   for (int64_t j = 0; j < C; ++j) {
     int64_t offset = plan.quad || plan.tensorCoreChunks ? 4 * j
                      : plan.pairBit >= 0                ? j << plan.pairBit
