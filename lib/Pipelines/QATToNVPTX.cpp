@@ -37,6 +37,7 @@ void mlir::qat::buildQATToNVPTXPipeline(
   ConvertQATToGPUOptions rows;
   rows.elementsPerThread = options.elementsPerThread;
   rows.tensorCoreHadamard = options.tensorCoreHadamard;
+  rows.hadamardExchange = options.hadamardExchange;
   pm.addNestedPass<func::FuncOp>(createConvertQATToGPU(rows));
   // The linalg ops around them (losses, gradients of float matmuls, SGD
   // updates): elementwise chains fuse into one op, hence one kernel, and the

@@ -116,7 +116,14 @@ def ConvertQATToGPU : Pass<"convert-qat-to-gpu", "::mlir::func::FuncOp"> {
            "block 128 on the tensor cores (mma.sync, sm_80 and later) "
            "instead of butterflies in registers and shuffles (on an H200 "
            "as fast as the butterflies, within 2%; see "
-           "docs/gpu-row-kernels.md)">
+           "docs/gpu-row-kernels.md)">,
+    Option<"hadamardExchange", "hadamard-exchange", "bool",
+           /*default=*/"true",
+           "For bf16 Hadamard transforms of block 128 whose reductions span "
+           "whole rows (QuEST), swap the index bits a thread holds with the "
+           "lane bits by one exchange of the values through shared memory, "
+           "so that every butterfly stage is an addition in registers, "
+           "instead of shuffling every element in 2 or 3 stages">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -124,6 +131,7 @@ def ConvertQATToGPU : Pass<"convert-qat-to-gpu", "::mlir::func::FuncOp"> {
     "::mlir::gpu::GPUDialect",
     "::mlir::math::MathDialect",
     "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::NVVM::NVVMDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"

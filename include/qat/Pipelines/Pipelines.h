@@ -65,6 +65,13 @@ struct QATToNVPTXPipelineOptions
                      "(block 128) on the tensor cores (convert-qat-to-gpu; off: "
                      "no faster on an H200)"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> hadamardExchange{
+      *this, "hadamard-exchange",
+      llvm::cl::desc("Exchange the values of bf16 Hadamard blocks of 128 "
+                     "through shared memory so that every butterfly stage "
+                     "stays in registers, instead of shuffles "
+                     "(convert-qat-to-gpu)"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> ptxasOptions{
       *this, "ptxas-options",
       llvm::cl::desc("Extra command-line options for ptxas, e.g. "

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -96,6 +97,7 @@ struct ConvertQATToGPUPass
     RowKernelOptions options;
     options.elementsPerThread = elementsPerThread;
     options.tensorCoreHadamard = tensorCoreHadamard;
+    options.hadamardExchange = hadamardExchange;
     auto canEmit = [&](const FusionGroup &group) {
       return succeeded(RowKernelPlan::get(group, options, nullptr));
     };
@@ -162,16 +164,18 @@ struct ConvertQATToGPUPass
 } // namespace
 
 //===----------------------------------------------------------------------===//
-// Memory effects of gpu.barrier
+// Memory effects of the barriers
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// A barrier orders the memory accesses of the threads of a CTA: model it as
-/// reading and writing memory, so that nothing moves loads or stores across
-/// it and buffer deallocation accepts it.
+/// A barrier orders the memory accesses of the threads of a CTA (gpu.barrier)
+/// or a warp (nvvm.bar.warp.sync): model it as reading and writing memory,
+/// so that nothing moves loads or stores across it and buffer deallocation
+/// accepts it.
+template <typename BarrierOp>
 struct BarrierMemoryEffects
-    : MemoryEffectOpInterface::ExternalModel<BarrierMemoryEffects,
-                                             gpu::BarrierOp> {
+    : MemoryEffectOpInterface::ExternalModel<BarrierMemoryEffects<BarrierOp>,
+                                             BarrierOp> {
   void
   getEffects(Operation *op,
              SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
@@ -184,7 +188,12 @@ struct BarrierMemoryEffects
 
 void mlir::qat::registerGPUBarrierMemoryEffects(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *context, gpu::GPUDialect *) {
-    gpu::BarrierOp::attachInterface<BarrierMemoryEffects>(*context);
+    gpu::BarrierOp::attachInterface<BarrierMemoryEffects<gpu::BarrierOp>>(
+        *context);
+  });
+  registry.addExtension(+[](MLIRContext *context, NVVM::NVVMDialect *) {
+    NVVM::SyncWarpOp::attachInterface<BarrierMemoryEffects<NVVM::SyncWarpOp>>(
+        *context);
   });
 }
 

@@ -11,6 +11,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -342,6 +343,28 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
               getReductionGroupLengths(op, group.shape),
               [&](int64_t groupLength) { return groupLength >= length; }))
         plan.sharedFloats += plan.rowsPerBlock * kFirstWarpValues;
+  // The exchanged layout where its shared memory fits; without it the
+  // stages across lanes are shuffles.
+  if (options.hadamardExchange && hasHadamard && !plan.tensorCoreChunks &&
+      plan.vectorWidth == 8 && (plan.quad || plan.pairBit == 3)) {
+    bool eligible = true;
+    for (Operation *op : group.ops) {
+      if (auto hadamard = dyn_cast<HadamardOp>(op))
+        eligible &= hadamard.getBlock() == 128;
+      for (int64_t groupLength : getReductionGroupLengths(op, group.shape))
+        eligible &= groupLength >= length;
+      if (QuantizerAttr quantizer = getQuantizer(op))
+        eligible &= quantizer.getGranularity() != Granularity::PerGroup;
+    }
+    int64_t warps = plan.rowsPerBlock * plan.threadsPerRow / kWarpThreads;
+    int64_t floats =
+        warps * (plan.quad ? kQuadExchangeFloats : kPairedExchangeFloats);
+    if (eligible && (plan.sharedFloats + floats) * 4 <= kMaxSharedBytes) {
+      plan.exchange = true;
+      plan.exchangeSharedFloats = floats;
+      plan.sharedFloats += floats;
+    }
+  }
   if (plan.sharedFloats * 4 > kMaxSharedBytes)
     return fail("the fused GPU row kernel would need " +
                 Twine(plan.sharedFloats * 4) +
@@ -664,8 +687,11 @@ private:
 
   SmallVector<Value> loadRaw(const InputLoad &load);
   ArrayRef<Value> getRaw(const InputLoad &load);
+  SmallVector<Value> loadValues(Value tensor, bool exchangedLayout);
+  void appendUnpacked(Value vector, SmallVector<Value> &elements);
   ArrayRef<Value> getValues(Value tensor);
   ArrayRef<Value> getCodes(Value tensor, bool packed);
+  SmallVector<Value> loadCodes(Value tensor, bool packed);
   ArrayRef<Value> getSteps(Value tensor, QuantizerAttr quantizer);
   SmallVector<Value> divideBySteps(ArrayRef<Value> x, ArrayRef<Value> step,
                                    bool exactForTiny = false);
@@ -684,6 +710,8 @@ private:
                                                ArrayRef<Value> partials,
                                                int64_t chunksPerGroup);
   SmallVector<Value> hadamard(Value input, int64_t block);
+  void stagesInRegisters(SmallVector<Value> &values, int64_t indexBits);
+  SmallVector<Value> exchangeLayout(ArrayRef<Value> values, bool toExchanged);
   SmallVector<Value> hadamard16OnTensorCores(Value input);
   ArrayRef<Value> getHadamard16Fragments();
   SmallVector<Value>
@@ -753,6 +781,22 @@ private:
   DenseMap<std::pair<Value, int64_t>, SmallVector<Value>> steps;
   /// The mma.sync B operands of H_16 (see hadamard16OnTensorCores).
   SmallVector<Value> hadamard16Fragments;
+
+  // The exchanged layout (RowKernelPlan::exchange).
+  /// Tensors whose values (or codes) are held in the exchanged layout, and
+  /// the other layout's copy of tensors that an op used there.
+  DenseSet<Value> exchanged;
+  DenseMap<Value, SmallVector<Value>> otherLayoutValues, otherLayoutCodes;
+  /// Whether the op being emitted works in the exchanged layout: when one
+  /// of its row operands is held there.
+  bool opExchanged = false;
+  /// Quad: per slot j of the exchanged layout, its chunk.
+  SmallVector<Value> exchangedChunk;
+  /// The thread's addresses in its warp's exchange region for granule 0,
+  /// as the lane coordinate with the large and the small stride (see
+  /// exchangeLayout), and whether lanes may still read the region.
+  Value exchangeWideBase, exchangeNarrowBase;
+  bool exchangeInUse = false;
 };
 
 } // namespace
@@ -869,46 +913,111 @@ ArrayRef<Value> RowKernelEmitter::getRaw(const InputLoad &load) {
   return raw[load] = loadRaw(load);
 }
 
-ArrayRef<Value> RowKernelEmitter::getValues(Value tensor) {
-  auto it = values.find(tensor);
-  if (it != values.end())
-    return it->second;
-  // An external input: read once, extended to f32.
-  SmallVector<Value> elements;
-  Type element = cast<RankedTensorType>(tensor.getType()).getElementType();
-  if (element.isBF16() && V % 2 == 0) {
-    // A bf16 is the high half of its f32: per 32-bit word of the vector, a
-    // shift for the low element and a mask for the high one (extf of each
-    // half took a byte permute and a shift for the high one).
-    auto words = VectorType::get({V / 2}, b.getI32Type());
+/// Appends the f32 values of a loaded vector of floats. A bf16 is the high
+/// half of its f32: per 32-bit word, a shift for the low element and a mask
+/// for the high one (extf of each half took a byte permute and a shift for
+/// the high one).
+void RowKernelEmitter::appendUnpacked(Value vector,
+                                      SmallVector<Value> &elements) {
+  auto type = cast<VectorType>(vector.getType());
+  int64_t width = type.getNumElements();
+  if (type.getElementType().isBF16() && width % 2 == 0) {
+    auto words = VectorType::get({width / 2}, b.getI32Type());
     Value highMask = constantI32(b, int64_t(0xFFFF0000u) - (int64_t(1) << 32));
-    for (Value vector : getRaw({tensor, RowValueKind::Values, 0})) {
-      Value bits = vector::BitCastOp::create(b, words, vector);
-      for (int64_t w = 0; w < V / 2; ++w) {
-        Value word = vector::ExtractOp::create(b, bits, w);
-        for (Value half :
-             {arith::ShLIOp::create(b, word, constantI32(b, 16)).getResult(),
-              arith::AndIOp::create(b, word, highMask).getResult()})
-          elements.push_back(arith::BitcastOp::create(b, b.getF32Type(), half));
-      }
+    Value bits = vector::BitCastOp::create(b, words, vector);
+    for (int64_t w = 0; w < width / 2; ++w) {
+      Value word = vector::ExtractOp::create(b, bits, w);
+      for (Value half :
+           {arith::ShLIOp::create(b, word, constantI32(b, 16)).getResult(),
+            arith::AndIOp::create(b, word, highMask).getResult()})
+        elements.push_back(arith::BitcastOp::create(b, b.getF32Type(), half));
     }
-    return values[tensor] = std::move(elements);
+    return;
   }
-  for (Value vector : getRaw({tensor, RowValueKind::Values, 0})) {
-    for (int64_t l = 0; l < V; ++l) {
-      Value element = vector::ExtractOp::create(b, vector, l);
-      if (!element.getType().isF32())
-        element = arith::ExtFOp::create(b, b.getF32Type(), element);
-      elements.push_back(element);
-    }
+  for (int64_t l = 0; l < width; ++l) {
+    Value element = vector::ExtractOp::create(b, vector, l);
+    if (!element.getType().isF32())
+      element = arith::ExtFOp::create(b, b.getF32Type(), element);
+    elements.push_back(element);
   }
-  return values[tensor] = std::move(elements);
 }
 
+/// An external input's values, extended to f32, in the natural or the
+/// exchanged layout: quad, the thread's 4 consecutive chunks; paired, 8
+/// pairs of elements 8 apart (4-byte loads, cheaper than an exchange).
+SmallVector<Value> RowKernelEmitter::loadValues(Value tensor,
+                                                bool exchangedLayout) {
+  SmallVector<Value> elements;
+  if (!exchangedLayout) {
+    for (Value vector : getRaw({tensor, RowValueKind::Values, 0}))
+      appendUnpacked(vector, elements);
+    return elements;
+  }
+  Value buffer = inputRows.lookup(tensor);
+  Type element = cast<RankedTensorType>(tensor.getType()).getElementType();
+  if (plan.quad) {
+    auto type = VectorType::get({V}, element);
+    for (Value slotChunk : exchangedChunk) {
+      Value column = arith::MulIOp::create(b, slotChunk, index(V));
+      appendUnpacked(loadIf(valid[0], type,
+                            [&] { return vectorLoad(buffer, column, type); }),
+                     elements);
+    }
+    return elements;
+  }
+  // Lane 8k + r: elements 8(c + 8(r >> 2)) + 2(r & 3) of its block, whose
+  // first chunk is chunk[0] - r.
+  Value r = arith::AndIOp::create(b, tx, index(7));
+  Value first = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, arith::SubIOp::create(b, chunk[0], r), index(V)),
+      arith::AddIOp::create(
+          b,
+          arith::MulIOp::create(b, arith::ShRUIOp::create(b, r, index(2)),
+                                index(64)),
+          arith::MulIOp::create(b, arith::AndIOp::create(b, r, index(3)),
+                                index(2))));
+  auto type = VectorType::get({2}, element);
+  for (int64_t c = 0; c < 8; ++c) {
+    Value column = arith::AddIOp::create(b, first, index(8 * c));
+    appendUnpacked(loadIf(valid[0], type,
+                          [&] { return vectorLoad(buffer, column, type); }),
+                   elements);
+  }
+  return elements;
+}
+
+/// The values of `tensor` in the layout of the op being emitted. An
+/// external input is read once, in the layout of its first reader.
+ArrayRef<Value> RowKernelEmitter::getValues(Value tensor) {
+  auto it = values.find(tensor);
+  if (it == values.end()) {
+    if (opExchanged)
+      exchanged.insert(tensor);
+    it = values.try_emplace(tensor, loadValues(tensor, opExchanged)).first;
+  }
+  if (!plan.exchange || exchanged.contains(tensor) == opExchanged)
+    return it->second;
+  SmallVector<Value> &other = otherLayoutValues[tensor];
+  if (other.empty())
+    other = exchangeLayout(it->second, opExchanged);
+  return other;
+}
+
+/// The codes of `tensor` in the layout of the op being emitted (external
+/// codes are read in the natural layout).
 ArrayRef<Value> RowKernelEmitter::getCodes(Value tensor, bool packed) {
   auto it = codes.find(tensor);
-  if (it != codes.end())
+  if (it == codes.end())
+    it = codes.try_emplace(tensor, loadCodes(tensor, packed)).first;
+  if (!plan.exchange || exchanged.contains(tensor) == opExchanged)
     return it->second;
+  SmallVector<Value> &other = otherLayoutCodes[tensor];
+  if (other.empty())
+    other = exchangeLayout(it->second, opExchanged);
+  return other;
+}
+
+SmallVector<Value> RowKernelEmitter::loadCodes(Value tensor, bool packed) {
   Type element = cast<RankedTensorType>(tensor.getType()).getElementType();
   Type i32 = b.getI32Type();
   SmallVector<Value> elements;
@@ -936,7 +1045,7 @@ ArrayRef<Value> RowKernelEmitter::getCodes(Value tensor, bool packed) {
       elements.push_back(arith::ExtSIOp::create(b, i32, high));
     }
   }
-  return codes[tensor] = std::move(elements);
+  return elements;
 }
 
 ArrayRef<Value> RowKernelEmitter::getSteps(Value tensor,
@@ -1136,34 +1245,115 @@ void RowKernelEmitter::setValues(Value result, SmallVector<Value> elements,
   if (isOutput(result)) {
     Value buffer = outputRows.lookup(result);
     auto type = VectorType::get({V}, element);
+    ArrayRef<Value> chunks = chunk;
+    if (opExchanged && plan.quad) {
+      chunks = exchangedChunk;
+    } else if (opExchanged) {
+      // Paired: back to whole chunks for the vector stores (the values are
+      // of the element type already, so truncation is exact).
+      SmallVector<Value> natural = exchangeLayout(elements, false);
+      for (auto [value, stored] : llvm::zip(natural, narrow))
+        stored = element.isF32()
+                     ? value
+                     : arith::TruncFOp::create(b, element, value).getResult();
+    }
     for (int64_t j = 0; j < C; ++j) {
       SmallVector<Value> lanes(ArrayRef<Value>(narrow).slice(j * V, V));
-      Value column = arith::MulIOp::create(b, chunk[j], index(V));
+      Value column = arith::MulIOp::create(b, chunks[j], index(V));
       storeIf(valid[j], [&] {
         vectorStore(vector::FromElementsOp::create(b, type, lanes), buffer,
                     column);
       });
     }
   }
+  if (opExchanged)
+    exchanged.insert(result);
   values[result] = std::move(elements);
+}
+
+/// Eight i32 codes as one word of nibbles, code l in bits [4l, 4l+4): the
+/// low bytes of the even and of the odd codes gathered into two words by
+/// byte permutes (vector<4xi8> shuffles, one prmt.b32 each: three per
+/// word), then the odd ones shifted onto the high nibbles and merged under
+/// a mask (a shift and one lop3). 1 instruction a code where a shift and a
+/// masked or per code took 2.
+static Value packNibbles(ImplicitLocOpBuilder &b, ArrayRef<Value> codes) {
+  auto bytes = VectorType::get({4}, b.getI8Type());
+  auto asBytes = [&](Value word) -> Value {
+    return vector::BitCastOp::create(
+        b, bytes,
+        vector::BroadcastOp::create(b, VectorType::get({1}, b.getI32Type()),
+                                    word));
+  };
+  auto asWord = [&](Value vector) -> Value {
+    Value single = vector::BitCastOp::create(
+        b, VectorType::get({1}, b.getI32Type()), vector);
+    return vector::ExtractOp::create(b, single, int64_t(0));
+  };
+  // Byte 0 of codes c0..c3 (each the low byte of its i32) as one word.
+  auto gather = [&](Value c0, Value c1, Value c2, Value c3) {
+    Value low = vector::ShuffleOp::create(b, asBytes(c0), asBytes(c1),
+                                          ArrayRef<int64_t>{0, 4, 1, 5});
+    Value high = vector::ShuffleOp::create(b, asBytes(c2), asBytes(c3),
+                                           ArrayRef<int64_t>{0, 4, 1, 5});
+    return asWord(vector::ShuffleOp::create(b, low, high,
+                                            ArrayRef<int64_t>{0, 1, 4, 5}));
+  };
+  Value even = gather(codes[0], codes[2], codes[4], codes[6]);
+  Value odd = gather(codes[1], codes[3], codes[5], codes[7]);
+  Value lowNibbles = arith::AndIOp::create(b, even, constantI32(b, 0x0F0F0F0F));
+  Value highNibbles = arith::AndIOp::create(
+      b, arith::ShLIOp::create(b, odd, constantI32(b, 4)),
+      constantI32(b, int64_t(0xF0F0F0F0u) - (int64_t(1) << 32)));
+  return arith::OrIOp::create(b, lowNibbles, highNibbles);
 }
 
 void RowKernelEmitter::setCodes(Value result, SmallVector<Value> elements,
                                 bool packed) {
+  if (opExchanged)
+    exchanged.insert(result);
+  if (isOutput(result) && opExchanged && plan.quad && packed) {
+    // The thread's 4 consecutive chunks: 32 codes, one 16-byte store.
+    SmallVector<Value> words;
+    for (int64_t j = 0; j < C; ++j)
+      words.push_back(
+          packNibbles(b, ArrayRef<Value>(elements).slice(j * V, V)));
+    Value buffer = outputRows.lookup(result);
+    Type element = cast<RankedTensorType>(result.getType()).getElementType();
+    Value column = arith::MulIOp::create(b, exchangedChunk[0], index(V / 2));
+    storeIf(valid[0], [&] {
+      Value vector = vector::BitCastOp::create(
+          b, VectorType::get({C * V / 2}, element),
+          vector::FromElementsOp::create(
+              b, VectorType::get({C}, b.getI32Type()), words));
+      vectorStore(vector, buffer, column);
+    });
+    codes[result] = std::move(elements);
+    return;
+  }
   if (isOutput(result)) {
     Value buffer = outputRows.lookup(result);
     Type element = cast<RankedTensorType>(result.getType()).getElementType();
     unsigned width = element.getIntOrFloatBitWidth();
+    // Codes in the exchanged layout: quad, the slots' chunks; paired, back
+    // to whole chunks first.
+    ArrayRef<Value> chunks = opExchanged && plan.quad ? exchangedChunk : chunk;
+    SmallVector<Value> natural;
+    if (opExchanged && !plan.quad)
+      natural = exchangeLayout(elements, false);
+    ArrayRef<Value> stored = natural.empty() ? elements : natural;
     for (int64_t j = 0; j < C; ++j) {
       SmallVector<Value> lanes;
       Value word;
-      if (packed) {
+      if (packed && V == 8) {
+        word = packNibbles(b, stored.slice(j * V, V));
+      } else if (packed) {
         // Packed in registers: the chunk's V codes as one word of 4*V bits
         // (code l in bits [4l, 4l+4): element 2i is the low nibble of byte
         // i), one shift-add and one masked or per code, stored as V/2
         // bytes.
         for (int64_t l = 0; l < V; ++l) {
-          Value code = elements[j * V + l];
+          Value code = stored[j * V + l];
           if (l > 0)
             code = arith::ShLIOp::create(b, code, constantI32(b, 4 * l));
           code = arith::AndIOp::create(b, code,
@@ -1175,7 +1365,7 @@ void RowKernelEmitter::setCodes(Value result, SmallVector<Value> elements,
           word = arith::TruncIOp::create(b, b.getIntegerType(4 * V), word);
       } else {
         for (int64_t l = 0; l < V; ++l) {
-          Value code = elements[j * V + l];
+          Value code = stored[j * V + l];
           if (width < 32)
             code = arith::TruncIOp::create(b, element, code);
           else if (width > 32)
@@ -1185,7 +1375,7 @@ void RowKernelEmitter::setCodes(Value result, SmallVector<Value> elements,
       }
       auto type = VectorType::get({packed ? V / 2 : V}, element);
       Value column =
-          arith::MulIOp::create(b, chunk[j], index(packed ? V / 2 : V));
+          arith::MulIOp::create(b, chunks[j], index(packed ? V / 2 : V));
       storeIf(valid[j], [&] {
         Value vector =
             word ? vector::BitCastOp::create(
@@ -1477,6 +1667,14 @@ SmallVector<Value> RowKernelEmitter::reduceGroups(Combine kind,
       partials[j] =
           arith::SelectOp::create(b, chunkInRow[j], partials[j], zero);
   int64_t chunksPerGroup = groupLength / V;
+  if (opExchanged) {
+    // Whole rows (RowKernelPlan::exchange): the thread's partials, then the
+    // row's threads, in the exchanged layout's own order.
+    Value total = partials[0];
+    for (int64_t j = 1; j < C; ++j)
+      total = combine(b, kind, total, partials[j]);
+    return SmallVector<Value>(C, reduceClusters(kind, {total}, T)[0]);
+  }
   if (chunksPerGroup >= K && plan.quad) {
     // The plain layout with T' = 2T threads adds chunks t and T' + t in
     // thread t. Lane 16h + m holds chunks 64w + hT' + o(m, j), o(m, j) =
@@ -1613,6 +1811,22 @@ SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
 /// thread or, for the bit 4 of a block's chunks with 4 chunks a thread,
 /// lanes 16 apart.
 SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
+  Value scale = constantF32(b, 1.0 / std::sqrt(double(block)));
+  if (plan.exchange) {
+    // Every stage the thread's values pair (all of its index bits), the
+    // exchange, then the stages of the bits it now holds instead of its
+    // lane bits: quad, value bits 3 and 4 (chunk bits 0, 1 of the block in
+    // the exchanged layout, 2, 3 in the natural one); paired, value bits 1
+    // to 3 (chunk bits 0 to 2, or element bits 1, 2 and chunk bit 3).
+    SmallVector<Value> current(getValues(input));
+    stagesInRegisters(current, int64_t(current.size()) - 1);
+    current = exchangeLayout(current, !opExchanged);
+    stagesInRegisters(current, plan.quad ? 0b11000 : 0b1110);
+    opExchanged = !opExchanged;
+    for (Value &value : current)
+      value = arith::MulFOp::create(b, value, scale);
+    return current;
+  }
   SmallVector<Value> current;
   int64_t firstStage = 1;
   if (plan.tensorCoreChunks) {
@@ -1717,10 +1931,160 @@ SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
       next[i] = math::FmaOp::create(b, sign, value, partners[i]);
     current = std::move(next);
   }
-  Value scale = constantF32(b, 1.0 / std::sqrt(double(block)));
   for (Value &value : current)
     value = arith::MulFOp::create(b, value, scale);
   return current;
+}
+
+/// The butterfly stages of the value-index bits in `indexBits`: in both
+/// layouts of RowKernelPlan::exchange each such bit is one index bit of the
+/// block (see `hadamard`), so value i pairs with i ^ m, the lower one
+/// becoming a + b and the upper one a - b.
+void RowKernelEmitter::stagesInRegisters(SmallVector<Value> &values,
+                                         int64_t indexBits) {
+  for (int64_t m = 1; m <= indexBits; m *= 2) {
+    if (!(indexBits & m))
+      continue;
+    SmallVector<Value> next(values.size());
+    for (int64_t i = 0; i < int64_t(values.size()); ++i)
+      next[i] = (i & m) == 0
+                    ? arith::AddFOp::create(b, values[i], values[i | m])
+                          .getResult()
+                    : arith::SubFOp::create(b, values[i ^ m], values[i])
+                          .getResult();
+    values = std::move(next);
+  }
+}
+
+/// Moves a thread's values (f32 or i32) between the natural and the
+/// exchanged layout (RowKernelPlan::exchange) through the warp's region of
+/// shared memory: each thread writes its granules (vectors of elements that
+/// stay together: a half chunk, quad; a pair, paired), the warp
+/// synchronizes, each thread reads its granules of the other layout.
+///
+/// A granule of a block has two coordinates, the lane that holds it in
+/// each layout; the writers of one shared-memory wavefront (8 lanes for
+/// 16-byte accesses, 16 for 8-byte ones: two blocks) vary one coordinate,
+/// the readers the other. Granule (w, n) of block pair p, block bit k lies
+/// at granule index n + S*w + D*k + R*p, with (S, D, R) = (9, 4, 35) for
+/// the quad layout's halves and (17, 8, 135) for the paired layout: the
+/// smallest such linear placements (found by search) for which every
+/// wavefront's granules fall into distinct banks both for fixed w and for
+/// fixed n. Linear, so each thread needs one base address per role and an
+/// immediate per granule (an xor swizzle would cost an instruction per
+/// granule). Quad: w is the writer's lane coordinate and n its slot in
+/// either direction (the layouts are symmetric), in two passes of half a
+/// chunk (a quarter of the shared memory); paired: w = chunk bits 0 to 2
+/// of the block, n = (chunk bit 3, element bits 1 and 2), one pass.
+SmallVector<Value> RowKernelEmitter::exchangeLayout(ArrayRef<Value> values,
+                                                    bool toExchanged) {
+  Type f32 = b.getF32Type();
+  bool integers = !values.front().getType().isF32();
+  auto asFloat = [&](Value value) -> Value {
+    return integers ? arith::BitcastOp::create(b, f32, value).getResult()
+                    : value;
+  };
+  if (!exchangeWideBase) {
+    // Lane L of warp w: block bit k and block pair p of the lane's group.
+    int64_t groupBits = plan.quad ? 2 : 3;
+    int64_t perWarp = plan.quad ? kQuadExchangeFloats : kPairedExchangeFloats;
+    int64_t granule = plan.quad ? 4 : 2;
+    int64_t stride = plan.quad ? 9 : 17, blockStride = plan.quad ? 4 : 8;
+    int64_t pairStride = plan.quad ? 35 : 135;
+    Value flat = tx;
+    if (RB > 1)
+      flat = arith::AddIOp::create(
+          b, arith::MulIOp::create(b, ty, index(T)), tx);
+    Value warp = arith::DivUIOp::create(b, flat, index(kWarpThreads));
+    Value lane = arith::RemUIOp::create(b, flat, index(kWarpThreads));
+    Value coordinate =
+        arith::AndIOp::create(b, lane, index((int64_t(1) << groupBits) - 1));
+    Value group = arith::ShRUIOp::create(b, lane, index(groupBits));
+    Value groupOffset = arith::AddIOp::create(
+        b,
+        arith::MulIOp::create(b, arith::AndIOp::create(b, group, index(1)),
+                              index(blockStride)),
+        arith::MulIOp::create(b, arith::ShRUIOp::create(b, group, index(1)),
+                              index(pairStride)));
+    Value region = arith::AddIOp::create(
+        b, index(plan.hadamardSharedFloats),
+        arith::MulIOp::create(b, warp, index(perWarp)));
+    auto base = [&](int64_t coordinateStride) -> Value {
+      Value granules = arith::AddIOp::create(
+          b, groupOffset,
+          arith::MulIOp::create(b, coordinate, index(coordinateStride)));
+      return arith::AddIOp::create(
+          b, region, arith::MulIOp::create(b, granules, index(granule)));
+    };
+    exchangeWideBase = base(stride);
+    exchangeNarrowBase = base(1);
+  }
+  auto sync = [&] { NVVM::SyncWarpOp::create(b, constantI32(b, -1)); };
+  auto store = [&](ArrayRef<Value> elements, Value base, int64_t offset) {
+    SmallVector<Value> floats;
+    for (Value element : elements)
+      floats.push_back(asFloat(element));
+    auto type = VectorType::get({int64_t(floats.size())}, f32);
+    vector::StoreOp::create(
+        b, vector::FromElementsOp::create(b, type, floats), shared,
+        ValueRange{arith::AddIOp::create(b, base, index(offset))},
+        /*nontemporal=*/false, llvm::MaybeAlign(4 * floats.size()));
+  };
+  auto load = [&](Value base, int64_t offset, int64_t width,
+                  MutableArrayRef<Value> into) {
+    auto type = VectorType::get({width}, f32);
+    Value vector = vector::LoadOp::create(
+        b, type, shared,
+        ValueRange{arith::AddIOp::create(b, base, index(offset))},
+        /*nontemporal=*/false, llvm::MaybeAlign(4 * width));
+    for (int64_t l = 0; l < width; ++l) {
+      Value element = vector::ExtractOp::create(b, vector, l);
+      into[l] = integers ? arith::BitcastOp::create(b, b.getI32Type(), element)
+                               .getResult()
+                         : element;
+    }
+  };
+  SmallVector<Value> result(values.size());
+  if (plan.quad) {
+    // Slot s of a thread holds chunk 4s + q (natural) or 4q + s
+    // (exchanged) of its block: writers at granule 4*(9q + s), readers at
+    // 4*(q + 9s), for each half chunk h.
+    for (int64_t h = 0; h < 2; ++h) {
+      if (exchangeInUse)
+        sync();
+      for (int64_t s = 0; s < 4; ++s)
+        store(values.slice(8 * s + 4 * h, 4), exchangeWideBase, 4 * s);
+      sync();
+      for (int64_t s = 0; s < 4; ++s)
+        load(exchangeNarrowBase, 36 * s, 4,
+             MutableArrayRef<Value>(result).slice(8 * s + 4 * h, 4));
+      exchangeInUse = true;
+    }
+    return result;
+  }
+  // Paired: natural value 8j + 2m + e (lane coordinate w, slot n = 4j + m),
+  // exchanged value 2c + e (lane coordinate n, slot c = w).
+  if (exchangeInUse)
+    sync();
+  for (int64_t slot = 0; slot < 8; ++slot) {
+    int64_t natural = 8 * (slot >> 2) + 2 * (slot & 3);
+    if (toExchanged)
+      store(values.slice(natural, 2), exchangeWideBase, 2 * slot);
+    else
+      store(values.slice(2 * slot, 2), exchangeNarrowBase, 34 * slot);
+  }
+  sync();
+  for (int64_t slot = 0; slot < 8; ++slot) {
+    int64_t natural = 8 * (slot >> 2) + 2 * (slot & 3);
+    if (toExchanged)
+      load(exchangeNarrowBase, 34 * slot, 2,
+           MutableArrayRef<Value>(result).slice(2 * slot, 2));
+    else
+      load(exchangeWideBase, 2 * slot, 2,
+           MutableArrayRef<Value>(result).slice(natural, 2));
+  }
+  exchangeInUse = true;
+  return result;
 }
 
 /// The B operands of `mma.sync` m16n8k16 (bf16) that multiply a row of A by
@@ -2208,6 +2572,11 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
 }
 
 void RowKernelEmitter::emitOp(Operation *op) {
+  if (plan.exchange)
+    opExchanged = llvm::any_of(op->getOpOperands(), [&](OpOperand &operand) {
+      return getOperandKind(operand) != RowValueKind::Steps &&
+             exchanged.contains(operand.get());
+    });
   TypeSwitch<Operation *>(op)
       .Case([&](HadamardOp op) { emitHadamard(op); })
       .Case([&](ScaleOp op) { emitScale(op); })
@@ -2237,8 +2606,9 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
   ty = launch.getThreadIds().y;
   if (plan.sharedFloats > 0)
     shared = getSharedFloats(b, plan.sharedFloats);
-  // The Hadamard row copy comes first; reductions follow.
-  sharedUsed = plan.hadamardSharedFloats;
+  // The Hadamard row copy comes first, the exchange regions next; reductions
+  // follow.
+  sharedUsed = plan.hadamardSharedFloats + plan.exchangeSharedFloats;
 
   row = launch.getBlockIds().x;
   if (RB > 1)
@@ -2293,6 +2663,17 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
       inRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, index(K));
     chunkInRow.push_back(inRow);
     valid.push_back(both(rowValid, inRow));
+  }
+  if (plan.exchange && plan.quad) {
+    // Lane 4k + q holds chunks 4q + j of its block in the exchanged
+    // layout: chunk[0] + 3q + j.
+    Value first = arith::AddIOp::create(
+        b, chunk[0],
+        arith::MulIOp::create(b, arith::AndIOp::create(b, tx, index(3)),
+                              index(3)));
+    for (int64_t j = 0; j < C; ++j)
+      exchangedChunk.push_back(
+          j == 0 ? first : arith::AddIOp::create(b, first, index(j)));
   }
   for (Operation *op : group.ops)
     emitOp(op);

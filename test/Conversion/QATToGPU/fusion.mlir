@@ -303,14 +303,13 @@ func.func @guards(%x: tensor<7x400xf32>) -> tensor<7x400xi8> {
 // Rows of 11008 bf16 elements (1376 chunks of 8): with a Hadamard transform
 // a row takes 704 threads of 2 chunks (22 whole warps, not 1024 threads of
 // which a third idle), or, in the quad layout of the forward (no gradient in
-// the group), 352 threads of 4 chunks: the warp halves trade two chunk
-// partials (xor 16) and the per-row sum still combines the 22 warp totals
-// of the 704-thread layout with a second subgroup reduction after the
-// barrier. Without one it takes at most 512 threads: 480 of 3 chunks.
+// the group), 352 threads of 4 chunks, whose Hadamard exchanges its values
+// within the warp (hadamard-exchange.mlir); the per-row sum combines the 11
+// warp totals with a second subgroup reduction after the barrier. Without
+// a Hadamard transform a row takes at most 512 threads: 480 of 3 chunks.
 // CHECK-LABEL: func.func @rows_of_11008(
 //       CHECK:   gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c352{{.*}}, {{.*}} = %c1{{.*}}, {{.*}})
-//       CHECK:     gpu.shuffle xor %{{.*}}, %c16_i32
-//       CHECK:     gpu.shuffle xor %{{.*}}, %c16_i32
+//       CHECK:     nvvm.bar.warp.sync
 //       CHECK:     gpu.barrier
 //       CHECK:     memref.load
 //       CHECK:     gpu.shuffle xor

@@ -17,10 +17,10 @@ namespace mlir::qat {
 #define GEN_PASS_DECL_CONVERTQATTOGPU
 #include "qat/Conversion/Passes.h.inc"
 
-/// Declares that gpu.barrier reads and writes memory. Upstream gives it no
-/// memory effects interface, and ownership-based buffer deallocation, which
-/// walks into the gpu.launch bodies this pass creates, rejects ops with
-/// unknown effects.
+/// Declares that gpu.barrier and nvvm.bar.warp.sync read and write memory.
+/// Upstream gives them no memory effects interface, and ownership-based
+/// buffer deallocation, which walks into the gpu.launch bodies this pass
+/// creates, rejects ops with unknown effects.
 void registerGPUBarrierMemoryEffects(DialectRegistry &registry);
 
 /// Makes folding materialize the constants of a gpu.launch body inside it
