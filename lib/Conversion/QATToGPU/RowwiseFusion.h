@@ -162,21 +162,19 @@ struct RowKernelPlan {
   /// three stages of H_8 pair chunks of the same thread (registers) or, for
   /// s's bit 2 with 4 chunks, lanes 16 apart (a shuffle).
   int64_t tensorCoreChunks = 0;
-  /// The exchanged layout, for groups in the paired (P = 3) or quad layout
-  /// whose Hadamard blocks are all 128 elements of V = 8 and whose
-  /// reductions and steps span whole rows (QuEST). A block lies in 8 lanes
-  /// (paired) or 4 (quad) of one warp, which hold 4 or 5 of its 7 index
-  /// bits in registers and the other 3 or 2 in lane bits. Instead of
-  /// shuffling every element in those stages, a transform does its stages
-  /// in registers, then one exchange of the values through shared memory
-  /// swaps the index bits a thread holds with its lane bits, and the
-  /// remaining stages are in registers too. Its result stays in the other
-  /// layout: consumers of a tensor in the exchanged layout (elementwise
-  /// math, row reductions, the next Hadamard transform, which swaps back)
-  /// use it there, and loads of their other inputs follow. Exchanged
-  /// layout, quad: lane 4k + q holds chunks 4q + j of the block (32
-  /// consecutive elements); paired: lane 8k + r holds elements
-  /// 8(c + 8(r >> 2)) + 2(r & 3) + {0, 1} of the block, c < 8.
+  /// The exchanged layout, for groups in the quad layout whose Hadamard
+  /// blocks are all 128 elements of V = 8 and whose reductions and steps
+  /// span whole rows (QuEST's forward). A block lies in 4 lanes of one warp,
+  /// which hold 5 of its 7 index bits in registers (the element bits and
+  /// chunk bits 2, 3) and chunk bits 0, 1 in lane bits. Instead of
+  /// shuffling every element in those two stages, a transform does its
+  /// stages in registers, then one exchange of the values through shared
+  /// memory swaps chunk bits 0, 1 with 2, 3, and the remaining two stages
+  /// are in registers too. Its result stays in the exchanged layout, lane
+  /// 4k + q holding chunks 4q + j of the block (32 consecutive elements):
+  /// consumers of a tensor held there (elementwise math, row reductions,
+  /// stores, the next Hadamard transform, which swaps back) use it there,
+  /// and their other inputs are read there.
   bool exchange = false;
   /// Floats of shared memory for the exchanges (one region per warp).
   int64_t exchangeSharedFloats = 0;
@@ -208,13 +206,9 @@ struct RowKernelPlan {
 
 /// The most elements of one row tensor a thread keeps in registers.
 constexpr int64_t kMaxElementsPerThread = 32;
-/// Floats of a warp's exchange region (RowKernelPlan::exchange), quad and
-/// paired layouts: the granules (16 or 8 bytes) of lanes whose writes or
-/// reads share one shared-memory wavefront fall into distinct banks, at
-/// addresses linear in the lane (one base per thread and role,
-/// immediates per granule); see RowKernelEmitter::exchangeLayout.
-constexpr int64_t kQuadExchangeFloats = 4 * 35 * 4;
-constexpr int64_t kPairedExchangeFloats = 2 * 135 * 2;
+/// Floats of a warp's exchange region (RowKernelPlan::exchange): 4 pairs of
+/// blocks, 35 granules of 4 floats each; see RowKernelEmitter::exchangeLayout.
+constexpr int64_t kExchangeFloats = 4 * 35 * 4;
 /// Static shared memory a kernel may use without opting in.
 constexpr int64_t kMaxSharedBytes = 48 * 1024;
 /// NVIDIA's warp.

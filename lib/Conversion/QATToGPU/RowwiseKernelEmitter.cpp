@@ -344,9 +344,12 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
               [&](int64_t groupLength) { return groupLength >= length; }))
         plan.sharedFloats += plan.rowsPerBlock * kFirstWarpValues;
   // The exchanged layout where its shared memory fits; without it the
-  // stages across lanes are shuffles.
+  // stages across lanes are shuffles. Only the quad layout (the forward):
+  // in the paired one (the backward, H200, 2026-12-03) the exchange ran 3%
+  // slower at 4096x2048 and 1% faster at 4096x11008, its gradient read as
+  // 4-byte pairs in the exchanged layout (exchanging it too: 4-8% slower).
   if (options.hadamardExchange && hasHadamard && !plan.tensorCoreChunks &&
-      plan.vectorWidth == 8 && (plan.quad || plan.pairBit == 3)) {
+      plan.vectorWidth == 8 && plan.quad) {
     bool eligible = true;
     for (Operation *op : group.ops) {
       if (auto hadamard = dyn_cast<HadamardOp>(op))
@@ -357,8 +360,7 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
         eligible &= quantizer.getGranularity() != Granularity::PerGroup;
     }
     int64_t warps = plan.rowsPerBlock * plan.threadsPerRow / kWarpThreads;
-    int64_t floats =
-        warps * (plan.quad ? kQuadExchangeFloats : kPairedExchangeFloats);
+    int64_t floats = warps * kExchangeFloats;
     if (eligible && (plan.sharedFloats + floats) * 4 <= kMaxSharedBytes) {
       plan.exchange = true;
       plan.exchangeSharedFloats = floats;
@@ -711,7 +713,7 @@ private:
                                                int64_t chunksPerGroup);
   SmallVector<Value> hadamard(Value input, int64_t block);
   void stagesInRegisters(SmallVector<Value> &values, int64_t indexBits);
-  SmallVector<Value> exchangeLayout(ArrayRef<Value> values, bool toExchanged);
+  SmallVector<Value> exchangeLayout(ArrayRef<Value> values);
   SmallVector<Value> hadamard16OnTensorCores(Value input);
   ArrayRef<Value> getHadamard16Fragments();
   SmallVector<Value>
@@ -943,8 +945,7 @@ void RowKernelEmitter::appendUnpacked(Value vector,
 }
 
 /// An external input's values, extended to f32, in the natural or the
-/// exchanged layout: quad, the thread's 4 consecutive chunks; paired, 8
-/// pairs of elements 8 apart (4-byte loads, cheaper than an exchange).
+/// exchanged layout (the thread's 4 consecutive chunks).
 SmallVector<Value> RowKernelEmitter::loadValues(Value tensor,
                                                 bool exchangedLayout) {
   SmallVector<Value> elements;
@@ -954,34 +955,13 @@ SmallVector<Value> RowKernelEmitter::loadValues(Value tensor,
     return elements;
   }
   Value buffer = inputRows.lookup(tensor);
-  Type element = cast<RankedTensorType>(tensor.getType()).getElementType();
-  if (plan.quad) {
-    auto type = VectorType::get({V}, element);
-    for (Value slotChunk : exchangedChunk) {
-      Value column = arith::MulIOp::create(b, slotChunk, index(V));
-      appendUnpacked(loadIf(valid[0], type,
-                            [&] { return vectorLoad(buffer, column, type); }),
-                     elements);
-    }
-    return elements;
-  }
-  // Lane 8k + r: elements 8(c + 8(r >> 2)) + 2(r & 3) of its block, whose
-  // first chunk is chunk[0] - r.
-  Value r = arith::AndIOp::create(b, tx, index(7));
-  Value first = arith::AddIOp::create(
-      b, arith::MulIOp::create(b, arith::SubIOp::create(b, chunk[0], r), index(V)),
-      arith::AddIOp::create(
-          b,
-          arith::MulIOp::create(b, arith::ShRUIOp::create(b, r, index(2)),
-                                index(64)),
-          arith::MulIOp::create(b, arith::AndIOp::create(b, r, index(3)),
-                                index(2))));
-  auto type = VectorType::get({2}, element);
-  for (int64_t c = 0; c < 8; ++c) {
-    Value column = arith::AddIOp::create(b, first, index(8 * c));
-    appendUnpacked(loadIf(valid[0], type,
-                          [&] { return vectorLoad(buffer, column, type); }),
-                   elements);
+  auto type = VectorType::get(
+      {V}, cast<RankedTensorType>(tensor.getType()).getElementType());
+  for (Value slotChunk : exchangedChunk) {
+    Value column = arith::MulIOp::create(b, slotChunk, index(V));
+    appendUnpacked(
+        loadIf(valid[0], type, [&] { return vectorLoad(buffer, column, type); }),
+        elements);
   }
   return elements;
 }
@@ -999,7 +979,7 @@ ArrayRef<Value> RowKernelEmitter::getValues(Value tensor) {
     return it->second;
   SmallVector<Value> &other = otherLayoutValues[tensor];
   if (other.empty())
-    other = exchangeLayout(it->second, opExchanged);
+    other = exchangeLayout(it->second);
   return other;
 }
 
@@ -1013,7 +993,7 @@ ArrayRef<Value> RowKernelEmitter::getCodes(Value tensor, bool packed) {
     return it->second;
   SmallVector<Value> &other = otherLayoutCodes[tensor];
   if (other.empty())
-    other = exchangeLayout(it->second, opExchanged);
+    other = exchangeLayout(it->second);
   return other;
 }
 
@@ -1245,18 +1225,7 @@ void RowKernelEmitter::setValues(Value result, SmallVector<Value> elements,
   if (isOutput(result)) {
     Value buffer = outputRows.lookup(result);
     auto type = VectorType::get({V}, element);
-    ArrayRef<Value> chunks = chunk;
-    if (opExchanged && plan.quad) {
-      chunks = exchangedChunk;
-    } else if (opExchanged) {
-      // Paired: back to whole chunks for the vector stores (the values are
-      // of the element type already, so truncation is exact).
-      SmallVector<Value> natural = exchangeLayout(elements, false);
-      for (auto [value, stored] : llvm::zip(natural, narrow))
-        stored = element.isF32()
-                     ? value
-                     : arith::TruncFOp::create(b, element, value).getResult();
-    }
+    ArrayRef<Value> chunks = opExchanged ? exchangedChunk : chunk;
     for (int64_t j = 0; j < C; ++j) {
       SmallVector<Value> lanes(ArrayRef<Value>(narrow).slice(j * V, V));
       Value column = arith::MulIOp::create(b, chunks[j], index(V));
@@ -1271,48 +1240,26 @@ void RowKernelEmitter::setValues(Value result, SmallVector<Value> elements,
   values[result] = std::move(elements);
 }
 
-/// Eight i32 codes as one word of nibbles, code l in bits [4l, 4l+4): the
-/// low bytes of the even and of the odd codes gathered into two words by
-/// byte permutes (vector<4xi8> shuffles, one prmt.b32 each: three per
-/// word), then the odd ones shifted onto the high nibbles and merged under
-/// a mask (a shift and one lop3). 1 instruction a code where a shift and a
-/// masked or per code took 2.
+/// i32 codes as one word of nibbles, code l in bits [4l, 4l+4) (element 2i
+/// is the low nibble of byte i): one shift-add and one masked or per code.
 static Value packNibbles(ImplicitLocOpBuilder &b, ArrayRef<Value> codes) {
-  auto bytes = VectorType::get({4}, b.getI8Type());
-  auto asBytes = [&](Value word) -> Value {
-    return vector::BitCastOp::create(
-        b, bytes,
-        vector::BroadcastOp::create(b, VectorType::get({1}, b.getI32Type()),
-                                    word));
-  };
-  auto asWord = [&](Value vector) -> Value {
-    Value single = vector::BitCastOp::create(
-        b, VectorType::get({1}, b.getI32Type()), vector);
-    return vector::ExtractOp::create(b, single, int64_t(0));
-  };
-  // Byte 0 of codes c0..c3 (each the low byte of its i32) as one word.
-  auto gather = [&](Value c0, Value c1, Value c2, Value c3) {
-    Value low = vector::ShuffleOp::create(b, asBytes(c0), asBytes(c1),
-                                          ArrayRef<int64_t>{0, 4, 1, 5});
-    Value high = vector::ShuffleOp::create(b, asBytes(c2), asBytes(c3),
-                                           ArrayRef<int64_t>{0, 4, 1, 5});
-    return asWord(vector::ShuffleOp::create(b, low, high,
-                                            ArrayRef<int64_t>{0, 1, 4, 5}));
-  };
-  Value even = gather(codes[0], codes[2], codes[4], codes[6]);
-  Value odd = gather(codes[1], codes[3], codes[5], codes[7]);
-  Value lowNibbles = arith::AndIOp::create(b, even, constantI32(b, 0x0F0F0F0F));
-  Value highNibbles = arith::AndIOp::create(
-      b, arith::ShLIOp::create(b, odd, constantI32(b, 4)),
-      constantI32(b, int64_t(0xF0F0F0F0u) - (int64_t(1) << 32)));
-  return arith::OrIOp::create(b, lowNibbles, highNibbles);
+  Value word;
+  for (auto [l, original] : llvm::enumerate(codes)) {
+    Value code = original;
+    if (l > 0)
+      code = arith::ShLIOp::create(b, code, constantI32(b, 4 * l));
+    code = arith::AndIOp::create(b, code,
+                                 constantI32(b, int64_t(0xF) << (4 * l)));
+    word = word ? arith::OrIOp::create(b, word, code).getResult() : code;
+  }
+  return word;
 }
 
 void RowKernelEmitter::setCodes(Value result, SmallVector<Value> elements,
                                 bool packed) {
   if (opExchanged)
     exchanged.insert(result);
-  if (isOutput(result) && opExchanged && plan.quad && packed) {
+  if (isOutput(result) && opExchanged && packed) {
     // The thread's 4 consecutive chunks: 32 codes, one 16-byte store.
     SmallVector<Value> words;
     for (int64_t j = 0; j < C; ++j)
@@ -1335,37 +1282,19 @@ void RowKernelEmitter::setCodes(Value result, SmallVector<Value> elements,
     Value buffer = outputRows.lookup(result);
     Type element = cast<RankedTensorType>(result.getType()).getElementType();
     unsigned width = element.getIntOrFloatBitWidth();
-    // Codes in the exchanged layout: quad, the slots' chunks; paired, back
-    // to whole chunks first.
-    ArrayRef<Value> chunks = opExchanged && plan.quad ? exchangedChunk : chunk;
-    SmallVector<Value> natural;
-    if (opExchanged && !plan.quad)
-      natural = exchangeLayout(elements, false);
-    ArrayRef<Value> stored = natural.empty() ? elements : natural;
+    ArrayRef<Value> chunks = opExchanged ? exchangedChunk : chunk;
     for (int64_t j = 0; j < C; ++j) {
       SmallVector<Value> lanes;
       Value word;
-      if (packed && V == 8) {
-        word = packNibbles(b, stored.slice(j * V, V));
-      } else if (packed) {
-        // Packed in registers: the chunk's V codes as one word of 4*V bits
-        // (code l in bits [4l, 4l+4): element 2i is the low nibble of byte
-        // i), one shift-add and one masked or per code, stored as V/2
-        // bytes.
-        for (int64_t l = 0; l < V; ++l) {
-          Value code = stored[j * V + l];
-          if (l > 0)
-            code = arith::ShLIOp::create(b, code, constantI32(b, 4 * l));
-          code = arith::AndIOp::create(b, code,
-                                       constantI32(b, int64_t(0xF) << (4 * l)));
-          word = word ? arith::OrIOp::create(b, word, code).getResult() : code;
-        }
+      if (packed) {
+        // Packed in registers, stored as V/2 bytes.
+        word = packNibbles(b, ArrayRef<Value>(elements).slice(j * V, V));
         // (V <= 8: 16 bytes of a float type of at least 2 bytes.)
         if (V < 8)
           word = arith::TruncIOp::create(b, b.getIntegerType(4 * V), word);
       } else {
         for (int64_t l = 0; l < V; ++l) {
-          Value code = stored[j * V + l];
+          Value code = elements[j * V + l];
           if (width < 32)
             code = arith::TruncIOp::create(b, element, code);
           else if (width > 32)
@@ -1814,14 +1743,13 @@ SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
   Value scale = constantF32(b, 1.0 / std::sqrt(double(block)));
   if (plan.exchange) {
     // Every stage the thread's values pair (all of its index bits), the
-    // exchange, then the stages of the bits it now holds instead of its
-    // lane bits: quad, value bits 3 and 4 (chunk bits 0, 1 of the block in
-    // the exchanged layout, 2, 3 in the natural one); paired, value bits 1
-    // to 3 (chunk bits 0 to 2, or element bits 1, 2 and chunk bit 3).
+    // exchange, then the stages of the two bits it now holds instead of its
+    // lane bits: value bits 3 and 4 (chunk bits 0, 1 of the block in the
+    // exchanged layout, 2, 3 in the natural one).
     SmallVector<Value> current(getValues(input));
     stagesInRegisters(current, int64_t(current.size()) - 1);
-    current = exchangeLayout(current, !opExchanged);
-    stagesInRegisters(current, plan.quad ? 0b11000 : 0b1110);
+    current = exchangeLayout(current);
+    stagesInRegisters(current, 0b11000);
     opExchanged = !opExchanged;
     for (Value &value : current)
       value = arith::MulFOp::create(b, value, scale);
@@ -1957,133 +1885,85 @@ void RowKernelEmitter::stagesInRegisters(SmallVector<Value> &values,
 }
 
 /// Moves a thread's values (f32 or i32) between the natural and the
-/// exchanged layout (RowKernelPlan::exchange) through the warp's region of
-/// shared memory: each thread writes its granules (vectors of elements that
-/// stay together: a half chunk, quad; a pair, paired), the warp
-/// synchronizes, each thread reads its granules of the other layout.
+/// exchanged layout (RowKernelPlan::exchange), either way: slot s of lane
+/// 4k + q holds chunk 4s + q of its block in one layout and 4q + s in the
+/// other, so the exchange is its own inverse. Through the warp's region of
+/// shared memory, in two passes of half a chunk (16-byte granules, half the
+/// memory): each thread writes its granules, the warp synchronizes, each
+/// thread reads those of its slots in the other layout.
 ///
-/// A granule of a block has two coordinates, the lane that holds it in
-/// each layout; the writers of one shared-memory wavefront (8 lanes for
-/// 16-byte accesses, 16 for 8-byte ones: two blocks) vary one coordinate,
-/// the readers the other. Granule (w, n) of block pair p, block bit k lies
-/// at granule index n + S*w + D*k + R*p, with (S, D, R) = (9, 4, 35) for
-/// the quad layout's halves and (17, 8, 135) for the paired layout: the
-/// smallest such linear placements (found by search) for which every
-/// wavefront's granules fall into distinct banks both for fixed w and for
-/// fixed n. Linear, so each thread needs one base address per role and an
-/// immediate per granule (an xor swizzle would cost an instruction per
-/// granule). Quad: w is the writer's lane coordinate and n its slot in
-/// either direction (the layouts are symmetric), in two passes of half a
-/// chunk (a quarter of the shared memory); paired: w = chunk bits 0 to 2
-/// of the block, n = (chunk bit 3, element bits 1 and 2), one pass.
-SmallVector<Value> RowKernelEmitter::exchangeLayout(ArrayRef<Value> values,
-                                                    bool toExchanged) {
+/// The granule of writer lane coordinate q and slot s (the reader's lane
+/// coordinate) lies at granule index s + 9q + 4(k & 1) + 35(k >> 1): the
+/// writes of one shared-memory wavefront (8 lanes, two blocks) vary q and
+/// k & 1 and the reads vary s and k & 1, and both fall into 8 distinct
+/// 16-byte bank groups (the smallest such linear placement, found by
+/// search). Linear in the lane, so each thread needs one base address per
+/// role and an immediate per granule (an xor swizzle would cost an
+/// instruction per granule).
+SmallVector<Value> RowKernelEmitter::exchangeLayout(ArrayRef<Value> values) {
   Type f32 = b.getF32Type();
   bool integers = !values.front().getType().isF32();
-  auto asFloat = [&](Value value) -> Value {
-    return integers ? arith::BitcastOp::create(b, f32, value).getResult()
-                    : value;
-  };
   if (!exchangeWideBase) {
-    // Lane L of warp w: block bit k and block pair p of the lane's group.
-    int64_t groupBits = plan.quad ? 2 : 3;
-    int64_t perWarp = plan.quad ? kQuadExchangeFloats : kPairedExchangeFloats;
-    int64_t granule = plan.quad ? 4 : 2;
-    int64_t stride = plan.quad ? 9 : 17, blockStride = plan.quad ? 4 : 8;
-    int64_t pairStride = plan.quad ? 35 : 135;
     Value flat = tx;
     if (RB > 1)
       flat = arith::AddIOp::create(
           b, arith::MulIOp::create(b, ty, index(T)), tx);
     Value warp = arith::DivUIOp::create(b, flat, index(kWarpThreads));
     Value lane = arith::RemUIOp::create(b, flat, index(kWarpThreads));
-    Value coordinate =
-        arith::AndIOp::create(b, lane, index((int64_t(1) << groupBits) - 1));
-    Value group = arith::ShRUIOp::create(b, lane, index(groupBits));
+    Value q = arith::AndIOp::create(b, lane, index(3));
+    Value k = arith::ShRUIOp::create(b, lane, index(2));
     Value groupOffset = arith::AddIOp::create(
         b,
-        arith::MulIOp::create(b, arith::AndIOp::create(b, group, index(1)),
-                              index(blockStride)),
-        arith::MulIOp::create(b, arith::ShRUIOp::create(b, group, index(1)),
-                              index(pairStride)));
+        arith::MulIOp::create(b, arith::AndIOp::create(b, k, index(1)),
+                              index(4)),
+        arith::MulIOp::create(b, arith::ShRUIOp::create(b, k, index(1)),
+                              index(35)));
     Value region = arith::AddIOp::create(
         b, index(plan.hadamardSharedFloats),
-        arith::MulIOp::create(b, warp, index(perWarp)));
-    auto base = [&](int64_t coordinateStride) -> Value {
+        arith::MulIOp::create(b, warp, index(kExchangeFloats)));
+    auto base = [&](int64_t stride) -> Value {
       Value granules = arith::AddIOp::create(
-          b, groupOffset,
-          arith::MulIOp::create(b, coordinate, index(coordinateStride)));
+          b, groupOffset, arith::MulIOp::create(b, q, index(stride)));
       return arith::AddIOp::create(
-          b, region, arith::MulIOp::create(b, granules, index(granule)));
+          b, region, arith::MulIOp::create(b, granules, index(4)));
     };
-    exchangeWideBase = base(stride);
+    exchangeWideBase = base(9);
     exchangeNarrowBase = base(1);
   }
   auto sync = [&] { NVVM::SyncWarpOp::create(b, constantI32(b, -1)); };
-  auto store = [&](ArrayRef<Value> elements, Value base, int64_t offset) {
-    SmallVector<Value> floats;
-    for (Value element : elements)
-      floats.push_back(asFloat(element));
-    auto type = VectorType::get({int64_t(floats.size())}, f32);
-    vector::StoreOp::create(
-        b, vector::FromElementsOp::create(b, type, floats), shared,
-        ValueRange{arith::AddIOp::create(b, base, index(offset))},
-        /*nontemporal=*/false, llvm::MaybeAlign(4 * floats.size()));
-  };
-  auto load = [&](Value base, int64_t offset, int64_t width,
-                  MutableArrayRef<Value> into) {
-    auto type = VectorType::get({width}, f32);
-    Value vector = vector::LoadOp::create(
-        b, type, shared,
-        ValueRange{arith::AddIOp::create(b, base, index(offset))},
-        /*nontemporal=*/false, llvm::MaybeAlign(4 * width));
-    for (int64_t l = 0; l < width; ++l) {
-      Value element = vector::ExtractOp::create(b, vector, l);
-      into[l] = integers ? arith::BitcastOp::create(b, b.getI32Type(), element)
-                               .getResult()
-                         : element;
-    }
-  };
+  auto type = VectorType::get({4}, f32);
   SmallVector<Value> result(values.size());
-  if (plan.quad) {
-    // Slot s of a thread holds chunk 4s + q (natural) or 4q + s
-    // (exchanged) of its block: writers at granule 4*(9q + s), readers at
-    // 4*(q + 9s), for each half chunk h.
-    for (int64_t h = 0; h < 2; ++h) {
-      if (exchangeInUse)
-        sync();
-      for (int64_t s = 0; s < 4; ++s)
-        store(values.slice(8 * s + 4 * h, 4), exchangeWideBase, 4 * s);
+  for (int64_t h = 0; h < 2; ++h) {
+    if (exchangeInUse)
       sync();
-      for (int64_t s = 0; s < 4; ++s)
-        load(exchangeNarrowBase, 36 * s, 4,
-             MutableArrayRef<Value>(result).slice(8 * s + 4 * h, 4));
-      exchangeInUse = true;
+    for (int64_t s = 0; s < 4; ++s) {
+      SmallVector<Value> floats;
+      for (Value element : values.slice(8 * s + 4 * h, 4))
+        floats.push_back(
+            integers ? arith::BitcastOp::create(b, f32, element).getResult()
+                     : element);
+      vector::StoreOp::create(
+          b, vector::FromElementsOp::create(b, type, floats), shared,
+          ValueRange{arith::AddIOp::create(b, exchangeWideBase, index(4 * s))},
+          /*nontemporal=*/false, llvm::MaybeAlign(16));
     }
-    return result;
-  }
-  // Paired: natural value 8j + 2m + e (lane coordinate w, slot n = 4j + m),
-  // exchanged value 2c + e (lane coordinate n, slot c = w).
-  if (exchangeInUse)
     sync();
-  for (int64_t slot = 0; slot < 8; ++slot) {
-    int64_t natural = 8 * (slot >> 2) + 2 * (slot & 3);
-    if (toExchanged)
-      store(values.slice(natural, 2), exchangeWideBase, 2 * slot);
-    else
-      store(values.slice(2 * slot, 2), exchangeNarrowBase, 34 * slot);
+    for (int64_t s = 0; s < 4; ++s) {
+      Value vector = vector::LoadOp::create(
+          b, type, shared,
+          ValueRange{
+              arith::AddIOp::create(b, exchangeNarrowBase, index(36 * s))},
+          /*nontemporal=*/false, llvm::MaybeAlign(16));
+      for (int64_t l = 0; l < 4; ++l) {
+        Value element = vector::ExtractOp::create(b, vector, l);
+        result[8 * s + 4 * h + l] =
+            integers
+                ? arith::BitcastOp::create(b, b.getI32Type(), element).getResult()
+                : element;
+      }
+    }
+    exchangeInUse = true;
   }
-  sync();
-  for (int64_t slot = 0; slot < 8; ++slot) {
-    int64_t natural = 8 * (slot >> 2) + 2 * (slot & 3);
-    if (toExchanged)
-      load(exchangeNarrowBase, 34 * slot, 2,
-           MutableArrayRef<Value>(result).slice(2 * slot, 2));
-    else
-      load(exchangeWideBase, 2 * slot, 2,
-           MutableArrayRef<Value>(result).slice(natural, 2));
-  }
-  exchangeInUse = true;
   return result;
 }
 
@@ -2664,7 +2544,7 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
     chunkInRow.push_back(inRow);
     valid.push_back(both(rowValid, inRow));
   }
-  if (plan.exchange && plan.quad) {
+  if (plan.exchange) {
     // Lane 4k + q holds chunks 4q + j of its block in the exchanged
     // layout: chunk[0] + 3q + j.
     Value first = arith::AddIOp::create(
