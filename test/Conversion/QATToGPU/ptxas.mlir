@@ -60,3 +60,19 @@ func.func @per_tensor(%x: tensor<512x1024xf16>, %dy: tensor<512x1024xf16>,
       : tensor<512x1024xf16>, tensor<1x1xf32> -> tensor<1x1xf32>
   return %q, %dx, %ds : tensor<512x1024xi8>, tensor<512x1024xf16>, tensor<1x1xf32>
 }
+
+// QuEST's forward at block 128 (quad layout, the exchange through shared
+// memory with warp barriers).
+// SM80-LABEL: gpu.binary @quest_exchange_kernel
+//  SM80-SAME:   bin = "\7FELF
+// SM90-LABEL: gpu.binary @quest_exchange_kernel
+//  SM90-SAME:   bin = "\7FELF
+func.func @quest_exchange(%x: tensor<64x4096xbf16>)
+    -> (tensor<64x2048xi8>, tensor<64x1xf32>) {
+  %xh = qat.hadamard %x block 128 : tensor<64x4096xbf16>
+  %s = qat.scale %xh as <centered, 4 bits, rms_gaussian, per_row>
+      : tensor<64x4096xbf16> -> tensor<64x1xf32>
+  %q = qat.quantize %xh, %s as <centered, 4 bits, rms_gaussian, per_row> packed
+      : tensor<64x4096xbf16>, tensor<64x1xf32> -> tensor<64x2048xi8>
+  return %q, %s : tensor<64x2048xi8>, tensor<64x1xf32>
+}
