@@ -1738,7 +1738,9 @@ SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
 /// (RowKernelPlan::tensorCoreChunks) the stages below 16 are one product
 /// with H_16 (hadamard16OnTensorCores) and the others pair chunks of a
 /// thread or, for the bit 4 of a block's chunks with 4 chunks a thread,
-/// lanes 16 apart.
+/// lanes 16 apart. With RowKernelPlan::exchange every stage is in
+/// registers, around one exchange of the values (exchangeLayout), and the
+/// result is in the other layout.
 SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
   Value scale = constantF32(b, 1.0 / std::sqrt(double(block)));
   if (plan.exchange) {
