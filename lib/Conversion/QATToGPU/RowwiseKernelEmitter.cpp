@@ -694,6 +694,8 @@ private:
   ArrayRef<Value> getValues(Value tensor);
   ArrayRef<Value> getCodes(Value tensor, bool packed);
   SmallVector<Value> loadCodes(Value tensor, bool packed);
+  ArrayRef<Value> inOpLayout(Value tensor, ArrayRef<Value> held,
+                             DenseMap<Value, SmallVector<Value>> &otherLayout);
   ArrayRef<Value> getSteps(Value tensor, QuantizerAttr quantizer);
   SmallVector<Value> divideBySteps(ArrayRef<Value> x, ArrayRef<Value> step,
                                    bool exactForTiny = false);
@@ -966,6 +968,19 @@ SmallVector<Value> RowKernelEmitter::loadValues(Value tensor,
   return elements;
 }
 
+/// `held`, the values or codes of `tensor` as held, in the layout of the op
+/// being emitted: exchanged once into `otherLayout` where they differ.
+ArrayRef<Value>
+RowKernelEmitter::inOpLayout(Value tensor, ArrayRef<Value> held,
+                             DenseMap<Value, SmallVector<Value>> &otherLayout) {
+  if (!plan.exchange || exchanged.contains(tensor) == opExchanged)
+    return held;
+  SmallVector<Value> &other = otherLayout[tensor];
+  if (other.empty())
+    other = exchangeLayout(held);
+  return other;
+}
+
 /// The values of `tensor` in the layout of the op being emitted. An
 /// external input is read once, in the layout of its first reader.
 ArrayRef<Value> RowKernelEmitter::getValues(Value tensor) {
@@ -975,12 +990,7 @@ ArrayRef<Value> RowKernelEmitter::getValues(Value tensor) {
       exchanged.insert(tensor);
     it = values.try_emplace(tensor, loadValues(tensor, opExchanged)).first;
   }
-  if (!plan.exchange || exchanged.contains(tensor) == opExchanged)
-    return it->second;
-  SmallVector<Value> &other = otherLayoutValues[tensor];
-  if (other.empty())
-    other = exchangeLayout(it->second);
-  return other;
+  return inOpLayout(tensor, it->second, otherLayoutValues);
 }
 
 /// The codes of `tensor` in the layout of the op being emitted (external
@@ -989,12 +999,7 @@ ArrayRef<Value> RowKernelEmitter::getCodes(Value tensor, bool packed) {
   auto it = codes.find(tensor);
   if (it == codes.end())
     it = codes.try_emplace(tensor, loadCodes(tensor, packed)).first;
-  if (!plan.exchange || exchanged.contains(tensor) == opExchanged)
-    return it->second;
-  SmallVector<Value> &other = otherLayoutCodes[tensor];
-  if (other.empty())
-    other = exchangeLayout(it->second);
-  return other;
+  return inOpLayout(tensor, it->second, otherLayoutCodes);
 }
 
 SmallVector<Value> RowKernelEmitter::loadCodes(Value tensor, bool packed) {
