@@ -90,6 +90,21 @@ int64_t mlir::qat::getVectorWidth(int64_t maxWidth, ArrayRef<int64_t> divides) {
   return width;
 }
 
+/// Whether every Hadamard transform of `group` has blocks of 128 and every
+/// reduction spans whole rows (QuEST's groups): what the tensor-core and
+/// the exchanged layouts assume.
+static bool hasQuESTBlocks(const FusionGroup &group) {
+  for (Operation *op : group.ops) {
+    if (auto hadamard = dyn_cast<HadamardOp>(op))
+      if (hadamard.getBlock() != 128)
+        return false;
+    for (int64_t groupLength : getReductionGroupLengths(op, group.shape))
+      if (groupLength < group.shape.length)
+        return false;
+  }
+  return true;
+}
+
 FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
                                             const RowKernelOptions &options,
                                             std::string *reason) {
@@ -278,15 +293,12 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   // whose blocks leave over a quarter of the last warp idle (short rows)
   // keep the layouts above.
   if (options.tensorCoreHadamard && hasHadamard && plan.vectorWidth >= 4) {
-    bool eligible = true, backward = false;
+    bool eligible = hasQuESTBlocks(group), backward = false;
     for (Operation *op : group.ops) {
       if (auto hadamard = dyn_cast<HadamardOp>(op))
-        eligible &= hadamard.getBlock() == 128 &&
-                    cast<RankedTensorType>(hadamard.getType())
+        eligible &= cast<RankedTensorType>(hadamard.getType())
                         .getElementType()
                         .isBF16();
-      for (int64_t groupLength : getReductionGroupLengths(op, group.shape))
-        eligible &= groupLength >= length;
       backward |= isa<FakeQuantGradOp>(op);
     }
     // (Twice the elements of the plain layout for the forward, as the quad
@@ -350,15 +362,10 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   // 4-byte pairs in the exchanged layout (exchanging it too: 4-8% slower).
   if (options.hadamardExchange && hasHadamard && !plan.tensorCoreChunks &&
       plan.vectorWidth == 8 && plan.quad) {
-    bool eligible = true;
-    for (Operation *op : group.ops) {
-      if (auto hadamard = dyn_cast<HadamardOp>(op))
-        eligible &= hadamard.getBlock() == 128;
-      for (int64_t groupLength : getReductionGroupLengths(op, group.shape))
-        eligible &= groupLength >= length;
+    bool eligible = hasQuESTBlocks(group);
+    for (Operation *op : group.ops)
       if (QuantizerAttr quantizer = getQuantizer(op))
         eligible &= quantizer.getGranularity() != Granularity::PerGroup;
-    }
     int64_t warps = plan.rowsPerBlock * plan.threadsPerRow / kWarpThreads;
     int64_t floats = warps * kExchangeFloats;
     if (eligible && (plan.sharedFloats + floats) * 4 <= kMaxSharedBytes) {
@@ -1280,10 +1287,7 @@ void RowKernelEmitter::setCodes(Value result, SmallVector<Value> elements,
               b, VectorType::get({C}, b.getI32Type()), words));
       vectorStore(vector, buffer, column);
     });
-    codes[result] = std::move(elements);
-    return;
-  }
-  if (isOutput(result)) {
+  } else if (isOutput(result)) {
     Value buffer = outputRows.lookup(result);
     Type element = cast<RankedTensorType>(result.getType()).getElementType();
     unsigned width = element.getIntOrFloatBitWidth();
@@ -1601,15 +1605,9 @@ SmallVector<Value> RowKernelEmitter::reduceGroups(Combine kind,
       partials[j] =
           arith::SelectOp::create(b, chunkInRow[j], partials[j], zero);
   int64_t chunksPerGroup = groupLength / V;
-  if (opExchanged) {
-    // Whole rows (RowKernelPlan::exchange): the thread's partials, then the
-    // row's threads, in the exchanged layout's own order.
-    Value total = partials[0];
-    for (int64_t j = 1; j < C; ++j)
-      total = combine(b, kind, total, partials[j]);
-    return SmallVector<Value>(C, reduceClusters(kind, {total}, T)[0]);
-  }
-  if (chunksPerGroup >= K && plan.quad) {
+  // (Values in the exchanged layout, always whole rows, take the plain
+  // layout's path below: the thread's partials, then the row's threads.)
+  if (chunksPerGroup >= K && plan.quad && !opExchanged) {
     // The plain layout with T' = 2T threads adds chunks t and T' + t in
     // thread t. Lane 16h + m holds chunks 64w + hT' + o(m, j), o(m, j) =
     // 16b + 4j + q: the halves trade the chunks j = 2(1-h), 2(1-h) + 1, and
@@ -1745,7 +1743,7 @@ SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
 /// thread or, for the bit 4 of a block's chunks with 4 chunks a thread,
 /// lanes 16 apart. With RowKernelPlan::exchange every stage is in
 /// registers, around one exchange of the values (exchangeLayout), and the
-/// result is in the other layout.
+/// result is in the other layout than the input.
 SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
   Value scale = constantF32(b, 1.0 / std::sqrt(double(block)));
   if (plan.exchange) {
@@ -1757,7 +1755,6 @@ SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
     stagesInRegisters(current, int64_t(current.size()) - 1);
     current = exchangeLayout(current);
     stagesInRegisters(current, 0b11000);
-    opExchanged = !opExchanged;
     for (Value &value : current)
       value = arith::MulFOp::create(b, value, scale);
     return current;
@@ -2100,7 +2097,11 @@ SmallVector<Value> RowKernelEmitter::hadamard16OnTensorCores(Value input) {
 //===----------------------------------------------------------------------===//
 
 void RowKernelEmitter::emitHadamard(HadamardOp op) {
-  setValues(op.getResult(), hadamard(op.getInput(), op.getBlock()));
+  SmallVector<Value> result = hadamard(op.getInput(), op.getBlock());
+  // An exchanged transform leaves its result in the other layout.
+  if (plan.exchange)
+    opExchanged = !opExchanged;
+  setValues(op.getResult(), std::move(result));
 }
 
 void RowKernelEmitter::emitScale(ScaleOp op) {
