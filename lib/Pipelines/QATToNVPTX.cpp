@@ -23,6 +23,15 @@
 
 using namespace mlir;
 
+/// 90 for "sm_90" or "sm_90a"; 0 if `chip` names no sm_ version.
+static unsigned chipVersion(StringRef chip) {
+  unsigned version = 0;
+  if (!chip.consume_front("sm_") ||
+      chip.take_while(llvm::isDigit).getAsInteger(10, version))
+    return 0;
+  return version;
+}
+
 void mlir::qat::buildQATToNVPTXPipeline(
     OpPassManager &pm, const QATToNVPTXPipelineOptions &options) {
   pm.addPass(createCanonicalizerPass());
@@ -110,6 +119,8 @@ void mlir::qat::buildQATToNVPTXPipeline(
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());
   kernels.addPass(createSCFToControlFlowPass());
+  if (options.dependentLaunch && chipVersion(options.chip) >= 90)
+    kernels.addPass(createGPUDependentLaunch());
   kernels.addPass(createGPUBF16MmaToNVVM());
   kernels.addPass(createConvertNVGPUToNVVMPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());

@@ -72,6 +72,13 @@ struct QATToNVPTXPipelineOptions
                      "stays in registers, instead of shuffles "
                      "(convert-qat-to-gpu)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> dependentLaunch{
+      *this, "dependent-launch",
+      llvm::cl::desc("Let each kernel launch while the one before it "
+                     "finishes (programmatic dependent launch, "
+                     "qat-gpu-dependent-launch); sm_90 and newer, ignored "
+                     "for older chips"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> ptxasOptions{
       *this, "ptxas-options",
       llvm::cl::desc("Extra command-line options for ptxas, e.g. "

@@ -18,6 +18,13 @@
 extern "C" {
 #endif
 
+/* A global that qat-gpu-dependent-launch puts in a GPU module whose kernels
+   all wait for their predecessor (griddepcontrol.wait) before touching
+   memory: the runtime launches those kernels with programmatic stream
+   serialization, so that each may start while the one before it finishes.
+   QAT_CUDA_DEPENDENT_LAUNCH=0 in the environment turns that off. */
+#define QAT_CUDA_DEPENDENT_LAUNCH_MARKER "qat_griddepcontrol"
+
 /* What happens when a CUDA call fails. */
 typedef enum {
   /* Print the error (call, kernel, CUDA error name and text) and exit(1).

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,11 @@ struct Runtime {
   std::string firstError;
   /// Kernel names, so that a failed launch says which kernel failed.
   std::map<CUfunction, std::string> kernelNames;
+  /// Modules marked by qat-gpu-dependent-launch, and their kernels: launched
+  /// with programmatic stream serialization (unless disabled).
+  std::set<CUmodule> dependentLaunchModules;
+  std::set<CUfunction> dependentLaunchKernels;
+  bool dependentLaunch = true;
   /// The last kernels launched since the last synchronization (and how
   /// many before them): a fault inside a kernel surfaces only when the host
   /// waits, and the error then names the kernels that may have caused it.
@@ -142,6 +148,8 @@ bool ensureInitialized(int ordinal = -1) {
       check(cuStreamCreate(&rt.stream, CU_STREAM_NON_BLOCKING),
             "cuStreamCreate", ""))
     return false;
+  if (const char *env = std::getenv("QAT_CUDA_DEPENDENT_LAUNCH"))
+    rt.dependentLaunch = std::string(env) != "0";
   rt.initialized = true;
   return true;
 }
@@ -178,6 +186,21 @@ bool ensurePool() {
          !check(cuMemPoolSetAttribute(
                     rt.pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keepAll),
                 "cuMemPoolSetAttribute", "the release threshold");
+}
+
+/// Remembers `module` if qat-gpu-dependent-launch marked it (its kernels
+/// wait for their predecessor before touching memory).
+CUmodule noteDependentLaunch(CUmodule module) {
+  CUdeviceptr marker = 0;
+  size_t bytes = 0;
+  // An unmarked module has no such global: not an error.
+  if (module && cuModuleGetGlobal(&marker, &bytes, module,
+                                  QAT_CUDA_DEPENDENT_LAUNCH_MARKER) ==
+                    CUDA_SUCCESS) {
+    std::lock_guard<std::mutex> lock(runtime().mutex);
+    runtime().dependentLaunchModules.insert(module);
+  }
+  return module;
 }
 
 } // namespace
@@ -331,7 +354,7 @@ CUmodule mgpuModuleLoad(void *data, size_t /*size*/) {
   CUmodule module = nullptr;
   check(cuModuleLoadData(&module, data), "cuModuleLoadData",
         "the embedded GPU binary (built for another chip or toolkit?)");
-  return module;
+  return noteDependentLaunch(module);
 }
 
 /// Modules compiled with format=isa embed PTX, which the driver compiles
@@ -350,7 +373,7 @@ CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
         "cuModuleLoadDataEx",
         std::string("the embedded PTX (compiled by the driver") +
             (log[0] ? std::string(": ") + log : std::string()) + ")");
-  return module;
+  return noteDependentLaunch(module);
 }
 
 void mgpuModuleUnload(CUmodule module) {
@@ -368,8 +391,11 @@ CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
   if (check(cuModuleGetFunction(&function, module, name),
             "cuModuleGetFunction", std::string("kernel '") + name + "'"))
     return nullptr;
-  std::lock_guard<std::mutex> lock(runtime().mutex);
-  runtime().kernelNames[function] = name;
+  Runtime &rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  rt.kernelNames[function] = name;
+  if (rt.dependentLaunchModules.count(module))
+    rt.dependentLaunchKernels.insert(function);
   return function;
 }
 
@@ -401,10 +427,31 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
                                smem),
             "cuFuncSetAttribute", kernel))
     return;
-  if (!check(cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
-                            blockZ, smem, stream, params, extra),
-             "cuLaunchKernel", kernel)) {
-    Runtime &rt = runtime();
+  Runtime &rt = runtime();
+  CUresult result;
+  const char *call = "cuLaunchKernel";
+  if (rt.dependentLaunch && rt.dependentLaunchKernels.count(function)) {
+    CUlaunchAttribute dependent = {};
+    dependent.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    dependent.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config = {};
+    config.gridDimX = gridX;
+    config.gridDimY = gridY;
+    config.gridDimZ = gridZ;
+    config.blockDimX = blockX;
+    config.blockDimY = blockY;
+    config.blockDimZ = blockZ;
+    config.sharedMemBytes = smem;
+    config.hStream = stream;
+    config.attrs = &dependent;
+    config.numAttrs = 1;
+    result = cuLaunchKernelEx(&config, function, params, extra);
+    call = "cuLaunchKernelEx (programmatic dependent launch)";
+  } else {
+    result = cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
+                            blockZ, smem, stream, params, extra);
+  }
+  if (!check(result, call, kernel)) {
     if (rt.unsynchronized.size() == 8) {
       rt.unsynchronized.erase(rt.unsynchronized.begin());
       ++rt.unsynchronizedBefore;
