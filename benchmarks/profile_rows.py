@@ -17,7 +17,8 @@ milliseconds per call with the GPU kept busy (as in run_gpu.py); %BW is the
 bytes each function must move (every input read once, every output written
 once) over the measured copy bandwidth. Inputs are those of run_gpu.py:
 bf16 x, dy ~ N(0, 1), w ~ N(0, 0.02^2), learned steps absmax(w)/7, and the
-QuEST backward gets the steps its forward computed.
+QuEST backward gets the steps (and the deviations, qat.rms) its forward
+computed; questr_ is QuEST with the deviation recomputed in the backward.
 """
 
 import argparse
@@ -99,8 +100,12 @@ def inputs_for(name, cache):
     t = cache[key]
     n = rows * cols
     if kind == "quest_fwd":
-        return (t["x"],), n * 2.5 + rows * 4
+        return (t["x"],), n * 2.5 + rows * 8
     if kind == "quest_bwd":
+        return (t["dy"], t["x"], t["quest_steps"], t["quest_std"]), n * 6 + rows * 8
+    if kind == "questr_fwd":
+        return (t["x"],), n * 2.5 + rows * 4
+    if kind == "questr_bwd":
         return (t["dy"], t["x"], t["quest_steps"]), n * 6 + rows * 4
     if kind == "stable_fwd":
         return (t["w"], t["s"]), n * 4 + rows * 4
@@ -131,12 +136,13 @@ def main():
 
     def prepare(variant, name):
         kind, shape = re.fullmatch(r"(\w+?)_(\d+x\d+)", name).groups()
-        if kind == "quest_bwd":
+        if kind in ("quest_bwd", "questr_bwd"):
             key = tuple(map(int, shape.split("x")))
             if key not in cache or "quest_steps" not in cache[key]:
                 inputs_for(f"quest_fwd_{shape}", cache)
-                codes, steps = variant.fetch(f"quest_fwd_{shape}", cache[key]["x"])
+                codes, steps, std = variant.fetch(f"quest_fwd_{shape}", cache[key]["x"])
                 cache[key]["quest_steps"] = torch.from_numpy(steps).cuda()
+                cache[key]["quest_std"] = torch.from_numpy(std).cuda()
         argv, nbytes = inputs_for(name, cache)
         return argv, nbytes
 

@@ -38,15 +38,31 @@ def t(*shape, dtype="bf16"):
 
 
 def quest(k):
+    """QuEST's quantizer of activations: the forward saves the trust
+    estimator's deviation (qat.rms) so that the backward does not reduce x
+    again; the questr_ pair recomputes it in the backward instead."""
     x, s, c = t(M, k), t(M, 1, dtype="f32"), t(M, k // 2, dtype="i8")
     return f"""
-func.func @quest_fwd_{M}x{k}(%x: {x}) -> ({c}, {s}) {{
+func.func @quest_fwd_{M}x{k}(%x: {x}) -> ({c}, {s}, {s}) {{
+  %xh = qat.hadamard %x block 128 : {x}
+  %s = qat.scale %xh as {Q4} : {x} -> {s}
+  %q = qat.quantize %xh, %s as {Q4} packed : {x}, {s} -> {c}
+  %std = qat.rms %xh as {Q4} : {x} -> {s}
+  return %q, %s, %std : {c}, {s}, {s}
+}}
+func.func @quest_bwd_{M}x{k}(%dy: {x}, %x: {x}, %s: {s}, %std: {s}) -> {x} {{
+  %xh = qat.hadamard %x block 128 : {x}
+  %g = qat.fake_quant_grad %dy, %xh, %s std %std as {Q4} with trust : {x}, {s}, {s}
+  %dx = qat.hadamard %g block 128 : {x}
+  return %dx : {x}
+}}
+func.func @questr_fwd_{M}x{k}(%x: {x}) -> ({c}, {s}) {{
   %xh = qat.hadamard %x block 128 : {x}
   %s = qat.scale %xh as {Q4} : {x} -> {s}
   %q = qat.quantize %xh, %s as {Q4} packed : {x}, {s} -> {c}
   return %q, %s : {c}, {s}
 }}
-func.func @quest_bwd_{M}x{k}(%dy: {x}, %x: {x}, %s: {s}) -> {x} {{
+func.func @questr_bwd_{M}x{k}(%dy: {x}, %x: {x}, %s: {s}) -> {x} {{
   %xh = qat.hadamard %x block 128 : {x}
   %g = qat.fake_quant_grad %dy, %xh, %s as {Q4} with trust : {x}, {s}
   %dx = qat.hadamard %g block 128 : {x}

@@ -116,7 +116,7 @@ def check_qat(qat, x, dy, w, dw, s, h, n, k):
     share of differing codes (ties may round either way after a different
     summation order) and relative errors. Printed, and failing loudly."""
     import compiled
-    codes, steps = qat.fetch(f"quest_fwd_{M}x{k}", x)
+    codes, steps, std = qat.fetch(f"quest_fwd_{M}x{k}", x)
     # qat.hadamard of a bf16 tensor is a bf16 tensor: the rotation is
     # rounded to bf16 before the step and the codes are computed from it.
     xh = (x.float().view(M, k // 128, 128) @ h).view(M, k).to(torch.bfloat16)
@@ -131,9 +131,16 @@ def check_qat(qat, x, dy, w, dw, s, h, n, k):
     ref_dw, ref_ds = tb.stableqat_backward(dw, w, s)
     dw_err = np.max(np.abs(compiled.from_bf16(dwq) - ref_dw.float().cpu().numpy()))
     ds_err = np.max(np.abs(ds - ref_ds.cpu().numpy())) / (np.max(np.abs(ref_ds.cpu().numpy())) + 1e-30)
-    print(f"check {n}x{k}: quest steps rel err {step_err:.2g}, codes differing {code_diff:.2g}; "
+    # The backward with the forward's deviation (qat.rms) against the one
+    # that recomputes it: the same mask, so the same bits.
+    steps_t, std_t = torch.from_numpy(steps).cuda(), torch.from_numpy(std).cuda()
+    (dx_saved,) = qat.fetch(f"quest_bwd_{M}x{k}", dy, x, steps_t, std_t)
+    (dx_recomputed,) = qat.fetch(f"questr_bwd_{M}x{k}", dy, x, steps_t)
+    dx_diff = np.mean(dx_saved != dx_recomputed)
+    print(f"check {n}x{k}: quest steps rel err {step_err:.2g}, codes differing {code_diff:.2g}, "
+          f"dx with saved/recomputed std differing {dx_diff:.2g}; "
           f"stable wq differing {wq_diff:.2g}, dw max err {dw_err:.3g}, ds rel err {ds_err:.2g}")
-    if step_err > 1e-4 or code_diff > 1e-3 or wq_diff > 1e-3 or ds_err > 1e-2:
+    if step_err > 1e-4 or code_diff > 1e-3 or wq_diff > 1e-3 or ds_err > 1e-2 or dx_diff > 0:
         print("MISMATCH: qat kernels disagree with the PyTorch baseline")
 
 
@@ -191,8 +198,10 @@ def main():
         quest_bytes = M * k * (2 + 0.5 + 0.125) + M * 4 + M * k * (2 + 0.125 + 2)
         stable_bytes = n * k * (2 + 2) + n * k * (2 + 2 + 2) + 2 * n * 4
         # The qat kernels store no mask: the backward recomputes the rotation
-        # and the mask from x (reads dy and x, writes dx).
-        qat_quest_bytes = M * k * (2 + 0.5) + M * 4 + M * k * (2 + 2 + 2) + M * 4
+        # and the mask from x (reads dy and x, writes dx), with the deviation
+        # the forward saved (qat.rms: one f32 per row) or recomputing it.
+        qat_quest_bytes = M * k * (2 + 0.5) + M * 8 + M * k * (2 + 2 + 2) + M * 8
+        qatr_quest_bytes = M * k * (2 + 0.5) + M * 4 + M * k * (2 + 2 + 2) + M * 4
         if qat:
             check_qat(qat, x, dy, w, dw, s, h, n, k)
         for label, fwd, bwd in (("eager", tb.quest_forward, tb.quest_backward),
@@ -201,14 +210,20 @@ def main():
             rows.append(dict(kernel="QuEST quantizer fwd+bwd", shape=f"{M}x{k}", impl=label,
                              ms=ms, gpu_ms=gpu_ms, pct_bw=100 * quest_bytes / (gpu_ms * 1e-3) / bw))
         if qat and f"quest_fwd_{M}x{k}" in qat:
-            steps = torch.ones(M, 1, device="cuda")
+            _, steps, std = qat.fetch(f"quest_fwd_{M}x{k}", x)
+            steps, std = torch.from_numpy(steps).cuda(), torch.from_numpy(std).cuda()
             ms, gpu_ms = timed(lambda: (qat.run(f"quest_fwd_{M}x{k}", x),
-                                qat.run(f"quest_bwd_{M}x{k}", dy, x, steps)))
+                                qat.run(f"quest_bwd_{M}x{k}", dy, x, steps, std)))
             rows.append(dict(kernel="QuEST quantizer fwd+bwd", shape=f"{M}x{k}", impl="qat",
                              ms=ms, gpu_ms=gpu_ms, pct_bw=100 * qat_quest_bytes / (gpu_ms * 1e-3) / bw))
+            ms, gpu_ms = timed(lambda: (qat.run(f"questr_fwd_{M}x{k}", x),
+                                qat.run(f"questr_bwd_{M}x{k}", dy, x, steps)))
+            rows.append(dict(kernel="QuEST quantizer fwd+bwd", shape=f"{M}x{k}",
+                             impl="qat (std recomputed)", ms=ms, gpu_ms=gpu_ms,
+                             pct_bw=100 * qatr_quest_bytes / (gpu_ms * 1e-3) / bw))
             for part, fn in (("fwd", lambda: qat.run(f"quest_fwd_{M}x{k}", x)),
-                             ("bwd", lambda: qat.run(f"quest_bwd_{M}x{k}", dy, x, steps))):
-                nbytes = M * k * 2.5 + M * 4 if part == "fwd" else M * k * 6 + M * 4
+                             ("bwd", lambda: qat.run(f"quest_bwd_{M}x{k}", dy, x, steps, std))):
+                nbytes = M * k * 2.5 + M * 8 if part == "fwd" else M * k * 6 + M * 8
                 ms, gpu_ms = timed(fn)
                 rows.append(dict(kernel=f"QuEST quantizer {part}", shape=f"{M}x{k}", impl="qat",
                                  ms=ms, gpu_ms=gpu_ms, pct_bw=100 * nbytes / (gpu_ms * 1e-3) / bw))

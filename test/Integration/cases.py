@@ -289,6 +289,146 @@ def quantizer_cases(rng):
     return cases
 
 
+# --- Deviation of the trust estimator (qat.rms) ------------------------------
+
+
+def rms_edges():
+    """Normal data with a zero row, a large and a small row whose squares and
+    their sums stay finite and normal in f32 (1e30 would square to inf)."""
+    def gen(rng, shape):
+        rows = rng.normal(0, 1.0, shape).reshape(-1, shape[-1])
+        rows[0] = 0.0
+        rows[1] *= 1e15
+        rows[2] *= 1e-15
+        return rows.reshape(shape)
+    return gen
+
+
+def rms_case(q, shape, dtype, data=None):
+    """qat.rms alone: sqrt(mean(x^2)) per group, an f32 result of the step's
+    shape, checked as a reduction (relative error <= 1e-5)."""
+    name = f"rms_{q.granularity}{q.group or ''}_{'x'.join(map(str, shape))}_{dtype}"
+    if data is not None:
+        name += "_edges"
+    sshape = q.scale_shape(shape)
+    xt, st = t(shape, dtype), t(sshape)
+    func = "case_" + name
+    mlir = (f"func.func @{func}(%x: {xt}) -> {st} attributes {{llvm.emit_c_interface}} {{\n"
+            f"  %std = qat.rms %x as {q.attr()} : {xt} -> {st}\n  return %std : {st}\n}}\n")
+
+    def check(inputs, outputs):
+        x = inputs[0].astype(F32)
+        if dtype == "bf16":
+            x = bf16_round(x)
+        ref = R.rms(x, q)
+        close(outputs[0], ref, "rms", rtol=1e-5, atol_scale=1e-30)
+        err = np.abs(outputs[0].astype(np.float64) - ref) / np.maximum(np.abs(ref), 1e-30)
+        return f"max relative error {np.max(err):.3g}"
+
+    return Case(name, mlir, func, [(shape, dtype, data or normal(2.0))], check,
+                [(sshape, "f32")])
+
+
+def trust_std_case(q, shape, dtype, estimator="trust", data=None):
+    """The forward's qat.rms passed to the backward as the trust estimator's
+    `std`, next to the same backward that reduces x itself: both must give
+    the reference dx (which always recomputes std from x), and each other's
+    dx except within 1e-5 of the mask's boundary (none on the CPU, where the
+    lowering emits the same ops for both)."""
+    learned = q.method == "learned"
+    name = (f"trust_std_{q.grid}{q.bits}_{q.method}_{q.granularity}{q.group or ''}_"
+            f"{'x'.join(map(str, shape))}_{dtype}" + ("" if estimator == "trust" else "_T")
+            + ("" if data is None else "_edges"))
+    sshape = q.scale_shape(shape)
+    xt, st = t(shape, dtype), t(sshape)
+    est = ESTIMATORS[estimator]
+    ds_type = f" -> {st}" if learned else ""
+    args = [f"%x: {xt}", f"%dy: {xt}"] + ([f"%s: {st}"] if learned else [])
+    body = [] if learned else [f"%s = qat.scale %x as {q.attr()} : {xt} -> {st}"]
+    body.append(f"%std = qat.rms %x as {q.attr()} : {xt} -> {st}")
+    outs = [("%s", st), ("%std", st)]
+    for suffix, operand, types in [("std", " std %std", f", {st}"), ("own", "", "")]:
+        results = f"%dx_{suffix}, %ds_{suffix}" if learned else f"%dx_{suffix}"
+        body.append(f"{results} = qat.fake_quant_grad %dy, %x, %s{operand} as {q.attr()} "
+                    f"with {est} : {xt}, {st}{types}{ds_type}")
+        outs.append((f"%dx_{suffix}", xt))
+        if learned:
+            outs.append((f"%ds_{suffix}", st))
+    if learned:
+        outs.pop(0)
+    func = "case_" + name
+    mlir = (f"func.func @{func}({', '.join(args)}) -> ({', '.join(ty for _, ty in outs)}) "
+            "attributes {llvm.emit_c_interface} {\n  " + "\n  ".join(body) +
+            f"\n  return {', '.join(v for v, _ in outs)} : {', '.join(ty for _, ty in outs)}\n}}\n")
+    in_args = [(shape, dtype, data or normal(2.0)), (shape, dtype, normal())]
+    if learned:
+        in_args.append((sshape, "f32", positive(0.05, 0.6)))
+    tol = 2.0 ** -7 if dtype == "bf16" else 1e-6
+
+    def check(inputs, outputs):
+        x, dy = [a.astype(F32) for a in inputs[:2]]
+        if dtype == "bf16":
+            x, dy = bf16_round(x), bf16_round(dy)
+        o = list(outputs)
+        if learned:
+            s = inputs[2].astype(F32)
+        else:
+            s = o.pop(0).astype(F32)
+            close(s, R.scale(x, q), "scale", rtol=1e-5, atol_scale=1e-30)
+        std = o.pop(0)
+        close(std, R.rms(x, q), "rms", rtol=1e-5, atol_scale=1e-30)
+        v = x / R.expand(s, x, q)
+        near = (boundary_mask(x, s, q, estimator)
+                | near_tie(v, 0.5 if q.grid == "centered" else 0.0) | ~np.isfinite(v))
+        dx_ref, ds_ref = R.fake_quant_grad(dy, x, s, q, "trust", estimator_param(estimator))
+        dx = {}
+        for suffix in ["std", "own"]:
+            dx[suffix] = o.pop(0)
+            what = f"fake_quant_grad[{est}{' std' if suffix == 'std' else ''}]"
+            close(dx[suffix], maybe_bf16(np.where(near, dx[suffix].astype(F32), dx_ref), dtype),
+                  what + ".dx", rtol=max(tol, 1e-5))
+            if learned:
+                ds = o.pop(0)
+                scale_ = np.sum(R.groups(np.abs(dy * np.maximum(np.abs(v), 1)), q), axis=-1)
+                scale_ = scale_.reshape(ds_ref.shape) / np.sqrt(x.size * q.qp) + 1e-30
+                if not near.any() and np.max(np.abs(ds - ds_ref) / scale_) > 1e-4:
+                    raise Failure(f"{what}.ds: relative error "
+                                  f"{np.max(np.abs(ds - ds_ref) / scale_):.3g}")
+        differ = equal_except_near(dx["std"], dx["own"], near, "dx with std vs without")
+        return f"{differ} elements differ with std"
+
+    results = [(shape_of(ty), dtype_of(ty)) for _, ty in outs]
+    return Case(name, mlir, func, in_args, check, results)
+
+
+def rms_cases():
+    c4 = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
+    return [
+        rms_case(R.Quantizer("centered", 4, "rms_gaussian", "per_tensor"), [7, 13], "f32"),
+        rms_case(R.Quantizer("signed", 2, "absmax", "per_tensor"), [2, 3, 5], "bf16"),
+        rms_case(c4, [5, 37], "f32"),
+        rms_case(c4, [2, 3, 11], "bf16"),
+        rms_case(c4, [6, 4096], "bf16", data=rms_edges()),
+        rms_case(R.Quantizer("signed", 4, "absmax", "per_group", 7), [4, 21], "f32",
+                 data=rms_edges()),
+        rms_case(R.Quantizer("signed", 3, "learned", "per_group", 5), [7, 45], "f32"),
+        rms_case(R.Quantizer("centered", 2, "rms_gaussian", "per_group", 16), [3, 96], "bf16"),
+        rms_case(R.Quantizer("signed", 8, "absmax", "per_group", 128), [2, 3, 1024], "f32"),
+        # Past 2^24 squares an f32 running sum stalls (see scale's f64 sum).
+        rms_case(R.Quantizer("centered", 4, "rms_gaussian", "per_tensor"), [4096, 4100], "f32"),
+        trust_std_case(c4, [5, 64], "f32"),
+        trust_std_case(c4, [6, 4096], "bf16"),
+        trust_std_case(c4, [4, 40], "f32", data=rms_edges()),
+        trust_std_case(R.Quantizer("centered", 2, "rms_gaussian", "per_tensor"), [2, 7, 24], "f32"),
+        trust_std_case(R.Quantizer("signed", 3, "absmax", "per_group", 8), [7, 40], "bf16"),
+        trust_std_case(R.Quantizer("centered", 8, "absmax", "per_group", 32), [3, 96], "f32",
+                       "trust_explicit"),
+        trust_std_case(R.Quantizer("signed", 4, "learned", "per_row"), [13, 48], "f32"),
+        trust_std_case(R.Quantizer("signed", 2, "learned", "per_tensor"), [9, 30], "bf16",
+                       "trust_explicit"),
+    ]
+
+
 # --- Hadamard ---------------------------------------------------------------
 
 
@@ -532,5 +672,5 @@ def matmul_cases(rng):
 
 def all_cases(seed=2026):
     rng = np.random.default_rng(seed)
-    return (quantizer_cases(rng) + hadamard_cases(rng) + row_kernel_cases()
+    return (quantizer_cases(rng) + rms_cases() + hadamard_cases(rng) + row_kernel_cases()
             + matmul_cases(rng))

@@ -89,6 +89,14 @@ def scale(x, q):
     return step.reshape(q.scale_shape(x.shape)).astype(F32)
 
 
+def rms(x, q):
+    """sqrt(mean(x^2)) per group (qat.rms), in the step's shape: the mean of
+    the f32 squares, then the root, as rms_gaussian's clip has it."""
+    xs = groups(x.astype(F32), q)
+    std = np.sqrt(np.mean(xs * xs, axis=-1, dtype=F32))
+    return std.reshape(q.scale_shape(x.shape)).astype(F32)
+
+
 def quantize(x, s, q):
     x = x.astype(F32)
     v = x / expand(s, x, q)
@@ -141,7 +149,9 @@ def fourier_s(v, amplitudes):
 
 
 def fake_quant_grad(dy, x, s, q, estimator, param=None):
-    """Returns (dx, ds); ds is None unless the step is learned."""
+    """Returns (dx, ds); ds is None unless the step is learned. The trust
+    estimator's std is always recomputed from x: a `std` operand from qat.rms
+    of the same x must give this dx."""
     dy, x = dy.astype(F32), x.astype(F32)
     se = expand(s, x, q)
     v = x / se
@@ -155,9 +165,7 @@ def fake_quant_grad(dy, x, s, q, estimator, param=None):
             mask = (v >= q.qn) & (v <= q.qp)
         dx = np.where(mask, dy, F32(0))
     elif estimator == "trust":
-        xs = groups(x, q)
-        std = np.sqrt(np.mean(xs * xs, axis=-1, dtype=F32)).astype(F32)
-        std = expand(std.reshape(q.scale_shape(x.shape)), x, q)
+        std = expand(rms(x, q), x, q)
         err = np.abs(fake_quant(x, s, q) - x)
         dx = np.where(err <= F32(trust_factor(q, param)) * std, dy, F32(0))
     elif estimator == "fourier":

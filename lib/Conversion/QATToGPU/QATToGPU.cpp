@@ -138,7 +138,8 @@ struct ConvertQATToGPUPass
         Operation *op = group.ops.front();
         if (!op->use_empty())
           replacements[op->getResult(0)] =
-              emitWholeTensorScale(b, cast<ScaleOp>(op));
+              isa<ScaleOp>(op) ? emitWholeTensorScale(b, cast<ScaleOp>(op))
+                               : emitWholeTensorRms(b, cast<RmsOp>(op));
       } else {
         emitRowKernel(b, group, plan, replacements);
       }

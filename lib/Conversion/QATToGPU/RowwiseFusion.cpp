@@ -27,6 +27,8 @@ static RankedTensorType getRowTensorType(Operation *op) {
     return hadamard.getInput().getType();
   if (auto scale = dyn_cast<ScaleOp>(op))
     return scale.getInput().getType();
+  if (auto rms = dyn_cast<RmsOp>(op))
+    return rms.getInput().getType();
   if (auto quantize = dyn_cast<QuantizeOp>(op))
     return quantize.getInput().getType();
   if (auto dequantize = dyn_cast<DequantizeOp>(op))
@@ -53,7 +55,8 @@ std::optional<RowShape> mlir::qat::getRowShape(Operation *op) {
 
 QuantizerAttr mlir::qat::getQuantizer(Operation *op) {
   return TypeSwitch<Operation *, QuantizerAttr>(op)
-      .Case<ScaleOp, QuantizeOp, DequantizeOp, FakeQuantOp, FakeQuantGradOp>(
+      .Case<ScaleOp, RmsOp, QuantizeOp, DequantizeOp, FakeQuantOp,
+            FakeQuantGradOp>(
           [](auto op) { return op.getQuantizer(); })
       .Default([](Operation *) { return QuantizerAttr(); });
 }
@@ -70,12 +73,13 @@ static bool isPerTensor(Operation *op) {
 }
 
 bool mlir::qat::isWholeTensorScale(Operation *op) {
-  return isa<ScaleOp>(op) && isPerTensor(op);
+  return isa<ScaleOp, RmsOp>(op) && isPerTensor(op);
 }
 
 bool mlir::qat::needsWholeTensorStd(Operation *op) {
   auto grad = dyn_cast<FakeQuantGradOp>(op);
-  return grad && isPerTensor(op) && isa<TrustAttr>(grad.getEstimator());
+  return grad && isPerTensor(op) && isa<TrustAttr>(grad.getEstimator()) &&
+         !grad.getStd();
 }
 
 bool mlir::qat::needsWholeTensorStepGrad(Operation *op) {
@@ -85,7 +89,7 @@ bool mlir::qat::needsWholeTensorStepGrad(Operation *op) {
 
 RowValueKind mlir::qat::getResultKind(OpResult result) {
   Operation *op = result.getOwner();
-  if (isa<ScaleOp>(op))
+  if (isa<ScaleOp, RmsOp>(op))
     return RowValueKind::Steps;
   if (isa<QuantizeOp>(op))
     return RowValueKind::Codes;
@@ -101,8 +105,9 @@ RowValueKind mlir::qat::getOperandKind(OpOperand &operand) {
     return index == 0 ? RowValueKind::Codes : RowValueKind::Steps;
   if (isa<QuantizeOp, FakeQuantOp>(op))
     return index == 0 ? RowValueKind::Values : RowValueKind::Steps;
+  // (The step, and the trust estimator's deviation when given.)
   if (isa<FakeQuantGradOp>(op))
-    return index == 2 ? RowValueKind::Steps : RowValueKind::Values;
+    return index >= 2 ? RowValueKind::Steps : RowValueKind::Values;
   return RowValueKind::Values;
 }
 

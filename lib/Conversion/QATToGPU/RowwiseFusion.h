@@ -57,12 +57,13 @@ QuantizerAttr getQuantizer(Operation *op);
 /// tensor for per_tensor, the row or the group size otherwise.
 int64_t getStepGroupLength(QuantizerAttr quantizer, RowShape shape);
 
-/// A per_tensor qat.scale: its one step depends on every row, so it is
-/// computed by whole-tensor reduction launches and never fused.
+/// A per_tensor qat.scale or qat.rms: its one value depends on every row, so
+/// it is computed by whole-tensor reduction launches and never fused.
 bool isWholeTensorScale(Operation *op);
 
 /// A per_tensor qat.fake_quant_grad whose trust mask needs the standard
-/// deviation of the whole input (computed by a reduction launch first).
+/// deviation of the whole input (computed by a reduction launch first,
+/// unless the op is given it).
 bool needsWholeTensorStd(Operation *op);
 
 /// A per_tensor learned qat.fake_quant_grad: its step gradient sums over
@@ -253,6 +254,15 @@ void emitWholeTensorReduction(
 /// Emits the per_tensor qat.scale `op` at the builder's insertion point and
 /// returns the tensor of its step.
 Value emitWholeTensorScale(ImplicitLocOpBuilder &b, ScaleOp op);
+
+/// Emits the per_tensor qat.rms `op` at the builder's insertion point and
+/// returns the tensor of its deviation.
+Value emitWholeTensorRms(ImplicitLocOpBuilder &b, RmsOp op);
+
+/// sqrt(total / elements), the deviation of a whole tensor from its sum of
+/// squares (the trust estimator's and qat.rms's, computed alike).
+Value emitWholeTensorDeviation(ImplicitLocOpBuilder &b, Value total,
+                               int64_t elements);
 
 /// sqrt(value), correctly rounded on the GPU.
 Value emitSqrt(ImplicitLocOpBuilder &b, Value value);

@@ -32,8 +32,9 @@ using namespace mlir::qat;
 //===----------------------------------------------------------------------===//
 
 /// The most values an op hands from the first warp of a row to the others
-/// (RowKernelEmitter::computeInFirstWarp).
-constexpr int64_t kFirstWarpValues = 2;
+/// (RowKernelEmitter::computeInFirstWarp): a step, its reciprocal, and the
+/// deviation of a qat.rms of the same tensor.
+constexpr int64_t kFirstWarpValues = 3;
 
 /// Whether `type` is a float type the kernels load and store (computing in
 /// f32 throughout).
@@ -69,10 +70,13 @@ static SmallVector<int64_t> getReductionGroupLengths(Operation *op,
                                                      RowShape shape) {
   SmallVector<int64_t> lengths;
   QuantizerAttr quantizer = getQuantizer(op);
-  if (isa<ScaleOp>(op))
+  // (A qat.rms next to an rms_gaussian qat.scale of the same tensor shares
+  // its reduction; the plan counts both.)
+  if (isa<ScaleOp, RmsOp>(op))
     lengths.push_back(getStepGroupLength(quantizer, shape));
   if (auto grad = dyn_cast<FakeQuantGradOp>(op)) {
-    if (isa<TrustAttr>(grad.getEstimator()) && !needsWholeTensorStd(op))
+    if (isa<TrustAttr>(grad.getEstimator()) && !grad.getStd() &&
+        !needsWholeTensorStd(op))
       lengths.push_back(getStepGroupLength(quantizer, shape));
     if (grad.getScaleGrad())
       lengths.push_back(needsWholeTensorStepGrad(op)
@@ -689,6 +693,7 @@ private:
   void emitOp(Operation *op);
   void emitHadamard(HadamardOp op);
   void emitScale(ScaleOp op);
+  void emitRms(RmsOp op);
   void emitQuantize(QuantizeOp op);
   void emitDequantize(DequantizeOp op);
   void emitFakeQuant(FakeQuantOp op);
@@ -708,6 +713,13 @@ private:
                                    bool exactForTiny = false);
   void setMagnitudeBound(ArrayRef<Value> x, ArrayRef<Value> totals,
                          double limit);
+  ArrayRef<Value> getSumsOfSquares(ArrayRef<Value> x, int64_t groupLength);
+  Value emitDeviation(Value total, int64_t groupLength) {
+    return emitSqrt(b, emitDivideByConstant(b, total, double(groupLength)));
+  }
+  SmallVector<Value> getDeviations(ArrayRef<Value> totals,
+                                   int64_t groupLength,
+                                   Value reciprocalStep = Value());
   void setValues(Value result, SmallVector<Value> elements,
                  bool representable = false);
   void setCodes(Value result, SmallVector<Value> elements, bool packed);
@@ -779,6 +791,14 @@ private:
   /// for tiny inputs).
   DenseMap<std::tuple<Value, Value, Value, Value, unsigned>, SmallVector<Value>>
       quotients;
+  /// Per row tensor as held (first and last elements) and group length: the
+  /// groups' sums of squares, one per chunk (an rms_gaussian step and the
+  /// deviation of the same tensor share one reduction).
+  DenseMap<std::tuple<Value, Value, int64_t>, SmallVector<Value>>
+      sumsOfSquares;
+  /// Deviations the first warp computed with a step (see emitScale), per
+  /// row total.
+  DenseMap<Value, Value> firstWarpDeviation;
   int64_t sharedUsed = 0;
   /// Whether threads may still read the Hadamard row copy.
   bool hadamardCopyInUse = false;
@@ -2109,23 +2129,22 @@ void RowKernelEmitter::emitScale(ScaleOp op) {
   int64_t groupLength = getStepGroupLength(quantizer, plan.shape);
   bool rms = quantizer.getScaleMethod() == ScaleMethod::RmsGaussian;
   SmallVector<Value> x(getValues(op.getInput()));
-  SmallVector<Value> partials;
-  for (int64_t j = 0; j < C; ++j) {
-    Value partial;
-    for (int64_t l = 0; l < V; ++l) {
-      Value element = x[j * V + l];
-      Value term = rms ? arith::MulFOp::create(b, element, element).getResult()
-                       : math::AbsFOp::create(b, element).getResult();
-      partial =
-          partial ? combine(b, rms ? Combine::Sum : Combine::Max, partial, term)
-                  : term;
+  SmallVector<Value> totals;
+  if (rms) {
+    totals.assign(getSumsOfSquares(x, groupLength));
+  } else {
+    SmallVector<Value> partials;
+    for (int64_t j = 0; j < C; ++j) {
+      Value partial;
+      for (int64_t l = 0; l < V; ++l) {
+        Value term = math::AbsFOp::create(b, x[j * V + l]);
+        partial = partial ? combine(b, Combine::Max, partial, term) : term;
+      }
+      partials.push_back(partial);
     }
-    partials.push_back(partial);
+    totals = reduceGroups(Combine::Max, std::move(partials), groupLength);
+    setMagnitudeBound(x, totals, 0x1p64);
   }
-  SmallVector<Value> totals = reduceGroups(rms ? Combine::Sum : Combine::Max,
-                                           std::move(partials), groupLength);
-  setMagnitudeBound(x, totals,
-                    rms ? double(std::numeric_limits<float>::max()) : 0x1p64);
   // A per-row total is one value shared by all chunks: one step, with its
   // reciprocal for the divisions, from the row's first warp (f32 steps: the
   // consumers see the step as computed).
@@ -2135,13 +2154,25 @@ void RowKernelEmitter::emitScale(ScaleOp op) {
       cast<RankedTensorType>(op.getResult().getType()).getElementType();
   if (groupLength >= plan.shape.length && stepType.isF32() &&
       plan.usesFirstWarpValues()) {
+    // A qat.rms of the same rows comes along (one barrier for both).
+    bool withDeviation = rms && llvm::any_of(group.ops, [&](Operation *other) {
+      auto rmsOp = dyn_cast<RmsOp>(other);
+      return rmsOp && rmsOp.getInput() == op.getInput() &&
+             getStepGroupLength(rmsOp.getQuantizer(), plan.shape) ==
+                 groupLength;
+    });
     SmallVector<Value> shared = computeInFirstWarp([&] {
       Value step =
           emitStepFromReduction(b, quantizer, totals.front(), groupLength);
-      return SmallVector<Value>{
+      SmallVector<Value> computed = {
           step, arith::DivFOp::create(b, constantF32(b, 1.0), step)};
+      if (withDeviation)
+        computed.push_back(emitDeviation(totals.front(), groupLength));
+      return computed;
     });
     reciprocalOf[shared[0]] = shared[1];
+    if (withDeviation)
+      firstWarpDeviation[totals.front()] = shared[2];
     setSteps(op.getResult(), groupLength,
              SmallVector<Value>(totals.size(), shared[0]));
     return;
@@ -2153,6 +2184,72 @@ void RowKernelEmitter::emitScale(ScaleOp op) {
     perChunk.push_back(step);
   }
   setSteps(op.getResult(), groupLength, std::move(perChunk));
+}
+
+/// The sums of squares of the groups of `x` (held values of a row tensor),
+/// one per chunk, reduced once per tensor and group length.
+ArrayRef<Value> RowKernelEmitter::getSumsOfSquares(ArrayRef<Value> x,
+                                                   int64_t groupLength) {
+  auto key = std::make_tuple(x.front(), x.back(), groupLength);
+  auto it = sumsOfSquares.find(key);
+  if (it != sumsOfSquares.end())
+    return it->second;
+  SmallVector<Value> partials;
+  for (int64_t j = 0; j < C; ++j) {
+    Value partial;
+    for (int64_t l = 0; l < V; ++l) {
+      Value square = arith::MulFOp::create(b, x[j * V + l], x[j * V + l]);
+      partial = partial ? combine(b, Combine::Sum, partial, square) : square;
+    }
+    partials.push_back(partial);
+  }
+  SmallVector<Value> totals =
+      reduceGroups(Combine::Sum, std::move(partials), groupLength);
+  setMagnitudeBound(x, totals, double(std::numeric_limits<float>::max()));
+  return sumsOfSquares[key] = std::move(totals);
+}
+
+/// sqrt(total / groupLength) per chunk, once per distinct total. A group
+/// per row is computed by the row's first warp where it hands values to the
+/// others, with the reciprocal of `reciprocalStep` (when given) alongside.
+SmallVector<Value> RowKernelEmitter::getDeviations(ArrayRef<Value> totals,
+                                                   int64_t groupLength,
+                                                   Value reciprocalStep) {
+  auto deviationOf = [&](Value total) {
+    return emitDeviation(total, groupLength);
+  };
+  DenseMap<Value, Value> deviationOfTotal;
+  if (Value computed = firstWarpDeviation.lookup(totals.front());
+      computed && !reciprocalStep) {
+    deviationOfTotal[totals.front()] = computed;
+  } else if (groupLength >= plan.shape.length &&
+             plan.usesFirstWarpValues()) {
+    SmallVector<Value> shared = computeInFirstWarp([&] {
+      SmallVector<Value> computed = {deviationOf(totals.front())};
+      if (reciprocalStep)
+        computed.push_back(
+            arith::DivFOp::create(b, constantF32(b, 1.0), reciprocalStep));
+      return computed;
+    });
+    deviationOfTotal[totals.front()] = shared[0];
+    if (reciprocalStep)
+      reciprocalOf[reciprocalStep] = shared[1];
+  }
+  SmallVector<Value> deviations;
+  for (Value total : totals) {
+    Value &deviation = deviationOfTotal[total];
+    if (!deviation)
+      deviation = deviationOf(total);
+    deviations.push_back(deviation);
+  }
+  return deviations;
+}
+
+void RowKernelEmitter::emitRms(RmsOp op) {
+  int64_t groupLength = getStepGroupLength(op.getQuantizer(), plan.shape);
+  SmallVector<Value> x(getValues(op.getInput()));
+  SmallVector<Value> totals(getSumsOfSquares(x, groupLength));
+  setSteps(op.getResult(), groupLength, getDeviations(totals, groupLength));
 }
 
 void RowKernelEmitter::emitQuantize(QuantizeOp op) {
@@ -2209,44 +2306,15 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
   if (auto trust = dyn_cast<TrustAttr>(estimator)) {
     Value factor = constantF32(b, trust.getFactorForBits(quantizer.getBits()));
     SmallVector<Value> deviations;
-    if (Value buffer = wholeTensorStd.lookup(op)) {
+    if (Value std = op.getStd()) {
+      // Given (qat.rms in the forward): no reduction of x here.
+      deviations.assign(getSteps(std, quantizer));
+    } else if (Value buffer = wholeTensorStd.lookup(op)) {
       Value global = memref::LoadOp::create(b, buffer, ValueRange{index(0)});
       deviations.assign(C, global);
     } else {
-      SmallVector<Value> partials;
-      for (int64_t j = 0; j < C; ++j) {
-        Value partial;
-        for (int64_t l = 0; l < V; ++l) {
-          Value square = arith::MulFOp::create(b, x[j * V + l], x[j * V + l]);
-          partial =
-              partial ? arith::AddFOp::create(b, partial, square) : square;
-        }
-        partials.push_back(partial);
-      }
-      DenseMap<Value, Value> stdOf;
-      SmallVector<Value> totals =
-          reduceGroups(Combine::Sum, std::move(partials), groupLength);
-      setMagnitudeBound(x, totals, double(std::numeric_limits<float>::max()));
-      if (groupLength >= plan.shape.length && plan.usesFirstWarpValues()) {
-        // One group per row (and one step): its deviation and the step's
-        // reciprocal from the row's first warp.
-        SmallVector<Value> shared = computeInFirstWarp([&] {
-          Value deviation = emitSqrt(
-              b, emitDivideByConstant(b, totals.front(), double(groupLength)));
-          return SmallVector<Value>{
-              deviation,
-              arith::DivFOp::create(b, constantF32(b, 1.0), step.front())};
-        });
-        stdOf[totals.front()] = shared[0];
-        reciprocalOf[step.front()] = shared[1];
-      }
-      for (Value total : totals) {
-        Value &deviation = stdOf[total];
-        if (!deviation)
-          deviation =
-              emitSqrt(b, emitDivideByConstant(b, total, double(groupLength)));
-        deviations.push_back(deviation);
-      }
+      SmallVector<Value> totals(getSumsOfSquares(x, groupLength));
+      deviations = getDeviations(totals, groupLength, step.front());
     }
     DenseMap<Value, Value> thresholdOf;
     for (Value deviation : deviations) {
@@ -2468,6 +2536,7 @@ void RowKernelEmitter::emitOp(Operation *op) {
   TypeSwitch<Operation *>(op)
       .Case([&](HadamardOp op) { emitHadamard(op); })
       .Case([&](ScaleOp op) { emitScale(op); })
+      .Case([&](RmsOp op) { emitRms(op); })
       .Case([&](QuantizeOp op) { emitQuantize(op); })
       .Case([&](DequantizeOp op) { emitDequantize(op); })
       .Case([&](FakeQuantOp op) { emitFakeQuant(op); })
@@ -2616,9 +2685,7 @@ void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
         b, viewAsFlat(b, getInputBuffer(grad.getInput())),
         TensorReductionKind::SumOfSquares,
         [&](ImplicitLocOpBuilder &nested, Value total) -> Value {
-          Value mean = arith::DivFOp::create(
-              nested, total, constantF32(nested, double(elements)));
-          return emitSqrt(nested, mean);
+          return emitWholeTensorDeviation(nested, total, elements);
         },
         buffer);
     wholeTensorStd[op] = buffer;

@@ -291,3 +291,24 @@ Value mlir::qat::emitWholeTensorScale(ImplicitLocOpBuilder &b, ScaleOp op) {
       viewAsFlat(b, output));
   return toTensor(b, output, op.getType());
 }
+
+Value mlir::qat::emitWholeTensorDeviation(ImplicitLocOpBuilder &b, Value total,
+                                          int64_t elements) {
+  Value mean = arith::DivFOp::create(
+      b, total,
+      arith::ConstantOp::create(b, b.getF32FloatAttr(float(elements))));
+  return emitSqrt(b, mean);
+}
+
+Value mlir::qat::emitWholeTensorRms(ImplicitLocOpBuilder &b, RmsOp op) {
+  int64_t elements = op.getInput().getType().getNumElements();
+  Value input = viewAsFlat(b, toReadOnlyBuffer(b, op.getInput()));
+  Value output = allocBufferFor(b, op.getType());
+  emitWholeTensorReduction(
+      b, input, TensorReductionKind::SumOfSquares,
+      [&](ImplicitLocOpBuilder &nested, Value total) {
+        return emitWholeTensorDeviation(nested, total, elements);
+      },
+      viewAsFlat(b, output));
+  return toTensor(b, output, op.getType());
+}

@@ -656,6 +656,38 @@ struct ScaleOpLowering : OpConversionPattern<ScaleOp> {
 } // namespace
 
 //===----------------------------------------------------------------------===//
+// qat.rms
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The per-group sum of squares and sqrt(mean) of an rms_gaussian step,
+/// without the step: the ops the trust estimator of fake_quant_grad emits
+/// when it is not given `std`, so that passing qat.rms of x leaves dx
+/// bit for bit the same.
+struct RmsOpLowering : OpConversionPattern<RmsOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(RmsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType resultType = op.getType();
+    GroupView view =
+        GroupView::get(op.getQuantizer(), op.getInput().getType().getShape());
+    Value sumOfSquares =
+        buildSumOfSquares(rewriter, loc, view, adaptor.getInput());
+    Value rms = buildPerGroupMap(
+        rewriter, loc, view, sumOfSquares, rewriter.getF32Type(),
+        [&](OpBuilder &b, Location nl, Value acc) {
+          return rootMeanSquare(b, nl, acc, view.length);
+        });
+    rewriter.replaceOp(op, reshape(rewriter, loc, rms, resultType.getShape()));
+    return success();
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
 // qat.quantize / qat.dequantize
 //===----------------------------------------------------------------------===//
 
@@ -819,8 +851,8 @@ struct FakeQuantOpLowering : OpConversionPattern<FakeQuantOp> {
 };
 
 /// dx under the estimator (one elementwise op, after a per-group sum of
-/// squares for trust), and for learned steps the LSQ gradient ds (one
-/// per-group reduction).
+/// squares for trust unless `std` gives the deviation), and for learned steps
+/// the LSQ gradient ds (one per-group reduction).
 struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -885,16 +917,26 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
     }
 
     if (auto trust = dyn_cast<TrustAttr>(estimator)) {
-      // T * std per group, std = sqrt(mean(x^2)).
+      // T * std per group, std = sqrt(mean(x^2)), or the `std` operand (the
+      // qat.rms of x in the forward: the same ops, so the same mask).
       double factor = trust.getFactorForBits(q.getBits());
-      Value sumOfSquares = buildSumOfSquares(rewriter, loc, view, x);
-      Value threshold = buildPerGroupMap(
-          rewriter, loc, view, sumOfSquares, rewriter.getF32Type(),
-          [&](OpBuilder &b, Location nl, Value acc) {
-            Value rms = rootMeanSquare(b, nl, acc, view.length);
-            return arith::MulFOp::create(b, nl, constantF32(b, nl, factor), rms)
-                .getResult();
-          });
+      auto times = [&](OpBuilder &b, Location nl, Value std) {
+        return arith::MulFOp::create(b, nl, constantF32(b, nl, factor), std)
+            .getResult();
+      };
+      Value threshold;
+      if (Value std = adaptor.getStd()) {
+        threshold = buildPerGroupMap(
+            rewriter, loc, view, reshape(rewriter, loc, std, view.scaleShape()),
+            rewriter.getF32Type(), times);
+      } else {
+        Value sumOfSquares = buildSumOfSquares(rewriter, loc, view, x);
+        threshold = buildPerGroupMap(
+            rewriter, loc, view, sumOfSquares, rewriter.getF32Type(),
+            [&](OpBuilder &b, Location nl, Value acc) {
+              return times(b, nl, rootMeanSquare(b, nl, acc, view.length));
+            });
+      }
       return buildGroupwise(rewriter, loc, view, {dy, x}, {s, threshold}, xType,
                             [&](OpBuilder &b, Location nl, ValueRange args) {
                               GridEmitter grid(b, nl, q);
@@ -1098,7 +1140,8 @@ void mlir::qat::populateQATToLinalgConversionPatterns(
     RewritePatternSet &patterns) {
   patterns.add<DequantizeOpLowering, FakeQuantGradOpLowering,
                FakeQuantOpLowering, HadamardOpLowering, MatmulOpLowering,
-               QuantizeOpLowering, ScaleOpLowering>(patterns.getContext());
+               QuantizeOpLowering, RmsOpLowering, ScaleOpLowering>(
+      patterns.getContext());
 }
 
 namespace {

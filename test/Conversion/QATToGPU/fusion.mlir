@@ -153,7 +153,7 @@ func.func @per_group_bf16(%x: tensor<32x1024xbf16>)
 // per-row reduction combines 8 warps through shared memory (1), and the
 // row's first warp hands the step and its reciprocal to the others (1).
 // CHECK-LABEL: func.func @long_rows(
-//       CHECK:   %[[BYTES:.*]] = arith.constant 16424 : i32
+//       CHECK:   %[[BYTES:.*]] = arith.constant 16428 : i32
 //       CHECK:   gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{.*}}, {{.*}} = %c1{{.*}}, {{.*}}) dynamic_shared_memory_size %[[BYTES]]
 //       CHECK:     gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
 // CHECK-COUNT-7:   gpu.barrier

@@ -17,11 +17,11 @@
 // CHECK-LABEL: func.func @quest_forward(
 //       CHECK:   gpu.launch
 //   CHECK-NOT:     gpu.shuffle
-//       CHECK:     vector.store %{{.*}}, %{{.*}} {alignment = 16 : i64} : memref<2250xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+//       CHECK:     vector.store %{{.*}}, %{{.*}} {alignment = 16 : i64} : memref<2251xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 //       CHECK:     nvvm.bar.warp.sync
-//       CHECK:     vector.load %{{.*}} {alignment = 16 : i64} : memref<2250xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+//       CHECK:     vector.load %{{.*}} {alignment = 16 : i64} : memref<2251xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 //       CHECK:     nvvm.bar.warp.sync
-//       CHECK:     vector.store %{{.*}} : memref<2250xf32, #gpu.address_space<workgroup>>, vector<4xf32>
+//       CHECK:     vector.store %{{.*}} : memref<2251xf32, #gpu.address_space<workgroup>>, vector<4xf32>
 //       CHECK:     nvvm.bar.warp.sync
 //   CHECK-NOT:     nvvm.bar.warp.sync
 //       CHECK:     gpu.shuffle xor %{{.*}}, %c1_i32

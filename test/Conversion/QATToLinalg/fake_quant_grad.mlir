@@ -74,6 +74,46 @@ func.func @trust(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor<4x1xf32
 
 // -----
 
+// trust with `std` (qat.rms of x in the forward): no reduction of x, the
+// threshold T * std per group from the operand, then the same mask.
+// CHECK-LABEL: func.func @trust_std
+// CHECK-SAME: %[[STD:[^:]*]]: tensor<4x2xf32>)
+// CHECK-NOT: reduction
+// CHECK: %[[THRESHOLD:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[STD]] : tensor<4x2xf32>)
+// CHECK: ^bb0(%[[DEV:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[T:.*]] = arith.constant 0.167595372 : f32
+// CHECK: arith.mulf %[[T]], %[[DEV]] : f32
+// CHECK-NOT: reduction
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%{{.*}}, %{{.*}}, %{{.*}}, %[[THRESHOLD]] : tensor<4x2x32xf32>, tensor<4x2x32xf32>, tensor<4x2xf32>, tensor<4x2xf32>)
+// CHECK: ^bb0(%{{.*}}: f32, %{{.*}}: f32, %{{.*}}: f32, %[[LIMIT:.*]]: f32, %{{.*}}: f32):
+// CHECK: arith.cmpf ole, %{{.*}}, %[[LIMIT]]
+// CHECK-NOT: reduction
+// CHECK: return
+func.func @trust_std(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor<4x2xf32>, %std: tensor<4x2xf32>) -> tensor<4x64xf32> {
+  %dx = qat.fake_quant_grad %dy, %x, %s std %std as <centered, 4 bits, rms_gaussian, per_group<32>> with trust : tensor<4x64xf32>, tensor<4x2xf32>, tensor<4x2xf32>
+  return %dx : tensor<4x64xf32>
+}
+
+// -----
+
+// The forward's qat.rms feeds the backward: x is reduced once, and the
+// threshold reads the deviation that qat.rms wrote.
+// CHECK-LABEL: func.func @trust_std_from_rms
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK: %[[RMS:.*]] = linalg.generic
+// CHECK: math.sqrt
+// CHECK-NOT: reduction
+// CHECK: linalg.generic {{.*}} ins(%[[RMS]] : tensor<4x1xf32>)
+// CHECK-NOT: reduction
+// CHECK: return
+func.func @trust_std_from_rms(%dy: tensor<4x64xbf16>, %x: tensor<4x64xbf16>, %s: tensor<4x1xf32>) -> tensor<4x64xbf16> {
+  %std = qat.rms %x as <signed, 2 bits, rms_gaussian, per_row> : tensor<4x64xbf16> -> tensor<4x1xf32>
+  %dx = qat.fake_quant_grad %dy, %x, %s std %std as <signed, 2 bits, rms_gaussian, per_row> with trust : tensor<4x64xbf16>, tensor<4x1xf32>, tensor<4x1xf32>
+  return %dx : tensor<4x64xbf16>
+}
+
+// -----
+
 // fourier with learned steps: dx = dy * [qn <= v <= qp] * (1 - S)/(1 + S),
 // S = sqrt(2)*pi * sum_k a_k cos((2k+1)*pi*(v + roundeven(v))), and the LSQ
 // step gradient as a per-group reduction (in f64) of

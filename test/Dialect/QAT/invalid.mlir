@@ -234,6 +234,42 @@ func.func @scale_integer_result(%x: tensor<4x256xf32>) -> tensor<4x1xi32> {
 // -----
 
 //===----------------------------------------------------------------------===//
+// qat.rms
+//===----------------------------------------------------------------------===//
+
+func.func @rms_bf16_result(%x: tensor<4x256xbf16>) -> tensor<4x1xbf16> {
+  // expected-error @+1 {{'qat.rms' op expects the result in f32 (the deviation the trust estimator compares against, unrounded), got 'tensor<4x1xbf16>'}}
+  %0 = qat.rms %x as <centered, 4 bits, rms_gaussian, per_row> : tensor<4x256xbf16> -> tensor<4x1xbf16>
+  return %0 : tensor<4x1xbf16>
+}
+
+// -----
+
+func.func @rms_shape(%x: tensor<4x256xf32>) -> tensor<4x1xf32> {
+  // expected-error @+1 {{'qat.rms' op expects result of shape 4x8 for per_group<32> quantization of a 4x256 input, got 4x1}}
+  %0 = qat.rms %x as <centered, 4 bits, rms_gaussian, per_group<32>> : tensor<4x256xf32> -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
+}
+
+// -----
+
+func.func @rms_per_tensor_rank(%x: tensor<2x3x8xf32>) -> tensor<1x1xf32> {
+  // expected-error @+1 {{'qat.rms' op expects result of shape 1x1x1 for per_tensor quantization of a 2x3x8 input, got 1x1}}
+  %0 = qat.rms %x as <signed, 4 bits, absmax, per_tensor> : tensor<2x3x8xf32> -> tensor<1x1xf32>
+  return %0 : tensor<1x1xf32>
+}
+
+// -----
+
+func.func @rms_group_size(%x: tensor<4x100xf32>) -> tensor<4x3xf32> {
+  // expected-error @+1 {{'qat.rms' op group size 32 does not divide the last dimension 100}}
+  %0 = qat.rms %x as <signed, 4 bits, absmax, per_group<32>> : tensor<4x100xf32> -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
 // qat.quantize / qat.dequantize
 //===----------------------------------------------------------------------===//
 
@@ -397,6 +433,38 @@ func.func @fake_quant_grad_dy_type(%dy: tensor<4x8xbf16>, %x: tensor<4x8xf32>, %
   // expected-error @+1 {{'qat.fake_quant_grad' op failed to verify that all of {grad, input, inputGrad} have same type}}
   %0 = "qat.fake_quant_grad"(%dy, %x, %s) <{estimator = #qat.ste, quantizer = #qat.quantizer<signed, 4 bits, absmax, per_row>}> : (tensor<4x8xbf16>, tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @fake_quant_grad_std_not_trust(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>, %std: tensor<4x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'qat.fake_quant_grad' op a 'std' operand is the trust estimator's deviation; the estimator here is #qat.clip}}
+  %0 = qat.fake_quant_grad %dy, %x, %s std %std as <centered, 4 bits, rms_gaussian, per_row> with clip : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @fake_quant_grad_std_ste(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>, %std: tensor<4x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'qat.fake_quant_grad' op a 'std' operand is the trust estimator's deviation; the estimator here is #qat.ste}}
+  %0 = qat.fake_quant_grad %dy, %x, %s std %std as <centered, 4 bits, rms_gaussian, per_row> with ste : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @fake_quant_grad_std_shape(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x2xf32>, %std: tensor<4x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'qat.fake_quant_grad' op expects 'std' of shape 4x2 for per_group<4> quantization of a 4x8 input, got 4x1}}
+  %0 = qat.fake_quant_grad %dy, %x, %s std %std as <centered, 4 bits, rms_gaussian, per_group<4>> with trust : tensor<4x8xf32>, tensor<4x2xf32>, tensor<4x1xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @fake_quant_grad_std_bf16(%dy: tensor<4x8xbf16>, %x: tensor<4x8xbf16>, %s: tensor<4x1xf32>, %std: tensor<4x1xbf16>) -> tensor<4x8xbf16> {
+  // expected-error @+1 {{'qat.fake_quant_grad' op expects 'std' in f32 (the deviation the trust estimator compares against, unrounded), got 'tensor<4x1xbf16>'}}
+  %0 = qat.fake_quant_grad %dy, %x, %s std %std as <centered, 4 bits, rms_gaussian, per_row> with trust : tensor<4x8xbf16>, tensor<4x1xf32>, tensor<4x1xbf16>
+  return %0 : tensor<4x8xbf16>
 }
 
 // -----

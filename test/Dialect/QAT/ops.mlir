@@ -26,6 +26,19 @@ func.func @scale(%x: tensor<4x256xf32>) -> (tensor<4x1xf32>, tensor<1x1xf32>, te
 
 // -----
 
+// CHECK-LABEL: func.func @rms
+func.func @rms(%x: tensor<4x256xf32>, %y: tensor<2x3x64xbf16>, %z: tensor<5x48xf16>) -> (tensor<1x1xf32>, tensor<2x3x1xf32>, tensor<5x3xf32>) {
+  // CHECK: qat.rms %{{.*}} as <centered, 4 bits, rms_gaussian, per_tensor> : tensor<4x256xf32> -> tensor<1x1xf32>
+  %0 = qat.rms %x as <centered, 4 bits, rms_gaussian, per_tensor> : tensor<4x256xf32> -> tensor<1x1xf32>
+  // CHECK: qat.rms %{{.*}} as <signed, 2 bits, absmax, per_row> : tensor<2x3x64xbf16> -> tensor<2x3x1xf32>
+  %1 = qat.rms %y as <signed, 2 bits, absmax, per_row> : tensor<2x3x64xbf16> -> tensor<2x3x1xf32>
+  // CHECK: qat.rms %{{.*}} as <centered, 3 bits, rms_gaussian, per_group<16>> : tensor<5x48xf16> -> tensor<5x3xf32>
+  %2 = qat.rms %z as <centered, 3 bits, rms_gaussian, per_group<16>> : tensor<5x48xf16> -> tensor<5x3xf32>
+  return %0, %1, %2 : tensor<1x1xf32>, tensor<2x3x1xf32>, tensor<5x3xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @quantize_dequantize
 func.func @quantize_dequantize(%x: tensor<4x256xf32>, %s: tensor<4x1xf32>, %g: tensor<4x4xf32>) -> (tensor<4x256xf32>, tensor<4x256xbf16>, tensor<4x256xf32>) {
   // CHECK: qat.quantize %{{.*}}, %{{.*}} as <centered, 4 bits, rms_gaussian, per_row> packed : tensor<4x256xf32>, tensor<4x1xf32> -> tensor<4x128xi8>
@@ -71,6 +84,23 @@ func.func @fake_quant_grad(%dy: tensor<4x256xf32>, %x: tensor<4x256xf32>, %s: te
   // CHECK: qat.fake_quant_grad %{{.*}}, %{{.*}}, %{{.*}} as <centered, 1 bits, absmax, per_row> with clip : tensor<4x256xf32>, tensor<4x1xf32>
   %2 = qat.fake_quant_grad %dy, %x, %s as <centered, 1 bits, absmax, per_row> with clip : tensor<4x256xf32>, tensor<4x1xf32>
   return %0, %1, %ds, %2 : tensor<4x256xf32>, tensor<4x256xf32>, tensor<4x1xf32>, tensor<4x256xf32>
+}
+
+// -----
+
+// The trust estimator's deviation from qat.rms in the forward; with learned
+// steps the operand and the step gradient are both present.
+// CHECK-LABEL: func.func @fake_quant_grad_std
+func.func @fake_quant_grad_std(%dy: tensor<4x256xbf16>, %x: tensor<4x256xbf16>, %s: tensor<4x1xf32>, %g: tensor<4x8xf32>, %t: tensor<1x1xf32>) -> (tensor<4x256xbf16>, tensor<4x256xbf16>, tensor<4x256xbf16>, tensor<1x1xf32>) {
+  // CHECK: %[[STD:.*]] = qat.rms
+  %std = qat.rms %x as <centered, 4 bits, rms_gaussian, per_row> : tensor<4x256xbf16> -> tensor<4x1xf32>
+  // CHECK: qat.fake_quant_grad %{{.*}}, %{{.*}}, %{{.*}} std %[[STD]] as <centered, 4 bits, rms_gaussian, per_row> with trust : tensor<4x256xbf16>, tensor<4x1xf32>, tensor<4x1xf32>
+  %0 = qat.fake_quant_grad %dy, %x, %s std %std as <centered, 4 bits, rms_gaussian, per_row> with trust : tensor<4x256xbf16>, tensor<4x1xf32>, tensor<4x1xf32>
+  // CHECK: qat.fake_quant_grad %{{.*}}, %{{.*}}, %{{.*}} std %{{.*}} as <signed, 2 bits, absmax, per_group<32>> with trust<0.25> : tensor<4x256xbf16>, tensor<4x8xf32>, tensor<4x8xf32>
+  %1 = qat.fake_quant_grad %dy, %x, %g std %g as <signed, 2 bits, absmax, per_group<32>> with trust<0.25> : tensor<4x256xbf16>, tensor<4x8xf32>, tensor<4x8xf32>
+  // CHECK: qat.fake_quant_grad %{{.*}}, %{{.*}}, %{{.*}} std %{{.*}} as <signed, 4 bits, learned, per_tensor> with trust : tensor<4x256xbf16>, tensor<1x1xf32>, tensor<1x1xf32> -> tensor<1x1xf32>
+  %2, %ds = qat.fake_quant_grad %dy, %x, %t std %t as <signed, 4 bits, learned, per_tensor> with trust : tensor<4x256xbf16>, tensor<1x1xf32>, tensor<1x1xf32> -> tensor<1x1xf32>
+  return %0, %1, %2, %ds : tensor<4x256xbf16>, tensor<4x256xbf16>, tensor<4x256xbf16>, tensor<1x1xf32>
 }
 
 // -----

@@ -198,6 +198,29 @@ LogicalResult ScaleOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// RmsOp
+//===----------------------------------------------------------------------===//
+
+/// The trust estimator compares against the deviation in f32: a narrower
+/// type would round it and move the mask's boundary.
+static LogicalResult verifyDeviationType(Operation *op, StringRef role,
+                                         RankedTensorType type) {
+  if (!type.getElementType().isF32())
+    return op->emitOpError() << "expects " << role
+                             << " in f32 (the deviation the trust estimator "
+                                "compares against, unrounded), got "
+                             << type;
+  return success();
+}
+
+LogicalResult RmsOp::verify() {
+  if (failed(verifyScaleShape(*this, getInput().getType(), getType(),
+                              getQuantizer(), "result")))
+    return failure();
+  return verifyDeviationType(*this, "the result", getType());
+}
+
+//===----------------------------------------------------------------------===//
 // QuantizeOp / DequantizeOp
 //===----------------------------------------------------------------------===//
 
@@ -273,6 +296,17 @@ LogicalResult FakeQuantGradOp::verify() {
                               getScale().getType(), quantizer)) ||
       failed(verifyEstimator(*this, getEstimator(), quantizer)))
     return failure();
+  if (Value std = getStd()) {
+    if (!isa<TrustAttr>(getEstimator()))
+      return emitOpError() << "a 'std' operand is the trust estimator's "
+                              "deviation; the estimator here is "
+                           << getEstimator();
+    auto stdType = cast<RankedTensorType>(std.getType());
+    if (failed(verifyScaleShape(*this, getInput().getType(), stdType,
+                                quantizer, "'std'")) ||
+        failed(verifyDeviationType(*this, "'std'", stdType)))
+      return failure();
+  }
   bool learned = quantizer.getScaleMethod() == ScaleMethod::Learned;
   if (learned && !getScaleGrad())
     return emitOpError() << "learned steps need a second result, the step "

@@ -77,6 +77,30 @@ def QAT_ScaleOp : QAT_Op<"scale", [Pure]> {
   let hasVerifier = 1;
 }
 
+def QAT_RmsOp : QAT_Op<"rms", [Pure]> {
+  let summary = "root mean square of each quantization group";
+  let description = [{
+    Computes `sqrt(mean(x^2))` over each group of `x` that the quantizer
+    defines (the whole tensor, a row, or `group_size` elements of a row):
+    the deviation `std` that the `trust` estimator of `qat.fake_quant_grad`
+    compares the quantization error against. The forward computes it with
+    the step (the same reduction as an `rms_gaussian` `qat.scale`) and
+    passes it to the backward, which then does not reduce `x` again. The
+    result has the shape of the quantizer's steps.
+
+    ```mlir
+    %std = qat.rms %x as <centered, 4 bits, rms_gaussian, per_row>
+        : tensor<64x512xf32> -> tensor<64x1xf32>
+    ```
+  }];
+  let arguments = (ins QAT_FloatTensor:$input, QAT_QuantizerAttr:$quantizer);
+  let results = (outs QAT_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `as` $quantizer attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // qat.quantize / qat.dequantize
 //===----------------------------------------------------------------------===//
@@ -174,7 +198,8 @@ def QAT_FakeQuantGradOp : QAT_Op<"fake_quant_grad",
     * `clip`: `dx = dy * [|x| <= c]` (centered, `c = s*(2^b-1)/2`),
       `dx = dy * [qn <= x/s <= qp]` (signed);
     * `trust`: `dx = dy * [|xq - x| <= T * std]`, `std = sqrt(mean(x^2))` of
-      the group;
+      the group, or the operand after `std` (from `qat.rms` of the same `x`
+      in the forward, so that the backward does not reduce `x` again);
     * `fourier`: `dx = dy * [qn <= v <= qp] * (1 - S(v)) / (1 + S(v))`,
       `v = x/s`.
 
@@ -187,16 +212,21 @@ def QAT_FakeQuantGradOp : QAT_Op<"fake_quant_grad",
     %dx, %ds = qat.fake_quant_grad %dy, %x, %s
         as <signed, 2 bits, learned, per_row> with #qat.fourier
         : tensor<64x512xf32>, tensor<64x1xf32> -> tensor<64x1xf32>
+    %dx2 = qat.fake_quant_grad %dy, %x, %s std %std
+        as <centered, 4 bits, rms_gaussian, per_row> with trust
+        : tensor<64x512xf32>, tensor<64x1xf32>, tensor<64x1xf32>
     ```
   }];
   let arguments = (ins QAT_FloatTensor:$grad, QAT_FloatTensor:$input,
-                       QAT_FloatTensor:$scale, QAT_QuantizerAttr:$quantizer,
+                       QAT_FloatTensor:$scale,
+                       Optional<QAT_FloatTensor>:$std,
+                       QAT_QuantizerAttr:$quantizer,
                        QAT_EstimatorAttr:$estimator);
   let results = (outs QAT_FloatTensor:$inputGrad,
                       Optional<QAT_FloatTensor>:$scaleGrad);
   let assemblyFormat = [{
-    $grad `,` $input `,` $scale `as` $quantizer `with` custom<Estimator>($estimator) attr-dict `:`
-    type($input) `,` type($scale) (`->` type($scaleGrad)^)?
+    $grad `,` $input `,` $scale (`std` $std^)? `as` $quantizer `with` custom<Estimator>($estimator) attr-dict `:`
+    type($input) `,` type($scale) (`,` type($std)^)? (`->` type($scaleGrad)^)?
   }];
   let hasVerifier = 1;
   let hasFolder = 1;

@@ -1,0 +1,46 @@
+// RUN: qat-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(convert-qat-to-gpu))' | FileCheck %s
+
+// The forward's deviation (qat.rms) shares the step's row reduction: one
+// kernel, two barriers as without it: the warps' partial sums, then the
+// row's first warp hands the step, its reciprocal and the deviation to the
+// others.
+// CHECK-LABEL: func.func @forward(
+//       CHECK:   gpu.launch
+// CHECK-COUNT-2:   gpu.barrier
+//   CHECK-NOT:     gpu.barrier
+//       CHECK:     gpu.terminator
+//   CHECK-NOT:   gpu.launch
+func.func @forward(%x: tensor<8x2048xbf16>) -> (tensor<8x1xf32>, tensor<8x1xf32>) {
+  %xh = qat.hadamard %x block 128 : tensor<8x2048xbf16>
+  %s = qat.scale %xh as <centered, 4 bits, rms_gaussian, per_row> : tensor<8x2048xbf16> -> tensor<8x1xf32>
+  %std = qat.rms %xh as <centered, 4 bits, rms_gaussian, per_row> : tensor<8x2048xbf16> -> tensor<8x1xf32>
+  return %s, %std : tensor<8x1xf32>, tensor<8x1xf32>
+}
+
+// -----
+
+// Given the deviation, the trust backward reduces nothing: no barrier, no
+// shuffle of a reduction, no square root.
+// CHECK-LABEL: func.func @backward(
+//       CHECK:   gpu.launch
+//   CHECK-NOT:     gpu.barrier
+//   CHECK-NOT:     math.sqrt
+//       CHECK:     gpu.terminator
+//   CHECK-NOT:   gpu.launch
+func.func @backward(%dy: tensor<8x2048xbf16>, %x: tensor<8x2048xbf16>, %s: tensor<8x1xf32>, %std: tensor<8x1xf32>) -> tensor<8x2048xbf16> {
+  %xh = qat.hadamard %x block 128 : tensor<8x2048xbf16>
+  %g = qat.fake_quant_grad %dy, %xh, %s std %std as <centered, 4 bits, rms_gaussian, per_row> with trust : tensor<8x2048xbf16>, tensor<8x1xf32>, tensor<8x1xf32>
+  %dx = qat.hadamard %g block 128 : tensor<8x2048xbf16>
+  return %dx : tensor<8x2048xbf16>
+}
+
+// -----
+
+// per_tensor: whole-tensor reduction launches, as for a per_tensor step.
+// CHECK-LABEL: func.func @whole_tensor(
+//       CHECK:   gpu.launch
+//       CHECK:   math.sqrt
+func.func @whole_tensor(%x: tensor<64x512xf32>) -> tensor<1x1xf32> {
+  %std = qat.rms %x as <centered, 4 bits, rms_gaussian, per_tensor> : tensor<64x512xf32> -> tensor<1x1xf32>
+  return %std : tensor<1x1xf32>
+}
