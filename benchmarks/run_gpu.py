@@ -132,7 +132,9 @@ def check_qat(qat, x, dy, w, dw, s, h, n, k):
     dw_err = np.max(np.abs(compiled.from_bf16(dwq) - ref_dw.float().cpu().numpy()))
     ds_err = np.max(np.abs(ds - ref_ds.cpu().numpy())) / (np.max(np.abs(ref_ds.cpu().numpy())) + 1e-30)
     # The backward with the forward's deviation (qat.rms) against the one
-    # that recomputes it: the same mask, so the same bits.
+    # that recomputes it: the forward sums the squares in another order (its
+    # layout), so the deviation may differ in its last bit and flip the mask
+    # of the rare elements within an ulp of the threshold.
     steps_t, std_t = torch.from_numpy(steps).cuda(), torch.from_numpy(std).cuda()
     (dx_saved,) = qat.fetch(f"quest_bwd_{M}x{k}", dy, x, steps_t, std_t)
     (dx_recomputed,) = qat.fetch(f"questr_bwd_{M}x{k}", dy, x, steps_t)
@@ -140,7 +142,7 @@ def check_qat(qat, x, dy, w, dw, s, h, n, k):
     print(f"check {n}x{k}: quest steps rel err {step_err:.2g}, codes differing {code_diff:.2g}, "
           f"dx with saved/recomputed std differing {dx_diff:.2g}; "
           f"stable wq differing {wq_diff:.2g}, dw max err {dw_err:.3g}, ds rel err {ds_err:.2g}")
-    if step_err > 1e-4 or code_diff > 1e-3 or wq_diff > 1e-3 or ds_err > 1e-2 or dx_diff > 0:
+    if step_err > 1e-4 or code_diff > 1e-3 or wq_diff > 1e-3 or ds_err > 1e-2 or dx_diff > 1e-4:
         print("MISMATCH: qat kernels disagree with the PyTorch baseline")
 
 

@@ -117,7 +117,11 @@ struct RowKernelOptions {
 /// (h < V or h >= V*T) or of threads t and t ^ (h/V) (shuffles within a
 /// warp, shared memory across warps).
 struct RowKernelPlan {
+  /// The rows the kernel computes: the group's, or each split in
+  /// `segments` consecutive parts that CTAs compute apart (see
+  /// RowKernelPlan::get).
   RowShape shape;
+  int64_t segments = 1;
   /// V: elements per vector access (16 bytes of the widest float type).
   int64_t vectorWidth = 1;
   /// K = D / V.

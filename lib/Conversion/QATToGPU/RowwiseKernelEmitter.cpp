@@ -22,6 +22,7 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
+#include <numeric>
 #include <limits>
 
 using namespace mlir;
@@ -35,6 +36,10 @@ using namespace mlir::qat;
 /// (RowKernelEmitter::computeInFirstWarp): a step, its reciprocal, and the
 /// deviation of a qat.rms of the same tensor.
 constexpr int64_t kFirstWarpValues = 3;
+
+/// Rows of groups without row reductions are split over CTAs of at most
+/// this many threads (see RowKernelPlan::get).
+constexpr int64_t kMaxSegmentThreads = 512;
 
 /// Whether `type` is a float type the kernels load and store (computing in
 /// f32 throughout).
@@ -126,7 +131,43 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
 
   RowKernelPlan plan;
   plan.shape = group.shape;
-  int64_t length = group.shape.length;
+  // A group that reduces nothing over a row (QuEST's backward given the
+  // deviation) can split long rows over several CTAs: a row of 11008
+  // elements is then two CTAs of 352 threads, three an SM, instead of one
+  // of 704 whose 22 warps load and compute in lockstep. The parts keep
+  // whole Hadamard blocks, quantization groups and 16-element chunks.
+  bool reducesRows = false;
+  int64_t unit = 16;
+  for (Operation *op : group.ops) {
+    reducesRows |= !getReductionGroupLengths(op, plan.shape).empty() ||
+                   needsWholeTensorStd(op) ||
+                   llvm::any_of(op->getResults(), [](OpResult result) {
+                     return getResultKind(result) == RowValueKind::Steps;
+                   });
+    if (auto hadamard = dyn_cast<HadamardOp>(op))
+      unit = std::lcm(unit, int64_t(hadamard.getBlock()));
+    if (QuantizerAttr quantizer = getQuantizer(op))
+      if (quantizer.getGranularity() == Granularity::PerGroup)
+        unit = std::lcm(unit, quantizer.getGroupSize());
+  }
+  if (!reducesRows) {
+    int64_t threadsWanted = [&](int64_t length) {
+      return length / std::max<int64_t>(1, options.elementsPerThread);
+    }(group.shape.length);
+    for (int64_t parts = 2;
+         threadsWanted > kMaxSegmentThreads && group.shape.length / parts >= unit;
+         ++parts) {
+      int64_t part = group.shape.length / parts;
+      if (group.shape.length % parts == 0 && part % unit == 0 &&
+          part / std::max<int64_t>(1, options.elementsPerThread) <=
+              kMaxSegmentThreads) {
+        plan.segments = parts;
+        plan.shape = {group.shape.rows * parts, part};
+        break;
+      }
+    }
+  }
+  int64_t length = plan.shape.length;
 
   // Element types, the widest float of the rows, and what the vector width
   // must divide so that a chunk never straddles two steps or half a byte.
@@ -217,7 +258,7 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
       if (auto hadamard = dyn_cast<HadamardOp>(op))
         unit = std::max<int64_t>(unit, int64_t(hadamard.getBlock()) /
                                            plan.vectorWidth);
-      for (int64_t groupLength : getReductionGroupLengths(op, group.shape)) {
+      for (int64_t groupLength : getReductionGroupLengths(op, plan.shape)) {
         int64_t groupChunks = groupLength / plan.vectorWidth;
         if (groupChunks < plan.chunks && llvm::isPowerOf2_64(groupChunks))
           unit = std::max(unit, groupChunks);
@@ -263,7 +304,7 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
             blockChunks ? std::min(blockChunks, chunksOfBlock) : chunksOfBlock;
         maxBlockChunks = std::max(maxBlockChunks, chunksOfBlock);
       }
-      for (int64_t groupLength : getReductionGroupLengths(op, group.shape))
+      for (int64_t groupLength : getReductionGroupLengths(op, plan.shape))
         wholeRows &= groupLength / plan.vectorWidth >= plan.chunks;
     }
     // Bit 3 where the blocks allow: a warp's accesses then cover whole
@@ -330,10 +371,10 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   // Short rows share a CTA so that it still has at least 128 threads (4
   // warps): fewer would cap the resident warps per SM by the CTA limit.
   plan.rowsPerBlock = std::min(std::max<int64_t>(1, 128 / plan.threadsPerRow),
-                               group.shape.rows);
-  plan.blocks = llvm::divideCeil(group.shape.rows, plan.rowsPerBlock);
+                               plan.shape.rows);
+  plan.blocks = llvm::divideCeil(plan.shape.rows, plan.rowsPerBlock);
   plan.guardChunks = plan.chunks % plan.threadsPerRow != 0;
-  plan.guardRows = group.shape.rows % plan.rowsPerBlock != 0;
+  plan.guardRows = plan.shape.rows % plan.rowsPerBlock != 0;
 
   // Shared memory: a padded copy of the CTA's rows when a Hadamard stage
   // pairs threads of different warps (block > 32 * V), one region per
@@ -348,7 +389,7 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   }
   plan.sharedFloats = plan.hadamardSharedFloats;
   for (Operation *op : group.ops)
-    for (int64_t groupLength : getReductionGroupLengths(op, group.shape))
+    for (int64_t groupLength : getReductionGroupLengths(op, plan.shape))
       plan.sharedFloats += plan.getReductionSharedFloats(groupLength);
   // Per op with a reduction over whole rows, and per row, the values that
   // the first warp computes for the others (see
@@ -356,7 +397,7 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   if (plan.usesFirstWarpValues())
     for (Operation *op : group.ops)
       if (llvm::any_of(
-              getReductionGroupLengths(op, group.shape),
+              getReductionGroupLengths(op, plan.shape),
               [&](int64_t groupLength) { return groupLength >= length; }))
         plan.sharedFloats += plan.rowsPerBlock * kFirstWarpValues;
   // The exchanged layout where its shared memory fits; without it the
@@ -687,6 +728,7 @@ private:
   // Host side.
   Value getInputBuffer(Value tensor);
   bool isOutput(Value result) const;
+  Value viewAsSegments(Value rows);
 
   // Kernel body.
   void emitBody(gpu::LaunchOp launch);
@@ -919,9 +961,14 @@ SmallVector<Value> RowKernelEmitter::loadRaw(const InputLoad &load) {
     // per_tensor: one step for every row.
     loaded.push_back(memref::LoadOp::create(b, buffer, ValueRange{zero, zero}));
   } else if (detail >= plan.shape.length) {
-    // One step per row, the same address for every thread of the row.
+    // One step per row, the same address for every thread of the row (of
+    // the whole row when CTAs compute parts of it).
+    Value stepRow = plan.segments > 1
+                        ? arith::DivUIOp::create(b, row, index(plan.segments))
+                              .getResult()
+                        : row;
     loaded.push_back(loadIf(rowValid, element, [&] {
-      return memref::LoadOp::create(b, buffer, ValueRange{row, zero});
+      return memref::LoadOp::create(b, buffer, ValueRange{stepRow, zero});
     }));
   } else {
     // V divides the group length, so a chunk lies in exactly one group.
@@ -2636,6 +2683,21 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
     emitOp(op);
 }
 
+/// A [R, L] view of a row tensor (values, codes, per-group steps) as the
+/// kernel's [R * S, L / S] rows; per-row and per-tensor steps stay.
+Value RowKernelEmitter::viewAsSegments(Value rows) {
+  auto type = cast<MemRefType>(rows.getType());
+  int64_t S = plan.segments, length = type.getDimSize(1);
+  if (S == 1 || type.getDimSize(0) * S != plan.shape.rows || length == 1)
+    return rows;
+  Value split = memref::ExpandShapeOp::create(
+      b, MemRefType::get({type.getDimSize(0), S, length / S},
+                         type.getElementType()),
+      rows, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+  return memref::CollapseShapeOp::create(
+      b, split, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+}
+
 void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
   // Inputs: every operand that the group does not produce, read-only.
   for (Operation *op : group.ops) {
@@ -2643,7 +2705,7 @@ void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
       Operation *def = operand.getDefiningOp();
       if ((def && group.contains(def)) || inputRows.contains(operand))
         continue;
-      inputRows[operand] = viewAsRows(b, getInputBuffer(operand));
+      inputRows[operand] = viewAsSegments(viewAsRows(b, getInputBuffer(operand)));
     }
   }
   // Outputs: results used outside the group (or returned), written once.
@@ -2665,7 +2727,7 @@ void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
       Value buffer =
           allocBufferFor(b, cast<RankedTensorType>(result.getType()));
       outputBuffers[result] = buffer;
-      outputRows[result] = viewAsRows(b, buffer);
+      outputRows[result] = viewAsSegments(viewAsRows(b, buffer));
     }
   }
   if (outputs.empty())

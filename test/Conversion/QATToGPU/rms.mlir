@@ -44,3 +44,19 @@ func.func @whole_tensor(%x: tensor<64x512xf32>) -> tensor<1x1xf32> {
   %std = qat.rms %x as <centered, 4 bits, rms_gaussian, per_tensor> : tensor<64x512xf32> -> tensor<1x1xf32>
   return %std : tensor<1x1xf32>
 }
+
+// -----
+
+// Without a row reduction, rows of 11008 elements are split in two parts of
+// 43 Hadamard blocks: 8 CTAs of 352 threads for 4 rows, the buffers viewed
+// as [8, 5504], the per-row step and deviation read at row / 2.
+// CHECK-LABEL: func.func @split_rows(
+//       CHECK:   memref.expand_shape {{.*}} output_shape [4, 2, 5504]
+//       CHECK:   gpu.launch blocks({{.*}}) in ({{.*}} = %c8{{.*}}) threads({{.*}}) in ({{.*}} = %c352
+//       CHECK:     arith.divui %{{.*}}, %c2
+func.func @split_rows(%dy: tensor<4x11008xbf16>, %x: tensor<4x11008xbf16>, %s: tensor<4x1xf32>, %std: tensor<4x1xf32>) -> tensor<4x11008xbf16> {
+  %xh = qat.hadamard %x block 128 : tensor<4x11008xbf16>
+  %g = qat.fake_quant_grad %dy, %xh, %s std %std as <centered, 4 bits, rms_gaussian, per_row> with trust : tensor<4x11008xbf16>, tensor<4x1xf32>, tensor<4x1xf32>
+  %dx = qat.hadamard %g block 128 : tensor<4x11008xbf16>
+  return %dx : tensor<4x11008xbf16>
+}
