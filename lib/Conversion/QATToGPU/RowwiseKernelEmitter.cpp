@@ -150,17 +150,12 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
       if (quantizer.getGranularity() == Granularity::PerGroup)
         unit = std::lcm(unit, quantizer.getGroupSize());
   }
-  if (!reducesRows) {
-    int64_t threadsWanted = [&](int64_t length) {
-      return length / std::max<int64_t>(1, options.elementsPerThread);
-    }(group.shape.length);
-    for (int64_t parts = 2;
-         threadsWanted > kMaxSegmentThreads && group.shape.length / parts >= unit;
-         ++parts) {
+  int64_t perThread = std::max<int64_t>(1, options.elementsPerThread);
+  if (!reducesRows && group.shape.length / perThread > kMaxSegmentThreads) {
+    for (int64_t parts = 2; group.shape.length / parts >= unit; ++parts) {
       int64_t part = group.shape.length / parts;
       if (group.shape.length % parts == 0 && part % unit == 0 &&
-          part / std::max<int64_t>(1, options.elementsPerThread) <=
-              kMaxSegmentThreads) {
+          part / perThread <= kMaxSegmentThreads) {
         plan.segments = parts;
         plan.shape = {group.shape.rows * parts, part};
         break;
