@@ -134,3 +134,16 @@ function(qat_install_package)
   add_dependencies(qat-package ${exported})
   message(STATUS "qat: package exports ${exported}")
 endfunction()
+
+# qat_install_tool(<target>): installs an executable into <prefix>/bin. The
+# MLIR dylib lives in LLVM's private library directory (Debian:
+# /usr/lib/llvm-22/lib), which the dynamic loader does not search, so the
+# installed tool keeps it on its RPATH next to $ORIGIN/../lib (add_llvm_
+# executable's install RPATH has only the latter).
+function(qat_install_tool target)
+  set_property(TARGET ${target} PROPERTY INSTALL_RPATH
+    "\$ORIGIN/../${QAT_INSTALL_LIBDIR}" "${LLVM_LIBRARY_DIR}")
+  install(TARGETS ${target}
+    RUNTIME DESTINATION bin
+    COMPONENT qat-tools)
+endfunction()

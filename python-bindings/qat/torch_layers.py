@@ -223,7 +223,7 @@ def load_kernels(name, source, device_type):
     library = directory / "module.so"
     if target == "gpu" and (not library.exists() or
                             library.stat().st_mtime < (directory / "module.o").stat().st_mtime):
-        _run([ROOT / "scripts" / "gpu" / "link.sh", directory])
+        _run([torch_mlir.SCRIPTS / "gpu" / "link.sh", directory])
     runtime = _runtime(device_type)
     module = compiled.CompiledModule(library, directory / "manifest.json",
                                      getattr(runtime, "cuda", None))
