@@ -154,13 +154,12 @@ def main():
         args.seed = secrets.randbits(31)
     print(f"seed {args.seed} (--seed {args.seed} replays it); backend {args.backend}, "
           f"{args.nproc} processes x {args.rows} rows, {args.steps} steps", flush=True)
-    if args.backend == "nccl" and torch.cuda.device_count() < args.nproc:
-        sys.exit(f"--backend nccl needs {args.nproc} GPUs, found {torch.cuda.device_count()}")
-
     if torch_mlir.QAT_OPT.exists():
         compile_artifacts(args)
     if args.compile_only:
         return
+    if args.backend == "nccl" and torch.cuda.device_count() < args.nproc:
+        sys.exit(f"--backend nccl needs {args.nproc} GPUs, found {torch.cuda.device_count()}")
 
     torch.set_num_threads(1)
     # One process on the whole batches (on the first GPU for NCCL).
@@ -172,6 +171,11 @@ def main():
     for step in range(args.steps):
         loss = train_step(model, optimizer, xs[step], targets[step])
         print(f"single process step {step}: loss {loss:.5f}", flush=True)
+
+    # The processes' kernels (fewer rows) loaded here first: on the GPU,
+    # loading links an artifact, which concurrent processes must not do.
+    for layer in (model.fc1, model.fc2):
+        layer.kernels(args.rows, device.type)
 
     with tempfile.TemporaryDirectory() as tmp:
         result_path = pathlib.Path(tmp) / "rank0.pt"
