@@ -102,3 +102,22 @@ def test_ddp_gloo(check_layers, artifacts, rng):
     assert proc.returncode == 0
     assert "2 replicas identical" in proc.stdout
     assert "DDP matches a single process" in proc.stdout
+
+
+def test_kernel_argument_errors(check_layers, artifacts):
+    """The per-signature checks of a kernel call name what is wrong."""
+    layer = check_layers.QATLinear(128, 8, method="stableqat", bits=4)
+    forward = layer.kernels(3, "cpu")["forward"]
+    w, s = layer.weight.detach(), layer.step.detach()
+    (wq,) = forward(w, s)
+    assert wq.dtype == torch.bfloat16 and wq.shape == (8, 128)
+    with pytest.raises(TypeError, match=r"argument 0 must be a contiguous, 16-byte aligned "
+                       r"cpu tensor of shape \[8, 128\] and torch.float32; got \[8, 128\], "
+                       r"torch.float64"):
+        forward(w.double(), s)
+    with pytest.raises(TypeError, match=r"argument 1 .* got \[8, 2\]"):
+        forward(w, torch.zeros(8, 2))
+    with pytest.raises(TypeError, match="argument 0 .*, not contiguous"):
+        forward(torch.zeros(128, 8).t(), s)
+    with pytest.raises(TypeError, match="takes 2 tensors, got 1"):
+        forward(w)
