@@ -21,6 +21,8 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 
 #include <pybind11/numpy.h>
 
@@ -180,7 +182,18 @@ static std::string getExtensionPath() {
 /// QAT_CUDA_DEVICE names. Raises RuntimeError without a driver or device.
 static std::unique_ptr<CUDADevice>
 openDevice(ArrayRef<std::string> sharedLibs) {
-  auto runtimeOrErr = findCUDARuntime(getExtensionPath(), sharedLibs);
+  std::vector<std::string> libraries(sharedLibs.begin(), sharedLibs.end());
+#ifdef QAT_PYTHON_RUNTIME_DIR
+  // Installed by `cmake --install`, the runtime is in <prefix>/lib, at this
+  // path relative to the extension's directory; in a build tree it is not
+  // there and findCUDARuntime looks where the build puts it.
+  SmallString<256> installed(llvm::sys::path::parent_path(getExtensionPath()));
+  llvm::sys::path::append(installed, QAT_PYTHON_RUNTIME_DIR, kCUDARuntimeName);
+  llvm::sys::path::remove_dots(installed, /*remove_dot_dot=*/true);
+  if (llvm::sys::fs::exists(installed))
+    libraries.push_back(installed.str().str());
+#endif
+  auto runtimeOrErr = findCUDARuntime(getExtensionPath(), libraries);
   if (!runtimeOrErr)
     throw std::runtime_error(llvm::toString(runtimeOrErr.takeError()));
   auto deviceOrErr = CUDADevice::open(*runtimeOrErr);
