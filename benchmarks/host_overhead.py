@@ -17,15 +17,17 @@ Two ways of calling, as a user does:
                where qat-opt is; carry $QAT_TORCH_ARTIFACTS, default
                .device-carry/torch, to the GPU machine).
 
-The function is a Hadamard rotation of 8 floats (jit), or QuEST's forward on 16 x 128
-by 128 x 128 (torch on the GPU; 2 x 128 by 8 x 128 on the CPU: the call QATLinear makes, 2 arguments, 5 results). For each, the
-median over --rounds rounds of --calls calls gives the time per call; the
-compiled code's own time is measured with the same inputs (jit: the
-extension's CompiledFunction.time, which times the call alone; torch on the
-GPU: CUDA events around a burst of calls while the GPU is kept busy, so
-that only device time counts; torch on the CPU: the C entry point called
-directly through ctypes, without the Python wrapper). Overhead = per call
-- compiled code.
+The function is a Hadamard rotation of 8 floats (jit), or QuEST's forward,
+the call QATLinear makes most (torch: 2 arguments, 5 results; 16 x 128 by
+128 x 128 on the GPU, 2 x 128 by 8 x 128 on the CPU, where its matmul is a
+plain loop nest). The median over --rounds rounds of --calls calls gives the
+time per call; the compiled code's own time is measured on the same inputs
+(jit: the extension's CompiledFunction.time, which times the call alone;
+torch: its C entry point called directly through ctypes, its results freed,
+without the Python wrapper). Overhead = per call - compiled code. On the GPU
+calls are asynchronous, so a call's wall time is its host time while the
+GPU keeps up; the GPU time per call (CUDA events around a burst queued
+behind a busy GPU) is printed to show that it does.
 
     benchmarks/host_overhead.py                     # --api jit --target cpu
     benchmarks/host_overhead.py --api torch --device cpu
@@ -92,7 +94,8 @@ def bench_torch(args):
 
     global M, N
     device = torch.device(args.device)
-    if device.type == "cpu" or args.chip == "cpu":
+    gpu = args.chip != "cpu" if args.compile_only else device.type == "cuda"
+    if not gpu:
         M, N = CPU_M, CPU_N
     chip = ("sm_%d%d" % torch.cuda.get_device_capability() if device.type == "cuda"
             else args.chip)
@@ -112,10 +115,29 @@ def bench_torch(args):
     assert len(results) == 5 and results[0].shape == (M, N)
     what = f"QATLinear's QuEST forward kernels, {device}, {M}x{K} by {N}x{K}"
 
+    # The compiled function alone through ctypes, on the same descriptors,
+    # its results freed: what the call costs without the Python wrapper.
+    for d, t in zip(forward.descs, (x, w)):
+        d.allocated = d.aligned = t.data_ptr()
     if device.type == "cuda":
-        sync = torch.cuda.synchronize
-        total = per_call(lambda: forward(x, w), args.calls, args.rounds, sync)
-        # Device time alone: queue a burst behind a busy GPU, time it with events.
+        free = forward.runtime.lib.qat_cuda_free  # stream-ordered, to the pool
+    else:
+        libc = ctypes.CDLL(None)
+        libc.free.argtypes = [ctypes.c_void_p]
+        free = libc.free
+
+    def raw():
+        forward.function.entry(forward.out_ref, *forward.refs)
+        for d in forward.out_descs:
+            free(d.allocated)
+
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
+    # On the GPU, launches are asynchronous: a call's wall time is its host
+    # time as long as the GPU keeps up (checked below).
+    total = per_call(lambda: forward(x, w), args.calls, args.rounds, sync)
+    kernel = per_call(raw, args.calls, args.rounds, sync)
+    if device.type == "cuda":
+        # Device time alone: a burst queued behind a busy GPU, between events.
         burst = 50
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         device_ms = []
@@ -127,21 +149,10 @@ def bench_torch(args):
             end.record()
             sync()
             device_ms.append(start.elapsed_time(end) / burst)
-        return what, total, statistics.median(device_ms) * 1e-3
-
-    total = per_call(lambda: forward(x, w), args.calls, args.rounds)
-    # The compiled function alone, on the same descriptors, results freed.
-    for d, t in zip(forward.descs, (x, w)):
-        d.allocated = d.aligned = t.data_ptr()
-    libc = ctypes.CDLL(None)
-    libc.free.argtypes = [ctypes.c_void_p]
-
-    def raw():
-        forward.function.entry(forward.out_ref, *forward.refs)
-        for d in forward.out_descs:
-            libc.free(d.allocated)
-
-    kernel = per_call(raw, args.calls, args.rounds)
+        gpu = statistics.median(device_ms) * 1e-3
+        what += f"; GPU time per call {gpu * 1e6:.2f} us"
+        if gpu > 0.8 * kernel:
+            what += " (the GPU, not the host, may bound the calls: use smaller --calls bursts)"
     return what, total, kernel
 
 
@@ -159,7 +170,8 @@ def main():
     what, total, kernel = (bench_jit if args.api == "jit" else bench_torch)(args)
     print(what)
     print(f"  per call        {total * 1e6:8.2f} us  (median of {args.rounds} x {args.calls} calls)")
-    print(f"  compiled code   {kernel * 1e6:8.2f} us")
+    how = "CompiledFunction.time" if args.api == "jit" else "its entry point through ctypes"
+    print(f"  compiled code   {kernel * 1e6:8.2f} us  ({how})")
     print(f"  host overhead   {(total - kernel) * 1e6:8.2f} us")
 
 

@@ -23,7 +23,6 @@ a mismatch.
 """
 
 import argparse
-import os
 import pathlib
 import secrets
 import socket
