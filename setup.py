@@ -1,7 +1,8 @@
 """Builds the qat Python package with CMake for pip (pyproject.toml).
 
-The extension qat._qat is the CMake target QATPython, built in
-build-pip/cmake (or in the existing build tree that $QAT_BUILD_DIR names,
+The extension qat._qat is the CMake target QATPython, built in build-pip/
+(as deep as build/, so that ccache shares their objects; or in the existing
+build tree that $QAT_BUILD_DIR names,
 which makes a reinstall a no-op build); the pure-Python modules come from
 python-bindings/qat, and _version.py, which CMake writes from
 project(qat VERSION ...), joins them. Offline and without build isolation:
@@ -22,7 +23,7 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = pathlib.Path(__file__).resolve().parent
 # setuptools writes its build and egg-info directories here (options below).
-(ROOT / "build-pip").mkdir(exist_ok=True)
+(ROOT / "build-pip" / "setuptools").mkdir(parents=True, exist_ok=True)
 
 
 def project_version():
@@ -36,7 +37,7 @@ class CMakeBuild(build_ext):
 
     def build_extension(self, ext):
         build = pathlib.Path(os.environ.get("QAT_BUILD_DIR")
-                             or ROOT / "build-pip" / "cmake").resolve()
+                             or ROOT / "build-pip").resolve()
         if not (build / "CMakeCache.txt").exists():
             configure = ["cmake", "-S", ROOT, "-B", build,
                          "-DCMAKE_BUILD_TYPE=Release",
@@ -73,7 +74,7 @@ setup(
     ext_modules=[Extension("qat._qat", sources=[])],
     cmdclass={"build_ext": CMakeBuild},
     # setuptools' own build directory, away from CMake's build/.
-    options={"build": {"build_base": "build-pip"},
-             "egg_info": {"egg_base": "build-pip"}},
+    options={"build": {"build_base": "build-pip/setuptools"},
+             "egg_info": {"egg_base": "build-pip/setuptools"}},
     zip_safe=False,
 )
