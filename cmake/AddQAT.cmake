@@ -64,7 +64,8 @@ endfunction()
 # when every library target exists. Installs the public headers (sources and
 # generated .h.inc), the libraries, QATTargets.cmake (namespace QAT::) and
 # QATConfig.cmake, and defines `qat-package`, the target that builds everything
-# `cmake --install` copies.
+# `cmake --install` copies: the libraries, and what other directories add to
+# the global property QAT_INSTALLED_TARGETS (the tools, the Python package).
 function(qat_install_package)
   get_property(mlir_libraries GLOBAL PROPERTY MLIR_EXPORTS)
   _qat_collect_library_targets("${PROJECT_SOURCE_DIR}" all_libraries)
@@ -131,7 +132,8 @@ function(qat_install_package)
   # `cmake --install` copies files and builds nothing: tests that install the
   # package depend on this target.
   add_custom_target(qat-package)
-  add_dependencies(qat-package ${exported})
+  get_property(installed GLOBAL PROPERTY QAT_INSTALLED_TARGETS)
+  add_dependencies(qat-package ${exported} ${installed})
   message(STATUS "qat: package exports ${exported}")
 endfunction()
 
@@ -146,4 +148,5 @@ function(qat_install_tool target)
   install(TARGETS ${target}
     RUNTIME DESTINATION bin
     COMPONENT qat-tools)
+  set_property(GLOBAL APPEND PROPERTY QAT_INSTALLED_TARGETS ${target})
 endfunction()
