@@ -10,6 +10,7 @@
 #include "qat/Conversion/Passes.h"
 #include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
 #include "qat/Dialect/QAT/IR/QATDialect.h"
+#include "qat/Dialect/QAT/Transforms/Passes.h"
 #include "qat/Pipelines/Pipelines.h"
 #include "qat/Transforms/Passes.h"
 
@@ -40,5 +41,6 @@ void mlir::qat::registerAllPasses() {
   mlir::registerAllPasses();
   registerQATConversionPasses();
   registerQATTransformsPasses();
+  registerQATDialectPasses();
   registerPipelines();
 }
