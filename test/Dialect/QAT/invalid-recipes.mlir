@@ -68,7 +68,7 @@ func.func @estimator_not_estimator(%x: tensor<4x16xf32>, %s: tensor<4x1xf32>) ->
 
 // -----
 
-// expected-error @+1 {{'qat.param' marks argument #0, which must be a ranked tensor of floats, got 'i32'}}
+// expected-error @+1 {{'qat.param' marks argument #0, which must be a ranked tensor or memref of floats, got 'i32'}}
 func.func @param_not_tensor(%x: i32 {qat.param}) {
   return
 }
@@ -82,7 +82,7 @@ func.func @step_not_unit(%x: tensor<4x1xf32> {qat.step = 1}) {
 
 // -----
 
-// expected-error @+1 {{'qat.codes' marks argument #0, which must be a ranked tensor of integers, got 'tensor<4x8xf32>'}}
+// expected-error @+1 {{'qat.codes' marks argument #0, which must be a ranked tensor or memref of integers, got 'tensor<4x8xf32>'}}
 func.func @codes_not_integer(%x: tensor<4x8xf32> {qat.codes}) {
   return
 }

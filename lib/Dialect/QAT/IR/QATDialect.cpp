@@ -8,6 +8,7 @@
 #include "qat/Dialect/QAT/IR/QATAttrs.h"
 #include "qat/Dialect/QAT/IR/QATOps.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -79,14 +80,20 @@ LogicalResult QATDialect::verifyRegionArgAttribute(Operation *op,
   // Declarations have no block; their argument types live in the signature.
   if (region.empty())
     return success();
+  // Tensors at the level the passes work on, memrefs once bufferized; the
+  // lowerings carry the attributes on to llvm.func, whose types no longer
+  // say.
+  if (!isa<func::FuncOp>(op))
+    return success();
   Type type = region.getArgument(argIndex).getType();
-  auto tensor = dyn_cast<RankedTensorType>(type);
+  auto shaped = dyn_cast<ShapedType>(type);
   bool wantsInteger = name == kCodesAttrName;
-  if (!tensor || (wantsInteger ? !tensor.getElementType().isSignlessInteger()
-                               : !isa<FloatType>(tensor.getElementType())))
+  if (!shaped || !shaped.hasRank() ||
+      (wantsInteger ? !shaped.getElementType().isSignlessInteger()
+                    : !isa<FloatType>(shaped.getElementType())))
     return op->emitError() << "'" << name << "' marks argument #" << argIndex
-                           << ", which must be a ranked tensor of "
-                           << (wantsInteger ? "integers" : "floats") << ", got "
-                           << type;
+                           << ", which must be a ranked tensor or memref of "
+                           << (wantsInteger ? "integers" : "floats")
+                           << ", got " << type;
   return success();
 }
