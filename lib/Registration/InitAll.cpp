@@ -25,6 +25,7 @@ void mlir::qat::registerQATDialect(DialectRegistry &registry) {
 
 void mlir::qat::registerAllDialects(DialectRegistry &registry) {
   registerQATDialect(registry);
+  registerQATLLVMTranslation(registry);
   // Lets buffer deallocation see through the qat.matmul kernel launches.
   registerGPULaunchFuncMemoryEffects(registry);
   // Lets buffer deallocation accept the barriers of the row kernels.
