@@ -19,9 +19,8 @@ namespace {
 struct QATLLVMTranslationInterface : LLVMTranslationDialectInterface {
   using LLVMTranslationDialectInterface::LLVMTranslationDialectInterface;
 
-  LogicalResult
-  convertParameterAttr(LLVM::LLVMFuncOp, int, NamedAttribute,
-                       LLVM::ModuleTranslation &) const override {
+  LogicalResult convertParameterAttr(LLVM::LLVMFuncOp, int, NamedAttribute,
+                                     LLVM::ModuleTranslation &) const override {
     return success();
   }
 };

@@ -365,6 +365,18 @@ LogicalResult QATQuantizePass::quantizeFunction(func::FuncOp func,
   if (walk.wasInterrupted())
     return failure();
 
+  // Learned steps become new arguments; calls in this module would no longer
+  // match the signature.
+  if (llvm::any_of(
+          work,
+          [](const Work &w) { return isa<StableQATRecipeAttr>(w.recipe); }) &&
+      !SymbolTable::symbolKnownUseEmpty(func, getOperation()))
+    return func.emitError()
+           << "qat-quantize would add learned-step arguments to @"
+           << func.getName()
+           << ", which is called in this module; quantize the function "
+              "before it is called, or give its contractions another recipe";
+
   SmallVector<StepInfo> steps;
   for (Work &w : work)
     if (failed(rewrite(func, w.c, w.recipe, w.weightIndex, steps)))

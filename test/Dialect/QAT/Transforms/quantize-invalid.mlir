@@ -93,3 +93,20 @@ func.func @linear(%x: tensor<4x16xf32>, %w: tensor<16x8xf32> {qat.param},
 func.func @linear_init_steps() {
   return
 }
+
+// -----
+
+// expected-error @+1 {{qat-quantize would add learned-step arguments to @callee, which is called in this module; quantize the function before it is called, or give its contractions another recipe}}
+func.func @callee(%x: tensor<4x16xf32>, %w: tensor<16x8xf32> {qat.param},
+                  %acc: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %y = linalg.matmul ins(%x, %w : tensor<4x16xf32>, tensor<16x8xf32>)
+      outs(%acc : tensor<4x8xf32>) {qat.recipe = #qat.stableqat} -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+func.func @caller(%x: tensor<4x16xf32>, %w: tensor<16x8xf32>,
+                  %acc: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %y = func.call @callee(%x, %w, %acc)
+      : (tensor<4x16xf32>, tensor<16x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
