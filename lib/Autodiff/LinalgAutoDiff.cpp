@@ -140,17 +140,30 @@ LogicalResult reverseLinalgOp(linalg::LinalgOp op, OpBuilder &b,
     }
   }
 
-  // The backward generics read the forward inputs, the forward results (the
-  // accumulators of reductions) or the inits (parallel ops that read them),
-  // and the result adjoints.
-  SmallVector<Value> operands(operation->getOperands());
-  if (reduces)
-    for (unsigned j = 0; j < numInits; ++j)
-      operands[numInputs + j] = operation->getResult(j);
-  llvm::append_range(operands, resultAdjoints);
-  SmallVector<AffineMap> operandMaps(maps);
+  // The backward generics read the forward inputs that the body uses, the
+  // forward results where a max or min reduction compares with them, the
+  // inits that a parallel op reads, and the result adjoints. `position`
+  // maps each of those (forward operand k, adjoint numInputs + numInits + j)
+  // to its block argument in the backward body.
+  SmallVector<Value> operands;
+  SmallVector<AffineMap> operandMaps;
+  SmallVector<int> position(numInputs + 2 * numInits, -1);
+  auto addOperand = [&](unsigned k, Value value, AffineMap map) {
+    position[k] = operands.size();
+    operands.push_back(value);
+    operandMaps.push_back(map);
+  };
+  for (unsigned k = 0; k < numInputs + numInits; ++k) {
+    if (body.getArgument(k).use_empty())
+      continue;
+    if (k < numInputs || !reduces)
+      addOperand(k, operation->getOperand(k), maps[k]);
+    else if (!isa<arith::AddFOp>(combiners[k - numInputs]))
+      addOperand(k, operation->getResult(k - numInputs), maps[k]);
+  }
   for (unsigned j = 0; j < numInits; ++j)
-    operandMaps.push_back(maps[numInputs + j]);
+    addOperand(numInputs + numInits + j, resultAdjoints[j],
+               maps[numInputs + j]);
 
   unsigned numDifferentiable = reduces ? numInputs : numInputs + numInits;
   for (unsigned p = 0; p < numDifferentiable; ++p) {
@@ -190,9 +203,15 @@ LogicalResult reverseLinalgOp(linalg::LinalgOp op, OpBuilder &b,
 
     LogicalResult bodyResult = success();
     auto buildBody = [&](OpBuilder &nb, Location bodyLoc, ValueRange args) {
+      auto arg = [&](unsigned k) { return args[position[k]]; };
       IRMapping mapping;
       for (unsigned k = 0; k < numInputs + numInits; ++k)
-        mapping.map(body.getArgument(k), args[k]);
+        if (position[k] >= 0)
+          mapping.map(body.getArgument(k), arg(k));
+        else if (reduces && k >= numInputs)
+          // The accumulator of a sum: only its combiner reads it, and the
+          // copy of that combiner is erased below.
+          mapping.map(body.getArgument(k), arg(k + numInits));
       SmallVector<Operation *> cloned;
       DenseMap<Operation *, Operation *> clonedCombiner;
       for (Operation &bodyOp : body.without_terminator()) {
@@ -205,7 +224,7 @@ LogicalResult reverseLinalgOp(linalg::LinalgOp op, OpBuilder &b,
 
       // Scalars that depend on x inside the body.
       llvm::SmallPtrSet<Value, 16> varied;
-      varied.insert(args[p]);
+      varied.insert(arg(p));
       for (Operation *copy : cloned)
         if (llvm::any_of(copy->getOperands(),
                          [&](Value v) { return varied.contains(v); }))
@@ -216,7 +235,7 @@ LogicalResult reverseLinalgOp(linalg::LinalgOp op, OpBuilder &b,
       BodyState bodyState(state, operation, varied);
       Value zero;
       for (unsigned j = 0; j < numInits; ++j) {
-        Value adjoint = args[numInputs + numInits + j];
+        Value adjoint = arg(numInputs + numInits + j);
         if (!reduces) {
           bodyState.addAdjoint(nb, lookup(yield->getOperand(j)), adjoint);
           continue;
@@ -230,7 +249,7 @@ LogicalResult reverseLinalgOp(linalg::LinalgOp op, OpBuilder &b,
             zero = createFloatConstant(nb, bodyLoc, adjoint.getType(), 0.0);
           Value isExtremum =
               arith::CmpFOp::create(nb, bodyLoc, arith::CmpFPredicate::OEQ,
-                                    lookup(v), args[numInputs + j]);
+                                    lookup(v), arg(numInputs + j));
           adjoint =
               arith::SelectOp::create(nb, bodyLoc, isExtremum, adjoint, zero);
         }
@@ -257,7 +276,7 @@ LogicalResult reverseLinalgOp(linalg::LinalgOp op, OpBuilder &b,
         if (copy->use_empty())
           copy->erase();
 
-      Value dx = bodyState.getAdjoint(args[p]);
+      Value dx = bodyState.getAdjoint(arg(p));
       Value out;
       if (sums)
         out = dx ? createAdd(nb, bodyLoc, args.back(), dx) : args.back();
