@@ -11,6 +11,7 @@ Usage: random_programs.py [COUNT] [SEED]
 """
 
 import os
+import re
 import sys
 
 import numpy as np
@@ -308,15 +309,11 @@ class Program:
              "%pe": self.t_batch_matmul}[p]()
         # Loss: chained sums of 0.5 v^2 + 0.3 v over every value that nothing
         # consumed (each sum starts from the previous one: an active init).
-        used = set()
-        for line in self.lines:
-            for tok in line.replace(",", " ").replace("(", " ").replace(")", " ").split():
-                if tok.startswith("%v") and "=" not in tok:
-                    used.add(tok)
         acc = self.zeros(())
         for v, s in self.pool:
-            defined = [ln for ln in self.lines if ln.strip().startswith(v + " =")]
-            if v in ("%x",) or any(v in ln.split("=", 1)[1] for ln in self.lines if "=" in ln and not ln.strip().startswith(v + " =")):
+            use = re.compile(re.escape(v) + r"(?![0-9])")
+            if v == "%x" or any(use.search(ln.split("=", 1)[-1]) and not ln.strip().startswith(v + " =")
+                                for ln in self.lines):
                 continue
             acc = self.generic([(v, s)], (), [imap(len(s), range(len(s))), imap(len(s), [])],
                                ["reduction"] * len(s),
