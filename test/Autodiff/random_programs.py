@@ -164,6 +164,20 @@ class Program:
         self.emit(f"{r} = {op} ins({v}, {w} : {ttype(s)}, {ttype(s)}) outs({e} : {ttype(s)}) -> {ttype(s)}")
         self.add(r, s, op)
 
+    def t_named_unary(self):
+        v, s = self.pick()
+        e = self.empty(s)
+        r = self.fresh()
+        op = self.rng.choice(["linalg.tanh", "linalg.erf", "linalg.negf", "linalg.square",
+                              "linalg.abs", "elementwise<tanh>", "elementwise<square>"])
+        if op.startswith("elementwise"):
+            kind = op[len("elementwise<"):-1]
+            self.emit(f"{r} = linalg.elementwise kind=#linalg.elementwise_kind<{kind}> "
+                      f"ins({v} : {ttype(s)}) outs({e} : {ttype(s)}) -> {ttype(s)}")
+        else:
+            self.emit(f"{r} = {op} ins({v} : {ttype(s)}) outs({e} : {ttype(s)}) -> {ttype(s)}")
+        self.add(r, s, op)
+
     def t_bias(self):
         # (m, n) + pb[n], broadcast through the indexing map.
         v, s = self.pick((self.m, self.n))
@@ -296,7 +310,7 @@ class Program:
         self.emit(f"{r} = tensor.extract_slice {p}[{m // 2}, 1] [{m}, {n}] [1, 1] : {ttype((2 * m + 1, n + 2))} to {ttype(s)}")
         self.add(r, s, "concat + pad + extract_slice")
 
-    TEMPLATES = ["t_unary", "t_unary", "t_binary", "t_named", "t_bias", "t_broadcast_named",
+    TEMPLATES = ["t_unary", "t_unary", "t_binary", "t_named", "t_named_unary", "t_bias", "t_broadcast_named",
                  "t_matmul", "t_batch_matmul", "t_transpose", "t_softmax", "t_slices",
                  "t_reshape", "t_concat_pad"]
 
