@@ -27,7 +27,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -69,6 +71,54 @@ private:
 bool isCombiner(Operation *op) {
   return isa<arith::AddFOp, arith::MaximumFOp, arith::MaxNumFOp,
              arith::MinimumFOp, arith::MinNumFOp>(op);
+}
+
+/// The gradient of operand `p` (A or B) of a linalg.matmul as another
+/// linalg.matmul, so that a training step's weight gradients stay named
+/// contractions (which the GPU pipeline maps to tensor cores); null where
+/// the generic rule must build it (broadcast maps, mixed element types).
+/// With e0, e1 the dimensions of the operand's layout and e2 the one it
+/// lacks, the new matmul writes (e0, e1) from the other operand and dC.
+Value buildMatmulOperandGradient(OpBuilder &b, Location loc,
+                                 linalg::MatmulOp op, unsigned p,
+                                 Value resultAdjoint) {
+  if (p > 1)
+    return {};
+  Type elementType = getElementTypeOrSelf(resultAdjoint.getType());
+  for (Value operand : op->getOperands())
+    if (getElementTypeOrSelf(operand.getType()) != elementType)
+      return {};
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (AffineMap map : maps)
+    if (map.getNumDims() != 3 || map.getNumResults() != 2 ||
+        !map.isProjectedPermutation())
+      return {};
+  MLIRContext *ctx = b.getContext();
+  unsigned first = maps[p].getDimPosition(0);
+  unsigned second = maps[p].getDimPosition(1);
+  SmallVector<AffineExpr> renamed(3);
+  renamed[first] = getAffineDimExpr(0, ctx);
+  renamed[second] = getAffineDimExpr(1, ctx);
+  renamed[3 - first - second] = getAffineDimExpr(2, ctx);
+  auto rename = [&](AffineMap map) {
+    return map.replaceDimsAndSymbols(renamed, {}, 3, 0);
+  };
+  Value other = op->getOperand(1 - p);
+  AffineMap otherMap = rename(maps[1 - p]);
+  AffineMap adjointMap = rename(maps[2]);
+  // The new lhs spans (e0, e2), the new rhs (e2, e1).
+  bool otherIsLhs = otherMap.isFunctionOfDim(0);
+  Value lhs = otherIsLhs ? other : resultAdjoint;
+  Value rhs = otherIsLhs ? resultAdjoint : other;
+  AffineMap lhsMap = otherIsLhs ? otherMap : adjointMap;
+  AffineMap rhsMap = otherIsLhs ? adjointMap : otherMap;
+  Value zeros = createFloatConstant(b, loc, op->getOperand(p).getType(), 0.0);
+  auto matmul =
+      linalg::MatmulOp::create(b, loc, ValueRange{lhs, rhs}, ValueRange{zeros});
+  matmul.setIndexingMapsAttr(b.getAffineMapArrayAttr(
+      {lhsMap, rhsMap,
+       AffineMap::get(3, 0, {renamed[first], renamed[second]}, ctx)}));
+  return matmul.getResult(0);
 }
 
 LogicalResult reverseLinalgOp(linalg::LinalgOp op, OpBuilder &b,
@@ -178,6 +228,14 @@ LogicalResult reverseLinalgOp(linalg::LinalgOp op, OpBuilder &b,
       return state.refuse(operation, "indexes operand #" + Twine(p) +
                                          " with a map that is not a projected "
                                          "permutation");
+
+    if (auto matmul = dyn_cast<linalg::MatmulOp>(operation)) {
+      if (Value grad = buildMatmulOperandGradient(b, loc, matmul, p,
+                                                  resultAdjoints[0])) {
+        state.addAdjoint(b, x, grad);
+        continue;
+      }
+    }
 
     SmallVector<utils::IteratorType> backwardIterators(
         iterators.size(), utils::IteratorType::reduction);

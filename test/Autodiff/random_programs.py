@@ -202,6 +202,14 @@ class Program:
         if form == 0:
             self.emit(f"{r} = linalg.matmul ins({v}, {self.param('%pc')} : {ttype((m, n))}, {ttype((n, k))}) "
                       f"outs({z} : {ttype((m, k))}) -> {ttype((m, k))}")
+        elif form == 1:
+            # A read transposed from an (n x m) value through indexing maps.
+            e = self.empty((n, m))
+            t = self.fresh()
+            self.emit(f"{t} = linalg.transpose ins({v} : {ttype((m, n))}) outs({e} : {ttype((n, m))}) permutation = [1, 0]")
+            maps = f"[{imap(3, [2, 0])}, {imap(3, [2, 1])}, {imap(3, [0, 1])}]"
+            self.emit(f"{r} = linalg.matmul indexing_maps = {maps} ins({t}, {self.param('%pc')} : "
+                      f"{ttype((n, m))}, {ttype((n, k))}) outs({z} : {ttype((m, k))}) -> {ttype((m, k))}")
         else:
             # B stored transposed (k x n), read through indexing maps.
             maps = f"[{imap(3, [0, 2])}, {imap(3, [1, 2])}, {imap(3, [0, 1])}]"
