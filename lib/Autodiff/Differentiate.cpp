@@ -258,7 +258,7 @@ struct DifferentiatePass
       }
     } else {
       for (auto func : module.getOps<func::FuncOp>())
-        if (!wrt.empty() || !getTrainableArguments(func).empty())
+        if (!getTrainableArguments(func).empty())
           selected.push_back(func);
     }
     for (func::FuncOp func : selected) {
