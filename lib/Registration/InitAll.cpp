@@ -7,6 +7,8 @@
 #include "qat/InitAllDialects.h"
 #include "qat/InitAllPasses.h"
 
+#include "qat/Autodiff/AutoDiffOpInterface.h"
+#include "qat/Autodiff/Passes.h"
 #include "qat/Conversion/Passes.h"
 #include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
 #include "qat/Dialect/QAT/IR/QATDialect.h"
@@ -32,6 +34,8 @@ void mlir::qat::registerAllDialects(DialectRegistry &registry) {
   registerGPUBarrierMemoryEffects(registry);
   // Keeps constants in the kernels they are used in.
   registerGPULaunchConstantMaterialization(registry);
+  // Reverse rules of upstream and qat ops for qat-differentiate.
+  registerAutoDiffExternalModels(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   // gpu-module-to-binary and the object emitters translate to LLVM IR.
@@ -43,5 +47,6 @@ void mlir::qat::registerAllPasses() {
   registerQATConversionPasses();
   registerQATTransformsPasses();
   registerQATDialectPasses();
+  registerQATAutodiffPasses();
   registerPipelines();
 }
