@@ -48,6 +48,12 @@ void mlir::qat::buildQATToNVPTXPipeline(
   rows.tensorCoreHadamard = options.tensorCoreHadamard;
   rows.hadamardExchange = options.hadamardExchange;
   pm.addNestedPass<func::FuncOp>(createConvertQATToGPU(rows));
+  // Float contractions (the gradient matmuls of a backward pass, any
+  // linalg.matmul or batch_matmul of a model) on the tensor cores, before
+  // the elementwise fusion could fold producers into their bodies.
+  ConvertLinalgContractionsToNVGPUOptions contractions;
+  contractions.precision = options.contractionPrecision;
+  pm.addPass(createConvertLinalgContractionsToNVGPU(contractions));
   // The linalg ops around them (losses, gradients of float matmuls, SGD
   // updates): elementwise chains fuse into one op, hence one kernel, and the
   // tensors between them never become buffers.
@@ -81,7 +87,9 @@ void mlir::qat::buildQATToNVPTXPipeline(
   // linalg op, named or generic, of any rank, and the tile sizes are the
   // one knob (`linalg-tile-sizes`). The kernels are plain (no shared-memory
   // tiling, no tensor cores): they serve the glue of a training step, while
-  // the quantizers and low-bit matmuls have the hand-built kernels above.
+  // the quantizers, low-bit matmuls and float contractions have the
+  // hand-built kernels above (a contraction gets here only in a form the
+  // tensor-core kernel does not take, or with contraction-precision=f32).
   // Ops without a parallel dimension (the final reduction of a split loss,
   // rank-0 ops) run in a single-thread kernel.
   pm.addNestedPass<func::FuncOp>(createGPUSerialLinalg());

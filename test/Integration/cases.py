@@ -670,7 +670,134 @@ def matmul_cases(rng):
     return cases
 
 
+# --- Float contractions ---------------------------------------------------------------
+
+
+def contraction_case(name, m, n, k, a_dtype, b_dtype, out_dtype, a_form="mk", b_form="kn",
+                     out_form="mn", batch=0, accumulate=False):
+    """C (+)= A B as a linalg.generic with the given operand layouts ("mk" or
+    "km" for A, "kn" or "nk" for B, "mn" or "nm" for C), a batch dimension
+    when batch > 0, and C read from an argument when accumulate (otherwise a
+    fill of zero). On the GPU these run on the tensor cores (tf32 for f32
+    inputs, the default contraction-precision, bf16/f16 otherwise) with f32
+    accumulation; the CPU computes them in f32 in loop order.
+
+    Tolerance, against a float64 product of the inputs (rounded to their
+    type): |out - ref| <= rel * sum_k |a b| + out_rel * |ref|, rel = 2^-9
+    where an f32 operand goes through tf32 (both operands' 10-bit mantissas
+    truncated: up to 2 * 2^-10), 2^-14 where the products are exact (16-bit
+    inputs; f32 accumulation over K <= 2048 in any order), plus (K + 1)
+    roundings of the accumulator for 16-bit results (the CPU follows
+    linalg's per-step rounding); out_rel is one rounding to the result
+    type. The init of an accumulating case is -c (a fresh tensor)."""
+    dims = {"m": m, "n": n, "k": k}
+    bdim = "b, " if batch else ""
+    bshape = [batch] if batch else []
+
+    def shape(form):
+        return bshape + [dims[d] for d in form]
+
+    def amap(form):
+        return f"affine_map<({bdim}m, n, k) -> ({bdim}{', '.join(form)})>"
+
+    at, bt, ct = t(shape(a_form), a_dtype), t(shape(b_form), b_dtype), t(shape(out_form), out_dtype)
+    iters = (['"parallel"'] if batch else []) + ['"parallel"', '"parallel"', '"reduction"']
+    func = "case_contraction_" + name
+
+    def ext(v, dtype):
+        return (f"    %{v}x = arith.extf %{v}e : {dtype} to {out_dtype}\n", f"%{v}x") \
+            if dtype != out_dtype else ("", f"%{v}e")
+    ea, va = ext("a", a_dtype)
+    eb, vb = ext("b", b_dtype)
+    if accumulate:
+        # The init is -c, a fresh tensor: with c itself the CPU would
+        # accumulate into the caller's array, which the check reads again.
+        params, init = f"%a: {at}, %b: {bt}, %c: {ct}", "%n"
+        rank = len(shape(out_form))
+        parallel = '"parallel"'
+        ident = f"affine_map<({', '.join(f'd{i}' for i in range(rank))}) -> " \
+                f"({', '.join(f'd{i}' for i in range(rank))})>"
+        prologue = (f"  %e = tensor.empty() : {ct}\n"
+                    f"  %n = linalg.generic {{indexing_maps = [{ident}, {ident}], iterator_types = "
+                    f"[{', '.join([parallel] * rank)}]}} ins(%c : {ct}) outs(%e : {ct}) {{\n"
+                    f"  ^bb0(%v: {out_dtype}, %o: {out_dtype}):\n"
+                    f"    %nv = arith.negf %v : {out_dtype}\n"
+                    f"    linalg.yield %nv : {out_dtype}\n  }} -> {ct}\n")
+    else:
+        params, init = f"%a: {at}, %b: {bt}", "%z"
+        prologue = (f"  %zero = arith.constant 0.0 : {out_dtype}\n"
+                    f"  %e = tensor.empty() : {ct}\n"
+                    f"  %z = linalg.fill ins(%zero : {out_dtype}) outs(%e : {ct}) -> {ct}\n")
+    mlir = (f"func.func @{func}({params}) -> {ct} attributes {{llvm.emit_c_interface}} {{\n"
+            + prologue
+            + f"  %y = linalg.generic {{indexing_maps = [{amap(a_form)}, {amap(b_form)}, "
+              f"{amap(out_form)}], iterator_types = [{', '.join(iters)}]}}\n"
+              f"      ins(%a, %b : {at}, {bt}) outs({init} : {ct}) {{\n"
+              f"  ^bb0(%ae: {a_dtype}, %be: {b_dtype}, %ce: {out_dtype}):\n"
+            + ea + eb
+            + f"    %p = arith.mulf {va}, {vb} : {out_dtype}\n"
+              f"    %s = arith.addf %ce, %p : {out_dtype}\n"
+              f"    linalg.yield %s : {out_dtype}\n  }} -> {ct}\n"
+              f"  return %y : {ct}\n}}\n")
+
+    def canonical(x, form, first, second):
+        # -> [batch, first, second]
+        x = x if batch else x[None]
+        return x if form == first + second else np.swapaxes(x, 1, 2)
+
+    def check(inputs, outputs):
+        a = maybe_bf16(inputs[0], a_dtype).astype(np.float64)
+        b = maybe_bf16(inputs[1], b_dtype).astype(np.float64)
+        a = canonical(a, a_form, "m", "k")
+        b = canonical(b, b_form, "k", "n")
+        ref = a @ b
+        terms = np.abs(a) @ np.abs(b)
+        if accumulate:
+            c = -canonical(maybe_bf16(inputs[2], out_dtype).astype(np.float64), out_form, "m", "n")
+            ref, terms = ref + c, terms + np.abs(c)
+        out = canonical(np.asarray(outputs[0], np.float64), out_form, "m", "n")
+        rel = 2.0 ** -9 if "f32" in (a_dtype, b_dtype) else 2.0 ** -14
+        out_rel = {"f32": 2.0 ** -23, "bf16": 2.0 ** -8, "f16": 2.0 ** -11}[out_dtype]
+        if out_dtype != "f32":
+            # linalg's semantics (the CPU) round the accumulator to the
+            # result type after every step (the GPU rounds once).
+            rel += (k + 1) * out_rel
+        finite_like(out, ref, "contraction")
+        err = np.abs(out - ref)
+        bound = rel * terms + out_rel * np.abs(ref) + 1e-30
+        worst = float(np.max(err / bound))
+        if worst > 1:
+            i = np.unravel_index(np.argmax(err / bound), err.shape)
+            raise Failure(f"contraction: error {err[i]:.3g} at {i} (got {out[i]}, "
+                          f"want {ref[i]}, bound {bound[i]:.3g})")
+        return f"max error {worst:.3f} of the bound"
+
+    args = [(shape(a_form), a_dtype, normal()), (shape(b_form), b_dtype, normal())]
+    if accumulate:
+        args.append((shape(out_form), out_dtype, normal()))
+    return Case("contraction_" + name, mlir, func, args, check, [(shape(out_form), out_dtype)])
+
+
+def contraction_cases():
+    """Every layout the GPU kernel distinguishes, odd M, N and K (guarded
+    tails of every tile), both tile shapes (the last case has enough 128x128
+    tiles for the large one), batches and an init that is added."""
+    return [
+        contraction_case("f32_67x45x100", 67, 45, 100, "f32", "f32", "f32"),
+        # dW = dY^T X of a backward pass.
+        contraction_case("f32_tA_37x130x29", 37, 130, 29, "f32", "f32", "f32", a_form="km"),
+        contraction_case("bf16_tB_150x70x200", 150, 70, 200, "bf16", "bf16", "f32", b_form="nk"),
+        contraction_case("bf16_batch3_33x65x77", 33, 65, 77, "bf16", "bf16", "f32",
+                         b_form="nk", batch=3),
+        contraction_case("f16_acc_tC_129x31x64", 129, 31, 64, "f16", "f16", "f32",
+                         out_form="nm", accumulate=True),
+        contraction_case("mixed_tAB_40x72x1000", 40, 72, 1000, "bf16", "f32", "f32",
+                         a_form="km", b_form="nk"),
+        contraction_case("f16_1300x1500x40", 1300, 1500, 40, "f16", "f16", "f16"),
+    ]
+
+
 def all_cases(seed=2026):
     rng = np.random.default_rng(seed)
     return (quantizer_cases(rng) + rms_cases() + hadamard_cases(rng) + row_kernel_cases()
-            + matmul_cases(rng))
+            + matmul_cases(rng) + contraction_cases())

@@ -2,6 +2,9 @@
 // RUN:   --mlir-print-ir-after=qat-gpu-device-buffers -o %t 2> %t.host
 // RUN: FileCheck %s --check-prefix=HOST < %t.host
 // RUN: FileCheck %s < %t
+// RUN: qat-opt %s --split-input-file --qat-to-nvptx="format=isa contraction-precision=f32" --mlir-disable-threading \
+// RUN:   --mlir-print-ir-after=qat-gpu-device-buffers -o /dev/null 2> %t.plain
+// RUN: FileCheck %s --check-prefix=PLAIN < %t.plain
 // RUN: qat-opt %s --split-input-file --qat-to-nvptx="chip=sm_80 format=bin toolkit=/usr/local/cuda linalg-tile-sizes=8,32" \
 // RUN: | FileCheck %s --check-prefix=BIN
 
@@ -97,19 +100,18 @@ func.func @mse(%y: tensor<64x128xf32>, %t: tensor<64x128xf32>)
 
 // -----
 
-// A float gradient: the fill of the accumulator and the matmul share one
-// kernel (same iteration space), each thread summing over k; then an SGD
-// update with a dynamic number of rows and a scalar argument, where the
-// chain of two elementwise ops is fused into one kernel.
+// A float gradient (dW = dY^T X) on the tensor cores: its zero fill is not
+// read, the result is a fresh device buffer. With
+// contraction-precision=f32 (PLAIN) it is a plain kernel instead: the fill
+// of the accumulator and the matmul share one kernel (same iteration
+// space), each thread summing over k. Then an SGD update with a dynamic
+// number of rows and a scalar argument, where the chain of two elementwise
+// ops is fused into one kernel.
 
 // HOST-LABEL: IR Dump After GPUDeviceBuffers
 //       HOST: func.func @grad_and_update
-//       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c4, {{.*}} = %c8, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c4, {{.*}} = %c1)
-//       HOST:     memref.store %cst
-//       HOST:     scf.for %{{.*}} = %c0 to %c64 step %c1
-//       HOST:       arith.mulf
-//       HOST:       arith.addf
-//       HOST:     gpu.terminator
+//       HOST:   %[[G:.*]] = gpu.alloc () : memref<32x256xf32>
+//       HOST:   gpu.launch_func @qat_contraction_32x256x64_tf32_f32_64x64::@qat_contraction_mma_sync blocks in (%c4, %c1, %c1) threads in (%c128, %c1, %c1) args(%arg0 : memref<64x32xf32>, %arg1 : memref<64x256xf32>, %[[G]] : memref<32x256xf32>)
 //       HOST:   %[[BY:.*]] = affine.apply affine_map<()[s0] -> (s0 ceildiv 4)>
 //       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c4, {{.*}} = %[[BY]], {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c4, {{.*}} = %c1)
 //       HOST:     scf.if
@@ -120,15 +122,25 @@ func.func @mse(%y: tensor<64x128xf32>, %t: tensor<64x128xf32>)
 //   HOST-NOT:   gpu.launch
 //       HOST:   return
 
+// PLAIN-LABEL: func.func @grad_and_update
+//       PLAIN:   gpu.launch blocks({{.*}}) in ({{.*}} = %c4, {{.*}} = %c8, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c4, {{.*}} = %c1)
+//       PLAIN:     memref.store %cst
+//       PLAIN:     scf.for %{{.*}} = %c0 to %c64 step %c1
+//       PLAIN:       arith.mulf
+//       PLAIN:       arith.addf
+//       PLAIN:     gpu.terminator
+//   PLAIN-NOT:   gpu.launch_func
+//       PLAIN:   gpu.launch blocks
+//       PLAIN:   return
+
 // CHECK-LABEL: llvm.func @grad_and_update(
+//   CHECK-NOT:   llvm.{{load|store}}
+//       CHECK:   gpu.launch_func {{.*}} @qat_contraction_32x256x64_tf32_f32_64x64::@qat_contraction_32x256x64_tf32_f32_64x64
 //   CHECK-NOT:   llvm.{{load|store}}
 //       CHECK:   gpu.launch_func {{.*}} @grad_and_update_kernel::@grad_and_update_kernel
 //   CHECK-NOT:   llvm.{{load|store}}
-//       CHECK:   gpu.launch_func {{.*}} @grad_and_update_kernel_0::@grad_and_update_kernel
-//   CHECK-NOT:   llvm.{{load|store}}
 //       CHECK:   llvm.return
 //       CHECK: gpu.binary @grad_and_update_kernel
-//       CHECK: gpu.binary @grad_and_update_kernel_0
 #id = affine_map<(m, n) -> (m, n)>
 func.func @grad_and_update(%dy: tensor<64x32xf32>, %x: tensor<64x256xf32>,
                            %w: tensor<?x256xf32>, %lr: f32)

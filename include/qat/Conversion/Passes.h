@@ -7,6 +7,7 @@
 #ifndef QAT_CONVERSION_PASSES_H
 #define QAT_CONVERSION_PASSES_H
 
+#include "qat/Conversion/LinalgToNVGPU/LinalgToNVGPU.h"
 #include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
 #include "qat/Conversion/QATToGPU/QATToGPU.h"
 #include "qat/Conversion/QATToLinalg/QATToLinalg.h"

@@ -229,4 +229,80 @@ def ConvertQATMatmulToNVGPU
   ];
 }
 
+//===----------------------------------------------------------------------===//
+// LinalgToNVGPU
+//===----------------------------------------------------------------------===//
+
+def ConvertLinalgContractionsToNVGPU
+    : Pass<"convert-linalg-contractions-to-nvgpu", "::mlir::ModuleOp"> {
+  let summary = "Float linalg contractions on tensors to tiled tensor-core "
+                "(mma.sync) kernels";
+  let description = [{
+    Rewrites every float matrix product on tensors, in whatever form linalg
+    spells it, into a launch of a shared-memory tiled kernel on the tensor
+    cores (`nvgpu.ldmatrix` + `nvgpu.mma.sync`, f32 accumulators, sm_80 and
+    later): `linalg.matmul` with any indexing maps (transposed operands, the
+    `A^T B` and `A B^T` of backward passes), `linalg.batch_matmul` and any
+    `linalg.generic` whose body is `c + a * b` (with `arith.extf` of the
+    inputs allowed) over projected-permutation maps with one M, one N, one
+    K and at most one batch dimension. The result is
+    `init + sum_k a * b`: the init is read in the epilogue unless it is a
+    `linalg.fill` of zero.
+
+    Precision: f16 x f16 runs on f16 tensor cores, other 16-bit inputs on
+    bf16 ones (an f16 operand beside a bf16 one is rounded to bf16). Inputs
+    with an f32 operand follow `precision`: `tf32` (the default: 10-bit
+    mantissa, mma.sync m16n8k8 .tf32, the operands' low 13 mantissa bits
+    ignored), `bf16` (operands rounded to bf16 when they enter shared
+    memory: twice tf32's tensor-core rate, 7-bit mantissa) or `f32` (the
+    pass leaves them alone: they keep the plain parallel-loop kernel of
+    the rest of the pipeline, exact f32 arithmetic). Accumulation is f32
+    in every case, also for bf16 or f16 results (rounded once at the end,
+    where linalg's semantics round after every step).
+
+    Kernel (`LinalgToNVGPU/ContractionMmaSync.cpp`): a CTA computes one
+    output tile, its warps own warp tiles of m16n8 MMA tiles; K advances in
+    64-byte tiles (32 bf16/f16 or 16 f32 elements) through two stages of
+    swizzled shared memory: every thread loads its share of the next tile
+    from global memory (16-byte chunks with one vector load each where K
+    is the operand's contiguous dimension and a multiple of a chunk;
+    otherwise single elements, threads consecutive along the contiguous
+    rows, so transposed operands read coalesced too), converts it to the
+    compute type and stores it into the other stage while the warps
+    multiply the current one. Out-of-bounds rows, columns and K elements read as zero; the
+    epilogue stores only in-bounds elements, so M, N and K are arbitrary.
+    Tile shape (a heuristic on the problem shape): 128x128 on 8 warps (warp
+    tiles 64x32) when that gives at least `kMinLargeTileCTAs` = 120 CTAs
+    (about one per SM of an H100), otherwise 64x64 on 4 warps (warp tiles
+    32x32), so that small products still spread over many SMs. The batch
+    dimension is the grid's y.
+
+    Ops that are left alone (they keep the plain parallel-loop kernel):
+    integer and f64 contractions, dynamic shapes, more than one M, N, K or
+    batch dimension, bodies that are not a multiply-accumulate, f32 inputs
+    with precision=f32, and buffers (the pass works on tensors).
+  }];
+  let options = [
+    Option<"precision", "precision", "::mlir::qat::ContractionPrecision",
+           "::mlir::qat::ContractionPrecision::TF32",
+           "Tensor-core precision of contractions with f32 operands",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::qat::ContractionPrecision::TF32, "tf32",
+                        "tf32 mma.sync (10-bit mantissa)"),
+             clEnumValN(::mlir::qat::ContractionPrecision::BF16, "bf16",
+                        "operands rounded to bf16, bf16 mma.sync"),
+             clEnumValN(::mlir::qat::ContractionPrecision::F32, "f32",
+                        "no tensor cores: exact f32 in the plain kernels"))}]>
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // QAT_CONVERSION_PASSES_TD

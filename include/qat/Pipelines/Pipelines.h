@@ -8,6 +8,8 @@
 #ifndef QAT_PIPELINES_PIPELINES_H
 #define QAT_PIPELINES_PIPELINES_H
 
+#include "qat/Conversion/LinalgToNVGPU/ContractionPrecision.h"
+
 #include "mlir/Pass/PassOptions.h"
 
 namespace mlir {
@@ -61,9 +63,10 @@ struct QATToNVPTXPipelineOptions
       llvm::cl::init(16)};
   PassOptions::Option<bool> tensorCoreHadamard{
       *this, "tensor-core-hadamard",
-      llvm::cl::desc("Compute 16-element stages of bf16 Hadamard transforms "
-                     "(block 128) on the tensor cores (convert-qat-to-gpu; off: "
-                     "no faster on an H200)"),
+      llvm::cl::desc(
+          "Compute 16-element stages of bf16 Hadamard transforms "
+          "(block 128) on the tensor cores (convert-qat-to-gpu; off: "
+          "no faster on an H200)"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> hadamardExchange{
       *this, "hadamard-exchange",
@@ -90,6 +93,19 @@ struct QATToNVPTXPipelineOptions
                      "their innermost parallel dimensions, innermost last "
                      "(threadIdx.x); at most 3 sizes, at most 1024 threads"),
       llvm::cl::list_init<int64_t>({4, 64})};
+  PassOptions::Option<ContractionPrecision> contractionPrecision{
+      *this, "contraction-precision",
+      llvm::cl::desc("What the tensor cores compute for float contractions "
+                     "with an f32 operand (16-bit ones always run in their "
+                     "type)"),
+      llvm::cl::init(ContractionPrecision::TF32),
+      llvm::cl::values(
+          clEnumValN(ContractionPrecision::TF32, "tf32",
+                     "tf32 mma.sync (10-bit mantissa), the default"),
+          clEnumValN(ContractionPrecision::BF16, "bf16",
+                     "operands rounded to bf16, bf16 mma.sync"),
+          clEnumValN(ContractionPrecision::F32, "f32",
+                     "no tensor cores: exact f32 in plain kernels"))};
 };
 
 /// Maps qat ops to fused GPU kernels, bufferizes with buffers in device

@@ -1,0 +1,91 @@
+//===- ContractionKernel.h - One float contraction kernel -------*- C++ -*-===//
+//
+// The description of one tensor-core kernel of a float linalg contraction and
+// the builder of its mma.sync form.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_LIB_CONVERSION_LINALGTONVGPU_CONTRACTIONKERNEL_H
+#define QAT_LIB_CONVERSION_LINALGTONVGPU_CONTRACTIONKERNEL_H
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+
+#include <string>
+
+namespace mlir::qat {
+
+/// A buffer of the kernel (A, B, or the init and the result) and where the
+/// contraction's dimensions sit in it: A is indexed by (batch, m, k), B by
+/// (batch, n, k), the init and the result by (batch, m, n), each dimension
+/// at the memref dimension that the op's indexing map puts it.
+struct ContractionOperand {
+  SmallVector<int64_t> shape;
+  Type elementType;
+  /// Memref dimensions of the batch (-1: none), of the rows (m or n) and of
+  /// the columns (k for A and B, n for the result).
+  int64_t batchDim = -1, rowDim = 0, colDim = 1;
+
+  /// The columns are the fastest-varying dimension of the layout.
+  bool colsContiguous() const {
+    return colDim == static_cast<int64_t>(shape.size()) - 1;
+  }
+  bool operator==(const ContractionOperand &other) const {
+    return shape == other.shape && elementType == other.elementType &&
+           batchDim == other.batchDim && rowDim == other.rowDim &&
+           colDim == other.colDim;
+  }
+};
+
+/// CTA tiles of at least this many CTAs use the large tile (see
+/// ContractionKernelSpec::chooseTiles).
+constexpr int64_t kMinLargeTileCTAs = 120;
+
+/// Everything a kernel depends on; contractions with equal specs share one
+/// kernel.
+struct ContractionKernelSpec {
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  ContractionOperand lhs, rhs, out;
+  /// The result adds the init (read through its own buffer, laid out as the
+  /// result); false where the init is a fill of zero.
+  bool accumulate = false;
+  /// What the tensor cores multiply: bf16, f16, or f32 (as tf32).
+  Type computeType;
+  /// CTA tile and its grid of warps.
+  int64_t tileM = 128, tileN = 128, warpsM = 2, warpsN = 4;
+
+  /// The tile heuristic: 128x128 CTA tiles on 8 warps (64x32 warp tiles)
+  /// when the problem has at least kMinLargeTileCTAs of them, which is
+  /// about one per SM of an H100 (132), so that the large tile's better
+  /// reuse of shared memory does not leave SMs idle; otherwise 64x64 tiles
+  /// on 4 warps (32x32 warp tiles), four times as many CTAs.
+  void chooseTiles();
+  int64_t getThreads() const { return warpsM * warpsN * 32; }
+  int64_t getGridX() const {
+    return llvm::divideCeil(m, tileM) * llvm::divideCeil(n, tileN);
+  }
+  /// A symbol-friendly name that tells kernels apart, e.g.
+  /// `qat_contraction_64x256x128_tf32_f32_64x64`.
+  std::string getName() const;
+  bool operator==(const ContractionKernelSpec &other) const;
+};
+
+/// A kernel and how to launch it: a grid of gridX x gridY blocks of
+/// blockSize threads, with static shared memory only.
+struct ContractionKernel {
+  gpu::GPUFuncOp func;
+  int64_t gridX = 0, gridY = 0, blockSize = 0;
+};
+
+/// Builds the mma.sync kernel for `spec` as a `gpu.func` named
+/// `qat_contraction_mma_sync` inside `module`, together with its
+/// shared-memory buffer. Its arguments are A, B, the init (when
+/// `spec.accumulate`) and the result buffer.
+ContractionKernel
+buildContractionMmaSyncKernel(OpBuilder &builder, Location loc,
+                              gpu::GPUModuleOp module,
+                              const ContractionKernelSpec &spec);
+
+} // namespace mlir::qat
+
+#endif // QAT_LIB_CONVERSION_LINALGTONVGPU_CONTRACTIONKERNEL_H

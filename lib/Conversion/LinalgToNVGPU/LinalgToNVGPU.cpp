@@ -1,0 +1,304 @@
+//===- LinalgToNVGPU.cpp - Float contractions to tensor cores ---*- C++ -*-===//
+//
+// The convert-linalg-contractions-to-nvgpu pass: a float contraction on
+// tensors becomes buffers, a launch of a tensor-core kernel and the result as
+// a tensor again.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qat/Conversion/LinalgToNVGPU/LinalgToNVGPU.h"
+#include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
+
+#include "ContractionKernel.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Transforms/WalkPatternRewriteDriver.h"
+
+#include <limits>
+
+namespace mlir::qat {
+#define GEN_PASS_DEF_CONVERTLINALGCONTRACTIONSTONVGPU
+#include "qat/Conversion/Passes.h.inc"
+} // namespace mlir::qat
+
+using namespace mlir;
+using namespace mlir::qat;
+
+namespace {
+
+/// `value` is block argument `index` of `block`, possibly widened by
+/// arith.extf.
+bool isInputValue(Value value, Block *block, unsigned index) {
+  if (auto ext = value.getDefiningOp<arith::ExtFOp>())
+    value = ext.getIn();
+  return value == block->getArgument(index);
+}
+
+/// The body is `yield c + a * b` (either order of both operations), in
+/// floating point, with a and b possibly widened to c's type.
+bool isMultiplyAccumulate(linalg::LinalgOp op) {
+  Block *block = op.getBlock();
+  if (block->getNumArguments() != 3)
+    return false;
+  auto yield = dyn_cast<linalg::YieldOp>(block->getTerminator());
+  if (!yield || yield.getNumOperands() != 1)
+    return false;
+  auto addOp = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!addOp)
+    return false;
+  Value acc = block->getArgument(2);
+  Value product = addOp.getLhs() == acc   ? addOp.getRhs()
+                  : addOp.getRhs() == acc ? addOp.getLhs()
+                                          : Value();
+  if (!product)
+    return false;
+  auto mulOp = product.getDefiningOp<arith::MulFOp>();
+  if (!mulOp)
+    return false;
+  return (isInputValue(mulOp.getLhs(), block, 0) &&
+          isInputValue(mulOp.getRhs(), block, 1)) ||
+         (isInputValue(mulOp.getLhs(), block, 1) &&
+          isInputValue(mulOp.getRhs(), block, 0));
+}
+
+bool isKernelFloat(Type type) {
+  return isa<Float16Type, BFloat16Type, Float32Type>(type);
+}
+
+/// Where `map` puts the loop dimensions `batch`, `row` and `col`; fails if
+/// it holds anything else.
+FailureOr<ContractionOperand> getOperand(RankedTensorType type, AffineMap map,
+                                         std::optional<unsigned> batch,
+                                         unsigned row, unsigned col) {
+  ContractionOperand operand;
+  operand.shape = llvm::to_vector(type.getShape());
+  operand.elementType = type.getElementType();
+  if (map.getNumResults() != (batch ? 3u : 2u))
+    return failure();
+  for (auto [position, result] : llvm::enumerate(map.getResults())) {
+    unsigned dim = cast<AffineDimExpr>(result).getPosition();
+    if (batch && dim == *batch)
+      operand.batchDim = position;
+    else if (dim == row)
+      operand.rowDim = position;
+    else if (dim == col)
+      operand.colDim = position;
+    else
+      return failure();
+  }
+  if (batch && operand.batchDim < 0)
+    return failure();
+  return operand;
+}
+
+/// The kernel spec of `op`, or failure if the kernel does not handle it (the
+/// op then keeps the plain parallel-loop kernel).
+FailureOr<ContractionKernelSpec> getSpec(linalg::LinalgOp op,
+                                         ContractionPrecision precision) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
+      op.hasDynamicShape() || !isMultiplyAccumulate(op))
+    return failure();
+  for (AffineMap map : op.getIndexingMapsArray())
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
+      return failure();
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 ||
+      dims->k.size() != 1 || dims->batch.size() > 1 ||
+      op.getNumLoops() != 3 + dims->batch.size())
+    return failure();
+  std::optional<unsigned> batch;
+  if (!dims->batch.empty())
+    batch = dims->batch.front();
+  unsigned m = dims->m.front(), n = dims->n.front(), k = dims->k.front();
+
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto tensorType = [&](unsigned operand) {
+    return cast<RankedTensorType>(op->getOperand(operand).getType());
+  };
+  FailureOr<ContractionOperand> lhs =
+      getOperand(tensorType(0), maps[0], batch, m, k);
+  FailureOr<ContractionOperand> rhs =
+      getOperand(tensorType(1), maps[1], batch, n, k);
+  FailureOr<ContractionOperand> out =
+      getOperand(tensorType(2), maps[2], batch, m, n);
+  if (failed(lhs) || failed(rhs) || failed(out))
+    return failure();
+  if (!isKernelFloat(lhs->elementType) || !isKernelFloat(rhs->elementType) ||
+      !isKernelFloat(out->elementType))
+    return failure();
+
+  ContractionKernelSpec spec;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  spec.batch = batch ? ranges[*batch] : 1;
+  spec.m = ranges[m];
+  spec.n = ranges[n];
+  spec.k = ranges[k];
+  if (spec.m == 0 || spec.n == 0 || spec.k == 0 || spec.batch == 0)
+    return failure();
+  spec.lhs = *lhs;
+  spec.rhs = *rhs;
+  spec.out = *out;
+
+  Builder builder(op.getContext());
+  Type lhsType = lhs->elementType, rhsType = rhs->elementType;
+  if (lhsType.isF16() && rhsType.isF16()) {
+    spec.computeType = builder.getF16Type();
+  } else if (!lhsType.isF32() && !rhsType.isF32()) {
+    spec.computeType = builder.getBF16Type();
+  } else {
+    switch (precision) {
+    case ContractionPrecision::TF32:
+      spec.computeType = builder.getF32Type();
+      break;
+    case ContractionPrecision::BF16:
+      spec.computeType = builder.getBF16Type();
+      break;
+    case ContractionPrecision::F32:
+      return failure();
+    }
+  }
+
+  // A fill of zero adds nothing: the kernel does not read the init then.
+  Value init = op.getDpsInitOperand(0)->get();
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  spec.accumulate =
+      !fill || !matchPattern(fill.getInputs().front(), m_AnyZeroFloat());
+
+  spec.chooseTiles();
+  // Grid limits: x up to 2^31 - 1, y (the batch) up to 65535.
+  if (spec.getGridX() > std::numeric_limits<int32_t>::max() ||
+      spec.batch > 65535)
+    return failure();
+  return spec;
+}
+
+/// The kernels of one module, created on demand: equal specs share a kernel.
+class KernelCache {
+public:
+  explicit KernelCache(ModuleOp module) : module(module), symbolTable(module) {}
+
+  /// The kernel for `spec`; a new one goes into its own `gpu.module`, placed
+  /// before the top-level op that holds `user`.
+  ContractionKernel getOrCreate(OpBuilder &builder, Operation *user,
+                                const ContractionKernelSpec &spec) {
+    for (auto &[existing, kernel] : kernels)
+      if (existing == spec)
+        return kernel;
+    Operation *topLevel = user;
+    while (topLevel->getParentOp() != module)
+      topLevel = topLevel->getParentOp();
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPoint(topLevel);
+    auto gpuModule =
+        gpu::GPUModuleOp::create(builder, user->getLoc(), spec.getName());
+    // Renames the module if the name is taken.
+    symbolTable.insert(gpuModule, Block::iterator(topLevel));
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    builder.getUnitAttr());
+    ContractionKernel kernel =
+        buildContractionMmaSyncKernel(builder, user->getLoc(), gpuModule, spec);
+    kernels.emplace_back(spec, kernel);
+    return kernel;
+  }
+
+private:
+  ModuleOp module;
+  SymbolTable symbolTable;
+  SmallVector<std::pair<ContractionKernelSpec, ContractionKernel>, 0> kernels;
+};
+
+/// contraction -> to_buffer (A, B, init when read), memref.alloc (result),
+/// gpu.launch_func, to_tensor (result).
+struct ContractionToKernelLaunch : OpInterfaceRewritePattern<linalg::LinalgOp> {
+  ContractionToKernelLaunch(MLIRContext *context, KernelCache &cache,
+                            ContractionPrecision precision)
+      : OpInterfaceRewritePattern(context), cache(cache), precision(precision) {
+  }
+
+  LogicalResult matchAndRewrite(linalg::LinalgOp op,
+                                PatternRewriter &rewriter) const override {
+    // Ops already inside kernels (none today) stay.
+    if (op->getParentOfType<gpu::LaunchOp>() ||
+        op->getParentOfType<gpu::GPUModuleOp>())
+      return rewriter.notifyMatchFailure(op, "inside a kernel");
+    FailureOr<ContractionKernelSpec> spec = getSpec(op, precision);
+    if (failed(spec))
+      return rewriter.notifyMatchFailure(op, "not a supported contraction");
+    ContractionKernel kernel = cache.getOrCreate(rewriter, op, *spec);
+
+    Location loc = op.getLoc();
+    SmallVector<Value> buffers;
+    SmallVector<Value> tensors = {op.getDpsInputOperand(0)->get(),
+                                  op.getDpsInputOperand(1)->get()};
+    if (spec->accumulate)
+      tensors.push_back(op.getDpsInitOperand(0)->get());
+    for (Value tensor : tensors) {
+      auto type = cast<RankedTensorType>(tensor.getType());
+      buffers.push_back(bufferization::ToBufferOp::create(
+          rewriter, loc,
+          MemRefType::get(type.getShape(), type.getElementType()), tensor,
+          /*read_only=*/true));
+    }
+    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+    Value resultBuffer = memref::AllocOp::create(
+        rewriter, loc,
+        MemRefType::get(resultType.getShape(), resultType.getElementType()));
+    buffers.push_back(resultBuffer);
+
+    auto index = [&](int64_t value) -> Value {
+      return arith::ConstantIndexOp::create(rewriter, loc, value);
+    };
+    Value one = index(1);
+    gpu::LaunchFuncOp::create(
+        rewriter, loc, kernel.func,
+        gpu::KernelDim3{index(kernel.gridX), index(kernel.gridY), one},
+        gpu::KernelDim3{index(kernel.blockSize), one, one},
+        /*dynamicSharedMemorySize=*/Value(), buffers);
+    // The kernel writes every element of the fresh buffer and nothing else
+    // aliases it.
+    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+        op, resultType, resultBuffer, /*restrict=*/true, /*writable=*/true);
+    return success();
+  }
+
+  KernelCache &cache;
+  ContractionPrecision precision;
+};
+
+struct ConvertLinalgContractionsToNVGPUPass
+    : qat::impl::ConvertLinalgContractionsToNVGPUBase<
+          ConvertLinalgContractionsToNVGPUPass> {
+  using Base::Base;
+
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    // The launches this pass creates must pass buffer deallocation.
+    registerGPULaunchFuncMemoryEffects(registry);
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    KernelCache cache(module);
+    // One rewrite per op, no fixed point: every match adds (or reuses) a
+    // kernel, and nothing the rewrite creates matches again.
+    RewritePatternSet patterns(&getContext());
+    patterns.add<ContractionToKernelLaunch>(&getContext(), cache, precision);
+    walkAndApplyPatterns(module, std::move(patterns));
+  }
+};
+
+} // namespace
