@@ -102,7 +102,8 @@ static RankedTensorType codesTypeFor(Value input, QuantizerAttr q,
 }
 
 /// Clones what `v` is computed from into the builder's block, with the
-/// function arguments given by `mapping`.
+/// function arguments given by `mapping`. isWeightValue established that
+/// only pure ops and the mapped parameter and step arguments are reached.
 static Value cloneFrom(OpBuilder &b, IRMapping &mapping, Value v) {
   if (Value mapped = mapping.lookupOrNull(v))
     return mapped;

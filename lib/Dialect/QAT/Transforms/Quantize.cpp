@@ -39,6 +39,9 @@ namespace {
 struct Contraction {
   linalg::LinalgOp op;
   bool batched = false;
+  /// M dimensions: more than one when the activation keeps several leading
+  /// dimensions (tokens of a batch of sequences, B x S x K).
+  unsigned numM = 1;
   /// `normal = transpose(operand, perm)`; empty when already normal.
   SmallVector<int64_t> lhsPerm, rhsPerm;
   /// `out = transpose(normal result [b, m, n], perm)`; empty when normal.
@@ -86,10 +89,12 @@ static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
   }
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(op);
-  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 ||
-      dims->k.size() != 1 || dims->batch.size() > 1) {
-    os << "is not a (batched) matrix product: expected one M, one N, one K "
-          "and at most one batch dimension";
+  if (failed(dims) || dims->m.empty() || dims->n.size() != 1 ||
+      dims->k.size() != 1 || dims->batch.size() > 1 ||
+      (!dims->batch.empty() && dims->m.size() > 1)) {
+    os << "is not a (batched) matrix product: expected one N, one K, and one "
+          "M and at most one batch dimension or several M dimensions and no "
+          "batch dimension";
     if (succeeded(dims))
       os << ", got " << dims->m.size() << " M, " << dims->n.size() << " N, "
          << dims->k.size() << " K and " << dims->batch.size() << " batch";
@@ -104,10 +109,24 @@ static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
     rhsDims.push_back(dims->batch[0]);
     outDims.push_back(dims->batch[0]);
   }
-  lhsDims.append({dims->m[0], dims->k[0]});
-  rhsDims.append({dims->n[0], dims->k[0]});
-  outDims.append({dims->m[0], dims->n[0]});
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  // Several M dimensions are taken in the output's order, so that they
+  // collapse into one row dimension there and in A alike.
+  SmallVector<unsigned> mDims(dims->m.begin(), dims->m.end());
+  auto outPosition = [&](unsigned dim) {
+    return maps[2]
+        .getResultPosition(getAffineDimExpr(dim, op->getContext()))
+        .value_or(0);
+  };
+  llvm::sort(mDims, [&](unsigned a, unsigned b) {
+    return outPosition(a) < outPosition(b);
+  });
+  c.numM = mDims.size();
+  lhsDims.append(mDims.begin(), mDims.end());
+  lhsDims.push_back(dims->k[0]);
+  rhsDims.append({dims->n[0], dims->k[0]});
+  outDims.append(mDims.begin(), mDims.end());
+  outDims.push_back(dims->n[0]);
   FailureOr<SmallVector<int64_t>> lhsPerm = permutationTo(maps[0], lhsDims);
   FailureOr<SmallVector<int64_t>> rhsPerm = permutationTo(maps[1], rhsDims);
   // The output's permutation is the inverse question: where each output
@@ -442,6 +461,12 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
       replaceOperands(quantized);
       return success();
     }
+    // Several M dimensions become one row dimension for qat.matmul.
+    SmallVector<ReassociationIndices> rows = {
+        llvm::to_vector(llvm::seq<int64_t>(0, c.numM)), {c.numM}};
+    if (c.numM > 1)
+      normal[0] =
+          tensor::CollapseShapeOp::create(rewriter, loc, normal[0], rows);
     Value codes[2], scales[2];
     for (unsigned i : {0u, 1u}) {
       Value h =
@@ -462,11 +487,18 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
     SmallVector<int64_t> normalShape(outType.getShape());
     if (!c.outPerm.empty())
       normalShape = applyPermutation(outType.getShape(), inverse(c.outPerm));
+    auto normalType =
+        RankedTensorType::get(normalShape, outType.getElementType());
+    SmallVector<int64_t> productShape = {
+        cast<RankedTensorType>(normal[0].getType()).getDimSize(0),
+        normalShape.back()};
     Value y = MatmulOp::create(
         rewriter, loc,
-        RankedTensorType::get(normalShape, outType.getElementType()), codes[0],
+        RankedTensorType::get(productShape, outType.getElementType()), codes[0],
         codes[1], scales[0], scales[1], q, q,
         packed ? rewriter.getUnitAttr() : UnitAttr());
+    if (c.numM > 1)
+      y = tensor::ExpandShapeOp::create(rewriter, loc, normalType, y, rows);
     y = transpose(rewriter, loc, y, c.outPerm);
     // linalg contractions accumulate into their init; qat.matmul starts
     // from zero, so anything but a zero fill is added back.

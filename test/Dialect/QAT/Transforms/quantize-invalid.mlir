@@ -20,7 +20,7 @@ func.func @already_quantized(%x: tensor<4x16xf32>, %s: tensor<4x1xf32>) -> tenso
 
 func.func @matvec(%w: tensor<8x16xf32> {qat.param}, %x: tensor<16xf32>,
                   %acc: tensor<8xf32>) -> tensor<8xf32> {
-  // expected-error @+1 {{qat-quantize cannot apply #qat.quest: 'linalg.matvec' is not a (batched) matrix product: expected one M, one N, one K and at most one batch dimension, got 1 M, 0 N, 1 K and 0 batch (mark it qat.recipe = #qat.keep_float to leave it in float)}}
+  // expected-error @+1 {{qat-quantize cannot apply #qat.quest: 'linalg.matvec' is not a (batched) matrix product: expected one N, one K, and one M and at most one batch dimension or several M dimensions and no batch dimension, got 1 M, 0 N, 1 K and 0 batch (mark it qat.recipe = #qat.keep_float to leave it in float)}}
   %y = linalg.matvec ins(%w, %x : tensor<8x16xf32>, tensor<16xf32>)
       outs(%acc : tensor<8xf32>) -> tensor<8xf32>
   return %y : tensor<8xf32>

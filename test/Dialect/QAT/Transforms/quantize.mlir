@@ -162,3 +162,41 @@ func.func @batched(%a: tensor<2x5x64xf32> {qat.param}, %b: tensor<2x64x7xf32>,
       outs(%acc : tensor<2x5x7xf32>) -> tensor<2x5x7xf32>
   return %y : tensor<2x5x7xf32>
 }
+
+// -----
+
+// Activations with two leading dimensions (a batch of sequences, B x S x K)
+// times a K x N weight: the two M dimensions collapse into the rows of
+// qat.matmul and expand back; the output here orders them S, B.
+
+// QUEST-LABEL: func.func @tokens
+// QUEST-SAME: (%[[X:.*]]: tensor<3x5x64xf32>, %[[W:.*]]: tensor<64x24xf32> {qat.param}) -> tensor<5x3x24xf32>
+// QUEST: %[[XT:.*]] = linalg.transpose ins(%[[X]] : tensor<3x5x64xf32>) outs(%{{.*}} : tensor<5x3x64xf32>) permutation = [1, 0, 2]
+// QUEST: %[[WT:.*]] = linalg.transpose ins(%[[W]] : tensor<64x24xf32>) outs(%{{.*}} : tensor<24x64xf32>) permutation = [1, 0]
+// QUEST: %[[ROWS:.*]] = tensor.collapse_shape %[[XT]] {{\[\[}}0, 1], [2]] : tensor<5x3x64xf32> into tensor<15x64xf32>
+// QUEST: qat.hadamard %[[ROWS]] block 64 : tensor<15x64xf32>
+// QUEST: %[[Y:.*]] = qat.matmul {{.*}} : tensor<15x32xi8>, tensor<24x32xi8>, tensor<15x1xf32>, tensor<24x1xf32> -> tensor<15x24xf32>
+// QUEST: %[[OUT:.*]] = tensor.expand_shape %[[Y]] {{\[\[}}0, 1], [2]] output_shape [5, 3, 24] : tensor<15x24xf32> into tensor<5x3x24xf32>
+// QUEST: return %[[OUT]]
+
+// Weight-only recipes quantize the weight and keep the generic.
+// SQ-LABEL: func.func @tokens
+// SQ-SAME: %{{.*}}: tensor<24x1xf32> {qat.step}
+// SQ: qat.fake_quant {{.*}} : tensor<24x64xf32>, tensor<24x1xf32>
+// SQ: linalg.generic
+func.func @tokens(%x: tensor<3x5x64xf32>, %w: tensor<64x24xf32> {qat.param}) -> tensor<5x3x24xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<5x3x24xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<5x3x24xf32>) -> tensor<5x3x24xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(b, s, n, k) -> (b, s, k)>,
+                                        affine_map<(b, s, n, k) -> (k, n)>,
+                                        affine_map<(b, s, n, k) -> (s, b, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<3x5x64xf32>, tensor<64x24xf32>) outs(%f : tensor<5x3x24xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<5x3x24xf32>
+  return %y : tensor<5x3x24xf32>
+}
