@@ -12,6 +12,7 @@
 #include "qat/Conversion/Passes.h"
 #include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
 #include "qat/Dialect/QAT/IR/QATDialect.h"
+#include "qat/Dialect/QAT/Transforms/Passes.h"
 #include "qat/Pipelines/Pipelines.h"
 #include "qat/Transforms/Passes.h"
 
@@ -26,6 +27,7 @@ void mlir::qat::registerQATDialect(DialectRegistry &registry) {
 
 void mlir::qat::registerAllDialects(DialectRegistry &registry) {
   registerQATDialect(registry);
+  registerQATLLVMTranslation(registry);
   // Lets buffer deallocation see through the qat.matmul kernel launches.
   registerGPULaunchFuncMemoryEffects(registry);
   // Lets buffer deallocation accept the barriers of the row kernels.
@@ -45,5 +47,6 @@ void mlir::qat::registerAllPasses() {
   registerQATConversionPasses();
   registerQATTransformsPasses();
   registerQATAutodiffPasses();
+  registerQATDialectPasses();
   registerPipelines();
 }
