@@ -17,7 +17,6 @@
 #wk = affine_map<(m, n, k) -> (n, k)>
 #mn = affine_map<(m, n, k) -> (m, n)>
 #id = affine_map<(m, n) -> (m, n)>
-#row = affine_map<(m, n) -> (n)>
 #all = affine_map<(m, n) -> ()>
 
 func.func @mlp_loss(%x: tensor<9x12xf32>, %target: tensor<9x5xf32>,
@@ -27,15 +26,17 @@ func.func @mlp_loss(%x: tensor<9x12xf32>, %target: tensor<9x5xf32>,
                     %b2: tensor<5xf32> {qat.param}) -> tensor<f32> {
   %zero = arith.constant 0.0 : f32
 
-  // Layer 1: x w1^T through the matmul's indexing maps, then bias and tanh.
+  // Layer 1: x w1^T through the matmul's indexing maps, then the bias
+  // (linalg.broadcast) and tanh in one linalg.generic.
   %e1 = tensor.empty() : tensor<9x10xf32>
   %z1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<9x10xf32>) -> tensor<9x10xf32>
   %xw = linalg.matmul indexing_maps = [#xk, #wk, #mn]
       ins(%x, %w1 : tensor<9x12xf32>, tensor<10x12xf32>)
       outs(%z1 : tensor<9x10xf32>) -> tensor<9x10xf32>
+  %bb1 = linalg.broadcast ins(%b1 : tensor<10xf32>) outs(%e1 : tensor<9x10xf32>) dimensions = [0]
   %h = linalg.generic
-      {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%xw, %b1 : tensor<9x10xf32>, tensor<10xf32>) outs(%e1 : tensor<9x10xf32>) {
+      {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%xw, %bb1 : tensor<9x10xf32>, tensor<9x10xf32>) outs(%e1 : tensor<9x10xf32>) {
   ^bb0(%v: f32, %b: f32, %unused: f32):
     %s = arith.addf %v, %b : f32
     %t = math.tanh %s : f32

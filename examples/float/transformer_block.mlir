@@ -196,9 +196,10 @@ func.func @transformer_block_loss(
   %etf = tensor.empty() : tensor<5x12xf32>
   %ztf = linalg.fill ins(%zero : f32) outs(%etf : tensor<5x12xf32>) -> tensor<5x12xf32>
   %u = linalg.matmul ins(%n2, %w1 : tensor<5x8xf32>, tensor<8x12xf32>) outs(%ztf : tensor<5x12xf32>) -> tensor<5x12xf32>
+  %bb1 = linalg.broadcast ins(%b1 : tensor<12xf32>) outs(%etf : tensor<5x12xf32>) dimensions = [0]
   %gelu = linalg.generic
-      {indexing_maps = [#id, #vec, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%u, %b1 : tensor<5x12xf32>, tensor<12xf32>) outs(%etf : tensor<5x12xf32>) {
+      {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%u, %bb1 : tensor<5x12xf32>, tensor<5x12xf32>) outs(%etf : tensor<5x12xf32>) {
   ^bb0(%uv: f32, %b: f32, %o: f32):
     %half = arith.constant 0.5 : f32
     %one = arith.constant 1.0 : f32

@@ -1,7 +1,8 @@
 // RUN: qat-opt %s --split-input-file --qat-differentiate -verify-diagnostics
 
 // An op without a reverse rule on the way from a parameter to the loss.
-func.func @no_rule(%w: f32 {qat.param}) -> f32 {
+func.func @no_rule(%wt: tensor<f32> {qat.param}) -> f32 {
+  %w = tensor.extract %wt[] : tensor<f32>
   // expected-error @+1 {{'math.atan' op has no reverse rule (AutoDiffOpInterface); the gradient of argument #0 needs it}}
   %a = math.atan %w : f32
   return %a : f32
@@ -53,7 +54,8 @@ func.func @product_reduction(%w: tensor<4xf32> {qat.param}) -> tensor<f32> {
 #id = affine_map<(d0) -> (d0)>
 #all = affine_map<(d0) -> ()>
 // A parameter read inside a body from above instead of as an input.
-func.func @captured(%x: tensor<4xf32>, %w: f32 {qat.param}) -> tensor<f32> {
+func.func @captured(%x: tensor<4xf32>, %wt: tensor<f32> {qat.param}) -> tensor<f32> {
+  %w = tensor.extract %wt[] : tensor<f32>
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<f32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<f32>) -> tensor<f32>
@@ -135,7 +137,8 @@ func.func @second_order(%dy: tensor<3x8xf32>, %w: tensor<3x8xf32> {qat.param}, %
 // -----
 
 // Control flow: not structured on tensors the driver can walk.
-func.func @call(%w: f32 {qat.param}) -> f32 {
+func.func @call(%wt: tensor<f32> {qat.param}) -> f32 {
+  %w = tensor.extract %wt[] : tensor<f32>
   // expected-error @+1 {{'func.call' op has no reverse rule (AutoDiffOpInterface); the gradient of argument #0 needs it}}
   %r = func.call @callee(%w) : (f32) -> f32
   return %r : f32
@@ -151,9 +154,9 @@ func.func @not_scalar(%w: tensor<4xf32> {qat.param}) -> tensor<4xf32> {
 
 // -----
 
-// expected-error @+1 {{'func.func' op must return one scalar loss (a float or a rank-0 tensor of floats), got 'f32', 'f32'}}
-func.func @two_results(%w: f32 {qat.param}) -> (f32, f32) {
-  return %w, %w : f32, f32
+// expected-error @+1 {{'func.func' op must return one scalar loss (a float or a rank-0 tensor of floats), got 'tensor<f32>', 'tensor<f32>'}}
+func.func @two_results(%w: tensor<f32> {qat.param}) -> (tensor<f32>, tensor<f32>) {
+  return %w, %w : tensor<f32>, tensor<f32>
 }
 
 // -----
@@ -168,8 +171,8 @@ func.func @dynamic(%w: tensor<?xf32> {qat.param}) -> f32 {
 // -----
 
 // expected-error @+1 {{'func.func' op cannot add 'taken_grad': a symbol of that name exists}}
-func.func @taken(%w: f32 {qat.param}) -> f32 {
-  return %w : f32
+func.func @taken(%w: tensor<f32> {qat.param}) -> tensor<f32> {
+  return %w : tensor<f32>
 }
 func.func @taken_grad() {
   return

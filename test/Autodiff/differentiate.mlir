@@ -3,22 +3,6 @@
 // qat-differentiate keeps each loss function and adds @<name>_grad, whose
 // arguments are the loss's (without qat.param / qat.step) and whose results
 // are the loss and the gradients of the differentiated arguments.
-// The derivative of exp(x w) w.r.t. w is exp(x w) x; x gets none.
-// CHECK-LABEL: func.func @scalar_grad
-// CHECK-SAME:    (%[[X:.*]]: f32, %[[W:.*]]: f32) -> (f32, f32)
-// CHECK:         %[[P:.*]] = arith.mulf %[[X]], %[[W]] : f32
-// CHECK:         %[[E:.*]] = math.exp %[[P]] : f32
-// CHECK:         %[[G:.*]] = arith.mulf %[[E]], %[[X]] : f32
-// CHECK:         return %[[E]], %[[G]] : f32, f32
-
-func.func @scalar(%x: f32, %w: f32 {qat.param}) -> f32 {
-  %p = arith.mulf %x, %w : f32
-  %e = math.exp %p : f32
-  return %e : f32
-}
-
-// -----
-
 // A sum reduction passes its adjoint on; a max reduction gives it to the
 // elements equal to the result (cmpf oeq with the forward result).
 // CHECK-LABEL: func.func @max_then_sum_grad
