@@ -11,14 +11,17 @@ The reference implements each method from docs/semantics.md and the
 method's description in generate.py (forward, backward by hand, SGD) in
 float32 numpy; nothing of it is shared with the compiler.
 
-Tolerances, measured on this machine and stated with their margin in
-docs/testing.md: the relative error of each gradient (Frobenius norm) at
-most GRAD_TOL, of each loss at most LOSS_TOL. Both are far above what the
-compiled code's other rounding (blocked matmuls, a fast Walsh-Hadamard
-transform against a dense product, an f64 sum of squares) produces, and far
-below what a wrong gradient does: a sign flipped, a layer frozen, the ReLU
-mask gone, trust replaced by STE (a change of about 1% of the elements),
-the Fourier surrogate's sign flipped.
+Tolerances (measurements in docs/testing.md): the relative error of each
+first-step gradient (Frobenius norm) at most GRAD_TOL = 1e-2. Without a
+code that flips, the compiled gradients are within 1e-4 of the reference
+(blocked matmuls, a fast Walsh-Hadamard transform against a dense product,
+an f64 sum of squares); the quantized methods can flip a code at a rounding
+tie between the two, which moves a gradient by up to about 1e-3; the
+smallest wrong gradient named below, trust replaced by STE in QuEST, moves
+it by 7e-2 to 1.5e-1; the others by 1 or more. The loss curve must stay
+within 1e-4 (fp32) or 1e-2 (quantized methods, where a flipped code
+changes later losses by about 1e-3): it checks the data pipeline and the
+update, the gradients are what catches a wrong backward.
 
 usage: mlp_reference.py --runner BIN [--seed N] [--method M ...] [--work DIR]
 """
@@ -39,8 +42,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 B, D, H, O, N = 64, 128, 256, 32, 1024  # as in generate.py
 STEPS = 8
 LR = 0.05
-GRAD_TOL = 1e-3
-LOSS_TOL = 1e-4
+GRAD_TOL = 1e-2
+LOSS_TOL = {"fp32": 1e-4}  # other methods: QUANTIZED_LOSS_TOL
+QUANTIZED_LOSS_TOL = 1e-2
 ALPHA4 = 2.513930578568423
 METHODS = ["fp32", "quest", "stableqat_w2", "stableqat_w3", "stableqat_w4", "ste"]
 
@@ -261,8 +265,9 @@ def check(qat_run, name, inputs, work):
         worst = math.inf
     else:
         worst = max(abs(a - b) / b for a, b in zip(losses, ref_losses))
-        if not worst <= LOSS_TOL:
-            failures.append(f"loss curve: relative error {worst:.3g} > {LOSS_TOL} "
+        tol = LOSS_TOL.get(name, QUANTIZED_LOSS_TOL)
+        if not worst <= tol:
+            failures.append(f"loss curve: relative error {worst:.3g} > {tol} "
                             f"(got {losses}, want {ref_losses})")
     print(f"{'FAIL' if failures else 'PASS'} {name}: gradient errors {', '.join(errors)}; "
           f"loss error {worst:.2e} over {STEPS} steps "
