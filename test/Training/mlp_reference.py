@@ -53,13 +53,19 @@ METHODS = ["fp32", "quest", "stableqat_w2", "stableqat_w3", "stableqat_w4", "ste
 
 
 def hadamard(x):
-    """x times blockdiag(H_128), H the orthonormal Sylvester matrix."""
-    h = np.ones((1, 1))
-    while h.shape[0] < 128:
-        h = np.block([[h, h], [h, -h]])
-    h = (h / np.sqrt(128)).astype(np.float64)
-    blocks = x.astype(np.float64).reshape(x.shape[0], -1, 128)
-    return (blocks @ h).reshape(x.shape).astype(F32)
+    """x times blockdiag(H_128), H the orthonormal Sylvester matrix, as a fast
+    Walsh-Hadamard transform in f32 (levels h = 1, 2, ..., 64 of butterflies
+    (a + b, a - b), then the factor 1/sqrt(128)): the transform's usual f32
+    evaluation, so that rounding ties of the codes after it rarely differ
+    from the compiled code's (a dense product rounds differently)."""
+    y = x.astype(F32).reshape(x.shape[0], -1, 128)
+    h = 1
+    while h < 128:
+        y = y.reshape(x.shape[0], -1, 128 // (2 * h), 2, h)
+        a, b = y[:, :, :, 0, :], y[:, :, :, 1, :]
+        y = np.stack([a + b, a - b], axis=3)
+        h *= 2
+    return (y.reshape(x.shape) * F32(1 / np.sqrt(128))).astype(F32)
 
 
 def row_rms(x):
