@@ -137,11 +137,18 @@ def build(src, jobs, log):
 
 
 def run_tests(src, tests, log):
-    """The tests that failed, of `tests`."""
+    """The tests that failed, of `tests`, each with the names of the cases
+    its output marks FAIL (run_cases.py, mlp_reference.py)."""
     failed = []
     for t in tests:
-        if run([sys.executable, LIT, "-q", src / "build/test" / t], src, log):
-            failed.append(t)
+        proc = subprocess.run([sys.executable, LIT, "-v", str(src / "build/test" / t)], cwd=src,
+                              capture_output=True, text=True)
+        with open(log, "a") as out:
+            out.write(f"$ lit -v {t}\n{proc.stdout}{proc.stderr}")
+        if proc.returncode:
+            cases = re.findall(r"^FAIL (\S+?):", proc.stdout, re.M)
+            failed.append(f"{t} ({len(cases)} cases: {' '.join(cases[:3])}"
+                          f"{' ...' if len(cases) > 3 else ''})" if cases else t)
     return failed
 
 
