@@ -113,7 +113,9 @@ def sync(scratch):
         if b.is_file() and b.read_bytes() == a.read_bytes():
             continue
         b.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(a, b)
+        # A fresh time (not copy2's), so that ninja rebuilds a restored file.
+        shutil.copyfile(a, b)
+        shutil.copymode(a, b)
     return src
 
 
