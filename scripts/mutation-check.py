@@ -140,7 +140,7 @@ def build(src, jobs, log):
 
 def run_tests(src, tests, log):
     """The tests that failed, of `tests`, each with the names of the cases
-    its output marks FAIL (run_cases.py, mlp_reference.py)."""
+    its output shows as FAIL (run_cases.py, mlp_reference.py)."""
     failed = []
     for t in tests:
         proc = subprocess.run([sys.executable, LIT, "-v", str(src / "build/test" / t)], cwd=src,
@@ -148,8 +148,12 @@ def run_tests(src, tests, log):
         with open(log, "a") as out:
             out.write(f"$ lit -v {t}\n{proc.stdout}{proc.stderr}")
         if proc.returncode:
-            cases = re.findall(r"^FAIL (\S+?):", proc.stdout, re.M)
-            failed.append(f"{t} ({len(cases)} cases: {' '.join(cases[:3])}"
+            # The runners' "FAIL name:" lines, also as FileCheck quotes its input
+            # ("   5: FAIL name: ...").
+            cases = list(dict.fromkeys(
+                re.findall(r"^\s*(?:\d+: )?FAIL ([\w.-]+):", proc.stdout, re.M)))
+            # FileCheck shows the first FAIL line and a window of its input.
+            failed.append(f"{t} (FAIL seen: {' '.join(cases[:3])}"
                           f"{' ...' if len(cases) > 3 else ''})" if cases else t)
     return failed
 
