@@ -118,15 +118,6 @@ def trust_factor(grid, estimator):
     return R.ALPHA[grid.bits - 1] / ((1 << grid.bits) - 1)
 
 
-class Expected:
-    """Exact expectations of one row; `alt` holds a second allowed value
-    (NaN where there is none)."""
-
-    def __init__(self, n):
-        self.value = np.full(n, np.nan)
-        self.alt = np.full(n, np.nan)
-
-
 def expect_equal(out, ref, what, alt=None):
     """out == ref exactly (NaN in ref: out must be NaN), or out == alt where
     alt is not NaN. Returns how many elements took the alternative."""
