@@ -9,8 +9,9 @@ x = v*s sits exactly where it was put: on a tie (v = n + 1/2 on the signed
 grid, v = n on the centered grid, where the code is round(v + 1/2)), exactly
 on a clip boundary (v = qn, v = qp; |x| = c on the centered grid), and one
 ulp either side of each. Each row holds every such point once, shuffled by
-the run's seed; the estimators' masks then differ from any wrong choice
-(half away from zero, `<` for `<=`) on at least one element of every case.
+the run's seed, so that a wrong choice at a tie (half away from zero) or a
+boundary (`<` for `<=`) changes expected codes, masks or ds
+(scripts/mutation-check.py shows it).
 
 Which steps the cases use:
 - signed, `learned`: the step is an operand (2^-3, 2^-1, 2^2 by row), so
@@ -30,7 +31,7 @@ Expected results, stated exactly (one exception each, the first counted and
 printed): the trust mask compares |xq - x| with T * std, whose sqrt is
 irrational; an element within 1e-6 (relative) of T*std may have either
 mask value. The Fourier surrogate's value carries the f32 rounding of its
-angle (|angle| * 2^-23, propagated through (1 - S)/(1 + S)); its mask is
+angle (|angle| * 2^-22, propagated through (1 - S)/(1 + S)); its mask is
 exact. A NaN in an expected array means the output must be NaN there.
 """
 
