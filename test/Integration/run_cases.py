@@ -136,6 +136,8 @@ def check_all(cases, seed, call, target):
         except (C.Failure, RuntimeError, ValueError, TypeError) as e:
             failures += 1
             print(f"FAIL {case.name}: {e}")
+    for line in C.STATS.report():
+        print(f"coverage: {line}")
     print(f"{target}: {len(cases) - failures} of {len(cases)} cases pass "
           f"(seed {seed}, {time.time() - start:.1f} s)")
     if failures:
