@@ -78,7 +78,9 @@ bool mlir::qat::isWholeTensorScale(Operation *op) {
 
 bool mlir::qat::needsWholeTensorStd(Operation *op) {
   auto grad = dyn_cast<FakeQuantGradOp>(op);
-  return grad && isPerTensor(op) && isa<TrustAttr>(grad.getEstimator()) &&
+  return grad && isPerTensor(op) &&
+         grad.getEstimator().getGroupStatistic() ==
+             GroupStatistic::RootMeanSquare &&
          !grad.getStd();
 }
 

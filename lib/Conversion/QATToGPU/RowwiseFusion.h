@@ -277,8 +277,27 @@ Value emitSqrt(ImplicitLocOpBuilder &b, Value value);
 Value emitDivideByConstant(ImplicitLocOpBuilder &b, Value value,
                            double divisor);
 
-/// The clip of `quantizer` from the reduction of its group (`total` is
-/// sum(x^2) for rms_gaussian, max|x| for absmax), turned into the step.
+/// The dialect's scalar math (QuantizerMath.h) with the row kernels'
+/// primitives: the same bits as the defaults, computed with full-rate FP32
+/// and integer instructions in place of conversions, divisions and libdevice
+/// calls (RowwiseKernelEmitter.cpp says why and in which ranges).
+class GPUQuantMath : public QuantMath {
+public:
+  explicit GPUQuantMath(ImplicitLocOpBuilder &b)
+      : QuantMath(b, b.getLoc()), b(b) {}
+
+  Value divideByConstant(Value x, double d) override;
+  Value sqrt(Value x) override;
+  Value roundEven(Value y, bool keepZeroSign) override;
+  Value roundToI32(Value y) override;
+  Value cos(Value theta, double maxAbs) override;
+
+private:
+  ImplicitLocOpBuilder &b;
+};
+
+/// The step of `quantizer` from the statistic of its group (`total` is
+/// sum(x^2) for rms_gaussian, max|x| for absmax).
 Value emitStepFromReduction(ImplicitLocOpBuilder &b, QuantizerAttr quantizer,
                             Value total, int64_t groupLength);
 

@@ -80,8 +80,9 @@ static SmallVector<int64_t> getReductionGroupLengths(Operation *op,
   if (isa<ScaleOp, RmsOp>(op))
     lengths.push_back(getStepGroupLength(quantizer, shape));
   if (auto grad = dyn_cast<FakeQuantGradOp>(op)) {
-    if (isa<TrustAttr>(grad.getEstimator()) && !grad.getStd() &&
-        !needsWholeTensorStd(op))
+    if (grad.getEstimator().getGroupStatistic() ==
+            GroupStatistic::RootMeanSquare &&
+        !grad.getStd() && !needsWholeTensorStd(op))
       lengths.push_back(getStepGroupLength(quantizer, shape));
     if (grad.getScaleGrad())
       lengths.push_back(needsWholeTensorStepGrad(op)
@@ -128,6 +129,21 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     os << type;
     return text;
   };
+
+  // The row kernels reduce the statistics the dialect's estimators declare
+  // today (none, or the group's root mean square).
+  for (Operation *op : group.ops)
+    if (auto grad = dyn_cast<FakeQuantGradOp>(op))
+      if (GroupStatistic statistic = grad.getEstimator().getGroupStatistic();
+          statistic != GroupStatistic::None &&
+          statistic != GroupStatistic::RootMeanSquare) {
+        std::string estimator;
+        llvm::raw_string_ostream os(estimator);
+        os << grad.getEstimator();
+        return fail("the row kernels do not reduce the per-group statistic "
+                    "that the estimator " +
+                    estimator + " asks for");
+      }
 
   RowKernelPlan plan;
   plan.shape = group.shape;
@@ -432,14 +448,6 @@ static Value constantF32(ImplicitLocOpBuilder &b, double value) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(float(value)));
 }
 
-static Value clampF32(ImplicitLocOpBuilder &b, Value value, double lo,
-                      double hi) {
-  // maximumf/minimumf propagate NaN: a NaN input must not become a code or
-  // level at the edge of the grid.
-  Value low = arith::MaximumFOp::create(b, value, constantF32(b, lo));
-  return arith::MinimumFOp::create(b, low, constantF32(b, hi));
-}
-
 Value mlir::qat::emitSqrt(ImplicitLocOpBuilder &b, Value value) {
   // An f32 math.sqrt becomes libdevice's __nv_sqrtf, which picks
   // sqrt.approx.f32 unless __CUDA_PREC_SQRT is set, and MLIR's NVVM target
@@ -496,23 +504,8 @@ Value mlir::qat::emitDivideByConstant(ImplicitLocOpBuilder &b, Value value,
 Value mlir::qat::emitStepFromReduction(ImplicitLocOpBuilder &b,
                                        QuantizerAttr quantizer, Value total,
                                        int64_t groupLength) {
-  Value clip = total;
-  if (quantizer.getScaleMethod() == ScaleMethod::RmsGaussian) {
-    // c = alpha_b * sqrt(mean(x^2)) + 1e-8 (QuEST).
-    Value mean = emitDivideByConstant(b, total, double(groupLength));
-    Value rms = emitSqrt(b, mean);
-    Value scaled = arith::MulFOp::create(
-        b, constantF32(b, quantizer.getGaussianAlpha()), rms);
-    clip = arith::AddFOp::create(b, scaled, constantF32(b, 1e-8));
-  }
-  if (quantizer.getGrid() == Grid::Centered) {
-    // step = 2c / (2^b - 1).
-    Value twice = arith::MulFOp::create(b, constantF32(b, 2.0), clip);
-    return emitDivideByConstant(
-        b, twice, double((int64_t(1) << quantizer.getBits()) - 1));
-  }
-  // step = c / qp.
-  return emitDivideByConstant(b, clip, double(quantizer.getMaxCode()));
+  GPUQuantMath math(b);
+  return quantizer.buildStep(math, total, groupLength);
 }
 
 //===----------------------------------------------------------------------===//
@@ -564,81 +557,6 @@ static Value roundEvenSmall(ImplicitLocOpBuilder &b, Value y,
 
 namespace {
 
-/// What the level of `x` rounds: v = x/s on the signed grid, v + 1/2 on the
-/// centered grid, clamped to the level range [lo, hi] (integers). Clamping
-/// before rounding gives the same level as the formulas' round-then-clamp
-/// (rounding is monotonic and keeps integers) and bounds the argument of
-/// roundEvenSmall. NaN stays NaN.
-Value emitClampedLevelArgument(ImplicitLocOpBuilder &b, QuantizerAttr quantizer,
-                               Value v) {
-  double lo = double(quantizer.getMinCode());
-  double hi = double(quantizer.getMaxCode());
-  if (quantizer.getGrid() == Grid::Centered) {
-    // k = clamp(round(x/s + 1/2), -2^(b-1)+1, 2^(b-1)).
-    v = arith::AddFOp::create(b, v, constantF32(b, 0.5));
-    lo += 1;
-    hi += 1;
-  }
-  return clampF32(b, v, lo, hi);
-}
-
-/// sign(x) (+-0 for +-0, NaN for NaN): the level of one-bit signed codes.
-Value emitSign(ImplicitLocOpBuilder &b, Value x) {
-  Value zero = constantF32(b, 0.0);
-  Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x, zero);
-  Value negative = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, x, zero);
-  Value inner = arith::SelectOp::create(b, positive, constantF32(b, 1.0), x);
-  return arith::SelectOp::create(b, negative, constantF32(b, -1.0), inner);
-}
-
-bool isOneBitSigned(QuantizerAttr quantizer) {
-  return quantizer.getGrid() == Grid::Signed && quantizer.getBits() == 1;
-}
-
-/// The integer code (i32) of `x`, given v = x/s: the low bits of the
-/// shifted sum are the rounded level (k - 1 is the centered code).
-Value emitQuantize(ImplicitLocOpBuilder &b, QuantizerAttr quantizer, Value x,
-                   Value v) {
-  if (isOneBitSigned(quantizer))
-    return arith::FPToSIOp::create(b, b.getI32Type(), emitSign(b, x));
-  Value shifted =
-      addRoundingShift(b, emitClampedLevelArgument(b, quantizer, v));
-  int64_t offset = kRoundingShiftBits;
-  if (quantizer.getGrid() == Grid::Centered)
-    offset += 1;
-  return arith::SubIOp::create(b, bitsOf(b, shifted), constantI32(b, offset));
-}
-
-/// code * s (signed) or (code + 1/2) * s (centered), from an i32 code.
-Value emitDequantize(ImplicitLocOpBuilder &b, QuantizerAttr quantizer,
-                     Value code, Value step) {
-  Value value = arith::SIToFPOp::create(b, b.getF32Type(), code);
-  if (quantizer.getGrid() == Grid::Centered)
-    value = arith::AddFOp::create(b, value, constantF32(b, 0.5));
-  return arith::MulFOp::create(b, value, step);
-}
-
-/// dequantize(quantize(x)) without the integer round trip, given v = x/s:
-/// k*s (signed, zero keeping the sign of v as roundeven does), (k - 1/2)*s
-/// (centered; never zero).
-///
-/// With `negHalfStep` = -s/2 (centered only; the caller guarantees that it
-/// is exact and that s is finite), (k - 1/2)*s is fma(k, s, -s/2): the same
-/// exact value rounded once, one instruction instead of two.
-Value emitFakeQuant(ImplicitLocOpBuilder &b, QuantizerAttr quantizer, Value x,
-                    Value v, Value step, Value negHalfStep = {}) {
-  if (isOneBitSigned(quantizer))
-    return arith::MulFOp::create(b, emitSign(b, x), step);
-  bool centered = quantizer.getGrid() == Grid::Centered;
-  Value level = roundEvenSmall(b, emitClampedLevelArgument(b, quantizer, v),
-                               /*keepZeroSign=*/!centered);
-  if (centered && negHalfStep)
-    return math::FmaOp::create(b, level, step, negHalfStep);
-  if (centered)
-    level = arith::SubFOp::create(b, level, constantF32(b, 0.5));
-  return arith::MulFOp::create(b, level, step);
-}
-
 /// The largest |theta| for which emitCos's argument reduction is accurate
 /// (that of libdevice's cosf fast path, whose constants it uses).
 constexpr double kCosFastPathLimit = 105615.0;
@@ -675,6 +593,34 @@ Value emitCos(ImplicitLocOpBuilder &b, Value theta) {
   Value flipped = arith::XOrIOp::create(b, bitsOf(b, z), sign);
   return arith::BitcastOp::create(b, b.getF32Type(), flipped);
 }
+
+} // namespace
+
+Value GPUQuantMath::divideByConstant(Value x, double d) {
+  return emitDivideByConstant(b, x, d);
+}
+
+Value GPUQuantMath::sqrt(Value x) { return emitSqrt(b, x); }
+
+Value GPUQuantMath::roundEven(Value y, bool keepZeroSign) {
+  return roundEvenSmall(b, y, keepZeroSign);
+}
+
+/// The low bits of the shifted sum are the rounded value (see
+/// kRoundingShift): no conversion instruction.
+Value GPUQuantMath::roundToI32(Value y) {
+  return arith::SubIOp::create(b, bitsOf(b, addRoundingShift(b, y)),
+                               ::constantI32(b, kRoundingShiftBits));
+}
+
+Value GPUQuantMath::cos(Value theta, double maxAbs) {
+  // Some slack over the bound for the rounding of the angle's factors.
+  if (maxAbs * (1 + 0x1p-20) <= kCosFastPathLimit)
+    return emitCos(b, theta);
+  return math::CosOp::create(b, theta);
+}
+
+namespace {
 
 enum class Combine { Sum, Max };
 
@@ -752,7 +698,8 @@ private:
                          double limit);
   ArrayRef<Value> getSumsOfSquares(ArrayRef<Value> x, int64_t groupLength);
   Value emitDeviation(Value total, int64_t groupLength) {
-    return emitSqrt(b, emitDivideByConstant(b, total, double(groupLength)));
+    GPUQuantMath math(b);
+    return QuantizerAttr::buildRootMeanSquare(math, total, groupLength);
   }
   SmallVector<Value> getDeviations(ArrayRef<Value> totals,
                                    int64_t groupLength,
@@ -2169,7 +2116,7 @@ void RowKernelEmitter::emitHadamard(HadamardOp op) {
 void RowKernelEmitter::emitScale(ScaleOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
   int64_t groupLength = getStepGroupLength(quantizer, plan.shape);
-  bool rms = quantizer.getScaleMethod() == ScaleMethod::RmsGaussian;
+  bool rms = quantizer.getStepStatistic() == GroupStatistic::SumOfSquares;
   SmallVector<Value> x(getValues(op.getInput()));
   SmallVector<Value> totals;
   if (rms) {
@@ -2296,58 +2243,61 @@ void RowKernelEmitter::emitRms(RmsOp op) {
 
 void RowKernelEmitter::emitQuantize(QuantizeOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
+  GPUQuantMath math(b);
   SmallVector<Value> x(getValues(op.getInput()));
   SmallVector<Value> step(getSteps(op.getScale(), quantizer));
-  // One-bit signed codes are sign(x); no quotient needed.
-  SmallVector<Value> v = isOneBitSigned(quantizer) ? x : divideBySteps(x, step);
+  SmallVector<Value> v =
+      quantizer.needsRatio() ? divideBySteps(x, step) : SmallVector<Value>(x);
   SmallVector<Value> result;
   for (auto [element, ratio] : llvm::zip(x, v))
-    result.push_back(::emitQuantize(b, quantizer, element, ratio));
+    result.push_back(quantizer.buildQuantize(math, element, ratio));
   setCodes(op.getResult(), std::move(result), op.getPacked());
 }
 
 void RowKernelEmitter::emitDequantize(DequantizeOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
+  GPUQuantMath math(b);
   SmallVector<Value> code(getCodes(op.getInput(), op.getPacked()));
   SmallVector<Value> step(getSteps(op.getScale(), quantizer));
   SmallVector<Value> result;
   for (int64_t j = 0; j < C; ++j)
     for (int64_t l = 0; l < V; ++l)
       result.push_back(
-          ::emitDequantize(b, quantizer, code[j * V + l], step[j]));
+          quantizer.buildDequantize(math, code[j * V + l], step[j]));
   setValues(op.getResult(), std::move(result));
 }
 
 void RowKernelEmitter::emitFakeQuant(FakeQuantOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
+  GPUQuantMath math(b);
   SmallVector<Value> x(getValues(op.getInput()));
   SmallVector<Value> step(getSteps(op.getScale(), quantizer));
-  SmallVector<Value> v = isOneBitSigned(quantizer) ? x : divideBySteps(x, step);
+  SmallVector<Value> v =
+      quantizer.needsRatio() ? divideBySteps(x, step) : SmallVector<Value>(x);
   SmallVector<Value> result;
   for (int64_t j = 0; j < C; ++j)
     for (int64_t l = 0; l < V; ++l)
-      result.push_back(
-          ::emitFakeQuant(b, quantizer, x[j * V + l], v[j * V + l], step[j]));
+      result.push_back(quantizer.buildFakeQuant(math, x[j * V + l],
+                                                v[j * V + l], step[j]));
   setValues(op.getResult(), std::move(result));
 }
 
 void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
   GradientEstimatorAttrInterface estimator = op.getEstimator();
+  GPUQuantMath math(b);
   int64_t groupLength = getStepGroupLength(quantizer, plan.shape);
   SmallVector<Value> dy(getValues(op.getGrad()));
   SmallVector<Value> x(getValues(op.getInput()));
   SmallVector<Value> step(getSteps(op.getScale(), quantizer));
-  double qn = double(quantizer.getMinCode());
-  double qp = double(quantizer.getMaxCode());
-  Value zero = constantF32(b, 0.0);
-  Value one = constantF32(b, 1.0);
 
-  // The trust threshold T * std, one per chunk.
-  SmallVector<Value> threshold;
-  if (auto trust = dyn_cast<TrustAttr>(estimator)) {
-    Value factor = constantF32(b, trust.getFactorForBits(quantizer.getBits()));
-    SmallVector<Value> deviations;
+  // The statistic the estimator reads, one per chunk. (The plan and the
+  // fusion know the same kinds: see getReductionGroupLengths.)
+  SmallVector<Value> deviations;
+  switch (estimator.getGroupStatistic()) {
+  case GroupStatistic::None:
+    break;
+  case GroupStatistic::RootMeanSquare:
     if (Value std = op.getStd()) {
       // Given (qat.rms in the forward): no reduction of x here.
       deviations.assign(getSteps(std, quantizer));
@@ -2358,117 +2308,44 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
       SmallVector<Value> totals(getSumsOfSquares(x, groupLength));
       deviations = getDeviations(totals, groupLength, step.front());
     }
-    DenseMap<Value, Value> thresholdOf;
-    for (Value deviation : deviations) {
-      Value &scaled = thresholdOf[deviation];
-      if (!scaled)
-        scaled = arith::MulFOp::create(b, factor, deviation);
-      threshold.push_back(scaled);
-    }
+    break;
+  default:
+    // RowKernelPlan::get rejects such groups before anything is emitted.
+    llvm_unreachable("statistic not planned for the row kernels");
   }
 
-  // v = x / s, after the trust reduction so that the quotients are not live
-  // across it. Then each element in one pass: its gradient and its LSQ term,
-  // so that only the quotients and dy stay live (ptxas interleaves the
-  // elements for latency; separate passes would keep every element's
+  // v = x / s, after the statistic's reduction so that the quotients are
+  // not live across it. Then each element in one pass: its gradient and its
+  // LSQ term, so that only the quotients and dy stay live (ptxas interleaves
+  // the elements for latency; separate passes would keep every element's
   // intermediate values live at once).
   bool lsq = bool(op.getScaleGrad());
   SmallVector<Value> v = divideBySteps(x, step, /*exactForTiny=*/lsq);
   SmallVector<Value> dx, partials;
-  // `halfSteps` (-s/2 per chunk, or empty): the trust estimator's centered
-  // level as fma(k, s, -s/2) (see emitFakeQuant).
+  // `halfSteps` (-s/2 per chunk, or empty): the centered level as
+  // fma(k, s, -s/2) (see QuantElement::negHalfStep).
   auto emitElements = [&](ArrayRef<Value> halfSteps) {
     for (int64_t j = 0; j < C; ++j) {
       Value partial;
       for (int64_t l = 0; l < V; ++l) {
         int64_t i = j * V + l;
-        // Whether v lies in [qn, qp]. With a step gradient, clamp(v, qn, qp) is
-        // needed anyway, and v lies in the range exactly when clamping leaves
-        // it unchanged (NaN: neither).
-        Value inside, clamped;
-        if (lsq) {
-          clamped = clampF32(b, v[i], qn, qp);
-          inside = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, clamped,
-                                         v[i]);
-        } else {
-          inside = arith::AndIOp::create(
-              b,
-              arith::CmpFOp::create(b, arith::CmpFPredicate::OGE, v[i],
-                                    constantF32(b, qn)),
-              arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, v[i],
-                                    constantF32(b, qp)));
-        }
-        // round(v), used only where v lies in [qn, qp] (|v| <= 2^(b-1)), and
-        // without the sign of a zero result, which no use can see.
-        Value rounded;
-        auto getRounded = [&] {
-          if (!rounded)
-            rounded = roundEvenSmall(b, v[i], /*keepZeroSign=*/false);
-          return rounded;
-        };
-
-        Value keep;
-        Value gradient = dy[i];
-        if (isa<ClipAttr>(estimator)) {
-          if (quantizer.getGrid() == Grid::Centered) {
-            // |x| <= c with the clip recomputed from the step.
-            double half = double((int64_t(1) << quantizer.getBits()) - 1) / 2;
-            Value clip =
-                arith::MulFOp::create(b, step[j], constantF32(b, half));
-            keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE,
-                                         math::AbsFOp::create(b, x[i]), clip);
-          } else {
-            keep = inside;
-          }
-        } else if (isa<TrustAttr>(estimator)) {
-          Value level =
-              ::emitFakeQuant(b, quantizer, x[i], v[i], step[j],
-                              halfSteps.empty() ? Value() : halfSteps[j]);
-          Value error =
-              math::AbsFOp::create(b, arith::SubFOp::create(b, level, x[i]));
-          keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, error,
-                                       threshold[j]);
-        } else if (auto fourier = dyn_cast<FourierAttr>(estimator)) {
-          // S(v) = sqrt(2)*pi * sum_k a_k cos((2k+1)*pi*(v + round(v))). The
-          // sum starts with its first term rather than 0 + term, which only
-          // differs for a term of -0 (and then gives the same gradient).
-          Value phase = arith::AddFOp::create(b, v[i], getRounded());
-          Value sum;
-          for (auto [k, amplitude] :
-               llvm::enumerate(fourier.getAmplitudesOrDefault())) {
-            double harmonic = double(2 * k + 1) * M_PI;
-            Value angle =
-                arith::MulFOp::create(b, constantF32(b, harmonic), phase);
-            // Inside [qn, qp] (the only elements that keep their gradient),
-            // |phase| <= 2 * max(-qn, qp); the fast reduction covers such
-            // angles for every bit width and the first 66 harmonics.
-            bool bounded = harmonic * 2 * std::max(-qn, qp) * (1 + 0x1p-20) <=
-                           kCosFastPathLimit;
-            Value cosine = bounded ? emitCos(b, angle)
-                                   : math::CosOp::create(b, angle).getResult();
-            Value term =
-                arith::MulFOp::create(b, constantF32(b, amplitude), cosine);
-            sum = sum ? arith::AddFOp::create(b, sum, term).getResult() : term;
-          }
-          Value s = arith::MulFOp::create(
-              b, constantF32(b, std::sqrt(2.0) * M_PI), sum);
-          Value numerator =
-              arith::MulFOp::create(b, dy[i], arith::SubFOp::create(b, one, s));
-          gradient = arith::DivFOp::create(b, numerator,
-                                           arith::AddFOp::create(b, one, s));
-          keep = inside;
-        }
-        dx.push_back(
-            keep ? arith::SelectOp::create(b, keep, gradient, zero).getResult()
-                 : gradient);
-
+        QuantElement element;
+        element.dy = dy[i];
+        element.x = x[i];
+        element.s = step[j];
+        element.v = v[i];
+        if (!deviations.empty())
+          element.deviation = deviations[j];
+        if (!halfSteps.empty())
+          element.negHalfStep = halfSteps[j];
+        element.withStepGrad = lsq;
+        dx.push_back(estimator.buildInputGrad(math, quantizer, element));
         if (!lsq)
           continue;
-        // LSQ: ds = g * sum(dy * (inside ? round(v) - v : clamp(v, qn, qp))).
-        // The products are fused into the running sum (one rounding per term;
-        // the summation order is the kernel's own anyway).
-        Value offset = arith::SubFOp::create(b, getRounded(), v[i]);
-        Value term = arith::SelectOp::create(b, inside, offset, clamped);
+        // LSQ: ds = g * sum(dy * term). The products are fused into the
+        // running sum (one rounding per term; the summation order is the
+        // kernel's own anyway).
+        Value term = quantizer.buildStepGradTerm(math, element);
         partial = partial
                       ? math::FmaOp::create(b, dy[i], term, partial).getResult()
                       : arith::MulFOp::create(b, dy[i], term).getResult();
@@ -2477,7 +2354,7 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
         partials.push_back(partial);
     }
   };
-  if (isa<TrustAttr>(estimator) && quantizer.getGrid() == Grid::Centered) {
+  if (estimator.usesLevel() && quantizer.getGrid() == Grid::Centered) {
     // fma(k, s, -s/2) is (k - 1/2) * s rounded once where -s/2 is exact and
     // both are finite: for 2^-125 <= |s| <= FLT_MAX, checked once per step
     // (a row's threads branch alike). Outside, the product as written.
@@ -2519,17 +2396,17 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
   } else {
     emitElements({});
   }
-  // The clip and trust estimators pass dy or 0 through: values of dy's type,
-  // which the rounding to dx's type keeps when it is the same type (or f32).
-  // A NaN in dy keeps its payload without the rounding; a Hadamard
-  // transform, which adds before anything else, gives the same canonical
-  // NaN either way, so only Hadamard consumers use the values unrounded.
+  // A mask estimator passes dy or 0 through: values of dy's type, which the
+  // rounding to dx's type keeps when it is the same type (or f32). A NaN in
+  // dy keeps its payload without the rounding; a Hadamard transform, which
+  // adds before anything else, gives the same canonical NaN either way, so
+  // only Hadamard consumers use the values unrounded.
   Type dxElement =
       cast<RankedTensorType>(op.getInputGrad().getType()).getElementType();
   Type dyElement =
       cast<RankedTensorType>(op.getGrad().getType()).getElementType();
-  bool passesGradient = isa<ClipAttr, TrustAttr>(estimator) &&
-                        (dxElement == dyElement || dxElement.isF32());
+  bool passesGradient =
+      estimator.isMask() && (dxElement == dyElement || dxElement.isF32());
   bool onlyHadamards =
       llvm::all_of(op.getInputGrad().getUsers(), [&](Operation *user) {
         return isa<HadamardOp>(user) && group.contains(user);
@@ -2555,8 +2432,7 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
     return;
   }
   int64_t elements = plan.shape.rows * plan.shape.length;
-  Value factor = constantF32(
-      b, 1.0 / std::sqrt(double(elements) * quantizer.getMaxCode()));
+  Value factor = constantF32(b, quantizer.getStepGradFactor(elements));
   DenseMap<Value, Value> gradOf;
   SmallVector<Value> perChunk;
   for (Value total :

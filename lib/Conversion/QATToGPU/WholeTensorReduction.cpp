@@ -280,7 +280,7 @@ Value mlir::qat::emitWholeTensorScale(ImplicitLocOpBuilder &b, ScaleOp op) {
   Value input = viewAsFlat(b, toReadOnlyBuffer(b, op.getInput()));
   Value output = allocBufferFor(b, op.getType());
   TensorReductionKind kind =
-      quantizer.getScaleMethod() == ScaleMethod::RmsGaussian
+      quantizer.getStepStatistic() == GroupStatistic::SumOfSquares
           ? TensorReductionKind::SumOfSquares
           : TensorReductionKind::AbsMax;
   emitWholeTensorReduction(

@@ -438,7 +438,7 @@ func.func @fake_quant_grad_dy_type(%dy: tensor<4x8xbf16>, %x: tensor<4x8xf32>, %
 // -----
 
 func.func @fake_quant_grad_std_not_trust(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>, %std: tensor<4x1xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{'qat.fake_quant_grad' op a 'std' operand is the trust estimator's deviation; the estimator here is #qat.clip}}
+  // expected-error @+1 {{'qat.fake_quant_grad' op a 'std' operand is the deviation that the trust estimator reads; the estimator here is #qat.clip}}
   %0 = qat.fake_quant_grad %dy, %x, %s std %std as <centered, 4 bits, rms_gaussian, per_row> with clip : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>
   return %0 : tensor<4x8xf32>
 }
@@ -446,7 +446,7 @@ func.func @fake_quant_grad_std_not_trust(%dy: tensor<4x8xf32>, %x: tensor<4x8xf3
 // -----
 
 func.func @fake_quant_grad_std_ste(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>, %std: tensor<4x1xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{'qat.fake_quant_grad' op a 'std' operand is the trust estimator's deviation; the estimator here is #qat.ste}}
+  // expected-error @+1 {{'qat.fake_quant_grad' op a 'std' operand is the deviation that the trust estimator reads; the estimator here is #qat.ste}}
   %0 = qat.fake_quant_grad %dy, %x, %s std %std as <centered, 4 bits, rms_gaussian, per_row> with ste : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>
   return %0 : tensor<4x8xf32>
 }

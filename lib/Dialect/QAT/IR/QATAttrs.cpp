@@ -196,6 +196,46 @@ double QuantizerAttr::getGaussianAlpha() const {
 // Gradient estimators
 //===----------------------------------------------------------------------===//
 
+LogicalResult ClipAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               FloatAttr factor) {
+  if (!factor)
+    return success();
+  double value = factor.getValueAsDouble();
+  if (!std::isfinite(value) || value <= 0)
+    return emitError() << "clip factor must be positive and finite, got "
+                       << value;
+  return success();
+}
+
+double ClipAttr::getFactorOrDefault() const {
+  FloatAttr factor = getFactor();
+  return factor ? factor.getValueAsDouble() : 1.0;
+}
+
+/// `#qat.clip` or `#qat.clip<k>`; `clip<1>` is `clip`.
+Attribute ClipAttr::parse(AsmParser &parser, Type) {
+  MLIRContext *ctx = parser.getContext();
+  if (failed(parser.parseOptionalLess()))
+    return ClipAttr::get(ctx);
+  SMLoc loc = parser.getCurrentLocation();
+  double value;
+  if (parser.parseFloat(value) || parser.parseGreater())
+    return {};
+  if (value == 1.0)
+    return ClipAttr::get(ctx);
+  return parser.getChecked<ClipAttr>(
+      loc, ctx, FloatAttr::get(Float64Type::get(ctx), value));
+}
+
+void ClipAttr::print(AsmPrinter &printer) const {
+  FloatAttr factor = getFactor();
+  if (!factor)
+    return;
+  printer << "<";
+  printShortestDouble(printer, factor.getValueAsDouble());
+  printer << ">";
+}
+
 LogicalResult TrustAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 FloatAttr factor) {
   if (!factor)

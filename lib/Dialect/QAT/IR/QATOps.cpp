@@ -297,9 +297,9 @@ LogicalResult FakeQuantGradOp::verify() {
       failed(verifyEstimator(*this, getEstimator(), quantizer)))
     return failure();
   if (Value std = getStd()) {
-    if (!isa<TrustAttr>(getEstimator()))
-      return emitOpError() << "a 'std' operand is the trust estimator's "
-                              "deviation; the estimator here is "
+    if (getEstimator().getGroupStatistic() != GroupStatistic::RootMeanSquare)
+      return emitOpError() << "a 'std' operand is the deviation that the "
+                              "trust estimator reads; the estimator here is "
                            << getEstimator();
     auto stdType = cast<RankedTensorType>(std.getType());
     if (failed(verifyScaleShape(*this, getInput().getType(), stdType,

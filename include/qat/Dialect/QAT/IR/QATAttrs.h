@@ -1,6 +1,7 @@
 //===- QATAttrs.h - Attributes of the qat dialect ---------------*- C++ -*-===//
 //
 // Declares the quantizer attribute, the gradient estimators and the enums.
+// Their math as scalar IR: QuantizerMath.cpp and GradientEstimators.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +14,11 @@
 #include "mlir/IR/OpImplementation.h"
 
 #include "qat/Dialect/QAT/IR/QATEnums.h.inc"
+#include "qat/Dialect/QAT/IR/QuantizerMath.h"
+
+namespace mlir::qat {
+class QuantizerAttr;
+} // namespace mlir::qat
 
 #include "qat/Dialect/QAT/IR/QATAttrInterfaces.h.inc"
 
