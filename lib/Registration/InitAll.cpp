@@ -9,6 +9,7 @@
 
 #include "qat/Conversion/Passes.h"
 #include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
+#include "qat/Conversion/QATToGPU/QATToGPU.h"
 #include "qat/Dialect/QAT/IR/QATDialect.h"
 #include "qat/Pipelines/Pipelines.h"
 #include "qat/Transforms/Passes.h"
@@ -22,14 +23,17 @@ void mlir::qat::registerQATDialect(DialectRegistry &registry) {
   registry.insert<QATDialect>();
 }
 
-void mlir::qat::registerAllDialects(DialectRegistry &registry) {
-  registerQATDialect(registry);
+void mlir::qat::registerQATUpstreamExtensions(DialectRegistry &registry) {
   // Lets buffer deallocation see through the qat.matmul kernel launches.
   registerGPULaunchFuncMemoryEffects(registry);
   // Lets buffer deallocation accept the barriers of the row kernels.
   registerGPUBarrierMemoryEffects(registry);
   // Keeps constants in the kernels they are used in.
   registerGPULaunchConstantMaterialization(registry);
+}
+
+void mlir::qat::registerAllDialects(DialectRegistry &registry) {
+  registerQATDialect(registry);
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   // gpu-module-to-binary and the object emitters translate to LLVM IR.

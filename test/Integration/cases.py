@@ -671,6 +671,7 @@ def matmul_cases(rng):
 
 
 def all_cases(seed=2026):
+    from special_cases import special_cases  # NaN/Inf/zero/subnormal, clip<k>
     rng = np.random.default_rng(seed)
     return (quantizer_cases(rng) + rms_cases() + hadamard_cases(rng) + row_kernel_cases()
-            + matmul_cases(rng))
+            + matmul_cases(rng) + special_cases())

@@ -29,6 +29,37 @@ func.func @clip_centered(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor
 
 // -----
 
+// clip<k> on the centered grid: dy * [|x| <= s * k * (2^b - 1)/2], the
+// factor folded into the constant (k = 1.5, b = 4: 11.25).
+// CHECK-LABEL: func.func @clip_factor_centered
+// CHECK: ^bb0(%[[DY:.*]]: f32, %[[X:.*]]: f32, %[[STEP:.*]]: f32, %{{.*}}: f32):
+// CHECK: %[[HALF:.*]] = arith.constant 1.125000e+01 : f32
+// CHECK: %[[CLIP:.*]] = arith.mulf %[[STEP]], %[[HALF]]
+// CHECK: %[[ABS:.*]] = math.absf %[[X]]
+// CHECK: %[[KEEP:.*]] = arith.cmpf ole, %[[ABS]], %[[CLIP]]
+// CHECK: arith.select %[[KEEP]], %[[DY]]
+func.func @clip_factor_centered(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor<4x1xf32>) -> tensor<4x64xf32> {
+  %dx = qat.fake_quant_grad %dy, %x, %s as <centered, 4 bits, rms_gaussian, per_row> with clip<1.5> : tensor<4x64xf32>, tensor<4x1xf32>
+  return %dx : tensor<4x64xf32>
+}
+
+// -----
+
+// clip<k> on the signed grid: dy * [k*qn <= x/s <= k*qp] (k = 0.5, b = 4:
+// [-4, 3.5]).
+// CHECK-LABEL: func.func @clip_factor_signed
+// CHECK: %[[V:.*]] = arith.divf
+// CHECK: arith.constant -4.000000e+00 : f32
+// CHECK: arith.cmpf oge, %[[V]]
+// CHECK: arith.constant 3.500000e+00 : f32
+// CHECK: arith.cmpf ole, %[[V]]
+func.func @clip_factor_signed(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor<4x1xf32>) -> tensor<4x64xf32> {
+  %dx = qat.fake_quant_grad %dy, %x, %s as <signed, 4 bits, absmax, per_row> with clip<0.5> : tensor<4x64xf32>, tensor<4x1xf32>
+  return %dx : tensor<4x64xf32>
+}
+
+// -----
+
 // clip on the signed grid: dy * [qn <= x/s <= qp]; bf16 in and out.
 // CHECK-LABEL: func.func @clip_signed
 // CHECK: ^bb0(%[[DY:.*]]: bf16, %[[X:.*]]: bf16, %[[STEP:.*]]: f32, %{{.*}}: bf16):

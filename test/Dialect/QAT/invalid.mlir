@@ -57,6 +57,14 @@ func.func @unknown_grid(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
 // Gradient estimators
 //===----------------------------------------------------------------------===//
 
+func.func @clip_factor_zero(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{clip factor must be positive and finite, got 0}}
+  %0 = qat.fake_quant_grad %dy, %x, %s as <centered, 4 bits, rms_gaussian, per_row> with clip<0.0> : tensor<4x8xf32>, tensor<4x1xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
 func.func @trust_negative(%x: tensor<4x8xf32>, %s: tensor<4x1xf32>) -> tensor<4x8xf32> {
   // expected-error @+1 {{trust factor must be positive and finite, got -1}}
   %0 = qat.fake_quant %x, %s as <centered, 4 bits, rms_gaussian, per_row> with trust<-1.0> : tensor<4x8xf32>, tensor<4x1xf32>
