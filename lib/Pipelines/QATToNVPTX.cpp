@@ -47,7 +47,11 @@ void mlir::qat::buildQATToNVPTXPipeline(
   rows.elementsPerThread = options.elementsPerThread;
   rows.tensorCoreHadamard = options.tensorCoreHadamard;
   rows.hadamardExchange = options.hadamardExchange;
+  rows.allowFallback = true;
   pm.addNestedPass<func::FuncOp>(createConvertQATToGPU(rows));
+  // What the row kernels do not cover (long rows, f64, sub-byte code
+  // types, ...) takes the generic route: linalg, then kernels below.
+  pm.addPass(createConvertQATToLinalg());
   // The linalg ops around them (losses, gradients of float matmuls, SGD
   // updates): elementwise chains fuse into one op, hence one kernel, and the
   // tensors between them never become buffers.

@@ -123,7 +123,11 @@ def ConvertQATToGPU : Pass<"convert-qat-to-gpu", "::mlir::func::FuncOp"> {
            "whole rows (QuEST), swap the index bits a thread holds with the "
            "lane bits by one exchange of the values through shared memory, "
            "so that every butterfly stage is an addition in registers, "
-           "instead of shuffling every element in 2 or 3 stages">
+           "instead of shuffling every element in 2 or 3 stages">,
+    Option<"allowFallback", "allow-fallback", "bool", /*default=*/"false",
+           "Leave the qat ops that the row kernels cannot compute in place "
+           "(with a remark saying why) for convert-qat-to-linalg and the "
+           "generic GPU route, instead of failing (qat-to-nvptx sets it)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
