@@ -45,7 +45,6 @@ void mlir::qat::buildQATToNVPTXPipeline(
   pm.addPass(createConvertQATMatmulToNVGPU(matmul));
   ConvertQATToGPUOptions rows;
   rows.elementsPerThread = options.elementsPerThread;
-  rows.tensorCoreHadamard = options.tensorCoreHadamard;
   rows.hadamardExchange = options.hadamardExchange;
   rows.allowFallback = true;
   pm.addNestedPass<func::FuncOp>(createConvertQATToGPU(rows));

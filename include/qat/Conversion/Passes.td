@@ -110,13 +110,6 @@ def ConvertQATToGPU : Pass<"convert-qat-to-gpu", "::mlir::func::FuncOp"> {
            /*default=*/"16",
            "Elements of a row tensor each thread keeps in registers (the "
            "threads per row follow from it, up to 1024)">,
-    Option<"tensorCoreHadamard", "tensor-core-hadamard", "bool",
-           /*default=*/"false",
-           "Compute the 16-element stages of bf16 Hadamard transforms of "
-           "block 128 on the tensor cores (mma.sync, sm_80 and later) "
-           "instead of butterflies in registers and shuffles (on an H200 "
-           "as fast as the butterflies, within 2%; see "
-           "docs/gpu-row-kernels.md)">,
     Option<"hadamardExchange", "hadamard-exchange", "bool",
            /*default=*/"true",
            "For bf16 Hadamard transforms of block 128 whose reductions span "

@@ -96,7 +96,6 @@ struct ConvertQATToGPUPass
   LogicalResult convertBlock(Block &block) {
     RowKernelOptions options;
     options.elementsPerThread = elementsPerThread;
-    options.tensorCoreHadamard = tensorCoreHadamard;
     options.hadamardExchange = hadamardExchange;
     auto canEmit = [&](const FusionGroup &group) {
       return succeeded(RowKernelPlan::get(group, options, nullptr));

@@ -100,9 +100,6 @@ formFusionGroups(Block &block, function_ref<bool(const FusionGroup &)> canEmit);
 struct RowKernelOptions {
   /// Elements of a row tensor a thread aims to hold (the plain layout).
   int64_t elementsPerThread = 16;
-  /// Whether bf16 Hadamard blocks of 128 may use the tensor-core layout
-  /// (RowKernelPlan::tensorCoreChunks).
-  bool tensorCoreHadamard = true;
   /// Whether bf16 Hadamard blocks of 128 may exchange their values through
   /// shared memory instead of shuffling them (RowKernelPlan::exchange).
   bool hadamardExchange = true;
@@ -154,19 +151,6 @@ struct RowKernelPlan {
   /// holds chunks 64w + hT' + 16b + 4j + q; the reductions over whole rows
   /// keep the order of the plain layout with T' threads (see reduceGroups).
   bool quad = false;
-  /// The tensor-core layout (0: not used; else the chunks a thread holds, 8
-  /// or 4), for groups whose Hadamard transforms are all bf16 blocks of 128
-  /// and whose reductions span whole rows. V = 4 (8-byte accesses); element
-  /// 16s + r of a block (s < 8, r < 16) is chunk 4s + r/4 of the block.
-  /// Lane L = 4g + q of warp w holds chunks 4s + q of one block: with 8
-  /// chunks, s = j of block 8w + g; with 4, s = 4(g >> 2) + j of block
-  /// 4w + (g & 3). The four lanes of one g thus hold each 16-element group
-  /// of a block, one row of an `mma.sync` m16n8k16 A operand: since
-  /// H_128 = H_8 (x) H_16 for this indexing, H_16 of two of a thread's
-  /// groups (A's rows g and g + 8) is two tensor-core instructions, and the
-  /// three stages of H_8 pair chunks of the same thread (registers) or, for
-  /// s's bit 2 with 4 chunks, lanes 16 apart (a shuffle).
-  int64_t tensorCoreChunks = 0;
   /// The exchanged layout, for groups in the quad layout whose Hadamard
   /// blocks are all 128 elements of V = 8 and whose reductions and steps
   /// span whole rows (QuEST's forward). A block lies in 4 lanes of one warp,

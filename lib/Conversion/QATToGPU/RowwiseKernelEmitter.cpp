@@ -235,13 +235,9 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   // SM alone: at 704 threads, two CTAs fit 64K registers only below 41
   // registers a thread. Without a Hadamard transform (elementwise math and
   // row reductions) a row takes at most kMaxElementwiseRowThreads threads,
-  // which hold more chunks each: StableQAT's backward on rows of 11008
-  // elements ran in 99 us with 480 threads of 3 chunks (58 registers, two
-  // CTAs an SM) and in 134 us with 704 of 2 (51 registers, one CTA). The
-  // QuEST kernels keep the wider CTA: their registers grow faster with the
-  // chunks (the backward's 79 at 2 chunks become 111 at 3), and its
-  // backward took 140 us with 704 threads against 153 with 480 (H100,
-  // 2026-11-22).
+  // which hold more chunks each (two CTAs an SM instead of one). The QuEST
+  // kernels keep the wider CTA: their registers grow faster with the chunks.
+  // Measurements: docs/gpu-row-kernels.md, "Measurements behind the plan".
   plan.chunks = length / plan.vectorWidth;
   bool hasHadamard = llvm::any_of(
       group.ops, [](Operation *op) { return isa<HadamardOp>(op); });
@@ -325,11 +321,10 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
         (maxBlockChunks <= kWarpThreads || plan.threadsPerRow > kWarpThreads))
       plan.pairBit = std::min<int64_t>(3, llvm::Log2_64(blockChunks) - 1);
     // The quad layout (see RowKernelPlan::quad): half the threads, two
-    // butterfly stages in registers, for QuEST's forward (H200, 2026-12-03:
-    // 30.4 instead of 33.6 PTX instructions per element at 4096x2048, 56-64
-    // registers instead of 40; 4-14% faster). Groups with a gradient keep
-    // the paired layout: at 4 chunks they took 128-135 registers and ran
-    // 3-9% slower.
+    // butterfly stages in registers, for QuEST's forward (fewer instructions
+    // per element for more registers). Groups with a gradient keep the
+    // paired layout, whose registers stay within bounds (docs/
+    // gpu-row-kernels.md, "Measurements behind the plan").
     bool backward = llvm::any_of(
         group.ops, [](Operation *op) { return isa<FakeQuantGradOp>(op); });
     if (plan.pairBit == 3 && blockChunks >= 16 && maxBlockChunks <= 32 &&
@@ -338,44 +333,6 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
       plan.quad = true;
       plan.threadsPerRow /= 2;
       plan.chunksPerThread = 4;
-    }
-  }
-
-  // The tensor-core layout (see RowKernelPlan::tensorCoreChunks): H_16 of
-  // every 16 elements on mma.sync, the remaining three stages of H_128 in
-  // registers (and one shuffle with 4 chunks a thread). The forward holds 8
-  // chunks a thread (32 elements, as the quad layout), groups with a
-  // gradient 4 (two tensors of 16 elements, as the paired layout). Rows
-  // whose blocks leave over a quarter of the last warp idle (short rows)
-  // keep the layouts above.
-  if (options.tensorCoreHadamard && hasHadamard && plan.vectorWidth >= 4) {
-    bool eligible = hasQuESTBlocks(group), backward = false;
-    for (Operation *op : group.ops) {
-      if (auto hadamard = dyn_cast<HadamardOp>(op))
-        eligible &= cast<RankedTensorType>(hadamard.getType())
-                        .getElementType()
-                        .isBF16();
-      backward |= isa<FakeQuantGradOp>(op);
-    }
-    // (Twice the elements of the plain layout for the forward, as the quad
-    // layout; 4 or 8 chunks.)
-    int64_t chunksPerThread = std::clamp<int64_t>(
-        options.elementsPerThread / (backward ? 4 : 2), 4, 8);
-    // 8 lane groups g of 4 lanes, 8 / C of them per block (a block is 32
-    // chunks): 8 blocks a warp with 8 chunks a thread, 4 with 4.
-    int64_t blocksPerWarp = chunksPerThread;
-    int64_t rowBlocks = length / 128;
-    int64_t warps = llvm::divideCeil(rowBlocks, blocksPerWarp);
-    int64_t idleBlocks = warps * blocksPerWarp - rowBlocks;
-    if (eligible && warps * kWarpThreads <= 1024 &&
-        4 * idleBlocks <= warps * blocksPerWarp) {
-      plan.vectorWidth = 4;
-      plan.chunks = length / 4;
-      plan.threadsPerRow = warps * kWarpThreads;
-      plan.chunksPerThread = chunksPerThread;
-      plan.pairBit = -1;
-      plan.quad = false;
-      plan.tensorCoreChunks = chunksPerThread;
     }
   }
 
@@ -413,10 +370,9 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
         plan.sharedFloats += plan.rowsPerBlock * kFirstWarpValues;
   // The exchanged layout where its shared memory fits; without it the
   // stages across lanes are shuffles. Only the quad layout (the forward):
-  // in the paired one (the backward, H200, 2026-12-03) the exchange ran 3%
-  // slower at 4096x2048 and 1% faster at 4096x11008, its gradient read as
-  // 4-byte pairs in the exchanged layout (exchanging it too: 4-8% slower).
-  if (options.hadamardExchange && hasHadamard && !plan.tensorCoreChunks &&
+  // in the paired one (the backward) the exchange gained nothing (docs/
+  // gpu-row-kernels.md, "Measurements behind the plan").
+  if (options.hadamardExchange && hasHadamard &&
       plan.vectorWidth == 8 && plan.quad) {
     bool eligible = hasQuESTBlocks(group);
     for (Operation *op : group.ops)
@@ -512,9 +468,9 @@ Value mlir::qat::emitStepFromReduction(ImplicitLocOpBuilder &b,
 // Exact arithmetic off the conversion and special-function units
 //===----------------------------------------------------------------------===//
 //
-// The row kernels are bound by instruction issue (on an H100 they issued an
-// instruction in 70-80% of the cycles of every scheduler while DRAM stayed
-// at 20-45% of its bandwidth): per element they may spend only about as many
+// The row kernels are bound by instruction issue (docs/gpu-row-kernels.md:
+// the schedulers issue most cycles while DRAM stays far from its
+// bandwidth): per element they may spend only about as many
 // instructions as moving its bytes takes, and few of them on the units that
 // run at 16 lanes per clock and SM on sm_80/sm_90, an eighth of the FP32
 // rate: conversions (cvt.rni for roundeven, cvt.rzi for fptosi) and MUFU
@@ -653,8 +609,8 @@ using InputLoad = std::tuple<Value, RowValueKind, int64_t>;
 /// one while it computes the current one: with a loop in the kernel, ptxas
 /// kept two to three times the registers (loop-invariant constants and
 /// interleaved rows), and every variant (2 to 4 rows a thread, as a loop or
-/// unrolled) ran slower on an H100 (2026-11-22). The kernels are bound by
-/// instruction issue, not by memory latency; see docs/gpu-row-kernels.md.
+/// unrolled) ran slower. The kernels are bound by instruction issue, not by
+/// memory latency; see docs/gpu-row-kernels.md.
 class RowKernelEmitter {
 public:
   RowKernelEmitter(ImplicitLocOpBuilder &b, const FusionGroup &group,
@@ -719,8 +675,6 @@ private:
   SmallVector<Value> hadamard(Value input, int64_t block);
   void stagesInRegisters(SmallVector<Value> &values, int64_t indexBits);
   SmallVector<Value> exchangeLayout(ArrayRef<Value> values);
-  SmallVector<Value> hadamard16OnTensorCores(Value input);
-  ArrayRef<Value> getHadamard16Fragments();
   SmallVector<Value>
   computeInFirstWarp(function_ref<SmallVector<Value>()> compute);
 
@@ -794,8 +748,6 @@ private:
   /// 1/s of steps whose reciprocal the first warp computed.
   DenseMap<Value, Value> reciprocalOf;
   DenseMap<std::pair<Value, int64_t>, SmallVector<Value>> steps;
-  /// The mma.sync B operands of H_16 (see hadamard16OnTensorCores).
-  SmallVector<Value> hadamard16Fragments;
 
   // The exchanged layout (RowKernelPlan::exchange).
   /// Tensors whose values (or codes) are held in the exchanged layout, and
@@ -1691,10 +1643,9 @@ SmallVector<Value> RowKernelEmitter::reduceGroups(Combine kind,
 /// computes them and hands them to the others through shared memory, one
 /// barrier. The square root, divisions and reciprocal then take issue slots
 /// of one warp instead of every warp of the row (the same bits). Only for
-/// rows of 2 to 8 warps (RowKernelPlan::usesFirstWarpValues): on an H200
-/// (2026-12-03) QuEST's kernels ran 1.4-4.8% faster with rows of 4 and 8
-/// warps, and its backward 6% slower with rows of 22 (11008 elements, one
-/// CTA an SM), whose warps wait at the barrier with nothing else to run.
+/// rows of 2 to 8 warps (RowKernelPlan::usesFirstWarpValues): longer rows
+/// (one CTA an SM) wait at the barrier with nothing else to run (docs/
+/// gpu-row-kernels.md, "Measurements behind the plan").
 SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
     function_ref<SmallVector<Value>()> compute) {
   if (!plan.usesFirstWarpValues())
@@ -1746,11 +1697,7 @@ SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
 /// P pairs the thread's two chunks (registers), the other chunk bits below
 /// 5 are lane bits (lane distance h/V below 2^P, h/(2V) above: shuffles),
 /// and higher ones pair warps (shared memory). The stages keep their order,
-/// so the sums round as before. In the tensor-core layout
-/// (RowKernelPlan::tensorCoreChunks) the stages below 16 are one product
-/// with H_16 (hadamard16OnTensorCores) and the others pair chunks of a
-/// thread or, for the bit 4 of a block's chunks with 4 chunks a thread,
-/// lanes 16 apart. With RowKernelPlan::exchange every stage is in
+/// so the sums round as before. With RowKernelPlan::exchange every stage is in
 /// registers, around one exchange of the values (exchangeLayout), and the
 /// result is in the other layout than the input.
 SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
@@ -1768,29 +1715,15 @@ SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
       value = arith::MulFOp::create(b, value, scale);
     return current;
   }
-  SmallVector<Value> current;
-  int64_t firstStage = 1;
-  if (plan.tensorCoreChunks) {
-    current = hadamard16OnTensorCores(input);
-    firstStage = 16;
-  } else {
-    current.assign(getValues(input).begin(), getValues(input).end());
-  }
+  SmallVector<Value> current(getValues(input));
   Value rowBase;
-  for (int64_t h = firstStage; h < block; h *= 2) {
+  for (int64_t h = 1; h < block; h *= 2) {
     SmallVector<Value> next(current.size());
     // Chunk bit `distance` of the partner: in another chunk of the thread
     // (`chunkStep` apart), or in thread t ^ `threadStep`.
     int64_t distance = h / V;
     int64_t chunkStep = 0, threadStep = distance;
-    if (plan.tensorCoreChunks) {
-      // Chunk bits 2, 3, 4 of a block are the bits of s: the thread's
-      // chunks j, except bit 4 with 4 chunks (lane bit 4).
-      if (distance < 4 * plan.tensorCoreChunks)
-        chunkStep = distance / 4;
-      else
-        threadStep = 16;
-    } else if (plan.quad) {
+    if (plan.quad) {
       // Chunk bits 0, 1: lane bits 0, 1; 2, 3: the thread's chunks j; 4, 5:
       // lane bits 2, 3.
       if (distance == 4 || distance == 8)
@@ -1978,127 +1911,6 @@ SmallVector<Value> RowKernelEmitter::exchangeLayout(ArrayRef<Value> values) {
     exchangeInUse = true;
   }
   return result;
-}
-
-/// The B operands of `mma.sync` m16n8k16 (bf16) that multiply a row of A by
-/// H_16, in the tensor-core layout (RowKernelPlan::tensorCoreChunks): two
-/// n-tiles of 8 columns, two registers each. The layout's lane 4g + q holds
-/// elements r = 4q + [0, 4) of a 16-element group, which mma.sync reads as
-/// columns k = 2q + {0, 1} (register 0 of A) and 2q + 8 + {0, 1} (register
-/// 2): column k is element r(k) = 4(k%8 / 2) + 2(k / 8) + k%2. Outputs
-/// 2q + {0, 1} of n-tile t go to the same lane's elements j = 4q + 2t +
-/// {0, 1}, so column n of tile t is element j(n, t) = 4(n / 2) + 2t + n%2.
-/// Lane 4g + q holds B[k][g] for its k = 2q + 8h + e (register h, half e),
-/// H_16[r][j] = (-1)^popcount(r & j), with r & j = 4(q & (g >> 1)) +
-/// 2(h & t) + (e & g & 1): the sign bit is parity(q & (g >> 1)) ^ (h & t)
-/// ^ (e & g & 1). Computed once per thread.
-ArrayRef<Value> RowKernelEmitter::getHadamard16Fragments() {
-  if (!hadamard16Fragments.empty())
-    return hadamard16Fragments;
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointAfterValue(tx);
-  Type i32 = b.getI32Type();
-  Value lane = arith::AndIOp::create(
-      b, arith::IndexCastOp::create(b, i32, tx), constantI32(b, 31));
-  Value g = arith::ShRUIOp::create(b, lane, constantI32(b, 2));
-  Value q = arith::AndIOp::create(b, lane, constantI32(b, 3));
-  Value common = arith::AndIOp::create(
-      b, q, arith::ShRUIOp::create(b, g, constantI32(b, 1)));
-  // parity of a 2-bit value.
-  Value parity = arith::AndIOp::create(
-      b,
-      arith::XOrIOp::create(
-          b, common, arith::ShRUIOp::create(b, common, constantI32(b, 1))),
-      constantI32(b, 1));
-  Value gLow = arith::AndIOp::create(b, g, constantI32(b, 1));
-  // +1.0 in both bf16 halves; a sign bit at 15 (low half) and 31 (high).
-  Value ones = constantI32(b, 0x3F803F80);
-  for (int64_t tile = 0; tile < 2; ++tile) {
-    for (int64_t h = 0; h < 2; ++h) {
-      Value low = (h & tile) ? arith::XOrIOp::create(b, parity,
-                                                      constantI32(b, 1))
-                                   .getResult()
-                             : parity;
-      Value high = arith::XOrIOp::create(b, low, gLow);
-      Value word = arith::OrIOp::create(
-          b, ones,
-          arith::OrIOp::create(
-              b, arith::ShLIOp::create(b, low, constantI32(b, 15)),
-              arith::ShLIOp::create(b, high, constantI32(b, 31))));
-      hadamard16Fragments.push_back(word);
-    }
-  }
-  return hadamard16Fragments;
-}
-
-/// The stages of strides 1 to 8 of a bf16 Hadamard transform in the
-/// tensor-core layout: y = x · H_16 on every aligned 16 elements, two
-/// `mma.sync` m16n8k16 (one per n-tile) per two chunk rounds (rows g and
-/// g + 8 of A: the 8 lane groups' 16 elements of rounds j and j + 1), f32
-/// results. The products are exact
-/// (+-1 times a bf16); the sum of 16 is rounded by the tensor core rather
-/// than by four stages of f32 additions, a difference within one f32
-/// rounding of the sum. Inputs read from memory go to the tensor cores as
-/// loaded (no unpacking); values of the group are bf16 already (each
-/// result is rounded to its type) and are packed exactly.
-SmallVector<Value> RowKernelEmitter::hadamard16OnTensorCores(Value input) {
-  Type f32 = b.getF32Type(), bf16 = b.getBF16Type();
-  auto pairType = VectorType::get({2}, bf16);
-  // Per chunk, its elements 4q + {0, 1} and 4q + {2, 3} as bf16 pairs.
-  SmallVector<Value> pairs;
-  if (inputRows.contains(input)) {
-    for (Value vector : getRaw({input, RowValueKind::Values, 0}))
-      for (int64_t w = 0; w < 2; ++w)
-        pairs.push_back(vector::ShuffleOp::create(
-            b, vector, vector, ArrayRef<int64_t>{2 * w, 2 * w + 1}));
-  } else {
-    ArrayRef<Value> x = getValues(input);
-    auto wide = VectorType::get({2}, f32);
-    for (size_t i = 0; i < x.size(); i += 2)
-      pairs.push_back(arith::TruncFOp::create(
-          b, pairType,
-          vector::FromElementsOp::create(b, wide, ValueRange{x[i], x[i + 1]})));
-  }
-  // H_16's B operands (two registers per n-tile) as bf16 pairs.
-  auto bType = VectorType::get({2, 2}, bf16);
-  SmallVector<Value> fragments;
-  ArrayRef<Value> words = getHadamard16Fragments();
-  for (int64_t tile = 0; tile < 2; ++tile) {
-    Value fragment = arith::ConstantOp::create(
-        b, bType, DenseElementsAttr::get(bType, b.getZeroAttr(bf16)));
-    for (int64_t h = 0; h < 2; ++h) {
-      Value pair = vector::BitCastOp::create(
-          b, pairType,
-          vector::BroadcastOp::create(
-              b, VectorType::get({1}, b.getI32Type()), words[2 * tile + h]));
-      fragment = vector::InsertOp::create(b, pair, fragment, h);
-    }
-    fragments.push_back(fragment);
-  }
-  auto aType = VectorType::get({4, 2}, bf16);
-  auto cType = VectorType::get({2, 2}, f32);
-  Value zeroA = arith::ConstantOp::create(
-      b, aType, DenseElementsAttr::get(aType, b.getZeroAttr(bf16)));
-  Value zeroC = arith::ConstantOp::create(
-      b, cType, DenseElementsAttr::get(cType, b.getZeroAttr(f32)));
-  SmallVector<Value> out(4 * C);
-  for (int64_t j = 0; j < C; j += 2) {
-    // Rows g of A (registers 0 and 2) hold chunk j's group, rows g + 8
-    // (registers 1 and 3) chunk j + 1's: one product transforms both.
-    Value a = zeroA;
-    for (int64_t reg = 0; reg < 4; ++reg)
-      a = vector::InsertOp::create(b, pairs[2 * (j + reg % 2) + reg / 2], a,
-                                   reg);
-    for (int64_t tile = 0; tile < 2; ++tile) {
-      Value d = nvgpu::MmaSyncOp::create(b, a, fragments[tile], zeroC,
-                                         ArrayRef<int64_t>{16, 8, 16});
-      for (int64_t row = 0; row < 2; ++row)
-        for (int64_t e = 0; e < 2; ++e)
-          out[4 * (j + row) + 2 * tile + e] =
-              vector::ExtractOp::create(b, d, ArrayRef<int64_t>{row, e});
-    }
-  }
-  return out;
 }
 
 //===----------------------------------------------------------------------===//
@@ -2518,22 +2330,14 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
   if (plan.quad)
     // Lane L = 16h + 4b + q of warp w: chunk 64w + 2Th + 16b + q (j = 0).
     first = moveBits({{~int64_t(31), 2}, {12, 4}, {3, 1}, {16, 2 * T / 16}});
-  if (plan.tensorCoreChunks == 8)
-    // Lane L = 4g + q of warp w: chunk 32(8w + g) + q = 8(tx & ~3) + q.
-    first = moveBits({{~int64_t(3), 8}, {3, 1}});
-  else if (plan.tensorCoreChunks == 4)
-    // Lane L = 4g + q of warp w: chunk 32(4w + (g & 3)) + 16(g >> 2) + q,
-    // i.e. 4(tx & ~31) + 8(tx & 12) + (tx & 16) + (tx & 3).
-    first = moveBits({{~int64_t(31), 4}, {12, 8}, {19, 1}});
   for (int64_t j = 0; j < C; ++j) {
-    int64_t offset = plan.quad || plan.tensorCoreChunks ? 4 * j
+    int64_t offset = plan.quad ? 4 * j
                      : plan.pairBit >= 0                ? j << plan.pairBit
                                                         : j * T;
     Value c = j == 0 ? first : arith::AddIOp::create(b, first, index(offset));
     chunk.push_back(c);
     Value inRow;
-    if (plan.pairBit >= 0 || plan.quad || plan.tensorCoreChunks
-            ? C * T > K
+    if (plan.pairBit >= 0 || plan.quad ? C * T > K
             : (j + 1) * T > K)
       inRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, index(K));
     chunkInRow.push_back(inRow);
