@@ -186,8 +186,8 @@ compileModule(const py::object &source, const std::string &target,
     device = openDevice(sharedLibs);
     lowering.target = Target::CUDA;
     lowering.pipelineOptions +=
-        " chip=" + (chip.is_none() ? device->getChip().str()
-                                   : chip.cast<std::string>());
+        " chip=" +
+        (chip.is_none() ? device->getChip().str() : chip.cast<std::string>());
   }
 
   std::unique_ptr<PyMlirModule> module = loadModule(source, ctx);
@@ -557,8 +557,9 @@ On a GPU machine without LLVM, qat.compiled runs code compiled ahead of time
 (docs/python.md). Raises MLIRError if the module does not verify or lower.)";
 
 void mlir::qat::python::populateExecution(py::module_ &m) {
-  py::class_<PyCompiledModule>(m, "CompiledModule",
-                               R"(A module compiled by qat.compile, for the CPU or a CUDA GPU.
+  py::class_<PyCompiledModule>(
+      m, "CompiledModule",
+      R"(A module compiled by qat.compile, for the CPU or a CUDA GPU.
 
 module["name"] is the function `name` (a qat.CompiledFunction), JIT-compiled
 on first use; `functions` lists the names that can be called.)")

@@ -56,8 +56,7 @@ std::optional<RowShape> mlir::qat::getRowShape(Operation *op) {
 QuantizerAttr mlir::qat::getQuantizer(Operation *op) {
   return TypeSwitch<Operation *, QuantizerAttr>(op)
       .Case<ScaleOp, RmsOp, QuantizeOp, DequantizeOp, FakeQuantOp,
-            FakeQuantGradOp>(
-          [](auto op) { return op.getQuantizer(); })
+            FakeQuantGradOp>([](auto op) { return op.getQuantizer(); })
       .Default([](Operation *) { return QuantizerAttr(); });
 }
 

@@ -179,9 +179,9 @@ struct RowKernelPlan {
   int64_t sharedFloats = 0;
 
   /// Plans `group`, or fails with the reason in `reason` (when given).
-  static FailureOr<RowKernelPlan>
-  get(const FusionGroup &group, const RowKernelOptions &options,
-      std::string *reason);
+  static FailureOr<RowKernelPlan> get(const FusionGroup &group,
+                                      const RowKernelOptions &options,
+                                      std::string *reason);
 
   /// Floats of shared memory a reduction over groups of `groupLength`
   /// elements of a row needs (0 when shuffles suffice).

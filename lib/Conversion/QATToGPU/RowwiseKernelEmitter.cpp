@@ -13,8 +13,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/DenseSet.h"
@@ -22,8 +22,8 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
-#include <numeric>
 #include <limits>
+#include <numeric>
 
 using namespace mlir;
 using namespace mlir::qat;
@@ -338,8 +338,8 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
 
   // Short rows share a CTA so that it still has at least 128 threads (4
   // warps): fewer would cap the resident warps per SM by the CTA limit.
-  plan.rowsPerBlock = std::min(std::max<int64_t>(1, 128 / plan.threadsPerRow),
-                               plan.shape.rows);
+  plan.rowsPerBlock =
+      std::min(std::max<int64_t>(1, 128 / plan.threadsPerRow), plan.shape.rows);
   plan.blocks = llvm::divideCeil(plan.shape.rows, plan.rowsPerBlock);
   plan.guardChunks = plan.chunks % plan.threadsPerRow != 0;
   plan.guardRows = plan.shape.rows % plan.rowsPerBlock != 0;
@@ -372,8 +372,8 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   // stages across lanes are shuffles. Only the quad layout (the forward):
   // in the paired one (the backward) the exchange gained nothing (docs/
   // gpu-row-kernels.md, "Measurements behind the plan").
-  if (options.hadamardExchange && hasHadamard &&
-      plan.vectorWidth == 8 && plan.quad) {
+  if (options.hadamardExchange && hasHadamard && plan.vectorWidth == 8 &&
+      plan.quad) {
     bool eligible = hasQuESTBlocks(group);
     for (Operation *op : group.ops)
       if (QuantizerAttr quantizer = getQuantizer(op))
@@ -657,8 +657,7 @@ private:
     GPUQuantMath math(b);
     return QuantizerAttr::buildRootMeanSquare(math, total, groupLength);
   }
-  SmallVector<Value> getDeviations(ArrayRef<Value> totals,
-                                   int64_t groupLength,
+  SmallVector<Value> getDeviations(ArrayRef<Value> totals, int64_t groupLength,
                                    Value reciprocalStep = Value());
   void setValues(Value result, SmallVector<Value> elements,
                  bool representable = false);
@@ -732,8 +731,7 @@ private:
   /// Per row tensor as held (first and last elements) and group length: the
   /// groups' sums of squares, one per chunk (an rms_gaussian step and the
   /// deviation of the same tensor share one reduction).
-  DenseMap<std::tuple<Value, Value, int64_t>, SmallVector<Value>>
-      sumsOfSquares;
+  DenseMap<std::tuple<Value, Value, int64_t>, SmallVector<Value>> sumsOfSquares;
   /// Deviations the first warp computed with a step (see emitScale), per
   /// row total.
   DenseMap<Value, Value> firstWarpDeviation;
@@ -857,10 +855,10 @@ SmallVector<Value> RowKernelEmitter::loadRaw(const InputLoad &load) {
   } else if (detail >= plan.shape.length) {
     // One step per row, the same address for every thread of the row (of
     // the whole row when CTAs compute parts of it).
-    Value stepRow = plan.segments > 1
-                        ? arith::DivUIOp::create(b, row, index(plan.segments))
-                              .getResult()
-                        : row;
+    Value stepRow =
+        plan.segments > 1
+            ? arith::DivUIOp::create(b, row, index(plan.segments)).getResult()
+            : row;
     loaded.push_back(loadIf(rowValid, element, [&] {
       return memref::LoadOp::create(b, buffer, ValueRange{stepRow, zero});
     }));
@@ -929,9 +927,9 @@ SmallVector<Value> RowKernelEmitter::loadValues(Value tensor,
       {V}, cast<RankedTensorType>(tensor.getType()).getElementType());
   for (Value slotChunk : exchangedChunk) {
     Value column = arith::MulIOp::create(b, slotChunk, index(V));
-    appendUnpacked(
-        loadIf(valid[0], type, [&] { return vectorLoad(buffer, column, type); }),
-        elements);
+    appendUnpacked(loadIf(valid[0], type,
+                          [&] { return vectorLoad(buffer, column, type); }),
+                   elements);
   }
   return elements;
 }
@@ -1221,8 +1219,8 @@ static Value packNibbles(ImplicitLocOpBuilder &b, ArrayRef<Value> codes) {
     Value code = original;
     if (l > 0)
       code = arith::ShLIOp::create(b, code, constantI32(b, 4 * l));
-    code = arith::AndIOp::create(b, code,
-                                 constantI32(b, int64_t(0xF) << (4 * l)));
+    code =
+        arith::AndIOp::create(b, code, constantI32(b, int64_t(0xF) << (4 * l)));
     word = word ? arith::OrIOp::create(b, word, code).getResult() : code;
   }
   return word;
@@ -1367,7 +1365,8 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
   auto op = kind == Combine::Sum ? gpu::AllReduceOperation::ADD
                                  : gpu::AllReduceOperation::MAXIMUMF;
   int64_t warpLanes = std::min(lanes, kWarpThreads);
-  assert((!pairedLanes || warpLanes == kWarpThreads) && "paired lanes need warps");
+  assert((!pairedLanes || warpLanes == kWarpThreads) &&
+         "paired lanes need warps");
   SmallVector<Value> reduced;
   bool quadLanes = pairedLanes && plan.quad;
   if (quadLanes) {
@@ -1653,8 +1652,8 @@ SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
   Value base = allocShared(RB * kFirstWarpValues);
   Value rowBase = arith::AddIOp::create(
       b, base, arith::MulIOp::create(b, ty, index(kFirstWarpValues)));
-  Value first =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tx, index(kWarpThreads));
+  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tx,
+                                      index(kWarpThreads));
   int64_t count = 0;
   auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
   {
@@ -1821,11 +1820,10 @@ void RowKernelEmitter::stagesInRegisters(SmallVector<Value> &values,
       continue;
     SmallVector<Value> next(values.size());
     for (int64_t i = 0; i < int64_t(values.size()); ++i)
-      next[i] = (i & m) == 0
-                    ? arith::AddFOp::create(b, values[i], values[i | m])
-                          .getResult()
-                    : arith::SubFOp::create(b, values[i ^ m], values[i])
-                          .getResult();
+      next[i] =
+          (i & m) == 0
+              ? arith::AddFOp::create(b, values[i], values[i | m]).getResult()
+              : arith::SubFOp::create(b, values[i ^ m], values[i]).getResult();
     values = std::move(next);
   }
 }
@@ -1852,8 +1850,8 @@ SmallVector<Value> RowKernelEmitter::exchangeLayout(ArrayRef<Value> values) {
   if (!exchangeWideBase) {
     Value flat = tx;
     if (RB > 1)
-      flat = arith::AddIOp::create(
-          b, arith::MulIOp::create(b, ty, index(T)), tx);
+      flat =
+          arith::AddIOp::create(b, arith::MulIOp::create(b, ty, index(T)), tx);
     Value warp = arith::DivUIOp::create(b, flat, index(kWarpThreads));
     Value lane = arith::RemUIOp::create(b, flat, index(kWarpThreads));
     Value q = arith::AndIOp::create(b, lane, index(3));
@@ -1895,17 +1893,17 @@ SmallVector<Value> RowKernelEmitter::exchangeLayout(ArrayRef<Value> values) {
     }
     sync();
     for (int64_t s = 0; s < 4; ++s) {
-      Value vector = vector::LoadOp::create(
-          b, type, shared,
-          ValueRange{
-              arith::AddIOp::create(b, exchangeNarrowBase, index(36 * s))},
-          /*nontemporal=*/false, llvm::MaybeAlign(16));
+      Value vector =
+          vector::LoadOp::create(b, type, shared,
+                                 ValueRange{arith::AddIOp::create(
+                                     b, exchangeNarrowBase, index(36 * s))},
+                                 /*nontemporal=*/false, llvm::MaybeAlign(16));
       for (int64_t l = 0; l < 4; ++l) {
         Value element = vector::ExtractOp::create(b, vector, l);
         result[8 * s + 4 * h + l] =
-            integers
-                ? arith::BitcastOp::create(b, b.getI32Type(), element).getResult()
-                : element;
+            integers ? arith::BitcastOp::create(b, b.getI32Type(), element)
+                           .getResult()
+                     : element;
       }
     }
     exchangeInUse = true;
@@ -1957,11 +1955,11 @@ void RowKernelEmitter::emitScale(ScaleOp op) {
       plan.usesFirstWarpValues()) {
     // A qat.rms of the same rows comes along (one barrier for both).
     bool withDeviation = rms && llvm::any_of(group.ops, [&](Operation *other) {
-      auto rmsOp = dyn_cast<RmsOp>(other);
-      return rmsOp && rmsOp.getInput() == op.getInput() &&
-             getStepGroupLength(rmsOp.getQuantizer(), plan.shape) ==
-                 groupLength;
-    });
+                           auto rmsOp = dyn_cast<RmsOp>(other);
+                           return rmsOp && rmsOp.getInput() == op.getInput() &&
+                                  getStepGroupLength(rmsOp.getQuantizer(),
+                                                     plan.shape) == groupLength;
+                         });
     SmallVector<Value> shared = computeInFirstWarp([&] {
       Value step =
           emitStepFromReduction(b, quantizer, totals.front(), groupLength);
@@ -2023,8 +2021,7 @@ SmallVector<Value> RowKernelEmitter::getDeviations(ArrayRef<Value> totals,
   if (Value computed = firstWarpDeviation.lookup(totals.front());
       computed && !reciprocalStep) {
     deviationOfTotal[totals.front()] = computed;
-  } else if (groupLength >= plan.shape.length &&
-             plan.usesFirstWarpValues()) {
+  } else if (groupLength >= plan.shape.length && plan.usesFirstWarpValues()) {
     SmallVector<Value> shared = computeInFirstWarp([&] {
       SmallVector<Value> computed = {deviationOf(totals.front())};
       if (reciprocalStep)
@@ -2089,8 +2086,8 @@ void RowKernelEmitter::emitFakeQuant(FakeQuantOp op) {
   SmallVector<Value> result;
   for (int64_t j = 0; j < C; ++j)
     for (int64_t l = 0; l < V; ++l)
-      result.push_back(quantizer.buildFakeQuant(math, x[j * V + l],
-                                                v[j * V + l], step[j]));
+      result.push_back(
+          quantizer.buildFakeQuant(math, x[j * V + l], v[j * V + l], step[j]));
   setValues(op.getResult(), std::move(result));
 }
 
@@ -2331,14 +2328,13 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
     // Lane L = 16h + 4b + q of warp w: chunk 64w + 2Th + 16b + q (j = 0).
     first = moveBits({{~int64_t(31), 2}, {12, 4}, {3, 1}, {16, 2 * T / 16}});
   for (int64_t j = 0; j < C; ++j) {
-    int64_t offset = plan.quad ? 4 * j
-                     : plan.pairBit >= 0                ? j << plan.pairBit
-                                                        : j * T;
+    int64_t offset = plan.quad           ? 4 * j
+                     : plan.pairBit >= 0 ? j << plan.pairBit
+                                         : j * T;
     Value c = j == 0 ? first : arith::AddIOp::create(b, first, index(offset));
     chunk.push_back(c);
     Value inRow;
-    if (plan.pairBit >= 0 || plan.quad ? C * T > K
-            : (j + 1) * T > K)
+    if (plan.pairBit >= 0 || plan.quad ? C * T > K : (j + 1) * T > K)
       inRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, index(K));
     chunkInRow.push_back(inRow);
     valid.push_back(both(rowValid, inRow));
@@ -2366,8 +2362,9 @@ Value RowKernelEmitter::viewAsSegments(Value rows) {
   if (S == 1 || type.getDimSize(0) * S != plan.shape.rows || length == 1)
     return rows;
   Value split = memref::ExpandShapeOp::create(
-      b, MemRefType::get({type.getDimSize(0), S, length / S},
-                         type.getElementType()),
+      b,
+      MemRefType::get({type.getDimSize(0), S, length / S},
+                      type.getElementType()),
       rows, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   return memref::CollapseShapeOp::create(
       b, split, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
@@ -2380,7 +2377,8 @@ void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
       Operation *def = operand.getDefiningOp();
       if ((def && group.contains(def)) || inputRows.contains(operand))
         continue;
-      inputRows[operand] = viewAsSegments(viewAsRows(b, getInputBuffer(operand)));
+      inputRows[operand] =
+          viewAsSegments(viewAsRows(b, getInputBuffer(operand)));
     }
   }
   // Outputs: results used outside the group (or returned), written once.

@@ -112,7 +112,8 @@ Value mlir::qat::getSharedFloats(ImplicitLocOpBuilder &b,
 void mlir::qat::lowerSubgroupReductions(Operation *launch) {
   RewritePatternSet patterns(launch->getContext());
   populateGpuLowerSubgroupReduceToShufflePatterns(patterns, kWarpThreads);
-  populateGpuLowerClusteredSubgroupReduceToShufflePatterns(patterns, kWarpThreads);
+  populateGpuLowerClusteredSubgroupReduceToShufflePatterns(patterns,
+                                                           kWarpThreads);
   // The greedy driver also folds the unrolled body and uniques its
   // constants (at the top of the launch body, see
   // registerGPULaunchConstantMaterialization), which keeps the emitted IR

@@ -560,13 +560,13 @@ struct ScaleOpLowering : OpConversionPattern<ScaleOp> {
     }
 
     Type elementType = resultType.getElementType();
-    Value steps = buildPerGroupMap(
-        rewriter, loc, view, reduced, elementType,
-        [&](OpBuilder &b, Location nl, Value acc) {
-          QuantMath math(b, nl);
-          Value step = q.buildStep(math, toF32(b, nl, acc), view.length);
-          return castFloat(b, nl, step, elementType);
-        });
+    Value steps = buildPerGroupMap(rewriter, loc, view, reduced, elementType,
+                                   [&](OpBuilder &b, Location nl, Value acc) {
+                                     QuantMath math(b, nl);
+                                     Value step = q.buildStep(
+                                         math, toF32(b, nl, acc), view.length);
+                                     return castFloat(b, nl, step, elementType);
+                                   });
     rewriter.replaceOp(op,
                        reshape(rewriter, loc, steps, resultType.getShape()));
     return success();
@@ -703,16 +703,15 @@ struct DequantizeOpLowering : OpConversionPattern<DequantizeOp> {
     if (!op.getPacked()) {
       GroupView view = GroupView::get(q, resultType.getShape());
       rewriter.replaceOp(
-          op, buildGroupwise(rewriter, loc, view, adaptor.getInput(),
-                             adaptor.getScale(), resultType,
-                             [&](OpBuilder &b, Location nl, ValueRange args) {
-                               QuantMath math(b, nl);
-                               Value code = toI32(b, nl, args[0]);
-                               Value step = toF32(b, nl, args[1]);
-                               Value value =
-                                   q.buildDequantize(math, code, step);
-                               return castFloat(b, nl, value, elementType);
-                             }));
+          op, buildGroupwise(
+                  rewriter, loc, view, adaptor.getInput(), adaptor.getScale(),
+                  resultType, [&](OpBuilder &b, Location nl, ValueRange args) {
+                    QuantMath math(b, nl);
+                    Value code = toI32(b, nl, args[0]);
+                    Value step = toF32(b, nl, args[1]);
+                    Value value = q.buildDequantize(math, code, step);
+                    return castFloat(b, nl, value, elementType);
+                  }));
       return success();
     }
 

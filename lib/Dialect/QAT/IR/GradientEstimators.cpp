@@ -93,30 +93,30 @@ bool TrustAttr::usesLevel() const { return true; }
 // fourier
 //===----------------------------------------------------------------------===//
 
-Value FourierAttr::buildInputGrad(QuantMath &math, const QuantizerAttr &quantizer,
+Value FourierAttr::buildInputGrad(QuantMath &math,
+                                  const QuantizerAttr &quantizer,
                                   QuantElement &element) const {
   OpBuilder &b = math.getBuilder();
   Location loc = math.getLoc();
   // S(v) = sqrt(2)*pi * sum_k a_k cos((2k+1)*pi*(v + round(v))). The sum
   // starts with its first term rather than 0 + term, which only differs for
   // a term of -0 (and then gives the same gradient).
-  Value phase = arith::AddFOp::create(
-      b, loc, element.v, quantizer.getRoundedRatio(math, element));
+  Value phase = arith::AddFOp::create(b, loc, element.v,
+                                      quantizer.getRoundedRatio(math, element));
   // Only elements with v in [qn, qp] keep their gradient, and there
   // |phase| <= 2 * max(-qn, qp).
   double maxPhase = 2 * quantizer.getMaxAbsRatioInRange();
   Value sum;
   for (auto [k, amplitude] : llvm::enumerate(getAmplitudesOrDefault())) {
     double harmonic = double(2 * k + 1) * M_PI;
-    Value angle =
-        arith::MulFOp::create(b, loc, math.constant(harmonic), phase);
+    Value angle = arith::MulFOp::create(b, loc, math.constant(harmonic), phase);
     Value cosine = math.cos(angle, harmonic * maxPhase);
     Value term =
         arith::MulFOp::create(b, loc, math.constant(amplitude), cosine);
     sum = sum ? arith::AddFOp::create(b, loc, sum, term).getResult() : term;
   }
-  Value surrogate = arith::MulFOp::create(
-      b, loc, math.constant(std::sqrt(2.0) * M_PI), sum);
+  Value surrogate =
+      arith::MulFOp::create(b, loc, math.constant(std::sqrt(2.0) * M_PI), sum);
   // dy * (1 - S) / (1 + S) inside [qn, qp], 0 outside.
   Value one = math.constant(1.0);
   Value numerator = arith::MulFOp::create(

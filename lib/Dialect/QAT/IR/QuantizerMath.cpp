@@ -123,8 +123,7 @@ Value QuantizerAttr::buildStep(QuantMath &math, Value statistic,
   if (getGrid() == Grid::Centered) {
     // step = 2c / (2^b - 1).
     Value twice = arith::MulFOp::create(b, loc, math.constant(2.0), clip);
-    return math.divideByConstant(twice,
-                                 double((int64_t(1) << getBits()) - 1));
+    return math.divideByConstant(twice, double((int64_t(1) << getBits()) - 1));
   }
   // step = c / qp.
   return math.divideByConstant(clip, double(getMaxCode()));
@@ -178,8 +177,8 @@ Value QuantizerAttr::buildQuantize(QuantMath &math, Value x, Value v) const {
         math.select(positive, math.constantI32(1), math.constantI32(0));
     return math.select(negativeOrNaN, math.constantI32(-1), inner);
   }
-  Value k = math.roundToI32(
-      buildLevelArgument(math, *this, v, /*nanToLowest=*/true));
+  Value k =
+      math.roundToI32(buildLevelArgument(math, *this, v, /*nanToLowest=*/true));
   if (getGrid() != Grid::Centered)
     return k;
   return arith::SubIOp::create(b, loc, k, math.constantI32(1));
@@ -204,9 +203,9 @@ Value QuantizerAttr::buildFakeQuant(QuantMath &math, Value x, Value v, Value s,
   // k * s on the signed grid (a zero keeps v's sign, as roundeven gives
   // it), (k - 1/2) * s on the centered grid (never zero).
   bool centered = getGrid() == Grid::Centered;
-  Value level = math.roundEven(
-      buildLevelArgument(math, *this, v, /*nanToLowest=*/false),
-      /*keepZeroSign=*/!centered);
+  Value level =
+      math.roundEven(buildLevelArgument(math, *this, v, /*nanToLowest=*/false),
+                     /*keepZeroSign=*/!centered);
   if (centered && negHalfStep)
     return math::FmaOp::create(b, loc, level, s, negHalfStep);
   if (centered)
@@ -227,10 +226,9 @@ Value QuantizerAttr::getInCodeRange(QuantMath &math,
     // The step gradient needs clamp(v, qn, qp) anyway, and v lies in the
     // range exactly when clamping leaves it unchanged (NaN: neither).
     element.clamped = math.clamp(element.v, qn, qp);
-    element.inCodeRange =
-        arith::CmpFOp::create(math.getBuilder(), math.getLoc(),
-                              arith::CmpFPredicate::OEQ, element.clamped,
-                              element.v);
+    element.inCodeRange = arith::CmpFOp::create(
+        math.getBuilder(), math.getLoc(), arith::CmpFPredicate::OEQ,
+        element.clamped, element.v);
   } else {
     element.inCodeRange = math.inRange(element.v, qn, qp);
   }

@@ -29,7 +29,8 @@ namespace mlir::qat {
 
 /// Parses a gradient estimator written by its mnemonic, without the `#qat.`
 /// prefix: `ste`, `clip`, `trust<0.25>`, `fourier<[0.21]>`.
-FailureOr<GradientEstimatorAttrInterface> parseGradientEstimator(AsmParser &parser);
+FailureOr<GradientEstimatorAttrInterface>
+parseGradientEstimator(AsmParser &parser);
 
 /// Prints a gradient estimator in the form parseGradientEstimator reads.
 void printGradientEstimator(AsmPrinter &printer,
