@@ -8,7 +8,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${QAT_BUILD_DIR:-$root/build}
 
 packages=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
-          cmake ninja-build ccache g++ python3-numpy
+          cmake ninja-build ccache g++ clang-format-22 python3-numpy
           pybind11-dev python3-dev python3-pytest python3-torch)
 missing=()
 for p in "${packages[@]}"; do

@@ -19,8 +19,23 @@ void registerQATDialect(DialectRegistry &registry);
 /// (`qat.param`, `qat.step`, `qat.codes`) that lowered functions still carry.
 void registerQATLLVMTranslation(DialectRegistry &registry);
 
-/// Registers the qat dialect, every upstream dialect and their extensions.
+/// Registers the qat dialect, every upstream dialect and their extensions
+/// (not registerQATUpstreamExtensions: tools call that one explicitly).
 void registerAllDialects(DialectRegistry &registry);
+
+/// Registers what qat attaches to upstream ops and dialects, which the IR
+/// its GPU passes produce relies on:
+///  - memory effects on gpu.launch_func (the qat.matmul kernel launches) and
+///    on gpu.barrier and nvvm.bar.warp.sync (the row kernels' barriers), so
+///    that buffer deallocation accepts them;
+///  - a constant materialization (fold) interface on the gpu dialect, which
+///    keeps the constants of a kernel inside its gpu.launch.
+/// They change how upstream passes treat upstream ops, so registering the qat
+/// dialect does not bring them: a compiler that runs qat's GPU pipeline on
+/// its own context calls this. The qat GPU passes also declare them as
+/// dependent registrations (getDependentDialects), so they apply whenever one
+/// of those passes is in the pipeline.
+void registerQATUpstreamExtensions(DialectRegistry &registry);
 
 } // namespace mlir::qat
 

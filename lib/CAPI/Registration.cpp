@@ -16,6 +16,7 @@
 
 void qatRegisterAllDialects(MlirDialectRegistry registry) {
   mlir::qat::registerAllDialects(*unwrap(registry));
+  mlir::qat::registerQATUpstreamExtensions(*unwrap(registry));
 }
 
 void qatRegisterAllPasses(void) {

@@ -45,8 +45,8 @@ void mlir::qat::buildQATToNVPTXPipeline(
   pm.addPass(createConvertQATMatmulToNVGPU(matmul));
   ConvertQATToGPUOptions rows;
   rows.elementsPerThread = options.elementsPerThread;
-  rows.tensorCoreHadamard = options.tensorCoreHadamard;
   rows.hadamardExchange = options.hadamardExchange;
+  rows.allowFallback = true;
   pm.addNestedPass<func::FuncOp>(createConvertQATToGPU(rows));
   // Float contractions (the gradient matmuls of a backward pass, any
   // linalg.matmul or batch_matmul of a model) on the tensor cores, before
@@ -54,6 +54,11 @@ void mlir::qat::buildQATToNVPTXPipeline(
   ConvertLinalgContractionsToNVGPUOptions contractions;
   contractions.precision = options.contractionPrecision;
   pm.addPass(createConvertLinalgContractionsToNVGPU(contractions));
+  // What the row kernels do not cover (long rows, f64, sub-byte code
+  // types, ...) takes the generic route: linalg, then kernels below. It runs
+  // after the contraction pass so that the linalg it makes keeps its f32
+  // products instead of becoming tensor-core contractions.
+  pm.addPass(createConvertQATToLinalg());
   // The linalg ops around them (losses, gradients of float matmuls, SGD
   // updates): elementwise chains fuse into one op, hence one kernel, and the
   // tensors between them never become buffers.

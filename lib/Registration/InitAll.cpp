@@ -11,6 +11,7 @@
 #include "qat/Autodiff/Passes.h"
 #include "qat/Conversion/Passes.h"
 #include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
+#include "qat/Conversion/QATToGPU/QATToGPU.h"
 #include "qat/Dialect/QAT/IR/QATDialect.h"
 #include "qat/Dialect/QAT/Transforms/Passes.h"
 #include "qat/Pipelines/Pipelines.h"
@@ -25,15 +26,18 @@ void mlir::qat::registerQATDialect(DialectRegistry &registry) {
   registry.insert<QATDialect>();
 }
 
-void mlir::qat::registerAllDialects(DialectRegistry &registry) {
-  registerQATDialect(registry);
-  registerQATLLVMTranslation(registry);
+void mlir::qat::registerQATUpstreamExtensions(DialectRegistry &registry) {
   // Lets buffer deallocation see through the qat.matmul kernel launches.
   registerGPULaunchFuncMemoryEffects(registry);
   // Lets buffer deallocation accept the barriers of the row kernels.
   registerGPUBarrierMemoryEffects(registry);
   // Keeps constants in the kernels they are used in.
   registerGPULaunchConstantMaterialization(registry);
+}
+
+void mlir::qat::registerAllDialects(DialectRegistry &registry) {
+  registerQATDialect(registry);
+  registerQATLLVMTranslation(registry);
   // Reverse rules of upstream and qat ops for qat-differentiate.
   registerAutoDiffExternalModels(registry);
   mlir::registerAllDialects(registry);

@@ -51,8 +51,8 @@ struct LowerBF16MmaSync : OpRewritePattern<nvgpu::MmaSyncOp> {
       SmallVector<Value> words;
       for (int64_t i = 0; i < rows; ++i) {
         Value pair = vector::ExtractOp::create(rewriter, loc, matrix, i);
-        Value word = vector::BitCastOp::create(
-            rewriter, loc, VectorType::get({1}, i32), pair);
+        Value word = vector::BitCastOp::create(rewriter, loc,
+                                               VectorType::get({1}, i32), pair);
         words.push_back(vector::ExtractOp::create(rewriter, loc, word, 0));
       }
       return words;

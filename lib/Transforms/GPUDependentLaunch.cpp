@@ -43,8 +43,7 @@ struct GPUDependentLaunchPass
       NVVM::GriddepcontrolOp::create(
           b, func.getLoc(), NVVM::GridDepActionKind::launch_dependents);
     }
-    if (!anyKernel ||
-        module.lookupSymbol(QAT_CUDA_DEPENDENT_LAUNCH_MARKER))
+    if (!anyKernel || module.lookupSymbol(QAT_CUDA_DEPENDENT_LAUNCH_MARKER))
       return;
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
     LLVM::GlobalOp::create(b, module.getLoc(), b.getI8Type(),

@@ -126,17 +126,18 @@ struct GPUDeviceBuffersPass
 
     // Whatever still reads or writes elements on the host would dereference
     // device pointers at run time.
-    WalkResult result = func.walk<WalkOrder::PreOrder>([&](Operation *op) {
-      if (isa<gpu::LaunchOp>(op))
-        return WalkResult::skip();
-      if (isa<memref::LoadOp, memref::StoreOp, linalg::LinalgOp>(op)) {
-        op->emitOpError()
-            << "reads or writes buffer elements on the host, but buffers "
-               "live in GPU memory: no GPU strategy mapped this operation";
-        return WalkResult::interrupt();
-      }
-      return WalkResult::advance();
-    });
+    WalkResult result =
+        func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+          if (isa<gpu::LaunchOp>(op))
+            return WalkResult::skip();
+          if (isa<memref::LoadOp, memref::StoreOp, linalg::LinalgOp>(op)) {
+            op->emitOpError()
+                << "reads or writes buffer elements on the host, but buffers "
+                   "live in GPU memory: no GPU strategy mapped this operation";
+            return WalkResult::interrupt();
+          }
+          return WalkResult::advance();
+        });
     if (result.wasInterrupted())
       signalPassFailure();
   }

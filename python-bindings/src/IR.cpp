@@ -41,6 +41,7 @@ PyMlirContext::PyMlirContext() {
   std::call_once(passesRegistered, [] { mlir::qat::registerAllPasses(); });
   DialectRegistry registry;
   mlir::qat::registerAllDialects(registry);
+  mlir::qat::registerQATUpstreamExtensions(registry);
   context = std::make_unique<MLIRContext>(registry);
   // Attribute storage exists once the dialect is loaded; builders need it.
   context->loadDialect<mlir::qat::QATDialect>();

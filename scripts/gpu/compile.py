@@ -58,7 +58,7 @@ def main():
     ap.add_argument("--chip", default="sm_90")
     ap.add_argument("--features", default="+ptx80")
     ap.add_argument("--pipeline-options", default="",
-                    help="more qat-to-nvptx options, e.g. 'tensor-core-hadamard=1'")
+                    help="more qat-to-nvptx options, e.g. 'hadamard-exchange=0'")
     ap.add_argument("--qat-opt", default=str(ROOT / "build/bin/qat-opt"))
     args = ap.parse_args()
     out = pathlib.Path(args.out)

@@ -910,6 +910,8 @@ def contraction_cases():
 
 def all_cases(seed=2026):
     import exact_cases  # it builds on this module
+    from special_cases import special_cases  # NaN/Inf/zero/subnormal, clip<k>
     rng = np.random.default_rng(seed)
     return (quantizer_cases(rng) + rms_cases() + hadamard_cases(rng) + row_kernel_cases()
-            + matmul_cases(rng) + contraction_cases() + exact_cases.exact_cases())
+            + matmul_cases(rng) + contraction_cases() + special_cases()
+            + exact_cases.exact_cases())

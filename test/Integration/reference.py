@@ -98,14 +98,19 @@ def rms(x, q):
 
 
 def quantize(x, s, q):
+    """The integer codes. NaN has no code: it stores the lowest one (qn), as
+    torch.quantize_per_tensor does; infinities clamp to the ends."""
     x = x.astype(F32)
-    v = x / expand(s, x, q)
-    if q.grid == "centered":
-        k = np.clip(np.round(v + F32(0.5)), q.qn + 1, q.qp + 1)
-        return (k - 1).astype(np.int64)
-    if q.bits == 1:
-        return np.sign(x).astype(np.int64)
-    return np.clip(np.round(v), q.qn, q.qp).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = x / expand(s, x, q)
+        if q.grid == "centered":
+            k = np.clip(np.round(v + F32(0.5)), q.qn + 1, q.qp + 1)
+            codes = k - 1
+        elif q.bits == 1:
+            codes = np.sign(x)
+        else:
+            codes = np.clip(np.round(v), q.qn, q.qp)
+    return np.where(np.isnan(codes), q.qn, codes).astype(np.int64)
 
 
 def dequantize(codes, s, q):
@@ -116,7 +121,19 @@ def dequantize(codes, s, q):
 
 
 def fake_quant(x, s, q):
-    return dequantize(quantize(x, s, q), s, q)
+    """dequantize(quantize(x)) in float, as the methods' PyTorch code writes
+    it (torch.clamp(torch.round(x / s), qn, qp) * s): NaN in gives NaN out,
+    infinities give the end levels."""
+    x = x.astype(F32)
+    se = expand(s, x, q)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        v = x / se
+        if q.grid == "centered":
+            k = np.clip(np.round(v + F32(0.5)), q.qn + 1, q.qp + 1)
+            return ((k - F32(0.5)) * se).astype(F32)
+        if q.bits == 1:
+            return (np.sign(x) * se).astype(F32)
+        return (np.clip(np.round(v), q.qn, q.qp) * se).astype(F32)
 
 
 def pack(codes):
@@ -149,6 +166,11 @@ def fourier_s(v, amplitudes):
 
 
 def fake_quant_grad(dy, x, s, q, estimator, param=None):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return _fake_quant_grad(dy, x, s, q, estimator, param)
+
+
+def _fake_quant_grad(dy, x, s, q, estimator, param=None):
     """Returns (dx, ds); ds is None unless the step is learned. The trust
     estimator's std is always recomputed from x: a `std` operand from qat.rms
     of the same x must give this dx."""
@@ -158,11 +180,12 @@ def fake_quant_grad(dy, x, s, q, estimator, param=None):
     if estimator == "ste":
         dx = dy
     elif estimator == "clip":
+        k = 1.0 if param is None else param  # clip<k>: QuEST's clip_scale
         if q.grid == "centered":
-            c = se * F32(((1 << q.bits) - 1) / 2)
+            c = se * F32(k * ((1 << q.bits) - 1) / 2)
             mask = np.abs(x) <= c
         else:
-            mask = (v >= q.qn) & (v <= q.qp)
+            mask = (v >= F32(k * q.qn)) & (v <= F32(k * q.qp))
         dx = np.where(mask, dy, F32(0))
     elif estimator == "trust":
         std = expand(rms(x, q), x, q)

@@ -171,7 +171,7 @@ def main():
     ap.add_argument("--artifacts", type=pathlib.Path, help="folder written by 'compile'")
     ap.add_argument("--chip", default="sm_90")
     ap.add_argument("--pipeline-options", default="",
-                    help="more qat-to-nvptx options (cuda), e.g. 'tensor-core-hadamard=1'")
+                    help="more qat-to-nvptx options (cuda), e.g. 'hadamard-exchange=0'")
     args = ap.parse_args()
 
     if args.mode == "check":

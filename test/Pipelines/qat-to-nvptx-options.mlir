@@ -1,7 +1,7 @@
 // RUN: qat-opt %s --qat-to-nvptx="ptxas-options=--warn-on-spills" | FileCheck %s
 // RUN: not qat-opt %s --qat-to-nvptx="ptxas-options=--no-such-ptxas-flag" 2>&1 \
 // RUN: | FileCheck %s --check-prefix=PTXAS
-// RUN: not qat-opt %s --qat-to-nvptx="tensor-core-hadamard=maybe" 2>&1 \
+// RUN: not qat-opt %s --qat-to-nvptx="hadamard-exchange=maybe" 2>&1 \
 // RUN: | FileCheck %s --check-prefix=BOOL
 // RUN: qat-opt %s --qat-to-nvptx="format=isa" | FileCheck %s --check-prefix=PDL
 // RUN: qat-opt %s --qat-to-nvptx="format=isa dependent-launch=0" \
@@ -24,7 +24,7 @@
 // PDL-NOT: ld.global
 // PDL-SAME: griddepcontrol.wait;\0A\09griddepcontrol.launch_dependents;
 // NOPDL-NOT: griddepcontrol
-// BOOL: for the --tensor-core-hadamard option: 'maybe' is invalid value for boolean argument
+// BOOL: for the --hadamard-exchange option: 'maybe' is invalid value for boolean argument
 func.func @f(%x: tensor<4x256xbf16>) -> tensor<4x256xbf16> {
   %y = qat.hadamard %x block 128 : tensor<4x256xbf16>
   return %y : tensor<4x256xbf16>

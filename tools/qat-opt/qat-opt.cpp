@@ -14,6 +14,7 @@ int main(int argc, char **argv) {
   mlir::qat::registerAllPasses();
   mlir::DialectRegistry registry;
   mlir::qat::registerAllDialects(registry);
+  mlir::qat::registerQATUpstreamExtensions(registry);
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv,
       "qat optimizer: verifies, canonicalizes and lowers quantization-aware "

@@ -13,5 +13,6 @@
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::qat::registerAllDialects(registry);
+  mlir::qat::registerQATUpstreamExtensions(registry);
   return mlir::qat::qatRunMain(argc, argv, registry);
 }

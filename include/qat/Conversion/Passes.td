@@ -110,20 +110,17 @@ def ConvertQATToGPU : Pass<"convert-qat-to-gpu", "::mlir::func::FuncOp"> {
            /*default=*/"16",
            "Elements of a row tensor each thread keeps in registers (the "
            "threads per row follow from it, up to 1024)">,
-    Option<"tensorCoreHadamard", "tensor-core-hadamard", "bool",
-           /*default=*/"false",
-           "Compute the 16-element stages of bf16 Hadamard transforms of "
-           "block 128 on the tensor cores (mma.sync, sm_80 and later) "
-           "instead of butterflies in registers and shuffles (on an H200 "
-           "as fast as the butterflies, within 2%; see "
-           "docs/gpu-row-kernels.md)">,
     Option<"hadamardExchange", "hadamard-exchange", "bool",
            /*default=*/"true",
            "For bf16 Hadamard transforms of block 128 whose reductions span "
            "whole rows (QuEST), swap the index bits a thread holds with the "
            "lane bits by one exchange of the values through shared memory, "
            "so that every butterfly stage is an addition in registers, "
-           "instead of shuffling every element in 2 or 3 stages">
+           "instead of shuffling every element in 2 or 3 stages">,
+    Option<"allowFallback", "allow-fallback", "bool", /*default=*/"false",
+           "Leave the qat ops that the row kernels cannot compute in place "
+           "(with a remark saying why) for convert-qat-to-linalg and the "
+           "generic GPU route, instead of failing (qat-to-nvptx sets it)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -61,13 +61,6 @@ struct QATToNVPTXPipelineOptions
       llvm::cl::desc("Elements of a row tensor each thread of the fused row "
                      "kernels keeps in registers (convert-qat-to-gpu)"),
       llvm::cl::init(16)};
-  PassOptions::Option<bool> tensorCoreHadamard{
-      *this, "tensor-core-hadamard",
-      llvm::cl::desc(
-          "Compute 16-element stages of bf16 Hadamard transforms "
-          "(block 128) on the tensor cores (convert-qat-to-gpu; off: "
-          "no faster on an H200)"),
-      llvm::cl::init(false)};
   PassOptions::Option<bool> hadamardExchange{
       *this, "hadamard-exchange",
       llvm::cl::desc("Exchange the values of bf16 Hadamard blocks of 128 "

@@ -50,8 +50,7 @@ void *qat_cuda_alloc(size_t bytes);
 void qat_cuda_free(void *devicePtr);
 void qat_cuda_copy_to_device(void *devicePtr, const void *hostPtr,
                              size_t bytes);
-void qat_cuda_copy_to_host(void *hostPtr, const void *devicePtr,
-                           size_t bytes);
+void qat_cuda_copy_to_host(void *hostPtr, const void *devicePtr, size_t bytes);
 void qat_cuda_synchronize(void);
 
 /* Queues compiled code on `stream`, a CUstream of the device's primary

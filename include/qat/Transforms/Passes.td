@@ -141,10 +141,9 @@ def GPUBF16MmaToNVVM : Pass<"qat-gpu-bf16-mma-to-nvvm"> {
   let description = [{
     MLIR 22's `convert-nvgpu-to-nvvm` lowers `nvgpu.mma.sync` on f16, tf32,
     i8, i4 and f64 operands, but not bf16 ("failed to deduce operand PTX
-    types"). The fused row kernels multiply bf16 values by H_16 on the
-    tensor cores (`convert-qat-to-gpu`, `tensor-core-hadamard`), and emit
-    the side-effect-free `nvgpu.mma.sync` rather than `nvvm.mma.sync`
-    itself, which buffer deallocation (run on the host function that
+    types"). Kernels built at the nvgpu level (the row kernels once
+    multiplied bf16 values by H_16 this way) emit the side-effect-free
+    `nvgpu.mma.sync` rather than `nvvm.mma.sync` itself, which buffer deallocation (run on the host function that
     holds the launch) rejects as an op of unknown memory effects. This pass
     rewrites the m16n8k16 bf16 form (f32 accumulators) into
     `nvvm.mma.sync` with the operands as 32-bit registers, the form the

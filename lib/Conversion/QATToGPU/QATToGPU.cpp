@@ -14,8 +14,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Interfaces/FoldInterfaces.h"
@@ -96,7 +96,6 @@ struct ConvertQATToGPUPass
   LogicalResult convertBlock(Block &block) {
     RowKernelOptions options;
     options.elementsPerThread = elementsPerThread;
-    options.tensorCoreHadamard = tensorCoreHadamard;
     options.hadamardExchange = hadamardExchange;
     auto canEmit = [&](const FusionGroup &group) {
       return succeeded(RowKernelPlan::get(group, options, nullptr));
@@ -104,24 +103,37 @@ struct ConvertQATToGPUPass
     SmallVector<FusionGroup> groups = formFusionGroups(block, canEmit);
 
     // Report every group that cannot be emitted before changing anything.
-    // Only single ops can fail: a merge is only accepted when it fits.
-    SmallVector<RowKernelPlan> plans(groups.size());
+    // Only single ops can fail: a merge is only accepted when it fits. With
+    // allow-fallback such an op stays, for convert-qat-to-linalg (its
+    // operands and results are tensors like any other op's).
+    SmallVector<RowKernelPlan> plans;
+    SmallVector<FusionGroup> emitted;
     bool failedAny = false;
-    for (auto [group, plan] : llvm::zip(groups, plans)) {
-      if (group.isWholeTensorScale())
+    for (FusionGroup &group : groups) {
+      if (group.isWholeTensorScale()) {
+        plans.emplace_back();
+        emitted.push_back(group);
         continue;
+      }
       std::string reason;
       FailureOr<RowKernelPlan> planned =
           RowKernelPlan::get(group, options, &reason);
       if (failed(planned)) {
+        if (allowFallback) {
+          group.ops.front()->emitRemark()
+              << reason << "; left for convert-qat-to-linalg";
+          continue;
+        }
         group.ops.front()->emitOpError() << reason;
         failedAny = true;
         continue;
       }
-      plan = *planned;
+      plans.push_back(*planned);
+      emitted.push_back(group);
     }
     if (failedAny)
       return failure();
+    groups = std::move(emitted);
 
     // Emit the groups in dependence order; the old ops stay until the end
     // (their uses outside each group are replaced as it is emitted), so

@@ -56,8 +56,7 @@ std::optional<RowShape> mlir::qat::getRowShape(Operation *op) {
 QuantizerAttr mlir::qat::getQuantizer(Operation *op) {
   return TypeSwitch<Operation *, QuantizerAttr>(op)
       .Case<ScaleOp, RmsOp, QuantizeOp, DequantizeOp, FakeQuantOp,
-            FakeQuantGradOp>(
-          [](auto op) { return op.getQuantizer(); })
+            FakeQuantGradOp>([](auto op) { return op.getQuantizer(); })
       .Default([](Operation *) { return QuantizerAttr(); });
 }
 
@@ -78,7 +77,9 @@ bool mlir::qat::isWholeTensorScale(Operation *op) {
 
 bool mlir::qat::needsWholeTensorStd(Operation *op) {
   auto grad = dyn_cast<FakeQuantGradOp>(op);
-  return grad && isPerTensor(op) && isa<TrustAttr>(grad.getEstimator()) &&
+  return grad && isPerTensor(op) &&
+         grad.getEstimator().getGroupStatistic() ==
+             GroupStatistic::RootMeanSquare &&
          !grad.getStd();
 }
 

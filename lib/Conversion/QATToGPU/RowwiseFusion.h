@@ -100,9 +100,6 @@ formFusionGroups(Block &block, function_ref<bool(const FusionGroup &)> canEmit);
 struct RowKernelOptions {
   /// Elements of a row tensor a thread aims to hold (the plain layout).
   int64_t elementsPerThread = 16;
-  /// Whether bf16 Hadamard blocks of 128 may use the tensor-core layout
-  /// (RowKernelPlan::tensorCoreChunks).
-  bool tensorCoreHadamard = true;
   /// Whether bf16 Hadamard blocks of 128 may exchange their values through
   /// shared memory instead of shuffling them (RowKernelPlan::exchange).
   bool hadamardExchange = true;
@@ -154,19 +151,6 @@ struct RowKernelPlan {
   /// holds chunks 64w + hT' + 16b + 4j + q; the reductions over whole rows
   /// keep the order of the plain layout with T' threads (see reduceGroups).
   bool quad = false;
-  /// The tensor-core layout (0: not used; else the chunks a thread holds, 8
-  /// or 4), for groups whose Hadamard transforms are all bf16 blocks of 128
-  /// and whose reductions span whole rows. V = 4 (8-byte accesses); element
-  /// 16s + r of a block (s < 8, r < 16) is chunk 4s + r/4 of the block.
-  /// Lane L = 4g + q of warp w holds chunks 4s + q of one block: with 8
-  /// chunks, s = j of block 8w + g; with 4, s = 4(g >> 2) + j of block
-  /// 4w + (g & 3). The four lanes of one g thus hold each 16-element group
-  /// of a block, one row of an `mma.sync` m16n8k16 A operand: since
-  /// H_128 = H_8 (x) H_16 for this indexing, H_16 of two of a thread's
-  /// groups (A's rows g and g + 8) is two tensor-core instructions, and the
-  /// three stages of H_8 pair chunks of the same thread (registers) or, for
-  /// s's bit 2 with 4 chunks, lanes 16 apart (a shuffle).
-  int64_t tensorCoreChunks = 0;
   /// The exchanged layout, for groups in the quad layout whose Hadamard
   /// blocks are all 128 elements of V = 8 and whose reductions and steps
   /// span whole rows (QuEST's forward). A block lies in 4 lanes of one warp,
@@ -195,9 +179,9 @@ struct RowKernelPlan {
   int64_t sharedFloats = 0;
 
   /// Plans `group`, or fails with the reason in `reason` (when given).
-  static FailureOr<RowKernelPlan>
-  get(const FusionGroup &group, const RowKernelOptions &options,
-      std::string *reason);
+  static FailureOr<RowKernelPlan> get(const FusionGroup &group,
+                                      const RowKernelOptions &options,
+                                      std::string *reason);
 
   /// Floats of shared memory a reduction over groups of `groupLength`
   /// elements of a row needs (0 when shuffles suffice).
@@ -277,8 +261,27 @@ Value emitSqrt(ImplicitLocOpBuilder &b, Value value);
 Value emitDivideByConstant(ImplicitLocOpBuilder &b, Value value,
                            double divisor);
 
-/// The clip of `quantizer` from the reduction of its group (`total` is
-/// sum(x^2) for rms_gaussian, max|x| for absmax), turned into the step.
+/// The dialect's scalar math (QuantizerMath.h) with the row kernels'
+/// primitives: the same bits as the defaults, computed with full-rate FP32
+/// and integer instructions in place of conversions, divisions and libdevice
+/// calls (RowwiseKernelEmitter.cpp says why and in which ranges).
+class GPUQuantMath : public QuantMath {
+public:
+  explicit GPUQuantMath(ImplicitLocOpBuilder &b)
+      : QuantMath(b, b.getLoc()), b(b) {}
+
+  Value divideByConstant(Value x, double d) override;
+  Value sqrt(Value x) override;
+  Value roundEven(Value y, bool keepZeroSign) override;
+  Value roundToI32(Value y) override;
+  Value cos(Value theta, double maxAbs) override;
+
+private:
+  ImplicitLocOpBuilder &b;
+};
+
+/// The step of `quantizer` from the statistic of its group (`total` is
+/// sum(x^2) for rms_gaussian, max|x| for absmax).
 Value emitStepFromReduction(ImplicitLocOpBuilder &b, QuantizerAttr quantizer,
                             Value total, int64_t groupLength);
 

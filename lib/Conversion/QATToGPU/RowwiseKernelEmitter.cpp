@@ -13,8 +13,8 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "llvm/ADT/DenseSet.h"
@@ -22,8 +22,8 @@
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
-#include <numeric>
 #include <limits>
+#include <numeric>
 
 using namespace mlir;
 using namespace mlir::qat;
@@ -80,8 +80,9 @@ static SmallVector<int64_t> getReductionGroupLengths(Operation *op,
   if (isa<ScaleOp, RmsOp>(op))
     lengths.push_back(getStepGroupLength(quantizer, shape));
   if (auto grad = dyn_cast<FakeQuantGradOp>(op)) {
-    if (isa<TrustAttr>(grad.getEstimator()) && !grad.getStd() &&
-        !needsWholeTensorStd(op))
+    if (grad.getEstimator().getGroupStatistic() ==
+            GroupStatistic::RootMeanSquare &&
+        !grad.getStd() && !needsWholeTensorStd(op))
       lengths.push_back(getStepGroupLength(quantizer, shape));
     if (grad.getScaleGrad())
       lengths.push_back(needsWholeTensorStepGrad(op)
@@ -128,6 +129,21 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     os << type;
     return text;
   };
+
+  // The row kernels reduce the statistics the dialect's estimators declare
+  // today (none, or the group's root mean square).
+  for (Operation *op : group.ops)
+    if (auto grad = dyn_cast<FakeQuantGradOp>(op))
+      if (GroupStatistic statistic = grad.getEstimator().getGroupStatistic();
+          statistic != GroupStatistic::None &&
+          statistic != GroupStatistic::RootMeanSquare) {
+        std::string estimator;
+        llvm::raw_string_ostream os(estimator);
+        os << grad.getEstimator();
+        return fail("the row kernels do not reduce the per-group statistic "
+                    "that the estimator " +
+                    estimator + " asks for");
+      }
 
   RowKernelPlan plan;
   plan.shape = group.shape;
@@ -219,13 +235,9 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   // SM alone: at 704 threads, two CTAs fit 64K registers only below 41
   // registers a thread. Without a Hadamard transform (elementwise math and
   // row reductions) a row takes at most kMaxElementwiseRowThreads threads,
-  // which hold more chunks each: StableQAT's backward on rows of 11008
-  // elements ran in 99 us with 480 threads of 3 chunks (58 registers, two
-  // CTAs an SM) and in 134 us with 704 of 2 (51 registers, one CTA). The
-  // QuEST kernels keep the wider CTA: their registers grow faster with the
-  // chunks (the backward's 79 at 2 chunks become 111 at 3), and its
-  // backward took 140 us with 704 threads against 153 with 480 (H100,
-  // 2026-11-22).
+  // which hold more chunks each (two CTAs an SM instead of one). The QuEST
+  // kernels keep the wider CTA: their registers grow faster with the chunks.
+  // Measurements: docs/gpu-row-kernels.md, "Measurements behind the plan".
   plan.chunks = length / plan.vectorWidth;
   bool hasHadamard = llvm::any_of(
       group.ops, [](Operation *op) { return isa<HadamardOp>(op); });
@@ -309,11 +321,10 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
         (maxBlockChunks <= kWarpThreads || plan.threadsPerRow > kWarpThreads))
       plan.pairBit = std::min<int64_t>(3, llvm::Log2_64(blockChunks) - 1);
     // The quad layout (see RowKernelPlan::quad): half the threads, two
-    // butterfly stages in registers, for QuEST's forward (H200, 2026-12-03:
-    // 30.4 instead of 33.6 PTX instructions per element at 4096x2048, 56-64
-    // registers instead of 40; 4-14% faster). Groups with a gradient keep
-    // the paired layout: at 4 chunks they took 128-135 registers and ran
-    // 3-9% slower.
+    // butterfly stages in registers, for QuEST's forward (fewer instructions
+    // per element for more registers). Groups with a gradient keep the
+    // paired layout, whose registers stay within bounds (docs/
+    // gpu-row-kernels.md, "Measurements behind the plan").
     bool backward = llvm::any_of(
         group.ops, [](Operation *op) { return isa<FakeQuantGradOp>(op); });
     if (plan.pairBit == 3 && blockChunks >= 16 && maxBlockChunks <= 32 &&
@@ -325,48 +336,10 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     }
   }
 
-  // The tensor-core layout (see RowKernelPlan::tensorCoreChunks): H_16 of
-  // every 16 elements on mma.sync, the remaining three stages of H_128 in
-  // registers (and one shuffle with 4 chunks a thread). The forward holds 8
-  // chunks a thread (32 elements, as the quad layout), groups with a
-  // gradient 4 (two tensors of 16 elements, as the paired layout). Rows
-  // whose blocks leave over a quarter of the last warp idle (short rows)
-  // keep the layouts above.
-  if (options.tensorCoreHadamard && hasHadamard && plan.vectorWidth >= 4) {
-    bool eligible = hasQuESTBlocks(group), backward = false;
-    for (Operation *op : group.ops) {
-      if (auto hadamard = dyn_cast<HadamardOp>(op))
-        eligible &= cast<RankedTensorType>(hadamard.getType())
-                        .getElementType()
-                        .isBF16();
-      backward |= isa<FakeQuantGradOp>(op);
-    }
-    // (Twice the elements of the plain layout for the forward, as the quad
-    // layout; 4 or 8 chunks.)
-    int64_t chunksPerThread = std::clamp<int64_t>(
-        options.elementsPerThread / (backward ? 4 : 2), 4, 8);
-    // 8 lane groups g of 4 lanes, 8 / C of them per block (a block is 32
-    // chunks): 8 blocks a warp with 8 chunks a thread, 4 with 4.
-    int64_t blocksPerWarp = chunksPerThread;
-    int64_t rowBlocks = length / 128;
-    int64_t warps = llvm::divideCeil(rowBlocks, blocksPerWarp);
-    int64_t idleBlocks = warps * blocksPerWarp - rowBlocks;
-    if (eligible && warps * kWarpThreads <= 1024 &&
-        4 * idleBlocks <= warps * blocksPerWarp) {
-      plan.vectorWidth = 4;
-      plan.chunks = length / 4;
-      plan.threadsPerRow = warps * kWarpThreads;
-      plan.chunksPerThread = chunksPerThread;
-      plan.pairBit = -1;
-      plan.quad = false;
-      plan.tensorCoreChunks = chunksPerThread;
-    }
-  }
-
   // Short rows share a CTA so that it still has at least 128 threads (4
   // warps): fewer would cap the resident warps per SM by the CTA limit.
-  plan.rowsPerBlock = std::min(std::max<int64_t>(1, 128 / plan.threadsPerRow),
-                               plan.shape.rows);
+  plan.rowsPerBlock =
+      std::min(std::max<int64_t>(1, 128 / plan.threadsPerRow), plan.shape.rows);
   plan.blocks = llvm::divideCeil(plan.shape.rows, plan.rowsPerBlock);
   plan.guardChunks = plan.chunks % plan.threadsPerRow != 0;
   plan.guardRows = plan.shape.rows % plan.rowsPerBlock != 0;
@@ -397,11 +370,10 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
         plan.sharedFloats += plan.rowsPerBlock * kFirstWarpValues;
   // The exchanged layout where its shared memory fits; without it the
   // stages across lanes are shuffles. Only the quad layout (the forward):
-  // in the paired one (the backward, H200, 2026-12-03) the exchange ran 3%
-  // slower at 4096x2048 and 1% faster at 4096x11008, its gradient read as
-  // 4-byte pairs in the exchanged layout (exchanging it too: 4-8% slower).
-  if (options.hadamardExchange && hasHadamard && !plan.tensorCoreChunks &&
-      plan.vectorWidth == 8 && plan.quad) {
+  // in the paired one (the backward) the exchange gained nothing (docs/
+  // gpu-row-kernels.md, "Measurements behind the plan").
+  if (options.hadamardExchange && hasHadamard && plan.vectorWidth == 8 &&
+      plan.quad) {
     bool eligible = hasQuESTBlocks(group);
     for (Operation *op : group.ops)
       if (QuantizerAttr quantizer = getQuantizer(op))
@@ -430,14 +402,6 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
 
 static Value constantF32(ImplicitLocOpBuilder &b, double value) {
   return arith::ConstantOp::create(b, b.getF32FloatAttr(float(value)));
-}
-
-static Value clampF32(ImplicitLocOpBuilder &b, Value value, double lo,
-                      double hi) {
-  // maximumf/minimumf propagate NaN: a NaN input must not become a code or
-  // level at the edge of the grid.
-  Value low = arith::MaximumFOp::create(b, value, constantF32(b, lo));
-  return arith::MinimumFOp::create(b, low, constantF32(b, hi));
 }
 
 Value mlir::qat::emitSqrt(ImplicitLocOpBuilder &b, Value value) {
@@ -496,32 +460,17 @@ Value mlir::qat::emitDivideByConstant(ImplicitLocOpBuilder &b, Value value,
 Value mlir::qat::emitStepFromReduction(ImplicitLocOpBuilder &b,
                                        QuantizerAttr quantizer, Value total,
                                        int64_t groupLength) {
-  Value clip = total;
-  if (quantizer.getScaleMethod() == ScaleMethod::RmsGaussian) {
-    // c = alpha_b * sqrt(mean(x^2)) + 1e-8 (QuEST).
-    Value mean = emitDivideByConstant(b, total, double(groupLength));
-    Value rms = emitSqrt(b, mean);
-    Value scaled = arith::MulFOp::create(
-        b, constantF32(b, quantizer.getGaussianAlpha()), rms);
-    clip = arith::AddFOp::create(b, scaled, constantF32(b, 1e-8));
-  }
-  if (quantizer.getGrid() == Grid::Centered) {
-    // step = 2c / (2^b - 1).
-    Value twice = arith::MulFOp::create(b, constantF32(b, 2.0), clip);
-    return emitDivideByConstant(
-        b, twice, double((int64_t(1) << quantizer.getBits()) - 1));
-  }
-  // step = c / qp.
-  return emitDivideByConstant(b, clip, double(quantizer.getMaxCode()));
+  GPUQuantMath math(b);
+  return quantizer.buildStep(math, total, groupLength);
 }
 
 //===----------------------------------------------------------------------===//
 // Exact arithmetic off the conversion and special-function units
 //===----------------------------------------------------------------------===//
 //
-// The row kernels are bound by instruction issue (on an H100 they issued an
-// instruction in 70-80% of the cycles of every scheduler while DRAM stayed
-// at 20-45% of its bandwidth): per element they may spend only about as many
+// The row kernels are bound by instruction issue (docs/gpu-row-kernels.md:
+// the schedulers issue most cycles while DRAM stays far from its
+// bandwidth): per element they may spend only about as many
 // instructions as moving its bytes takes, and few of them on the units that
 // run at 16 lanes per clock and SM on sm_80/sm_90, an eighth of the FP32
 // rate: conversions (cvt.rni for roundeven, cvt.rzi for fptosi) and MUFU
@@ -564,81 +513,6 @@ static Value roundEvenSmall(ImplicitLocOpBuilder &b, Value y,
 
 namespace {
 
-/// What the level of `x` rounds: v = x/s on the signed grid, v + 1/2 on the
-/// centered grid, clamped to the level range [lo, hi] (integers). Clamping
-/// before rounding gives the same level as the formulas' round-then-clamp
-/// (rounding is monotonic and keeps integers) and bounds the argument of
-/// roundEvenSmall. NaN stays NaN.
-Value emitClampedLevelArgument(ImplicitLocOpBuilder &b, QuantizerAttr quantizer,
-                               Value v) {
-  double lo = double(quantizer.getMinCode());
-  double hi = double(quantizer.getMaxCode());
-  if (quantizer.getGrid() == Grid::Centered) {
-    // k = clamp(round(x/s + 1/2), -2^(b-1)+1, 2^(b-1)).
-    v = arith::AddFOp::create(b, v, constantF32(b, 0.5));
-    lo += 1;
-    hi += 1;
-  }
-  return clampF32(b, v, lo, hi);
-}
-
-/// sign(x) (+-0 for +-0, NaN for NaN): the level of one-bit signed codes.
-Value emitSign(ImplicitLocOpBuilder &b, Value x) {
-  Value zero = constantF32(b, 0.0);
-  Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x, zero);
-  Value negative = arith::CmpFOp::create(b, arith::CmpFPredicate::OLT, x, zero);
-  Value inner = arith::SelectOp::create(b, positive, constantF32(b, 1.0), x);
-  return arith::SelectOp::create(b, negative, constantF32(b, -1.0), inner);
-}
-
-bool isOneBitSigned(QuantizerAttr quantizer) {
-  return quantizer.getGrid() == Grid::Signed && quantizer.getBits() == 1;
-}
-
-/// The integer code (i32) of `x`, given v = x/s: the low bits of the
-/// shifted sum are the rounded level (k - 1 is the centered code).
-Value emitQuantize(ImplicitLocOpBuilder &b, QuantizerAttr quantizer, Value x,
-                   Value v) {
-  if (isOneBitSigned(quantizer))
-    return arith::FPToSIOp::create(b, b.getI32Type(), emitSign(b, x));
-  Value shifted =
-      addRoundingShift(b, emitClampedLevelArgument(b, quantizer, v));
-  int64_t offset = kRoundingShiftBits;
-  if (quantizer.getGrid() == Grid::Centered)
-    offset += 1;
-  return arith::SubIOp::create(b, bitsOf(b, shifted), constantI32(b, offset));
-}
-
-/// code * s (signed) or (code + 1/2) * s (centered), from an i32 code.
-Value emitDequantize(ImplicitLocOpBuilder &b, QuantizerAttr quantizer,
-                     Value code, Value step) {
-  Value value = arith::SIToFPOp::create(b, b.getF32Type(), code);
-  if (quantizer.getGrid() == Grid::Centered)
-    value = arith::AddFOp::create(b, value, constantF32(b, 0.5));
-  return arith::MulFOp::create(b, value, step);
-}
-
-/// dequantize(quantize(x)) without the integer round trip, given v = x/s:
-/// k*s (signed, zero keeping the sign of v as roundeven does), (k - 1/2)*s
-/// (centered; never zero).
-///
-/// With `negHalfStep` = -s/2 (centered only; the caller guarantees that it
-/// is exact and that s is finite), (k - 1/2)*s is fma(k, s, -s/2): the same
-/// exact value rounded once, one instruction instead of two.
-Value emitFakeQuant(ImplicitLocOpBuilder &b, QuantizerAttr quantizer, Value x,
-                    Value v, Value step, Value negHalfStep = {}) {
-  if (isOneBitSigned(quantizer))
-    return arith::MulFOp::create(b, emitSign(b, x), step);
-  bool centered = quantizer.getGrid() == Grid::Centered;
-  Value level = roundEvenSmall(b, emitClampedLevelArgument(b, quantizer, v),
-                               /*keepZeroSign=*/!centered);
-  if (centered && negHalfStep)
-    return math::FmaOp::create(b, level, step, negHalfStep);
-  if (centered)
-    level = arith::SubFOp::create(b, level, constantF32(b, 0.5));
-  return arith::MulFOp::create(b, level, step);
-}
-
 /// The largest |theta| for which emitCos's argument reduction is accurate
 /// (that of libdevice's cosf fast path, whose constants it uses).
 constexpr double kCosFastPathLimit = 105615.0;
@@ -676,6 +550,34 @@ Value emitCos(ImplicitLocOpBuilder &b, Value theta) {
   return arith::BitcastOp::create(b, b.getF32Type(), flipped);
 }
 
+} // namespace
+
+Value GPUQuantMath::divideByConstant(Value x, double d) {
+  return emitDivideByConstant(b, x, d);
+}
+
+Value GPUQuantMath::sqrt(Value x) { return emitSqrt(b, x); }
+
+Value GPUQuantMath::roundEven(Value y, bool keepZeroSign) {
+  return roundEvenSmall(b, y, keepZeroSign);
+}
+
+/// The low bits of the shifted sum are the rounded value (see
+/// kRoundingShift): no conversion instruction.
+Value GPUQuantMath::roundToI32(Value y) {
+  return arith::SubIOp::create(b, bitsOf(b, addRoundingShift(b, y)),
+                               ::constantI32(b, kRoundingShiftBits));
+}
+
+Value GPUQuantMath::cos(Value theta, double maxAbs) {
+  // Some slack over the bound for the rounding of the angle's factors.
+  if (maxAbs * (1 + 0x1p-20) <= kCosFastPathLimit)
+    return emitCos(b, theta);
+  return math::CosOp::create(b, theta);
+}
+
+namespace {
+
 enum class Combine { Sum, Max };
 
 Value combine(ImplicitLocOpBuilder &b, Combine kind, Value lhs, Value rhs) {
@@ -707,8 +609,8 @@ using InputLoad = std::tuple<Value, RowValueKind, int64_t>;
 /// one while it computes the current one: with a loop in the kernel, ptxas
 /// kept two to three times the registers (loop-invariant constants and
 /// interleaved rows), and every variant (2 to 4 rows a thread, as a loop or
-/// unrolled) ran slower on an H100 (2026-11-22). The kernels are bound by
-/// instruction issue, not by memory latency; see docs/gpu-row-kernels.md.
+/// unrolled) ran slower. The kernels are bound by instruction issue, not by
+/// memory latency; see docs/gpu-row-kernels.md.
 class RowKernelEmitter {
 public:
   RowKernelEmitter(ImplicitLocOpBuilder &b, const FusionGroup &group,
@@ -752,10 +654,10 @@ private:
                          double limit);
   ArrayRef<Value> getSumsOfSquares(ArrayRef<Value> x, int64_t groupLength);
   Value emitDeviation(Value total, int64_t groupLength) {
-    return emitSqrt(b, emitDivideByConstant(b, total, double(groupLength)));
+    GPUQuantMath math(b);
+    return QuantizerAttr::buildRootMeanSquare(math, total, groupLength);
   }
-  SmallVector<Value> getDeviations(ArrayRef<Value> totals,
-                                   int64_t groupLength,
+  SmallVector<Value> getDeviations(ArrayRef<Value> totals, int64_t groupLength,
                                    Value reciprocalStep = Value());
   void setValues(Value result, SmallVector<Value> elements,
                  bool representable = false);
@@ -772,8 +674,6 @@ private:
   SmallVector<Value> hadamard(Value input, int64_t block);
   void stagesInRegisters(SmallVector<Value> &values, int64_t indexBits);
   SmallVector<Value> exchangeLayout(ArrayRef<Value> values);
-  SmallVector<Value> hadamard16OnTensorCores(Value input);
-  ArrayRef<Value> getHadamard16Fragments();
   SmallVector<Value>
   computeInFirstWarp(function_ref<SmallVector<Value>()> compute);
 
@@ -831,8 +731,7 @@ private:
   /// Per row tensor as held (first and last elements) and group length: the
   /// groups' sums of squares, one per chunk (an rms_gaussian step and the
   /// deviation of the same tensor share one reduction).
-  DenseMap<std::tuple<Value, Value, int64_t>, SmallVector<Value>>
-      sumsOfSquares;
+  DenseMap<std::tuple<Value, Value, int64_t>, SmallVector<Value>> sumsOfSquares;
   /// Deviations the first warp computed with a step (see emitScale), per
   /// row total.
   DenseMap<Value, Value> firstWarpDeviation;
@@ -847,8 +746,6 @@ private:
   /// 1/s of steps whose reciprocal the first warp computed.
   DenseMap<Value, Value> reciprocalOf;
   DenseMap<std::pair<Value, int64_t>, SmallVector<Value>> steps;
-  /// The mma.sync B operands of H_16 (see hadamard16OnTensorCores).
-  SmallVector<Value> hadamard16Fragments;
 
   // The exchanged layout (RowKernelPlan::exchange).
   /// Tensors whose values (or codes) are held in the exchanged layout, and
@@ -958,10 +855,10 @@ SmallVector<Value> RowKernelEmitter::loadRaw(const InputLoad &load) {
   } else if (detail >= plan.shape.length) {
     // One step per row, the same address for every thread of the row (of
     // the whole row when CTAs compute parts of it).
-    Value stepRow = plan.segments > 1
-                        ? arith::DivUIOp::create(b, row, index(plan.segments))
-                              .getResult()
-                        : row;
+    Value stepRow =
+        plan.segments > 1
+            ? arith::DivUIOp::create(b, row, index(plan.segments)).getResult()
+            : row;
     loaded.push_back(loadIf(rowValid, element, [&] {
       return memref::LoadOp::create(b, buffer, ValueRange{stepRow, zero});
     }));
@@ -1030,9 +927,9 @@ SmallVector<Value> RowKernelEmitter::loadValues(Value tensor,
       {V}, cast<RankedTensorType>(tensor.getType()).getElementType());
   for (Value slotChunk : exchangedChunk) {
     Value column = arith::MulIOp::create(b, slotChunk, index(V));
-    appendUnpacked(
-        loadIf(valid[0], type, [&] { return vectorLoad(buffer, column, type); }),
-        elements);
+    appendUnpacked(loadIf(valid[0], type,
+                          [&] { return vectorLoad(buffer, column, type); }),
+                   elements);
   }
   return elements;
 }
@@ -1322,8 +1219,8 @@ static Value packNibbles(ImplicitLocOpBuilder &b, ArrayRef<Value> codes) {
     Value code = original;
     if (l > 0)
       code = arith::ShLIOp::create(b, code, constantI32(b, 4 * l));
-    code = arith::AndIOp::create(b, code,
-                                 constantI32(b, int64_t(0xF) << (4 * l)));
+    code =
+        arith::AndIOp::create(b, code, constantI32(b, int64_t(0xF) << (4 * l)));
     word = word ? arith::OrIOp::create(b, word, code).getResult() : code;
   }
   return word;
@@ -1468,7 +1365,8 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
   auto op = kind == Combine::Sum ? gpu::AllReduceOperation::ADD
                                  : gpu::AllReduceOperation::MAXIMUMF;
   int64_t warpLanes = std::min(lanes, kWarpThreads);
-  assert((!pairedLanes || warpLanes == kWarpThreads) && "paired lanes need warps");
+  assert((!pairedLanes || warpLanes == kWarpThreads) &&
+         "paired lanes need warps");
   SmallVector<Value> reduced;
   bool quadLanes = pairedLanes && plan.quad;
   if (quadLanes) {
@@ -1744,10 +1642,9 @@ SmallVector<Value> RowKernelEmitter::reduceGroups(Combine kind,
 /// computes them and hands them to the others through shared memory, one
 /// barrier. The square root, divisions and reciprocal then take issue slots
 /// of one warp instead of every warp of the row (the same bits). Only for
-/// rows of 2 to 8 warps (RowKernelPlan::usesFirstWarpValues): on an H200
-/// (2026-12-03) QuEST's kernels ran 1.4-4.8% faster with rows of 4 and 8
-/// warps, and its backward 6% slower with rows of 22 (11008 elements, one
-/// CTA an SM), whose warps wait at the barrier with nothing else to run.
+/// rows of 2 to 8 warps (RowKernelPlan::usesFirstWarpValues): longer rows
+/// (one CTA an SM) wait at the barrier with nothing else to run (docs/
+/// gpu-row-kernels.md, "Measurements behind the plan").
 SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
     function_ref<SmallVector<Value>()> compute) {
   if (!plan.usesFirstWarpValues())
@@ -1755,8 +1652,8 @@ SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
   Value base = allocShared(RB * kFirstWarpValues);
   Value rowBase = arith::AddIOp::create(
       b, base, arith::MulIOp::create(b, ty, index(kFirstWarpValues)));
-  Value first =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tx, index(kWarpThreads));
+  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, tx,
+                                      index(kWarpThreads));
   int64_t count = 0;
   auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
   {
@@ -1799,11 +1696,7 @@ SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
 /// P pairs the thread's two chunks (registers), the other chunk bits below
 /// 5 are lane bits (lane distance h/V below 2^P, h/(2V) above: shuffles),
 /// and higher ones pair warps (shared memory). The stages keep their order,
-/// so the sums round as before. In the tensor-core layout
-/// (RowKernelPlan::tensorCoreChunks) the stages below 16 are one product
-/// with H_16 (hadamard16OnTensorCores) and the others pair chunks of a
-/// thread or, for the bit 4 of a block's chunks with 4 chunks a thread,
-/// lanes 16 apart. With RowKernelPlan::exchange every stage is in
+/// so the sums round as before. With RowKernelPlan::exchange every stage is in
 /// registers, around one exchange of the values (exchangeLayout), and the
 /// result is in the other layout than the input.
 SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
@@ -1821,29 +1714,15 @@ SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
       value = arith::MulFOp::create(b, value, scale);
     return current;
   }
-  SmallVector<Value> current;
-  int64_t firstStage = 1;
-  if (plan.tensorCoreChunks) {
-    current = hadamard16OnTensorCores(input);
-    firstStage = 16;
-  } else {
-    current.assign(getValues(input).begin(), getValues(input).end());
-  }
+  SmallVector<Value> current(getValues(input));
   Value rowBase;
-  for (int64_t h = firstStage; h < block; h *= 2) {
+  for (int64_t h = 1; h < block; h *= 2) {
     SmallVector<Value> next(current.size());
     // Chunk bit `distance` of the partner: in another chunk of the thread
     // (`chunkStep` apart), or in thread t ^ `threadStep`.
     int64_t distance = h / V;
     int64_t chunkStep = 0, threadStep = distance;
-    if (plan.tensorCoreChunks) {
-      // Chunk bits 2, 3, 4 of a block are the bits of s: the thread's
-      // chunks j, except bit 4 with 4 chunks (lane bit 4).
-      if (distance < 4 * plan.tensorCoreChunks)
-        chunkStep = distance / 4;
-      else
-        threadStep = 16;
-    } else if (plan.quad) {
+    if (plan.quad) {
       // Chunk bits 0, 1: lane bits 0, 1; 2, 3: the thread's chunks j; 4, 5:
       // lane bits 2, 3.
       if (distance == 4 || distance == 8)
@@ -1941,11 +1820,10 @@ void RowKernelEmitter::stagesInRegisters(SmallVector<Value> &values,
       continue;
     SmallVector<Value> next(values.size());
     for (int64_t i = 0; i < int64_t(values.size()); ++i)
-      next[i] = (i & m) == 0
-                    ? arith::AddFOp::create(b, values[i], values[i | m])
-                          .getResult()
-                    : arith::SubFOp::create(b, values[i ^ m], values[i])
-                          .getResult();
+      next[i] =
+          (i & m) == 0
+              ? arith::AddFOp::create(b, values[i], values[i | m]).getResult()
+              : arith::SubFOp::create(b, values[i ^ m], values[i]).getResult();
     values = std::move(next);
   }
 }
@@ -1972,8 +1850,8 @@ SmallVector<Value> RowKernelEmitter::exchangeLayout(ArrayRef<Value> values) {
   if (!exchangeWideBase) {
     Value flat = tx;
     if (RB > 1)
-      flat = arith::AddIOp::create(
-          b, arith::MulIOp::create(b, ty, index(T)), tx);
+      flat =
+          arith::AddIOp::create(b, arith::MulIOp::create(b, ty, index(T)), tx);
     Value warp = arith::DivUIOp::create(b, flat, index(kWarpThreads));
     Value lane = arith::RemUIOp::create(b, flat, index(kWarpThreads));
     Value q = arith::AndIOp::create(b, lane, index(3));
@@ -2015,143 +1893,22 @@ SmallVector<Value> RowKernelEmitter::exchangeLayout(ArrayRef<Value> values) {
     }
     sync();
     for (int64_t s = 0; s < 4; ++s) {
-      Value vector = vector::LoadOp::create(
-          b, type, shared,
-          ValueRange{
-              arith::AddIOp::create(b, exchangeNarrowBase, index(36 * s))},
-          /*nontemporal=*/false, llvm::MaybeAlign(16));
+      Value vector =
+          vector::LoadOp::create(b, type, shared,
+                                 ValueRange{arith::AddIOp::create(
+                                     b, exchangeNarrowBase, index(36 * s))},
+                                 /*nontemporal=*/false, llvm::MaybeAlign(16));
       for (int64_t l = 0; l < 4; ++l) {
         Value element = vector::ExtractOp::create(b, vector, l);
         result[8 * s + 4 * h + l] =
-            integers
-                ? arith::BitcastOp::create(b, b.getI32Type(), element).getResult()
-                : element;
+            integers ? arith::BitcastOp::create(b, b.getI32Type(), element)
+                           .getResult()
+                     : element;
       }
     }
     exchangeInUse = true;
   }
   return result;
-}
-
-/// The B operands of `mma.sync` m16n8k16 (bf16) that multiply a row of A by
-/// H_16, in the tensor-core layout (RowKernelPlan::tensorCoreChunks): two
-/// n-tiles of 8 columns, two registers each. The layout's lane 4g + q holds
-/// elements r = 4q + [0, 4) of a 16-element group, which mma.sync reads as
-/// columns k = 2q + {0, 1} (register 0 of A) and 2q + 8 + {0, 1} (register
-/// 2): column k is element r(k) = 4(k%8 / 2) + 2(k / 8) + k%2. Outputs
-/// 2q + {0, 1} of n-tile t go to the same lane's elements j = 4q + 2t +
-/// {0, 1}, so column n of tile t is element j(n, t) = 4(n / 2) + 2t + n%2.
-/// Lane 4g + q holds B[k][g] for its k = 2q + 8h + e (register h, half e),
-/// H_16[r][j] = (-1)^popcount(r & j), with r & j = 4(q & (g >> 1)) +
-/// 2(h & t) + (e & g & 1): the sign bit is parity(q & (g >> 1)) ^ (h & t)
-/// ^ (e & g & 1). Computed once per thread.
-ArrayRef<Value> RowKernelEmitter::getHadamard16Fragments() {
-  if (!hadamard16Fragments.empty())
-    return hadamard16Fragments;
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointAfterValue(tx);
-  Type i32 = b.getI32Type();
-  Value lane = arith::AndIOp::create(
-      b, arith::IndexCastOp::create(b, i32, tx), constantI32(b, 31));
-  Value g = arith::ShRUIOp::create(b, lane, constantI32(b, 2));
-  Value q = arith::AndIOp::create(b, lane, constantI32(b, 3));
-  Value common = arith::AndIOp::create(
-      b, q, arith::ShRUIOp::create(b, g, constantI32(b, 1)));
-  // parity of a 2-bit value.
-  Value parity = arith::AndIOp::create(
-      b,
-      arith::XOrIOp::create(
-          b, common, arith::ShRUIOp::create(b, common, constantI32(b, 1))),
-      constantI32(b, 1));
-  Value gLow = arith::AndIOp::create(b, g, constantI32(b, 1));
-  // +1.0 in both bf16 halves; a sign bit at 15 (low half) and 31 (high).
-  Value ones = constantI32(b, 0x3F803F80);
-  for (int64_t tile = 0; tile < 2; ++tile) {
-    for (int64_t h = 0; h < 2; ++h) {
-      Value low = (h & tile) ? arith::XOrIOp::create(b, parity,
-                                                      constantI32(b, 1))
-                                   .getResult()
-                             : parity;
-      Value high = arith::XOrIOp::create(b, low, gLow);
-      Value word = arith::OrIOp::create(
-          b, ones,
-          arith::OrIOp::create(
-              b, arith::ShLIOp::create(b, low, constantI32(b, 15)),
-              arith::ShLIOp::create(b, high, constantI32(b, 31))));
-      hadamard16Fragments.push_back(word);
-    }
-  }
-  return hadamard16Fragments;
-}
-
-/// The stages of strides 1 to 8 of a bf16 Hadamard transform in the
-/// tensor-core layout: y = x · H_16 on every aligned 16 elements, two
-/// `mma.sync` m16n8k16 (one per n-tile) per two chunk rounds (rows g and
-/// g + 8 of A: the 8 lane groups' 16 elements of rounds j and j + 1), f32
-/// results. The products are exact
-/// (+-1 times a bf16); the sum of 16 is rounded by the tensor core rather
-/// than by four stages of f32 additions, a difference within one f32
-/// rounding of the sum. Inputs read from memory go to the tensor cores as
-/// loaded (no unpacking); values of the group are bf16 already (each
-/// result is rounded to its type) and are packed exactly.
-SmallVector<Value> RowKernelEmitter::hadamard16OnTensorCores(Value input) {
-  Type f32 = b.getF32Type(), bf16 = b.getBF16Type();
-  auto pairType = VectorType::get({2}, bf16);
-  // Per chunk, its elements 4q + {0, 1} and 4q + {2, 3} as bf16 pairs.
-  SmallVector<Value> pairs;
-  if (inputRows.contains(input)) {
-    for (Value vector : getRaw({input, RowValueKind::Values, 0}))
-      for (int64_t w = 0; w < 2; ++w)
-        pairs.push_back(vector::ShuffleOp::create(
-            b, vector, vector, ArrayRef<int64_t>{2 * w, 2 * w + 1}));
-  } else {
-    ArrayRef<Value> x = getValues(input);
-    auto wide = VectorType::get({2}, f32);
-    for (size_t i = 0; i < x.size(); i += 2)
-      pairs.push_back(arith::TruncFOp::create(
-          b, pairType,
-          vector::FromElementsOp::create(b, wide, ValueRange{x[i], x[i + 1]})));
-  }
-  // H_16's B operands (two registers per n-tile) as bf16 pairs.
-  auto bType = VectorType::get({2, 2}, bf16);
-  SmallVector<Value> fragments;
-  ArrayRef<Value> words = getHadamard16Fragments();
-  for (int64_t tile = 0; tile < 2; ++tile) {
-    Value fragment = arith::ConstantOp::create(
-        b, bType, DenseElementsAttr::get(bType, b.getZeroAttr(bf16)));
-    for (int64_t h = 0; h < 2; ++h) {
-      Value pair = vector::BitCastOp::create(
-          b, pairType,
-          vector::BroadcastOp::create(
-              b, VectorType::get({1}, b.getI32Type()), words[2 * tile + h]));
-      fragment = vector::InsertOp::create(b, pair, fragment, h);
-    }
-    fragments.push_back(fragment);
-  }
-  auto aType = VectorType::get({4, 2}, bf16);
-  auto cType = VectorType::get({2, 2}, f32);
-  Value zeroA = arith::ConstantOp::create(
-      b, aType, DenseElementsAttr::get(aType, b.getZeroAttr(bf16)));
-  Value zeroC = arith::ConstantOp::create(
-      b, cType, DenseElementsAttr::get(cType, b.getZeroAttr(f32)));
-  SmallVector<Value> out(4 * C);
-  for (int64_t j = 0; j < C; j += 2) {
-    // Rows g of A (registers 0 and 2) hold chunk j's group, rows g + 8
-    // (registers 1 and 3) chunk j + 1's: one product transforms both.
-    Value a = zeroA;
-    for (int64_t reg = 0; reg < 4; ++reg)
-      a = vector::InsertOp::create(b, pairs[2 * (j + reg % 2) + reg / 2], a,
-                                   reg);
-    for (int64_t tile = 0; tile < 2; ++tile) {
-      Value d = nvgpu::MmaSyncOp::create(b, a, fragments[tile], zeroC,
-                                         ArrayRef<int64_t>{16, 8, 16});
-      for (int64_t row = 0; row < 2; ++row)
-        for (int64_t e = 0; e < 2; ++e)
-          out[4 * (j + row) + 2 * tile + e] =
-              vector::ExtractOp::create(b, d, ArrayRef<int64_t>{row, e});
-    }
-  }
-  return out;
 }
 
 //===----------------------------------------------------------------------===//
@@ -2169,7 +1926,7 @@ void RowKernelEmitter::emitHadamard(HadamardOp op) {
 void RowKernelEmitter::emitScale(ScaleOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
   int64_t groupLength = getStepGroupLength(quantizer, plan.shape);
-  bool rms = quantizer.getScaleMethod() == ScaleMethod::RmsGaussian;
+  bool rms = quantizer.getStepStatistic() == GroupStatistic::SumOfSquares;
   SmallVector<Value> x(getValues(op.getInput()));
   SmallVector<Value> totals;
   if (rms) {
@@ -2198,11 +1955,11 @@ void RowKernelEmitter::emitScale(ScaleOp op) {
       plan.usesFirstWarpValues()) {
     // A qat.rms of the same rows comes along (one barrier for both).
     bool withDeviation = rms && llvm::any_of(group.ops, [&](Operation *other) {
-      auto rmsOp = dyn_cast<RmsOp>(other);
-      return rmsOp && rmsOp.getInput() == op.getInput() &&
-             getStepGroupLength(rmsOp.getQuantizer(), plan.shape) ==
-                 groupLength;
-    });
+                           auto rmsOp = dyn_cast<RmsOp>(other);
+                           return rmsOp && rmsOp.getInput() == op.getInput() &&
+                                  getStepGroupLength(rmsOp.getQuantizer(),
+                                                     plan.shape) == groupLength;
+                         });
     SmallVector<Value> shared = computeInFirstWarp([&] {
       Value step =
           emitStepFromReduction(b, quantizer, totals.front(), groupLength);
@@ -2264,8 +2021,7 @@ SmallVector<Value> RowKernelEmitter::getDeviations(ArrayRef<Value> totals,
   if (Value computed = firstWarpDeviation.lookup(totals.front());
       computed && !reciprocalStep) {
     deviationOfTotal[totals.front()] = computed;
-  } else if (groupLength >= plan.shape.length &&
-             plan.usesFirstWarpValues()) {
+  } else if (groupLength >= plan.shape.length && plan.usesFirstWarpValues()) {
     SmallVector<Value> shared = computeInFirstWarp([&] {
       SmallVector<Value> computed = {deviationOf(totals.front())};
       if (reciprocalStep)
@@ -2296,58 +2052,61 @@ void RowKernelEmitter::emitRms(RmsOp op) {
 
 void RowKernelEmitter::emitQuantize(QuantizeOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
+  GPUQuantMath math(b);
   SmallVector<Value> x(getValues(op.getInput()));
   SmallVector<Value> step(getSteps(op.getScale(), quantizer));
-  // One-bit signed codes are sign(x); no quotient needed.
-  SmallVector<Value> v = isOneBitSigned(quantizer) ? x : divideBySteps(x, step);
+  SmallVector<Value> v =
+      quantizer.needsRatio() ? divideBySteps(x, step) : SmallVector<Value>(x);
   SmallVector<Value> result;
   for (auto [element, ratio] : llvm::zip(x, v))
-    result.push_back(::emitQuantize(b, quantizer, element, ratio));
+    result.push_back(quantizer.buildQuantize(math, element, ratio));
   setCodes(op.getResult(), std::move(result), op.getPacked());
 }
 
 void RowKernelEmitter::emitDequantize(DequantizeOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
+  GPUQuantMath math(b);
   SmallVector<Value> code(getCodes(op.getInput(), op.getPacked()));
   SmallVector<Value> step(getSteps(op.getScale(), quantizer));
   SmallVector<Value> result;
   for (int64_t j = 0; j < C; ++j)
     for (int64_t l = 0; l < V; ++l)
       result.push_back(
-          ::emitDequantize(b, quantizer, code[j * V + l], step[j]));
+          quantizer.buildDequantize(math, code[j * V + l], step[j]));
   setValues(op.getResult(), std::move(result));
 }
 
 void RowKernelEmitter::emitFakeQuant(FakeQuantOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
+  GPUQuantMath math(b);
   SmallVector<Value> x(getValues(op.getInput()));
   SmallVector<Value> step(getSteps(op.getScale(), quantizer));
-  SmallVector<Value> v = isOneBitSigned(quantizer) ? x : divideBySteps(x, step);
+  SmallVector<Value> v =
+      quantizer.needsRatio() ? divideBySteps(x, step) : SmallVector<Value>(x);
   SmallVector<Value> result;
   for (int64_t j = 0; j < C; ++j)
     for (int64_t l = 0; l < V; ++l)
       result.push_back(
-          ::emitFakeQuant(b, quantizer, x[j * V + l], v[j * V + l], step[j]));
+          quantizer.buildFakeQuant(math, x[j * V + l], v[j * V + l], step[j]));
   setValues(op.getResult(), std::move(result));
 }
 
 void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
   GradientEstimatorAttrInterface estimator = op.getEstimator();
+  GPUQuantMath math(b);
   int64_t groupLength = getStepGroupLength(quantizer, plan.shape);
   SmallVector<Value> dy(getValues(op.getGrad()));
   SmallVector<Value> x(getValues(op.getInput()));
   SmallVector<Value> step(getSteps(op.getScale(), quantizer));
-  double qn = double(quantizer.getMinCode());
-  double qp = double(quantizer.getMaxCode());
-  Value zero = constantF32(b, 0.0);
-  Value one = constantF32(b, 1.0);
 
-  // The trust threshold T * std, one per chunk.
-  SmallVector<Value> threshold;
-  if (auto trust = dyn_cast<TrustAttr>(estimator)) {
-    Value factor = constantF32(b, trust.getFactorForBits(quantizer.getBits()));
-    SmallVector<Value> deviations;
+  // The statistic the estimator reads, one per chunk. (The plan and the
+  // fusion know the same kinds: see getReductionGroupLengths.)
+  SmallVector<Value> deviations;
+  switch (estimator.getGroupStatistic()) {
+  case GroupStatistic::None:
+    break;
+  case GroupStatistic::RootMeanSquare:
     if (Value std = op.getStd()) {
       // Given (qat.rms in the forward): no reduction of x here.
       deviations.assign(getSteps(std, quantizer));
@@ -2358,117 +2117,44 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
       SmallVector<Value> totals(getSumsOfSquares(x, groupLength));
       deviations = getDeviations(totals, groupLength, step.front());
     }
-    DenseMap<Value, Value> thresholdOf;
-    for (Value deviation : deviations) {
-      Value &scaled = thresholdOf[deviation];
-      if (!scaled)
-        scaled = arith::MulFOp::create(b, factor, deviation);
-      threshold.push_back(scaled);
-    }
+    break;
+  default:
+    // RowKernelPlan::get rejects such groups before anything is emitted.
+    llvm_unreachable("statistic not planned for the row kernels");
   }
 
-  // v = x / s, after the trust reduction so that the quotients are not live
-  // across it. Then each element in one pass: its gradient and its LSQ term,
-  // so that only the quotients and dy stay live (ptxas interleaves the
-  // elements for latency; separate passes would keep every element's
+  // v = x / s, after the statistic's reduction so that the quotients are
+  // not live across it. Then each element in one pass: its gradient and its
+  // LSQ term, so that only the quotients and dy stay live (ptxas interleaves
+  // the elements for latency; separate passes would keep every element's
   // intermediate values live at once).
   bool lsq = bool(op.getScaleGrad());
   SmallVector<Value> v = divideBySteps(x, step, /*exactForTiny=*/lsq);
   SmallVector<Value> dx, partials;
-  // `halfSteps` (-s/2 per chunk, or empty): the trust estimator's centered
-  // level as fma(k, s, -s/2) (see emitFakeQuant).
+  // `halfSteps` (-s/2 per chunk, or empty): the centered level as
+  // fma(k, s, -s/2) (see QuantElement::negHalfStep).
   auto emitElements = [&](ArrayRef<Value> halfSteps) {
     for (int64_t j = 0; j < C; ++j) {
       Value partial;
       for (int64_t l = 0; l < V; ++l) {
         int64_t i = j * V + l;
-        // Whether v lies in [qn, qp]. With a step gradient, clamp(v, qn, qp) is
-        // needed anyway, and v lies in the range exactly when clamping leaves
-        // it unchanged (NaN: neither).
-        Value inside, clamped;
-        if (lsq) {
-          clamped = clampF32(b, v[i], qn, qp);
-          inside = arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, clamped,
-                                         v[i]);
-        } else {
-          inside = arith::AndIOp::create(
-              b,
-              arith::CmpFOp::create(b, arith::CmpFPredicate::OGE, v[i],
-                                    constantF32(b, qn)),
-              arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, v[i],
-                                    constantF32(b, qp)));
-        }
-        // round(v), used only where v lies in [qn, qp] (|v| <= 2^(b-1)), and
-        // without the sign of a zero result, which no use can see.
-        Value rounded;
-        auto getRounded = [&] {
-          if (!rounded)
-            rounded = roundEvenSmall(b, v[i], /*keepZeroSign=*/false);
-          return rounded;
-        };
-
-        Value keep;
-        Value gradient = dy[i];
-        if (isa<ClipAttr>(estimator)) {
-          if (quantizer.getGrid() == Grid::Centered) {
-            // |x| <= c with the clip recomputed from the step.
-            double half = double((int64_t(1) << quantizer.getBits()) - 1) / 2;
-            Value clip =
-                arith::MulFOp::create(b, step[j], constantF32(b, half));
-            keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE,
-                                         math::AbsFOp::create(b, x[i]), clip);
-          } else {
-            keep = inside;
-          }
-        } else if (isa<TrustAttr>(estimator)) {
-          Value level =
-              ::emitFakeQuant(b, quantizer, x[i], v[i], step[j],
-                              halfSteps.empty() ? Value() : halfSteps[j]);
-          Value error =
-              math::AbsFOp::create(b, arith::SubFOp::create(b, level, x[i]));
-          keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, error,
-                                       threshold[j]);
-        } else if (auto fourier = dyn_cast<FourierAttr>(estimator)) {
-          // S(v) = sqrt(2)*pi * sum_k a_k cos((2k+1)*pi*(v + round(v))). The
-          // sum starts with its first term rather than 0 + term, which only
-          // differs for a term of -0 (and then gives the same gradient).
-          Value phase = arith::AddFOp::create(b, v[i], getRounded());
-          Value sum;
-          for (auto [k, amplitude] :
-               llvm::enumerate(fourier.getAmplitudesOrDefault())) {
-            double harmonic = double(2 * k + 1) * M_PI;
-            Value angle =
-                arith::MulFOp::create(b, constantF32(b, harmonic), phase);
-            // Inside [qn, qp] (the only elements that keep their gradient),
-            // |phase| <= 2 * max(-qn, qp); the fast reduction covers such
-            // angles for every bit width and the first 66 harmonics.
-            bool bounded = harmonic * 2 * std::max(-qn, qp) * (1 + 0x1p-20) <=
-                           kCosFastPathLimit;
-            Value cosine = bounded ? emitCos(b, angle)
-                                   : math::CosOp::create(b, angle).getResult();
-            Value term =
-                arith::MulFOp::create(b, constantF32(b, amplitude), cosine);
-            sum = sum ? arith::AddFOp::create(b, sum, term).getResult() : term;
-          }
-          Value s = arith::MulFOp::create(
-              b, constantF32(b, std::sqrt(2.0) * M_PI), sum);
-          Value numerator =
-              arith::MulFOp::create(b, dy[i], arith::SubFOp::create(b, one, s));
-          gradient = arith::DivFOp::create(b, numerator,
-                                           arith::AddFOp::create(b, one, s));
-          keep = inside;
-        }
-        dx.push_back(
-            keep ? arith::SelectOp::create(b, keep, gradient, zero).getResult()
-                 : gradient);
-
+        QuantElement element;
+        element.dy = dy[i];
+        element.x = x[i];
+        element.s = step[j];
+        element.v = v[i];
+        if (!deviations.empty())
+          element.deviation = deviations[j];
+        if (!halfSteps.empty())
+          element.negHalfStep = halfSteps[j];
+        element.withStepGrad = lsq;
+        dx.push_back(estimator.buildInputGrad(math, quantizer, element));
         if (!lsq)
           continue;
-        // LSQ: ds = g * sum(dy * (inside ? round(v) - v : clamp(v, qn, qp))).
-        // The products are fused into the running sum (one rounding per term;
-        // the summation order is the kernel's own anyway).
-        Value offset = arith::SubFOp::create(b, getRounded(), v[i]);
-        Value term = arith::SelectOp::create(b, inside, offset, clamped);
+        // LSQ: ds = g * sum(dy * term). The products are fused into the
+        // running sum (one rounding per term; the summation order is the
+        // kernel's own anyway).
+        Value term = quantizer.buildStepGradTerm(math, element);
         partial = partial
                       ? math::FmaOp::create(b, dy[i], term, partial).getResult()
                       : arith::MulFOp::create(b, dy[i], term).getResult();
@@ -2477,7 +2163,7 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
         partials.push_back(partial);
     }
   };
-  if (isa<TrustAttr>(estimator) && quantizer.getGrid() == Grid::Centered) {
+  if (estimator.usesLevel() && quantizer.getGrid() == Grid::Centered) {
     // fma(k, s, -s/2) is (k - 1/2) * s rounded once where -s/2 is exact and
     // both are finite: for 2^-125 <= |s| <= FLT_MAX, checked once per step
     // (a row's threads branch alike). Outside, the product as written.
@@ -2519,17 +2205,17 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
   } else {
     emitElements({});
   }
-  // The clip and trust estimators pass dy or 0 through: values of dy's type,
-  // which the rounding to dx's type keeps when it is the same type (or f32).
-  // A NaN in dy keeps its payload without the rounding; a Hadamard
-  // transform, which adds before anything else, gives the same canonical
-  // NaN either way, so only Hadamard consumers use the values unrounded.
+  // A mask estimator passes dy or 0 through: values of dy's type, which the
+  // rounding to dx's type keeps when it is the same type (or f32). A NaN in
+  // dy keeps its payload without the rounding; a Hadamard transform, which
+  // adds before anything else, gives the same canonical NaN either way, so
+  // only Hadamard consumers use the values unrounded.
   Type dxElement =
       cast<RankedTensorType>(op.getInputGrad().getType()).getElementType();
   Type dyElement =
       cast<RankedTensorType>(op.getGrad().getType()).getElementType();
-  bool passesGradient = isa<ClipAttr, TrustAttr>(estimator) &&
-                        (dxElement == dyElement || dxElement.isF32());
+  bool passesGradient =
+      estimator.isMask() && (dxElement == dyElement || dxElement.isF32());
   bool onlyHadamards =
       llvm::all_of(op.getInputGrad().getUsers(), [&](Operation *user) {
         return isa<HadamardOp>(user) && group.contains(user);
@@ -2555,8 +2241,7 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
     return;
   }
   int64_t elements = plan.shape.rows * plan.shape.length;
-  Value factor = constantF32(
-      b, 1.0 / std::sqrt(double(elements) * quantizer.getMaxCode()));
+  Value factor = constantF32(b, quantizer.getStepGradFactor(elements));
   DenseMap<Value, Value> gradOf;
   SmallVector<Value> perChunk;
   for (Value total :
@@ -2642,23 +2327,14 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
   if (plan.quad)
     // Lane L = 16h + 4b + q of warp w: chunk 64w + 2Th + 16b + q (j = 0).
     first = moveBits({{~int64_t(31), 2}, {12, 4}, {3, 1}, {16, 2 * T / 16}});
-  if (plan.tensorCoreChunks == 8)
-    // Lane L = 4g + q of warp w: chunk 32(8w + g) + q = 8(tx & ~3) + q.
-    first = moveBits({{~int64_t(3), 8}, {3, 1}});
-  else if (plan.tensorCoreChunks == 4)
-    // Lane L = 4g + q of warp w: chunk 32(4w + (g & 3)) + 16(g >> 2) + q,
-    // i.e. 4(tx & ~31) + 8(tx & 12) + (tx & 16) + (tx & 3).
-    first = moveBits({{~int64_t(31), 4}, {12, 8}, {19, 1}});
   for (int64_t j = 0; j < C; ++j) {
-    int64_t offset = plan.quad || plan.tensorCoreChunks ? 4 * j
-                     : plan.pairBit >= 0                ? j << plan.pairBit
-                                                        : j * T;
+    int64_t offset = plan.quad           ? 4 * j
+                     : plan.pairBit >= 0 ? j << plan.pairBit
+                                         : j * T;
     Value c = j == 0 ? first : arith::AddIOp::create(b, first, index(offset));
     chunk.push_back(c);
     Value inRow;
-    if (plan.pairBit >= 0 || plan.quad || plan.tensorCoreChunks
-            ? C * T > K
-            : (j + 1) * T > K)
+    if (plan.pairBit >= 0 || plan.quad ? C * T > K : (j + 1) * T > K)
       inRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, index(K));
     chunkInRow.push_back(inRow);
     valid.push_back(both(rowValid, inRow));
@@ -2686,8 +2362,9 @@ Value RowKernelEmitter::viewAsSegments(Value rows) {
   if (S == 1 || type.getDimSize(0) * S != plan.shape.rows || length == 1)
     return rows;
   Value split = memref::ExpandShapeOp::create(
-      b, MemRefType::get({type.getDimSize(0), S, length / S},
-                         type.getElementType()),
+      b,
+      MemRefType::get({type.getDimSize(0), S, length / S},
+                      type.getElementType()),
       rows, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   return memref::CollapseShapeOp::create(
       b, split, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
@@ -2700,7 +2377,8 @@ void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
       Operation *def = operand.getDefiningOp();
       if ((def && group.contains(def)) || inputRows.contains(operand))
         continue;
-      inputRows[operand] = viewAsSegments(viewAsRows(b, getInputBuffer(operand)));
+      inputRows[operand] =
+          viewAsSegments(viewAsRows(b, getInputBuffer(operand)));
     }
   }
   // Outputs: results used outside the group (or returned), written once.

@@ -112,7 +112,8 @@ Value mlir::qat::getSharedFloats(ImplicitLocOpBuilder &b,
 void mlir::qat::lowerSubgroupReductions(Operation *launch) {
   RewritePatternSet patterns(launch->getContext());
   populateGpuLowerSubgroupReduceToShufflePatterns(patterns, kWarpThreads);
-  populateGpuLowerClusteredSubgroupReduceToShufflePatterns(patterns, kWarpThreads);
+  populateGpuLowerClusteredSubgroupReduceToShufflePatterns(patterns,
+                                                           kWarpThreads);
   // The greedy driver also folds the unrolled body and uniques its
   // constants (at the top of the launch body, see
   // registerGPULaunchConstantMaterialization), which keeps the emitted IR
@@ -280,7 +281,7 @@ Value mlir::qat::emitWholeTensorScale(ImplicitLocOpBuilder &b, ScaleOp op) {
   Value input = viewAsFlat(b, toReadOnlyBuffer(b, op.getInput()));
   Value output = allocBufferFor(b, op.getType());
   TensorReductionKind kind =
-      quantizer.getScaleMethod() == ScaleMethod::RmsGaussian
+      quantizer.getStepStatistic() == GroupStatistic::SumOfSquares
           ? TensorReductionKind::SumOfSquares
           : TensorReductionKind::AbsMax;
   emitWholeTensorReduction(

@@ -69,87 +69,26 @@ static Value castInt(OpBuilder &b, Location loc, Value value, Type to) {
   return arith::TruncIOp::create(b, loc, to, value);
 }
 
-/// clamp(v, lo, hi). maxnumf/minnumf rather than maximumf/minimumf: a NaN
-/// (x = 0 with a zero step) clamps to `lo` instead of reaching fptosi, whose
-/// result on NaN is poison.
-static Value clampF(OpBuilder &b, Location loc, Value v, double lo, double hi) {
-  Value low = arith::MaxNumFOp::create(b, loc, v, constantF32(b, loc, lo));
-  return arith::MinNumFOp::create(b, loc, low, constantF32(b, loc, hi));
+/// The i32 code of the dialect's math converted to the storage integer.
+static Value codeToStorage(OpBuilder &b, Location loc, Value code, Type to) {
+  return castInt(b, loc, code, to);
 }
 
-/// Codes are rounded and clamped in f32 (exact for |code| <= 2^24), then
-/// converted once to the storage integer.
-static Value codeToInt(OpBuilder &b, Location loc, Value code, Type to) {
-  Value wide = arith::FPToSIOp::create(b, loc, b.getI32Type(), code);
-  return castInt(b, loc, wide, to);
+static Value toI32(OpBuilder &b, Location loc, Value code) {
+  return castInt(b, loc, code, b.getI32Type());
 }
 
-static Value intToF32(OpBuilder &b, Location loc, Value code) {
-  Value wide = castInt(b, loc, code, b.getI32Type());
-  return arith::SIToFPOp::create(b, loc, b.getF32Type(), wide);
+/// v = x / s where the grid reads it (everything but the one-bit signed
+/// grid), else x itself.
+static Value ratioFor(QuantMath &math, QuantizerAttr q, Value x, Value s) {
+  return q.needsRatio() ? math.divide(x, s) : x;
 }
 
-/// The grid arithmetic of one quantizer (docs/semantics.md), emitted in f32.
-namespace {
-struct GridEmitter {
-  GridEmitter(OpBuilder &b, Location loc, QuantizerAttr quantizer)
-      : b(b), loc(loc), q(quantizer) {}
-
-  Value constant(double value) { return constantF32(b, loc, value); }
-  bool isCentered() const { return q.getGrid() == Grid::Centered; }
-  double minCode() const { return static_cast<double>(q.getMinCode()); }
-  double maxCode() const { return static_cast<double>(q.getMaxCode()); }
-
-  /// v = x / s: a division, as the reference does, so that ties round the
-  /// same way.
-  Value ratio(Value x, Value s) { return arith::DivFOp::create(b, loc, x, s); }
-
-  /// The code of `x` with step `s`, as an integral f32.
-  Value code(Value x, Value s) {
-    if (!isCentered() && q.getBits() == 1) {
-      // sign(x), 0 for x == 0 (as torch.sign).
-      Value zero = constant(0.0);
-      Value positive =
-          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, zero);
-      Value negative =
-          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, x, zero);
-      Value negOrZero =
-          arith::SelectOp::create(b, loc, negative, constant(-1.0), zero);
-      return arith::SelectOp::create(b, loc, positive, constant(1.0),
-                                     negOrZero);
-    }
-    Value v = ratio(x, s);
-    if (!isCentered())
-      return clampF(b, loc, math::RoundEvenOp::create(b, loc, v), minCode(),
-                    maxCode());
-    // k = clamp(round(v + 1/2), -2^(b-1)+1, 2^(b-1)); the code is k - 1.
-    Value shifted = arith::AddFOp::create(b, loc, v, constant(0.5));
-    Value k = clampF(b, loc, math::RoundEvenOp::create(b, loc, shifted),
-                     minCode() + 1, maxCode() + 1);
-    return arith::SubFOp::create(b, loc, k, constant(1.0));
-  }
-
-  /// The value a code stands for: code * s, or (code + 1/2) * s.
-  Value level(Value code, Value s) {
-    if (isCentered())
-      code = arith::AddFOp::create(b, loc, code, constant(0.5));
-    return arith::MulFOp::create(b, loc, code, s);
-  }
-
-  /// qn <= v <= qp (false for NaN).
-  Value inRange(Value v) {
-    Value aboveMin = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, v,
-                                           constant(minCode()));
-    Value belowMax = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, v,
-                                           constant(maxCode()));
-    return arith::AndIOp::create(b, loc, aboveMin, belowMax);
-  }
-
-  OpBuilder &b;
-  Location loc;
-  QuantizerAttr q;
-};
-} // namespace
+/// The code (i32) of x with step s.
+static Value quantizeElement(QuantMath &math, QuantizerAttr q, Value x,
+                             Value s) {
+  return q.buildQuantize(math, x, ratioFor(math, q, x, s));
+}
 
 //===----------------------------------------------------------------------===//
 // Tensor-level helpers
@@ -353,14 +292,13 @@ buildPerGroupMap(OpBuilder &b, Location loc, const GroupView &view, Value input,
 }
 
 /// sqrt(mean(x^2)) of a group from its (f64) sum of squares, as the
-/// reference computes it in f32: the sum divided by the group's size, then
-/// the root.
+/// reference computes it in f32: the sum rounded to f32, divided by the
+/// group's size, then the root (the dialect's definition).
 static Value rootMeanSquare(OpBuilder &b, Location loc, Value sumOfSquares,
                             int64_t count) {
-  Value sum = toF32(b, loc, sumOfSquares);
-  Value mean = arith::DivFOp::create(
-      b, loc, sum, constantF32(b, loc, static_cast<double>(count)));
-  return math::SqrtOp::create(b, loc, mean);
+  QuantMath math(b, loc);
+  return QuantizerAttr::buildRootMeanSquare(math, toF32(b, loc, sumOfSquares),
+                                            count);
 }
 
 //===----------------------------------------------------------------------===//
@@ -602,11 +540,11 @@ struct ScaleOpLowering : OpConversionPattern<ScaleOp> {
     Value x = adaptor.getInput();
 
     Value reduced;
-    switch (q.getScaleMethod()) {
-    case ScaleMethod::RmsGaussian:
+    switch (q.getStepStatistic()) {
+    case GroupStatistic::SumOfSquares:
       reduced = buildSumOfSquares(rewriter, loc, view, x);
       break;
-    case ScaleMethod::AbsMax:
+    case GroupStatistic::MaxAbs:
       // maximumf propagates NaN, as numpy's max does.
       reduced = buildGroupReduction(
           rewriter, loc, view, x, {}, rewriter.getF32FloatAttr(0.0),
@@ -616,38 +554,19 @@ struct ScaleOpLowering : OpConversionPattern<ScaleOp> {
             return arith::MaximumFOp::create(b, nl, acc, magnitude).getResult();
           });
       break;
-    case ScaleMethod::Learned:
+    default:
       return rewriter.notifyMatchFailure(
-          op, "learned steps are operands, not computed");
+          op, "the step of this scale method is an operand, not computed");
     }
 
     Type elementType = resultType.getElementType();
-    Value steps = buildPerGroupMap(
-        rewriter, loc, view, reduced, elementType,
-        [&](OpBuilder &b, Location nl, Value acc) {
-          Value clip = acc;
-          if (q.getScaleMethod() == ScaleMethod::RmsGaussian) {
-            Value rms = rootMeanSquare(b, nl, acc, view.length);
-            Value alpha = constantF32(b, nl, q.getGaussianAlpha());
-            Value scaled = arith::MulFOp::create(b, nl, alpha, rms);
-            clip =
-                arith::AddFOp::create(b, nl, scaled, constantF32(b, nl, 1e-8));
-          }
-          Value step;
-          if (q.getGrid() == Grid::Centered) {
-            // 2c / (2^b - 1)
-            Value twice =
-                arith::MulFOp::create(b, nl, constantF32(b, nl, 2.0), clip);
-            step = arith::DivFOp::create(
-                b, nl, twice,
-                constantF32(b, nl, double((int64_t(1) << q.getBits()) - 1)));
-          } else {
-            step = arith::DivFOp::create(
-                b, nl, clip,
-                constantF32(b, nl, static_cast<double>(q.getMaxCode())));
-          }
-          return castFloat(b, nl, step, elementType);
-        });
+    Value steps = buildPerGroupMap(rewriter, loc, view, reduced, elementType,
+                                   [&](OpBuilder &b, Location nl, Value acc) {
+                                     QuantMath math(b, nl);
+                                     Value step = q.buildStep(
+                                         math, toF32(b, nl, acc), view.length);
+                                     return castFloat(b, nl, step, elementType);
+                                   });
     rewriter.replaceOp(op,
                        reshape(rewriter, loc, steps, resultType.getShape()));
     return success();
@@ -710,11 +629,11 @@ struct QuantizeOpLowering : OpConversionPattern<QuantizeOp> {
           op, buildGroupwise(rewriter, loc, view, adaptor.getInput(),
                              adaptor.getScale(), resultType,
                              [&](OpBuilder &b, Location nl, ValueRange args) {
-                               GridEmitter grid(b, nl, q);
+                               QuantMath math(b, nl);
                                Value x = toF32(b, nl, args[0]);
                                Value step = toF32(b, nl, args[1]);
-                               Value code = grid.code(x, step);
-                               return codeToInt(b, nl, code, codeType);
+                               Value code = quantizeElement(math, q, x, step);
+                               return codeToStorage(b, nl, code, codeType);
                              }));
       return success();
     }
@@ -747,14 +666,16 @@ struct QuantizeOpLowering : OpConversionPattern<QuantizeOp> {
     Value packed = buildGeneric(
         rewriter, loc, inputs, init, maps, parallelIterators(2),
         [&](OpBuilder &b, Location nl, ValueRange args) {
-          GridEmitter grid(b, nl, q);
+          QuantMath math(b, nl);
           Type i8 = b.getI8Type();
           Value lowStep = toF32(b, nl, args[2]);
           Value highStep = args.size() == 5 ? toF32(b, nl, args[3]) : lowStep;
-          Value low =
-              codeToInt(b, nl, grid.code(toF32(b, nl, args[0]), lowStep), i8);
-          Value high =
-              codeToInt(b, nl, grid.code(toF32(b, nl, args[1]), highStep), i8);
+          Value low = codeToStorage(
+              b, nl, quantizeElement(math, q, toF32(b, nl, args[0]), lowStep),
+              i8);
+          Value high = codeToStorage(
+              b, nl, quantizeElement(math, q, toF32(b, nl, args[1]), highStep),
+              i8);
           // (c0 & 0xF) | (c1 << 4): the shift drops c1's upper bits.
           Value lowNibble =
               arith::AndIOp::create(b, nl, low, constantInt(b, nl, i8, 0xF));
@@ -782,15 +703,15 @@ struct DequantizeOpLowering : OpConversionPattern<DequantizeOp> {
     if (!op.getPacked()) {
       GroupView view = GroupView::get(q, resultType.getShape());
       rewriter.replaceOp(
-          op, buildGroupwise(rewriter, loc, view, adaptor.getInput(),
-                             adaptor.getScale(), resultType,
-                             [&](OpBuilder &b, Location nl, ValueRange args) {
-                               GridEmitter grid(b, nl, q);
-                               Value code = intToF32(b, nl, args[0]);
-                               Value step = toF32(b, nl, args[1]);
-                               Value value = grid.level(code, step);
-                               return castFloat(b, nl, value, elementType);
-                             }));
+          op, buildGroupwise(
+                  rewriter, loc, view, adaptor.getInput(), adaptor.getScale(),
+                  resultType, [&](OpBuilder &b, Location nl, ValueRange args) {
+                    QuantMath math(b, nl);
+                    Value code = toI32(b, nl, args[0]);
+                    Value step = toF32(b, nl, args[1]);
+                    Value value = q.buildDequantize(math, code, step);
+                    return castFloat(b, nl, value, elementType);
+                  }));
       return success();
     }
 
@@ -806,10 +727,10 @@ struct DequantizeOpLowering : OpConversionPattern<DequantizeOp> {
                 rewriter, loc, adaptor.getInput(), resultType.getShape(),
                 elementType,
                 [&](OpBuilder &b, Location nl, Value code, ValueRange extra) {
-                  GridEmitter grid(b, nl, q);
-                  Value level = intToF32(b, nl, code);
+                  QuantMath math(b, nl);
+                  Value wide = toI32(b, nl, code);
                   Value step = toF32(b, nl, extra[0]);
-                  Value value = grid.level(level, step);
+                  Value value = q.buildDequantize(math, wide, step);
                   return castFloat(b, nl, value, elementType);
                 },
                 s, scaleMap));
@@ -839,20 +760,22 @@ struct FakeQuantOpLowering : OpConversionPattern<FakeQuantOp> {
         op, buildGroupwise(rewriter, op.getLoc(), view, adaptor.getInput(),
                            adaptor.getScale(), resultType,
                            [&](OpBuilder &b, Location nl, ValueRange args) {
-                             GridEmitter grid(b, nl, q);
+                             QuantMath math(b, nl);
                              Value x = toF32(b, nl, args[0]);
                              Value s = toF32(b, nl, args[1]);
+                             Value v = ratioFor(math, q, x, s);
                              return castFloat(b, nl,
-                                              grid.level(grid.code(x, s), s),
+                                              q.buildFakeQuant(math, x, v, s),
                                               elementType);
                            }));
     return success();
   }
 };
 
-/// dx under the estimator (one elementwise op, after a per-group sum of
-/// squares for trust unless `std` gives the deviation), and for learned steps
-/// the LSQ gradient ds (one per-group reduction).
+/// dx under the estimator (one elementwise op over the dialect's
+/// definition, after the per-group statistic the estimator asks for: the
+/// `std` operand or a sum of squares), and for learned steps the LSQ
+/// gradient ds (one per-group reduction).
 struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -879,120 +802,49 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
     RankedTensorType xType = op.getInput().getType();
     Type elementType = xType.getElementType();
     GradientEstimatorAttrInterface estimator = op.getEstimator();
-    Value dy = adaptor.getGrad(), x = adaptor.getInput();
-    Value s = adaptor.getScale();
+    Value x = adaptor.getInput();
 
-    if (isa<SteAttr>(estimator))
-      return dy;
-
-    /// dy where `keep`, else 0, converted to the gradient's type.
-    auto masked = [&](OpBuilder &b, Location nl, Value keep, Value grad) {
-      Value zero = constantF32(b, nl, 0.0);
-      return castFloat(b, nl, arith::SelectOp::create(b, nl, keep, grad, zero),
-                       elementType);
-    };
-
-    if (isa<ClipAttr>(estimator)) {
-      return buildGroupwise(
-          rewriter, loc, view, {dy, x}, s, xType,
-          [&](OpBuilder &b, Location nl, ValueRange args) {
-            GridEmitter grid(b, nl, q);
-            Value grad = toF32(b, nl, args[0]);
-            Value xv = toF32(b, nl, args[1]);
-            Value step = toF32(b, nl, args[2]);
-            Value keep;
-            if (grid.isCentered()) {
-              // |x| <= c with c = s * (2^b - 1)/2, the clip of the step.
-              double halfLevels = double((int64_t(1) << q.getBits()) - 1) / 2.0;
-              Value clip = arith::MulFOp::create(
-                  b, nl, step, constantF32(b, nl, halfLevels));
-              keep =
-                  arith::CmpFOp::create(b, nl, arith::CmpFPredicate::OLE,
-                                        math::AbsFOp::create(b, nl, xv), clip);
-            } else {
-              keep = grid.inRange(grid.ratio(xv, step));
-            }
-            return masked(b, nl, keep, grad);
-          });
-    }
-
-    if (auto trust = dyn_cast<TrustAttr>(estimator)) {
-      // T * std per group, std = sqrt(mean(x^2)), or the `std` operand (the
-      // qat.rms of x in the forward: the same ops, so the same mask).
-      double factor = trust.getFactorForBits(q.getBits());
-      auto times = [&](OpBuilder &b, Location nl, Value std) {
-        return arith::MulFOp::create(b, nl, constantF32(b, nl, factor), std)
-            .getResult();
-      };
-      Value threshold;
+    SmallVector<Value> perGroup{adaptor.getScale()};
+    switch (estimator.getGroupStatistic()) {
+    case GroupStatistic::None:
+      break;
+    case GroupStatistic::RootMeanSquare:
+      // The `std` operand (qat.rms of x in the forward: the same ops, so the
+      // same dx) or sqrt(mean(x^2)) computed here.
       if (Value std = adaptor.getStd()) {
-        threshold = buildPerGroupMap(
-            rewriter, loc, view, reshape(rewriter, loc, std, view.scaleShape()),
-            rewriter.getF32Type(), times);
+        perGroup.push_back(reshape(rewriter, loc, std, view.scaleShape()));
       } else {
         Value sumOfSquares = buildSumOfSquares(rewriter, loc, view, x);
-        threshold = buildPerGroupMap(
+        perGroup.push_back(buildPerGroupMap(
             rewriter, loc, view, sumOfSquares, rewriter.getF32Type(),
             [&](OpBuilder &b, Location nl, Value acc) {
-              return times(b, nl, rootMeanSquare(b, nl, acc, view.length));
-            });
+              return rootMeanSquare(b, nl, acc, view.length);
+            }));
       }
-      return buildGroupwise(rewriter, loc, view, {dy, x}, {s, threshold}, xType,
-                            [&](OpBuilder &b, Location nl, ValueRange args) {
-                              GridEmitter grid(b, nl, q);
-                              Value grad = toF32(b, nl, args[0]);
-                              Value xv = toF32(b, nl, args[1]);
-                              Value step = toF32(b, nl, args[2]);
-                              Value xq = grid.level(grid.code(xv, step), step);
-                              Value error = math::AbsFOp::create(
-                                  b, nl, arith::SubFOp::create(b, nl, xq, xv));
-                              Value keep = arith::CmpFOp::create(
-                                  b, nl, arith::CmpFPredicate::OLE, error,
-                                  args[3]);
-                              return masked(b, nl, keep, grad);
-                            });
+      break;
+    default:
+      return rewriter.notifyMatchFailure(
+          op, "the estimator asks for a per-group statistic that "
+              "convert-qat-to-linalg does not compute");
     }
-
-    if (auto fourier = dyn_cast<FourierAttr>(estimator)) {
-      SmallVector<double> amplitudes = fourier.getAmplitudesOrDefault();
-      return buildGroupwise(
-          rewriter, loc, view, {dy, x}, s, xType,
-          [&](OpBuilder &b, Location nl, ValueRange args) {
-            GridEmitter grid(b, nl, q);
-            Value grad = toF32(b, nl, args[0]);
-            Value xv = toF32(b, nl, args[1]);
-            Value v = grid.ratio(xv, toF32(b, nl, args[2]));
-            // S(v) = sqrt(2)*pi * sum_k a_k cos((2k+1)*pi*(v + round(v)))
-            Value phase = arith::AddFOp::create(
-                b, nl, v, math::RoundEvenOp::create(b, nl, v));
-            Value sum;
-            for (auto [k, amplitude] : llvm::enumerate(amplitudes)) {
-              Value angle = arith::MulFOp::create(
-                  b, nl, constantF32(b, nl, double(2 * k + 1) * M_PI), phase);
-              Value cosine = math::CosOp::create(b, nl, angle);
-              Value term = arith::MulFOp::create(
-                  b, nl, constantF32(b, nl, amplitude), cosine);
-              sum = sum ? arith::AddFOp::create(b, nl, sum, term).getResult()
-                        : term;
-            }
-            Value surrogate = arith::MulFOp::create(
-                b, nl, constantF32(b, nl, std::sqrt(2.0) * M_PI), sum);
-            // dy * (1 - S) / (1 + S)
-            Value one = constantF32(b, nl, 1.0);
-            Value numerator = arith::MulFOp::create(
-                b, nl, grad, arith::SubFOp::create(b, nl, one, surrogate));
-            Value scaled = arith::DivFOp::create(
-                b, nl, numerator, arith::AddFOp::create(b, nl, one, surrogate));
-            return masked(b, nl, grid.inRange(v), scaled);
-          });
-    }
-
-    return rewriter.notifyMatchFailure(op, "unknown gradient estimator");
+    return buildGroupwise(
+        rewriter, loc, view, {adaptor.getGrad(), x}, perGroup, xType,
+        [&](OpBuilder &b, Location nl, ValueRange args) {
+          QuantMath math(b, nl);
+          QuantElement element;
+          element.dy = toF32(b, nl, args[0]);
+          element.x = toF32(b, nl, args[1]);
+          element.s = toF32(b, nl, args[2]);
+          element.v = math.divide(element.x, element.s);
+          if (args.size() > 4)
+            element.deviation = toF32(b, nl, args[3]);
+          Value dx = estimator.buildInputGrad(math, q, element);
+          return castFloat(b, nl, dx, elementType);
+        });
   }
 
-  /// ds = g * sum over the group of dy * (qn <= v <= qp ? round(v) - v
-  ///                                                    : clamp(v, qn, qp))
-  /// with g = 1/sqrt(N * qp) (LSQ).
+  /// ds = g * sum over the group of dy * (the dialect's LSQ term), summed in
+  /// f64 (see accumulate).
   static Value buildScaleGrad(FakeQuantGradOp op, OpAdaptor adaptor,
                               ConversionPatternRewriter &rewriter,
                               const GroupView &view) {
@@ -1003,22 +855,19 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         rewriter, loc, view, {adaptor.getGrad(), adaptor.getInput()},
         adaptor.getScale(), rewriter.getF64FloatAttr(0.0),
         [&](OpBuilder &b, Location nl, ValueRange args, Value acc) {
-          GridEmitter grid(b, nl, q);
-          Value grad = toF32(b, nl, args[0]);
-          Value xv = toF32(b, nl, args[1]);
-          Value v = grid.ratio(xv, toF32(b, nl, args[2]));
-          Value inside = arith::SubFOp::create(
-              b, nl, math::RoundEvenOp::create(b, nl, v), v);
-          Value outside = clampF(b, nl, v, grid.minCode(), grid.maxCode());
-          Value term =
-              arith::SelectOp::create(b, nl, grid.inRange(v), inside, outside);
+          QuantMath math(b, nl);
+          QuantElement element;
+          element.dy = toF32(b, nl, args[0]);
+          element.x = toF32(b, nl, args[1]);
+          element.s = toF32(b, nl, args[2]);
+          element.v = math.divide(element.x, element.s);
+          element.withStepGrad = true;
+          Value term = q.buildStepGradTerm(math, element);
           return accumulate(b, nl, acc,
-                            arith::MulFOp::create(b, nl, grad, term));
+                            arith::MulFOp::create(b, nl, element.dy, term));
         });
     double gradScale =
-        1.0 / std::sqrt(static_cast<double>(
-                            op.getInput().getType().getNumElements()) *
-                        static_cast<double>(q.getMaxCode()));
+        q.getStepGradFactor(op.getInput().getType().getNumElements());
     Type elementType = scaleType.getElementType();
     Value ds =
         buildPerGroupMap(rewriter, loc, view, sums, elementType,

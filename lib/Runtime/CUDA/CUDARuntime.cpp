@@ -1,4 +1,5 @@
-//===- CUDARuntime.cpp - The qat CUDA runtime over the driver API -*- C++ -*-===//
+//===- CUDARuntime.cpp - The qat CUDA runtime over the driver API -*- C++
+//-*-===//
 //
 // Implements the mgpu* entry points that host code lowered by gpu-to-llvm
 // calls, and the qat_cuda_* helpers of include/qat/Runtime/CUDARuntime.h.
@@ -194,9 +195,9 @@ CUmodule noteDependentLaunch(CUmodule module) {
   CUdeviceptr marker = 0;
   size_t bytes = 0;
   // An unmarked module has no such global: not an error.
-  if (module && cuModuleGetGlobal(&marker, &bytes, module,
-                                  QAT_CUDA_DEPENDENT_LAUNCH_MARKER) ==
-                    CUDA_SUCCESS) {
+  if (module &&
+      cuModuleGetGlobal(&marker, &bytes, module,
+                        QAT_CUDA_DEPENDENT_LAUNCH_MARKER) == CUDA_SUCCESS) {
     std::lock_guard<std::mutex> lock(runtime().mutex);
     runtime().dependentLaunchModules.insert(module);
   }
@@ -223,8 +224,7 @@ void qat_cuda_clear_error(void) { runtime().firstError.clear(); }
 
 int qat_cuda_init(int ordinal) { return ensureInitialized(ordinal) ? 0 : 1; }
 
-int qat_cuda_device_info(char *name, size_t nameSize, int *major,
-                         int *minor) {
+int qat_cuda_device_info(char *name, size_t nameSize, int *major, int *minor) {
   if (!enter())
     return 1;
   CUdevice device = runtime().device;
@@ -260,12 +260,10 @@ void qat_cuda_free(void *devicePtr) {
     return;
   Runtime &rt = runtime();
   if (rt.useExternal)
-    check(cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(devicePtr),
-                         rt.external),
+    check(cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(devicePtr), rt.external),
           "cuMemFreeAsync", "");
   else
-    check(cuMemFree(reinterpret_cast<CUdeviceptr>(devicePtr)), "cuMemFree",
-          "");
+    check(cuMemFree(reinterpret_cast<CUdeviceptr>(devicePtr)), "cuMemFree", "");
 }
 
 void qat_cuda_set_stream(void *stream) {
@@ -289,8 +287,7 @@ void qat_cuda_copy_to_device(void *devicePtr, const void *hostPtr,
     synchronize(stream, "a copy to the device");
 }
 
-void qat_cuda_copy_to_host(void *hostPtr, const void *devicePtr,
-                           size_t bytes) {
+void qat_cuda_copy_to_host(void *hostPtr, const void *devicePtr, size_t bytes) {
   if (!enter())
     return;
   CUstream stream = activeStream();
@@ -320,8 +317,7 @@ qat_cuda_timer *qat_cuda_timer_start(void) {
             "") ||
       check(cuEventCreate(&timer->stop, CU_EVENT_DEFAULT), "cuEventCreate",
             "") ||
-      check(cuEventRecord(timer->start, activeStream()), "cuEventRecord",
-            "")) {
+      check(cuEventRecord(timer->start, activeStream()), "cuEventRecord", "")) {
     delete timer;
     return nullptr;
   }
@@ -333,8 +329,7 @@ float qat_cuda_timer_stop(qat_cuda_timer *timer) {
   if (!timer)
     return ms;
   if (enter() &&
-      !check(cuEventRecord(timer->stop, activeStream()), "cuEventRecord",
-             "") &&
+      !check(cuEventRecord(timer->stop, activeStream()), "cuEventRecord", "") &&
       !synchronize(nullptr, "the timed work", timer->stop))
     check(cuEventElapsedTime(&ms, timer->start, timer->stop),
           "cuEventElapsedTime", "");
@@ -388,8 +383,8 @@ CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
   if (!module || !enter())
     return nullptr;
   CUfunction function = nullptr;
-  if (check(cuModuleGetFunction(&function, module, name),
-            "cuModuleGetFunction", std::string("kernel '") + name + "'"))
+  if (check(cuModuleGetFunction(&function, module, name), "cuModuleGetFunction",
+            std::string("kernel '") + name + "'"))
     return nullptr;
   Runtime &rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
@@ -399,9 +394,7 @@ CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
   return function;
 }
 
-CUstream mgpuStreamCreate() {
-  return enter() ? activeStream() : nullptr;
-}
+CUstream mgpuStreamCreate() { return enter() ? activeStream() : nullptr; }
 
 void mgpuStreamDestroy(CUstream) {}
 

@@ -21,7 +21,7 @@
 //  CHECK-SAME: fma.rn.f32
 //  CHECK-SAME: sqrt.rn.f64
 //  CHECK-SAME: div.rn.f32
-//  CHECK-SAME: add.rn.f32 {{.*}}0f4B400000
+//  CHECK-SAME: add.rn.f32 {{[^;]*}}, 0f4B400000;
 //   CHECK-NOT: cvt.rni
 //  CHECK-SAME: st.global.b16
 //  CHECK-SAME: st.global.v4.b32

@@ -1,8 +1,9 @@
 // RUN: qat-opt %s --convert-qat-to-linalg --split-input-file | FileCheck %s
 
-// Signed grid: code = clamp(roundeven(x / s), -128, 127), one elementwise
+// Signed grid: code = roundeven(clamp(x / s, -128, 127)), one elementwise
 // generic over the view [rows, 1, D] with the step broadcast along the row.
-// maxnumf/minnumf send NaN to qn rather than to a poison fptosi.
+// maxnumf sends NaN to qn (the code NaN stores) rather than to a poison
+// fptosi; infinities clamp to the ends.
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-DAG: #[[GROUP:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-LABEL: func.func @signed8
@@ -12,12 +13,12 @@
 // CHECK-SAME: ins(%[[VIEW]], %[[S]] : tensor<4x1x64xf32>, tensor<4x1xf32>) outs(%{{.*}} : tensor<4x1x64xi8>)
 // CHECK: ^bb0(%[[IN:.*]]: f32, %[[STEP:.*]]: f32, %{{.*}}: i8):
 // CHECK: %[[V:.*]] = arith.divf %[[IN]], %[[STEP]]
-// CHECK: %[[R:.*]] = math.roundeven %[[V]]
 // CHECK: %[[QN:.*]] = arith.constant -1.280000e+02 : f32
-// CHECK: %[[LO:.*]] = arith.maxnumf %[[R]], %[[QN]]
+// CHECK: %[[LO:.*]] = arith.maxnumf %[[V]], %[[QN]]
 // CHECK: %[[QP:.*]] = arith.constant 1.270000e+02 : f32
-// CHECK: %[[C:.*]] = arith.minnumf %[[LO]], %[[QP]]
-// CHECK: %[[I:.*]] = arith.fptosi %[[C]] : f32 to i32
+// CHECK: %[[C:.*]] = arith.minimumf %[[LO]], %[[QP]]
+// CHECK: %[[R:.*]] = math.roundeven %[[C]]
+// CHECK: %[[I:.*]] = arith.fptosi %[[R]] : f32 to i32
 // CHECK: %[[T:.*]] = arith.trunci %[[I]] : i32 to i8
 // CHECK: linalg.yield %[[T]]
 // CHECK: tensor.collapse_shape %[[Q]] {{\[}}[0], [1, 2]] : tensor<4x1x64xi8> into tensor<4x64xi8>
@@ -28,7 +29,7 @@ func.func @signed8(%x: tensor<4x64xf32>, %s: tensor<4x1xf32>) -> tensor<4x64xi8>
 
 // -----
 
-// Centered grid: k = clamp(roundeven(x / s + 1/2), -7, 8), code = k - 1.
+// Centered grid: k = roundeven(clamp(x / s + 1/2, -7, 8)), code = k - 1.
 // bf16 input and f16 step are both read into f32.
 // CHECK-LABEL: func.func @centered4
 // CHECK: ^bb0(%[[IN:.*]]: bf16, %[[STEP:.*]]: f16, %{{.*}}: i4):
@@ -37,15 +38,15 @@ func.func @signed8(%x: tensor<4x64xf32>, %s: tensor<4x1xf32>) -> tensor<4x64xi8>
 // CHECK: %[[V:.*]] = arith.divf %[[XF]], %[[SF]]
 // CHECK: %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
 // CHECK: %[[SHIFTED:.*]] = arith.addf %[[V]], %[[HALF]]
-// CHECK: %[[R:.*]] = math.roundeven %[[SHIFTED]]
 // CHECK: arith.constant -7.000000e+00 : f32
-// CHECK: arith.maxnumf %[[R]]
+// CHECK: arith.maxnumf %[[SHIFTED]]
 // CHECK: arith.constant 8.000000e+00 : f32
-// CHECK: %[[K:.*]] = arith.minnumf
-// CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
-// CHECK: %[[CODE:.*]] = arith.subf %[[K]], %[[ONE]]
-// CHECK: arith.fptosi %[[CODE]] : f32 to i32
-// CHECK: arith.trunci %{{.*}} : i32 to i4
+// CHECK: %[[C:.*]] = arith.minimumf
+// CHECK: %[[R:.*]] = math.roundeven %[[C]]
+// CHECK: %[[K:.*]] = arith.fptosi %[[R]] : f32 to i32
+// CHECK: %[[ONE:.*]] = arith.constant 1 : i32
+// CHECK: %[[CODE:.*]] = arith.subi %[[K]], %[[ONE]]
+// CHECK: arith.trunci %[[CODE]] : i32 to i4
 func.func @centered4(%x: tensor<2x16xbf16>, %s: tensor<2x1xf16>) -> tensor<2x16xi4> {
   %q = qat.quantize %x, %s as <centered, 4 bits, rms_gaussian, per_row> : tensor<2x16xbf16>, tensor<2x1xf16> -> tensor<2x16xi4>
   return %q : tensor<2x16xi4>
@@ -53,20 +54,21 @@ func.func @centered4(%x: tensor<2x16xbf16>, %s: tensor<2x1xf16>) -> tensor<2x16x
 
 // -----
 
-// One signed bit is sign(x) (0 for x == 0), stored in i2; per_tensor views
-// the input as [1, 1, N].
+// One signed bit is sign(x) (0 for x == 0, -1 for NaN), stored in i2;
+// per_tensor views the input as [1, 1, N].
 // CHECK-LABEL: func.func @sign
 // CHECK: tensor.expand_shape %{{.*}} output_shape [1, 1, 32]
 // CHECK: ^bb0(%[[IN:.*]]: f32, %{{.*}}: f32, %{{.*}}: i2):
 // CHECK-NOT: arith.divf
 // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK: %[[POS:.*]] = arith.cmpf ogt, %[[IN]], %[[ZERO]]
-// CHECK: %[[NEG:.*]] = arith.cmpf olt, %[[IN]], %[[ZERO]]
-// CHECK: %[[M1:.*]] = arith.constant -1.000000e+00 : f32
-// CHECK: %[[NZ:.*]] = arith.select %[[NEG]], %[[M1]], %[[ZERO]]
-// CHECK: %[[P1:.*]] = arith.constant 1.000000e+00 : f32
-// CHECK: arith.select %[[POS]], %[[P1]], %[[NZ]]
-// CHECK: arith.trunci %{{.*}} : i32 to i2
+// CHECK: %[[NEG:.*]] = arith.cmpf ult, %[[IN]], %[[ZERO]]
+// CHECK: %[[Z:.*]] = arith.constant 0 : i32
+// CHECK: %[[P1:.*]] = arith.constant 1 : i32
+// CHECK: %[[PZ:.*]] = arith.select %[[POS]], %[[P1]], %[[Z]]
+// CHECK: %[[M1:.*]] = arith.constant -1 : i32
+// CHECK: %[[SIGN:.*]] = arith.select %[[NEG]], %[[M1]], %[[PZ]]
+// CHECK: arith.trunci %[[SIGN]] : i32 to i2
 // CHECK: tensor.expand_shape %{{.*}} output_shape [4, 8] : tensor<32xi2> into tensor<4x8xi2>
 func.func @sign(%x: tensor<4x8xf32>, %s: tensor<1x1xf32>) -> tensor<4x8xi2> {
   %q = qat.quantize %x, %s as <signed, 1 bits, absmax, per_tensor> : tensor<4x8xf32>, tensor<1x1xf32> -> tensor<4x8xi2>

@@ -57,6 +57,14 @@ func.func @unknown_grid(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
 // Gradient estimators
 //===----------------------------------------------------------------------===//
 
+func.func @clip_factor_zero(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{clip factor must be positive and finite, got 0}}
+  %0 = qat.fake_quant_grad %dy, %x, %s as <centered, 4 bits, rms_gaussian, per_row> with clip<0.0> : tensor<4x8xf32>, tensor<4x1xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
 func.func @trust_negative(%x: tensor<4x8xf32>, %s: tensor<4x1xf32>) -> tensor<4x8xf32> {
   // expected-error @+1 {{trust factor must be positive and finite, got -1}}
   %0 = qat.fake_quant %x, %s as <centered, 4 bits, rms_gaussian, per_row> with trust<-1.0> : tensor<4x8xf32>, tensor<4x1xf32>
@@ -438,7 +446,7 @@ func.func @fake_quant_grad_dy_type(%dy: tensor<4x8xbf16>, %x: tensor<4x8xf32>, %
 // -----
 
 func.func @fake_quant_grad_std_not_trust(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>, %std: tensor<4x1xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{'qat.fake_quant_grad' op a 'std' operand is the trust estimator's deviation; the estimator here is #qat.clip}}
+  // expected-error @+1 {{'qat.fake_quant_grad' op a 'std' operand is the deviation that the trust estimator reads; the estimator here is #qat.clip}}
   %0 = qat.fake_quant_grad %dy, %x, %s std %std as <centered, 4 bits, rms_gaussian, per_row> with clip : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>
   return %0 : tensor<4x8xf32>
 }
@@ -446,7 +454,7 @@ func.func @fake_quant_grad_std_not_trust(%dy: tensor<4x8xf32>, %x: tensor<4x8xf3
 // -----
 
 func.func @fake_quant_grad_std_ste(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>, %std: tensor<4x1xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{'qat.fake_quant_grad' op a 'std' operand is the trust estimator's deviation; the estimator here is #qat.ste}}
+  // expected-error @+1 {{'qat.fake_quant_grad' op a 'std' operand is the deviation that the trust estimator reads; the estimator here is #qat.ste}}
   %0 = qat.fake_quant_grad %dy, %x, %s std %std as <centered, 4 bits, rms_gaussian, per_row> with ste : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>
   return %0 : tensor<4x8xf32>
 }

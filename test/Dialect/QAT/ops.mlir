@@ -118,10 +118,11 @@ func.func @matmul(%a: tensor<64x128xi8>, %b: tensor<32x128xi8>, %sa: tensor<64x1
 
 // Attributes stand alone too (aliases, function attributes).
 // CHECK-LABEL: func.func @attributes
-// CHECK-SAME: qat.estimators = [#qat.ste, #qat.clip, #qat.trust, #qat.trust<0.5>, #qat.fourier, #qat.fourier<[0.15, -0.05]>]
+// clip<1.0> is clip; other factors print back as written.
+// CHECK-SAME: qat.estimators = [#qat.ste, #qat.clip, #qat.clip, #qat.clip<1.5>, #qat.clip<0.75>, #qat.trust, #qat.trust<0.5>, #qat.fourier, #qat.fourier<[0.15, -0.05]>]
 // CHECK-SAME: qat.quantizer = #qat.quantizer<signed, 2 bits, learned, per_group<16>>
 func.func @attributes() attributes {
     qat.quantizer = #qat.quantizer<signed, 2 bits, learned, per_group<16>>,
-    qat.estimators = [#qat.ste, #qat.clip, #qat.trust, #qat.trust<0.5>, #qat.fourier, #qat.fourier<[0.15, -0.05]>]} {
+    qat.estimators = [#qat.ste, #qat.clip, #qat.clip<1.0>, #qat.clip<1.5>, #qat.clip<0.75>, #qat.trust, #qat.trust<0.5>, #qat.fourier, #qat.fourier<[0.15, -0.05]>]} {
   return
 }

@@ -42,8 +42,7 @@ static ParseResult parseBits(AsmParser &parser, unsigned &bits) {
 static void printBits(AsmPrinter &printer, unsigned bits) { printer << bits; }
 
 /// `per_tensor`, `per_row` or `per_group<G>`.
-static ParseResult parseGranularity(AsmParser &parser,
-                                    Granularity &granularity,
+static ParseResult parseGranularity(AsmParser &parser, Granularity &granularity,
                                     int64_t &groupSize) {
   SMLoc loc = parser.getCurrentLocation();
   StringRef keyword;
@@ -161,11 +160,11 @@ unsigned QuantizerAttr::getCodeBits() const {
 }
 
 int64_t QuantizerAttr::getGroupLength(int64_t rowLength) const {
-  return getGranularity() == Granularity::PerGroup ? getGroupSize()
-                                                    : rowLength;
+  return getGranularity() == Granularity::PerGroup ? getGroupSize() : rowLength;
 }
 
-SmallVector<int64_t> QuantizerAttr::getScaleShape(ArrayRef<int64_t> shape) const {
+SmallVector<int64_t>
+QuantizerAttr::getScaleShape(ArrayRef<int64_t> shape) const {
   SmallVector<int64_t> scaleShape(shape);
   if (scaleShape.empty())
     return scaleShape;
@@ -185,16 +184,56 @@ SmallVector<int64_t> QuantizerAttr::getScaleShape(ArrayRef<int64_t> shape) const
 
 double QuantizerAttr::getGaussianAlpha() const {
   // MSE-optimal clip of a unit Gaussian for 2^b levels (QuEST, DESIGN.md 1).
-  static constexpr double alpha[8] = {
-      0.7978845587140913, 1.4935346200015913, 2.051068354131873,
-      2.513930578568423,  2.9160938834961225, 3.276597282593217,
-      3.6010497188221655, 3.884938678807525};
+  static constexpr double alpha[8] = {0.7978845587140913, 1.4935346200015913,
+                                      2.051068354131873,  2.513930578568423,
+                                      2.9160938834961225, 3.276597282593217,
+                                      3.6010497188221655, 3.884938678807525};
   return alpha[getBits() - 1];
 }
 
 //===----------------------------------------------------------------------===//
 // Gradient estimators
 //===----------------------------------------------------------------------===//
+
+LogicalResult ClipAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               FloatAttr factor) {
+  if (!factor)
+    return success();
+  double value = factor.getValueAsDouble();
+  if (!std::isfinite(value) || value <= 0)
+    return emitError() << "clip factor must be positive and finite, got "
+                       << value;
+  return success();
+}
+
+double ClipAttr::getFactorOrDefault() const {
+  FloatAttr factor = getFactor();
+  return factor ? factor.getValueAsDouble() : 1.0;
+}
+
+/// `#qat.clip` or `#qat.clip<k>`; `clip<1>` is `clip`.
+Attribute ClipAttr::parse(AsmParser &parser, Type) {
+  MLIRContext *ctx = parser.getContext();
+  if (failed(parser.parseOptionalLess()))
+    return ClipAttr::get(ctx);
+  SMLoc loc = parser.getCurrentLocation();
+  double value;
+  if (parser.parseFloat(value) || parser.parseGreater())
+    return {};
+  if (value == 1.0)
+    return ClipAttr::get(ctx);
+  return parser.getChecked<ClipAttr>(
+      loc, ctx, FloatAttr::get(Float64Type::get(ctx), value));
+}
+
+void ClipAttr::print(AsmPrinter &printer) const {
+  FloatAttr factor = getFactor();
+  if (!factor)
+    return;
+  printer << "<";
+  printShortestDouble(printer, factor.getValueAsDouble());
+  printer << ">";
+}
 
 LogicalResult TrustAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 FloatAttr factor) {
@@ -210,10 +249,10 @@ LogicalResult TrustAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 double TrustAttr::getFactorForBits(unsigned bits) const {
   if (FloatAttr factor = getFactor())
     return factor.getValueAsDouble();
-  static constexpr double alpha[8] = {
-      0.7978845587140913, 1.4935346200015913, 2.051068354131873,
-      2.513930578568423,  2.9160938834961225, 3.276597282593217,
-      3.6010497188221655, 3.884938678807525};
+  static constexpr double alpha[8] = {0.7978845587140913, 1.4935346200015913,
+                                      2.051068354131873,  2.513930578568423,
+                                      2.9160938834961225, 3.276597282593217,
+                                      3.6010497188221655, 3.884938678807525};
   return alpha[bits - 1] / double((1 << bits) - 1);
 }
 
@@ -239,8 +278,9 @@ void TrustAttr::print(AsmPrinter &printer) const {
   printer << ">";
 }
 
-LogicalResult FourierAttr::verifyForGrid(
-    function_ref<InFlightDiagnostic()> emitError, Grid grid, unsigned) const {
+LogicalResult
+FourierAttr::verifyForGrid(function_ref<InFlightDiagnostic()> emitError,
+                           Grid grid, unsigned) const {
   if (grid != Grid::Signed)
     return emitError()
            << "the fourier estimator is defined on the signed grid, got "
@@ -263,7 +303,8 @@ LogicalResult FourierAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   double bound = std::sqrt(2.0) * M_PI * sum;
   if (!(bound < 1.0))
     return emitError() << "fourier amplitudes give sqrt(2)*pi*sum|a_k| = "
-                       << llvm::formatv("{0:F4}", bound).str() << ", which must be < 1 for a bounded gradient";
+                       << llvm::formatv("{0:F4}", bound).str()
+                       << ", which must be < 1 for a bounded gradient";
   return success();
 }
 
@@ -294,9 +335,8 @@ void FourierAttr::print(AsmPrinter &printer) const {
   if (!amplitudes)
     return;
   printer << "<[";
-  llvm::interleaveComma(amplitudes.asArrayRef(), printer, [&](double a) {
-    printShortestDouble(printer, a);
-  });
+  llvm::interleaveComma(amplitudes.asArrayRef(), printer,
+                        [&](double a) { printShortestDouble(printer, a); });
   printer << "]>";
 }
 

@@ -45,11 +45,11 @@ static std::string formatGranularity(QuantizerAttr quantizer) {
 static LogicalResult verifyStaticTensor(Operation *op, StringRef role,
                                         RankedTensorType type) {
   if (!type.hasStaticShape())
-    return op->emitOpError() << "expects a statically shaped " << role
-                             << ", got " << type;
+    return op->emitOpError()
+           << "expects a statically shaped " << role << ", got " << type;
   if (type.getRank() == 0)
-    return op->emitOpError() << "expects " << role << " of rank >= 1, got "
-                             << type;
+    return op->emitOpError()
+           << "expects " << role << " of rank >= 1, got " << type;
   return success();
 }
 
@@ -72,9 +72,9 @@ static LogicalResult verifyScaleShape(Operation *op, RankedTensorType input,
   if (scale.getShape() != ArrayRef<int64_t>(expected))
     return op->emitOpError()
            << "expects " << scaleRole << " of shape " << formatShape(expected)
-           << " for " << formatGranularity(quantizer)
-           << " quantization of a " << formatShape(input.getShape())
-           << " input, got " << formatShape(scale.getShape());
+           << " for " << formatGranularity(quantizer) << " quantization of a "
+           << formatShape(input.getShape()) << " input, got "
+           << formatShape(scale.getShape());
   return success();
 }
 
@@ -93,18 +93,17 @@ static LogicalResult verifyCodes(Operation *op, RankedTensorType values,
              << "packed codes hold at most 4 bits, the quantizer needs "
              << needed;
     if (width != 8)
-      return op->emitOpError() << "packed codes are stored in i8, got "
-                               << codes.getElementType();
+      return op->emitOpError()
+             << "packed codes are stored in i8, got " << codes.getElementType();
     if (values.getShape().back() % 2 != 0)
       return op->emitOpError()
              << "packed codes need an even last dimension, got "
              << values.getShape().back();
   } else if (width < needed) {
-    return op->emitOpError()
-           << "code type " << codes.getElementType() << " is too narrow for "
-           << quantizer.getBits() << "-bit "
-           << stringifyGrid(quantizer.getGrid()) << " codes (needs at least i"
-           << needed << ")";
+    return op->emitOpError() << "code type " << codes.getElementType()
+                             << " is too narrow for " << quantizer.getBits()
+                             << "-bit " << stringifyGrid(quantizer.getGrid())
+                             << " codes (needs at least i" << needed << ")";
   }
   SmallVector<int64_t> expected(values.getShape());
   if (packed)
@@ -164,8 +163,7 @@ LogicalResult HadamardOp::verify() {
     return emitOpError() << "expects a static last dimension, got " << type;
   if (rowLength % block != 0)
     return emitOpError() << "block size " << block
-                         << " does not divide the last dimension "
-                         << rowLength;
+                         << " does not divide the last dimension " << rowLength;
   return success();
 }
 
@@ -225,8 +223,8 @@ LogicalResult RmsOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult QuantizeOp::verify() {
-  if (failed(verifyScaleShape(*this, getInput().getType(),
-                              getScale().getType(), getQuantizer())))
+  if (failed(verifyScaleShape(*this, getInput().getType(), getScale().getType(),
+                              getQuantizer())))
     return failure();
   return verifyCodes(*this, getInput().getType(), getType(), getQuantizer(),
                      getPacked());
@@ -266,8 +264,7 @@ struct DequantizeOfQuantizeToFakeQuant : OpRewritePattern<DequantizeOp> {
         quantize.getInput().getType() != op.getType())
       return rewriter.notifyMatchFailure(op, "not a quantize round trip");
     rewriter.replaceOpWithNewOp<FakeQuantOp>(
-        op, op.getType(), quantize.getInput(), op.getScale(),
-        op.getQuantizer(),
+        op, op.getType(), quantize.getInput(), op.getScale(), op.getQuantizer(),
         cast<GradientEstimatorAttrInterface>(SteAttr::get(getContext())));
     return success();
   }
@@ -284,26 +281,26 @@ void DequantizeOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
 //===----------------------------------------------------------------------===//
 
 LogicalResult FakeQuantOp::verify() {
-  if (failed(verifyScaleShape(*this, getInput().getType(),
-                              getScale().getType(), getQuantizer())))
+  if (failed(verifyScaleShape(*this, getInput().getType(), getScale().getType(),
+                              getQuantizer())))
     return failure();
   return verifyEstimator(*this, getEstimator(), getQuantizer());
 }
 
 LogicalResult FakeQuantGradOp::verify() {
   QuantizerAttr quantizer = getQuantizer();
-  if (failed(verifyScaleShape(*this, getInput().getType(),
-                              getScale().getType(), quantizer)) ||
+  if (failed(verifyScaleShape(*this, getInput().getType(), getScale().getType(),
+                              quantizer)) ||
       failed(verifyEstimator(*this, getEstimator(), quantizer)))
     return failure();
   if (Value std = getStd()) {
-    if (!isa<TrustAttr>(getEstimator()))
-      return emitOpError() << "a 'std' operand is the trust estimator's "
-                              "deviation; the estimator here is "
+    if (getEstimator().getGroupStatistic() != GroupStatistic::RootMeanSquare)
+      return emitOpError() << "a 'std' operand is the deviation that the "
+                              "trust estimator reads; the estimator here is "
                            << getEstimator();
     auto stdType = cast<RankedTensorType>(std.getType());
-    if (failed(verifyScaleShape(*this, getInput().getType(), stdType,
-                                quantizer, "'std'")) ||
+    if (failed(verifyScaleShape(*this, getInput().getType(), stdType, quantizer,
+                                "'std'")) ||
         failed(verifyDeviationType(*this, "'std'", stdType)))
       return failure();
   }
@@ -312,10 +309,9 @@ LogicalResult FakeQuantGradOp::verify() {
     return emitOpError() << "learned steps need a second result, the step "
                             "gradient ds";
   if (!learned && getScaleGrad())
-    return emitOpError()
-           << "only learned steps have a gradient; a "
-           << stringifyScaleMethod(quantizer.getScaleMethod())
-           << " step is a constant of the backward";
+    return emitOpError() << "only learned steps have a gradient; a "
+                         << stringifyScaleMethod(quantizer.getScaleMethod())
+                         << " step is a constant of the backward";
   if (getScaleGrad() && getScaleGrad().getType() != getScale().getType())
     return emitOpError() << "expects the step gradient to have the step's "
                             "type "

@@ -1,6 +1,7 @@
 //===- QATAttrs.h - Attributes of the qat dialect ---------------*- C++ -*-===//
 //
 // Declares the quantizer attribute, the gradient estimators and the enums.
+// Their math as scalar IR: QuantizerMath.cpp and GradientEstimators.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +14,11 @@
 #include "mlir/IR/OpImplementation.h"
 
 #include "qat/Dialect/QAT/IR/QATEnums.h.inc"
+#include "qat/Dialect/QAT/IR/QuantizerMath.h"
+
+namespace mlir::qat {
+class QuantizerAttr;
+} // namespace mlir::qat
 
 #include "qat/Dialect/QAT/IR/QATAttrInterfaces.h.inc"
 
@@ -23,7 +29,8 @@ namespace mlir::qat {
 
 /// Parses a gradient estimator written by its mnemonic, without the `#qat.`
 /// prefix: `ste`, `clip`, `trust<0.25>`, `fourier<[0.21]>`.
-FailureOr<GradientEstimatorAttrInterface> parseGradientEstimator(AsmParser &parser);
+FailureOr<GradientEstimatorAttrInterface>
+parseGradientEstimator(AsmParser &parser);
 
 /// Prints a gradient estimator in the form parseGradientEstimator reads.
 void printGradientEstimator(AsmPrinter &printer,

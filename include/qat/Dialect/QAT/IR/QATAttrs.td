@@ -9,6 +9,7 @@
 
 include "qat/Dialect/QAT/IR/QATDialect.td"
 include "qat/Dialect/QAT/IR/QATEnums.td"
+include "qat/Dialect/QAT/IR/QATInterfaces.td"
 include "mlir/IR/AttrTypeBase.td"
 
 class QAT_Attr<string name, string attrMnemonic, list<Trait> traits = []>
@@ -71,6 +72,63 @@ def QAT_QuantizerAttr : QAT_Attr<"Quantizer", "quantizer"> {
     ::llvm::SmallVector<int64_t> getScaleShape(::llvm::ArrayRef<int64_t> shape) const;
     /// The MSE-optimal clip multiplier alpha_b of a Gaussian (QuEST).
     double getGaussianAlpha() const;
+
+    //===------------------------------------------------------------------===//
+    // Scalar IR of the grid and the scale method (QuantizerMath.cpp): the one
+    // definition that every lowering builds, element by element, in f32.
+    //===------------------------------------------------------------------===//
+
+    /// The per-group reduction the step is computed from: SumOfSquares
+    /// (rms_gaussian), MaxAbs (absmax) or None (learned: an operand).
+    ::mlir::qat::GroupStatistic getStepStatistic() const;
+    /// The step of a group from its statistic (f32) over `groupLength`
+    /// elements.
+    ::mlir::Value buildStep(::mlir::qat::QuantMath &math,
+                            ::mlir::Value statistic,
+                            int64_t groupLength) const;
+    /// sqrt(sum / count): the root mean square of a group from its sum of
+    /// squares, as rms_gaussian steps and the trust deviation use it.
+    static ::mlir::Value buildRootMeanSquare(::mlir::qat::QuantMath &math,
+                                             ::mlir::Value sumOfSquares,
+                                             int64_t count);
+    /// Whether quantize and fake_quant read v = x/s (all but the one-bit
+    /// signed grid, which is sign(x)).
+    bool needsRatio() const;
+    /// The i32 code of x given v = x/s (ignored without needsRatio). NaN
+    /// gives code 0; infinities the end codes.
+    ::mlir::Value buildQuantize(::mlir::qat::QuantMath &math, ::mlir::Value x,
+                                ::mlir::Value v) const;
+    /// The level (f32) of an i32 code with step s.
+    ::mlir::Value buildDequantize(::mlir::qat::QuantMath &math,
+                                  ::mlir::Value code, ::mlir::Value s) const;
+    /// dequantize(quantize(x)) without the integer, given v = x/s; NaN
+    /// stays NaN. `negHalfStep`: see QuantElement.
+    ::mlir::Value buildFakeQuant(::mlir::qat::QuantMath &math, ::mlir::Value x,
+                                 ::mlir::Value v, ::mlir::Value s,
+                                 ::mlir::Value negHalfStep = {}) const;
+
+    /// Values of one element of fake_quant_grad, built once per element.
+    /// qn <= v <= qp.
+    ::mlir::Value getInCodeRange(::mlir::qat::QuantMath &math,
+                                 ::mlir::qat::QuantElement &element) const;
+    /// round(v), used only where v lies in [qn, qp] (sign of zero free).
+    ::mlir::Value getRoundedRatio(::mlir::qat::QuantMath &math,
+                                  ::mlir::qat::QuantElement &element) const;
+    /// The fake-quantized x.
+    ::mlir::Value getLevel(::mlir::qat::QuantMath &math,
+                           ::mlir::qat::QuantElement &element) const;
+    /// The largest |v| over the code range: max(-qn, qp).
+    double getMaxAbsRatioInRange() const;
+    /// The clip c of the grid as a multiple of the step: c = s * this
+    /// ((2^b - 1)/2 on the centered grid).
+    double getClipPerStep() const;
+
+    /// LSQ: the term dy multiplies in the learned step's gradient,
+    /// qn <= v <= qp ? round(v) - v : clamp(v, qn, qp) (NaN for NaN).
+    ::mlir::Value buildStepGradTerm(::mlir::qat::QuantMath &math,
+                                    ::mlir::qat::QuantElement &element) const;
+    /// LSQ: g = 1/sqrt(N * qp) for a tensor of N elements.
+    double getStepGradFactor(int64_t numElements) const;
   }];
 }
 
@@ -78,40 +136,46 @@ def QAT_QuantizerAttr : QAT_Attr<"Quantizer", "quantizer"> {
 // Gradient estimators
 //===----------------------------------------------------------------------===//
 
-def QAT_GradientEstimatorAttrInterface
-    : AttrInterface<"GradientEstimatorAttrInterface"> {
-  let cppNamespace = "::mlir::qat";
-  let description = [{
-    A rule for the backward of fake quantization with respect to its input.
-  }];
-  let methods = [
-    InterfaceMethod<[{
-        Checks that the estimator is defined for a quantizer on `grid` with
-        `bits` bits.
-      }], "::llvm::LogicalResult", "verifyForGrid",
-      (ins "::llvm::function_ref<::mlir::InFlightDiagnostic()>":$emitError,
-           "::mlir::qat::Grid":$grid, "unsigned":$bits),
-      [{}], [{ return ::mlir::success(); }]>
-  ];
-}
-
+/// Every estimator defines its backward (buildInputGrad) in
+/// GradientEstimators.cpp.
 class QAT_EstimatorAttr<string name, string attrMnemonic,
-                        list<Trait> traits = [QAT_GradientEstimatorAttrInterface]>
-    : QAT_Attr<name, attrMnemonic, traits>;
+                        list<string> overridden = []>
+    : QAT_Attr<name, attrMnemonic,
+               [DeclareAttrInterfaceMethods<QAT_GradientEstimatorAttrInterface,
+                    !listconcat(["buildInputGrad"], overridden)>]>;
 
-def QAT_SteAttr : QAT_EstimatorAttr<"Ste", "ste"> {
+def QAT_SteAttr : QAT_EstimatorAttr<"Ste", "ste", ["isMask"]> {
   let summary = "straight-through estimator: dx = dy";
 }
 
-def QAT_ClipAttr : QAT_EstimatorAttr<"Clip", "clip"> {
+def QAT_ClipAttr : QAT_EstimatorAttr<"Clip", "clip", ["isMask"]> {
   let summary = "clipped straight-through estimator";
   let description = [{
-    `dx = dy * [|x| <= c]` on the centered grid (`c = step * (2^b-1)/2`),
-    `dx = dy * [qn <= x/step <= qp]` on the signed grid.
+    `dx = dy * [|x| <= k * c]` on the centered grid (`c = step * (2^b-1)/2`),
+    `dx = dy * [k * qn <= x/step <= k * qp]` on the signed grid. The factor
+    `k` (QuEST's ClipQuantizer `clip_scale`, default 1) widens or narrows
+    the window.
+
+    ```mlir
+    #qat.clip          // k = 1
+    #qat.clip<1.5>
+    ```
+  }];
+  let parameters = (ins "::mlir::FloatAttr":$factor);
+  let builders = [
+    AttrBuilder<(ins), [{ return $_get($_ctxt, ::mlir::FloatAttr()); }]>
+  ];
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// k: the given factor, or 1.
+    double getFactorOrDefault() const;
   }];
 }
 
-def QAT_TrustAttr : QAT_EstimatorAttr<"Trust", "trust"> {
+def QAT_TrustAttr : QAT_EstimatorAttr<"Trust", "trust",
+                                      ["getGroupStatistic", "isMask",
+                                       "usesLevel"]> {
   let summary = "QuEST trust estimator: masks large quantization errors";
   let description = [{
     `dx = dy * [|xq - x| <= T * std]`, `std = sqrt(mean(x^2))` of the group.
@@ -133,8 +197,7 @@ def QAT_TrustAttr : QAT_EstimatorAttr<"Trust", "trust"> {
 }
 
 def QAT_FourierAttr : QAT_EstimatorAttr<"Fourier", "fourier",
-    [DeclareAttrInterfaceMethods<QAT_GradientEstimatorAttrInterface,
-                                 ["verifyForGrid"]>]> {
+                                        ["verifyForGrid"]> {
   let summary = "StableQAT Fourier surrogate of the rounding gradient";
   let description = [{
     With `v = x/step` and amplitudes `a_k` (default `[0.21]`):

@@ -1,0 +1,108 @@
+//===- QuantizerMath.h - Scalar IR of the quantizer math -------*- C++ -*-===//
+//
+// The builder through which the dialect states the math of its grids, scale
+// methods and gradient estimators as scalar arith/math IR, once, for every
+// lowering (docs/semantics.md).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_DIALECT_QAT_IR_QUANTIZERMATH_H
+#define QAT_DIALECT_QAT_IR_QUANTIZERMATH_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Location.h"
+#include "mlir/IR/Value.h"
+
+namespace mlir::qat {
+
+/// Per-group statistics of the input that a scale method or an estimator
+/// needs before its elementwise math. Lowerings know how to reduce each kind;
+/// the dialect says which one a quantizer or estimator asks for.
+enum class GroupStatistic {
+  /// Nothing: the step is an operand, or the estimator is elementwise.
+  None,
+  /// sum(x^2) of the group (rms_gaussian steps).
+  SumOfSquares,
+  /// max|x| of the group (absmax steps); NaN propagates.
+  MaxAbs,
+  /// sqrt(mean(x^2)) of the group (the trust estimator's deviation; the
+  /// `std` operand of qat.fake_quant_grad, or qat.rms).
+  RootMeanSquare,
+};
+
+/// The scalar operations in which the math of the dialect is written. Every
+/// value is an f32 scalar. The virtual primitives have a default that emits
+/// the plain arith/math op; a lowering may override one with a sequence that
+/// computes the same bits in the range stated for it (the GPU row kernels
+/// replace conversions and divisions by full-rate instructions), never
+/// different math: a result must not depend on which lowering built it.
+class QuantMath {
+public:
+  QuantMath(OpBuilder &builder, Location loc) : builder(builder), loc(loc) {}
+  virtual ~QuantMath() = default;
+
+  OpBuilder &getBuilder() { return builder; }
+  Location getLoc() const { return loc; }
+
+  /// An f32 constant (the double rounded to nearest f32).
+  Value constant(double value);
+  /// An i32 constant.
+  Value constantI32(int64_t value);
+
+  /// x / s, IEEE division rounded to nearest.
+  virtual Value divide(Value x, Value s);
+  /// x / d for a constant d: once per group (steps, means).
+  virtual Value divideByConstant(Value x, double d);
+  /// The correctly rounded square root.
+  virtual Value sqrt(Value x);
+  /// roundeven(y) for |y| <= 2^22 (callers clamp first; anything outside may
+  /// give any value, NaN gives NaN). With `keepZeroSign` a zero result has
+  /// y's sign as roundeven gives it; without, it may be +0.
+  virtual Value roundEven(Value y, bool keepZeroSign);
+  /// roundeven(y) as an i32, for |y| <= 2^22 and y not NaN.
+  virtual Value roundToI32(Value y);
+  /// cos(theta) where the result is used only for |theta| <= maxAbs (it may
+  /// be anything beyond).
+  virtual Value cos(Value theta, double maxAbs);
+
+  /// clamp(v, lo, hi); NaN stays NaN (maximumf/minimumf).
+  Value clamp(Value v, double lo, double hi);
+  /// lo <= v <= hi (false for NaN).
+  Value inRange(Value v, double lo, double hi);
+  /// v is NaN.
+  Value isNaN(Value v);
+  /// sign(x): -1, +-0 (keeping the sign of zero) or 1; NaN for NaN.
+  Value sign(Value x);
+  /// cond ? a : b.
+  Value select(Value cond, Value a, Value b);
+
+protected:
+  OpBuilder &builder;
+  Location loc;
+};
+
+/// The values of one element of fake_quant_grad, and the intermediate values
+/// that a grid, an estimator and the learned-step gradient share (built once,
+/// on first use).
+struct QuantElement {
+  /// Incoming gradient, input and step (f32).
+  Value dy, x, s;
+  /// v = x / s.
+  Value v;
+  /// The group's sqrt(mean(x^2)) when the estimator asks for
+  /// GroupStatistic::RootMeanSquare.
+  Value deviation;
+  /// -s/2 when the caller knows it to be exact and s finite (centered grid):
+  /// the level (k - 1/2) * s is then fma(k, s, -s/2), rounded once.
+  Value negHalfStep;
+  /// The learned-step gradient is computed along: [qn <= v <= qp] is then
+  /// derived from clamp(v, qn, qp), which that gradient needs anyway.
+  bool withStepGrad = false;
+
+  // Built on first use by the dialect (QuantizerAttr's element methods).
+  Value inCodeRange, clamped, rounded, level;
+};
+
+} // namespace mlir::qat
+
+#endif // QAT_DIALECT_QAT_IR_QUANTIZERMATH_H
