@@ -93,7 +93,7 @@ LogicalResult QATDialect::verifyRegionArgAttribute(Operation *op,
                     : !isa<FloatType>(shaped.getElementType())))
     return op->emitError() << "'" << name << "' marks argument #" << argIndex
                            << ", which must be a ranked tensor or memref of "
-                           << (wantsInteger ? "integers" : "floats")
-                           << ", got " << type;
+                           << (wantsInteger ? "integers" : "floats") << ", got "
+                           << type;
   return success();
 }
