@@ -224,16 +224,6 @@ def QAT_FourierAttr : QAT_EstimatorAttr<"Fourier", "fourier",
 // Recipes: which quantizers qat-quantize puts around a contraction
 //===----------------------------------------------------------------------===//
 
-def QAT_RecipeAttrInterface : AttrInterface<"RecipeAttrInterface"> {
-  let cppNamespace = "::mlir::qat";
-  let description = [{
-    A QAT method as `qat-quantize` applies it to a contraction: which operands
-    are quantized, on which grid, with which steps and gradient estimator.
-    The value of the discardable `qat.recipe` attribute of a contraction and
-    of the pass's default.
-  }];
-}
-
 class QAT_RecipeAttr<string name, string attrMnemonic>
     : QAT_Attr<name, attrMnemonic, [QAT_RecipeAttrInterface]> {
   let assemblyFormat = "(`<` struct(params)^ `>`)?";

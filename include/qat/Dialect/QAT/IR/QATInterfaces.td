@@ -58,4 +58,14 @@ def QAT_GradientEstimatorAttrInterface
   ];
 }
 
+def QAT_RecipeAttrInterface : AttrInterface<"RecipeAttrInterface"> {
+  let cppNamespace = "::mlir::qat";
+  let description = [{
+    A QAT method as `qat-quantize` applies it to a contraction: which operands
+    are quantized, on which grid, with which steps and gradient estimator.
+    The value of the discardable `qat.recipe` attribute of a contraction and
+    of the pass's default.
+  }];
+}
+
 #endif // QAT_DIALECT_QAT_IR_QATINTERFACES_TD
