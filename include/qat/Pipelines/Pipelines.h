@@ -23,6 +23,13 @@ struct QATToCPUPipelineOptions
       llvm::cl::desc("Fuse elementwise linalg ops into their single consumer "
                      "before bufferization"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> vectorizeContractions{
+      *this, "vectorize-contractions",
+      llvm::cl::desc("Pack transposed matmul operands and compute f32 "
+                     "matmuls in vectorized register blocks "
+                     "(qat-cpu-pack-contraction-operands, "
+                     "qat-cpu-vectorize-contractions); off: scalar loops"),
+      llvm::cl::init(true)};
 };
 
 /// Lowers qat ops to linalg, bufferizes, lowers to loops and to the LLVM
@@ -61,9 +68,10 @@ struct QATToNVPTXPipelineOptions
       llvm::cl::init(16)};
   PassOptions::Option<bool> tensorCoreHadamard{
       *this, "tensor-core-hadamard",
-      llvm::cl::desc("Compute 16-element stages of bf16 Hadamard transforms "
-                     "(block 128) on the tensor cores (convert-qat-to-gpu; off: "
-                     "no faster on an H200)"),
+      llvm::cl::desc(
+          "Compute 16-element stages of bf16 Hadamard transforms "
+          "(block 128) on the tensor cores (convert-qat-to-gpu; off: "
+          "no faster on an H200)"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> hadamardExchange{
       *this, "hadamard-exchange",
