@@ -64,7 +64,8 @@ endfunction()
 # when every library target exists. Installs the public headers (sources and
 # generated .h.inc), the libraries, QATTargets.cmake (namespace QAT::) and
 # QATConfig.cmake, and defines `qat-package`, the target that builds everything
-# `cmake --install` copies.
+# `cmake --install` copies: the libraries, and what other directories add to
+# the global property QAT_INSTALLED_TARGETS (the tools, the Python package).
 function(qat_install_package)
   get_property(mlir_libraries GLOBAL PROPERTY MLIR_EXPORTS)
   _qat_collect_library_targets("${PROJECT_SOURCE_DIR}" all_libraries)
@@ -131,6 +132,21 @@ function(qat_install_package)
   # `cmake --install` copies files and builds nothing: tests that install the
   # package depend on this target.
   add_custom_target(qat-package)
-  add_dependencies(qat-package ${exported})
+  get_property(installed GLOBAL PROPERTY QAT_INSTALLED_TARGETS)
+  add_dependencies(qat-package ${exported} ${installed})
   message(STATUS "qat: package exports ${exported}")
+endfunction()
+
+# qat_install_tool(<target>): installs an executable into <prefix>/bin. The
+# MLIR dylib lives in LLVM's private library directory (Debian:
+# /usr/lib/llvm-22/lib), which the dynamic loader does not search, so the
+# installed tool keeps it on its RPATH next to $ORIGIN/../lib (add_llvm_
+# executable's install RPATH has only the latter).
+function(qat_install_tool target)
+  set_property(TARGET ${target} PROPERTY INSTALL_RPATH
+    "\$ORIGIN/../${QAT_INSTALL_LIBDIR}" "${LLVM_LIBRARY_DIR}")
+  install(TARGETS ${target}
+    RUNTIME DESTINATION bin
+    COMPONENT qat-tools)
+  set_property(GLOBAL APPEND PROPERTY QAT_INSTALLED_TARGETS ${target})
 endfunction()

@@ -90,10 +90,13 @@ def check_quest(bits, m, n, k, packed, device, gen):
     # rounding moves a level by less than half a step for bits <= 8). f32
     # against f64 arithmetic may round x/step differently where it lies
     # within ~2^(b-1) f32 ulps of a rounding boundary: a fraction of about
-    # 2^b * 1.2e-7 of the codes.
-    code_tol = max(1e-5, 2 ** bits * 5e-7)
-    report(case, "codes x", differ(code(xq, sx), code(xq_r, sx_r)), code_tol, "differ")
-    report(case, "codes w", differ(code(wq, sw), code(wq_r, sw_r)), code_tol, "differ")
+    # 2^b * 1.2e-7 of the codes. In small tensors (the CPU cases of
+    # test/python/test_torch.py) one such code is already a fraction above
+    # that: up to two are allowed.
+    def code_tol(numel):
+        return max(1e-5, 2 ** bits * 5e-7, 2.5 / numel)
+    report(case, "codes x", differ(code(xq, sx), code(xq_r, sx_r)), code_tol(m * k), "differ")
+    report(case, "codes w", differ(code(wq, sw), code(wq_r, sw_r)), code_tol(n * k), "differ")
     report(case, "x^ (bf16)", rel(xq, xq_r), 4e-3)
     report(case, "w^ (bf16)", rel(wq, wq_r), 4e-3)
     report(case, "y", rel(y, y_r), 5e-3)
@@ -105,7 +108,7 @@ def check_quest(bits, m, n, k, packed, device, gen):
     recovered = ref.rotate(dw.double()).abs() > 0.5 * g.abs()
     live = g.abs() > 1e-3 * g.pow(2).mean().sqrt()
     report(case, "trust mask w", (recovered != mw)[live].double().mean().item(),
-           max(1e-4, code_tol), "differ")
+           max(1e-4, code_tol(int(live.sum()))), "differ")
 
     # Against the pure-PyTorch fake-quant layer of train.py.
     xt = x.clone().requires_grad_()

@@ -15,6 +15,10 @@ namespace mlir::qat {
 /// Registers the qat dialect only.
 void registerQATDialect(DialectRegistry &registry);
 
+/// Lets the LLVM IR translation accept the qat argument attributes
+/// (`qat.param`, `qat.step`, `qat.codes`) that lowered functions still carry.
+void registerQATLLVMTranslation(DialectRegistry &registry);
+
 /// Registers the qat dialect, every upstream dialect and their extensions.
 void registerAllDialects(DialectRegistry &registry);
 

@@ -16,6 +16,26 @@ has the details; qat.compiled loads GPU artifacts compiled ahead of time
 """
 
 import importlib
+import pathlib
+import re
+
+
+def _checkout_version():
+    """The version in project(qat VERSION ...) of the checkout this package
+    is in, for python-bindings/qat used without a build (CMake writes
+    _version.py into every built or installed package)."""
+    cmake = pathlib.Path(__file__).resolve().parents[2] / "CMakeLists.txt"
+    try:
+        match = re.search(r"project\(qat\s+VERSION\s+([0-9.]+)", cmake.read_text())
+    except OSError:
+        match = None
+    return match.group(1) if match else "unknown"
+
+
+try:
+    from ._version import __version__
+except ImportError:
+    __version__ = _checkout_version()
 
 try:
     from ._qat import (

@@ -116,12 +116,11 @@ class _GPURuntime:
     def check(self):
         self.cuda.check()
 
-    def wrap(self, desc, shape, dtype):
-        typestr, view = _TYPESTR[dtype]
+    def wrap(self, desc, result):
         buffer = _DeviceBuffer(self.lib.qat_cuda_free, desc.allocated,
-                               desc.aligned, shape, typestr)
+                               desc.aligned, result.shape, result.typestr)
         tensor = torch.as_tensor(buffer, device="cuda")
-        return tensor.view(view) if view is not None else tensor
+        return tensor.view(result.view) if result.view is not None else tensor
 
 
 class _CPURuntime:
@@ -135,15 +134,13 @@ class _CPURuntime:
     def check(self):
         pass
 
-    def wrap(self, desc, shape, dtype):
-        typestr, view = _TYPESTR[dtype]
-        storage = {"f32": torch.float32, "f16": torch.float16,
-                   "bf16": torch.int16, "i8": torch.int8}[dtype]
-        nbytes = math.prod(shape) * torch.empty((), dtype=storage).element_size()
-        raw = (ctypes.c_char * nbytes).from_address(desc.aligned)
-        tensor = torch.frombuffer(bytearray(raw), dtype=storage).reshape(shape)
+    def wrap(self, desc, result):
+        # One copy, into the tensor returned: compiled CPU code allocates its
+        # results with malloc, which torch cannot take over.
+        tensor = torch.empty(result.shape, dtype=result.dtype)
+        ctypes.memmove(tensor.data_ptr(), desc.aligned, result.nbytes)
         self.libc.free(desc.allocated)
-        return tensor.view(view) if view is not None else tensor
+        return tensor
 
 
 _runtimes = {}
@@ -155,50 +152,75 @@ def _runtime(kind):
     return _runtimes[kind]
 
 
+class _Result:
+    """What wrapping a result needs, computed once per function."""
+
+    def __init__(self, ttype):
+        self.shape = tuple(ttype.shape)
+        self.typestr, self.view = _TYPESTR[ttype.dtype]
+        self.dtype = _DTYPE[ttype.dtype]
+        self.nbytes = ttype.nbytes
+
+
 class Kernel:
     """One compiled function called on torch tensors. Arguments must match
     the signature exactly (shape, dtype, contiguous, 16-byte aligned);
-    results come back as new tensors."""
+    results come back as new tensors.
+
+    A call's host time matters (it adds to every layer's forward and
+    backward): the signature's checks are prepared once, each argument costs
+    a few attribute reads, and the ctypes descriptors are reused."""
 
     def __init__(self, function, runtime, device_type):
         self.name = function.name
         self.function, self.runtime, self.device_type = function, runtime, device_type
-        self.args = [(tuple(t.shape), _DTYPE[t.dtype]) for t in function.args]
-        self.results = [(tuple(t.shape), t.dtype) for t in function.results]
+        self.is_cuda = device_type == "cuda"
+        self.args = [(torch.Size(t.shape), _DTYPE[t.dtype]) for t in function.args]
+        self.results = [_Result(t) for t in function.results]
         self.descs = [t.describe(0) for t in function.args]
         self.refs = [ctypes.byref(d) for d in self.descs]
+        self.checks = list(zip(self.args, self.descs))
         self.out = function.result_type()
         self.out_ref = ctypes.byref(self.out)
         # Views of the result struct's descriptors (it is reused by every call).
         self.out_descs = ([self.out] if len(self.results) == 1 else
                           [getattr(self.out, f"r{i}") for i in range(len(self.results))])
+        self.outputs = list(zip(self.out_descs, self.results))
+
+    def _argument_error(self, i, t):
+        shape, dtype = self.args[i]
+        p = t.data_ptr()
+        return TypeError(
+            f"{self.name}: argument {i} must be a contiguous, 16-byte aligned "
+            f"{self.device_type} tensor of shape {list(shape)} and {dtype}; got "
+            f"{list(t.shape)}, {t.dtype} on {t.device}"
+            f"{'' if t.is_contiguous() else ', not contiguous'}"
+            f"{', misaligned' if p % 16 else ''}")
 
     def __call__(self, *tensors):
-        if len(tensors) != len(self.args):
-            raise TypeError(f"{self.name} takes {len(self.args)} tensors, "
+        if len(tensors) != len(self.checks):
+            raise TypeError(f"{self.name} takes {len(self.checks)} tensors, "
                             f"got {len(tensors)}")
         pointers = []
-        for i, (t, (shape, dtype), d) in enumerate(zip(tensors, self.args, self.descs)):
+        is_cuda = self.is_cuda
+        for t, ((shape, dtype), d) in zip(tensors, self.checks):
             p = t.data_ptr()
-            if (t.dtype != dtype or t.shape != shape or not t.is_contiguous()
-                    or t.device.type != self.device_type or p % 16):
-                raise TypeError(
-                    f"{self.name}: argument {i} must be a contiguous, 16-byte aligned "
-                    f"{self.device_type} tensor of shape {list(shape)} and {dtype}; got "
-                    f"{list(t.shape)}, {t.dtype} on {t.device}"
-                    f"{'' if t.is_contiguous() else ', not contiguous'}"
-                    f"{', misaligned' if p % 16 else ''}")
+            if (t.dtype is not dtype or t.shape != shape or t.is_cuda is not is_cuda
+                    or p & 15 or not t.is_contiguous()):
+                raise self._argument_error(len(pointers), t)
             d.allocated = d.aligned = p
             pointers.append(p)
         self.runtime.enter(tensors[0].get_device())
         self.function.entry(self.out_ref, *self.refs)
         self.runtime.check()
+        wrap = self.runtime.wrap
         results = []
-        for d, (shape, dtype) in zip(self.out_descs, self.results):
-            if d.allocated in pointers:  # an argument returned as is
-                results.append(tensors[pointers.index(d.allocated)])
+        for d, result in self.outputs:
+            allocated = d.allocated
+            if allocated in pointers:  # an argument returned as is
+                results.append(tensors[pointers.index(allocated)])
             else:
-                results.append(self.runtime.wrap(d, shape, dtype))
+                results.append(wrap(d, result))
         return results
 
 
@@ -223,7 +245,7 @@ def load_kernels(name, source, device_type):
     library = directory / "module.so"
     if target == "gpu" and (not library.exists() or
                             library.stat().st_mtime < (directory / "module.o").stat().st_mtime):
-        _run([ROOT / "scripts" / "gpu" / "link.sh", directory])
+        _run([torch_mlir.SCRIPTS / "gpu" / "link.sh", directory])
     runtime = _runtime(device_type)
     module = compiled.CompiledModule(library, directory / "manifest.json",
                                      getattr(runtime, "cuda", None))

@@ -32,12 +32,27 @@ import importlib.util
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+_PACKAGE = pathlib.Path(__file__).resolve().parent
+ROOT = _PACKAGE.parents[1]
 LLVM = pathlib.Path("/usr/lib/llvm-22/bin")
-QAT_OPT = pathlib.Path(os.environ.get("QAT_OPT", ROOT / "build" / "bin" / "qat-opt"))
+if (ROOT / "scripts" / "gpu" / "compile.py").exists():
+    # python-bindings/qat of a checkout (the build's package links here).
+    SCRIPTS = ROOT / "scripts"
+    _DEFAULT_QAT_OPT = ROOT / "build" / "bin" / "qat-opt"
+else:
+    # Installed by `cmake --install` into <prefix>/lib/pythonX.Y/site-packages,
+    # next to <prefix>/bin/qat-opt and <prefix>/share/qat/scripts; or by pip,
+    # without them: qat-opt from PATH.
+    _prefix = _PACKAGE.parents[min(3, len(_PACKAGE.parents) - 1)]
+    SCRIPTS = _prefix / "share" / "qat" / "scripts"
+    _DEFAULT_QAT_OPT = _prefix / "bin" / "qat-opt"
+    if not _DEFAULT_QAT_OPT.exists() and shutil.which("qat-opt"):
+        _DEFAULT_QAT_OPT = pathlib.Path(shutil.which("qat-opt"))
+QAT_OPT = pathlib.Path(os.environ.get("QAT_OPT", _DEFAULT_QAT_OPT))
 
 QUEST_ALPHA = [0.7978845587140913, 1.4935346200015913, 2.051068354131873,
                2.513930578568423, 2.9160938834961225, 3.276597282593217,
@@ -180,10 +195,14 @@ func.func @{name}_backward(%g: {w}, %w: {w}, %s: {s})
 
 
 def artifacts_dir():
-    """Where compiled layers live: $QAT_TORCH_ARTIFACTS or .device-carry/torch
-    (git-ignored; carried to the GPU machine)."""
-    return pathlib.Path(os.environ.get("QAT_TORCH_ARTIFACTS",
-                                       ROOT / ".device-carry" / "torch"))
+    """Where compiled layers live: $QAT_TORCH_ARTIFACTS, else .device-carry/torch
+    of a checkout (git-ignored; carried to the GPU machine), else
+    ~/.cache/qat/torch for an installed package."""
+    if "QAT_TORCH_ARTIFACTS" in os.environ:
+        return pathlib.Path(os.environ["QAT_TORCH_ARTIFACTS"])
+    if SCRIPTS == ROOT / "scripts":
+        return ROOT / ".device-carry" / "torch"
+    return pathlib.Path.home() / ".cache" / "qat" / "torch"
 
 
 def run(cmd):
@@ -196,7 +215,7 @@ def run(cmd):
 
 def _signatures(text):
     spec = importlib.util.spec_from_file_location(
-        "qat_gpu_compile", ROOT / "scripts" / "gpu" / "compile.py")
+        "qat_gpu_compile", SCRIPTS / "gpu" / "compile.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.signatures(text)
@@ -209,7 +228,7 @@ def compile_artifact(directory, source, target="gpu", chip="sm_90"):
     src = directory / "layer.mlir"
     src.write_text(source)
     if target == "gpu":
-        run([sys.executable, ROOT / "scripts" / "gpu" / "compile.py", src,
+        run([sys.executable, SCRIPTS / "gpu" / "compile.py", src,
              directory, "--chip", chip, "--qat-opt", QAT_OPT])
         # Only module.o and the manifest need to travel.
         for name in ("module.ll", "module.llvm.mlir", "module.mlir"):

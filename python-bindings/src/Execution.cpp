@@ -21,6 +21,8 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 
 #include <pybind11/numpy.h>
 
@@ -32,6 +34,17 @@ using namespace mlir::qat;
 using namespace mlir::qat::python;
 
 namespace {
+/// What calls of a function compare and say, computed once with its JIT
+/// compilation rather than on every call: a call's host time is otherwise
+/// dominated by printing types into messages and building numpy dtypes.
+struct CallCache {
+  /// numpy's dtype of each argument's and result's storage (float32 for
+  /// bf16, which numpy lacks).
+  std::vector<py::dtype> argDTypes, resultDTypes;
+  /// "argument 0 (tensor<4xf32>) of 'f'": how errors name each argument.
+  std::vector<std::string> argNames;
+};
+
 /// One function of a compiled module.
 struct Entry {
   EntrySignature signature;
@@ -39,6 +52,8 @@ struct Entry {
   std::string unsupported;
   /// JIT-compiled on first use.
   std::unique_ptr<JITFunction> jit;
+  /// Filled with `jit`.
+  CallCache cache;
 };
 
 /// qat.CompiledModule: a module lowered to the LLVM dialect and its
@@ -84,14 +99,20 @@ private:
 
 /// qat.CompiledFunction: one callable function of a compiled module.
 struct PyCompiledFunction {
+  /// Keeps `entry` alive (entries never move: std::map).
   py::object module;
   std::string name;
+  Entry *entry;
 
-  Entry &getEntry() const {
-    return module.cast<PyCompiledModule &>().getCompiled(name);
-  }
+  PyCompiledFunction(py::object module, std::string name)
+      : module(std::move(module)), name(std::move(name)),
+        entry(
+            &this->module.cast<PyCompiledModule &>().getCompiled(this->name)) {}
+  Entry &getEntry() const { return *entry; }
 };
 } // namespace
+
+static py::dtype getResultDType(DType dtype);
 
 static std::string printToString(Type type) {
   std::string text;
@@ -120,6 +141,14 @@ Entry &PyCompiledModule::getCompiled(const std::string &name) {
       capture.raise("cannot JIT-compile '" + name +
                     "': " + llvm::toString(jitOrErr.takeError()));
     entry->jit = std::move(*jitOrErr);
+    const EntrySignature &signature = entry->signature;
+    for (unsigned i = 0, e = signature.args.size(); i < e; ++i) {
+      entry->cache.argDTypes.push_back(getResultDType(signature.args[i].dtype));
+      entry->cache.argNames.push_back(describeArg(signature, i) + " of '" +
+                                      name + "'");
+    }
+    for (const BoundaryValue &result : signature.results)
+      entry->cache.resultDTypes.push_back(getResultDType(result.dtype));
   }
   return *entry;
 }
@@ -153,7 +182,18 @@ static std::string getExtensionPath() {
 /// QAT_CUDA_DEVICE names. Raises RuntimeError without a driver or device.
 static std::unique_ptr<CUDADevice>
 openDevice(ArrayRef<std::string> sharedLibs) {
-  auto runtimeOrErr = findCUDARuntime(getExtensionPath(), sharedLibs);
+  std::vector<std::string> libraries(sharedLibs.begin(), sharedLibs.end());
+#ifdef QAT_PYTHON_RUNTIME_DIR
+  // Installed by `cmake --install`, the runtime is in <prefix>/lib, at this
+  // path relative to the extension's directory; in a build tree it is not
+  // there and findCUDARuntime looks where the build puts it.
+  SmallString<256> installed(llvm::sys::path::parent_path(getExtensionPath()));
+  llvm::sys::path::append(installed, QAT_PYTHON_RUNTIME_DIR, kCUDARuntimeName);
+  llvm::sys::path::remove_dots(installed, /*remove_dot_dot=*/true);
+  if (llvm::sys::fs::exists(installed))
+    libraries.push_back(installed.str().str());
+#endif
+  auto runtimeOrErr = findCUDARuntime(getExtensionPath(), libraries);
   if (!runtimeOrErr)
     throw std::runtime_error(llvm::toString(runtimeOrErr.takeError()));
   auto deviceOrErr = CUDADevice::open(*runtimeOrErr);
@@ -186,8 +226,8 @@ compileModule(const py::object &source, const std::string &target,
     device = openDevice(sharedLibs);
     lowering.target = Target::CUDA;
     lowering.pipelineOptions +=
-        " chip=" + (chip.is_none() ? device->getChip().str()
-                                   : chip.cast<std::string>());
+        " chip=" +
+        (chip.is_none() ? device->getChip().str() : chip.cast<std::string>());
   }
 
   std::unique_ptr<PyMlirModule> module = loadModule(source, ctx);
@@ -336,10 +376,34 @@ static void copyPythonData(const py::handle &value, const py::array &data,
 /// are converted.
 static HostTensor toHostTensor(const py::handle &value,
                                const EntrySignature &signature,
-                               unsigned index) {
+                               const CallCache &cache, unsigned index) {
   const BoundaryValue &arg = signature.args[index];
-  std::string what =
-      describeArg(signature, index) + " of '" + signature.name + "'";
+  // The common case first, with nothing converted: a C-contiguous numpy
+  // array of the argument's dtype and shape (bf16 data always converts:
+  // numpy has no bfloat16).
+  if (arg.dtype != DType::BF16 && py::isinstance<py::array>(value)) {
+    auto array = py::reinterpret_borrow<py::array>(value);
+    ArrayRef<int64_t> expected = arg.shape;
+    bool exact = array.dtype().equal(cache.argDTypes[index]) &&
+                 (array.flags() & py::array::c_style) &&
+                 array.ndim() == static_cast<ssize_t>(expected.size());
+    for (ssize_t d = 0; exact && d < array.ndim(); ++d)
+      exact =
+          ShapedType::isDynamic(expected[d]) || expected[d] == array.shape(d);
+    if (exact) {
+      SmallVector<int64_t, 4> shape(array.shape(),
+                                    array.shape() + array.ndim());
+      auto tensorOrErr = HostTensor::allocate(arg.dtype, shape);
+      if (tensorOrErr) {
+        std::memcpy(tensorOrErr->getData(), array.data(),
+                    tensorOrErr->getByteSize());
+        return std::move(*tensorOrErr);
+      }
+      llvm::consumeError(tensorOrErr.takeError()); // reported below
+    }
+  }
+
+  const std::string &what = cache.argNames[index];
   py::module_ np = py::module_::import("numpy");
   bool isNumpy = py::isinstance<py::array>(value) ||
                  py::isinstance(value, np.attr("generic"));
@@ -419,10 +483,11 @@ static HostTensor toHostTensor(const py::handle &value,
   return tensor;
 }
 
-static py::object toNumpy(const HostTensor &tensor, bool isScalar) {
+static py::object toNumpy(const HostTensor &tensor, const py::dtype &dtype,
+                          bool isScalar) {
   std::vector<ssize_t> shape(tensor.getShape().begin(),
                              tensor.getShape().end());
-  py::array array(getResultDType(tensor.getDType()), shape);
+  py::array array(dtype, shape);
   char *target = static_cast<char *>(array.mutable_data());
   if (tensor.getDType() == DType::BF16) {
     auto *bits = reinterpret_cast<const uint16_t *>(tensor.getData());
@@ -455,7 +520,7 @@ static SmallVector<HostTensor> getInputs(const Entry &entry,
   }
   SmallVector<HostTensor> inputs;
   for (unsigned i = 0; i < expected; ++i)
-    inputs.push_back(toHostTensor(args[i], signature, i));
+    inputs.push_back(toHostTensor(args[i], signature, entry.cache, i));
   return inputs;
 }
 
@@ -463,11 +528,13 @@ static py::object toResults(const Entry &entry, ArrayRef<HostTensor> results) {
   const EntrySignature &signature = entry.signature;
   if (results.empty())
     return py::none();
+  const std::vector<py::dtype> &dtypes = entry.cache.resultDTypes;
   if (results.size() == 1)
-    return toNumpy(results.front(), signature.results.front().isScalar);
+    return toNumpy(results.front(), dtypes.front(),
+                   signature.results.front().isScalar);
   py::tuple tuple(results.size());
   for (auto [i, result] : llvm::enumerate(results))
-    tuple[i] = toNumpy(result, signature.results[i].isScalar);
+    tuple[i] = toNumpy(result, dtypes[i], signature.results[i].isScalar);
   return std::move(tuple);
 }
 
@@ -557,24 +624,23 @@ On a GPU machine without LLVM, qat.compiled runs code compiled ahead of time
 (docs/python.md). Raises MLIRError if the module does not verify or lower.)";
 
 void mlir::qat::python::populateExecution(py::module_ &m) {
-  py::class_<PyCompiledModule>(m, "CompiledModule",
-                               R"(A module compiled by qat.compile, for the CPU or a CUDA GPU.
+  py::class_<PyCompiledModule>(
+      m, "CompiledModule",
+      R"(A module compiled by qat.compile, for the CPU or a CUDA GPU.
 
 module["name"] is the function `name` (a qat.CompiledFunction), JIT-compiled
 on first use; `functions` lists the names that can be called.)")
       .def(
           "__getitem__",
           [](const py::object &self, const std::string &name) {
-            self.cast<PyCompiledModule &>().getCompiled(name);
-            return PyCompiledFunction{self, name};
+            return PyCompiledFunction(self, name);
           },
           py::arg("name"))
       .def(
           "call",
           [](const py::object &self, const std::string &name,
              const py::args &args) {
-            self.cast<PyCompiledModule &>().getCompiled(name);
-            return callFunction(PyCompiledFunction{self, name}, args);
+            return callFunction(PyCompiledFunction(self, name), args);
           },
           py::arg("name"), "Same as module[name](*args).")
       .def("__contains__",

@@ -135,6 +135,16 @@ parseFile(const py::object &pathObject, const py::object &ctx, bool verify) {
   return std::make_unique<PyMlirModule>(std::move(context), std::move(module));
 }
 
+/// Whether a str given as a module is a path rather than MLIR text: one line
+/// that names an existing file, or ends in ".mlir" (a missing file is then
+/// FileNotFoundError, not a parse error about its name). MLIR text that fits
+/// on one line names no file.
+static bool namesFile(StringRef text) {
+  if (text.empty() || text.contains('\n'))
+    return false;
+  return text.ends_with(".mlir") || llvm::sys::fs::is_regular_file(text);
+}
+
 std::unique_ptr<PyMlirModule>
 mlir::qat::python::loadModule(const py::object &source, const py::object &ctx) {
   if (py::isinstance<PyMlirModule>(source)) {
@@ -142,9 +152,12 @@ mlir::qat::python::loadModule(const py::object &source, const py::object &ctx) {
     return std::make_unique<PyMlirModule>(
         module.getContextObject(), OwningOpRef<ModuleOp>(module.get().clone()));
   }
-  if (py::isinstance<py::str>(source))
-    return parseText(source.cast<std::string>(), ctx, /*verify=*/true,
-                     "<string>");
+  if (py::isinstance<py::str>(source)) {
+    std::string text = source.cast<std::string>();
+    if (namesFile(text))
+      return parseFile(source, ctx, /*verify=*/true);
+    return parseText(text, ctx, /*verify=*/true, "<string>");
+  }
   if (py::isinstance(source, py::module_::import("os").attr("PathLike")))
     return parseFile(source, ctx, /*verify=*/true);
   throw py::type_error(

@@ -323,3 +323,33 @@ func.func @f(%x: f32) -> f32 {
     assert "cannot lower the module to the LLVM dialect" in str(info.value)
     assert "<string>:3:8: error: 'complex.create' is not in the LLVM dialect after " \
         "qat-to-cpu" in str(info.value)
+
+
+def test_compile_paths(tmp_path, monkeypatch, examples):
+    """A str that names a file, or ends in .mlir, is a path; any other str is
+    MLIR text (issue 19: qat.compile("examples/quest_linear.mlir") parsed the
+    path as text)."""
+    monkeypatch.chdir(examples.parent)
+    relative = "examples/quest_linear.mlir"
+    for source in (relative, str(examples / "quest_linear.mlir"),
+                   examples / "quest_linear.mlir"):
+        assert qat.compile(source).functions == ["quest_linear_step"], source
+    # A file whose name does not end in .mlir is a path too.
+    other = tmp_path / "module.txt"
+    other.write_text(SMALL)
+    assert qat.compile(str(other)).functions == ["pair", "none"]
+    # Text stays text, on one line as on several.
+    assert qat.compile("func.func @one(%x: f32) -> f32 { return %x : f32 }").functions \
+        == ["one"]
+    for missing in ("examples/no_such.mlir", tmp_path / "no_such.mlir"):
+        with pytest.raises(FileNotFoundError, match="no_such.mlir"):
+            qat.compile(missing)
+
+
+def test_version():
+    """qat.__version__ is project(qat VERSION ...) of the top-level CMakeLists.txt."""
+    import pathlib
+    import re
+    cmake = pathlib.Path(__file__).resolve().parents[2] / "CMakeLists.txt"
+    expected = re.search(r"project\(qat VERSION ([0-9.]+)", cmake.read_text()).group(1)
+    assert qat.__version__ == expected

@@ -299,3 +299,77 @@ void FourierAttr::print(AsmPrinter &printer) const {
   });
   printer << "]>";
 }
+
+//===----------------------------------------------------------------------===//
+// Recipes
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+QuestRecipeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                        unsigned bits, int64_t block) {
+  if (bits < 1 || bits > 8)
+    return emitError() << "quest bits must be in [1, 8], got " << bits;
+  if (block < 1 || !llvm::isPowerOf2_64(block))
+    return emitError() << "quest Hadamard block must be a positive power of "
+                          "two, got "
+                       << block;
+  return success();
+}
+
+QuantizerAttr QuestRecipeAttr::getQuantizer() const {
+  return QuantizerAttr::get(getContext(), Grid::Centered, getBits(),
+                            ScaleMethod::RmsGaussian, Granularity::PerRow, 0);
+}
+
+LogicalResult
+StableQATRecipeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                            unsigned bits, Attribute surrogate) {
+  if (bits < 1 || bits > 4)
+    return emitError() << "stableqat bits must be in [1, 4], got " << bits;
+  if (surrogate && !isa<FourierAttr>(surrogate))
+    return emitError() << "stableqat surrogate must be a #qat.fourier, got "
+                       << surrogate;
+  return success();
+}
+
+QuantizerAttr StableQATRecipeAttr::getQuantizer() const {
+  return QuantizerAttr::get(getContext(), Grid::Signed, getBits(),
+                            ScaleMethod::Learned, Granularity::PerRow, 0);
+}
+
+FourierAttr StableQATRecipeAttr::getSurrogateOrDefault() const {
+  if (auto surrogate = dyn_cast_or_null<FourierAttr>(getSurrogate()))
+    return surrogate;
+  return FourierAttr::get(getContext(), DenseF64ArrayAttr());
+}
+
+/// A quantizer with steps computed from the data, as the int-N recipe needs.
+static LogicalResult
+verifyDataQuantizer(function_ref<InFlightDiagnostic()> emitError,
+                    StringRef role, Attribute attr) {
+  auto quantizer = dyn_cast<QuantizerAttr>(attr);
+  if (!quantizer)
+    return emitError() << "intn " << role << " must be a #qat.quantizer, got "
+                       << attr;
+  if (quantizer.getScaleMethod() == ScaleMethod::Learned)
+    return emitError() << "intn " << role
+                       << " steps come from the data (absmax or "
+                          "rms_gaussian), got learned; use #qat.stableqat "
+                          "for learned steps";
+  return success();
+}
+
+LogicalResult
+IntRecipeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      Attribute estimator, Attribute weights,
+                      Attribute activations) {
+  if (!isa<SteAttr, ClipAttr>(estimator))
+    return emitError() << "intn estimator must be #qat.ste or #qat.clip, got "
+                       << estimator;
+  if (failed(verifyDataQuantizer(emitError, "weights", weights)))
+    return failure();
+  if (activations &&
+      failed(verifyDataQuantizer(emitError, "activations", activations)))
+    return failure();
+  return success();
+}

@@ -157,4 +157,104 @@ def QAT_FourierAttr : QAT_EstimatorAttr<"Fourier", "fourier",
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Recipes: which quantizers qat-quantize puts around a contraction
+//===----------------------------------------------------------------------===//
+
+def QAT_RecipeAttrInterface : AttrInterface<"RecipeAttrInterface"> {
+  let cppNamespace = "::mlir::qat";
+  let description = [{
+    A QAT method as `qat-quantize` applies it to a contraction: which operands
+    are quantized, on which grid, with which steps and gradient estimator.
+    The value of the discardable `qat.recipe` attribute of a contraction and
+    of the pass's default.
+  }];
+}
+
+class QAT_RecipeAttr<string name, string attrMnemonic>
+    : QAT_Attr<name, attrMnemonic, [QAT_RecipeAttrInterface]> {
+  let assemblyFormat = "(`<` struct(params)^ `>`)?";
+  let genVerifyDecl = 1;
+}
+
+def QAT_QuestRecipeAttr : QAT_RecipeAttr<"QuestRecipe", "quest"> {
+  let summary = "QuEST: Hadamard-rotated weights and activations, trust estimator";
+  let description = [{
+    Both operands of the contraction are rotated by a block Hadamard
+    transform along the contraction dimension, quantized to `bits` bits on
+    the centered grid with `rms_gaussian` per-row steps, and multiplied on
+    their codes (`qat.matmul`); the backward uses the `trust` estimator.
+    `block` is the largest Hadamard block; a contraction whose K it does not
+    divide gets the largest power of two that does.
+
+    ```mlir
+    #qat.quest                          // 4 bits, block 128
+    #qat.quest<bits = 3, block = 64>
+    ```
+  }];
+  let parameters = (ins DefaultValuedParameter<"unsigned", "4">:$bits,
+                        DefaultValuedParameter<"int64_t", "128">:$block);
+  let extraClassDeclaration = [{
+    /// The quantizer of both operands: centered grid, rms_gaussian, per row.
+    QuantizerAttr getQuantizer() const;
+  }];
+}
+
+def QAT_StableQATRecipeAttr : QAT_RecipeAttr<"StableQATRecipe", "stableqat"> {
+  let summary = "StableQAT: weights only, learned per-row steps, Fourier surrogate";
+  let description = [{
+    The weight operand is fake-quantized on the signed grid at `bits` bits
+    (1 to 4) with a learned step per output row (LSQ); the step becomes a new
+    argument of the function, marked `qat.step`. The backward uses the
+    Fourier surrogate `surrogate` (`#qat.fourier` when absent).
+    Activations stay in float.
+
+    ```mlir
+    #qat.stableqat                      // 2 bits, #qat.fourier
+    #qat.stableqat<bits = 3, surrogate = #qat.fourier<[0.2, 0.01]>>
+    ```
+  }];
+  let parameters = (ins DefaultValuedParameter<"unsigned", "2">:$bits,
+                        OptionalParameter<"::mlir::Attribute">:$surrogate);
+  let extraClassDeclaration = [{
+    /// The weight quantizer: signed grid, learned, per row.
+    QuantizerAttr getQuantizer() const;
+    /// The surrogate, `#qat.fourier` when none was given.
+    FourierAttr getSurrogateOrDefault() const;
+  }];
+}
+
+def QAT_IntRecipeAttr : QAT_RecipeAttr<"IntRecipe", "intn"> {
+  let summary = "int-N fake quantization with data-derived steps (STE or clip)";
+  let description = [{
+    The int-N fake quantization of torchao's QAT configurations: the weight
+    operand (and the activation operand when `activations` is given) is
+    fake-quantized with steps computed from the data (`absmax` or
+    `rms_gaussian`) per tensor, row or group along the contraction
+    dimension, and the backward uses `estimator` (`#qat.ste` or `#qat.clip`).
+    The contraction itself stays in float.
+
+    ```mlir
+    #qat.intn<estimator = #qat.ste,
+              weights = #qat.quantizer<signed, 4 bits, absmax, per_group<32>>,
+              activations = #qat.quantizer<signed, 8 bits, absmax, per_row>>
+    ```
+  }];
+  let parameters = (ins "::mlir::Attribute":$estimator,
+                        "::mlir::Attribute":$weights,
+                        OptionalParameter<"::mlir::Attribute">:$activations);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def QAT_KeepFloatRecipeAttr : QAT_RecipeAttr<"KeepFloatRecipe", "keep_float"> {
+  let summary = "no quantization: the contraction stays in float";
+  let description = [{
+    As `qat.recipe = #qat.keep_float` on a contraction, exempts it from the
+    pass's default recipe.
+  }];
+  let parameters = (ins);
+  let assemblyFormat = "";
+  let genVerifyDecl = 0;
+}
+
 #endif // QAT_DIALECT_QAT_IR_QATATTRS_TD

@@ -35,10 +35,28 @@ def QAT_Dialect : Dialect {
     gradient estimator carried by both ops.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // Checks the discardable attributes the training-graph passes use:
+  // `qat.param`, `qat.step`, `qat.codes` on function arguments, `qat.recipe`
+  // on contractions and `qat.estimator` on qat.quantize.
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
   let extraClassDeclaration = [{
     /// Adds the attributes; defined next to them, where their storage is
     /// complete.
     void registerAttributes();
+
+    /// Unit argument attribute: a trainable weight (qat-quantize picks the
+    /// contractions whose weight operand is one; qat-differentiate
+    /// differentiates with respect to them).
+    static constexpr ::llvm::StringLiteral kParamAttrName = "qat.param";
+    /// Unit argument attribute: a learned step that qat-quantize added.
+    static constexpr ::llvm::StringLiteral kStepAttrName = "qat.step";
+    /// Unit argument attribute: integer codes of a weight (qat-convert).
+    static constexpr ::llvm::StringLiteral kCodesAttrName = "qat.codes";
+    /// A recipe attribute on a contraction: overrides qat-quantize's default.
+    static constexpr ::llvm::StringLiteral kRecipeAttrName = "qat.recipe";
+    /// A gradient estimator on a qat.quantize: the rule its backward uses.
+    static constexpr ::llvm::StringLiteral kEstimatorAttrName = "qat.estimator";
   }];
 }
 

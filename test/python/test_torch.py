@@ -1,0 +1,123 @@
+"""QATLinear (python-bindings/qat/torch_layers.py) on the CPU, with the
+functions compiled by qat-to-cpu: forward and backward of QuEST and StableQAT
+layers against the independent PyTorch reference of examples/torch/
+reference.py (the formulas of DESIGN.md, evaluated in float64) through the
+checks of examples/torch/check_layers.py, on random data at odd sizes; and
+training under DistributedDataParallel (gloo, two processes) against one
+process (examples/torch/ddp_check.py).
+
+The artifacts are compiled into a fresh directory with the build's qat-opt
+($QAT_OPT, set by pytest.test).
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "torch"
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    """A fresh artifact directory for the layers of this module."""
+    directory = tmp_path_factory.mktemp("torch-artifacts")
+    previous = os.environ.get("QAT_TORCH_ARTIFACTS")
+    os.environ["QAT_TORCH_ARTIFACTS"] = str(directory)
+    yield directory
+    if previous is None:
+        del os.environ["QAT_TORCH_ARTIFACTS"]
+    else:
+        os.environ["QAT_TORCH_ARTIFACTS"] = previous
+
+
+@pytest.fixture(scope="module")
+def check_layers():
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import check_layers
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    if not check_layers.QATLinear.__module__.endswith("torch_layers"):
+        pytest.fail("check_layers did not import QATLinear")
+    from torch_mlir import QAT_OPT
+    if not QAT_OPT.exists():
+        pytest.skip(f"no qat-opt at {QAT_OPT} to compile the CPU artifacts")
+    return check_layers
+
+
+def generator(rng):
+    seed = int(rng.integers(2 ** 31))
+    print(f"torch seed {seed}")
+    return torch.Generator().manual_seed(seed)
+
+
+# (bits, M, N, K, packed): M and N not multiples of anything on purpose; M = 24
+# also goes through the (batch, tokens, features) reshape; packed codes on
+# the CPU too.
+QUEST_CASES = [(4, 37, 40, 256, False), (3, 24, 56, 384, True)]
+# (bits, M, N, K)
+STABLEQAT_CASES = [(2, 19, 24, 72), (4, 5, 7, 33)]
+
+
+@pytest.mark.parametrize("bits,m,n,k,packed", QUEST_CASES)
+def test_quest_layer(check_layers, artifacts, rng, bits, m, n, k, packed):
+    check_layers.failures.clear()
+    check_layers.check_quest(bits, m, n, k, packed, "cpu", generator(rng))
+    assert not check_layers.failures
+
+
+@pytest.mark.parametrize("bits,m,n,k", STABLEQAT_CASES)
+def test_stableqat_layer(check_layers, artifacts, rng, bits, m, n, k):
+    check_layers.failures.clear()
+    check_layers.check_stableqat(bits, m, n, k, "cpu", generator(rng))
+    assert not check_layers.failures
+
+
+def test_layer_errors(check_layers, artifacts):
+    QATLinear = check_layers.QATLinear
+    with pytest.raises(ValueError, match="in_features = 100 is not a multiple of 128"):
+        QATLinear(100, 8, method="quest")
+    with pytest.raises(ValueError, match="method must be 'quest' or 'stableqat'"):
+        QATLinear(128, 8, method="lsq")
+    layer = QATLinear(128, 8, method="stableqat", bits=4)
+    with pytest.raises(RuntimeError):
+        layer(torch.zeros(3, 64))  # not 128 features
+
+
+def test_ddp_gloo(check_layers, artifacts, rng):
+    """Two processes, gloo on 127.0.0.1: replicas bit-identical after every
+    step, and equal to one process trained on the combined batches."""
+    seed = int(rng.integers(2 ** 31))
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "ddp_check.py"), "--backend", "gloo",
+         "--nproc", "2", "--seed", str(seed)],
+        capture_output=True, text=True, timeout=300)
+    print(proc.stdout[-4000:], proc.stderr[-4000:])
+    assert proc.returncode == 0
+    assert "2 replicas identical" in proc.stdout
+    assert "DDP matches a single process" in proc.stdout
+
+
+def test_kernel_argument_errors(check_layers, artifacts):
+    """The per-signature checks of a kernel call name what is wrong."""
+    layer = check_layers.QATLinear(128, 8, method="stableqat", bits=4)
+    forward = layer.kernels(3, "cpu")["forward"]
+    w, s = layer.weight.detach(), layer.step.detach()
+    (wq,) = forward(w, s)
+    assert wq.dtype == torch.bfloat16 and wq.shape == (8, 128)
+    with pytest.raises(TypeError, match=r"argument 0 must be a contiguous, 16-byte aligned "
+                       r"cpu tensor of shape \[8, 128\] and torch.float32; got \[8, 128\], "
+                       r"torch.float64"):
+        forward(w.double(), s)
+    with pytest.raises(TypeError, match=r"argument 1 .* got \[8, 2\]"):
+        forward(w, torch.zeros(8, 2))
+    with pytest.raises(TypeError, match="argument 0 .*, not contiguous"):
+        forward(torch.zeros(128, 8).t(), s)
+    with pytest.raises(TypeError, match="takes 2 tensors, got 1"):
+        forward(w)
