@@ -18,8 +18,10 @@ the autodiff differentiates like any other matmul (its gradient is
 tokens^T x d_h), instead of a tensor.gather whose adjoint is a scatter.
 The one-hot targets make the cross-entropy a sum of targets * log-softmax.
 
-Every trainable weight is a function argument carrying the unit attribute
-`qat.param`; `params()` below lists them in order with their shapes and
+The embedding and output-head matmuls carry {qat.recipe = #qat.keep_float}
+(qat-quantize leaves them in float, as the QuEST and StableQAT papers keep
+them). Every trainable weight is a function argument carrying the unit
+attribute `qat.param`; `params()` below lists them in order with their shapes and
 initializations (transformer.json holds the same list for the drivers).
 Linear weights are stored as torch.nn.Linear stores them (out x in) and
 multiplied with the transposed-B indexing maps of linalg.matmul, the form
@@ -43,6 +45,11 @@ import pathlib
 MM_NT = ("[affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, "
          "affine_map<(m, n, k) -> (m, n)>]")
 NEG_INF = "0xFF800000"
+# The embedding and the output head stay in float under every QAT recipe (as
+# the QuEST and StableQAT papers keep them): qat-quantize's per-op override.
+# This discardable attribute is the only qat-specific thing besides
+# {qat.param}; a frontend that knows nothing of qat would leave it out.
+KEEP_FLOAT = " {qat.recipe = #qat.keep_float}"
 
 
 def t(*shape):
@@ -120,19 +127,20 @@ class Emitter:
              f": {t(*shape)}) -> {t(*shape)}")
         return v
 
-    def linear(self, x, w, m, n, k):
+    def linear(self, x, w, m, n, k, attrs=""):
         """x[m,k] w[n,k]^T: a linear layer, weight as torch stores it."""
         v = self.fresh("mm")
         self(f"{v} = linalg.matmul indexing_maps = {MM_NT} ins({x}, {w} : "
              f"{t(m, k)}, {t(n, k)}) outs({self.filled('%zero', (m, n))} : "
-             f"{t(m, n)}) -> {t(m, n)}")
+             f"{t(m, n)}){attrs} -> {t(m, n)}")
         return v
 
-    def matmul(self, a, b, m, n, k):
+    def matmul(self, a, b, m, n, k, attrs=""):
         """a[m,k] b[k,n]."""
         v = self.fresh("mm")
         self(f"{v} = linalg.matmul ins({a}, {b} : {t(m, k)}, {t(k, n)}) "
-             f"outs({self.filled('%zero', (m, n))} : {t(m, n)}) -> {t(m, n)}")
+             f"outs({self.filled('%zero', (m, n))} : {t(m, n)}){attrs} -> "
+             f"{t(m, n)}")
         return v
 
     def batch_matmul(self, a, b, bt, m, n, k):
@@ -279,7 +287,7 @@ def body(e, c, bsz):
                                      for j in range(T)) + "]"
                      for i in range(T))
     e(f"%mask = arith.constant dense<[{mask}]> : {t(T, T)}")
-    tok = e.matmul("%tokens", "%wte", n, d, V)
+    tok = e.matmul("%tokens", "%wte", n, d, V, KEEP_FLOAT)
     pos = e.collapse(e.broadcast("%wpe", (T, d), (bsz, T, d), [0], "wpeb"),
                      (bsz, T, d), "[[0, 1], [2]]", (n, d), "pos")
     h = e.binary("addf", tok, pos, (n, d), "h")
@@ -304,7 +312,7 @@ def body(e, c, bsz):
         h = e.binary("addf", h, e.linear(g, p["w2"], n, d, c.mlp), (n, d),
                      "h")
     hf = layer_norm(e, h, "%lnf_g", "%lnf_b", n, d)
-    return e.linear(hf, "%head", n, V, d)
+    return e.linear(hf, "%head", n, V, d, KEEP_FLOAT)
 
 
 def signature(c, bsz, with_targets):

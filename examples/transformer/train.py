@@ -97,8 +97,8 @@ def sample(step, state, spec, data, prompt, length, temperature, seed):
     T, V = cfg["context"], cfg["vocab"]
     rng = np.random.default_rng(seed)
     ids = list(data.encode(prompt))
-    logits_fn = step.logits
-    params = step.forward_params(state)
+    logits_fn = step.inference
+    params = step.inference_args(state)
     for _ in range(length):
         window = ids[-T:]
         pos = len(window) - 1
@@ -135,6 +135,7 @@ def main():
                     + " (or all)")
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--weight-decay", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--eval-every", type=int, default=100)
@@ -167,9 +168,7 @@ def main():
         results[n], trained[n] = r, (step, state)
         np.savez(a.out_dir / f"{n}.weights.npz",
                  **step.named_weights(state))
-        packed = step.packed_weights(state)
-        if packed is not None:
-            np.savez(a.out_dir / f"{n}.packed.npz", **packed)
+        step.save_packed(state, a.out_dir / f"{n}.packed.npz")
         (a.out_dir / "losses.json").write_text(json.dumps(results, indent=1))
 
     base = results.get("float")

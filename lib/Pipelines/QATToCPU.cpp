@@ -74,10 +74,6 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
 
   // vector.print (loss reports of training loops) becomes calls into the
   // runner utilities.
-  // Register blocks are assembled from ub.poison vectors (convert-vector-to-
-  // scf's unrolled reads); poison first, so that the n-D vector ops built on
-  // it convert.
-  pm.addPass(createUBToLLVMConversionPass());
   // A register block's vector.contract ([rows x 1] by [1 x cols]) becomes
   // one broadcast and FMA on a cols-wide vector per row.
   ConvertVectorToLLVMPassOptions toLLVM;
@@ -95,6 +91,8 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
+  // Unused lanes of vector transfers are ub.poison.
+  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
