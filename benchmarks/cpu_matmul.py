@@ -3,7 +3,7 @@
 
 C = A B for square f32 matrices (default 512), compiled by qat-to-cpu with
 its vectorized register-block matmul (qat-cpu-vectorize-contractions) and,
-for comparison, with `vectorize-contractions=0` (scalar loops). The timings
+for comparison, with the default (scalar loops). The timings
 are interleaved round by round (qat, numpy, qat, ...) so that a busy machine
 slows both alike; each figure is the median over the rounds. Results are
 checked against numpy before timing.
@@ -68,7 +68,7 @@ def main():
     ref = x @ (y.T if a.transposed_b else y)
     src = module(n, n, n, a.transposed_b)
     fns = {}
-    for name, opts in [("qat", ""), ("qat-loops", "vectorize-contractions=0")]:
+    for name, opts in [("qat", "vectorize-contractions=1"), ("qat-loops", "")]:
         f = qat.compile(qat.Module.parse(src), pipeline_options=opts)["mm"]
         err = np.abs(f(x, y) - ref).max() / np.abs(ref).max()
         if not err < 1e-5:
