@@ -61,6 +61,54 @@ def forward(a, spec, data):
     return 0
 
 
+REFERENCE = {"float": lambda: reference.Method("float"),
+             "quest_w4a4": lambda: reference.Method("quest", bits=4),
+             "stableqat_w4": lambda: reference.Method("stableqat", bits=4)}
+
+
+def train(a, spec, data):
+    """Training curves of qat's compiled steps against reference.py."""
+    cfg = spec["config"]
+    B, T, V = cfg["batch"], cfg["context"], cfg["vocab"]
+    quantized = [f"l{i}.{w}" for i in range(cfg["layers"])
+                 for w in methods.QUANTIZED]
+    args = argparse.Namespace(weight_decay=0.0)
+    worst_all, ok = 0.0, True
+    for name in a.methods.split(","):
+        step = methods.make(name, a.model_dir).compile(args)
+        weights = methods.init_weights(spec, a.seed)
+        state = step.initial_state(weights)
+        steps = dict(zip(quantized, state["steps"].values())) \
+            if state["steps"] else None
+        model = reference.Transformer(cfg, weights, REFERENCE[name](),
+                                      quantized if name != "float" else (),
+                                      steps)
+        ref_log = reference.train(model, data.train_batches(B, T, a.seed),
+                                  a.steps, a.lr, log_every=1)
+        batches = data.train_batches(B, T, a.seed)
+        worst = 0.0
+        for i in range(a.steps):
+            x, y = next(batches)
+            got = step.train(state, corpus.one_hot(x, V),
+                             corpus.one_hot(y, V), a.lr)
+            want = ref_log[i][1]
+            rel = abs(got - want) / abs(want)
+            worst = max(worst, rel)
+            if i % a.log_every == 0 or i == a.steps - 1:
+                print(f"{name} step {i}: qat {got:.5f} torch {want:.5f} "
+                      f"relative {rel:.2e}")
+            if not np.isfinite(got) or rel > a.tolerance:
+                print(f"FAIL: {name} differs by {rel:.2e} at step {i}")
+                ok = False
+                break
+        print(f"{name}: worst relative difference {worst:.2e} over "
+              f"{a.steps} steps")
+        worst_all = max(worst_all, worst)
+    print(("training curves match PyTorch" if ok else "FAIL") +
+          f": worst relative difference {worst_all:.2e}")
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("mode", choices=["forward", "train"])
@@ -68,6 +116,11 @@ def main():
     ap.add_argument("--seed", type=int,
                     default=int(np.random.default_rng().integers(1 << 30)))
     ap.add_argument("--trials", type=int, default=3)
+    ap.add_argument("--methods", default="float,quest_w4a4,stableqat_w4")
+    ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--log-every", type=int, default=10)
+    ap.add_argument("--tolerance", type=float, default=0.01)
     a = ap.parse_args()
     print(f"seed {a.seed} (replay with --seed={a.seed})")
     torch.manual_seed(a.seed)
@@ -75,7 +128,7 @@ def main():
     data = corpus.Corpus()
     if a.mode == "forward":
         return forward(a, spec, data)
-    raise SystemExit("train: needs qat-differentiate and qat-training-step")
+    return train(a, spec, data)
 
 
 if __name__ == "__main__":
