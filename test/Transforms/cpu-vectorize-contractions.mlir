@@ -2,11 +2,11 @@
 
 // 8x32 register blocks of C, carried in a vector over the contraction loop.
 // CHECK-LABEL: func.func @blocks
-// CHECK: scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %c8 iter_args
-// CHECK:   scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %c32 iter_args(%[[C:.*]] = %{{.*}})
-// CHECK:     %[[BLK:.*]] = tensor.extract_slice %[[C]][%[[I]], %[[J]]] [8, 32] [1, 1]
-// CHECK:     %[[ACC:.*]] = vector.transfer_read %[[BLK]]{{.*}} vector<8x32xf32>
-// CHECK:     scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args(%[[V:.*]] = %[[ACC]]) -> (vector<8x32xf32>)
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8 iter_args
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args
+// CHECK:     %[[BLK:[a-z_0-9]+]] = tensor.extract_slice {{.*}} [8, 32] [1, 1]
+// CHECK:     %[[ACC:[0-9]+]] = vector.transfer_read %[[BLK]]{{.*}} vector<8x32xf32>
+// CHECK:     scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args(%[[V:[a-z_0-9]+]] = %[[ACC]]) -> (vector<8x32xf32>)
 // CHECK:       vector.contract {{.*}} %{{.*}}, %{{.*}}, %[[V]] : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
 // CHECK:     vector.transfer_write
 // CHECK:     tensor.insert_slice
