@@ -9,7 +9,8 @@ build=${QAT_BUILD_DIR:-$root/build}
 
 packages=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
           cmake ninja-build ccache g++ clang-format-22 python3-numpy
-          pybind11-dev python3-dev python3-pytest python3-torch)
+          pybind11-dev python3-dev python3-pytest python3-torch
+          python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

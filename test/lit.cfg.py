@@ -39,6 +39,13 @@ if _cc:
 if getattr(config, "qat_enable_python", False):
     config.available_features.add("python-bindings")
 
+# Tests that compare with PyTorch (Debian's python3-torch) carry
+# `REQUIRES: torch`.
+import subprocess
+if subprocess.run([config.host_python, "-c", "import torch"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("torch")
+
 # GPU tests run only where a CUDA GPU is present (CI has none): they carry
 # `REQUIRES: cuda-gpu`.
 def _has_cuda_gpu():

@@ -7,6 +7,7 @@
 #include "qat/Pipelines/Pipelines.h"
 
 #include "qat/Conversion/QATToLinalg/QATToLinalg.h"
+#include "qat/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
@@ -35,6 +36,15 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
     pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Transposed matmul operands are copied into row-major tensors, then the
+  // matmuls become loops over register blocks of vector.contract; on
+  // tensors, so that each block of C is a loop-carried value that stays in
+  // registers over the contraction loop.
+  if (options.vectorizeContractions) {
+    pm.addNestedPass<func::FuncOp>(createCPUPackContractionOperands());
+    pm.addNestedPass<func::FuncOp>(createCPUVectorizeContractions());
+    pm.addPass(createCanonicalizerPass());
+  }
 
   // Tensors to buffers. Function boundaries get identity layouts so that
   // callers (qat-run, the C interface) pass plain contiguous arrays.
@@ -49,6 +59,13 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
 
+  if (options.vectorizeContractions) {
+    // The n-D reads and writes of register blocks become 1-D ones, which
+    // convert-vector-to-llvm turns into loads and stores.
+    VectorTransferToSCFOptions toSCF;
+    toSCF.enableFullUnroll();
+    pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(toSCF));
+  }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -57,7 +74,11 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
 
   // vector.print (loss reports of training loops) becomes calls into the
   // runner utilities.
-  pm.addPass(createConvertVectorToLLVMPass());
+  // A register block's vector.contract ([rows x 1] by [1 x cols]) becomes
+  // one broadcast and FMA on a cols-wide vector per row.
+  ConvertVectorToLLVMPassOptions toLLVM;
+  toLLVM.vectorContractLowering = vector::VectorContractLowering::OuterProduct;
+  pm.addPass(createConvertVectorToLLVMPass(toLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   // bf16 conversions as integer arithmetic (round to nearest even, NaN kept):
@@ -70,6 +91,8 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
+  // Unused lanes of vector transfers are ub.poison.
+  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }

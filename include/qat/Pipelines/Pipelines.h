@@ -25,6 +25,14 @@ struct QATToCPUPipelineOptions
       llvm::cl::desc("Fuse elementwise linalg ops into their single consumer "
                      "before bufferization"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> vectorizeContractions{
+      *this, "vectorize-contractions",
+      llvm::cl::desc("Pack transposed matmul operands and compute f32 "
+                     "matmuls in vectorized register blocks "
+                     "(qat-cpu-pack-contraction-operands, "
+                     "qat-cpu-vectorize-contractions); off by default: some "
+                     "modules then fail to lower (n-D vectors left over)"),
+      llvm::cl::init(false)};
 };
 
 /// Lowers qat ops to linalg, bufferizes, lowers to loops and to the LLVM

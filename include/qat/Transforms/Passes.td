@@ -179,4 +179,66 @@ def GPUDependentLaunch : Pass<"qat-gpu-dependent-launch",
                            "::mlir::NVVM::NVVMDialect"];
 }
 
+def CPUPackContractionOperands : Pass<"qat-cpu-pack-contraction-operands",
+                                      "func::FuncOp"> {
+  let summary = "Copy transposed operands of matmuls into the row-major "
+                "layout the CPU micro-kernel reads";
+  let description = [{
+    A training step multiplies every weight in three forms: `x w^T`
+    (forward), `dy w` and `dy^T x` (backward), written as `linalg.matmul`
+    or `linalg.batch_matmul` with transposed indexing maps. The CPU
+    micro-kernel (`qat-cpu-vectorize-contractions`) streams rows of `B` as
+    vectors and broadcasts elements of `A`; a transposed `B` would be read
+    one element at a time with a stride. This pass rewrites such an op into
+    `linalg.transpose` of the transposed operands into fresh tensors (the
+    packing step of a GEMM: O(n^2) copies against O(n^3) products) and the
+    same op with the default maps. A transposed `A` is packed too, so that
+    the kernel sees one form.
+
+    ```mlir
+    %y = linalg.matmul indexing_maps = [(m, k), (n, k), (m, n)]
+        ins(%x, %w : tensor<64x128xf32>, tensor<32x128xf32>) ...
+    // becomes
+    %wt = linalg.transpose ins(%w : tensor<32x128xf32>)
+        outs(%e : tensor<128x32xf32>) permutation = [1, 0]
+    %y = linalg.matmul ins(%x, %wt : tensor<64x128xf32>, tensor<128x32xf32>) ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def CPUVectorizeContractions : Pass<"qat-cpu-vectorize-contractions",
+                                    "func::FuncOp"> {
+  let summary = "Tile f32 matmuls on tensors into register blocks and "
+                "vectorize them into outer products";
+  let description = [{
+    Rewrites each `linalg.matmul` and `linalg.batch_matmul` on tensors with
+    the default indexing maps, static shapes and f32 operands into a loop
+    nest over register blocks of `C` (`rows` x `cols`, the largest sizes
+    from the options' lists that divide the dimensions) and, innermost, the
+    contraction dimension one element at a time: each iteration is one
+    `vector.contract` of an `A` column (rows elements, broadcast) with a `B`
+    row (cols elements), which `convert-vector-to-llvm` with the
+    `outerproduct` contraction lowering turns into `rows` fused
+    multiply-adds on `cols`-wide vectors. The block of `C` is carried by the
+    contraction loop: its slice and its vector read and write are hoisted
+    out of the loop (`hoistLoopInvariantSubsets`), so it lives in registers:
+    8x32 f32 is 16 AVX-512 registers.
+
+    Ops whose sizes no listed block divides, other element types and
+    other indexing maps are left alone (scalar loops after bufferization).
+  }];
+  let options = [
+    ListOption<"rowSizes", "rows", "int64_t",
+               "Rows of the register block of C, tried in order">,
+    ListOption<"colSizes", "cols", "int64_t",
+               "Columns of the register block of C, tried in order">,
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // QAT_TRANSFORMS_PASSES_TD

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""CPU matmul speed of qat-to-cpu against numpy and oneDNN, one thread.
+
+C = A B for square f32 matrices (default 512), compiled by qat-to-cpu with
+its vectorized register-block matmul (qat-cpu-vectorize-contractions) and,
+for comparison, with the default (scalar loops). The timings
+are interleaved round by round (qat, numpy, qat, ...) so that a busy machine
+slows both alike; each figure is the median over the rounds. Results are
+checked against numpy before timing.
+
+Baselines: numpy's BLAS with one thread (OpenBLAS where numpy links it; on
+Debian without libopenblas, numpy uses the netlib reference BLAS, which is
+no yardstick) and oneDNN's f32 GEMM through PyTorch's mkldnn linear
+(torch.set_num_threads(1)), an optimized AVX-512 kernel, when torch is there.
+
+  OPENBLAS_NUM_THREADS=1 PYTHONPATH=build/python-packages \\
+    /usr/bin/python3 benchmarks/cpu_matmul.py [--size 512] [--rounds 30]
+
+docs/benchmarks.md has measured results.
+"""
+
+import argparse
+import os
+import platform
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+import qat  # noqa: E402
+
+
+def module(m, n, k, b_transposed):
+    bt = f"tensor<{n}x{k}xf32>" if b_transposed else f"tensor<{k}x{n}xf32>"
+    maps = ("indexing_maps = [affine_map<(m, n, k) -> (m, k)>, "
+            "affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>] "
+            if b_transposed else "")
+    return f"""
+func.func @mm(%a: tensor<{m}x{k}xf32>, %b: {bt}) -> tensor<{m}x{n}xf32> {{
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<{m}x{n}xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  %r = linalg.matmul {maps}ins(%a, %b : tensor<{m}x{k}xf32>, {bt})
+      outs(%f : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
+  return %r : tensor<{m}x{n}xf32>
+}}"""
+
+
+def timed(f, *args):
+    t0 = time.perf_counter()
+    f(*args)
+    return time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--transposed-b", action="store_true",
+                    help="B given as N x K (x w^T, a linear layer's forward)")
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args()
+    n = a.size
+    rng = np.random.default_rng(a.seed)
+    x = rng.standard_normal((n, n), np.float32)
+    y = rng.standard_normal((n, n), np.float32)
+    ref = x @ (y.T if a.transposed_b else y)
+    src = module(n, n, n, a.transposed_b)
+    fns = {}
+    for name, opts in [("qat", "vectorize-contractions=1"), ("qat-loops", "")]:
+        f = qat.compile(qat.Module.parse(src), pipeline_options=opts)["mm"]
+        err = np.abs(f(x, y) - ref).max() / np.abs(ref).max()
+        if not err < 1e-5:
+            raise SystemExit(f"{name}: relative error {err:.2e}")
+        fns[name] = f
+    fns["numpy"] = (lambda p, q: p @ q.T) if a.transposed_b else np.matmul
+    try:
+        import torch
+        torch.set_num_threads(1)
+        xm = torch.from_numpy(x).to_mkldnn()
+        # mkldnn_linear computes x w^T: w is B^T (N x K).
+        wm = torch.from_numpy(np.ascontiguousarray(
+            y if a.transposed_b else y.T)).to_mkldnn()
+        got = torch._C._nn.mkldnn_linear(xm, wm).to_dense().numpy()
+        if np.abs(got - ref).max() / np.abs(ref).max() < 1e-5:
+            fns["onednn"] = lambda p, q: torch._C._nn.mkldnn_linear(xm, wm)
+    except (ImportError, RuntimeError, AttributeError) as e:
+        print(f"no oneDNN baseline: {e}")
+    times = {k: [] for k in fns}
+    for f in fns.values():  # warm-up
+        f(x, y)
+    for _ in range(a.rounds):
+        for k, f in fns.items():
+            if k == "qat-loops" and len(times[k]) >= 3:
+                continue  # seconds per call: three are enough
+            times[k].append(timed(f, x, y))
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    flops = 2.0 * n ** 3
+    print(f"{n}x{n}x{n} f32 matmul{' (B transposed)' if a.transposed_b else ''}"
+          f", {platform.processor() or platform.machine()}, "
+          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, "
+          f"{a.rounds} rounds, medians:")
+    print(f"  numpy BLAS: {blas_name()}")
+    for k in ["numpy", "onednn", "qat", "qat-loops"]:
+        if k not in med:
+            continue
+        rel = f"  {med[k] / med['onednn']:5.2f}x oneDNN" if "onednn" in med \
+            else ""
+        print(f"  {k:<10} {med[k] * 1e3:9.2f} ms  {flops / med[k] / 1e9:6.1f} "
+              f"GFLOP/s  {med[k] / med['numpy']:5.2f}x numpy{rel}")
+
+
+def blas_name():
+    """The BLAS library numpy's process has loaded."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower()}
+        return ", ".join(sorted(libs)) or "unknown"
+    except OSError:
+        return "unknown"
+
+
+if __name__ == "__main__":
+    main()

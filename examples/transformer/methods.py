@@ -1,0 +1,180 @@
+"""The QAT methods of the transformer example and how each becomes a
+compiled training step: qat-quantize (the method's recipe), qat-differentiate
+and qat-training-step applied to the float forward, then qat-to-cpu.
+
+Which contractions are quantized: the linear layers of the blocks (wq, wk,
+wv, wo, w1, w2). The embedding (a one-hot product whose contraction
+dimension is the vocabulary, 72) and the output head stay in float, as the
+QuEST and StableQAT papers keep them; the generator marks those two matmuls
+with qat-quantize's per-op override. Attention's activation-by-activation
+products are not products with a parameter, so qat-quantize leaves them in
+float by default.
+"""
+
+import pathlib
+
+import numpy as np
+
+import qat
+
+# name -> (description, qat-quantize options or None for float)
+METHODS = {
+    "float": ("no quantization: the baseline", None),
+    "quest_w4a4": ("QuEST W4A4: Hadamard 128, rms_gaussian, trust",
+                   "recipe=quest bits=4"),
+    "stableqat_w2": ("StableQAT W2: learned step per row, Fourier [0.21]",
+                     "recipe=stableqat bits=2"),
+    "stableqat_w3": ("StableQAT W3: learned step per row, Fourier [0.21]",
+                     "recipe=stableqat bits=3"),
+    "stableqat_w4": ("StableQAT W4: learned step per row, Fourier [0.21]",
+                     "recipe=stableqat bits=4"),
+    "ste_w4a4": ("STE W4A4: absmax steps, straight-through",
+                 "recipe=ste bits=4 activation-bits=4 scale=absmax"),
+}
+NAMES = list(METHODS)
+
+
+def init_weights(spec, seed):
+    """Initial weights from transformer.json's list, in its order (the same
+    function as reference.init_weights, which the fidelity check uses)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for p in spec["params"]:
+        kind, value = p["init"]
+        shape = tuple(p["shape"])
+        if kind == "normal":
+            out[p["name"]] = rng.normal(0.0, value, shape).astype(np.float32)
+        else:
+            out[p["name"]] = np.full(shape, value, np.float32)
+    return out
+
+
+class Method:
+    def __init__(self, name, model_dir, target):
+        if name not in METHODS:
+            raise ValueError(f"unknown method {name!r}; choose from "
+                             f"{', '.join(NAMES)}")
+        self.name = name
+        self.description, self.quantize = METHODS[name]
+        self.model_dir = pathlib.Path(model_dir)
+        self.target = target
+
+    def forward_modules(self):
+        """The loss and logits modules after qat-quantize (the float ones
+        for the float method)."""
+        loss = qat.Module.parse_file(str(self.model_dir / "transformer.mlir"))
+        logits = qat.Module.parse_file(
+            str(self.model_dir / "transformer_logits.mlir"))
+        if self.quantize:
+            for m in (loss, logits):
+                qat.run_pipeline(m, f"qat-quantize{{{self.quantize}}}")
+        return loss, logits
+
+    def compile(self, args):
+        return Step(self, args)
+
+
+QUANTIZED = ("wq", "wk", "wv", "wo", "w1", "w2")
+
+
+class Step:
+    """A compiled training step and the forward functions that go with it.
+
+    The training state is a dict: 'params' (name -> array, the float
+    weights, in argument order), 'steps' (the learned steps qat-quantize
+    adds for StableQAT, in argument order), 'moments' (AdamW's m and v, one
+    per trained argument) and 't' (the step count). The ABI is the one of
+    docs/differentiate.md and docs/training-graphs.md:
+
+      transformer_loss_train_step(tokens, targets, params..., steps...,
+                                  m..., v..., t, lr)
+        -> (loss, params..., steps..., m..., v...)
+    """
+
+    def __init__(self, method, args):
+        self.method = method
+        target = method.target
+        loss_mod, logits_mod = method.forward_modules()
+        self.loss_fns = qat.compile(loss_mod.clone(), target=target)
+        self.loss = self.loss_fns["transformer_loss"]
+        self.init_steps = None
+        if method.quantize and "stableqat" in method.quantize:
+            self.init_steps = self.loss_fns["transformer_loss_init_steps"]
+        train = loss_mod.clone()
+        qat.run_pipeline(
+            train, "qat-training-step", optimizer="adamw",
+            weight_decay=args.weight_decay)
+        self.train_step = qat.compile(
+            train, target=target)["transformer_loss_train_step"]
+        if method.quantize:
+            qat.run_pipeline(logits_mod, "qat-convert",
+                             function="transformer_logits")
+            self._logits_mod = logits_mod
+            fns = qat.compile(logits_mod.clone(), target=target)
+            self.pack = fns["transformer_logits_pack"]
+            self.inference = fns["transformer_logits_inference"]
+            self.sample_source = "qat-convert's inference on packed codes"
+        else:
+            self.inference = qat.compile(
+                logits_mod, target=target)["transformer_logits"]
+            self.sample_source = "float forward"
+
+    def initial_state(self, weights):
+        params = dict(weights)
+        steps = {}
+        if self.init_steps is not None:
+            out = self.init_steps(*params.values())
+            out = out if isinstance(out, tuple) else (out,)
+            steps = {f"step{i}": np.asarray(v) for i, v in enumerate(out)}
+        trained = list(params.values()) + list(steps.values())
+        return {"params": params, "steps": steps, "t": 0,
+                "moments": [np.zeros_like(p) for p in trained] * 2}
+
+    def forward_params(self, state):
+        return list(state["params"].values()) + list(state["steps"].values())
+
+    def train(self, state, tokens, targets, lr):
+        state["t"] += 1
+        names = list(state["params"]) + list(state["steps"])
+        out = self.train_step(tokens, targets, *self.forward_params(state),
+                              *state["moments"], np.float32(state["t"]),
+                              np.float32(lr))
+        loss, rest = float(out[0]), out[1:]
+        n = len(names)
+        new = dict(zip(names, rest[:n]))
+        state["params"] = {k: new[k] for k in state["params"]}
+        state["steps"] = {k: new[k] for k in state["steps"]}
+        state["moments"] = list(rest[n:])
+        return loss
+
+    def inference_args(self, state):
+        """What the sampling function takes after the tokens."""
+        if not self.method.quantize:
+            return self.forward_params(state)
+        packed = self.packed(state)
+        floats = [v for k, v in state["params"].items()
+                  if k.split(".")[-1] not in QUANTIZED]
+        return floats + list(packed)
+
+    def packed(self, state):
+        out = self.pack(*self.forward_params(state))
+        return out if isinstance(out, tuple) else (out,)
+
+    def named_weights(self, state):
+        out = dict(state["params"])
+        out.update(state["steps"])
+        return out
+
+    def save_packed(self, state, path):
+        """qat.packed_weights' .npz of the converted model, or False."""
+        if not self.method.quantize:
+            return False
+        from qat import packed_weights
+        packed_weights.save(str(path), self.packed(state),
+                            function="transformer_logits",
+                            module=self._logits_mod)
+        return True
+
+
+def make(name, model_dir, target="cpu"):
+    return Method(name, model_dir, target)

@@ -1,0 +1,131 @@
+//===- CPUVectorizeContractions.cpp - Register-blocked matmuls --*- C++ -*-===//
+//
+// Tiles f32 matmuls on tensors into register blocks of C, vectorizes each
+// block's update into a vector.contract (outer products) and keeps the block
+// in registers over the contraction loop.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qat/Transforms/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+namespace mlir::qat {
+#define GEN_PASS_DEF_CPUVECTORIZECONTRACTIONS
+#include "qat/Transforms/Passes.h.inc"
+} // namespace mlir::qat
+
+using namespace mlir;
+
+/// The first of `choices` that divides `size`, or 0.
+static int64_t firstDivisor(ArrayRef<int64_t> choices, int64_t size) {
+  for (int64_t c : choices)
+    if (c > 0 && size % c == 0)
+      return c;
+  return 0;
+}
+
+/// Tile sizes of the loops of `op` (a matmul or batch_matmul on tensors with
+/// default maps and static f32 shapes) for register blocks of rows x cols and
+/// one step of the contraction dimension; empty when none fits.
+static SmallVector<int64_t> registerBlock(linalg::LinalgOp op,
+                                          ArrayRef<int64_t> rows,
+                                          ArrayRef<int64_t> cols) {
+  if (!op.hasPureTensorSemantics() || op.hasDynamicShape())
+    return {};
+  for (OpOperand &operand : op->getOpOperands())
+    if (!getElementTypeOrSelf(operand.get().getType()).isF32())
+      return {};
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  // Loops: [batch,] m, n, k.
+  size_t m = bounds.size() - 3;
+  int64_t r = firstDivisor(rows, bounds[m]);
+  int64_t c = firstDivisor(cols, bounds[m + 1]);
+  if (!r || !c)
+    return {};
+  SmallVector<int64_t> sizes(m, 1);
+  sizes.append({r, c, 1});
+  return sizes;
+}
+
+template <typename OpTy> static bool hasDefaultMaps(OpTy op) {
+  return op.getIndexingMapsArray() ==
+         OpTy::getDefaultIndexingMaps(op.getContext());
+}
+
+namespace {
+
+struct CPUVectorizeContractionsPass
+    : qat::impl::CPUVectorizeContractionsBase<CPUVectorizeContractionsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    // 8x32 f32 accumulators are 16 of AVX-512's 32 registers (two per row),
+    // leaving room for the B row and the broadcast A elements.
+    SmallVector<int64_t> rows(rowSizes.begin(), rowSizes.end());
+    SmallVector<int64_t> cols(colSizes.begin(), colSizes.end());
+    if (rows.empty())
+      rows = {8, 4, 2, 1};
+    if (cols.empty())
+      cols = {32, 16, 8};
+
+    SmallVector<std::pair<linalg::LinalgOp, SmallVector<int64_t>>> work;
+    func.walk([&](linalg::LinalgOp op) {
+      bool isDefault = false;
+      if (auto mm = dyn_cast<linalg::MatmulOp>(op.getOperation()))
+        isDefault = hasDefaultMaps(mm);
+      else if (auto bmm = dyn_cast<linalg::BatchMatmulOp>(op.getOperation()))
+        isDefault = hasDefaultMaps(bmm);
+      if (!isDefault)
+        return;
+      SmallVector<int64_t> sizes = registerBlock(op, rows, cols);
+      if (!sizes.empty())
+        work.push_back({op, sizes});
+    });
+    if (work.empty())
+      return;
+
+    IRRewriter rewriter(&getContext());
+    for (auto &[op, sizes] : work) {
+      rewriter.setInsertionPoint(op);
+      scf::SCFTilingOptions tiling;
+      tiling.setTileSizes(getAsIndexOpFoldResult(&getContext(), sizes));
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), tiling);
+      if (failed(tiled)) {
+        op->emitOpError("could not be tiled into register blocks");
+        return signalPassFailure();
+      }
+      rewriter.replaceOp(op, tiled->replacements);
+      for (Operation *tile : tiled->tiledOps) {
+        rewriter.setInsertionPoint(tile);
+        FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(
+            rewriter, tile, sizes, /*inputScalableVecDims=*/{},
+            /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
+            /*assumeDynamicDimsMatchVecSizes=*/false,
+            /*createNamedContraction=*/true);
+        if (failed(vectorized)) {
+          tile->emitOpError("could not be vectorized");
+          return signalPassFailure();
+        }
+        rewriter.replaceOp(tile, vectorized->replacements);
+      }
+      // The C block is a loop-carried tensor of the contraction loop: its
+      // slice and its vector read and write do not depend on that loop's
+      // index, so they move out of it (innermost loop first) and the block
+      // is carried in registers from one step of the contraction to the
+      // next.
+      for (LoopLikeOpInterface loop : llvm::reverse(tiled->loops)) {
+        moveLoopInvariantCode(loop);
+        hoistLoopInvariantSubsets(rewriter, loop);
+      }
+    }
+  }
+};
+
+} // namespace

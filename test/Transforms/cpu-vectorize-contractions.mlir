@@ -1,0 +1,41 @@
+// RUN: qat-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(qat-cpu-vectorize-contractions),canonicalize)" | FileCheck %s
+
+// 8x32 register blocks of C, carried in a vector over the contraction loop.
+// CHECK-LABEL: func.func @blocks
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8 iter_args
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args
+// CHECK:     %[[BLK:[a-z_0-9]+]] = tensor.extract_slice {{.*}} [8, 32] [1, 1]
+// CHECK:     %[[ACC:[0-9]+]] = vector.transfer_read %[[BLK]]{{.*}} vector<8x32xf32>
+// CHECK:     scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args(%[[V:[a-z_0-9]+]] = %[[ACC]]) -> (vector<8x32xf32>)
+// CHECK:       vector.contract {{.*}} %{{.*}}, %{{.*}}, %[[V]] : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK:     vector.transfer_write
+// CHECK:     tensor.insert_slice
+func.func @blocks(%a: tensor<64x48xf32>, %b: tensor<48x64xf32>, %c: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<64x48xf32>, tensor<48x64xf32>) outs(%c : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %r : tensor<64x64xf32>
+}
+
+// -----
+
+// Sizes pick the largest listed block that divides them (6 rows: 2; 72 columns: 8).
+// CHECK-LABEL: func.func @odd_sizes
+// CHECK: vector.contract {{.*}} : vector<2x1xf32>, vector<1x8xf32> into vector<2x8xf32>
+func.func @odd_sizes(%a: tensor<6x5xf32>, %b: tensor<5x72xf32>, %c: tensor<6x72xf32>) -> tensor<6x72xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<6x5xf32>, tensor<5x72xf32>) outs(%c : tensor<6x72xf32>) -> tensor<6x72xf32>
+  return %r : tensor<6x72xf32>
+}
+
+// -----
+
+// No listed column block divides 7, and transposed maps are the packing
+// pass's job: both stay linalg.matmul.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: vector.contract
+// CHECK: linalg.matmul
+// CHECK: linalg.matmul
+func.func @left_alone(%a: tensor<8x4xf32>, %b: tensor<4x7xf32>, %c: tensor<8x7xf32>, %w: tensor<32x4xf32>, %d: tensor<8x32xf32>) -> (tensor<8x7xf32>, tensor<8x32xf32>) {
+  %r = linalg.matmul ins(%a, %b : tensor<8x4xf32>, tensor<4x7xf32>) outs(%c : tensor<8x7xf32>) -> tensor<8x7xf32>
+  %s = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %w : tensor<8x4xf32>, tensor<32x4xf32>) outs(%d : tensor<8x32xf32>) -> tensor<8x32xf32>
+  return %r, %s : tensor<8x7xf32>, tensor<8x32xf32>
+}
