@@ -9,6 +9,7 @@
 #define QAT_PIPELINES_PIPELINES_H
 
 #include "mlir/Pass/PassOptions.h"
+#include "llvm/Support/Error.h"
 
 namespace mlir {
 class OpPassManager;
@@ -91,6 +92,15 @@ struct QATToNVPTXPipelineOptions
                      "(threadIdx.x); at most 3 sizes, at most 1024 threads"),
       llvm::cl::list_init<int64_t>({4, 64})};
 };
+
+/// Checks what LLVM would reject only with a fatal error or not at all: the
+/// chip and the features against the NVPTX backend (and the PTX version
+/// against the chip's minimum), the format, the optimization level and the
+/// elements per thread. The error names the option, its value and the
+/// accepted values. The named pipeline (qat-opt, parsePassPipeline) and
+/// qat-run call it before building the pipeline.
+llvm::Error
+verifyQATToNVPTXPipelineOptions(const QATToNVPTXPipelineOptions &options);
 
 /// Maps qat ops to fused GPU kernels, bufferizes with buffers in device
 /// memory, outlines the kernels, compiles them with the NVPTX backend (and
