@@ -45,8 +45,8 @@ if [ "$mode" = compile ]; then
   # The kernels each artifact launches, for the per-kernel summary; only the
   # object and the manifest travel.
   for artifact in "$dir"/*/; do
-    grep -o 'gpu.launch_func *@[A-Za-z0-9_]*::@[A-Za-z0-9_]*' \
-      "$artifact/module.llvm.mlir" | sed 's/.*::@//' | sort -u \
+    { grep -o 'gpu.launch_func[^@]*@[A-Za-z0-9_]*::@[A-Za-z0-9_]*' \
+        "$artifact/module.llvm.mlir" || true; } | sed 's/.*::@//' | sort -u \
       >"$artifact/kernels.txt"
     find "$artifact" -type f ! -name module.o ! -name manifest.json \
       ! -name kernels.txt -delete
