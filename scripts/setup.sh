@@ -10,7 +10,8 @@ build=${QAT_BUILD_DIR:-$root/build}
 packages=(llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
           cmake ninja-build ccache g++ clang-format-22 python3-numpy
           pybind11-dev python3-dev python3-pytest python3-torch
-          python3-matplotlib)
+          python3-matplotlib
+          clang-22 libclang-rt-22-dev)  # the fuzz target (scripts/fuzz.sh)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

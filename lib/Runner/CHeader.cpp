@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qat/Runner/CHeader.h"
+#include "qat/Runner/OutputFile.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/STLExtras.h"
@@ -355,12 +356,9 @@ llvm::Error mlir::qat::writeCHeader(StringRef path,
   if (ec)
     return makeError("cannot write '" + path + "': " + ec.message());
   if (llvm::Error error =
-          printCHeader(out.os(), signature, sourceName, objectName, target))
+          printCHeader(out.os(), signature, sourceName, objectName, target)) {
+    (void)finishOutputFile(out, path);
     return error;
-  out.os().flush();
-  if (out.os().has_error())
-    return makeError("cannot write '" + path +
-                     "': " + out.os().error().message());
-  out.keep();
-  return llvm::Error::success();
+  }
+  return finishOutputFile(out, path);
 }

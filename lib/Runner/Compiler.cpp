@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qat/Runner/Compiler.h"
+#include "qat/Runner/OutputFile.h"
 
 #include "qat/Pipelines/Pipelines.h"
 
@@ -19,6 +20,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Object/ObjectFile.h"
 #include "llvm/Support/FileSystem.h"
@@ -113,6 +115,8 @@ runPipeline(ModuleOp module, func::FuncOp func, const EntrySignature &signature,
         options.pipelineOptions, pipeline);
     if (!parsed)
       return parsed.takeError();
+    if (llvm::Error error = verifyQATToNVPTXPipelineOptions(**parsed))
+      return error;
     buildQATToNVPTXPipeline(pm, **parsed);
   } else {
     auto parsed = parsePipelineOptions<QATToCPUPipelineOptions>(
@@ -213,6 +217,21 @@ mlir::qat::emitObjectFile(ModuleOp module, StringRef path,
     return makeError("no target for triple '" + triple.str() + "': " + error);
 
   std::string cpu = options.cpu, features;
+  // LLVM only warns about an unknown CPU and then compiles for a default
+  // one (or aborts later); the name is checked first.
+  if (cpu != "native" && cpu != "generic") {
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (info && !info->isCPUStringValid(cpu)) {
+      SmallVector<StringRef> cpus;
+      for (const llvm::SubtargetSubTypeKV &kv :
+           info->getAllProcessorDescriptions())
+        cpus.push_back(kv.Key);
+      return makeError(
+          "--object-cpu=" + cpu + " is not a CPU of " + triple.str() +
+          "; expected generic, native or one of: " + llvm::join(cpus, ", "));
+    }
+  }
   if (cpu == "native") {
     cpu = llvm::sys::getHostCPUName().str();
     SmallVector<std::string> flags;
@@ -277,10 +296,5 @@ mlir::qat::emitObjectFile(ModuleOp module, StringRef path,
   if (ec)
     return makeError("cannot write '" + path + "': " + ec.message());
   out.os() << object;
-  out.os().flush();
-  if (out.os().has_error())
-    return makeError("cannot write '" + path +
-                     "': " + out.os().error().message());
-  out.keep();
-  return llvm::Error::success();
+  return finishOutputFile(out, path);
 }

@@ -14,6 +14,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/Path.h"
@@ -94,6 +95,14 @@ JITFunction::create(ModuleOp module, const EntrySignature &signature,
   for (const std::string &library : sharedLibs) {
     if (!llvm::sys::fs::exists(library))
       return makeError("--shared-libs: '" + library + "' does not exist");
+    // The JIT only warns about a library it cannot load and then fails to
+    // resolve its symbols; a load that fails is reported here. The library
+    // stays loaded, as the JIT would keep it.
+    std::string error;
+    if (!llvm::sys::DynamicLibrary::getPermanentLibrary(library.c_str(), &error)
+             .isValid())
+      return makeError("--shared-libs: cannot load '" + library +
+                       "' as a shared library: " + error);
     libraries.push_back(library);
   }
   if (device && !llvm::is_contained(libraries, device->getRuntimePath()))

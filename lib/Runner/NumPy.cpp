@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qat/Runner/NumPy.h"
+#include "qat/Runner/OutputFile.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Endian.h"
@@ -351,10 +352,5 @@ llvm::Error mlir::qat::writeNpy(StringRef path, const HostTensor &tensor) {
       for (unsigned b = size; b > 0; --b)
         os << tensor.getData()[i * size + b - 1];
   }
-  if (os.has_error())
-    return createStringError(inconvertibleErrorCode(),
-                             "cannot write '" + path +
-                                 "': " + os.error().message());
-  out.keep();
-  return llvm::Error::success();
+  return finishOutputFile(out, path);
 }

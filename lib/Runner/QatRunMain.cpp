@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qat/Runner/QatRunMain.h"
+#include "qat/Runner/OutputFile.h"
 
 #include "qat/Runner/CHeader.h"
 #include "qat/Runner/CUDADevice.h"
@@ -361,8 +362,7 @@ static llvm::Error writeLowered(StringRef path, ModuleOp module) {
                                    "cannot write '" + path + "': " + message);
   module.print(out->os());
   out->os() << "\n";
-  out->keep();
-  return llvm::Error::success();
+  return finishOutputFile(*out, path);
 }
 
 int mlir::qat::qatRunMain(int argc, char **argv, DialectRegistry &registry) {

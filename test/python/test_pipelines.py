@@ -114,3 +114,16 @@ def test_malformed_pipeline():
         module.run_passes("builtin.module(canonicalize),cse")
     with pytest.raises(TypeError, match="expects a qat.Module"):
         qat.run_pipeline(TWICE, "canonicalize")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"chip": "sm_999"}, "unknown chip=sm_999; the NVPTX backend knows"),
+    ({"chip": "sm_90", "features": "+ptx60"}, "chip=sm_90 needs PTX 7.8 or later"),
+    ({"format": "foo"}, "unknown format=foo; expected bin"),
+])
+def test_bad_gpu_options_raise(options, message):
+    # Once LLVM fatal errors that aborted the interpreter (issue 18).
+    module = qat.Module.parse(TWICE)
+    with pytest.raises(qat.MLIRError, match=re.escape(message)):
+        module.run_passes("qat-to-nvptx", **options)
+    assert "qat.hadamard" in str(module)  # unchanged

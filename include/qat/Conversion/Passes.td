@@ -41,6 +41,7 @@ def ConvertQATToLinalg : Pass<"convert-qat-to-linalg", "::mlir::ModuleOp"> {
 
     Example:
 
+    <!-- mlir-doc: wrap %x: tensor<4x64xf32>, %s: tensor<4x1xf32> -->
     ```mlir
     %q = qat.quantize %x, %s as <signed, 8 bits, absmax, per_row>
         : tensor<4x64xf32>, tensor<4x1xf32> -> tensor<4x64xi8>
@@ -97,7 +98,9 @@ def ConvertQATToGPU : Pass<"convert-qat-to-gpu", "::mlir::func::FuncOp"> {
 
     Example:
 
+    <!-- mlir-doc: wrap %x: tensor<64x256xf32> -->
     ```mlir
+    #q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
     %xh = qat.hadamard %x block 128 : tensor<64x256xf32>
     %s = qat.scale %xh as #q4 : tensor<64x256xf32> -> tensor<64x1xf32>
     %q = qat.quantize %xh, %s as #q4 packed
@@ -131,7 +134,10 @@ def ConvertQATToGPU : Pass<"convert-qat-to-gpu", "::mlir::func::FuncOp"> {
     "::mlir::NVVM::NVVMDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect"
+    "::mlir::vector::VectorDialect",
+    // Zero-size ops take the linalg route (GPUShapeChecks.h).
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
   ];
 }
 
@@ -180,7 +186,9 @@ def ConvertQATMatmulToNVGPU
 
     Example:
 
+    <!-- mlir-doc: wrap %a: tensor<256x512xi8>, %b: tensor<128x512xi8>, %sa: tensor<256x1xf32>, %sb: tensor<128x1xf32> -->
     ```mlir
+    #w4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
     %y = qat.matmul %a, %b, %sa, %sb as #w4, #w4 packed
         : tensor<256x512xi8>, tensor<128x512xi8>, tensor<256x1xf32>,
           tensor<128x1xf32> -> tensor<256x128xbf16>
@@ -222,7 +230,10 @@ def ConvertQATMatmulToNVGPU
     "::mlir::nvgpu::NVGPUDialect",
     "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect"
+    "::mlir::vector::VectorDialect",
+    // Zero-size ops take the linalg route (GPUShapeChecks.h).
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
   ];
 }
 

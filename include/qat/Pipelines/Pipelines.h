@@ -11,6 +11,7 @@
 #include "qat/Conversion/LinalgToNVGPU/ContractionPrecision.h"
 
 #include "mlir/Pass/PassOptions.h"
+#include "llvm/Support/Error.h"
 
 namespace mlir {
 class OpPassManager;
@@ -108,6 +109,15 @@ struct QATToNVPTXPipelineOptions
           clEnumValN(ContractionPrecision::F32, "f32",
                      "no tensor cores: exact f32 in plain kernels"))};
 };
+
+/// Checks what LLVM would reject only with a fatal error or not at all: the
+/// chip and the features against the NVPTX backend (and the PTX version
+/// against the chip's minimum), the format, the optimization level and the
+/// elements per thread. The error names the option, its value and the
+/// accepted values. The named pipeline (qat-opt, parsePassPipeline) and
+/// qat-run call it before building the pipeline.
+llvm::Error
+verifyQATToNVPTXPipelineOptions(const QATToNVPTXPipelineOptions &options);
 
 /// Maps qat ops to fused GPU kernels, bufferizes with buffers in device
 /// memory, outlines the kernels, compiles them with the NVPTX backend (and

@@ -83,6 +83,7 @@ def GPUSerialLinalg : Pass<"qat-gpu-serial-linalg", "func::FuncOp"> {
 
     Example:
 
+    <!-- mlir-doc: skip pseudo-IR: the shape of a loop nest, bodies elided -->
     ```mlir
     linalg.fill ins(%zero : f32) outs(%sum : memref<f32>)
     linalg.generic {iterator_types = ["reduction"], ...}

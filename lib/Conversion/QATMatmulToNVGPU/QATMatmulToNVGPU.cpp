@@ -9,13 +9,17 @@
 
 #include "MatmulKernel.h"
 
+#include "qat/Conversion/GPUShapeChecks/GPUShapeChecks.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -263,6 +267,13 @@ struct ConvertQATMatmulToNVGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // Before any planning: sizes the planner's int64 arithmetic can take,
+    // and no zero-size matmul left for it (the CPU's linalg instead).
+    auto isMatmul = [](Operation *op) { return isa<MatmulOp>(op); };
+    if (failed(checkGPUTensorSizes(module, isMatmul)) ||
+        failed(lowerZeroSizeOpsToLinalg(module, isMatmul)))
+      return signalPassFailure();
+
     // With a chip that multiplies 4-bit codes natively, auto means native;
     // otherwise it stays auto: unpacked wherever K allows.
     Int4Mma mode = int4Mma == Int4Mma::Auto && hasNativeInt4Mma(chip)
@@ -272,7 +283,23 @@ struct ConvertQATMatmulToNVGPUPass
 
     // Report every op the strategy cannot compile before changing anything.
     bool supported = true;
+    // Integer mma.sync of shape m16n8k32 (and k64) is sm_80 and newer; an
+    // older chip would end in the NVPTX backend's fatal "Cannot select". (No
+    // chip: the target is decided later.)
+    StringRef chipName = chip;
+    unsigned version = 0;
+    bool hasIntegerMma =
+        chipName.empty() ||
+        (chipName.consume_front("sm_") &&
+         !chipName.consumeInteger(10, version) && version >= 80);
     module.walk([&](MatmulOp op) {
+      if (!hasIntegerMma) {
+        op.emitOpError() << "the tensor-core kernel needs integer mma.sync "
+                            "(sm_80 or newer), got chip="
+                         << chip;
+        supported = false;
+        return;
+      }
       MatmulKernelSpec spec = cache.getSpec(op);
       if (failed(cache.checkSupport(spec, [&] { return op.emitOpError(); })))
         supported = false;

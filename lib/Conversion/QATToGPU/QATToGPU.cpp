@@ -9,14 +9,18 @@
 
 #include "RowwiseFusion.h"
 
+#include "qat/Conversion/GPUShapeChecks/GPUShapeChecks.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Interfaces/FoldInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -83,6 +87,13 @@ struct ConvertQATToGPUPass
   }
 
   void runOnOperation() override {
+    // Before any planning: sizes the planners' int64 arithmetic can take,
+    // and no zero-size tensor left for them (the CPU's linalg instead).
+    auto anyQATOp = [](Operation *) { return true; };
+    if (failed(checkGPUTensorSizes(getOperation(), anyQATOp)) ||
+        failed(lowerZeroSizeOpsToLinalg(getOperation(), anyQATOp)))
+      return signalPassFailure();
+
     llvm::SetVector<Block *> blocks;
     getOperation().walk([&](Operation *op) {
       if (getRowShape(op))

@@ -9,6 +9,8 @@
 
 #include "RowwiseFusion.h"
 
+#include "qat/Conversion/GPUShapeChecks/GPUShapeChecks.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -341,6 +343,10 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   plan.rowsPerBlock =
       std::min(std::max<int64_t>(1, 128 / plan.threadsPerRow), plan.shape.rows);
   plan.blocks = llvm::divideCeil(plan.shape.rows, plan.rowsPerBlock);
+  if (plan.blocks > kMaxGridX)
+    return fail(Twine(plan.shape.rows) + " rows need " + Twine(plan.blocks) +
+                " CTAs, more than a 1-D grid launches (" + Twine(kMaxGridX) +
+                ")");
   plan.guardChunks = plan.chunks % plan.threadsPerRow != 0;
   plan.guardRows = plan.shape.rows % plan.rowsPerBlock != 0;
 

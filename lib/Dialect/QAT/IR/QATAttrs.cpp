@@ -71,7 +71,10 @@ static void printGranularity(AsmPrinter &printer, Granularity granularity,
 }
 
 /// Prints the shortest decimal that parses back to exactly `value`, so that
-/// `0.21` reads as written and round trips bit for bit.
+/// `0.21` reads as written and round trips bit for bit. MLIR's float literal
+/// needs a '.' in its mantissa (`1e+02` lexes as the integer 1 and a
+/// keyword), so one is added where %g leaves it out: `100.0` prints as
+/// `1.0e+02`, `1` as `1.0`.
 static void printShortestDouble(AsmPrinter &printer, double value) {
   char text[32];
   for (int precision = 1; precision <= 17; ++precision) {
@@ -80,10 +83,13 @@ static void printShortestDouble(AsmPrinter &printer, double value) {
       break;
   }
   StringRef printed(text);
-  printer << printed;
-  // Keep it a float literal for the parser: "1" -> "1.0".
-  if (printed.find_first_of(".eEn") == StringRef::npos)
+  size_t exponent = printed.find_first_of("eE");
+  StringRef mantissa = printed.take_front(exponent);
+  printer << mantissa;
+  if (!mantissa.contains('.'))
     printer << ".0";
+  if (exponent != StringRef::npos)
+    printer << printed.drop_front(exponent);
 }
 
 #define GET_ATTRDEF_CLASSES

@@ -182,6 +182,7 @@ def QAT_TrustAttr : QAT_EstimatorAttr<"Trust", "trust",
     Without a factor, `T = alpha_b / (2^b - 1)` (half a step of the
     rms_gaussian scale).
 
+    <!-- mlir-doc: attributes -->
     ```mlir
     #qat.trust          // T from the bit width
     #qat.trust<0.25>    // T = 0.25
@@ -206,6 +207,7 @@ def QAT_FourierAttr : QAT_EstimatorAttr<"Fourier", "fourier",
     The gradient stays bounded only while `sqrt(2)*pi*sum|a_k| < 1`.
     Signed grid only.
 
+    <!-- mlir-doc: attributes -->
     ```mlir
     #qat.fourier               // a = [0.21]
     #qat.fourier<[0.2, 0.01]>

@@ -35,6 +35,7 @@ def QAT_HadamardOp : QAT_Op<"hadamard", [Pure, AllTypesMatch<["input", "result"]
     The transform is orthogonal and symmetric: it is its own inverse and its
     own backward, so `hadamard(hadamard(x))` folds to `x`.
 
+    <!-- mlir-doc: wrap %x: tensor<64x512xf32> -->
     ```mlir
     %r = qat.hadamard %x block 128 : tensor<64x512xf32>
     ```
@@ -64,6 +65,7 @@ def QAT_ScaleOp : QAT_Op<"scale", [Pure]> {
     groups of a row (1 per row), its other dimensions are the input's
     (all 1 for `per_tensor`).
 
+    <!-- mlir-doc: wrap %x: tensor<64x512xf32> -->
     ```mlir
     %s = qat.scale %x as <centered, 4 bits, rms_gaussian, per_row>
         : tensor<64x512xf32> -> tensor<64x1xf32>
@@ -88,6 +90,7 @@ def QAT_RmsOp : QAT_Op<"rms", [Pure]> {
     passes it to the backward, which then does not reduce `x` again. The
     result has the shape of the quantizer's steps.
 
+    <!-- mlir-doc: wrap %x: tensor<64x512xf32> -->
     ```mlir
     %std = qat.rms %x as <centered, 4 bits, rms_gaussian, per_row>
         : tensor<64x512xf32> -> tensor<64x1xf32>
@@ -122,6 +125,7 @@ def QAT_QuantizeOp : QAT_Op<"quantize", [Pure]> {
     `i8`, element `2j` in the low nibble and `2j+1` in the high nibble, so the
     last dimension halves.
 
+    <!-- mlir-doc: wrap %x: tensor<64x512xf32>, %s: tensor<64x1xf32> -->
     ```mlir
     %q = qat.quantize %x, %s as <centered, 4 bits, rms_gaussian, per_row> packed
         : tensor<64x512xf32>, tensor<64x1xf32> -> tensor<64x256xi8>
@@ -145,6 +149,7 @@ def QAT_DequantizeOp : QAT_Op<"dequantize", [Pure]> {
     `(code + 1/2) * s` on the centered grid. `packed` reads two codes per
     `i8` (low nibble first).
 
+    <!-- mlir-doc: wrap %q: tensor<64x512xi8>, %s: tensor<64x1xf32> -->
     ```mlir
     %x = qat.dequantize %q, %s as <signed, 4 bits, learned, per_row>
         : tensor<64x512xi8>, tensor<64x1xf32> -> tensor<64x512xf32>
@@ -172,9 +177,10 @@ def QAT_FakeQuantOp : QAT_Op<"fake_quant", [Pure, AllTypesMatch<["input", "resul
     op carries the gradient estimator that its backward
     (`qat.fake_quant_grad`) uses.
 
+    <!-- mlir-doc: wrap %x: tensor<64x512xf32>, %s: tensor<64x1xf32> -->
     ```mlir
     %y = qat.fake_quant %x, %s as <centered, 4 bits, rms_gaussian, per_row>
-        with #qat.trust : tensor<64x512xf32>, tensor<64x1xf32>
+        with trust : tensor<64x512xf32>, tensor<64x1xf32>
     ```
   }];
   let arguments = (ins QAT_FloatTensor:$input, QAT_FloatTensor:$scale,
@@ -208,9 +214,10 @@ def QAT_FakeQuantGradOp : QAT_Op<"fake_quant_grad",
     with `g = 1/sqrt(N*qp)` and `N` the number of elements of `x`. Other scale
     methods are constants for the backward and have no second result.
 
+    <!-- mlir-doc: wrap %dy: tensor<64x512xf32>, %x: tensor<64x512xf32>, %s: tensor<64x1xf32>, %std: tensor<64x1xf32> -->
     ```mlir
     %dx, %ds = qat.fake_quant_grad %dy, %x, %s
-        as <signed, 2 bits, learned, per_row> with #qat.fourier
+        as <signed, 2 bits, learned, per_row> with fourier
         : tensor<64x512xf32>, tensor<64x1xf32> -> tensor<64x1xf32>
     %dx2 = qat.fake_quant_grad %dy, %x, %s std %std
         as <centered, 4 bits, rms_gaussian, per_row> with trust
@@ -248,6 +255,7 @@ def QAT_MatmulOp : QAT_Op<"matmul", [Pure]> {
     `per_tensor` (1 x 1). With `packed`, both operands hold two codes of at
     most 4 bits per `i8` along K.
 
+    <!-- mlir-doc: wrap %a: tensor<64x256xi8>, %b: tensor<128x256xi8>, %sa: tensor<64x1xf32>, %sb: tensor<128x1xf32> -->
     ```mlir
     %y = qat.matmul %a, %b, %sa, %sb
         as <centered, 4 bits, rms_gaussian, per_row>,
