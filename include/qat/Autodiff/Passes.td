@@ -19,6 +19,7 @@ def Differentiate : Pass<"qat-differentiate", "::mlir::ModuleOp"> {
     arguments that returns the loss followed by the gradient of each
     differentiated argument, in argument order:
 
+    <!-- mlir-doc: skip a sketch: signatures or types only -->
     ```mlir
     func.func @f(%x: tensor<4x8xf32>, %w: tensor<3x8xf32> {qat.param})
         -> tensor<f32>

@@ -196,6 +196,7 @@ def CPUPackContractionOperands : Pass<"qat-cpu-pack-contraction-operands",
     same op with the default maps. A transposed `A` is packed too, so that
     the kernel sees one form.
 
+    <!-- mlir-doc: skip a sketch: signatures or types only -->
     ```mlir
     %y = linalg.matmul indexing_maps = [(m, k), (n, k), (m, n)]
         ins(%x, %w : tensor<64x128xf32>, tensor<32x128xf32>) ...

@@ -249,33 +249,6 @@ LogicalResult DequantizeOp::verify() {
                      getPacked());
 }
 
-namespace {
-/// dequantize(quantize(x, s), s) is the forward of fake quantization; the
-/// codes carry no gradient, so the estimator is the plain STE.
-struct DequantizeOfQuantizeToFakeQuant : OpRewritePattern<DequantizeOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(DequantizeOp op,
-                                PatternRewriter &rewriter) const override {
-    auto quantize = op.getInput().getDefiningOp<QuantizeOp>();
-    if (!quantize || quantize.getScale() != op.getScale() ||
-        quantize.getQuantizer() != op.getQuantizer() ||
-        quantize.getPacked() != op.getPacked() ||
-        quantize.getInput().getType() != op.getType())
-      return rewriter.notifyMatchFailure(op, "not a quantize round trip");
-    rewriter.replaceOpWithNewOp<FakeQuantOp>(
-        op, op.getType(), quantize.getInput(), op.getScale(), op.getQuantizer(),
-        cast<GradientEstimatorAttrInterface>(SteAttr::get(getContext())));
-    return success();
-  }
-};
-} // namespace
-
-void DequantizeOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
-                                               MLIRContext *context) {
-  patterns.add<DequantizeOfQuantizeToFakeQuant>(context);
-}
-
 //===----------------------------------------------------------------------===//
 // FakeQuantOp / FakeQuantGradOp
 //===----------------------------------------------------------------------===//

@@ -156,6 +156,7 @@ def QAT_ClipAttr : QAT_EstimatorAttr<"Clip", "clip", ["isMask"]> {
     `k` (QuEST's ClipQuantizer `clip_scale`, default 1) widens or narrows
     the window.
 
+    <!-- mlir-doc: attributes -->
     ```mlir
     #qat.clip          // k = 1
     #qat.clip<1.5>
@@ -242,6 +243,7 @@ def QAT_QuestRecipeAttr : QAT_RecipeAttr<"QuestRecipe", "quest"> {
     `block` is the largest Hadamard block; a contraction whose K it does not
     divide gets the largest power of two that does.
 
+    <!-- mlir-doc: attributes -->
     ```mlir
     #qat.quest                          // 4 bits, block 128
     #qat.quest<bits = 3, block = 64>
@@ -264,6 +266,7 @@ def QAT_StableQATRecipeAttr : QAT_RecipeAttr<"StableQATRecipe", "stableqat"> {
     Fourier surrogate `surrogate` (`#qat.fourier` when absent).
     Activations stay in float.
 
+    <!-- mlir-doc: attributes -->
     ```mlir
     #qat.stableqat                      // 2 bits, #qat.fourier
     #qat.stableqat<bits = 3, surrogate = #qat.fourier<[0.2, 0.01]>>
@@ -290,7 +293,7 @@ def QAT_IntRecipeAttr : QAT_RecipeAttr<"IntRecipe", "intn"> {
     The contraction itself stays in float.
 
     ```mlir
-    #qat.intn<estimator = #qat.ste,
+    #int4 = #qat.intn<estimator = #qat.ste,
               weights = #qat.quantizer<signed, 4 bits, absmax, per_group<32>>,
               activations = #qat.quantizer<signed, 8 bits, absmax, per_row>>
     ```

@@ -163,8 +163,7 @@ def QAT_DequantizeOp : QAT_Op<"dequantize", [Pure]> {
     type($input) `,` type($scale) `->` type($result)
   }];
   let hasVerifier = 1;
-  let hasCanonicalizer = 1;
-}
+  }
 
 //===----------------------------------------------------------------------===//
 // qat.fake_quant / qat.fake_quant_grad
@@ -173,8 +172,9 @@ def QAT_DequantizeOp : QAT_Op<"dequantize", [Pure]> {
 def QAT_FakeQuantOp : QAT_Op<"fake_quant", [Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "quantize then dequantize (forward of QAT)";
   let description = [{
-    `result = dequantize(quantize(x, s), s)`, computed in floating point. The
-    op carries the gradient estimator that its backward
+    `result = dequantize(quantize(x, s), s)`, computed in floating point,
+    except that NaN stays NaN (quantize stores NaN as the lowest code, so the
+    round trip through codes is not folded into this op). The op carries the gradient estimator that its backward
     (`qat.fake_quant_grad`) uses.
 
     <!-- mlir-doc: wrap %x: tensor<64x512xf32>, %s: tensor<64x1xf32> -->
