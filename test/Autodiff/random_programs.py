@@ -329,7 +329,8 @@ class Program:
         for _ in range(int(self.rng.integers(2, 4))):
             v, _ = self.pick(s)
             parts.append((v, s))
-        if self.rng.integers(2):
+        short_first = bool(self.rng.integers(2))
+        if short_first:
             v, vs = parts[0]
             short = list(vs)
             short[dim] -= 2
@@ -357,7 +358,7 @@ class Program:
         at = [int(self.rng.integers(0, ps[i] - s[i] + 1)) for i in range(2)]
         r = self.fresh()
         self.emit(f"{r} = tensor.extract_slice {p}[{at[0]}, {at[1]}] [{m}, {n}] [1, 1] : {ttype(ps)} to {ttype(s)}")
-        self.add(r, s, f"concat dim({dim}) of {len(parts)} + pad low{low} high{high} + extract_slice")
+        self.add(r, s, f"concat dim({dim}) of {len(parts)}{' (first sliced)' if short_first else ''} + pad low{low} high{high} + extract_slice")
 
     TEMPLATES = ["t_unary", "t_unary", "t_binary", "t_named", "t_named_unary", "t_bias", "t_broadcast_named",
                  "t_matmul", "t_batch_matmul", "t_transpose", "t_softmax", "t_slices",
