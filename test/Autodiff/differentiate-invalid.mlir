@@ -177,3 +177,35 @@ func.func @taken(%w: tensor<f32> {qat.param}) -> tensor<f32> {
 func.func @taken_grad() {
   return
 }
+
+// -----
+
+// A padding value that depends on a parameter: its gradient (the sum of the
+// adjoint over the padded border) is not generated.
+func.func @pad_active_value(%x: tensor<4xf32>, %pt: tensor<f32> {qat.param}) -> f32 {
+  %c0 = arith.constant 0 : index
+  %v = tensor.extract %pt[] : tensor<f32>
+  // expected-error @+1 {{'tensor.pad' op pads with a value that needs a gradient; the gradient of argument #1 needs it}}
+  %p = tensor.pad %x low[1] high[1] {
+  ^bb0(%i: index):
+    tensor.yield %v : f32
+  } : tensor<4xf32> to tensor<6xf32>
+  %l = tensor.extract %p[%c0] : tensor<6xf32>
+  return %l : f32
+}
+
+// -----
+
+// A padding region that computes its value from the indices.
+func.func @pad_region(%w: tensor<4xf32> {qat.param}) -> f32 {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{'tensor.pad' op has a padding region that is not a constant yield; the gradient of argument #0 needs it}}
+  %p = tensor.pad %w low[1] high[1] {
+  ^bb0(%i: index):
+    %n = arith.index_cast %i : index to i32
+    %f = arith.sitofp %n : i32 to f32
+    tensor.yield %f : f32
+  } : tensor<4xf32> to tensor<6xf32>
+  %l = tensor.extract %p[%c0] : tensor<6xf32>
+  return %l : f32
+}

@@ -103,6 +103,50 @@ func.func @tensor_ops(%w: tensor<4x6xf32> {qat.param}, %v: tensor<2x6xf32> {qat.
 
 // -----
 
+// concat along dimension 1 of unequal widths with an operand used twice (its
+// two slices of the adjoint add up); a 2-d pad with a nonzero constant whose
+// adjoint is the window at the low padding.
+// CHECK-LABEL: func.func @concat_pad_2d_grad
+// CHECK-SAME:    -> (f32, tensor<3x2xf32>, tensor<3x5xf32>)
+// CHECK:         %[[DP:.*]] = tensor.insert %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] : tensor<4x11xf32>
+// CHECK:         %[[DC:.*]] = tensor.extract_slice %[[DP]][1, 0] [3, 9] [1, 1] : tensor<4x11xf32> to tensor<3x9xf32>
+// CHECK:         %[[DA0:.*]] = tensor.extract_slice %[[DC]][0, 0] [3, 2] [1, 1] : tensor<3x9xf32> to tensor<3x2xf32>
+// CHECK:         %[[DW:.*]] = tensor.extract_slice %[[DC]][0, 2] [3, 5] [1, 1] : tensor<3x9xf32> to tensor<3x5xf32>
+// CHECK:         %[[DA1:.*]] = tensor.extract_slice %[[DC]][0, 7] [3, 2] [1, 1] : tensor<3x9xf32> to tensor<3x2xf32>
+// CHECK:         %[[DA:.*]] = linalg.add ins(%[[DA0]], %[[DA1]] : tensor<3x2xf32>, tensor<3x2xf32>)
+// CHECK:         return %{{.*}}, %[[DA]], %[[DW]] : f32, tensor<3x2xf32>, tensor<3x5xf32>
+
+func.func @concat_pad_2d(%a: tensor<3x2xf32> {qat.param}, %w: tensor<3x5xf32> {qat.param}) -> f32 {
+  %c1 = arith.constant 1 : index
+  %half = arith.constant 0.5 : f32
+  %c = tensor.concat dim(1) %a, %w, %a : (tensor<3x2xf32>, tensor<3x5xf32>, tensor<3x2xf32>) -> tensor<3x9xf32>
+  %p = tensor.pad %c low[1, 0] high[0, 2] {
+  ^bb0(%i: index, %j: index):
+    tensor.yield %half : f32
+  } : tensor<3x9xf32> to tensor<4x11xf32>
+  %l = tensor.extract %p[%c1, %c1] : tensor<4x11xf32>
+  return %l : f32
+}
+
+// -----
+
+// collapse_shape with several groups: the adjoint is expanded back with the
+// same reassociation and the source's shape.
+// CHECK-LABEL: func.func @collapse_groups_grad
+// CHECK-SAME:    -> (f32, tensor<2x3x4x5xf32>)
+// CHECK:         %[[D0:.*]] = tensor.insert %{{.*}} into %{{.*}}[%{{.*}}, %{{.*}}] : tensor<6x20xf32>
+// CHECK:         %[[D1:.*]] = tensor.expand_shape %[[D0]] {{\[\[}}0, 1], [2, 3]] output_shape [2, 3, 4, 5] : tensor<6x20xf32> into tensor<2x3x4x5xf32>
+// CHECK:         return %{{.*}}, %[[D1]] : f32, tensor<2x3x4x5xf32>
+
+func.func @collapse_groups(%w: tensor<2x3x4x5xf32> {qat.param}) -> f32 {
+  %c1 = arith.constant 1 : index
+  %f = tensor.collapse_shape %w [[0, 1], [2, 3]] : tensor<2x3x4x5xf32> into tensor<6x20xf32>
+  %l = tensor.extract %f[%c1, %c1] : tensor<6x20xf32>
+  return %l : f32
+}
+
+// -----
+
 // fake_quant with a learned step: its estimator's fake_quant_grad gives dx
 // and the LSQ ds; the Hadamard rotation is its own adjoint.
 // CHECK-LABEL: func.func @fake_quant_learned_grad

@@ -301,26 +301,68 @@ class Program:
         self.emit(f"{r} = tensor.expand_shape {t} [[0, 1]] output_shape [{m}, {n}] : {ttype((m * n,))} into {ttype(s)}")
         self.add(r, s, "collapse_shape + expand_shape")
 
-    def t_concat_pad(self):
-        m, n = self.m, self.n
-        v, s = self.pick((m, n))
-        w, _ = self.pick((m, n))
+    def t_collapse3(self):
+        # The rank-3 parameter collapsed along either pair of dimensions, a
+        # nonlinearity on the flat view, and the inverse reshape.
+        n, k = self.n, self.k
+        s = (3, n, k)
+        if self.rng.integers(2):
+            groups, flat = "[[0, 1], [2]]", (3 * n, k)
+        else:
+            groups, flat = "[[0], [1, 2]]", (3, n * k)
         c = self.fresh()
-        self.emit(f"{c} = tensor.concat dim(0) {v}, {w} : ({ttype(s)}, {ttype(s)}) -> {ttype((2 * m, n))}")
+        self.emit(f"{c} = tensor.collapse_shape {self.param('%pe')} {groups} : {ttype(s)} into {ttype(flat)}")
+        t = self.generic([(c, flat)], flat, [imap(2, [0, 1])] * 2, ["parallel"] * 2, UNARY["erf"])
+        r = self.fresh()
+        self.emit(f"{r} = tensor.expand_shape {t} {groups} output_shape [3, {n}, {k}] : {ttype(flat)} into {ttype(s)}")
+        self.add(r, s, f"collapse_shape {groups} + expand_shape")
+
+    def t_concat_pad(self):
+        # Two or three (m, n) values (repeats allowed: their adjoints add up),
+        # the first possibly sliced shorter, concatenated along a random
+        # dimension, padded by random amounts with a random constant, and a
+        # random (m, n) window of the result.
+        m, n = self.m, self.n
+        s = (m, n)
+        dim = int(self.rng.integers(2))
+        parts = []
+        for _ in range(int(self.rng.integers(2, 4))):
+            v, _ = self.pick(s)
+            parts.append((v, s))
+        short_first = bool(self.rng.integers(2))
+        if short_first:
+            v, vs = parts[0]
+            short = list(vs)
+            short[dim] -= 2
+            offsets = [0, 0]
+            offsets[dim] = 1
+            sl = self.fresh()
+            self.emit(f"{sl} = tensor.extract_slice {v}[{offsets[0]}, {offsets[1]}] [{short[0]}, {short[1]}] [1, 1] "
+                      f": {ttype(vs)} to {ttype(short)}")
+            parts[0] = (sl, tuple(short))
+        cs = list(s)
+        cs[dim] = sum(ps[dim] for _, ps in parts)
+        c = self.fresh()
+        self.emit(f"{c} = tensor.concat dim({dim}) {', '.join(v for v, _ in parts)} : "
+                  f"({', '.join(ttype(ps) for _, ps in parts)}) -> {ttype(cs)}")
+        low = [int(x) for x in self.rng.integers(0, 3, 2)]
+        high = [int(x) for x in self.rng.integers(0, 3, 2)]
+        ps = [cs[i] + low[i] + high[i] for i in range(2)]
         z = self.fresh()
-        self.emit(f"{z} = arith.constant 0.0 : f64")
+        self.emit(f"{z} = arith.constant {self.rng.choice(['0.0', '0.5', '-1.25'])} : f64")
         p = self.fresh()
-        self.emit(f"{p} = tensor.pad {c} low[1, 0] high[0, 2] {{")
+        self.emit(f"{p} = tensor.pad {c} low[{low[0]}, {low[1]}] high[{high[0]}, {high[1]}] {{")
         self.emit("^bb0(%i: index, %j: index):")
         self.emit(f"  tensor.yield {z} : f64")
-        self.emit(f"}} : {ttype((2 * m, n))} to {ttype((2 * m + 1, n + 2))}")
+        self.emit(f"}} : {ttype(cs)} to {ttype(ps)}")
+        at = [int(self.rng.integers(0, ps[i] - s[i] + 1)) for i in range(2)]
         r = self.fresh()
-        self.emit(f"{r} = tensor.extract_slice {p}[{m // 2}, 1] [{m}, {n}] [1, 1] : {ttype((2 * m + 1, n + 2))} to {ttype(s)}")
-        self.add(r, s, "concat + pad + extract_slice")
+        self.emit(f"{r} = tensor.extract_slice {p}[{at[0]}, {at[1]}] [{m}, {n}] [1, 1] : {ttype(ps)} to {ttype(s)}")
+        self.add(r, s, f"concat dim({dim}) of {len(parts)}{' (first sliced)' if short_first else ''} + pad low{low} high{high} + extract_slice")
 
     TEMPLATES = ["t_unary", "t_unary", "t_binary", "t_named", "t_named_unary", "t_bias", "t_broadcast_named",
                  "t_matmul", "t_batch_matmul", "t_transpose", "t_softmax", "t_slices",
-                 "t_reshape", "t_concat_pad"]
+                 "t_reshape", "t_collapse3", "t_concat_pad", "t_concat_pad"]
 
     def build(self, length):
         for _ in range(length):

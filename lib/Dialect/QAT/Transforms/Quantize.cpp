@@ -68,13 +68,21 @@ static FailureOr<SmallVector<int64_t>> permutationTo(AffineMap map,
   return perm;
 }
 
+/// Whether `op` has the shape of a contraction at all: two tensor inputs, one
+/// init and a multiply-add body with a reduction. Ops that fail it (a bias
+/// add or a layer-norm scale on a parameter) are not the default recipe's
+/// business; ops that pass it but are not supported get a diagnostic.
+static bool isContractionLike(linalg::LinalgOp op) {
+  return op.hasPureTensorSemantics() && op.getNumDpsInputs() == 2 &&
+         op.getNumDpsInits() == 1 && linalg::isaContractionOpInterface(op);
+}
+
 /// Recognizes the supported contractions; on failure `why` says what is not
 /// supported.
 static FailureOr<Contraction> matchContraction(linalg::LinalgOp op,
                                                std::string &why) {
   llvm::raw_string_ostream os(why);
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op)) {
+  if (!isContractionLike(op)) {
     os << "is not a contraction (two inputs, one init, a multiply-add body)";
     return failure();
   }
@@ -354,7 +362,10 @@ LogicalResult QATQuantizePass::quantizeFunction(func::FuncOp func,
       rhsParam = isParam(traceToArgument(linalgOp.getDpsInputs()[1]));
     }
     RecipeAttrInterface recipe = explicitRecipe;
-    if (!recipe && (lhsParam || rhsParam))
+    // The default applies to contractions only: a parameter also feeds bias
+    // adds and elementwise scales, which stay in float unless a recipe on
+    // the op itself asks for more (and then gets the diagnostic below).
+    if (!recipe && (lhsParam || rhsParam) && isContractionLike(linalgOp))
       recipe = def;
     if (!recipe)
       return WalkResult::advance();

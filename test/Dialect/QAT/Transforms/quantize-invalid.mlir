@@ -110,3 +110,23 @@ func.func @caller(%x: tensor<4x16xf32>, %w: tensor<16x8xf32>,
       : (tensor<4x16xf32>, tensor<16x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// A bias add on a parameter is skipped by the default recipe, but a recipe
+// set on the op itself must apply, so it gets the diagnostic.
+#map_rows = affine_map<(d0, d1) -> (d0, d1)>
+#map_bias = affine_map<(d0, d1) -> (d1)>
+func.func @explicit_recipe_on_bias(%y: tensor<4x16xf32>, %b: tensor<16xf32> {qat.param}) -> tensor<4x16xf32> {
+  %e = tensor.empty() : tensor<4x16xf32>
+  // expected-error @+1 {{qat-quantize cannot apply #qat.stableqat: 'linalg.generic' is not a contraction (two inputs, one init, a multiply-add body)}}
+  %yb = linalg.generic {indexing_maps = [#map_rows, #map_bias, #map_rows],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%y, %b : tensor<4x16xf32>, tensor<16xf32>) outs(%e : tensor<4x16xf32>)
+      attrs = {qat.recipe = #qat.stableqat} {
+  ^bb0(%a: f32, %c: f32, %o: f32):
+    %s = arith.addf %a, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<4x16xf32>
+  return %yb : tensor<4x16xf32>
+}

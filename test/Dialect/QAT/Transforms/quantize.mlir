@@ -200,3 +200,61 @@ func.func @tokens(%x: tensor<3x5x64xf32>, %w: tensor<64x24xf32> {qat.param}) -> 
   } -> tensor<5x3x24xf32>
   return %y : tensor<5x3x24xf32>
 }
+
+// -----
+
+// The default recipe applies to contractions only: the bias add (a generic
+// with a parameter operand, no reduction) and the elementwise scale by a
+// parameter (linalg.mul) stay in float, untouched and without a diagnostic,
+// while the product by the parameter W is quantized.
+
+// QUEST-LABEL: func.func @bias_and_scale
+// QUEST-SAME: (%[[X:.*]]: tensor<4x128xf32>, %[[W:.*]]: tensor<128x16xf32> {qat.param}, %[[B:.*]]: tensor<16xf32> {qat.param}, %[[G:.*]]: tensor<4x16xf32> {qat.param}) -> tensor<4x16xf32>
+// QUEST: %[[Y:.*]] = qat.matmul {{.*}} -> tensor<4x16xf32>
+// QUEST-NOT: linalg.matmul
+// QUEST: %[[YB:.*]] = linalg.generic {{.*}} ins(%[[Y]], %[[B]] : tensor<4x16xf32>, tensor<16xf32>)
+// QUEST-NEXT: ^bb0
+// QUEST-NEXT: arith.addf
+// QUEST-NOT: qat.
+// QUEST: %[[R:.*]] = linalg.mul ins(%[[YB]], %[[G]] : tensor<4x16xf32>, tensor<4x16xf32>)
+// QUEST: return %[[R]]
+
+// SQ-LABEL: func.func @bias_and_scale
+// SQ-SAME: %{{.*}}: tensor<16x1xf32> {qat.step}) -> tensor<4x16xf32>
+// SQ: qat.fake_quant
+// SQ-NOT: qat.fake_quant
+// SQ: linalg.matmul
+// SQ: linalg.generic
+// SQ: linalg.mul
+// SQ-LABEL: func.func @bias_and_scale_init_steps
+// SQ-SAME: (%{{.*}}: tensor<128x16xf32>, %{{.*}}: tensor<16xf32>, %{{.*}}: tensor<4x16xf32>) -> tensor<16x1xf32>
+
+// STE-LABEL: func.func @bias_and_scale
+// STE-COUNT-2: qat.fake_quant
+// STE-NOT: qat.
+// STE: linalg.matmul
+// STE-NOT: qat.
+// STE: linalg.generic
+// STE-NOT: qat.
+// STE: linalg.mul
+#map_rows = affine_map<(d0, d1) -> (d0, d1)>
+#map_bias = affine_map<(d0, d1) -> (d1)>
+func.func @bias_and_scale(%x: tensor<4x128xf32>, %w: tensor<128x16xf32> {qat.param},
+                          %b: tensor<16xf32> {qat.param},
+                          %g: tensor<4x16xf32> {qat.param}) -> tensor<4x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x16xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<4x128xf32>, tensor<128x16xf32>)
+      outs(%f : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %yb = linalg.generic {indexing_maps = [#map_rows, #map_bias, #map_rows],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%y, %b : tensor<4x16xf32>, tensor<16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %c: f32, %o: f32):
+    %s = arith.addf %a, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<4x16xf32>
+  %r = linalg.mul ins(%yb, %g : tensor<4x16xf32>, tensor<4x16xf32>)
+      outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %r : tensor<4x16xf32>
+}
