@@ -57,6 +57,33 @@ extern "C" int LLVMFuzzerInitialize(int *, char ***) {
   return 0;
 }
 
+/// MLIR 22's custom parsers of linalg.reduce, broadcast and transpose store a
+/// null attribute when what follows `dimensions`/`permutation` is not a
+/// well-formed `= [...]`, then crash in NamedAttrList::set (upstream, reached
+/// by qat-opt as well; docs/reliability.md). Inputs that could reach it are
+/// skipped so that the target keeps looking for qat's own bugs.
+static bool mayHitUpstreamDenseArrayCrash(StringRef text) {
+  for (StringRef key : {"dimensions", "permutation"}) {
+    size_t pos = 0;
+    while ((pos = text.find(key, pos)) != StringRef::npos) {
+      pos += key.size();
+      StringRef rest = text.drop_front(pos).ltrim();
+      if (!rest.consume_front("="))
+        return true;
+      rest = rest.ltrim();
+      if (!rest.consume_front("["))
+        return true;
+      size_t close = rest.find(']');
+      if (close == StringRef::npos)
+        return true;
+      if (rest.take_front(close).find_first_not_of("0123456789-, \n") !=
+          StringRef::npos)
+        return true;
+    }
+  }
+  return false;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   MLIRContext context(getRegistrations().registry,
                       MLIRContext::Threading::DISABLED);
@@ -69,6 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   // past it was this target's first finding (heap-buffer-overflow by one in
   // the lexer), not a bug any tool can reach. Parse a terminated copy.
   std::string text(reinterpret_cast<const char *>(data), size);
+  if (mayHitUpstreamDenseArrayCrash(text))
+    return 0;
   OwningOpRef<ModuleOp> module =
       parseSourceString<ModuleOp>(StringRef(text.c_str(), size), config);
   if (!module || failed(verify(*module)))
