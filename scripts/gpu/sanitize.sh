@@ -64,6 +64,7 @@ mkdir -p "$dir/logs"
 
 # Link every artifact (and build the runtime) before any tool runs.
 for artifact in "$dir"/*/; do
+  [ -f "${artifact}module.o" ] || continue  # logs/ is not an artifact
   "$root/scripts/gpu/link.sh" "$artifact" >/dev/null
 done
 
@@ -97,6 +98,7 @@ status=0
 declare -A seconds
 for tool in $tools; do
   for artifact in "$dir"/*/; do
+    [ -f "${artifact}module.o" ] || continue  # logs/ is not an artifact
     name=$(basename "$artifact")
     log="$dir/logs/$tool-$name.log"
     extra=()
@@ -124,6 +126,7 @@ done
 echo "== compute-sanitizer summary ($("$sanitizer" --version | grep -o 'Version [0-9.]*' | head -1), seed $seed)"
 for tool in $tools; do
   for artifact in "$dir"/*/; do
+    [ -f "${artifact}module.o" ] || continue  # logs/ is not an artifact
     name=$(basename "$artifact")
     log="$dir/logs/$tool-$name.log"
     kernels=$(wc -l <"$artifact/kernels.txt")
