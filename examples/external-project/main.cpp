@@ -30,7 +30,8 @@
 using namespace mlir;
 
 // Rotate, quantize to packed INT4 codes, dequantize, rotate back: the
-// quantize/dequantize pair canonicalizes to one qat.fake_quant.
+// canonicalized module keeps the quantize/dequantize pair (NaN stores the
+// lowest code, so the round trip is not a qat.fake_quant).
 static constexpr llvm::StringLiteral kProgram = R"mlir(
 #q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
 func.func @quest_activation(%x: tensor<4x256xf32>) -> tensor<4x256xf32> {

@@ -100,7 +100,16 @@ def check_quest(bits, m, n, k, packed, device, gen):
     report(case, "x^ (bf16)", rel(xq, xq_r), 4e-3)
     report(case, "w^ (bf16)", rel(wq, wq_r), 4e-3)
     report(case, "y", rel(y, y_r), 5e-3)
-    report(case, "dx", rel(dx, dx_r), 1e-2)
+    # A row of dx is the rotation of its masked gradient, so one trust-mask
+    # element that f32 and f64 decide differently (|xq - x| within rounding of
+    # the threshold, at the clip) moves the whole row: compare the rows with
+    # no such element, and say how many were left out.
+    threshold = ref.ALPHA[bits - 1] / (2 ** bits - 1) * xh.pow(2).mean(-1, keepdim=True).sqrt()
+    near = (((xq_r - xh).abs() - threshold).abs() <= 1e-4 * threshold).any(-1).cpu()
+    rows = ~near
+    if int(near.sum()):
+        print(f"{case:<34} dx rows at the trust threshold, not compared: {int(near.sum())} of {m}")
+    report(case, "dx", rel(dx[rows], dx_r[rows]), 1e-2)
     report(case, "dw", rel(dw, dw_r), 1e-2)
     # The weight's trust mask, read back through H (its own inverse): dw is
     # f32, so rotate(dw) = g_w * mask_w up to rounding.
@@ -116,7 +125,7 @@ def check_quest(bits, m, n, k, packed, device, gen):
     yt = ref.QuESTLinearRef.apply(xt, wt, bits)
     yt.backward(dy)
     report(case, "y vs torch", rel(y, yt), 1e-2)
-    report(case, "dx vs torch", rel(dx, xt.grad), 2e-2)
+    report(case, "dx vs torch", rel(dx[rows], xt.grad[rows]), 2e-2)
     report(case, "dw vs torch", rel(dw, wt.grad), 2e-2)
 
 
@@ -144,7 +153,16 @@ def check_stableqat(bits, m, n, k, device, gen):
 
     report(case, "w^ (bf16)", differ(wq, wq_r.to(torch.bfloat16)), 1e-5, "differ")
     report(case, "y", rel(y, y_r), 5e-3)
-    report(case, "dx", rel(dx, dx_r), 1e-2)
+    # A row of dx is the rotation of its masked gradient, so one trust-mask
+    # element that f32 and f64 decide differently (|xq - x| within rounding of
+    # the threshold, at the clip) moves the whole row: compare the rows with
+    # no such element, and say how many were left out.
+    threshold = ref.ALPHA[bits - 1] / (2 ** bits - 1) * xh.pow(2).mean(-1, keepdim=True).sqrt()
+    near = (((xq_r - xh).abs() - threshold).abs() <= 1e-4 * threshold).any(-1).cpu()
+    rows = ~near
+    if int(near.sum()):
+        print(f"{case:<34} dx rows at the trust threshold, not compared: {int(near.sum())} of {m}")
+    report(case, "dx", rel(dx[rows], dx_r[rows]), 1e-2)
     report(case, "dw", rel(dw, dw_r), 1e-3)
     report(case, "ds", rel(ds, ds_r), 1e-3)
 
