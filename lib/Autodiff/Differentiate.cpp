@@ -36,6 +36,23 @@ SmallVector<unsigned> mlir::qat::getTrainableArguments(func::FuncOp func) {
   return indices;
 }
 
+FailureOr<SmallVector<func::FuncOp>> mlir::qat::selectTrainableFunctions(
+    ModuleOp module, ArrayRef<std::string> names, StringRef passName) {
+  SmallVector<func::FuncOp> selected;
+  for (const std::string &name : names) {
+    auto func = module.lookupSymbol<func::FuncOp>(name);
+    if (!func)
+      return module.emitError(passName)
+             << ": no function named '" << name << "'";
+    selected.push_back(func);
+  }
+  if (names.empty())
+    for (auto func : module.getOps<func::FuncOp>())
+      if (!getTrainableArguments(func).empty())
+        selected.push_back(func);
+  return selected;
+}
+
 namespace {
 
 /// Values that carry adjoints: floats, tensors of floats, and the codes of
@@ -244,24 +261,11 @@ struct DifferentiatePass
   using DifferentiateBase::DifferentiateBase;
 
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    SmallVector<func::FuncOp> selected;
-    if (!functions.empty()) {
-      for (const std::string &name : functions) {
-        auto func = module.lookupSymbol<func::FuncOp>(name);
-        if (!func) {
-          module.emitError("qat-differentiate: no function named '")
-              << name << "'";
-          return signalPassFailure();
-        }
-        selected.push_back(func);
-      }
-    } else {
-      for (auto func : module.getOps<func::FuncOp>())
-        if (!getTrainableArguments(func).empty())
-          selected.push_back(func);
-    }
-    for (func::FuncOp func : selected) {
+    FailureOr<SmallVector<func::FuncOp>> selected = selectTrainableFunctions(
+        getOperation(), functions, "qat-differentiate");
+    if (failed(selected))
+      return signalPassFailure();
+    for (func::FuncOp func : *selected) {
       SmallVector<unsigned> indices(wrt.begin(), wrt.end());
       if (indices.empty())
         indices = getTrainableArguments(func);

@@ -44,24 +44,11 @@ struct TrainingStepPass
           << optimizer << "' (expected sgd or adamw)";
       return signalPassFailure();
     }
-    ModuleOp module = getOperation();
-    SmallVector<func::FuncOp> selected;
-    if (!functions.empty()) {
-      for (const std::string &name : functions) {
-        auto func = module.lookupSymbol<func::FuncOp>(name);
-        if (!func) {
-          module.emitError("qat-training-step: no function named '")
-              << name << "'";
-          return signalPassFailure();
-        }
-        selected.push_back(func);
-      }
-    } else {
-      for (auto func : module.getOps<func::FuncOp>())
-        if (!getTrainableArguments(func).empty())
-          selected.push_back(func);
-    }
-    for (func::FuncOp func : selected) {
+    FailureOr<SmallVector<func::FuncOp>> selected = selectTrainableFunctions(
+        getOperation(), functions, "qat-training-step");
+    if (failed(selected))
+      return signalPassFailure();
+    for (func::FuncOp func : *selected) {
       SmallVector<unsigned> indices(wrt.begin(), wrt.end());
       if (indices.empty())
         indices = getTrainableArguments(func);

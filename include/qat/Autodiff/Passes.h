@@ -24,6 +24,13 @@ namespace mlir::qat {
 /// The indices of the arguments of `func` marked `qat.param` or `qat.step`.
 SmallVector<unsigned> getTrainableArguments(func::FuncOp func);
 
+/// The functions a training-graph pass works on: those named in `names`, or,
+/// when it is empty, every function with a trainable argument. A name that is
+/// no function is reported (prefixed by `passName`) and gives failure.
+FailureOr<SmallVector<func::FuncOp>>
+selectTrainableFunctions(ModuleOp module, ArrayRef<std::string> names,
+                         StringRef passName);
+
 /// Adds next to `func` (one block, one scalar result: the loss) a function
 /// named `name` with the same arguments that returns the loss and the
 /// gradients of the arguments `wrt`. Reports an error and returns failure,
