@@ -11,10 +11,12 @@ apply; what is checked instead:
    differences and torch in float-models.test) evaluated at the
    fake-quantized weights, times StableQAT's Fourier surrogate, and the LSQ
    step gradients, all written here in numpy;
-   QuEST W4A4 (activations quantized too): the QAT gradient of each
+   QuEST W8A8 (activations quantized too): the QAT gradient of each
    parameter points where the float model's does (cosine similarity above
-   a floor: the trust estimator masks, it does not scramble);
-4. 40 AdamW steps on one batch lower the loss.
+   0.95: at 8 bits the trust estimator masks little, so a wrong rule shows;
+   at 4 bits on these tiny tensors the quantization error alone can turn a
+   gradient around, so W4A4's cosines are printed, not checked);
+4. 40 AdamW steps on one batch lower the loss (W4A4 and W2).
 
 Usage: end_to_end_check.py SRC_ROOT [SEED]
 """
@@ -36,8 +38,10 @@ print(f"seed {SEED} (replay: end_to_end_check.py {ROOT} {SEED})")
 rng = np.random.default_rng(SEED)
 
 MODELS = [("mlp.mlir", "mlp_loss", 2), ("transformer_block.mlir", "transformer_block_loss", 2)]
-RECIPES = [("QuEST W4A4", dict(recipe="quest", bits=4)),
-           ("StableQAT W2", dict(recipe="stableqat", bits=2))]
+# (label, qat-quantize options, whether the 40 training steps run)
+RECIPES = [("QuEST W4A4", dict(recipe="quest", bits=4), True),
+           ("QuEST W8A8", dict(recipe="quest", bits=8), False),
+           ("StableQAT W2", dict(recipe="stableqat", bits=2), True)]
 # The parameters that are weights of contractions, in the order of their
 # contractions (the order of qat-quantize's step arguments), and whether the
 # contraction reads them as N x K (True) or K x N (False, transposed for the
@@ -104,7 +108,7 @@ for path, name, num_inputs in MODELS:
     base = inputs(shapes, name)
     float_grads = float_grad(*base)[1:]
 
-    for label, options in RECIPES:
+    for label, options, train in RECIPES:
         module = qat.Module.parse(text)
         qat.run_pipeline(module, "qat-quantize", **options)
         wrt = trainable(module, name)
@@ -139,11 +143,13 @@ for path, name, num_inputs in MODELS:
             cos = [cosine(g, fg) for g, fg in zip(grads, float_grads)]
             print(f"{path} {label}: loss {loss:.4f}; cosine(QAT grad, float grad) "
                   f"min {min(cos):.3f} mean {np.mean(cos):.3f} over {num_params} params")
-            # 4-bit codes can move one small tensor's gradient far from the
-            # float one; a wrong rule moves many. The
-            # QuEST rules themselves are checked bit for bit against the
+            # The QuEST rules themselves are checked bit for bit against the
             # hand-written backward (examples_check.py).
-            assert np.median(cos) > 0.7 and np.mean(cos) > 0.6, cos
+            if options["bits"] == 8:
+                assert min(cos) > 0.95, cos
+
+        if not train:
+            continue
 
         # 4: AdamW on one batch.
         step = compiled[name + "_train_step"]
