@@ -121,6 +121,17 @@ struct ConvertQATToGPUPass
     SmallVector<FusionGroup> emitted;
     bool failedAny = false;
     for (FusionGroup &group : groups) {
+      if (group.isWholeTensorScale() && group.shape.hasDynamicRows()) {
+        // Its element count is known only at run time; the linalg route
+        // refuses it with the reason.
+        if (allowFallback)
+          continue;
+        group.ops.front()->emitOpError()
+            << "computes a per_tensor statistic over a dynamic number of "
+               "rows, which the GPU kernels do not take";
+        failedAny = true;
+        continue;
+      }
       if (group.isWholeTensorScale()) {
         plans.emplace_back();
         emitted.push_back(group);
