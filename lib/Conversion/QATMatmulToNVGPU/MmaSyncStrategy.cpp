@@ -177,9 +177,7 @@ private:
     return ShapedType::isDynamic(rows) ? mRows : idx(rows);
   }
   Value lastRow(int64_t rows) {
-    if (!ShapedType::isDynamic(rows))
-      return idx(rows - 1);
-    return b.createOrFold<arith::SubIOp>(mRows, idx(1));
+    return ShapedType::isDynamic(rows) ? mLast : idx(rows - 1);
   }
   Value i32(int64_t value) {
     Value &constant = i32Constants[value];
@@ -236,8 +234,8 @@ private:
   Value tid, lane, warpM, warpN;
   /// First row of A and of B (first column of the result) of this CTA.
   Value m0, n0;
-  /// M, when it is dynamic.
-  Value mRows;
+  /// M and M - 1, when M is dynamic.
+  Value mRows, mLast;
 };
 
 } // namespace
@@ -519,9 +517,9 @@ void MmaSyncKernelBuilder::emitEpilogue(ValueRange accumulators) {
       Value local =
           add(add(mul(warpM, kWarpTileM), idx(tileM * kMmaM + h * 8)), laneRow);
       Value row = add(m0, local);
-      Value clamped =
-          guardRows ? b.createOrFold<arith::MinUIOp>(row, lastRow(spec.m))
-                    : row;
+      Value clamped = guardRows
+                          ? b.createOrFold<arith::MinUIOp>(row, lastRow(spec.m))
+                          : row;
       Value rowScale =
           spec.lhsPerRow
               ? loadScale(lhsScale, spec.lhsScaleElementType, clamped)
@@ -579,8 +577,7 @@ void MmaSyncKernelBuilder::emitEpilogue(ValueRange accumulators) {
           b.setInsertionPointToStart(ifOp.thenBlock());
           emitStore();
         };
-        Value rowInBounds =
-            guardRows ? ult(row, rowsValue(spec.m)) : Value();
+        Value rowInBounds = guardRows ? ult(row, rowsValue(spec.m)) : Value();
         auto both = [&](Value x, Value y) -> Value {
           if (!x || !y)
             return x ? x : y;
@@ -621,8 +618,10 @@ void MmaSyncKernelBuilder::build(gpu::GPUFuncOp func,
   lhsScale = entry->getArgument(2);
   rhsScale = entry->getArgument(3);
   result = entry->getArgument(4);
-  if (dynamicM())
+  if (dynamicM()) {
     mRows = memref::DimOp::create(b, lhs, 0);
+    mLast = arith::SubIOp::create(b, mRows, idx(1));
+  }
 
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   lane = bitAnd(tid, kWarpSize - 1);

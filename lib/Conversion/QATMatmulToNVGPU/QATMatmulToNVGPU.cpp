@@ -73,9 +73,9 @@ std::string MatmulKernelSpec::getName() const {
     os << "dyn";
   else
     os << m;
-  os << "x" << n << "x" << k << "_"
-     << stringifyGrid(lhsGrid) << "_" << stringifyGrid(rhsGrid) << "_"
-     << (packed ? "s4" : "s8") << "_" << resultElementType;
+  os << "x" << n << "x" << k << "_" << stringifyGrid(lhsGrid) << "_"
+     << stringifyGrid(rhsGrid) << "_" << (packed ? "s4" : "s8") << "_"
+     << resultElementType;
   return name;
 }
 
@@ -245,8 +245,8 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
     if (ShapedType::isDynamic(spec.m)) {
       Value m = memref::DimOp::create(rewriter, loc, buffers.front(), 0);
       dynamicSizes.push_back(m);
-      Value tilesM = arith::CeilDivUIOp::create(rewriter, loc, m,
-                                                index(kernel.tileM));
+      Value tilesM =
+          arith::CeilDivUIOp::create(rewriter, loc, m, index(kernel.tileM));
       grid = arith::MulIOp::create(rewriter, loc, tilesM, index(kernel.tilesN));
     } else {
       grid = index(kernel.gridSize);

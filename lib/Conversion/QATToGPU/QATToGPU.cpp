@@ -124,11 +124,14 @@ struct ConvertQATToGPUPass
       if (group.isWholeTensorScale() && group.shape.hasDynamicRows()) {
         // Its element count is known only at run time; the linalg route
         // refuses it with the reason.
-        if (allowFallback)
+        StringRef reason = "computes a per_tensor statistic over a dynamic "
+                           "number of rows, which the GPU kernels do not take";
+        if (allowFallback) {
+          group.ops.front()->emitRemark()
+              << reason << "; left for convert-qat-to-linalg";
           continue;
-        group.ops.front()->emitOpError()
-            << "computes a per_tensor statistic over a dynamic number of "
-               "rows, which the GPU kernels do not take";
+        }
+        group.ops.front()->emitOpError() << reason;
         failedAny = true;
         continue;
       }

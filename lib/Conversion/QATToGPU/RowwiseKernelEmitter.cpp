@@ -2276,8 +2276,8 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
   }
   Value factor = stepGradFactors.lookup(op);
   if (!factor)
-    factor = constantF32(b, quantizer.getStepGradFactor(plan.shape.rows *
-                                                        plan.shape.length));
+    factor = constantF32(
+        b, quantizer.getStepGradFactor(plan.shape.rows * plan.shape.length));
   DenseMap<Value, Value> gradOf;
   SmallVector<Value> perChunk;
   for (Value total :
@@ -2335,9 +2335,9 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
     row =
         arith::AddIOp::create(b, arith::MulIOp::create(b, row, index(RB)), ty);
   if (plan.guardRows)
-    rowValid = arith::CmpIOp::create(
-        b, arith::CmpIPredicate::ult, row,
-        rowCount ? rowCount : index(plan.shape.rows));
+    rowValid =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row,
+                              rowCount ? rowCount : index(plan.shape.rows));
   Value first = tx;
   if (plan.pairBit >= 0) {
     // Lane L = 16h + m of warp w: chunk 32w + hT + c(m, 0), which is
@@ -2427,7 +2427,8 @@ void RowKernelEmitter::emitDynamicGrid(Value rows) {
       continue;
     Type f64 = b.getF64Type();
     Value elements = arith::MulIOp::create(
-        b, rowCount, index(plan.shape.length * grad.getQuantizer().getMaxCode()));
+        b, rowCount,
+        index(plan.shape.length * grad.getQuantizer().getMaxCode()));
     Value count = arith::UIToFPOp::create(
         b, f64, arith::IndexCastUIOp::create(b, b.getI64Type(), elements));
     Value one = arith::ConstantOp::create(b, b.getF64FloatAttr(1.0));

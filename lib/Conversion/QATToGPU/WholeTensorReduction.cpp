@@ -97,9 +97,8 @@ gpu::LaunchOp mlir::qat::createLaunch(ImplicitLocOpBuilder &b, Value blocks,
   if (sharedFloats > 0)
     sharedBytes =
         arith::ConstantIntOp::create(b, b.getI32Type(), sharedFloats * 4);
-  auto launch =
-      gpu::LaunchOp::create(b, blocks, one, one, index(threadsX),
-                            index(threadsY), one, sharedBytes);
+  auto launch = gpu::LaunchOp::create(b, blocks, one, one, index(threadsX),
+                                      index(threadsY), one, sharedBytes);
   b.setInsertionPointToStart(&launch.getBody().front());
   gpu::TerminatorOp::create(b);
   b.setInsertionPointToStart(&launch.getBody().front());

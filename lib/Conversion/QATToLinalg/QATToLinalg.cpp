@@ -191,7 +191,10 @@ struct GroupView {
     int64_t rowLength = shape.back();
     switch (quantizer.getGranularity()) {
     case Granularity::PerTensor:
-      // (Dynamic rows with per_tensor steps are refused before lowering.)
+      // Dynamic rows: one group of a dynamic length (its statistics are
+      // refused before lowering, see checkDynamicRows).
+      if (ShapedType::isDynamic(leading))
+        return {1, 1, ShapedType::kDynamic};
       return {1, 1, leading * rowLength};
     case Granularity::PerRow:
       return {leading, 1, rowLength};
@@ -679,8 +682,7 @@ struct QuantizeOpLowering : OpConversionPattern<QuantizeOp> {
       maps.push_back(highScale);
     }
     maps.push_back(AffineMap::getMultiDimIdentityMap(2, ctx));
-    Value init =
-        emptyTensor(rewriter, loc, pairs.packedShape(), codeType, x);
+    Value init = emptyTensor(rewriter, loc, pairs.packedShape(), codeType, x);
     Value packed = buildGeneric(
         rewriter, loc, inputs, init, maps, parallelIterators(2),
         [&](OpBuilder &b, Location nl, ValueRange args) {
@@ -871,8 +873,8 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
       return constantF32(b, loc, q.getStepGradFactor(type.getNumElements()));
     Value elements = arith::ConstantIndexOp::create(b, loc, 1);
     for (int64_t dim = 0; dim < type.getRank(); ++dim)
-      elements = arith::MulIOp::create(
-          b, loc, elements, tensor::DimOp::create(b, loc, x, dim));
+      elements = arith::MulIOp::create(b, loc, elements,
+                                       tensor::DimOp::create(b, loc, x, dim));
     Type f64 = b.getF64Type();
     Value count = arith::UIToFPOp::create(
         b, loc, f64,
@@ -913,14 +915,13 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         });
     Value gradScale = buildStepGradFactor(rewriter, loc, q, adaptor.getInput());
     Type elementType = scaleType.getElementType();
-    Value ds =
-        buildPerGroupMap(rewriter, loc, view, sums, elementType,
-                         [&](OpBuilder &b, Location nl, Value sum) {
-                           Value narrow = toF32(b, nl, sum);
-                           Value scaled =
-                               arith::MulFOp::create(b, nl, gradScale, narrow);
-                           return castFloat(b, nl, scaled, elementType);
-                         });
+    Value ds = buildPerGroupMap(rewriter, loc, view, sums, elementType,
+                                [&](OpBuilder &b, Location nl, Value sum) {
+                                  Value narrow = toF32(b, nl, sum);
+                                  Value scaled = arith::MulFOp::create(
+                                      b, nl, gradScale, narrow);
+                                  return castFloat(b, nl, scaled, elementType);
+                                });
     return reshape(rewriter, loc, ds, scaleType.getShape());
   }
 };
@@ -950,8 +951,8 @@ struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
                              op.getLhsQuantizer(), packed);
     Value rhs = buildOperand(rewriter, loc, adaptor.getRhs(),
                              op.getRhsQuantizer(), packed);
-    Value zero = filledTensor(rewriter, loc, {m, n},
-                              rewriter.getI32IntegerAttr(0), lhs);
+    Value zero =
+        filledTensor(rewriter, loc, {m, n}, rewriter.getI32IntegerAttr(0), lhs);
     Value acc = linalg::MatmulTransposeBOp::create(
                     rewriter, loc, TypeRange{zero.getType()},
                     ValueRange{lhs, rhs}, ValueRange{zero})
@@ -1076,9 +1077,8 @@ struct FlattenDynamicRows : ConversionPattern {
       SmallVector<OpFoldResult> sizes;
       for (int64_t dim = 0; dim < rank; ++dim) {
         if (type.isDynamicDim(dim))
-          sizes.push_back(
-              tensor::DimOp::create(rewriter, loc, operands[0], dim)
-                  .getResult());
+          sizes.push_back(tensor::DimOp::create(rewriter, loc, operands[0], dim)
+                              .getResult());
         else
           sizes.push_back(rewriter.getIndexAttr(type.getDimSize(dim)));
       }
@@ -1129,10 +1129,11 @@ static LogicalResult checkDynamicRows(Operation *root) {
 
 void mlir::qat::populateQATToLinalgConversionPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<DequantizeOpLowering, FakeQuantGradOpLowering,
-               FakeQuantOpLowering, FlattenDynamicRows, HadamardOpLowering,
-               MatmulOpLowering, QuantizeOpLowering, RmsOpLowering,
-               ScaleOpLowering>(patterns.getContext());
+  patterns
+      .add<DequantizeOpLowering, FakeQuantGradOpLowering, FakeQuantOpLowering,
+           FlattenDynamicRows, HadamardOpLowering, MatmulOpLowering,
+           QuantizeOpLowering, RmsOpLowering, ScaleOpLowering>(
+          patterns.getContext());
 }
 
 namespace {

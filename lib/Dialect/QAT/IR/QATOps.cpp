@@ -51,9 +51,8 @@ static LogicalResult verifyRowTensor(Operation *op, StringRef role,
     return op->emitOpError()
            << "expects " << role << " of rank >= 1, got " << type;
   if (ShapedType::isDynamic(type.getShape().back()))
-    return op->emitOpError()
-           << "expects a static last dimension for the " << role << ", got "
-           << type;
+    return op->emitOpError() << "expects a static last dimension for the "
+                             << role << ", got " << type;
   return success();
 }
 
