@@ -287,7 +287,8 @@ struct ConvertQATMatmulToNVGPUPass
     // Before any planning: sizes the planner's int64 arithmetic can take,
     // and no zero-size matmul left for it (the CPU's linalg instead).
     auto isMatmul = [](Operation *op) { return isa<MatmulOp>(op); };
-    if (failed(checkGPUTensorSizes(module, isMatmul)) ||
+    if (failed(checkGPUDynamicShapes(module, isMatmul)) ||
+        failed(checkGPUTensorSizes(module, isMatmul)) ||
         failed(lowerZeroSizeOpsToLinalg(module, isMatmul)))
       return signalPassFailure();
 

@@ -90,7 +90,8 @@ struct ConvertQATToGPUPass
     // Before any planning: sizes the planners' int64 arithmetic can take,
     // and no zero-size tensor left for them (the CPU's linalg instead).
     auto anyQATOp = [](Operation *) { return true; };
-    if (failed(checkGPUTensorSizes(getOperation(), anyQATOp)) ||
+    if (failed(checkGPUDynamicShapes(getOperation(), anyQATOp)) ||
+        failed(checkGPUTensorSizes(getOperation(), anyQATOp)) ||
         failed(lowerZeroSizeOpsToLinalg(getOperation(), anyQATOp)))
       return signalPassFailure();
 
