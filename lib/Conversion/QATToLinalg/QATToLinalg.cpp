@@ -863,14 +863,12 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         });
   }
 
-  /// LSQ's g = 1 / sqrt(N * Qp), N the elements of x: a constant, or
-  /// computed in f64 and rounded once to f32 (as the constant is) from the
-  /// run-time rows.
+  /// LSQ's g = 1 / sqrt(N * Qp) for an x of dynamic shape: computed in f64
+  /// from the run-time N and rounded once to f32, as the constant of a static
+  /// shape is.
   static Value buildStepGradFactor(OpBuilder &b, Location loc, QuantizerAttr q,
                                    Value x) {
     auto type = cast<RankedTensorType>(x.getType());
-    if (type.hasStaticShape())
-      return constantF32(b, loc, q.getStepGradFactor(type.getNumElements()));
     Value elements = arith::ConstantIndexOp::create(b, loc, 1);
     for (int64_t dim = 0; dim < type.getRank(); ++dim)
       elements = arith::MulIOp::create(b, loc, elements,
@@ -913,15 +911,25 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
           return accumulate(b, nl, acc,
                             arith::MulFOp::create(b, nl, element.dy, term));
         });
-    Value gradScale = buildStepGradFactor(rewriter, loc, q, adaptor.getInput());
+    // A static factor is a constant of the body; a dynamic one is computed
+    // once, outside.
+    auto xType = cast<RankedTensorType>(adaptor.getInput().getType());
+    Value dynamicScale;
+    if (!xType.hasStaticShape())
+      dynamicScale = buildStepGradFactor(rewriter, loc, q, adaptor.getInput());
     Type elementType = scaleType.getElementType();
-    Value ds = buildPerGroupMap(rewriter, loc, view, sums, elementType,
-                                [&](OpBuilder &b, Location nl, Value sum) {
-                                  Value narrow = toF32(b, nl, sum);
-                                  Value scaled = arith::MulFOp::create(
-                                      b, nl, gradScale, narrow);
-                                  return castFloat(b, nl, scaled, elementType);
-                                });
+    Value ds = buildPerGroupMap(
+        rewriter, loc, view, sums, elementType,
+        [&](OpBuilder &b, Location nl, Value sum) {
+          Value narrow = toF32(b, nl, sum);
+          Value gradScale =
+              dynamicScale
+                  ? dynamicScale
+                  : constantF32(b, nl,
+                                q.getStepGradFactor(xType.getNumElements()));
+          Value scaled = arith::MulFOp::create(b, nl, gradScale, narrow);
+          return castFloat(b, nl, scaled, elementType);
+        });
     return reshape(rewriter, loc, ds, scaleType.getShape());
   }
 };
