@@ -99,7 +99,8 @@ def bench_torch(args):
         M, N = CPU_M, CPU_N
     chip = ("sm_%d%d" % torch.cuda.get_device_capability() if device.type == "cuda"
             else args.chip)
-    name, text = torch_mlir.layer_artifact("quest", 4, M, N, K,
+    # Dynamic rows, as QATLinear compiles it.
+    name, text = torch_mlir.layer_artifact("quest", 4, None, N, K,
                                            packed=torch_mlir.default_packed(4, chip))
     if args.compile_only:
         directory = torch_mlir.artifacts_dir() / (name if args.chip != "cpu" else name + "-cpu")

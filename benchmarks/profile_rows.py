@@ -4,6 +4,7 @@ benchmarks/qat_kernels.py), for several compiled variants side by side, with
 a bitwise comparison of every variant's outputs against the first one.
 
 usage: profile_rows.py NAME=DIR [NAME=DIR ...] [--filter REGEX] [--json PATH]
+                      [--matmul]
        profile_rows.py --one NAME=DIR [FUNCTION ...]   (one call each, all
                                                   by default; e.g. under ncu)
 
@@ -19,6 +20,13 @@ once) over the measured copy bandwidth. Inputs are those of run_gpu.py:
 bf16 x, dy ~ N(0, 1), w ~ N(0, 0.02^2), learned steps absmax(w)/7, and the
 QuEST backward gets the steps (and the deviations, qat.rms) its forward
 computed; questr_ is QuEST with the deviation recomputed in the backward.
+With --matmul the qat.matmul functions (matmul_s8_MxNxK, matmul_s4_MxNxK)
+run too, on random codes and steps.
+
+Variants may be compiled with static or dynamic rows (qat_kernels.py
+--dynamic: the same function names, M or N as `?`): each line then shows
+every later variant's time over the first one's (e.g. dynamic/static), and a
+last line the largest and the geometric mean of those ratios.
 """
 
 import argparse
@@ -59,7 +67,8 @@ class Variant:
         return list(self.module.functions)
 
     def call(self, name, *tensors):
-        return self.module[name].call_on_pointers([t.data_ptr() for t in tensors])
+        return self.module[name].call_on_pointers([t.data_ptr() for t in tensors],
+                                                  [tuple(t.shape) for t in tensors])
 
     def run(self, name, *tensors):
         for d in self.call(name, *tensors):
@@ -69,7 +78,8 @@ class Variant:
         fn = self.module[name]
         descs = self.call(name, *tensors)
         torch.cuda.synchronize()
-        outs = [self.rt.download(d.aligned, t) for d, t in zip(descs, fn.results)]
+        outs = [self.rt.download(d.aligned, t, t.result_shape(d))
+                for d, t in zip(descs, fn.results)]
         for d in descs:
             self.rt.free(d.allocated)
         self.rt.check()
@@ -87,6 +97,19 @@ def make_runtime():
 
 def inputs_for(name, cache):
     """The arguments of a qat_kernels.py function, and the bytes it must move."""
+    mm = re.fullmatch(r"matmul_(s4|s8)_(\d+)x(\d+)x(\d+)", name)
+    if mm:
+        kind, m, n, k = mm.group(1), *map(int, mm.groups()[1:])
+        if name not in cache:
+            g = torch.Generator(device="cuda").manual_seed(m * 7 + n * 13 + k)
+            kc = k // 2 if kind == "s4" else k
+            # Any byte is a valid s8 code, or two packed 4-bit codes.
+            a = torch.randint(-128, 128, (m, kc), device="cuda", dtype=torch.int8, generator=g)
+            b = torch.randint(-128, 128, (n, kc), device="cuda", dtype=torch.int8, generator=g)
+            sa = torch.rand(m, 1, device="cuda", generator=g) * 0.01 + 0.001
+            sb = torch.rand(n, 1, device="cuda", generator=g) * 0.01 + 0.001
+            cache[name] = (a, b, sa, sb)
+        return cache[name], m * kc + n * kc + (m + n) * 4 + m * n * 2
     kind, shape = re.fullmatch(r"(\w+?)_(\d+x\d+)", name).groups()
     rows, cols = map(int, shape.split("x"))
     key = (rows, cols)
@@ -128,6 +151,7 @@ def main():
     ap.add_argument("--filter", default="")
     ap.add_argument("--json")
     ap.add_argument("--one", nargs="+", metavar="NAME=DIR FUNCTION")
+    ap.add_argument("--matmul", action="store_true", help="the qat.matmul functions too")
     args = ap.parse_args()
     for spec in args.variants + ([args.one[0]] if args.one else []):
         link(spec)
@@ -135,6 +159,8 @@ def main():
     cache = {}
 
     def prepare(variant, name):
+        if name.startswith("matmul_"):
+            return inputs_for(name, cache)
         kind, shape = re.fullmatch(r"(\w+?)_(\d+x\d+)", name).groups()
         if kind in ("quest_bwd", "questr_bwd"):
             key = tuple(map(int, shape.split("x")))
@@ -161,8 +187,9 @@ def main():
     variants = [Variant(spec, rt) for spec in args.variants]
     bw = copy_bandwidth()
     print(f"device: {torch.cuda.get_device_name()}; copy bandwidth {bw / 1e12:.2f} TB/s")
-    names = [f for f in variants[0].functions() if re.search(args.filter, f) and "matmul" not in f]
-    rows = []
+    names = [f for f in variants[0].functions() if re.search(args.filter, f)
+             and (args.matmul or "matmul" not in f)]
+    rows, ratios = [], []
     for name in names:
         argv, nbytes = prepare(variants[0], name)
         reference = None
@@ -181,12 +208,23 @@ def main():
                                             differing=diff)
         rows.append(entry)
         line = f"{name:26}"
+        first = None
         for v in variants:
             r = entry["results"].get(v.name)
             if r:
                 d = "" if r["differing"] is None else (" =" if r["differing"] == 0 else f" !{r['differing']:.1g}")
                 line += f" {v.name}:{r['gpu_ms'] * 1e3:7.1f}us {r['pct_bw']:4.1f}%{d}"
+                if first is None:
+                    first = r["gpu_ms"]
+                else:
+                    r["ratio"] = r["gpu_ms"] / first
+                    ratios.append(r["ratio"])
+                    line += f" x{r['ratio']:.3f}"
         print(line, flush=True)
+    if ratios:
+        geo = float(np.exp(np.mean(np.log(ratios))))
+        print(f"time over {variants[0].name}'s: largest x{max(ratios):.3f}, "
+              f"geometric mean x{geo:.3f} ({len(ratios)} functions)")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(dict(device=torch.cuda.get_device_name(), copy_bw=bw, rows=rows), f, indent=1)

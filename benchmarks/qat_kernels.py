@@ -3,7 +3,8 @@
 and StableQAT quantizers (forward and backward) and qat.matmul at the shapes
 of run_gpu.py, for scripts/gpu/compile.py.
 
-usage: qat_kernels.py OUT.mlir [--quick] [--matmul-only]
+usage: qat_kernels.py OUT.mlir [--quick] [--matmul-only] [--dynamic]
+                        [--shapes NxK,...]
 
 Each function is what a training step runs for one tensor, on bf16 data
 (M = 4096 tokens, (N, K) from SHAPES):
@@ -20,6 +21,10 @@ Each function is what a training step runs for one tensor, on bf16 data
 - matmul_s4_MxNxK / matmul_s8_MxNxK: codes x codes on the tensor cores with
   the dequantizing epilogue, bf16 out (packed 4-bit centered codes, or 8-bit
   signed codes).
+
+With --dynamic the same functions (same names) take their rows as a dynamic
+dimension (`?`: M tokens, StableQAT's N weight rows): one artifact for every
+row count, to compare with the static one (profile_rows.py, side by side).
 """
 
 import argparse
@@ -33,15 +38,24 @@ LSQ4 = "<signed, 4 bits, learned, per_row>"
 S8 = "<signed, 8 bits, absmax, per_row>"
 
 
+DYNAMIC = False
+
+
 def t(*shape, dtype="bf16"):
     return "tensor<" + "x".join(map(str, shape)) + f"x{dtype}>"
+
+
+def rows(n):
+    """A row count as the types spell it."""
+    return "?" if DYNAMIC else n
 
 
 def quest(k):
     """QuEST's quantizer of activations: the forward saves the trust
     estimator's deviation (qat.rms) so that the backward does not reduce x
     again; the questr_ pair recomputes it in the backward instead."""
-    x, s, c = t(M, k), t(M, 1, dtype="f32"), t(M, k // 2, dtype="i8")
+    m = rows(M)
+    x, s, c = t(m, k), t(m, 1, dtype="f32"), t(m, k // 2, dtype="i8")
     return f"""
 func.func @quest_fwd_{M}x{k}(%x: {x}) -> ({c}, {s}, {s}) {{
   %xh = qat.hadamard %x block 128 : {x}
@@ -72,7 +86,7 @@ func.func @questr_bwd_{M}x{k}(%dy: {x}, %x: {x}, %s: {s}) -> {x} {{
 
 
 def stable(n, k):
-    w, s = t(n, k), t(n, 1, dtype="f32")
+    w, s = t(rows(n), k), t(rows(n), 1, dtype="f32")
     return f"""
 func.func @stable_fwd_{n}x{k}(%w: {w}, %s: {s}) -> {w} {{
   %wq = qat.fake_quant %w, %s as {LSQ4} with fourier : {w}, {s}
@@ -86,9 +100,10 @@ func.func @stable_bwd_{n}x{k}(%dy: {w}, %w: {w}, %s: {s}) -> ({w}, {s}) {{
 
 
 def matmul(n, k):
-    sa, sb, y = t(M, 1, dtype="f32"), t(n, 1, dtype="f32"), t(M, n)
-    a4, b4 = t(M, k // 2, dtype="i8"), t(n, k // 2, dtype="i8")
-    a8, b8 = t(M, k, dtype="i8"), t(n, k, dtype="i8")
+    m = rows(M)
+    sa, sb, y = t(m, 1, dtype="f32"), t(n, 1, dtype="f32"), t(m, n)
+    a4, b4 = t(m, k // 2, dtype="i8"), t(n, k // 2, dtype="i8")
+    a8, b8 = t(m, k, dtype="i8"), t(n, k, dtype="i8")
     return f"""
 func.func @matmul_s4_{M}x{n}x{k}(%a: {a4}, %b: {b4}, %sa: {sa}, %sb: {sb}) -> {y} {{
   %y = qat.matmul %a, %b, %sa, %sb as {Q4}, {Q4} packed : {a4}, {b4}, {sa}, {sb} -> {y}
@@ -119,9 +134,19 @@ def main():
     ap.add_argument("--quick", action="store_true", help="the first two shapes only")
     ap.add_argument("--matmul-only", action="store_true",
                     help="only the matmul functions (for benchmarks/matmul_gpu.py)")
+    ap.add_argument("--dynamic", action="store_true",
+                    help="rows (M, StableQAT's N) dynamic in the types")
+    ap.add_argument("--shapes", help="NxK,... of SHAPES (default: all)")
     args = ap.parse_args()
-    pathlib.Path(args.out).write_text(
-        module(SHAPES[:2] if args.quick else SHAPES, args.matmul_only))
+    global DYNAMIC
+    DYNAMIC = args.dynamic
+    shapes = SHAPES[:2] if args.quick else SHAPES
+    if args.shapes:
+        shapes = [tuple(map(int, s.split("x"))) for s in args.shapes.split(",")]
+        unknown = [s for s in shapes if s not in SHAPES]
+        if unknown:
+            ap.error(f"shapes {unknown} are not among {SHAPES}")
+    pathlib.Path(args.out).write_text(module(shapes, args.matmul_only))
 
 
 if __name__ == "__main__":

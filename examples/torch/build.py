@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Compiles the qat artifacts of the PyTorch examples (examples/torch) for
-the GPU, where qat-opt and LLVM are: one folder per layer shape under
+the GPU, where qat-opt and LLVM are: one folder per layer (features,
+method, bits; any number of rows) and per matmul benchmark shape under
 .device-carry/torch/ (or $QAT_TORCH_ARTIFACTS), with module.o and
 manifest.json. Carry that folder to the GPU machine; QATLinear links each
 artifact with the qat CUDA runtime on first use.
@@ -31,7 +32,8 @@ def main():
     artifacts = []
     for method, bits, m, n, k, packed in shapes.all_layers(
             models, lambda bits: torch_mlir.default_packed(bits, args.chip)):
-        artifacts.append(torch_mlir.layer_artifact(method, bits, m, n, k, packed=packed))
+        # QATLinear's artifacts have dynamic rows: one per (N, K, method).
+        artifacts.append(torch_mlir.layer_artifact(method, bits, None, n, k, packed=packed))
     for m, n, k in shapes.matmul_shapes(models):
         artifacts += [torch_mlir.matmul_module(m, n, k, 4, packed) for packed in (False, True)]
     for name, source in dict(artifacts).items():

@@ -125,9 +125,10 @@ def free_port():
 
 
 def compile_artifacts(args):
-    """Compiles the layers' artifacts for every number of rows the run uses."""
+    """Compiles the layers' artifacts (dynamic rows: one serves the single
+    process's batches and the replicas' halves)."""
     target = "cpu" if args.backend == "gloo" else "gpu"
-    for m in (args.rows, args.rows * args.nproc):
+    for m in (None,):
         for method, bits, n, k in (("quest", 4, HIDDEN, IN), ("stableqat", 2, OUT, HIDDEN)):
             packed = torch_mlir.default_packed(bits, args.chip) if method == "quest" else False
             name, text = torch_mlir.layer_artifact(method, bits, m, n, k, packed=packed)

@@ -10,6 +10,10 @@ Functions are called through their C interface `_mlir_ciface_<name>`: every
 tensor argument is passed as a pointer to a memref descriptor
 {allocated, aligned, offset, sizes[rank], strides[rank]}, and results come
 back through a pointer to a struct of such descriptors (or one descriptor).
+
+A dimension that is dynamic in the function's type (`?`, -1 in the
+manifest) takes its size from the argument at each call (the descriptor
+carries it); results report theirs in their descriptors (`result_shape`).
 """
 
 import ctypes
@@ -47,25 +51,52 @@ def descriptor_type(rank):
 class TensorType:
     def __init__(self, shape, dtype):
         self.shape, self.dtype = list(shape), dtype
+        self.dynamic = any(d < 0 for d in self.shape)
+        self.itemsize = np.dtype(STORAGE[dtype]).itemsize
         self.descriptor = descriptor_type(len(self.shape))
 
     @property
     def nbytes(self):
-        return int(np.prod(self.shape, dtype=np.int64)) * np.dtype(STORAGE[self.dtype]).itemsize
+        return self.nbytes_of(self.shape)
 
-    def describe(self, pointer):
+    def nbytes_of(self, shape):
+        return int(np.prod(shape, dtype=np.int64)) * self.itemsize
+
+    def accepts(self, shape):
+        """Whether an array of `shape` matches (dynamic dimensions: any size)."""
+        return len(shape) == len(self.shape) and all(
+            d < 0 or d == s for d, s in zip(self.shape, shape))
+
+    def check(self, shape, what="argument"):
+        if not self.accepts(shape):
+            raise ValueError(f"{what} of shape {list(shape)} given for {self}")
+
+    def describe(self, pointer, shape=None):
+        """A descriptor of a contiguous buffer of `shape` (the type's own
+        shape when it is static)."""
         d = self.descriptor()
         d.allocated = d.aligned = pointer
-        d.offset = 0
-        stride = 1
-        for i in reversed(range(len(self.shape))):
-            d.sizes[i] = self.shape[i]
-            d.strides[i] = stride
-            stride *= self.shape[i]
+        self.set_shape(d, self.shape if shape is None else shape)
         return d
 
+    @staticmethod
+    def set_shape(d, shape):
+        d.offset = 0
+        stride = 1
+        for i in reversed(range(len(shape))):
+            d.sizes[i] = shape[i]
+            d.strides[i] = stride
+            stride *= shape[i]
+
+    def result_shape(self, d):
+        """The shape of a result from its descriptor."""
+        if not self.dynamic:
+            return self.shape
+        return [int(d.sizes[i]) for i in range(len(self.shape))]
+
     def __repr__(self):
-        return "tensor<" + "x".join(map(str, self.shape + [self.dtype])) + ">"
+        dims = ["?" if d < 0 else str(d) for d in self.shape]
+        return "tensor<" + "x".join(dims + [self.dtype]) + ">"
 
 
 class CUDARuntime:
@@ -93,17 +124,16 @@ class CUDARuntime:
 
     def upload(self, array, ttype):
         host = np.ascontiguousarray(array, STORAGE[ttype.dtype])
-        if list(host.shape) != ttype.shape:
-            raise ValueError(f"argument of shape {list(host.shape)} given for {ttype}")
-        ptr = self.lib.qat_cuda_alloc(max(ttype.nbytes, 1))
+        ttype.check(host.shape)
+        ptr = self.lib.qat_cuda_alloc(max(host.nbytes, 1))
         self.check()
-        self.lib.qat_cuda_copy_to_device(ptr, host.ctypes.data, ttype.nbytes)
+        self.lib.qat_cuda_copy_to_device(ptr, host.ctypes.data, host.nbytes)
         self.check()
         return ptr
 
-    def download(self, ptr, ttype):
-        host = np.empty(ttype.shape, STORAGE[ttype.dtype])
-        self.lib.qat_cuda_copy_to_host(host.ctypes.data, ptr, ttype.nbytes)
+    def download(self, ptr, ttype, shape=None):
+        host = np.empty(ttype.shape if shape is None else shape, STORAGE[ttype.dtype])
+        self.lib.qat_cuda_copy_to_host(host.ctypes.data, ptr, host.nbytes)
         self.check()
         return host
 
@@ -135,13 +165,22 @@ class Function:
             self.result_type = type(f"{name}_results", (ctypes.Structure,), {
                 "_fields_": [(f"r{i}", r.descriptor) for i, r in enumerate(self.results)]})
 
-    def call_on_pointers(self, pointers):
-        """Calls with device (or host, for CPU code) pointers; returns the
-        result descriptors."""
+    def call_on_pointers(self, pointers, shapes=None):
+        """Calls with device (or host, for CPU code) pointers of contiguous
+        buffers of `shapes` (needed where the signature has dynamic
+        dimensions); returns the result descriptors."""
         if len(pointers) != len(self.args):
             raise TypeError(f"{self.name} takes {len(self.args)} arguments, "
                             f"got {len(pointers)}")
-        descs = [t.describe(p) for t, p in zip(self.args, pointers)]
+        if shapes is None:
+            if any(t.dynamic for t in self.args):
+                raise TypeError(f"{self.name} has dynamic dimensions: give the "
+                                "arguments' shapes")
+            shapes = [None] * len(pointers)
+        else:
+            for t, shape in zip(self.args, shapes):
+                t.check(shape)
+        descs = [t.describe(p, s) for t, p, s in zip(self.args, pointers, shapes)]
         out = self.result_type()
         self.entry(ctypes.byref(out), *[ctypes.byref(d) for d in descs])
         if len(self.results) == 1:
@@ -168,13 +207,15 @@ class CompiledModule:
     def call_gpu(self, name, *arrays):
         """Uploads numpy inputs, runs, downloads and frees the results."""
         fn, rt = self[name], self.runtime
+        arrays = [np.asarray(a) for a in arrays]
         ptrs = [rt.upload(a, t) for a, t in zip(arrays, fn.args)]
         try:
-            descs = fn.call_on_pointers(ptrs)
+            descs = fn.call_on_pointers(ptrs, [a.shape for a in arrays])
             rt.check()
             outs = []
             for d, t in zip(descs, fn.results):
-                outs.append(rt.download(d.aligned, t))
+                outs.append(rt.download(d.aligned + d.offset * t.itemsize, t,
+                                        t.result_shape(d)))
             for d in descs:
                 # A result may be an argument returned as is (a folded op).
                 if d.allocated not in ptrs:

@@ -7,8 +7,9 @@ backward call functions that qat compiled ahead of time
 which in PyTorch). Activations are bf16, the weight (and StableQAT's step)
 are f32 parameters, the output is bf16.
 
-qat shapes are static, so a layer has one compiled artifact per number of
-rows M of its input (tokens): `<artifacts>/<name>/` with `module.o` and
+A layer has one compiled artifact per (in, out, method, bits, device), whose
+rows (tokens, M) are dynamic: every batch and sequence length calls the same
+functions. It lives in `<artifacts>/<name>/` with `module.o` and
 `manifest.json` (scripts/gpu/compile.py). Where `build/bin/qat-opt` exists
 a missing artifact is compiled on first use; on the GPU machine (no LLVM)
 the artifacts must have been compiled beforehand (examples/torch/build.py)
@@ -118,7 +119,7 @@ class _GPURuntime:
 
     def wrap(self, desc, result):
         buffer = _DeviceBuffer(self.lib.qat_cuda_free, desc.allocated,
-                               desc.aligned, result.shape, result.typestr)
+                               desc.aligned, result.shape_of(desc), result.typestr)
         tensor = torch.as_tensor(buffer, device="cuda")
         return tensor.view(result.view) if result.view is not None else tensor
 
@@ -137,8 +138,8 @@ class _CPURuntime:
     def wrap(self, desc, result):
         # One copy, into the tensor returned: compiled CPU code allocates its
         # results with malloc, which torch cannot take over.
-        tensor = torch.empty(result.shape, dtype=result.dtype)
-        ctypes.memmove(tensor.data_ptr(), desc.aligned, result.nbytes)
+        tensor = torch.empty(result.shape_of(desc), dtype=result.dtype)
+        ctypes.memmove(tensor.data_ptr(), desc.aligned, result.nbytes_of(desc))
         self.libc.free(desc.allocated)
         return tensor
 
@@ -153,33 +154,58 @@ def _runtime(kind):
 
 
 class _Result:
-    """What wrapping a result needs, computed once per function."""
+    """What wrapping a result needs, computed once per function. A dynamic
+    first dimension (the rows) is read from the result's descriptor at each
+    call; its other dimensions and the bytes of one row are fixed."""
 
     def __init__(self, ttype):
         self.shape = tuple(ttype.shape)
+        self.dynamic = ttype.dynamic
+        if self.dynamic and any(d < 0 for d in ttype.shape[1:]):
+            raise ValueError(f"{ttype}: only the first dimension may be dynamic")
+        self.tail = tuple(ttype.shape[1:])
         self.typestr, self.view = _TYPESTR[ttype.dtype]
         self.dtype = _DTYPE[ttype.dtype]
-        self.nbytes = ttype.nbytes
+        self.row_bytes = ttype.nbytes_of([1] + list(ttype.shape[1:]))
+        self.nbytes = None if self.dynamic else ttype.nbytes
+
+    def shape_of(self, desc):
+        return (desc.sizes[0],) + self.tail if self.dynamic else self.shape
+
+    def nbytes_of(self, desc):
+        return desc.sizes[0] * self.row_bytes if self.dynamic else self.nbytes
 
 
 class Kernel:
     """One compiled function called on torch tensors. Arguments must match
-    the signature exactly (shape, dtype, contiguous, 16-byte aligned);
-    results come back as new tensors.
+    the signature (shape, where only a dynamic first dimension may take any
+    size; dtype; contiguous, 16-byte aligned); results come back as new
+    tensors.
 
     A call's host time matters (it adds to every layer's forward and
     backward): the signature's checks are prepared once, each argument costs
-    a few attribute reads, and the ctypes descriptors are reused."""
+    a few attribute reads, and the ctypes descriptors are reused (a dynamic
+    first dimension only sets the size in its descriptor: the strides of a
+    contiguous tensor do not depend on it)."""
 
     def __init__(self, function, runtime, device_type):
         self.name = function.name
         self.function, self.runtime, self.device_type = function, runtime, device_type
         self.is_cuda = device_type == "cuda"
-        self.args = [(torch.Size(t.shape), _DTYPE[t.dtype]) for t in function.args]
+        for t in function.args:
+            if any(d < 0 for d in t.shape[1:]):
+                raise ValueError(f"{self.name}: argument {t}: only the first "
+                                 "dimension may be dynamic")
+        # (shape, dtype): the shape is a torch.Size to compare with, or the
+        # dimensions after a dynamic first one.
+        self.args = [(torch.Size(t.shape[1:]) if t.dynamic else torch.Size(t.shape),
+                      _DTYPE[t.dtype]) for t in function.args]
+        self.dynamic = [t.dynamic for t in function.args]
         self.results = [_Result(t) for t in function.results]
-        self.descs = [t.describe(0) for t in function.args]
+        self.descs = [t.describe(0, [1 if d < 0 else d for d in t.shape])
+                      for t in function.args]
         self.refs = [ctypes.byref(d) for d in self.descs]
-        self.checks = list(zip(self.args, self.descs))
+        self.checks = list(zip(self.args, self.descs, self.dynamic))
         self.out = function.result_type()
         self.out_ref = ctypes.byref(self.out)
         # Views of the result struct's descriptors (it is reused by every call).
@@ -189,10 +215,11 @@ class Kernel:
 
     def _argument_error(self, i, t):
         shape, dtype = self.args[i]
+        shape = (["?"] if self.dynamic[i] else []) + list(shape)
         p = t.data_ptr()
         return TypeError(
             f"{self.name}: argument {i} must be a contiguous, 16-byte aligned "
-            f"{self.device_type} tensor of shape {list(shape)} and {dtype}; got "
+            f"{self.device_type} tensor of shape {shape} and {dtype}; got "
             f"{list(t.shape)}, {t.dtype} on {t.device}"
             f"{'' if t.is_contiguous() else ', not contiguous'}"
             f"{', misaligned' if p % 16 else ''}")
@@ -203,9 +230,15 @@ class Kernel:
                             f"got {len(tensors)}")
         pointers = []
         is_cuda = self.is_cuda
-        for t, ((shape, dtype), d) in zip(tensors, self.checks):
+        for t, ((shape, dtype), d, dynamic) in zip(tensors, self.checks):
             p = t.data_ptr()
-            if (t.dtype is not dtype or t.shape != shape or t.is_cuda is not is_cuda
+            if dynamic:
+                size = t.shape
+                if (t.dtype is not dtype or size[1:] != shape or not size
+                        or t.is_cuda is not is_cuda or p & 15 or not t.is_contiguous()):
+                    raise self._argument_error(len(pointers), t)
+                d.sizes[0] = size[0]
+            elif (t.dtype is not dtype or t.shape != shape or t.is_cuda is not is_cuda
                     or p & 15 or not t.is_contiguous()):
                 raise self._argument_error(len(pointers), t)
             d.allocated = d.aligned = p
@@ -381,21 +414,25 @@ class QATLinear(nn.Module):
         layer.init_step()
         return layer
 
-    def artifact(self, m, device_type="cuda"):
-        """(name, MLIR source) of the compiled functions for m input rows."""
+    def artifact(self, device_type="cuda"):
+        """(name, MLIR source) of the compiled functions (any number of input
+        rows)."""
         packed = self.packed
         if packed is None:
             chip = ("sm_%d%d" % torch.cuda.get_device_capability()
                     if device_type == "cuda" else "cpu")
             packed = torch_mlir.default_packed(self.bits, chip)
-        return torch_mlir.layer_artifact(self.method, self.bits, m, self.out_features,
+        return torch_mlir.layer_artifact(self.method, self.bits, None, self.out_features,
                                          self.in_features, self.fourier, packed)
 
     def kernels(self, m, device_type):
-        key = (m, device_type)
-        if key not in self._kernels:
-            self._kernels[key] = load_kernels(*self.artifact(m, device_type), device_type)
-        return self._kernels[key]
+        """The layer's kernels for `device_type`; every number of rows `m`
+        shares them (m is kept for callers that name it)."""
+        kernels = self._kernels.get(device_type)
+        if kernels is None:
+            kernels = self._kernels[device_type] = load_kernels(
+                *self.artifact(device_type), device_type)
+        return kernels
 
     def forward(self, x):
         lead = x.shape[:-1]

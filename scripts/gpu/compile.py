@@ -22,12 +22,13 @@ LLVM = pathlib.Path("/usr/lib/llvm-22/bin")
 
 
 def signatures(text):
-    """(name, [(shape, dtype)] args, [(shape, dtype)] results) per public func."""
+    """(name, [(shape, dtype)] args, [(shape, dtype)] results) per public func;
+    a dynamic dimension (?) is -1."""
     def tensor(ty):
-        m = re.fullmatch(r"tensor<((?:\d+x)*)(\w+)>", ty.strip())
+        m = re.fullmatch(r"tensor<((?:(?:\d+|\?)x)*)(\w+)>", ty.strip())
         if not m:
             raise SystemExit(f"compile.py: unsupported type at the function boundary: {ty}")
-        dims = [int(d) for d in m.group(1).split("x") if d]
+        dims = [-1 if d == "?" else int(d) for d in m.group(1).split("x") if d]
         return dims, m.group(2)
 
     funcs = []

@@ -52,11 +52,26 @@ def t(shape, dtype="f32"):
 
 
 class Case:
-    def __init__(self, name, mlir, func, args, check, results):
+    def __init__(self, name, mlir, func, args, check, results, dynamic_rows=False):
         self.name, self.mlir, self.func = name, mlir, func
         self.args = args          # list of (shape, dtype, generator(rng, shape))
         self.check = check        # check(inputs, outputs) -> (ok, message)
         self.results = results    # list of (shape, dtype)
+        # The function's types have a dynamic first dimension wherever a
+        # tensor has the case's rows (args[0]'s first dimension): several
+        # cases share the function at different row counts.
+        self.dynamic_rows = dynamic_rows
+
+    def _signature(self, shapes):
+        rows = self.args[0][0][0]
+        return [([-1] + list(s[1:]) if self.dynamic_rows and len(s) > 1 and s[0] == rows
+                 else list(s), d) for s, d in shapes]
+
+    def signature_args(self):
+        return self._signature([(s, d) for s, d, _ in self.args])
+
+    def signature_results(self):
+        return self._signature(self.results)
 
     def inputs(self, seed):
         rng = np.random.default_rng(seed)
@@ -590,7 +605,12 @@ def hadamard_cases(rng):
 # --- Fused row kernels at model row lengths -----------------------------------
 
 
-def quest_chain_case(shape, dtype, backward=True, data=None):
+def dyn(shape, dynamic):
+    """The shape as the function's types spell it: rows dynamic or not."""
+    return ["?"] + list(shape[1:]) if dynamic else list(shape)
+
+
+def quest_chain_case(shape, dtype, backward=True, data=None, dynamic=False):
     """QuEST's rotation, step, packed codes, trust-masked gradient and rotation
     back, one GPU kernel, at a row length whose rows take many warps (11008:
     704 threads of two chunks). The intermediates are results too, so that
@@ -601,9 +621,13 @@ def quest_chain_case(shape, dtype, backward=True, data=None):
     name = f"quest_{'chain' if backward else 'forward'}_{'x'.join(map(str, shape))}_{dtype}"
     if data is not None:
         name += "_edges"
-    xt, st = t(shape, dtype), t(q.scale_shape(shape))
-    ct = t(list(shape[:-1]) + [shape[-1] // 2], "i8")
+    ts = dyn(shape, dynamic)
+    xt, st = t(ts, dtype), t(q.scale_shape(ts))
+    ct = t(list(ts[:-1]) + [shape[-1] // 2], "i8")
     func = "case_" + name
+    if dynamic:
+        func = "case_" + name.replace("x".join(map(str, shape)), "dynx" + str(shape[-1]))
+        name = "dynamic_" + name
     grad_types = f", {xt}, {xt}" if backward else ""
     mlir = (f"func.func @{func}(%x: {xt}, %dy: {xt}) -> ({xt}, {st}, {ct}{grad_types}) "
             "attributes {llvm.emit_c_interface} {\n"
@@ -656,17 +680,21 @@ def quest_chain_case(shape, dtype, backward=True, data=None):
         results += [(shape, dtype), (shape, dtype)]
     return Case(name, mlir, func,
                 [(shape, dtype, data or normal()), (shape, dtype, normal())],
-                check, results)
+                check, results, dynamic_rows=dynamic)
 
 
-def stable_chain_case(shape, dtype):
+def stable_chain_case(shape, dtype, dynamic=False):
     """StableQAT's learned per-row quantizer forward and its Fourier backward
     with the step gradient, at model row lengths."""
     q = R.Quantizer("signed", 4, "learned", "per_row")
     name = f"stable_chain_{'x'.join(map(str, shape))}_{dtype}"
     sshape = q.scale_shape(shape)
-    xt, st = t(shape, dtype), t(sshape)
+    ts = dyn(shape, dynamic)
+    xt, st = t(ts, dtype), t(q.scale_shape(ts))
     func = "case_" + name
+    if dynamic:
+        func = "case_" + name.replace("x".join(map(str, shape)), "dynx" + str(shape[-1]))
+        name = "dynamic_" + name
     mlir = (f"func.func @{func}(%w: {xt}, %dy: {xt}, %s: {st}) -> ({xt}, {xt}, {st}) "
             "attributes {llvm.emit_c_interface} {\n"
             f"  %wq = qat.fake_quant %w, %s as {q.attr()} with fourier : {xt}, {st}\n"
@@ -696,7 +724,8 @@ def stable_chain_case(shape, dtype):
 
     args = [(shape, dtype, normal()), (shape, dtype, normal()),
             (sshape, "f32", positive(0.1, 0.5))]
-    return Case(name, mlir, func, args, check, [(shape, dtype), (shape, dtype), (sshape, "f32")])
+    return Case(name, mlir, func, args, check, [(shape, dtype), (shape, dtype), (sshape, "f32")],
+                dynamic_rows=dynamic)
 
 
 def row_kernel_cases():
@@ -721,14 +750,18 @@ def row_kernel_cases():
 # --- Matmul -------------------------------------------------------------------------
 
 
-def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a):
+def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a, dynamic=False):
     name = (f"matmul_{qa.grid}{qa.bits}x{qb.grid}{qb.bits}_{m}x{n}x{k}_{out_dtype}"
             + ("_packed" if packed else "") + ("_ta" if per_tensor_a else ""))
     kk = k // 2 if packed else k
-    at, bt = t([m, kk], "i8"), t([n, kk], "i8")
-    sat, sbt = t([1, 1] if per_tensor_a else [m, 1]), t([n, 1])
-    yt = t([m, n], out_dtype)
+    mt = "?" if dynamic else m
+    at, bt = t([mt, kk], "i8"), t([n, kk], "i8")
+    sat, sbt = t([1, 1] if per_tensor_a else [mt, 1]), t([n, 1])
+    yt = t([mt, n], out_dtype)
     func = "case_" + name
+    if dynamic:
+        func = "case_" + name.replace(f"_{m}x{n}x{k}_", f"_dynx{n}x{k}_")
+        name = "dynamic_" + name
     mlir = (f"func.func @{func}(%a: {at}, %b: {bt}, %sa: {sat}, %sb: {sbt}) -> {yt} "
             "attributes {llvm.emit_c_interface} {\n"
             f"  %y = qat.matmul %a, %b, %sa, %sb as {qa.attr()}, {qb.attr()}"
@@ -753,7 +786,7 @@ def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a):
     args = [([m, kk], "i8", codes(qa, m)), ([n, kk], "i8", codes(qb, n)),
             ([1, 1] if per_tensor_a else [m, 1], "f32", positive(0.01, 0.2)),
             ([n, 1], "f32", positive(0.01, 0.2))]
-    return Case(name, mlir, func, args, check, [([m, n], out_dtype)])
+    return Case(name, mlir, func, args, check, [([m, n], out_dtype)], dynamic_rows=dynamic)
 
 
 def matmul_cases(rng):
@@ -908,10 +941,33 @@ def contraction_cases():
     ]
 
 
+# Row counts of the dynamic-rows cases: one row, odd counts, counts that are
+# not multiples of the row kernels' rows per CTA (8 or 16) nor of
+# qat.matmul's 128-row tiles, and more than one tile.
+DYNAMIC_ROWS = [1, 7, 37, 130, 300]
+
+
+def dynamic_row_cases():
+    """One compiled function per kernel serving every row count (the rows
+    dynamic in its types), each row count checked as its own case: QuEST's
+    forward and backward chains, StableQAT's chain, qat.matmul with M
+    dynamic (s8 per-row, and packed 4-bit centered)."""
+    c4 = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
+    s8 = R.Quantizer("signed", 8, "absmax", "per_row")
+    cases = []
+    for rows in DYNAMIC_ROWS:
+        cases += [quest_chain_case([rows, 2048], "bf16", dynamic=True),
+                  quest_chain_case([rows, 1408], "bf16", backward=False, dynamic=True),
+                  stable_chain_case([rows, 1024], "bf16", dynamic=True),
+                  matmul_case(s8, s8, rows, 96, 256, False, "bf16", False, dynamic=True),
+                  matmul_case(c4, c4, rows, 72, 384, True, "f32", False, dynamic=True)]
+    return cases
+
+
 def all_cases(seed=2026):
     import exact_cases  # it builds on this module
     from special_cases import special_cases  # NaN/Inf/zero/subnormal, clip<k>
     rng = np.random.default_rng(seed)
     return (quantizer_cases(rng) + rms_cases() + hadamard_cases(rng) + row_kernel_cases()
-            + matmul_cases(rng) + contraction_cases() + special_cases()
+            + matmul_cases(rng) + contraction_cases() + dynamic_row_cases() + special_cases()
             + exact_cases.exact_cases())

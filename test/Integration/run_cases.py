@@ -51,14 +51,27 @@ def select(all_cases, pattern):
     return chosen
 
 
+def functions(cases):
+    """One case per function: cases at several row counts share a function
+    whose rows are dynamic."""
+    chosen = {}
+    for c in cases:
+        # The manifest is read from the case of most rows, whose row count
+        # no other dimension shares.
+        if c.func not in chosen or c.args[0][0][0] > chosen[c.func].args[0][0][0]:
+            chosen[c.func] = c
+    return list(chosen.values())
+
+
 def module_text(cases):
-    return "module {\n" + "\n".join(c.mlir for c in cases) + "}\n"
+    return "module {\n" + "\n".join(c.mlir for c in functions(cases)) + "}\n"
 
 
 def manifest(cases, seed, target):
     return {"seed": seed, "target": target,
-            "functions": [{"name": c.func, "args": [[s, d] for s, d, _ in c.args],
-                           "results": [[s, d] for s, d in c.results]} for c in cases]}
+            "functions": [{"name": c.func, "args": [[s, d] for s, d in c.signature_args()],
+                           "results": [[s, d] for s, d in c.signature_results()]}
+                          for c in functions(cases)]}
 
 
 def run_tool(cmd):
@@ -98,14 +111,15 @@ class HostCaller:
         hosts = [np.ascontiguousarray(a, compiled.STORAGE[t.dtype])
                  for a, t in zip(arrays, fn.args)]
         pointers = [h.ctypes.data for h in hosts]
-        descs = fn.call_on_pointers(pointers)
+        descs = fn.call_on_pointers(pointers, [h.shape for h in hosts])
         outs, freed = [], set(pointers)
         for d, t in zip(descs, fn.results):
-            size = int(np.prod(t.shape, dtype=np.int64))
+            shape = t.result_shape(d)
+            size = int(np.prod(shape, dtype=np.int64))
             dtype = np.dtype(compiled.STORAGE[t.dtype])
             buf = (ctypes.c_char * (size * dtype.itemsize)).from_address(
                 d.aligned + d.offset * dtype.itemsize)
-            outs.append(np.frombuffer(bytes(buf), dtype).reshape(t.shape))
+            outs.append(np.frombuffer(bytes(buf), dtype).reshape(shape))
         for d in descs:
             if d.allocated not in freed:
                 self.libc.free(d.allocated)

@@ -353,3 +353,35 @@ def test_version():
     cmake = pathlib.Path(__file__).resolve().parents[2] / "CMakeLists.txt"
     expected = re.search(r"project\(qat VERSION ([0-9.]+)", cmake.read_text()).group(1)
     assert qat.__version__ == expected
+
+
+DYNAMIC_QUEST = """
+#q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
+func.func @forward(%x: tensor<ROWSx256xf32>, %w: tensor<24x128xi8>, %sw: tensor<24x1xf32>)
+    -> (tensor<ROWSx128xi8>, tensor<ROWSx1xf32>, tensor<ROWSx24xf32>) {
+  %xh = qat.hadamard %x block 128 : tensor<ROWSx256xf32>
+  %s = qat.scale %xh as #q4 : tensor<ROWSx256xf32> -> tensor<ROWSx1xf32>
+  %q = qat.quantize %xh, %s as #q4 packed : tensor<ROWSx256xf32>, tensor<ROWSx1xf32> -> tensor<ROWSx128xi8>
+  %y = qat.matmul %q, %w, %s, %sw as #q4, #q4 packed
+      : tensor<ROWSx128xi8>, tensor<24x128xi8>, tensor<ROWSx1xf32>, tensor<24x1xf32> -> tensor<ROWSx24xf32>
+  return %q, %s, %y : tensor<ROWSx128xi8>, tensor<ROWSx1xf32>, tensor<ROWSx24xf32>
+}
+"""
+
+
+def test_dynamic_rows(rng):
+    """One compiled function with dynamic rows serves every row count (none
+    included), with the same bits as the function compiled for that count
+    (issue 19)."""
+    dynamic = qat.compile(DYNAMIC_QUEST.replace("ROWS", "?"))["forward"]
+    w = rng.integers(-128, 128, (24, 128)).astype(np.int8)
+    sw = rng.uniform(0.01, 0.1, (24, 1)).astype(F32)
+    for rows in (0, 1, 7, 130):
+        x = rng.normal(0, 1, (rows, 256)).astype(F32)
+        static = qat.compile(DYNAMIC_QUEST.replace("ROWS", str(rows)))["forward"]
+        got, want = dynamic(x, w, sw), static(x, w, sw)
+        for a, b in zip(got, want):
+            assert a.shape == b.shape and a.dtype == b.dtype, (rows, a.shape, b.shape)
+            assert np.array_equal(a.view(np.uint8), b.view(np.uint8)), rows
+    with pytest.raises(ValueError, match="shape mismatch"):
+        dynamic(np.zeros((3, 128), F32), w, sw)

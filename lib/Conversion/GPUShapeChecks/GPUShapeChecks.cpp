@@ -9,6 +9,7 @@
 
 #include "qat/Conversion/QATToLinalg/QATToLinalg.h"
 #include "qat/Dialect/QAT/IR/QATDialect.h"
+#include "qat/Dialect/QAT/IR/QATOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -85,6 +86,55 @@ mlir::qat::checkGPUTensorSizes(Operation *root,
     for (OpResult result : op->getResults())
       tooLarge = tooLarge || check(result, "result", result.getResultNumber());
     failedAny |= tooLarge;
+  });
+  return failure(failedAny);
+}
+
+LogicalResult
+mlir::qat::checkGPUDynamicShapes(Operation *root,
+                                 function_ref<bool(Operation *)> filter) {
+  bool failedAny = false;
+  root->walk([&](Operation *op) {
+    if (!isSelectedQATOp(op, filter))
+      return;
+    // Operands that must be static: B and its steps of a qat.matmul.
+    unsigned staticFrom = isa<MatmulOp>(op) ? 1 : op->getNumOperands();
+    auto check = [&](Value value, StringRef what, unsigned index,
+                     bool leadingMayBeDynamic) {
+      auto type = dyn_cast<ShapedType>(value.getType());
+      if (!type)
+        return false;
+      if (!type.hasRank()) {
+        op->emitOpError() << what << " #" << index << " of type " << type
+                          << " is unranked; the GPU kernels take ranked "
+                             "tensors";
+        return true;
+      }
+      for (int64_t dim = 0; dim < type.getRank(); ++dim) {
+        if (!type.isDynamicDim(dim) ||
+            (leadingMayBeDynamic && dim + 1 < type.getRank()))
+          continue;
+        InFlightDiagnostic diag =
+            op->emitOpError() << what << " #" << index << " of type " << type
+                              << " has a dynamic dimension " << dim << "; ";
+        if (leadingMayBeDynamic)
+          diag << "the GPU kernels take dynamic leading (row) dimensions, "
+                  "not a dynamic last dimension";
+        else
+          diag << "qat.matmul's B and its steps (N x K) must be static";
+        return true;
+      }
+      return false;
+    };
+    bool bad = false;
+    for (OpOperand &operand : op->getOpOperands()) {
+      unsigned index = operand.getOperandNumber();
+      bool isB = index >= staticFrom && index != 2;
+      bad = bad || check(operand.get(), "operand", index, !isB);
+    }
+    for (OpResult result : op->getResults())
+      bad = bad || check(result, "result", result.getResultNumber(), true);
+    failedAny |= bad;
   });
   return failure(failedAny);
 }

@@ -35,6 +35,7 @@ constexpr int64_t kMaxUnpackedInt4K = std::numeric_limits<int32_t>::max() /
 /// Everything a kernel depends on; qat.matmul ops with equal specs share one
 /// kernel.
 struct MatmulKernelSpec {
+  /// M may be ShapedType::kDynamic (tokens known at run time).
   int64_t m = 0, n = 0;
   /// The contraction size in codes, and in bytes per row of A and B (half of
   /// it for packed 4-bit codes).
@@ -112,11 +113,15 @@ struct EpilogueCoefficients {
 };
 
 /// A kernel and how to launch it: a 1-D grid of `gridSize` blocks of
-/// `blockSize` threads, with static shared memory only.
+/// `blockSize` threads, with static shared memory only. With M dynamic,
+/// gridSize is ShapedType::kDynamic and the host launches
+/// ceil(M / tileM) * tilesN blocks.
 struct MatmulKernel {
   gpu::GPUFuncOp func;
   int64_t gridSize = 0;
   int64_t blockSize = 0;
+  int64_t tileM = 0;
+  int64_t tilesN = 0;
 };
 
 //===----------------------------------------------------------------------===//

@@ -163,8 +163,21 @@ private:
   Value bitAnd(Value x, int64_t y) {
     return b.createOrFold<arith::AndIOp>(x, idx(y));
   }
-  Value ult(Value x, int64_t y) {
-    return b.createOrFold<arith::CmpIOp>(arith::CmpIPredicate::ult, x, idx(y));
+  Value ult(Value x, int64_t y) { return ult(x, idx(y)); }
+  Value ult(Value x, Value y) {
+    return b.createOrFold<arith::CmpIOp>(arith::CmpIPredicate::ult, x, y);
+  }
+  /// Rows of A (M): a constant, or read from A's size when M is dynamic.
+  bool dynamicM() const { return ShapedType::isDynamic(spec.m); }
+  /// Whether rows of `rows` (spec.m or spec.n) can end inside a tile.
+  bool partialTiles(int64_t rows) const {
+    return ShapedType::isDynamic(rows) || rows % kTileM != 0;
+  }
+  Value rowsValue(int64_t rows) {
+    return ShapedType::isDynamic(rows) ? mRows : idx(rows);
+  }
+  Value lastRow(int64_t rows) {
+    return ShapedType::isDynamic(rows) ? mLast : idx(rows - 1);
   }
   Value i32(int64_t value) {
     Value &constant = i32Constants[value];
@@ -221,6 +234,8 @@ private:
   Value tid, lane, warpM, warpN;
   /// First row of A and of B (first column of the result) of this CTA.
   Value m0, n0;
+  /// M and M - 1, when M is dynamic.
+  Value mRows, mLast;
 };
 
 } // namespace
@@ -235,18 +250,25 @@ Value MmaSyncKernelBuilder::swizzledOffset(Value row, Value chunk) {
 }
 
 void MmaSyncKernelBuilder::computeTileOrigin(Value pid) {
-  int64_t tilesM = llvm::divideCeil(spec.m, kTileM);
   int64_t tilesN = llvm::divideCeil(spec.n, kTileN);
+  // With M dynamic, the grouping assumes full groups of kRasterGroupM tile
+  // rows and clamps the last one at run time like a static M that groupM
+  // does not divide.
+  int64_t tilesM =
+      dynamicM() ? kRasterGroupM : llvm::divideCeil(spec.m, kTileM);
   int64_t groupM = std::min(kRasterGroupM, tilesM);
   Value perGroup = idx(groupM * tilesN);
   Value group = b.createOrFold<arith::DivUIOp>(pid, perGroup);
   Value firstM = mul(group, groupM);
   // The last group of tile rows may be shorter.
+  Value tilesMValue =
+      dynamicM() ? b.createOrFold<arith::CeilDivUIOp>(mRows, idx(kTileM))
+                 : idx(tilesM);
   Value groupSize =
-      tilesM % groupM == 0
+      !dynamicM() && tilesM % groupM == 0
           ? idx(groupM)
           : b.createOrFold<arith::MinUIOp>(
-                b.createOrFold<arith::SubIOp>(idx(tilesM), firstM),
+                b.createOrFold<arith::SubIOp>(tilesMValue, firstM),
                 idx(groupM));
   Value inGroup = b.createOrFold<arith::RemUIOp>(pid, perGroup);
   Value pidM = add(firstM, b.createOrFold<arith::RemUIOp>(inGroup, groupSize));
@@ -271,9 +293,10 @@ Value MmaSyncKernelBuilder::issueTileCopies(Value kTile, Value stage) {
       Value globalRow = add(rowBase, row);
       Value valid = inK;
       Value sourceRow = globalRow;
-      if (rows % kTileM != 0) {
-        valid = arith::AndIOp::create(b, valid, ult(globalRow, rows));
-        sourceRow = b.createOrFold<arith::MinUIOp>(globalRow, idx(rows - 1));
+      if (partialTiles(rows)) {
+        valid =
+            arith::AndIOp::create(b, valid, ult(globalRow, rowsValue(rows)));
+        sourceRow = b.createOrFold<arith::MinUIOp>(globalRow, lastRow(rows));
       }
       Value sourceCol = arith::SelectOp::create(b, valid, kByte, idx(0));
       Value bytes = arith::SelectOp::create(b, valid, idx(kChunkBytes), idx(0));
@@ -446,7 +469,7 @@ Value MmaSyncKernelBuilder::accumulateRowSum(Value stageBase, Value rowSum) {
 void MmaSyncKernelBuilder::emitEpilogue(ValueRange accumulators) {
   Type f32 = b.getF32Type();
   Type resultType = spec.resultElementType;
-  bool guardRows = spec.m % kTileM != 0;
+  bool guardRows = partialTiles(spec.m);
   bool guardCols = spec.n % kTileN != 0;
   // Pairs of adjacent columns start at even columns; with N even they are
   // aligned for one vector store and either both in bounds or both out.
@@ -495,7 +518,7 @@ void MmaSyncKernelBuilder::emitEpilogue(ValueRange accumulators) {
           add(add(mul(warpM, kWarpTileM), idx(tileM * kMmaM + h * 8)), laneRow);
       Value row = add(m0, local);
       Value clamped = guardRows
-                          ? b.createOrFold<arith::MinUIOp>(row, idx(spec.m - 1))
+                          ? b.createOrFold<arith::MinUIOp>(row, lastRow(spec.m))
                           : row;
       Value rowScale =
           spec.lhsPerRow
@@ -554,7 +577,7 @@ void MmaSyncKernelBuilder::emitEpilogue(ValueRange accumulators) {
           b.setInsertionPointToStart(ifOp.thenBlock());
           emitStore();
         };
-        Value rowInBounds = guardRows ? ult(row, spec.m) : Value();
+        Value rowInBounds = guardRows ? ult(row, rowsValue(spec.m)) : Value();
         auto both = [&](Value x, Value y) -> Value {
           if (!x || !y)
             return x ? x : y;
@@ -595,6 +618,10 @@ void MmaSyncKernelBuilder::build(gpu::GPUFuncOp func,
   lhsScale = entry->getArgument(2);
   rhsScale = entry->getArgument(3);
   result = entry->getArgument(4);
+  if (dynamicM()) {
+    mRows = memref::DimOp::create(b, lhs, 0);
+    mLast = arith::SubIOp::create(b, mRows, idx(1));
+  }
 
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   lane = bitAnd(tid, kWarpSize - 1);
@@ -750,7 +777,10 @@ mlir::qat::checkMmaSyncSupport(const MatmulKernelSpec &spec,
                        << " KiB of static shared memory each, at most "
                        << kMaxSharedBytes / 1024 << " KiB), got "
                        << spec.stages;
-  // The launch has one block per CTA tile along x.
+  // The launch has one block per CTA tile along x (with M dynamic, the host
+  // computes the grid at run time).
+  if (ShapedType::isDynamic(spec.m))
+    return success();
   int64_t ctas =
       llvm::divideCeil(spec.m, kTileM) * llvm::divideCeil(spec.n, kTileN);
   if (ctas > std::numeric_limits<int32_t>::max())
@@ -805,7 +835,9 @@ MatmulKernel mlir::qat::buildMmaSyncKernel(OpBuilder &builder, Location loc,
 
   MmaSyncKernelBuilder(b, spec).build(func, sharedBuffer);
 
-  int64_t ctas =
-      llvm::divideCeil(spec.m, kTileM) * llvm::divideCeil(spec.n, kTileN);
-  return {func, ctas, kThreads};
+  int64_t tilesN = llvm::divideCeil(spec.n, kTileN);
+  if (ShapedType::isDynamic(spec.m))
+    return {func, ShapedType::kDynamic, kThreads, kTileM, tilesN};
+  return {func, llvm::divideCeil(spec.m, kTileM) * tilesN, kThreads, kTileM,
+          tilesN};
 }

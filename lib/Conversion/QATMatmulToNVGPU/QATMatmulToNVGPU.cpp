@@ -68,9 +68,14 @@ MatmulKernelSpec MatmulKernelSpec::get(MatmulOp op, unsigned stages,
 std::string MatmulKernelSpec::getName() const {
   std::string name;
   llvm::raw_string_ostream os(name);
-  os << "qat_matmul_" << m << "x" << n << "x" << k << "_"
-     << stringifyGrid(lhsGrid) << "_" << stringifyGrid(rhsGrid) << "_"
-     << (packed ? "s4" : "s8") << "_" << resultElementType;
+  os << "qat_matmul_";
+  if (ShapedType::isDynamic(m))
+    os << "dyn";
+  else
+    os << m;
+  os << "x" << n << "x" << k << "_" << stringifyGrid(lhsGrid) << "_"
+     << stringifyGrid(rhsGrid) << "_" << (packed ? "s4" : "s8") << "_"
+     << resultElementType;
   return name;
 }
 
@@ -230,19 +235,31 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
           MemRefType::get(type.getShape(), type.getElementType()), tensor,
           /*read_only=*/true));
     }
-    RankedTensorType resultType = op.getType();
-    Value resultBuffer = memref::AllocOp::create(
-        rewriter, loc,
-        MemRefType::get(resultType.getShape(), resultType.getElementType()));
-    buffers.push_back(resultBuffer);
-
     auto index = [&](int64_t value) -> Value {
       return arith::ConstantIndexOp::create(rewriter, loc, value);
     };
+    RankedTensorType resultType = op.getType();
+    // M known at run time: the result's rows and the grid come from A's.
+    SmallVector<Value> dynamicSizes;
+    Value grid;
+    if (ShapedType::isDynamic(spec.m)) {
+      Value m = memref::DimOp::create(rewriter, loc, buffers.front(), 0);
+      dynamicSizes.push_back(m);
+      Value tilesM =
+          arith::CeilDivUIOp::create(rewriter, loc, m, index(kernel.tileM));
+      grid = arith::MulIOp::create(rewriter, loc, tilesM, index(kernel.tilesN));
+    } else {
+      grid = index(kernel.gridSize);
+    }
+    Value resultBuffer = memref::AllocOp::create(
+        rewriter, loc,
+        MemRefType::get(resultType.getShape(), resultType.getElementType()),
+        dynamicSizes);
+    buffers.push_back(resultBuffer);
+
     Value one = index(1);
     gpu::LaunchFuncOp::create(
-        rewriter, loc, kernel.func,
-        gpu::KernelDim3{index(kernel.gridSize), one, one},
+        rewriter, loc, kernel.func, gpu::KernelDim3{grid, one, one},
         gpu::KernelDim3{index(kernel.blockSize), one, one},
         /*dynamicSharedMemorySize=*/Value(), buffers);
     // The kernel writes every element of the fresh buffer and nothing else
@@ -270,7 +287,8 @@ struct ConvertQATMatmulToNVGPUPass
     // Before any planning: sizes the planner's int64 arithmetic can take,
     // and no zero-size matmul left for it (the CPU's linalg instead).
     auto isMatmul = [](Operation *op) { return isa<MatmulOp>(op); };
-    if (failed(checkGPUTensorSizes(module, isMatmul)) ||
+    if (failed(checkGPUDynamicShapes(module, isMatmul)) ||
+        failed(checkGPUTensorSizes(module, isMatmul)) ||
         failed(lowerZeroSizeOpsToLinalg(module, isMatmul)))
       return signalPassFailure();
 

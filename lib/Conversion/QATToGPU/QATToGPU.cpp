@@ -90,7 +90,8 @@ struct ConvertQATToGPUPass
     // Before any planning: sizes the planners' int64 arithmetic can take,
     // and no zero-size tensor left for them (the CPU's linalg instead).
     auto anyQATOp = [](Operation *) { return true; };
-    if (failed(checkGPUTensorSizes(getOperation(), anyQATOp)) ||
+    if (failed(checkGPUDynamicShapes(getOperation(), anyQATOp)) ||
+        failed(checkGPUTensorSizes(getOperation(), anyQATOp)) ||
         failed(lowerZeroSizeOpsToLinalg(getOperation(), anyQATOp)))
       return signalPassFailure();
 
@@ -121,6 +122,20 @@ struct ConvertQATToGPUPass
     SmallVector<FusionGroup> emitted;
     bool failedAny = false;
     for (FusionGroup &group : groups) {
+      if (group.isWholeTensorScale() && group.shape.hasDynamicRows()) {
+        // Its element count is known only at run time; the linalg route
+        // refuses it with the reason.
+        StringRef reason = "computes a per_tensor statistic over a dynamic "
+                           "number of rows, which the GPU kernels do not take";
+        if (allowFallback) {
+          group.ops.front()->emitRemark()
+              << reason << "; left for convert-qat-to-linalg";
+          continue;
+        }
+        group.ops.front()->emitOpError() << reason;
+        failedAny = true;
+        continue;
+      }
       if (group.isWholeTensorScale()) {
         plans.emplace_back();
         emitted.push_back(group);

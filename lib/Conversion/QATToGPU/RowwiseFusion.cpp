@@ -42,14 +42,20 @@ static RankedTensorType getRowTensorType(Operation *op) {
 
 std::optional<RowShape> mlir::qat::getRowShape(Operation *op) {
   RankedTensorType type = getRowTensorType(op);
-  // The verifiers reject dynamic shapes and rank 0; stay defensive anyway.
-  if (!type || !type.hasStaticShape() || type.getRank() == 0)
+  // The verifiers reject rank 0 and a dynamic last dimension; stay
+  // defensive anyway.
+  if (!type || type.getRank() == 0 || type.isDynamicDim(type.getRank() - 1))
     return std::nullopt;
   RowShape shape;
   shape.length = type.getShape().back();
   shape.rows = 1;
-  for (int64_t dim : type.getShape().drop_back())
+  for (int64_t dim : type.getShape().drop_back()) {
+    if (ShapedType::isDynamic(dim)) {
+      shape.rows = ShapedType::kDynamic;
+      break;
+    }
     shape.rows *= dim;
+  }
   return shape;
 }
 
@@ -62,7 +68,8 @@ QuantizerAttr mlir::qat::getQuantizer(Operation *op) {
 
 int64_t mlir::qat::getStepGroupLength(QuantizerAttr quantizer, RowShape shape) {
   if (quantizer.getGranularity() == Granularity::PerTensor)
-    return shape.rows * shape.length;
+    return shape.hasDynamicRows() ? ShapedType::kDynamic
+                                  : shape.rows * shape.length;
   return quantizer.getGroupLength(shape.length);
 }
 

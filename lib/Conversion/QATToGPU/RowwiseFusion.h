@@ -27,9 +27,11 @@ namespace mlir::qat {
 //===----------------------------------------------------------------------===//
 
 /// `rows` rows of `length` elements: the view of a tensor as [R, D], R the
-/// product of the leading dimensions, D the last one (the logical row, i.e.
+/// product of the leading dimensions (ShapedType::kDynamic when one of them
+/// is unknown until run time), D the last one (the logical row, i.e.
 /// before packing two codes per byte).
 struct RowShape {
+  bool hasDynamicRows() const { return ShapedType::isDynamic(rows); }
   int64_t rows = 0;
   int64_t length = 0;
   bool operator==(const RowShape &other) const {
@@ -54,7 +56,8 @@ std::optional<RowShape> getRowShape(Operation *op);
 QuantizerAttr getQuantizer(Operation *op);
 
 /// Elements that share one step along the flattened [R, D] view: the whole
-/// tensor for per_tensor, the row or the group size otherwise.
+/// tensor for per_tensor (dynamic with dynamic rows), the row or the group
+/// size otherwise.
 int64_t getStepGroupLength(QuantizerAttr quantizer, RowShape shape);
 
 /// A per_tensor qat.scale or qat.rms: its one value depends on every row, so
@@ -132,6 +135,8 @@ struct RowKernelPlan {
   /// Rows one CTA computes side by side (blockDim.y), so that short rows
   /// still give CTAs of at least 128 threads.
   int64_t rowsPerBlock = 1;
+  /// ceil(R / rowsPerBlock); ShapedType::kDynamic when R is known only at
+  /// run time, where the host computes it from the buffers' sizes.
   int64_t blocks = 1;
   /// The paired layout, for groups with a Hadamard transform whose
   /// reductions span whole rows, when C = 2 and T is a multiple of 32: the
@@ -299,8 +304,11 @@ Value viewAsRows(ImplicitLocOpBuilder &b, Value buffer);
 /// Views a buffer as 1-D.
 Value viewAsFlat(ImplicitLocOpBuilder &b, Value buffer);
 
-/// `memref.alloc` of a buffer for a tensor of `type`.
-Value allocBufferFor(ImplicitLocOpBuilder &b, RankedTensorType type);
+/// `memref.alloc` of a buffer for a tensor of `type`; its dynamic sizes are
+/// those of the buffer `like` at the same positions (row tensors of a group
+/// share their leading dimensions).
+Value allocBufferFor(ImplicitLocOpBuilder &b, RankedTensorType type,
+                     Value like = {});
 
 /// `bufferization.to_tensor %buffer restrict writable`.
 Value toTensor(ImplicitLocOpBuilder &b, Value buffer, RankedTensorType type);
@@ -319,6 +327,10 @@ int64_t getVectorWidth(int64_t maxWidth, ArrayRef<int64_t> divides);
 /// attribution for a memref argument of the launch body and adds an
 /// ownership argument next to it, which gpu.launch then rejects.
 gpu::LaunchOp createLaunch(ImplicitLocOpBuilder &b, int64_t blocks,
+                           int64_t threadsX, int64_t threadsY,
+                           int64_t sharedFloats);
+/// The same with a grid size computed at run time (an index value).
+gpu::LaunchOp createLaunch(ImplicitLocOpBuilder &b, Value blocks,
                            int64_t threadsX, int64_t threadsY,
                            int64_t sharedFloats);
 

@@ -132,6 +132,16 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     return text;
   };
 
+  // Rows known only at run time: the grid comes from the buffers' sizes,
+  // but a per_tensor step covers a number of elements that the kernel would
+  // have to count (the linalg route takes those ops, or refuses them).
+  if (group.shape.hasDynamicRows())
+    for (Operation *op : group.ops)
+      if (QuantizerAttr quantizer = getQuantizer(op);
+          quantizer && quantizer.getGranularity() == Granularity::PerTensor)
+        return fail("the row kernels take per_row and per_group quantizers "
+                    "over a dynamic number of rows, not per_tensor ones");
+
   // The row kernels reduce the statistics the dialect's estimators declare
   // today (none, or the group's root mean square).
   for (Operation *op : group.ops)
@@ -175,7 +185,9 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
       if (group.shape.length % parts == 0 && part % unit == 0 &&
           part / perThread <= kMaxSegmentThreads) {
         plan.segments = parts;
-        plan.shape = {group.shape.rows * parts, part};
+        plan.shape = {group.shape.hasDynamicRows() ? ShapedType::kDynamic
+                                                   : group.shape.rows * parts,
+                      part};
         break;
       }
     }
@@ -340,15 +352,22 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
 
   // Short rows share a CTA so that it still has at least 128 threads (4
   // warps): fewer would cap the resident warps per SM by the CTA limit.
-  plan.rowsPerBlock =
-      std::min(std::max<int64_t>(1, 128 / plan.threadsPerRow), plan.shape.rows);
-  plan.blocks = llvm::divideCeil(plan.shape.rows, plan.rowsPerBlock);
-  if (plan.blocks > kMaxGridX)
-    return fail(Twine(plan.shape.rows) + " rows need " + Twine(plan.blocks) +
-                " CTAs, more than a 1-D grid launches (" + Twine(kMaxGridX) +
-                ")");
+  // With dynamic rows the grid is ceil(R / rowsPerBlock) computed by the
+  // host at run time, and the last CTA's rows are always checked.
+  plan.rowsPerBlock = std::max<int64_t>(1, 128 / plan.threadsPerRow);
   plan.guardChunks = plan.chunks % plan.threadsPerRow != 0;
-  plan.guardRows = plan.shape.rows % plan.rowsPerBlock != 0;
+  if (plan.shape.hasDynamicRows()) {
+    plan.blocks = ShapedType::kDynamic;
+    plan.guardRows = true;
+  } else {
+    plan.rowsPerBlock = std::min(plan.rowsPerBlock, plan.shape.rows);
+    plan.blocks = llvm::divideCeil(plan.shape.rows, plan.rowsPerBlock);
+    if (plan.blocks > kMaxGridX)
+      return fail(Twine(plan.shape.rows) + " rows need " + Twine(plan.blocks) +
+                  " CTAs, more than a 1-D grid launches (" + Twine(kMaxGridX) +
+                  ")");
+    plan.guardRows = plan.shape.rows % plan.rowsPerBlock != 0;
+  }
 
   // Shared memory: a padded copy of the CTA's rows when a Hadamard stage
   // pairs threads of different warps (block > 32 * V), one region per
@@ -632,6 +651,7 @@ private:
   Value getInputBuffer(Value tensor);
   bool isOutput(Value result) const;
   Value viewAsSegments(Value rows);
+  void emitDynamicGrid(Value rows);
 
   // Kernel body.
   void emitBody(gpu::LaunchOp launch);
@@ -719,6 +739,12 @@ private:
   DenseMap<Value, Value> outputRows;
   DenseMap<Operation *, Value> wholeTensorStd;
   DenseMap<Operation *, Value> stepGradPartials;
+
+  /// With dynamic rows: the kernel's rows R * S (an index) and the grid,
+  /// computed before the launch, and per op LSQ's step-gradient factor
+  /// 1 / sqrt(N * Qp) of the run-time element count N.
+  Value rowCount, blockCount;
+  DenseMap<Operation *, Value> stepGradFactors;
 
   // Kernel side.
   Value tx, ty, row, rowValid, shared;
@@ -855,7 +881,9 @@ SmallVector<Value> RowKernelEmitter::loadRaw(const InputLoad &load) {
     return loaded;
   }
   Value zero = index(0);
-  if (detail >= plan.shape.rows * plan.shape.length) {
+  // (per_tensor groups never have dynamic rows, see RowKernelPlan::get.)
+  if (!plan.shape.hasDynamicRows() &&
+      detail >= plan.shape.rows * plan.shape.length) {
     // per_tensor: one step for every row.
     loaded.push_back(memref::LoadOp::create(b, buffer, ValueRange{zero, zero}));
   } else if (detail >= plan.shape.length) {
@@ -2246,8 +2274,10 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
     });
     return;
   }
-  int64_t elements = plan.shape.rows * plan.shape.length;
-  Value factor = constantF32(b, quantizer.getStepGradFactor(elements));
+  Value factor = stepGradFactors.lookup(op);
+  if (!factor)
+    factor = constantF32(
+        b, quantizer.getStepGradFactor(plan.shape.rows * plan.shape.length));
   DenseMap<Value, Value> gradOf;
   SmallVector<Value> perChunk;
   for (Value total :
@@ -2305,8 +2335,9 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
     row =
         arith::AddIOp::create(b, arith::MulIOp::create(b, row, index(RB)), ty);
   if (plan.guardRows)
-    rowValid = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row,
-                                     index(plan.shape.rows));
+    rowValid =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row,
+                              rowCount ? rowCount : index(plan.shape.rows));
   Value first = tx;
   if (plan.pairBit >= 0) {
     // Lane L = 16h + m of warp w: chunk 32w + hT + c(m, 0), which is
@@ -2365,7 +2396,13 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
 Value RowKernelEmitter::viewAsSegments(Value rows) {
   auto type = cast<MemRefType>(rows.getType());
   int64_t S = plan.segments, length = type.getDimSize(1);
-  if (S == 1 || type.getDimSize(0) * S != plan.shape.rows || length == 1)
+  // (With dynamic rows, every buffer but the per-row and per-tensor steps
+  // has the group's rows.)
+  bool groupRows = type.isDynamicDim(0)
+                       ? plan.shape.hasDynamicRows()
+                       : !plan.shape.hasDynamicRows() &&
+                             type.getDimSize(0) * S == plan.shape.rows;
+  if (S == 1 || !groupRows || length == 1)
     return rows;
   Value split = memref::ExpandShapeOp::create(
       b,
@@ -2374,6 +2411,31 @@ Value RowKernelEmitter::viewAsSegments(Value rows) {
       rows, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
   return memref::CollapseShapeOp::create(
       b, split, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+}
+
+/// The host-side values of a launch over a dynamic number of rows: R * S from
+/// the kernel's [R * S, L / S] view `rows` of the first input, the grid
+/// ceil(R * S / RB), and LSQ's factor 1 / sqrt(N * Qp) (N = R * L),
+/// computed in f64 and rounded once to f32 as the constant of a static shape
+/// is (N * Qp is exact in both).
+void RowKernelEmitter::emitDynamicGrid(Value rows) {
+  rowCount = memref::DimOp::create(b, rows, 0);
+  blockCount = arith::CeilDivUIOp::create(b, rowCount, index(RB));
+  for (Operation *op : group.ops) {
+    auto grad = dyn_cast<FakeQuantGradOp>(op);
+    if (!grad || !grad.getScaleGrad())
+      continue;
+    Type f64 = b.getF64Type();
+    Value elements = arith::MulIOp::create(
+        b, rowCount,
+        index(plan.shape.length * grad.getQuantizer().getMaxCode()));
+    Value count = arith::UIToFPOp::create(
+        b, f64, arith::IndexCastUIOp::create(b, b.getI64Type(), elements));
+    Value one = arith::ConstantOp::create(b, b.getF64FloatAttr(1.0));
+    Value factor =
+        arith::DivFOp::create(b, one, math::SqrtOp::create(b, count));
+    stepGradFactors[op] = arith::TruncFOp::create(b, b.getF32Type(), factor);
+  }
 }
 
 void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
@@ -2387,6 +2449,12 @@ void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
           viewAsSegments(viewAsRows(b, getInputBuffer(operand)));
     }
   }
+  // Dynamic rows: the kernel's rows are those of the first op's row operand
+  // (every row tensor of the group has them), the grid follows.
+  Value like = getInputBuffer(group.ops.front()->getOperand(0));
+  if (plan.shape.hasDynamicRows())
+    emitDynamicGrid(inputRows.lookup(group.ops.front()->getOperand(0)));
+
   // Outputs: results used outside the group (or returned), written once.
   SmallVector<Value> outputs;
   for (Operation *op : group.ops) {
@@ -2404,7 +2472,7 @@ void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
         continue;
       }
       Value buffer =
-          allocBufferFor(b, cast<RankedTensorType>(result.getType()));
+          allocBufferFor(b, cast<RankedTensorType>(result.getType()), like);
       outputBuffers[result] = buffer;
       outputRows[result] = viewAsSegments(viewAsRows(b, buffer));
     }
@@ -2433,7 +2501,9 @@ void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
   }
 
   OpBuilder::InsertPoint host = b.saveInsertionPoint();
-  gpu::LaunchOp launch = createLaunch(b, plan.blocks, T, RB, plan.sharedFloats);
+  gpu::LaunchOp launch =
+      blockCount ? createLaunch(b, blockCount, T, RB, plan.sharedFloats)
+                 : createLaunch(b, plan.blocks, T, RB, plan.sharedFloats);
   emitBody(launch);
   b.restoreInsertionPoint(host);
   lowerSubgroupReductions(launch);

@@ -61,10 +61,14 @@ Value mlir::qat::viewAsFlat(ImplicitLocOpBuilder &b, Value buffer) {
                                          ArrayRef<ReassociationIndices>{all});
 }
 
-Value mlir::qat::allocBufferFor(ImplicitLocOpBuilder &b,
-                                RankedTensorType type) {
+Value mlir::qat::allocBufferFor(ImplicitLocOpBuilder &b, RankedTensorType type,
+                                Value like) {
+  SmallVector<Value> sizes;
+  for (auto [dim, size] : llvm::enumerate(type.getShape()))
+    if (ShapedType::isDynamic(size))
+      sizes.push_back(memref::DimOp::create(b, like, dim));
   return memref::AllocOp::create(
-      b, MemRefType::get(type.getShape(), type.getElementType()));
+      b, MemRefType::get(type.getShape(), type.getElementType()), sizes);
 }
 
 Value mlir::qat::toTensor(ImplicitLocOpBuilder &b, Value buffer,
@@ -78,6 +82,13 @@ Value mlir::qat::toTensor(ImplicitLocOpBuilder &b, Value buffer,
 gpu::LaunchOp mlir::qat::createLaunch(ImplicitLocOpBuilder &b, int64_t blocks,
                                       int64_t threadsX, int64_t threadsY,
                                       int64_t sharedFloats) {
+  return createLaunch(b, arith::ConstantIndexOp::create(b, blocks), threadsX,
+                      threadsY, sharedFloats);
+}
+
+gpu::LaunchOp mlir::qat::createLaunch(ImplicitLocOpBuilder &b, Value blocks,
+                                      int64_t threadsX, int64_t threadsY,
+                                      int64_t sharedFloats) {
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, value);
   };
@@ -86,9 +97,8 @@ gpu::LaunchOp mlir::qat::createLaunch(ImplicitLocOpBuilder &b, int64_t blocks,
   if (sharedFloats > 0)
     sharedBytes =
         arith::ConstantIntOp::create(b, b.getI32Type(), sharedFloats * 4);
-  auto launch =
-      gpu::LaunchOp::create(b, index(blocks), one, one, index(threadsX),
-                            index(threadsY), one, sharedBytes);
+  auto launch = gpu::LaunchOp::create(b, blocks, one, one, index(threadsX),
+                                      index(threadsY), one, sharedBytes);
   b.setInsertionPointToStart(&launch.getBody().front());
   gpu::TerminatorOp::create(b);
   b.setInsertionPointToStart(&launch.getBody().front());

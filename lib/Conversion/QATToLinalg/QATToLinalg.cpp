@@ -94,21 +94,42 @@ static Value quantizeElement(QuantMath &math, QuantizerAttr q, Value x,
 // Tensor-level helpers
 //===----------------------------------------------------------------------===//
 
+/// The product of the leading dimensions (the rows of the [R, D] view),
+/// dynamic when one of them is.
+static int64_t getLeadingProduct(ArrayRef<int64_t> shape) {
+  int64_t rows = 1;
+  for (int64_t dim : shape.drop_back()) {
+    if (ShapedType::isDynamic(dim))
+      return ShapedType::kDynamic;
+    rows *= dim;
+  }
+  return rows;
+}
+
+/// A tensor.empty of `shape`; its dynamic sizes are those of `like` (a
+/// tensor of the same rank whose dynamic dimensions are the same ones: the
+/// rows, which are all the views here leave dynamic).
 static Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
-                         Type elementType) {
-  return tensor::EmptyOp::create(b, loc, shape, elementType);
+                         Type elementType, Value like = {}) {
+  SmallVector<Value> sizes;
+  for (auto [dim, size] : llvm::enumerate(shape))
+    if (ShapedType::isDynamic(size))
+      sizes.push_back(tensor::DimOp::create(b, loc, like, dim));
+  return tensor::EmptyOp::create(b, loc, shape, elementType, sizes);
 }
 
 static Value filledTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
-                          TypedAttr value) {
-  Value init = emptyTensor(b, loc, shape, value.getType());
+                          TypedAttr value, Value like = {}) {
+  Value init = emptyTensor(b, loc, shape, value.getType(), like);
   Value scalar = arith::ConstantOp::create(b, loc, value);
   return linalg::FillOp::create(b, loc, ValueRange{scalar}, ValueRange{init})
       .getResult(0);
 }
 
-/// Reshapes a statically shaped tensor to `shape` (same number of elements)
-/// with collapse/expand_shape, which bufferize to views.
+/// Reshapes a tensor to `shape` (same number of elements) with
+/// collapse/expand_shape, which bufferize to views. At most one dimension
+/// of `shape` is dynamic (the rows; ops with several dynamic dimensions are
+/// flattened first, see FlattenDynamicRows), so expand_shape infers it.
 static Value reshape(OpBuilder &b, Location loc, Value value,
                      ArrayRef<int64_t> shape) {
   auto type = cast<RankedTensorType>(value.getType());
@@ -166,12 +187,14 @@ namespace {
 /// [N/D, D/G, G]. The scale, whatever its rank, is viewed as [rows, groups].
 struct GroupView {
   static GroupView get(QuantizerAttr quantizer, ArrayRef<int64_t> shape) {
-    int64_t leading = 1;
-    for (int64_t dim : shape.drop_back())
-      leading *= dim;
+    int64_t leading = getLeadingProduct(shape);
     int64_t rowLength = shape.back();
     switch (quantizer.getGranularity()) {
     case Granularity::PerTensor:
+      // Dynamic rows: one group of a dynamic length (its statistics are
+      // refused before lowering, see checkDynamicRows).
+      if (ShapedType::isDynamic(leading))
+        return {1, 1, ShapedType::kDynamic};
       return {1, 1, leading * rowLength};
     case Granularity::PerRow:
       return {leading, 1, rowLength};
@@ -225,7 +248,8 @@ static Value buildGroupwise(OpBuilder &b, Location loc, const GroupView &view,
   SmallVector<AffineMap> maps;
   appendGroupOperands(b, loc, view, elementwise, perGroup, inputs, maps);
   maps.push_back(AffineMap::getMultiDimIdentityMap(3, b.getContext()));
-  Value init = emptyTensor(b, loc, view.shape(), resultType.getElementType());
+  Value init = emptyTensor(b, loc, view.shape(), resultType.getElementType(),
+                           inputs.front());
   Value result =
       buildGeneric(b, loc, inputs, init, maps, parallelIterators(3), body);
   return reshape(b, loc, result, resultType.getShape());
@@ -245,7 +269,7 @@ static Value buildGroupReduction(
   MLIRContext *ctx = b.getContext();
   maps.push_back(AffineMap::get(
       3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)}, ctx));
-  Value acc = filledTensor(b, loc, view.scaleShape(), init);
+  Value acc = filledTensor(b, loc, view.scaleShape(), init, inputs.front());
   return buildGeneric(
       b, loc, inputs, acc, maps,
       {utils::IteratorType::parallel, utils::IteratorType::parallel,
@@ -283,7 +307,7 @@ buildPerGroupMap(OpBuilder &b, Location loc, const GroupView &view, Value input,
                  Type elementType,
                  function_ref<Value(OpBuilder &, Location, Value)> fn) {
   AffineMap identity = AffineMap::getMultiDimIdentityMap(2, b.getContext());
-  Value init = emptyTensor(b, loc, view.scaleShape(), elementType);
+  Value init = emptyTensor(b, loc, view.scaleShape(), elementType, input);
   return buildGeneric(b, loc, input, init, {identity, identity},
                       parallelIterators(2),
                       [&](OpBuilder &nb, Location nl, ValueRange args) {
@@ -313,9 +337,7 @@ namespace {
 struct PairView {
   PairView(QuantizerAttr quantizer, ArrayRef<int64_t> shape)
       : quantizer(quantizer), groups(GroupView::get(quantizer, shape)) {
-    rows = 1;
-    for (int64_t dim : shape.drop_back())
-      rows *= dim;
+    rows = getLeadingProduct(shape);
     pairs = shape.back() / 2;
   }
 
@@ -361,9 +383,7 @@ buildUnpack(OpBuilder &b, Location loc, Value packed, ArrayRef<int64_t> shape,
             function_ref<Value(OpBuilder &, Location, Value, ValueRange)> fn,
             ValueRange extraInputs = {}, ArrayRef<AffineMap> extraMaps = {}) {
   MLIRContext *ctx = b.getContext();
-  int64_t rows = 1;
-  for (int64_t dim : shape.drop_back())
-    rows *= dim;
+  int64_t rows = getLeadingProduct(shape);
   int64_t pairs = shape.back() / 2;
   SmallVector<int64_t> pairShape{rows, pairs, 2};
   AffineMap identity = AffineMap::getMultiDimIdentityMap(3, ctx);
@@ -374,7 +394,7 @@ buildUnpack(OpBuilder &b, Location loc, Value packed, ArrayRef<int64_t> shape,
   llvm::append_range(inputs, extraInputs);
   llvm::append_range(maps, extraMaps);
   maps.push_back(identity);
-  Value init = emptyTensor(b, loc, pairShape, elementType);
+  Value init = emptyTensor(b, loc, pairShape, elementType, inputs.front());
   Value result =
       buildGeneric(b, loc, inputs, init, maps, parallelIterators(3),
                    [&](OpBuilder &nb, Location nl, ValueRange args) {
@@ -662,7 +682,7 @@ struct QuantizeOpLowering : OpConversionPattern<QuantizeOp> {
       maps.push_back(highScale);
     }
     maps.push_back(AffineMap::getMultiDimIdentityMap(2, ctx));
-    Value init = emptyTensor(rewriter, loc, pairs.packedShape(), codeType);
+    Value init = emptyTensor(rewriter, loc, pairs.packedShape(), codeType, x);
     Value packed = buildGeneric(
         rewriter, loc, inputs, init, maps, parallelIterators(2),
         [&](OpBuilder &b, Location nl, ValueRange args) {
@@ -843,6 +863,31 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         });
   }
 
+  /// LSQ's g = 1 / sqrt(N * Qp) for an x of dynamic shape: computed in f64
+  /// from the run-time N and rounded once to f32, as the constant of a static
+  /// shape is.
+  static Value buildStepGradFactor(OpBuilder &b, Location loc, QuantizerAttr q,
+                                   Value x) {
+    auto type = cast<RankedTensorType>(x.getType());
+    Value elements = arith::ConstantIndexOp::create(b, loc, 1);
+    for (int64_t dim = 0; dim < type.getRank(); ++dim)
+      elements = arith::MulIOp::create(b, loc, elements,
+                                       tensor::DimOp::create(b, loc, x, dim));
+    Type f64 = b.getF64Type();
+    Value count = arith::UIToFPOp::create(
+        b, loc, f64,
+        arith::IndexCastUIOp::create(b, loc, b.getI64Type(), elements));
+    Value scaled = arith::MulFOp::create(
+        b, loc, count,
+        arith::ConstantOp::create(b, loc,
+                                  b.getF64FloatAttr(double(q.getMaxCode()))));
+    Value root = math::SqrtOp::create(b, loc, scaled);
+    Value factor = arith::DivFOp::create(
+        b, loc, arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0)),
+        root);
+    return arith::TruncFOp::create(b, loc, b.getF32Type(), factor);
+  }
+
   /// ds = g * sum over the group of dy * (the dialect's LSQ term), summed in
   /// f64 (see accumulate).
   static Value buildScaleGrad(FakeQuantGradOp op, OpAdaptor adaptor,
@@ -866,17 +911,25 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
           return accumulate(b, nl, acc,
                             arith::MulFOp::create(b, nl, element.dy, term));
         });
-    double gradScale =
-        q.getStepGradFactor(op.getInput().getType().getNumElements());
+    // A static factor is a constant of the body; a dynamic one is computed
+    // once, outside.
+    auto xType = cast<RankedTensorType>(adaptor.getInput().getType());
+    Value dynamicScale;
+    if (!xType.hasStaticShape())
+      dynamicScale = buildStepGradFactor(rewriter, loc, q, adaptor.getInput());
     Type elementType = scaleType.getElementType();
-    Value ds =
-        buildPerGroupMap(rewriter, loc, view, sums, elementType,
-                         [&](OpBuilder &b, Location nl, Value sum) {
-                           Value narrow = toF32(b, nl, sum);
-                           Value scaled = arith::MulFOp::create(
-                               b, nl, constantF32(b, nl, gradScale), narrow);
-                           return castFloat(b, nl, scaled, elementType);
-                         });
+    Value ds = buildPerGroupMap(
+        rewriter, loc, view, sums, elementType,
+        [&](OpBuilder &b, Location nl, Value sum) {
+          Value narrow = toF32(b, nl, sum);
+          Value gradScale =
+              dynamicScale
+                  ? dynamicScale
+                  : constantF32(b, nl,
+                                q.getStepGradFactor(xType.getNumElements()));
+          Value scaled = arith::MulFOp::create(b, nl, gradScale, narrow);
+          return castFloat(b, nl, scaled, elementType);
+        });
     return reshape(rewriter, loc, ds, scaleType.getShape());
   }
 };
@@ -907,7 +960,7 @@ struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
     Value rhs = buildOperand(rewriter, loc, adaptor.getRhs(),
                              op.getRhsQuantizer(), packed);
     Value zero =
-        filledTensor(rewriter, loc, {m, n}, rewriter.getI32IntegerAttr(0));
+        filledTensor(rewriter, loc, {m, n}, rewriter.getI32IntegerAttr(0), lhs);
     Value acc = linalg::MatmulTransposeBOp::create(
                     rewriter, loc, TypeRange{zero.getType()},
                     ValueRange{lhs, rhs}, ValueRange{zero})
@@ -929,7 +982,7 @@ struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
     Type elementType = resultType.getElementType();
     Value result = buildGeneric(
         rewriter, loc, {acc, adaptor.getLhsScale(), adaptor.getRhsScale()},
-        emptyTensor(rewriter, loc, {m, n}, elementType),
+        emptyTensor(rewriter, loc, {m, n}, elementType, lhs),
         {identity, scaleMap(op.getLhsQuantizer(), 0),
          scaleMap(op.getRhsQuantizer(), 1), identity},
         parallelIterators(2), [&](OpBuilder &b, Location nl, ValueRange args) {
@@ -972,7 +1025,7 @@ struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
     }
     AffineMap identity = AffineMap::getMultiDimIdentityMap(2, b.getContext());
     return buildGeneric(b, loc, codes,
-                        emptyTensor(b, loc, type.getShape(), i32),
+                        emptyTensor(b, loc, type.getShape(), i32, codes),
                         {identity, identity}, parallelIterators(2),
                         [&](OpBuilder &nb, Location nl, ValueRange args) {
                           return toOperand(nb, nl, args[0]);
@@ -982,15 +1035,113 @@ struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
 } // namespace
 
 //===----------------------------------------------------------------------===//
+// Dynamic rows
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// A row-local qat op over [A, B, ..., D] with several dynamic leading
+/// dimensions becomes the same op over the [A*B*..., D] view, its results
+/// expanded back with the sizes of its first operand: the lowerings then see
+/// at most one dynamic dimension (the rows), which expand_shape infers.
+struct FlattenDynamicRows : ConversionPattern {
+  explicit FlattenDynamicRows(MLIRContext *context)
+      : ConversionPattern(MatchAnyOpTypeTag(), /*benefit=*/2, context) {}
+
+  LogicalResult
+  matchAndRewrite(Operation *op, ArrayRef<Value> operands,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!isa<HadamardOp, ScaleOp, RmsOp, QuantizeOp, DequantizeOp, FakeQuantOp,
+             FakeQuantGradOp>(op))
+      return failure();
+    // Operand 0 is a row tensor of every such op (values, or codes).
+    auto rowType = cast<RankedTensorType>(op->getOperand(0).getType());
+    int64_t rank = rowType.getRank();
+    if (rank < 3 || rowType.getNumDynamicDims() < 2)
+      return failure();
+    Location loc = op->getLoc();
+    ReassociationIndices leading =
+        llvm::to_vector<2>(llvm::seq<int64_t>(0, rank - 1));
+    SmallVector<ReassociationIndices> reassociation{leading, {rank - 1}};
+    auto flatType = [&](Type type) {
+      auto tensor = cast<RankedTensorType>(type);
+      return RankedTensorType::get(
+          {getLeadingProduct(tensor.getShape()), tensor.getShape().back()},
+          tensor.getElementType());
+    };
+    SmallVector<Value> flatOperands;
+    for (Value operand : operands)
+      flatOperands.push_back(tensor::CollapseShapeOp::create(
+          rewriter, loc, flatType(operand.getType()), operand, reassociation));
+    Operation *flat = rewriter.clone(*op);
+    rewriter.modifyOpInPlace(flat, [&] {
+      flat->setOperands(flatOperands);
+      for (OpResult result : flat->getResults())
+        result.setType(flatType(result.getType()));
+    });
+    SmallVector<Value> results;
+    for (auto [old, flatResult] :
+         llvm::zip(op->getResults(), flat->getResults())) {
+      auto type = cast<RankedTensorType>(old.getType());
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t dim = 0; dim < rank; ++dim) {
+        if (type.isDynamicDim(dim))
+          sizes.push_back(tensor::DimOp::create(rewriter, loc, operands[0], dim)
+                              .getResult());
+        else
+          sizes.push_back(rewriter.getIndexAttr(type.getDimSize(dim)));
+      }
+      results.push_back(tensor::ExpandShapeOp::create(
+          rewriter, loc, type, flatResult, reassociation, sizes));
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+} // namespace
+
+/// Ops whose lowering counts the elements of a per_tensor group at compile
+/// time (the scale and rms statistics, the trust deviation) need static
+/// rows; the others take any number of rows.
+static LogicalResult checkDynamicRows(Operation *root) {
+  WalkResult result = root->walk([](Operation *op) {
+    QuantizerAttr quantizer;
+    bool countsElements = false;
+    if (auto scale = dyn_cast<ScaleOp>(op)) {
+      quantizer = scale.getQuantizer();
+      countsElements = true;
+    } else if (auto rms = dyn_cast<RmsOp>(op)) {
+      quantizer = rms.getQuantizer();
+      countsElements = true;
+    } else if (auto grad = dyn_cast<FakeQuantGradOp>(op)) {
+      quantizer = grad.getQuantizer();
+      countsElements = grad.getEstimator().getGroupStatistic() ==
+                           GroupStatistic::RootMeanSquare &&
+                       !grad.getStd();
+    }
+    if (!countsElements ||
+        quantizer.getGranularity() != Granularity::PerTensor ||
+        cast<RankedTensorType>(op->getOperand(0).getType()).hasStaticShape())
+      return WalkResult::advance();
+    op->emitOpError() << "computes a per_tensor statistic of "
+                      << op->getOperand(0).getType()
+                      << ", whose element count is not known until run time; "
+                         "dynamic rows take per_row or per_group quantizers";
+    return WalkResult::interrupt();
+  });
+  return failure(result.wasInterrupted());
+}
+
+//===----------------------------------------------------------------------===//
 // Pass
 //===----------------------------------------------------------------------===//
 
 void mlir::qat::populateQATToLinalgConversionPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<DequantizeOpLowering, FakeQuantGradOpLowering,
-               FakeQuantOpLowering, HadamardOpLowering, MatmulOpLowering,
-               QuantizeOpLowering, RmsOpLowering, ScaleOpLowering>(
-      patterns.getContext());
+  patterns
+      .add<DequantizeOpLowering, FakeQuantGradOpLowering, FakeQuantOpLowering,
+           FlattenDynamicRows, HadamardOpLowering, MatmulOpLowering,
+           QuantizeOpLowering, RmsOpLowering, ScaleOpLowering>(
+          patterns.getContext());
 }
 
 namespace {
@@ -998,6 +1149,8 @@ struct ConvertQATToLinalgPass
     : qat::impl::ConvertQATToLinalgBase<ConvertQATToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    if (failed(checkDynamicRows(getOperation())))
+      return signalPassFailure();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<QATDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,

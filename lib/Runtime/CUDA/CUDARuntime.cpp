@@ -411,7 +411,9 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                       intptr_t blockZ, int32_t smem, CUstream stream,
                       void **params, void **extra, size_t /*paramsCount*/) {
-  if (!function || !enter())
+  // A grid of no CTAs (a dynamic dimension of size 0 at run time) has
+  // nothing to compute; cuLaunchKernel would reject it.
+  if (!function || gridX == 0 || gridY == 0 || gridZ == 0 || !enter())
     return;
   std::string kernel = "kernel '" + runtime().kernelNames[function] + "'";
   if (smem > 48 * 1024 &&

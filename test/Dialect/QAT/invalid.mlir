@@ -185,10 +185,18 @@ func.func @scale_learned(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
 
 // -----
 
-func.func @scale_dynamic(%x: tensor<?x8xf32>) -> tensor<?x1xf32> {
-  // expected-error @+1 {{'qat.scale' op expects a statically shaped input, got 'tensor<?x8xf32>'}}
-  %0 = qat.scale %x as <signed, 4 bits, absmax, per_row> : tensor<?x8xf32> -> tensor<?x1xf32>
-  return %0 : tensor<?x1xf32>
+func.func @scale_dynamic_row_length(%x: tensor<4x?xf32>) -> tensor<4x1xf32> {
+  // expected-error @+1 {{'qat.scale' op expects a static last dimension for the input, got 'tensor<4x?xf32>'}}
+  %0 = qat.scale %x as <signed, 4 bits, absmax, per_row> : tensor<4x?xf32> -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
+}
+
+// -----
+
+func.func @scale_dynamic_rows_mismatch(%x: tensor<?x8xf32>) -> tensor<4x1xf32> {
+  // expected-error @+1 {{'qat.scale' op expects result of shape ?x1 for per_row quantization of a ?x8 input, got 4x1}}
+  %0 = qat.scale %x as <signed, 4 bits, absmax, per_row> : tensor<?x8xf32> -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
 }
 
 // -----
@@ -482,7 +490,7 @@ func.func @fake_quant_grad_std_bf16(%dy: tensor<4x8xbf16>, %x: tensor<4x8xbf16>,
 //===----------------------------------------------------------------------===//
 
 func.func @matmul_rank(%a: tensor<2x4x8xi8>, %b: tensor<4x8xi8>, %sa: tensor<4x1xf32>, %sb: tensor<4x1xf32>) -> tensor<4x4xf32> {
-  // expected-error @+1 {{'qat.matmul' op expects a statically shaped 2-D lhs, got 'tensor<2x4x8xi8>'}}
+  // expected-error @+1 {{'qat.matmul' op expects a 2-D lhs with a static second dimension, got 'tensor<2x4x8xi8>'}}
   %0 = qat.matmul %a, %b, %sa, %sb as <signed, 8 bits, absmax, per_row>, <signed, 8 bits, absmax, per_row> : tensor<2x4x8xi8>, tensor<4x8xi8>, tensor<4x1xf32>, tensor<4x1xf32> -> tensor<4x4xf32>
   return %0 : tensor<4x4xf32>
 }
@@ -549,4 +557,12 @@ func.func @matmul_overflow(%a: tensor<4x40000xi8>, %b: tensor<6x40000xi8>, %sa: 
   // expected-error @+1 {{'qat.matmul' op contraction size 40000 can overflow the int32 accumulator (at most 33025 for these bit widths)}}
   %0 = qat.matmul %a, %b, %sa, %sb as <centered, 8 bits, rms_gaussian, per_row>, <centered, 8 bits, rms_gaussian, per_row> : tensor<4x40000xi8>, tensor<6x40000xi8>, tensor<4x1xf32>, tensor<6x1xf32> -> tensor<4x6xf32>
   return %0 : tensor<4x6xf32>
+}
+
+// -----
+
+func.func @matmul_dynamic_n(%a: tensor<?x8xi8>, %b: tensor<?x8xi8>, %sa: tensor<?x1xf32>, %sb: tensor<?x1xf32>) -> tensor<?x4xf32> {
+  // expected-error @+1 {{'qat.matmul' op expects a static number of rhs rows (N), got 'tensor<?x8xi8>'}}
+  %0 = qat.matmul %a, %b, %sa, %sb as <signed, 8 bits, absmax, per_row>, <signed, 8 bits, absmax, per_row> : tensor<?x8xi8>, tensor<?x8xi8>, tensor<?x1xf32>, tensor<?x1xf32> -> tensor<?x4xf32>
+  return %0 : tensor<?x4xf32>
 }

@@ -126,3 +126,24 @@ func.func @attributes() attributes {
     qat.estimators = [#qat.ste, #qat.clip, #qat.clip<1.0>, #qat.clip<1.5>, #qat.clip<0.75>, #qat.trust, #qat.trust<0.5>, #qat.fourier, #qat.fourier<[0.15, -0.05]>]} {
   return
 }
+
+// -----
+
+// Rows (tokens) may be dynamic: one program for every batch and sequence
+// length; the last dimension stays static.
+// CHECK-LABEL: func.func @dynamic_rows
+func.func @dynamic_rows(%x: tensor<?x?x256xf32>, %b: tensor<32x64xi8>, %sb: tensor<32x1xf32>) -> (tensor<?x?x128xi8>, tensor<?x32xf32>) {
+  // CHECK: qat.hadamard %{{.*}} block 128 : tensor<?x?x256xf32>
+  %xh = qat.hadamard %x block 128 : tensor<?x?x256xf32>
+  // CHECK: qat.scale %{{.*}} as <centered, 4 bits, rms_gaussian, per_row> : tensor<?x?x256xf32> -> tensor<?x?x1xf32>
+  %s = qat.scale %xh as <centered, 4 bits, rms_gaussian, per_row> : tensor<?x?x256xf32> -> tensor<?x?x1xf32>
+  %q = qat.quantize %xh, %s as <centered, 4 bits, rms_gaussian, per_row> packed : tensor<?x?x256xf32>, tensor<?x?x1xf32> -> tensor<?x?x128xi8>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %flat = tensor.collapse_shape %q [[0, 1], [2]] : tensor<?x?x128xi8> into tensor<?x128xi8>
+  %q2 = tensor.extract_slice %flat[0, 0] [%c1, 64] [1, 1] : tensor<?x128xi8> to tensor<?x64xi8>
+  %sa = tensor.empty(%c1) : tensor<?x1xf32>
+  // CHECK: qat.matmul {{.*}} : tensor<?x64xi8>, tensor<32x64xi8>, tensor<?x1xf32>, tensor<32x1xf32> -> tensor<?x32xf32>
+  %y = qat.matmul %q2, %b, %sa, %sb as <centered, 4 bits, rms_gaussian, per_row>, <centered, 4 bits, rms_gaussian, per_row> packed : tensor<?x64xi8>, tensor<32x64xi8>, tensor<?x1xf32>, tensor<32x1xf32> -> tensor<?x32xf32>
+  return %q, %y : tensor<?x?x128xi8>, tensor<?x32xf32>
+}

@@ -32,6 +32,15 @@ constexpr int64_t kMaxGridX = (int64_t(1) << 31) - 1;
 LogicalResult checkGPUTensorSizes(Operation *root,
                                   function_ref<bool(Operation *)> filter);
 
+/// Reports (emitOpError) every qat op under `root` selected by `filter` with
+/// a dynamic dimension that the GPU kernels do not take. Leading (row)
+/// dimensions may be dynamic: the kernels read them from the buffers and
+/// compute their grids at run time. The last dimension may not (it fixes a
+/// row kernel's layout and a matmul's K), nor may qat.matmul's B and its
+/// steps (N x K, a weight: the kernel's column tiles).
+LogicalResult checkGPUDynamicShapes(Operation *root,
+                                    function_ref<bool(Operation *)> filter);
+
 /// Whether `op` has an operand or result of a statically known zero size.
 bool hasZeroSizeTensor(Operation *op);
 

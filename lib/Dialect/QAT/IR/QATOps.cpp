@@ -42,14 +42,17 @@ static std::string formatGranularity(QuantizerAttr quantizer) {
   return text;
 }
 
-static LogicalResult verifyStaticTensor(Operation *op, StringRef role,
-                                        RankedTensorType type) {
-  if (!type.hasStaticShape())
-    return op->emitOpError()
-           << "expects a statically shaped " << role << ", got " << type;
+/// Rows may be unknown until run time (one artifact for every batch and
+/// sequence length); the last dimension, along which the quantization groups,
+/// Hadamard blocks and packing run, must be static.
+static LogicalResult verifyRowTensor(Operation *op, StringRef role,
+                                     RankedTensorType type) {
   if (type.getRank() == 0)
     return op->emitOpError()
            << "expects " << role << " of rank >= 1, got " << type;
+  if (ShapedType::isDynamic(type.getShape().back()))
+    return op->emitOpError() << "expects a static last dimension for the "
+                             << role << ", got " << type;
   return success();
 }
 
@@ -59,8 +62,8 @@ static LogicalResult verifyScaleShape(Operation *op, RankedTensorType input,
                                       RankedTensorType scale,
                                       QuantizerAttr quantizer,
                                       StringRef scaleRole = "scale") {
-  if (failed(verifyStaticTensor(op, "input", input)) ||
-      failed(verifyStaticTensor(op, scaleRole, scale)))
+  if (failed(verifyRowTensor(op, "input", input)) ||
+      failed(verifyRowTensor(op, scaleRole, scale)))
     return failure();
   int64_t rowLength = input.getShape().back();
   if (quantizer.getGranularity() == Granularity::PerGroup &&
@@ -83,7 +86,7 @@ static LogicalResult verifyScaleShape(Operation *op, RankedTensorType input,
 static LogicalResult verifyCodes(Operation *op, RankedTensorType values,
                                  RankedTensorType codes,
                                  QuantizerAttr quantizer, bool packed) {
-  if (failed(verifyStaticTensor(op, "code tensor", codes)))
+  if (failed(verifyRowTensor(op, "code tensor", codes)))
     return failure();
   unsigned width = codes.getElementTypeBitWidth();
   unsigned needed = quantizer.getCodeBits();
@@ -319,10 +322,15 @@ LogicalResult MatmulOp::verify() {
   RankedTensorType result = getType();
   for (auto [role, type] :
        {std::pair{"lhs", lhs}, {"rhs", rhs}, {"result", result}}) {
-    if (type.getRank() != 2 || !type.hasStaticShape())
-      return emitOpError() << "expects a statically shaped 2-D " << role
-                           << ", got " << type;
+    if (type.getRank() != 2 || type.isDynamicDim(1))
+      return emitOpError() << "expects a 2-D " << role
+                           << " with a static second dimension, got " << type;
   }
+  // One artifact for every token count: M may be dynamic, N (the weight's
+  // rows, the output features) may not.
+  if (rhs.isDynamicDim(0))
+    return emitOpError() << "expects a static number of rhs rows (N), got "
+                         << rhs;
   Type resultElement = result.getElementType();
   if (!resultElement.isF32() && !resultElement.isBF16() &&
       !resultElement.isF16())

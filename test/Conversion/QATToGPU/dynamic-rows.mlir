@@ -1,0 +1,79 @@
+// RUN: qat-opt %s --convert-qat-to-gpu=allow-fallback=1 --split-input-file 2>/dev/null | FileCheck %s
+// RUN: qat-opt %s --convert-qat-to-gpu --split-input-file --verify-diagnostics -o /dev/null
+
+// Rows unknown until run time: one kernel serves every row count. The grid
+// is ceil(R / rows per CTA), computed on the host from the input's size;
+// the outputs take the input's rows; every row is checked against R in the
+// kernel (the last CTA may be partly past the end).
+
+#q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
+
+// CHECK-LABEL: func.func @quest_forward(
+//  CHECK-SAME:     %[[X:.*]]: tensor<?x256xbf16>)
+//       CHECK:   %[[IN:.*]] = bufferization.to_buffer %[[X]] read_only : tensor<?x256xbf16> to memref<?x256xbf16>
+//       CHECK:   %[[ROWS:.*]] = memref.dim %[[IN]], %{{.*}} : memref<?x256xbf16>
+//       CHECK:   %[[GRID:.*]] = arith.ceildivui %[[ROWS]], %[[RB:.*]] : index
+//   CHECK-DAG:   memref.alloc(%{{.*}}) : memref<?x1xf32>
+//   CHECK-DAG:   memref.alloc(%{{.*}}) : memref<?x128xi8>
+//       CHECK:   gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GRID]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) threads(%{{.*}}, %[[TY:.*]], %{{.*}}) in (%{{.*}} = %c16{{.*}}, %{{.*}} = %c8{{.*}}, %{{.*}} = %{{.*}})
+//       CHECK:     arith.cmpi ult, %{{.*}}, %[[ROWS]] : index
+//       CHECK:     vector.load %[[IN]]{{.*}} : memref<?x256xbf16>, vector<8xbf16>
+//   CHECK-NOT:   gpu.launch
+//       CHECK:   return
+func.func @quest_forward(%x: tensor<?x256xbf16>) -> (tensor<?x128xi8>, tensor<?x1xf32>) {
+  %xh = qat.hadamard %x block 128 : tensor<?x256xbf16>
+  %s = qat.scale %xh as #q4 : tensor<?x256xbf16> -> tensor<?x1xf32>
+  %q = qat.quantize %xh, %s as #q4 packed : tensor<?x256xbf16>, tensor<?x1xf32> -> tensor<?x128xi8>
+  return %q, %s : tensor<?x128xi8>, tensor<?x1xf32>
+}
+
+// -----
+
+// Several dynamic leading dimensions: the rows are their product (the
+// buffer's [R, D] view).
+// CHECK-LABEL: func.func @batch_by_tokens(
+//       CHECK:   %[[IN:.*]] = bufferization.to_buffer %{{.*}} read_only : tensor<?x?x512xf32> to memref<?x?x512xf32>
+//       CHECK:   %[[VIEW:.*]] = memref.collapse_shape %[[IN]] {{\[}}[0, 1], [2]] : memref<?x?x512xf32> into memref<?x512xf32>
+//       CHECK:   %[[ROWS:.*]] = memref.dim %[[VIEW]], %{{.*}} : memref<?x512xf32>
+//       CHECK:   arith.ceildivui %[[ROWS]]
+//       CHECK:   memref.dim %[[IN]], %{{.*}} : memref<?x?x512xf32>
+//       CHECK:   memref.dim %[[IN]], %{{.*}} : memref<?x?x512xf32>
+//       CHECK:   memref.alloc(%{{.*}}, %{{.*}}) : memref<?x?x512xf32>
+//       CHECK:   gpu.launch
+func.func @batch_by_tokens(%x: tensor<?x?x512xf32>, %s: tensor<?x?x1xf32>) -> tensor<?x?x512xf32> {
+  %y = qat.fake_quant %x, %s as <signed, 4 bits, learned, per_row> with fourier : tensor<?x?x512xf32>, tensor<?x?x1xf32>
+  return %y : tensor<?x?x512xf32>
+}
+
+// -----
+
+// LSQ's step gradient g = 1 / sqrt(N * Qp) depends on the run-time element
+// count N = R * 1024: computed on the host in f64 and rounded once to f32,
+// as the constant of a static shape is.
+// CHECK-LABEL: func.func @lsq_backward(
+//       CHECK:   %[[ROWS:.*]] = memref.dim
+//       CHECK:   %[[N:.*]] = arith.muli %[[ROWS]], %c7168 : index
+//       CHECK:   %[[NI:.*]] = arith.index_castui %[[N]] : index to i64
+//       CHECK:   %[[NF:.*]] = arith.uitofp %[[NI]] : i64 to f64
+//       CHECK:   %[[ROOT:.*]] = math.sqrt %[[NF]] : f64
+//       CHECK:   %[[G:.*]] = arith.divf %{{.*}}, %[[ROOT]] : f64
+//       CHECK:   %[[G32:.*]] = arith.truncf %[[G]] : f64 to f32
+//       CHECK:   gpu.launch
+//       CHECK:     arith.mulf %[[G32]]
+func.func @lsq_backward(%dy: tensor<?x1024xbf16>, %w: tensor<?x1024xbf16>, %s: tensor<?x1xf32>) -> (tensor<?x1024xbf16>, tensor<?x1xf32>) {
+  %dw, %ds = qat.fake_quant_grad %dy, %w, %s as <signed, 4 bits, learned, per_row> with fourier : tensor<?x1024xbf16>, tensor<?x1xf32> -> tensor<?x1xf32>
+  return %dw, %ds : tensor<?x1024xbf16>, tensor<?x1xf32>
+}
+
+// -----
+
+// A per_tensor statistic counts every element of the tensor: not over a
+// dynamic number of rows. With allow-fallback (the default, as in
+// qat-to-nvptx) the op stays for convert-qat-to-linalg, which refuses it.
+// CHECK-LABEL: func.func @per_tensor_scale(
+//       CHECK:   qat.scale
+func.func @per_tensor_scale(%x: tensor<?x64xf32>) -> tensor<1x1xf32> {
+  // expected-error @+1 {{'qat.scale' op computes a per_tensor statistic over a dynamic number of rows, which the GPU kernels do not take}}
+  %s = qat.scale %x as <signed, 8 bits, absmax, per_tensor> : tensor<?x64xf32> -> tensor<1x1xf32>
+  return %s : tensor<1x1xf32>
+}
