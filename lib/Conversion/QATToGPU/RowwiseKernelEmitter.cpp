@@ -2169,7 +2169,7 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
         partials.push_back(partial);
     }
   };
-  if (estimator.usesLevel() && quantizer.getGrid() == Grid::Centered) {
+  if (estimator.usesLevel() && quantizer.getGrid().hasHalfIntegerLevels()) {
     // fma(k, s, -s/2) is (k - 1/2) * s rounded once where -s/2 is exact and
     // both are finite: for 2^-125 <= |s| <= FLT_MAX, checked once per step
     // (a row's threads branch alike). Outside, the product as written.

@@ -41,7 +41,7 @@ Value ClipAttr::buildInputGrad(QuantMath &math, const QuantizerAttr &quantizer,
                                QuantElement &element) const {
   double k = getFactorOrDefault();
   Value keep;
-  if (quantizer.getGrid() == Grid::Centered) {
+  if (isa<CenteredGridAttr>(quantizer.getGrid())) {
     // |x| <= k * c, the clip recomputed from the step: c = s * (2^b - 1)/2.
     OpBuilder &b = math.getBuilder();
     Location loc = math.getLoc();
