@@ -259,7 +259,8 @@ def QAT_ClipAttr : QAT_EstimatorAttr<"Clip", "clip", ["isMask"]> {
 }
 
 def QAT_TrustAttr : QAT_EstimatorAttr<"Trust", "trust",
-                                      ["getGroupStatistic", "isMask",
+                                      ["buildGroupInvariant",
+                                       "getGroupStatistic", "isMask",
                                        "usesLevel"]> {
   let summary = "QuEST trust estimator: masks large quantization errors";
   let description = [{

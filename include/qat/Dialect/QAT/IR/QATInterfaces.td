@@ -138,6 +138,18 @@ def QAT_GradientEstimatorAttrInterface
       }], "::mlir::qat::GroupStatistic", "getGroupStatistic", (ins),
       [{}], [{ return ::mlir::qat::GroupStatistic::None; }]>,
     InterfaceMethod<[{
+        A value of one group (f32) that `buildInputGrad` reads from
+        `element.groupInvariant`, from the group's step and statistic
+        (`deviation`, null unless getGroupStatistic() asks for one), or null
+        when the estimator has none. A lowering may build it once per group,
+        ahead of the elements and of any branch around them; without it,
+        `buildInputGrad` builds it per element.
+      }], "::mlir::Value", "buildGroupInvariant",
+      (ins "::mlir::qat::QuantMath &":$math,
+           "const ::mlir::qat::QuantizerAttr &":$quantizer,
+           "::mlir::Value":$step, "::mlir::Value":$deviation),
+      [{}], [{ return {}; }]>,
+    InterfaceMethod<[{
         Builds dx (f32) of one element from `element` (dy, x, the step s,
         v = x/s, the statistic) for a quantizer `quantizer`. The shared
         intermediate values (whether v lies in the code range, the level
