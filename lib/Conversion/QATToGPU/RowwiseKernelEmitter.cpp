@@ -592,6 +592,22 @@ Value combine(ImplicitLocOpBuilder &b, Combine kind, Value lhs, Value rhs) {
   return arith::MaximumFOp::create(b, lhs, rhs);
 }
 
+/// Reduces `value` over the `size` lanes t, t ^ stride, t ^ 2*stride, ...
+/// of each thread t's warp (gpu.subgroup_reduce with a cluster; lowered to
+/// butterfly shuffles of strides stride, 2*stride, ..., each combined as
+/// (own, other), the order the emitter's reductions rely on for identical
+/// bits in every lane).
+Value reduceLanes(ImplicitLocOpBuilder &b, Value value,
+                  gpu::AllReduceOperation op, int64_t size, int64_t stride) {
+  if (size == 1)
+    return value;
+  std::optional<uint32_t> clusterSize;
+  if (size < kWarpThreads)
+    clusterSize = uint32_t(size);
+  return gpu::SubgroupReduceOp::create(b, value, op, /*uniform=*/true,
+                                       clusterSize, uint32_t(stride));
+}
+
 //===----------------------------------------------------------------------===//
 // RowKernelEmitter
 //===----------------------------------------------------------------------===//
@@ -1381,36 +1397,23 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
     // 2w + b1, in lane 16h + 4b + q. Plain strides 1, 2: lane strides 1, 2;
     // stride 4: the two registers; 8: lane 16; 16: lane 4. Each lane ends
     // with the total of plain warp 2w + (bit 3 of its lane).
-    auto shuffle = [&](Value value, int32_t stride) {
-      return gpu::ShuffleOp::create(b, value, stride, int32_t(kWarpThreads),
-                                    gpu::ShuffleMode::XOR)
-          .getShuffleResult();
-    };
-    Value a0 = partials[0], a1 = partials[1];
-    for (int32_t stride : {1, 2}) {
-      a0 = combine(b, kind, a0, shuffle(a0, stride));
-      a1 = combine(b, kind, a1, shuffle(a1, stride));
-    }
+    Value a0 = reduceLanes(b, partials[0], op, /*size=*/4, /*stride=*/1);
+    Value a1 = reduceLanes(b, partials[1], op, /*size=*/4, /*stride=*/1);
     Value value = combine(b, kind, a0, a1);
-    for (int32_t stride : {16, 4})
-      value = combine(b, kind, value, shuffle(value, stride));
+    value = reduceLanes(b, value, op, /*size=*/2, /*stride=*/16);
+    value = reduceLanes(b, value, op, /*size=*/2, /*stride=*/4);
     reduced.push_back(value);
     partials = partials.take_front(1);
   }
   for (Value partial : quadLanes ? ArrayRef<Value>() : partials) {
     if (pairedLanes) {
+      // Plain strides 1 .. pair/2 are lane strides 1 .. pair/2, plain
+      // stride pair is lane 16, plain strides 2*pair .. 16 are lane strides
+      // pair .. 8.
       int64_t pair = int64_t(1) << plan.pairBit;
-      Value value = partial;
-      for (int64_t stride = 1; stride < kWarpThreads; stride *= 2) {
-        int64_t laneStride = stride < pair    ? stride
-                             : stride == pair ? 16
-                                              : stride / 2;
-        Value other =
-            gpu::ShuffleOp::create(b, value, int32_t(laneStride),
-                                   int32_t(kWarpThreads), gpu::ShuffleMode::XOR)
-                .getShuffleResult();
-        value = combine(b, kind, value, other);
-      }
+      Value value = reduceLanes(b, partial, op, pair, /*stride=*/1);
+      value = reduceLanes(b, value, op, /*size=*/2, /*stride=*/16);
+      value = reduceLanes(b, value, op, kWarpThreads / 2 / pair, pair);
       reduced.push_back(value);
       continue;
     }
