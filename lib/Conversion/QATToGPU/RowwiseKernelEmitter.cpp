@@ -54,6 +54,14 @@ bool RowKernelPlan::usesFirstWarpValues() const {
          threadsPerRow <= kWarpThreads * kSerialWarpTotals;
 }
 
+int64_t RowKernelPlan::getChunkOffset(int64_t j) const {
+  if (quad)
+    return 4 * j;
+  if (pairBit >= 0)
+    return j << pairBit;
+  return j * threadsPerRow;
+}
+
 int64_t RowKernelPlan::getReductionSharedFloats(int64_t groupLength) const {
   int64_t chunksPerGroup = groupLength / vectorWidth;
   int64_t warpsPerRow = threadsPerRow / kWarpThreads;
@@ -2355,13 +2363,11 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
     // Lane L = 16h + 4b + q of warp w: chunk 64w + 2Th + 16b + q (j = 0).
     first = moveBits({{~int64_t(31), 2}, {12, 4}, {3, 1}, {16, 2 * T / 16}});
   for (int64_t j = 0; j < C; ++j) {
-    int64_t offset = plan.quad           ? 4 * j
-                     : plan.pairBit >= 0 ? j << plan.pairBit
-                                         : j * T;
+    int64_t offset = plan.getChunkOffset(j);
     Value c = j == 0 ? first : arith::AddIOp::create(b, first, index(offset));
     chunk.push_back(c);
     Value inRow;
-    if (plan.pairBit >= 0 || plan.quad ? C * T > K : (j + 1) * T > K)
+    if (plan.interleavesChunks() ? C * T > K : (j + 1) * T > K)
       inRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, index(K));
     chunkInRow.push_back(inRow);
     valid.push_back(both(rowValid, inRow));
