@@ -62,6 +62,28 @@ int64_t RowKernelPlan::getChunkOffset(int64_t j) const {
   return j * threadsPerRow;
 }
 
+std::pair<int64_t, int64_t>
+RowKernelPlan::getChunkPartner(int64_t distance) const {
+  int64_t chunkStep = 0, threadStep = distance;
+  if (quad) {
+    // Chunk bits 0, 1: lane bits 0, 1; 2, 3: the thread's chunks j; 4, 5:
+    // lane bits 2, 3.
+    if (distance == 4 || distance == 8)
+      chunkStep = distance / 4;
+    else if (distance >= 16)
+      threadStep = distance / 4;
+  } else if (pairBit >= 0) {
+    int64_t pair = int64_t(1) << pairBit;
+    if (distance == pair)
+      chunkStep = 1;
+    else if (distance < kWarpThreads)
+      threadStep = distance < pair ? distance : distance / 2;
+  } else if (distance >= threadsPerRow) {
+    chunkStep = distance / threadsPerRow;
+  }
+  return {chunkStep, threadStep};
+}
+
 int64_t RowKernelPlan::getReductionSharedFloats(int64_t groupLength) const {
   int64_t chunksPerGroup = groupLength / vectorWidth;
   int64_t warpsPerRow = threadsPerRow / kWarpThreads;
@@ -1738,23 +1760,7 @@ SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
     // Chunk bit `distance` of the partner: in another chunk of the thread
     // (`chunkStep` apart), or in thread t ^ `threadStep`.
     int64_t distance = h / V;
-    int64_t chunkStep = 0, threadStep = distance;
-    if (plan.quad) {
-      // Chunk bits 0, 1: lane bits 0, 1; 2, 3: the thread's chunks j; 4, 5:
-      // lane bits 2, 3.
-      if (distance == 4 || distance == 8)
-        chunkStep = distance / 4;
-      else if (distance >= 16)
-        threadStep = distance / 4;
-    } else if (plan.pairBit >= 0) {
-      int64_t pair = int64_t(1) << plan.pairBit;
-      if (distance == pair)
-        chunkStep = 1;
-      else if (distance < kWarpThreads)
-        threadStep = distance < pair ? distance : distance / 2;
-    } else if (h >= V * T) {
-      chunkStep = h / (V * T);
-    }
+    auto [chunkStep, threadStep] = plan.getChunkPartner(distance);
     if (h < V || chunkStep) {
       for (int64_t j = 0; j < C; ++j) {
         for (int64_t l = 0; l < V; ++l) {
