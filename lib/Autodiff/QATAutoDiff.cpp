@@ -28,9 +28,7 @@ using namespace mlir::qat;
 
 namespace {
 
-bool isLearned(QuantizerAttr quantizer) {
-  return quantizer.getScaleMethod() == ScaleMethod::Learned;
-}
+bool isLearned(QuantizerAttr quantizer) { return quantizer.hasLearnedStep(); }
 
 /// Emits the estimator's backward of the quantizer that maps `input` with
 /// step `scale`, for the incoming gradient `grad`; adds dx (and ds for a

@@ -28,12 +28,16 @@ MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(QAT, qat);
 // Enums (values equal those of the C++ enums generated from QATEnums.td)
 //===----------------------------------------------------------------------===//
 
-/// The quantization grid: QuEST's `centered` (no zero level) or LSQ's `signed`.
-enum QatGrid { QatGridCentered = 0, QatGridSigned = 1 };
+/// The built-in quantization grids: QuEST's `centered` (no zero level) or
+/// LSQ's `signed`. A getter returns QatGridOther for a grid that C has no name
+/// for (one a dialect extension added).
+enum QatGrid { QatGridOther = -1, QatGridCentered = 0, QatGridSigned = 1 };
 typedef enum QatGrid QatGrid;
 
-/// How the step is obtained: from the data or trained.
+/// The built-in ways to obtain the step: from the data or trained;
+/// QatScaleMethodOther as for QatGridOther.
 enum QatScaleMethod {
+  QatScaleMethodOther = -1,
   QatScaleMethodRmsGaussian = 0,
   QatScaleMethodAbsMax = 1,
   QatScaleMethodLearned = 2

@@ -97,7 +97,9 @@ MlirAttribute qatQuantizerAttrGetChecked(MlirLocation loc, QatGrid grid,
 }
 
 QatGrid qatQuantizerAttrGetGrid(MlirAttribute attr) {
-  return static_cast<QatGrid>(cast<QuantizerAttr>(unwrap(attr)).getGrid());
+  GridAttrInterface grid = cast<QuantizerAttr>(unwrap(attr)).getGrid();
+  std::optional<Grid> name = symbolizeGrid(stringifyGrid(grid));
+  return name ? static_cast<QatGrid>(*name) : QatGridOther;
 }
 
 unsigned qatQuantizerAttrGetBits(MlirAttribute attr) {
@@ -105,8 +107,11 @@ unsigned qatQuantizerAttrGetBits(MlirAttribute attr) {
 }
 
 QatScaleMethod qatQuantizerAttrGetScaleMethod(MlirAttribute attr) {
-  return static_cast<QatScaleMethod>(
-      cast<QuantizerAttr>(unwrap(attr)).getScaleMethod());
+  ScaleMethodAttrInterface method =
+      cast<QuantizerAttr>(unwrap(attr)).getScaleMethod();
+  std::optional<ScaleMethod> name =
+      symbolizeScaleMethod(stringifyScaleMethod(method));
+  return name ? static_cast<QatScaleMethod>(*name) : QatScaleMethodOther;
 }
 
 QatGranularity qatQuantizerAttrGetGranularity(MlirAttribute attr) {

@@ -45,7 +45,8 @@ struct MatmulKernelSpec {
   bool unpackInt4 = false;
   /// Element types of the code tensors (i8 when packed).
   Type lhsCodeType, rhsCodeType;
-  Grid lhsGrid = Grid::Signed, rhsGrid = Grid::Signed;
+  /// The grids of the codes (levels q * s or, half-integer, (q + 1/2) * s).
+  GridAttrInterface lhsGrid, rhsGrid;
   /// One step per row (M x 1, N x 1) rather than one per tensor (1 x 1).
   bool lhsPerRow = false, rhsPerRow = false;
   /// Element types of the steps (f16, bf16, f32 or f64; read as f32).
@@ -104,9 +105,11 @@ struct EpilogueCoefficients {
   /// 1, 1/2 or 1/4: exact in binary floating point.
   double scale = 1.0;
 
-  static EpilogueCoefficients get(Grid lhs, Grid rhs, int64_t k);
+  static EpilogueCoefficients get(GridAttrInterface lhs, GridAttrInterface rhs,
+                                  int64_t k);
   /// For packed codes unpacked to s8, with K zero-padded to `paddedK`.
-  static EpilogueCoefficients getUnpackedInt4(Grid lhs, Grid rhs, int64_t k,
+  static EpilogueCoefficients getUnpackedInt4(GridAttrInterface lhs,
+                                              GridAttrInterface rhs, int64_t k,
                                               int64_t paddedK);
   bool needsLhsRowSums() const { return lhsRowSumFactor != 0; }
   bool needsRhsRowSums() const { return rhsRowSumFactor != 0; }

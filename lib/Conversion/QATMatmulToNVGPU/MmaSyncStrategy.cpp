@@ -702,9 +702,9 @@ void MmaSyncKernelBuilder::build(gpu::GPUFuncOp func,
       }
       // Even codes of the k-step, then odd codes: one s8 mma each.
       for (bool odd : {false, true}) {
-        auto unpack = [&](ArrayRef<Value> fragments, Grid grid) {
+        auto unpack = [&](ArrayRef<Value> fragments, GridAttrInterface grid) {
           return llvm::map_to_vector(fragments, [&](Value f) {
-            return unpackInt4(f, odd, grid == Grid::Centered);
+            return unpackInt4(f, odd, grid.hasHalfIntegerLevels());
           });
         };
         SmallVector<Value> lhsUnpacked = unpack(lhsFragments, spec.lhsGrid);

@@ -91,8 +91,11 @@ bool MatmulKernelSpec::operator==(const MatmulKernelSpec &other) const {
          resultElementType == other.resultElementType && stages == other.stages;
 }
 
-EpilogueCoefficients EpilogueCoefficients::get(Grid lhs, Grid rhs, int64_t k) {
-  bool lhsCentered = lhs == Grid::Centered, rhsCentered = rhs == Grid::Centered;
+EpilogueCoefficients EpilogueCoefficients::get(GridAttrInterface lhs,
+                                               GridAttrInterface rhs,
+                                               int64_t k) {
+  bool lhsCentered = lhs.hasHalfIntegerLevels(),
+       rhsCentered = rhs.hasHalfIntegerLevels();
   EpilogueCoefficients c;
   if (lhsCentered && rhsCentered) {
     // (a+1/2)(b+1/2) = (4ab + 2a + 2b + 1)/4
@@ -115,10 +118,10 @@ EpilogueCoefficients EpilogueCoefficients::get(Grid lhs, Grid rhs, int64_t k) {
   return c;
 }
 
-EpilogueCoefficients EpilogueCoefficients::getUnpackedInt4(Grid lhs, Grid rhs,
-                                                           int64_t k,
-                                                           int64_t paddedK) {
-  bool lhsCentered = lhs == Grid::Centered, rhsCentered = rhs == Grid::Centered;
+EpilogueCoefficients EpilogueCoefficients::getUnpackedInt4(
+    GridAttrInterface lhs, GridAttrInterface rhs, int64_t k, int64_t paddedK) {
+  bool lhsCentered = lhs.hasHalfIntegerLevels(),
+       rhsCentered = rhs.hasHalfIntegerLevels();
   EpilogueCoefficients c;
   // 16a or 8(2a+1) per operand.
   c.accShift = (lhsCentered ? 3 : 4) + (rhsCentered ? 3 : 4);

@@ -196,6 +196,21 @@ struct RowKernelPlan {
   /// deviation) and the step's reciprocal for the others: rows of 2 to 8
   /// warps.
   bool usesFirstWarpValues() const;
+
+  //===--------------------------------------------------------------------===//
+  // The layout: where a thread's chunks lie (plain, paired or quad)
+  //===--------------------------------------------------------------------===//
+
+  /// Whether a thread's chunks lie in runs shared with other threads (the
+  /// paired and quad layouts) rather than T apart.
+  bool interleavesChunks() const { return pairBit >= 0 || quad; }
+  /// How far a thread's chunk j lies after its chunk 0.
+  int64_t getChunkOffset(int64_t j) const;
+  /// Where the chunk that differs from a thread's chunk in chunk bit
+  /// `distance` (a power of two; 0 for a partner in the same chunk) lies:
+  /// {chunkStep, 0}, in the thread's chunk j ^ chunkStep, or {0,
+  /// threadStep}, in the same chunk j of thread t ^ threadStep.
+  std::pair<int64_t, int64_t> getChunkPartner(int64_t distance) const;
 };
 
 /// The most elements of one row tensor a thread keeps in registers.

@@ -54,6 +54,36 @@ bool RowKernelPlan::usesFirstWarpValues() const {
          threadsPerRow <= kWarpThreads * kSerialWarpTotals;
 }
 
+int64_t RowKernelPlan::getChunkOffset(int64_t j) const {
+  if (quad)
+    return 4 * j;
+  if (pairBit >= 0)
+    return j << pairBit;
+  return j * threadsPerRow;
+}
+
+std::pair<int64_t, int64_t>
+RowKernelPlan::getChunkPartner(int64_t distance) const {
+  int64_t chunkStep = 0, threadStep = distance;
+  if (quad) {
+    // Chunk bits 0, 1: lane bits 0, 1; 2, 3: the thread's chunks j; 4, 5:
+    // lane bits 2, 3.
+    if (distance == 4 || distance == 8)
+      chunkStep = distance / 4;
+    else if (distance >= 16)
+      threadStep = distance / 4;
+  } else if (pairBit >= 0) {
+    int64_t pair = int64_t(1) << pairBit;
+    if (distance == pair)
+      chunkStep = 1;
+    else if (distance < kWarpThreads)
+      threadStep = distance < pair ? distance : distance / 2;
+  } else if (distance >= threadsPerRow) {
+    chunkStep = distance / threadsPerRow;
+  }
+  return {chunkStep, threadStep};
+}
+
 int64_t RowKernelPlan::getReductionSharedFloats(int64_t groupLength) const {
   int64_t chunksPerGroup = groupLength / vectorWidth;
   int64_t warpsPerRow = threadsPerRow / kWarpThreads;
@@ -609,6 +639,22 @@ Value combine(ImplicitLocOpBuilder &b, Combine kind, Value lhs, Value rhs) {
   if (kind == Combine::Sum)
     return arith::AddFOp::create(b, lhs, rhs);
   return arith::MaximumFOp::create(b, lhs, rhs);
+}
+
+/// Reduces `value` over the `size` lanes t, t ^ stride, t ^ 2*stride, ...
+/// of each thread t's warp (gpu.subgroup_reduce with a cluster; lowered to
+/// butterfly shuffles of strides stride, 2*stride, ..., each combined as
+/// (own, other), the order the emitter's reductions rely on for identical
+/// bits in every lane).
+Value reduceLanes(ImplicitLocOpBuilder &b, Value value,
+                  gpu::AllReduceOperation op, int64_t size, int64_t stride) {
+  if (size == 1)
+    return value;
+  std::optional<uint32_t> clusterSize;
+  if (size < kWarpThreads)
+    clusterSize = uint32_t(size);
+  return gpu::SubgroupReduceOp::create(b, value, op, /*uniform=*/true,
+                                       clusterSize, uint32_t(stride));
 }
 
 //===----------------------------------------------------------------------===//
@@ -1409,36 +1455,23 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
     // 2w + b1, in lane 16h + 4b + q. Plain strides 1, 2: lane strides 1, 2;
     // stride 4: the two registers; 8: lane 16; 16: lane 4. Each lane ends
     // with the total of plain warp 2w + (bit 3 of its lane).
-    auto shuffle = [&](Value value, int32_t stride) {
-      return gpu::ShuffleOp::create(b, value, stride, int32_t(kWarpThreads),
-                                    gpu::ShuffleMode::XOR)
-          .getShuffleResult();
-    };
-    Value a0 = partials[0], a1 = partials[1];
-    for (int32_t stride : {1, 2}) {
-      a0 = combine(b, kind, a0, shuffle(a0, stride));
-      a1 = combine(b, kind, a1, shuffle(a1, stride));
-    }
+    Value a0 = reduceLanes(b, partials[0], op, /*size=*/4, /*stride=*/1);
+    Value a1 = reduceLanes(b, partials[1], op, /*size=*/4, /*stride=*/1);
     Value value = combine(b, kind, a0, a1);
-    for (int32_t stride : {16, 4})
-      value = combine(b, kind, value, shuffle(value, stride));
+    value = reduceLanes(b, value, op, /*size=*/2, /*stride=*/16);
+    value = reduceLanes(b, value, op, /*size=*/2, /*stride=*/4);
     reduced.push_back(value);
     partials = partials.take_front(1);
   }
   for (Value partial : quadLanes ? ArrayRef<Value>() : partials) {
     if (pairedLanes) {
+      // Plain strides 1 .. pair/2 are lane strides 1 .. pair/2, plain
+      // stride pair is lane 16, plain strides 2*pair .. 16 are lane strides
+      // pair .. 8.
       int64_t pair = int64_t(1) << plan.pairBit;
-      Value value = partial;
-      for (int64_t stride = 1; stride < kWarpThreads; stride *= 2) {
-        int64_t laneStride = stride < pair    ? stride
-                             : stride == pair ? 16
-                                              : stride / 2;
-        Value other =
-            gpu::ShuffleOp::create(b, value, int32_t(laneStride),
-                                   int32_t(kWarpThreads), gpu::ShuffleMode::XOR)
-                .getShuffleResult();
-        value = combine(b, kind, value, other);
-      }
+      Value value = reduceLanes(b, partial, op, pair, /*stride=*/1);
+      value = reduceLanes(b, value, op, /*size=*/2, /*stride=*/16);
+      value = reduceLanes(b, value, op, kWarpThreads / 2 / pair, pair);
       reduced.push_back(value);
       continue;
     }
@@ -1755,23 +1788,7 @@ SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
     // Chunk bit `distance` of the partner: in another chunk of the thread
     // (`chunkStep` apart), or in thread t ^ `threadStep`.
     int64_t distance = h / V;
-    int64_t chunkStep = 0, threadStep = distance;
-    if (plan.quad) {
-      // Chunk bits 0, 1: lane bits 0, 1; 2, 3: the thread's chunks j; 4, 5:
-      // lane bits 2, 3.
-      if (distance == 4 || distance == 8)
-        chunkStep = distance / 4;
-      else if (distance >= 16)
-        threadStep = distance / 4;
-    } else if (plan.pairBit >= 0) {
-      int64_t pair = int64_t(1) << plan.pairBit;
-      if (distance == pair)
-        chunkStep = 1;
-      else if (distance < kWarpThreads)
-        threadStep = distance < pair ? distance : distance / 2;
-    } else if (h >= V * T) {
-      chunkStep = h / (V * T);
-    }
+    auto [chunkStep, threadStep] = plan.getChunkPartner(distance);
     if (h < V || chunkStep) {
       for (int64_t j = 0; j < C; ++j) {
         for (int64_t l = 0; l < V; ++l) {
@@ -2157,6 +2174,22 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
     llvm_unreachable("statistic not planned for the row kernels");
   }
 
+  // The estimator's per-group values, once per chunk and ahead of the branch
+  // below (built inside it, each side would rebuild them, and the NVPTX
+  // backend schedules the load of a saved deviation late: the QuEST
+  // backward took 5% longer).
+  SmallVector<Value> invariants;
+  DenseMap<std::pair<Value, Value>, Value> invariantOf;
+  for (int64_t j = 0; j < C; ++j) {
+    Value deviation = deviations.empty() ? Value() : deviations[j];
+    Value &invariant = invariantOf[{step[j], deviation}];
+    if (!invariant)
+      invariant =
+          estimator.buildGroupInvariant(math, quantizer, step[j], deviation);
+    if (invariant)
+      invariants.push_back(invariant);
+  }
+
   // v = x / s, after the statistic's reduction so that the quotients are
   // not live across it. Then each element in one pass: its gradient and its
   // LSQ term, so that only the quotients and dy stay live (ptxas interleaves
@@ -2179,6 +2212,8 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
         element.v = v[i];
         if (!deviations.empty())
           element.deviation = deviations[j];
+        if (!invariants.empty())
+          element.groupInvariant = invariants[j];
         if (!halfSteps.empty())
           element.negHalfStep = halfSteps[j];
         element.withStepGrad = lsq;
@@ -2197,7 +2232,7 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
         partials.push_back(partial);
     }
   };
-  if (estimator.usesLevel() && quantizer.getGrid() == Grid::Centered) {
+  if (estimator.usesLevel() && quantizer.getGrid().hasHalfIntegerLevels()) {
     // fma(k, s, -s/2) is (k - 1/2) * s rounded once where -s/2 is exact and
     // both are finite: for 2^-125 <= |s| <= FLT_MAX, checked once per step
     // (a row's threads branch alike). Outside, the product as written.
@@ -2365,13 +2400,11 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
     // Lane L = 16h + 4b + q of warp w: chunk 64w + 2Th + 16b + q (j = 0).
     first = moveBits({{~int64_t(31), 2}, {12, 4}, {3, 1}, {16, 2 * T / 16}});
   for (int64_t j = 0; j < C; ++j) {
-    int64_t offset = plan.quad           ? 4 * j
-                     : plan.pairBit >= 0 ? j << plan.pairBit
-                                         : j * T;
+    int64_t offset = plan.getChunkOffset(j);
     Value c = j == 0 ? first : arith::AddIOp::create(b, first, index(offset));
     chunk.push_back(c);
     Value inRow;
-    if (plan.pairBit >= 0 || plan.quad ? C * T > K : (j + 1) * T > K)
+    if (plan.interleavesChunks() ? C * T > K : (j + 1) * T > K)
       inRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, index(K));
     chunkInRow.push_back(inRow);
     valid.push_back(both(rowValid, inRow));

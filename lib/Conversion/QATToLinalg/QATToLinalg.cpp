@@ -967,9 +967,9 @@ struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
                     .getResult(0);
 
     double factor = 1.0;
-    if (op.getLhsQuantizer().getGrid() == Grid::Centered)
+    if (op.getLhsQuantizer().getGrid().hasHalfIntegerLevels())
       factor *= 0.5;
-    if (op.getRhsQuantizer().getGrid() == Grid::Centered)
+    if (op.getRhsQuantizer().getGrid().hasHalfIntegerLevels())
       factor *= 0.5;
     AffineExpr zeroExpr = getAffineConstantExpr(0, ctx);
     auto scaleMap = [&](QuantizerAttr q, unsigned dim) {
@@ -997,12 +997,12 @@ struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
     return success();
   }
 
-  /// The integer operand of the GEMM: the codes themselves on the signed
-  /// grid (linalg.matmul sign-extends them), 2*code+1 in i32 on the centered
-  /// grid, unpacked first when packed.
+  /// The integer operand of the GEMM: the codes themselves on an integer
+  /// grid (linalg.matmul sign-extends them), 2*code+1 in i32 on a grid of
+  /// half-integer levels, unpacked first when packed.
   static Value buildOperand(OpBuilder &b, Location loc, Value codes,
                             QuantizerAttr q, bool packed) {
-    bool centered = q.getGrid() == Grid::Centered;
+    bool centered = q.getGrid().hasHalfIntegerLevels();
     if (!centered && !packed)
       return codes;
     auto type = cast<RankedTensorType>(codes.getType());

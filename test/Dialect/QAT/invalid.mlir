@@ -45,9 +45,33 @@ func.func @unknown_granularity(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
 // -----
 
 func.func @unknown_grid(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
-  // expected-error @+2 {{expected ::mlir::qat::Grid to be one of: centered, signed}}
-  // expected-error @+1 {{failed to parse QAT_QuantizerAttr parameter 'grid'}}
+  // expected-error @+1 {{expected a quantization grid (centered, signed), got 'unsigned'}}
   %0 = qat.scale %x as <unsigned, 4 bits, absmax, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
+}
+
+// -----
+
+// A qat attribute that is not a grid: the grid is an attribute interface.
+func.func @estimator_as_grid(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
+  // expected-error @+1 {{expected a quantization grid (centered, signed), got 'ste'}}
+  %0 = qat.scale %x as <ste, 4 bits, absmax, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
+}
+
+// -----
+
+func.func @grid_as_scale_method(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
+  // expected-error @+1 {{expected a scale method (rms_gaussian, absmax, learned), got 'centered'}}
+  %0 = qat.scale %x as <signed, 4 bits, centered, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
+  return %0 : tensor<4x1xf32>
+}
+
+// -----
+
+func.func @unknown_scale_method(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
+  // expected-error @+1 {{expected a scale method (rms_gaussian, absmax, learned), got 'minmax'}}
+  %0 = qat.scale %x as <signed, 4 bits, minmax, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
   return %0 : tensor<4x1xf32>
 }
 

@@ -41,7 +41,7 @@ Value ClipAttr::buildInputGrad(QuantMath &math, const QuantizerAttr &quantizer,
                                QuantElement &element) const {
   double k = getFactorOrDefault();
   Value keep;
-  if (quantizer.getGrid() == Grid::Centered) {
+  if (isa<CenteredGridAttr>(quantizer.getGrid())) {
     // |x| <= k * c, the clip recomputed from the step: c = s * (2^b - 1)/2.
     OpBuilder &b = math.getBuilder();
     Location loc = math.getLoc();
@@ -65,14 +65,24 @@ bool ClipAttr::isMask() const { return true; }
 // trust
 //===----------------------------------------------------------------------===//
 
+/// The threshold T * std of the group.
+Value TrustAttr::buildGroupInvariant(QuantMath &math,
+                                     const QuantizerAttr &quantizer, Value,
+                                     Value deviation) const {
+  return arith::MulFOp::create(
+      math.getBuilder(), math.getLoc(),
+      math.constant(getFactorForBits(quantizer.getBits())), deviation);
+}
+
 Value TrustAttr::buildInputGrad(QuantMath &math, const QuantizerAttr &quantizer,
                                 QuantElement &element) const {
   // |xq - x| <= T * std, std = sqrt(mean(x^2)) of the group.
   OpBuilder &b = math.getBuilder();
   Location loc = math.getLoc();
-  Value threshold = arith::MulFOp::create(
-      b, loc, math.constant(getFactorForBits(quantizer.getBits())),
-      element.deviation);
+  Value threshold = element.groupInvariant;
+  if (!threshold)
+    threshold =
+        buildGroupInvariant(math, quantizer, element.s, element.deviation);
   Value level = quantizer.getLevel(math, element);
   Value error = math::AbsFOp::create(
       b, loc, arith::SubFOp::create(b, loc, level, element.x));

@@ -1,7 +1,7 @@
 //===- QATAttrs.cpp - Attributes of the qat dialect -------------*- C++ -*-===//
 //
-// Parsing, printing and verification of the quantizer and the gradient
-// estimators; the grid arithmetic every other layer derives from.
+// Parsing, printing and verification of the quantizer, its parts and the
+// gradient estimators.
 //
 //===----------------------------------------------------------------------===//
 
@@ -92,8 +92,88 @@ static void printShortestDouble(AsmPrinter &printer, double value) {
     printer << printed.drop_front(exponent);
 }
 
+/// A grid or scale method inside `#qat.quantizer`, written by its mnemonic.
+static ParseResult parsePart(AsmParser &parser, GridAttrInterface &grid);
+static ParseResult parsePart(AsmParser &parser,
+                             ScaleMethodAttrInterface &method);
+static void printPart(AsmPrinter &printer, Attribute part);
+
 #define GET_ATTRDEF_CLASSES
 #include "qat/Dialect/QAT/IR/QATAttrs.cpp.inc"
+
+/// The mnemonic of a qat attribute: its name without the dialect prefix.
+static StringRef getMnemonic(Attribute attr) {
+  StringRef name = attr.getAbstractAttribute().getName();
+  name.consume_front("qat.");
+  return name;
+}
+
+/// A qat attribute written by its mnemonic that implements `Interface`,
+/// `what` naming the kind in the diagnostic.
+template <typename Interface>
+static ParseResult parseByMnemonic(AsmParser &parser, Interface &result,
+                                   StringRef what) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef mnemonic;
+  Attribute attr;
+  OptionalParseResult parsed =
+      generatedAttributeParser(parser, &mnemonic, Type(), attr);
+  if (!parsed.has_value())
+    return parser.emitError(loc, "expected a ")
+           << what << ", got '" << mnemonic << "'";
+  if (failed(*parsed))
+    return failure();
+  result = dyn_cast<Interface>(attr);
+  if (!result)
+    return parser.emitError(loc, "expected a ")
+           << what << ", got '" << getMnemonic(attr) << "'";
+  return success();
+}
+
+static ParseResult parsePart(AsmParser &parser, GridAttrInterface &grid) {
+  return parseByMnemonic(parser, grid, "quantization grid (centered, signed)");
+}
+
+static ParseResult parsePart(AsmParser &parser,
+                             ScaleMethodAttrInterface &method) {
+  return parseByMnemonic(parser, method,
+                         "scale method (rms_gaussian, absmax, learned)");
+}
+
+static void printPart(AsmPrinter &printer, Attribute part) {
+  (void)generatedAttributePrinter(part, printer);
+}
+
+StringRef mlir::qat::stringifyGrid(GridAttrInterface grid) {
+  return getMnemonic(grid);
+}
+
+StringRef mlir::qat::stringifyScaleMethod(ScaleMethodAttrInterface method) {
+  return getMnemonic(method);
+}
+
+GridAttrInterface mlir::qat::getBuiltinGrid(MLIRContext *ctx, Grid grid) {
+  switch (grid) {
+  case Grid::Centered:
+    return CenteredGridAttr::get(ctx);
+  case Grid::Signed:
+    return SignedGridAttr::get(ctx);
+  }
+  llvm_unreachable("unknown built-in grid");
+}
+
+ScaleMethodAttrInterface mlir::qat::getBuiltinScaleMethod(MLIRContext *ctx,
+                                                          ScaleMethod method) {
+  switch (method) {
+  case ScaleMethod::RmsGaussian:
+    return RmsGaussianAttr::get(ctx);
+  case ScaleMethod::AbsMax:
+    return AbsMaxAttr::get(ctx);
+  case ScaleMethod::Learned:
+    return LearnedAttr::get(ctx);
+  }
+  llvm_unreachable("unknown built-in scale method");
+}
 
 FailureOr<GradientEstimatorAttrInterface>
 mlir::qat::parseGradientEstimator(AsmParser &parser) {
@@ -134,9 +214,12 @@ void QATDialect::registerAttributes() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult
-QuantizerAttr::verify(function_ref<InFlightDiagnostic()> emitError, Grid grid,
-                      unsigned bits, ScaleMethod scaleMethod,
+QuantizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      GridAttrInterface grid, unsigned bits,
+                      ScaleMethodAttrInterface scaleMethod,
                       Granularity granularity, int64_t groupSize) {
+  if (!grid || !scaleMethod)
+    return emitError() << "a quantizer needs a grid and a scale method";
   if (bits < 1 || bits > 8)
     return emitError() << "bits must be in [1, 8], got " << bits;
   if (granularity == Granularity::PerGroup && groupSize <= 0)
@@ -144,25 +227,19 @@ QuantizerAttr::verify(function_ref<InFlightDiagnostic()> emitError, Grid grid,
   if (granularity != Granularity::PerGroup && groupSize != 0)
     return emitError() << "a group size is only meaningful for per_group, got "
                        << stringifyGranularity(granularity);
-  if (scaleMethod == ScaleMethod::Learned && grid != Grid::Signed)
-    return emitError() << "learned steps (LSQ) require the signed grid, got "
-                       << stringifyGrid(grid);
-  return success();
+  return scaleMethod.verifyForGrid(emitError, grid);
 }
 
 int64_t QuantizerAttr::getMinCode() const {
-  return -(int64_t(1) << (getBits() - 1));
+  return getGrid().getMinCode(getBits());
 }
 
 int64_t QuantizerAttr::getMaxCode() const {
-  // The one-bit signed grid is sign(x): codes -1, 0 (for x == 0) and 1.
-  if (getGrid() == Grid::Signed && getBits() == 1)
-    return 1;
-  return (int64_t(1) << (getBits() - 1)) - 1;
+  return getGrid().getMaxCode(getBits());
 }
 
 unsigned QuantizerAttr::getCodeBits() const {
-  return getGrid() == Grid::Signed && getBits() == 1 ? 2 : getBits();
+  return getGrid().getCodeBits(getBits());
 }
 
 int64_t QuantizerAttr::getGroupLength(int64_t rowLength) const {
@@ -188,13 +265,17 @@ QuantizerAttr::getScaleShape(ArrayRef<int64_t> shape) const {
   return scaleShape;
 }
 
-double QuantizerAttr::getGaussianAlpha() const {
+double mlir::qat::getGaussianClipAlpha(unsigned bits) {
   // MSE-optimal clip of a unit Gaussian for 2^b levels (QuEST, DESIGN.md 1).
   static constexpr double alpha[8] = {0.7978845587140913, 1.4935346200015913,
                                       2.051068354131873,  2.513930578568423,
                                       2.9160938834961225, 3.276597282593217,
                                       3.6010497188221655, 3.884938678807525};
-  return alpha[getBits() - 1];
+  return alpha[bits - 1];
+}
+
+double QuantizerAttr::getGaussianAlpha() const {
+  return getGaussianClipAlpha(getBits());
 }
 
 //===----------------------------------------------------------------------===//
@@ -255,11 +336,7 @@ LogicalResult TrustAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 double TrustAttr::getFactorForBits(unsigned bits) const {
   if (FloatAttr factor = getFactor())
     return factor.getValueAsDouble();
-  static constexpr double alpha[8] = {0.7978845587140913, 1.4935346200015913,
-                                      2.051068354131873,  2.513930578568423,
-                                      2.9160938834961225, 3.276597282593217,
-                                      3.6010497188221655, 3.884938678807525};
-  return alpha[bits - 1] / double((1 << bits) - 1);
+  return getGaussianClipAlpha(bits) / double((1 << bits) - 1);
 }
 
 /// `#qat.trust` or `#qat.trust<T>`.
@@ -286,8 +363,8 @@ void TrustAttr::print(AsmPrinter &printer) const {
 
 LogicalResult
 FourierAttr::verifyForGrid(function_ref<InFlightDiagnostic()> emitError,
-                           Grid grid, unsigned) const {
-  if (grid != Grid::Signed)
+                           GridAttrInterface grid, unsigned) const {
+  if (!isa<SignedGridAttr>(grid))
     return emitError()
            << "the fourier estimator is defined on the signed grid, got "
            << stringifyGrid(grid);
@@ -363,8 +440,11 @@ QuestRecipeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 QuantizerAttr QuestRecipeAttr::getQuantizer() const {
-  return QuantizerAttr::get(getContext(), Grid::Centered, getBits(),
-                            ScaleMethod::RmsGaussian, Granularity::PerRow, 0);
+  MLIRContext *ctx = getContext();
+  return QuantizerAttr::get(ctx, GridAttrInterface(CenteredGridAttr::get(ctx)),
+                            getBits(),
+                            ScaleMethodAttrInterface(RmsGaussianAttr::get(ctx)),
+                            Granularity::PerRow, 0);
 }
 
 LogicalResult
@@ -379,8 +459,10 @@ StableQATRecipeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 QuantizerAttr StableQATRecipeAttr::getQuantizer() const {
-  return QuantizerAttr::get(getContext(), Grid::Signed, getBits(),
-                            ScaleMethod::Learned, Granularity::PerRow, 0);
+  MLIRContext *ctx = getContext();
+  return QuantizerAttr::get(
+      ctx, GridAttrInterface(SignedGridAttr::get(ctx)), getBits(),
+      ScaleMethodAttrInterface(LearnedAttr::get(ctx)), Granularity::PerRow, 0);
 }
 
 FourierAttr StableQATRecipeAttr::getSurrogateOrDefault() const {
@@ -397,7 +479,7 @@ verifyDataQuantizer(function_ref<InFlightDiagnostic()> emitError,
   if (!quantizer)
     return emitError() << "intn " << role << " must be a #qat.quantizer, got "
                        << attr;
-  if (quantizer.getScaleMethod() == ScaleMethod::Learned)
+  if (quantizer.hasLearnedStep())
     return emitError() << "intn " << role
                        << " steps come from the data (absmax or "
                           "rms_gaussian), got learned; use #qat.stableqat "

@@ -191,7 +191,7 @@ OpFoldResult HadamardOp::fold(FoldAdaptor adaptor) {
 
 LogicalResult ScaleOp::verify() {
   QuantizerAttr quantizer = getQuantizer();
-  if (quantizer.getScaleMethod() == ScaleMethod::Learned)
+  if (quantizer.getStepStatistic() == GroupStatistic::None)
     return emitOpError() << "learned steps are parameters passed as operands; "
                             "qat.scale computes rms_gaussian or absmax steps";
   return verifyScaleShape(*this, getInput().getType(), getType(), quantizer,
@@ -280,7 +280,7 @@ LogicalResult FakeQuantGradOp::verify() {
         failed(verifyDeviationType(*this, "'std'", stdType)))
       return failure();
   }
-  bool learned = quantizer.getScaleMethod() == ScaleMethod::Learned;
+  bool learned = quantizer.hasLearnedStep();
   if (learned && !getScaleGrad())
     return emitOpError() << "learned steps need a second result, the step "
                             "gradient ds";
@@ -310,11 +310,14 @@ LogicalResult FakeQuantGradOp::fold(FoldAdaptor,
 //===----------------------------------------------------------------------===//
 
 /// Largest magnitude of the integer that enters the int32 accumulation: the
-/// odd integer 2*code+1 on the centered grid, the code on the signed grid.
+/// odd integer 2*code+1 on a grid of half-integer levels, the code otherwise.
 static int64_t maxAccumulatedMagnitude(QuantizerAttr quantizer) {
-  if (quantizer.getGrid() == Grid::Centered)
-    return (int64_t(1) << quantizer.getBits()) - 1;
-  return -quantizer.getMinCode();
+  int64_t lo = quantizer.getMinCode(), hi = quantizer.getMaxCode();
+  if (quantizer.getGrid().hasHalfIntegerLevels()) {
+    lo = 2 * lo + 1;
+    hi = 2 * hi + 1;
+  }
+  return std::max(-lo, hi);
 }
 
 LogicalResult MatmulOp::verify() {

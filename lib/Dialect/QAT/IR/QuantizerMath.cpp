@@ -1,9 +1,9 @@
-//===- QuantizerMath.cpp - Scalar IR of grids and scale methods -*- C++ -*-===//
+//===- QuantizerMath.cpp - Scalar IR of a quantizer -------------*- C++ -*-===//
 //
-// The one definition of the grids and scale methods of docs/semantics.md as
-// scalar IR. convert-qat-to-linalg builds it inside linalg bodies, the GPU
-// row kernels per held element; both through a QuantMath whose primitives
-// compute the same bits.
+// The default QuantMath primitives, and a quantizer's math composed from its
+// grid (Grids.cpp) and scale method (ScaleMethods.cpp) at its bit width: what
+// convert-qat-to-linalg builds inside linalg bodies and the GPU row kernels
+// per held element.
 //
 //===----------------------------------------------------------------------===//
 
@@ -88,19 +88,12 @@ Value QuantMath::select(Value cond, Value a, Value b) {
 }
 
 //===----------------------------------------------------------------------===//
-// Scale methods
+// QuantizerAttr: the grid's and the scale method's math at the quantizer's
+// bit width
 //===----------------------------------------------------------------------===//
 
 GroupStatistic QuantizerAttr::getStepStatistic() const {
-  switch (getScaleMethod()) {
-  case ScaleMethod::RmsGaussian:
-    return GroupStatistic::SumOfSquares;
-  case ScaleMethod::AbsMax:
-    return GroupStatistic::MaxAbs;
-  case ScaleMethod::Learned:
-    return GroupStatistic::None;
-  }
-  llvm_unreachable("unknown scale method");
+  return getScaleMethod().getStepStatistic();
 }
 
 Value QuantizerAttr::buildRootMeanSquare(QuantMath &math, Value sumOfSquares,
@@ -110,107 +103,27 @@ Value QuantizerAttr::buildRootMeanSquare(QuantMath &math, Value sumOfSquares,
 
 Value QuantizerAttr::buildStep(QuantMath &math, Value statistic,
                                int64_t groupLength) const {
-  OpBuilder &b = math.getBuilder();
-  Location loc = math.getLoc();
-  Value clip = statistic;
-  if (getScaleMethod() == ScaleMethod::RmsGaussian) {
-    // c = alpha_b * sqrt(mean(x^2)) + 1e-8 (QuEST).
-    Value rms = buildRootMeanSquare(math, statistic, groupLength);
-    Value scaled =
-        arith::MulFOp::create(b, loc, math.constant(getGaussianAlpha()), rms);
-    clip = arith::AddFOp::create(b, loc, scaled, math.constant(1e-8));
-  }
-  if (getGrid() == Grid::Centered) {
-    // step = 2c / (2^b - 1).
-    Value twice = arith::MulFOp::create(b, loc, math.constant(2.0), clip);
-    return math.divideByConstant(twice, double((int64_t(1) << getBits()) - 1));
-  }
-  // step = c / qp.
-  return math.divideByConstant(clip, double(getMaxCode()));
+  Value clip =
+      getScaleMethod().buildClip(math, getBits(), statistic, groupLength);
+  return getGrid().buildStepFromClip(math, getBits(), clip);
 }
-
-//===----------------------------------------------------------------------===//
-// Grids
-//===----------------------------------------------------------------------===//
 
 bool QuantizerAttr::needsRatio() const {
-  return !(getGrid() == Grid::Signed && getBits() == 1);
-}
-
-/// What the level of x rounds to an integer k: v on the signed grid (k is
-/// the code), v + 1/2 on the centered grid (k - 1 is the code), clamped to
-/// k's range first. Clamping before rounding gives the formulas'
-/// round-then-clamp (rounding is monotonic and keeps the integer bounds) and
-/// bounds the argument of QuantMath::roundEven. Infinities become the ends;
-/// NaN stays NaN, or with `nanToLowest` becomes the lower end (maxnumf: the
-/// same one instruction as maximumf on every target).
-static Value buildLevelArgument(QuantMath &math, QuantizerAttr q, Value v,
-                                bool nanToLowest) {
-  OpBuilder &b = math.getBuilder();
-  Location loc = math.getLoc();
-  double lo = double(q.getMinCode());
-  double hi = double(q.getMaxCode());
-  if (q.getGrid() == Grid::Centered) {
-    v = arith::AddFOp::create(b, loc, v, math.constant(0.5));
-    lo += 1;
-    hi += 1;
-  }
-  if (!nanToLowest)
-    return math.clamp(v, lo, hi);
-  Value low = arith::MaxNumFOp::create(b, loc, v, math.constant(lo));
-  return arith::MinimumFOp::create(b, loc, low, math.constant(hi));
+  return getGrid().needsRatio(getBits());
 }
 
 Value QuantizerAttr::buildQuantize(QuantMath &math, Value x, Value v) const {
-  OpBuilder &b = math.getBuilder();
-  Location loc = math.getLoc();
-  // An integer code cannot hold NaN: NaN stores the lowest code, as
-  // torch.quantize_per_tensor does (docs/semantics.md).
-  if (!needsRatio()) {
-    // sign(x) as -1, 0 or 1; NaN (unordered) as -1.
-    Value zero = math.constant(0.0);
-    Value positive =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, zero);
-    Value negativeOrNaN =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::ULT, x, zero);
-    Value inner =
-        math.select(positive, math.constantI32(1), math.constantI32(0));
-    return math.select(negativeOrNaN, math.constantI32(-1), inner);
-  }
-  Value k =
-      math.roundToI32(buildLevelArgument(math, *this, v, /*nanToLowest=*/true));
-  if (getGrid() != Grid::Centered)
-    return k;
-  return arith::SubIOp::create(b, loc, k, math.constantI32(1));
+  return getGrid().buildQuantize(math, getBits(), x, v);
 }
 
 Value QuantizerAttr::buildDequantize(QuantMath &math, Value code,
                                      Value s) const {
-  OpBuilder &b = math.getBuilder();
-  Location loc = math.getLoc();
-  Value value = arith::SIToFPOp::create(b, loc, b.getF32Type(), code);
-  if (getGrid() == Grid::Centered)
-    value = arith::AddFOp::create(b, loc, value, math.constant(0.5));
-  return arith::MulFOp::create(b, loc, value, s);
+  return getGrid().buildDequantize(math, getBits(), code, s);
 }
 
 Value QuantizerAttr::buildFakeQuant(QuantMath &math, Value x, Value v, Value s,
                                     Value negHalfStep) const {
-  OpBuilder &b = math.getBuilder();
-  Location loc = math.getLoc();
-  if (!needsRatio())
-    return arith::MulFOp::create(b, loc, math.sign(x), s);
-  // k * s on the signed grid (a zero keeps v's sign, as roundeven gives
-  // it), (k - 1/2) * s on the centered grid (never zero).
-  bool centered = getGrid() == Grid::Centered;
-  Value level =
-      math.roundEven(buildLevelArgument(math, *this, v, /*nanToLowest=*/false),
-                     /*keepZeroSign=*/!centered);
-  if (centered && negHalfStep)
-    return math::FmaOp::create(b, loc, level, s, negHalfStep);
-  if (centered)
-    level = arith::SubFOp::create(b, loc, level, math.constant(0.5));
-  return arith::MulFOp::create(b, loc, level, s);
+  return getGrid().buildFakeQuant(math, getBits(), x, v, s, negHalfStep);
 }
 
 //===----------------------------------------------------------------------===//
@@ -254,9 +167,7 @@ double QuantizerAttr::getMaxAbsRatioInRange() const {
 }
 
 double QuantizerAttr::getClipPerStep() const {
-  if (getGrid() == Grid::Centered)
-    return double((int64_t(1) << getBits()) - 1) / 2.0;
-  return double(getMaxCode());
+  return getGrid().getClipPerStep(getBits());
 }
 
 Value QuantizerAttr::buildStepGradTerm(QuantMath &math,

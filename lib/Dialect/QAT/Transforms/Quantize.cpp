@@ -278,11 +278,11 @@ FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
         fail, ctx, bits ? unsigned(bits) : 2u, surrogate));
   }
   if (recipe == "ste" || recipe == "clip") {
-    ScaleMethod method;
+    ScaleMethodAttrInterface method;
     if (scale == "absmax")
-      method = ScaleMethod::AbsMax;
+      method = AbsMaxAttr::get(ctx);
     else if (scale == "rms")
-      method = ScaleMethod::RmsGaussian;
+      method = RmsGaussianAttr::get(ctx);
     else
       return emitError(UnknownLoc::get(ctx))
                  << "qat-quantize: scale must be absmax or rms, got '" << scale
@@ -297,8 +297,9 @@ FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
              failure();
     int64_t group = *gran == Granularity::PerGroup ? int64_t(groupSize) : 0;
     auto quantizer = [&](unsigned b) {
-      return QuantizerAttr::getChecked(fail, ctx, Grid::Signed, b, method,
-                                       *gran, group);
+      return QuantizerAttr::getChecked(
+          fail, ctx, GridAttrInterface(SignedGridAttr::get(ctx)), b, method,
+          *gran, group);
     };
     QuantizerAttr weights = quantizer(bits ? unsigned(bits) : 4u);
     QuantizerAttr activations;

@@ -1,7 +1,8 @@
 //===- QATAttrs.h - Attributes of the qat dialect ---------------*- C++ -*-===//
 //
-// Declares the quantizer attribute, the gradient estimators and the enums.
-// Their math as scalar IR: QuantizerMath.cpp and GradientEstimators.cpp.
+// Declares the quantizer attribute, its grids and scale methods, the gradient
+// estimators and the enums. Their math as scalar IR: Grids.cpp,
+// ScaleMethods.cpp, QuantizerMath.cpp and GradientEstimators.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +22,25 @@ class QuantizerAttr;
 } // namespace mlir::qat
 
 #include "qat/Dialect/QAT/IR/QATAttrInterfaces.h.inc"
+
+namespace mlir::qat {
+
+/// The built-in grid or scale method that the C API and the Python bindings
+/// name `grid` or `method`.
+GridAttrInterface getBuiltinGrid(MLIRContext *ctx, Grid grid);
+ScaleMethodAttrInterface getBuiltinScaleMethod(MLIRContext *ctx,
+                                               ScaleMethod method);
+
+/// The MSE-optimal clip multiplier alpha_b of a unit Gaussian for 2^b levels
+/// (QuEST).
+double getGaussianClipAlpha(unsigned bits);
+
+/// The keyword of a grid or scale method inside `#qat.quantizer` (its
+/// mnemonic).
+StringRef stringifyGrid(GridAttrInterface grid);
+StringRef stringifyScaleMethod(ScaleMethodAttrInterface method);
+
+} // namespace mlir::qat
 
 #define GET_ATTRDEF_CLASSES
 #include "qat/Dialect/QAT/IR/QATAttrs.h.inc"

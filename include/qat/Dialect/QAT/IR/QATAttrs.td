@@ -1,6 +1,7 @@
 //===- QATAttrs.td - Attributes of the qat dialect ---------*- tablegen -*-===//
 //
-// The quantizer description and the gradient estimators.
+// The quantizer description, its grids and scale methods, and the gradient
+// estimators.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,15 +28,18 @@ def QAT_QuantizerAttr : QAT_Attr<"Quantizer", "quantizer"> {
     Describes one quantizer completely, so that the ops that compute scales,
     quantize, dequantize, fake-quantize and differentiate agree on it.
 
-    * `grid`: `centered` (QuEST: levels `(k - 1/2) * step`,
+    * grid: an attribute implementing `GridAttrInterface`, written by its
+      mnemonic: `centered` (QuEST: levels `(k - 1/2) * step`,
       `k` in `[-2^(b-1)+1, 2^(b-1)]`, no zero) or `signed` (LSQ: levels
       `k * step`, `k` in `[-2^(b-1), 2^(b-1)-1]`; one bit means
       `sign(x) * step`).
     * bits: 1 to 8.
-    * scale method: `rms_gaussian` (`c = alpha_b * sqrt(mean(x^2)) + 1e-8`),
-      `absmax` (`c = max|x|`) or `learned` (the step is a trained operand;
-      signed grid only). From a clip `c` the step is `2c/(2^b-1)` on the
-      centered grid and `c/(2^(b-1)-1)` on the signed grid.
+    * scale method: an attribute implementing `ScaleMethodAttrInterface`,
+      written by its mnemonic: `rms_gaussian`
+      (`c = alpha_b * sqrt(mean(x^2)) + 1e-8`), `absmax` (`c = max|x|`) or
+      `learned` (the step is a trained operand; signed grid only). From a
+      clip `c` the step is `2c/(2^b-1)` on the centered grid and
+      `c/(2^(b-1)-1)` on the signed grid.
     * granularity: `per_tensor`, `per_row` (the last dimension) or
       `per_group<G>` (G consecutive elements of the last dimension).
 
@@ -47,17 +51,33 @@ def QAT_QuantizerAttr : QAT_Attr<"Quantizer", "quantizer"> {
     ```
   }];
   let parameters = (ins
-    EnumParameter<QAT_Grid>:$grid,
+    "GridAttrInterface":$grid,
     "unsigned":$bits,
-    EnumParameter<QAT_ScaleMethod>:$scaleMethod,
+    "ScaleMethodAttrInterface":$scaleMethod,
     EnumParameter<QAT_Granularity>:$granularity,
     DefaultValuedParameter<"int64_t", "0">:$groupSize);
+  // The grid and the scale method are written by their mnemonics
+  // (`centered`, not `#qat.centered`).
   let assemblyFormat = [{
-    `<` $grid `,` custom<Bits>($bits) `bits` `,` $scaleMethod `,`
+    `<` custom<Part>($grid) `,` custom<Bits>($bits) `bits` `,`
+    custom<Part>($scaleMethod) `,`
     custom<Granularity>($granularity, $groupSize) `>`
   }];
+  let builders = [
+    // The built-in grids and methods by their C API and Python names.
+    AttrBuilder<(ins "Grid":$grid, "unsigned":$bits,
+                     "ScaleMethod":$scaleMethod, "Granularity":$granularity,
+                     CArg<"int64_t", "0">:$groupSize), [{
+      return $_get($_ctxt, getBuiltinGrid($_ctxt, grid), bits,
+                   getBuiltinScaleMethod($_ctxt, scaleMethod), granularity,
+                   groupSize);
+    }]>
+  ];
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
+    /// Whether the step is a trained operand (LSQ) that receives a gradient.
+    bool hasLearnedStep() const { return getScaleMethod().isLearned(); }
+
     /// Range of the integer codes. Signed grid: [qn, qp] = [-2^(b-1),
     /// 2^(b-1)-1], and [-1, 1] for one bit (sign). Centered grid: the code
     /// is k - 1 in [-2^(b-1), 2^(b-1)-1], standing for the level k - 1/2.
@@ -74,8 +94,9 @@ def QAT_QuantizerAttr : QAT_Attr<"Quantizer", "quantizer"> {
     double getGaussianAlpha() const;
 
     //===------------------------------------------------------------------===//
-    // Scalar IR of the grid and the scale method (QuantizerMath.cpp): the one
-    // definition that every lowering builds, element by element, in f32.
+    // Scalar IR of the quantizer (QuantizerMath.cpp), built from its grid's
+    // and scale method's interfaces: the one definition that every lowering
+    // builds, element by element, in f32.
     //===------------------------------------------------------------------===//
 
     /// The per-group reduction the step is computed from: SumOfSquares
@@ -133,6 +154,69 @@ def QAT_QuantizerAttr : QAT_Attr<"Quantizer", "quantizer"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Grids (GridAttrInterface; their math in Grids.cpp)
+//===----------------------------------------------------------------------===//
+
+class QAT_GridAttr<string name, string attrMnemonic, list<string> overridden = []>
+    : QAT_Attr<name, attrMnemonic,
+               [DeclareAttrInterfaceMethods<QAT_GridAttrInterface,
+                                            overridden>]>;
+
+def QAT_CenteredGridAttr
+    : QAT_GridAttr<"CenteredGrid", "centered", ["hasHalfIntegerLevels"]> {
+  let summary = "QuEST's grid: 2^b levels symmetric around zero, no zero";
+  let description = [{
+    Levels `(k - 1/2) * step`, `k` in `[-2^(b-1)+1, 2^(b-1)]`, stored as the
+    code `k - 1` in `[-2^(b-1), 2^(b-1)-1]`. From a clip `c` the step is
+    `2c/(2^b-1)`. Written `centered` inside `#qat.quantizer`.
+  }];
+}
+
+def QAT_SignedGridAttr
+    : QAT_GridAttr<"SignedGrid", "signed", ["getCodeBits", "needsRatio"]> {
+  let summary = "LSQ's grid: two's complement levels with zero";
+  let description = [{
+    Levels `k * step`, `k` in `[-2^(b-1), 2^(b-1)-1]`; one bit means
+    `sign(x) * step` (codes -1, 0, 1). From a clip `c` the step is
+    `c/(2^(b-1)-1)`. Written `signed` inside `#qat.quantizer`.
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Scale methods (ScaleMethodAttrInterface; their math in ScaleMethods.cpp)
+//===----------------------------------------------------------------------===//
+
+class QAT_ScaleMethodAttr<string name, string attrMnemonic,
+                          list<string> overridden = []>
+    : QAT_Attr<name, attrMnemonic,
+               [DeclareAttrInterfaceMethods<QAT_ScaleMethodAttrInterface,
+                                            overridden>]>;
+
+def QAT_RmsGaussianAttr : QAT_ScaleMethodAttr<"RmsGaussian", "rms_gaussian"> {
+  let summary = "clip at the MSE-optimal multiple of the RMS of a Gaussian";
+  let description = [{
+    `c = alpha_b * sqrt(mean(x^2)) + 1e-8` (QuEST). Written `rms_gaussian`
+    inside `#qat.quantizer`.
+  }];
+}
+
+def QAT_AbsMaxAttr : QAT_ScaleMethodAttr<"AbsMax", "absmax"> {
+  let summary = "clip at the largest magnitude";
+  let description = [{
+    `c = max|x|`. Written `absmax` inside `#qat.quantizer`.
+  }];
+}
+
+def QAT_LearnedAttr
+    : QAT_ScaleMethodAttr<"Learned", "learned", ["isLearned", "verifyForGrid"]> {
+  let summary = "the step is a trained operand (LSQ)";
+  let description = [{
+    The step is an operand that receives a gradient; signed grid only.
+    Written `learned` inside `#qat.quantizer`.
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Gradient estimators
 //===----------------------------------------------------------------------===//
 
@@ -175,7 +259,8 @@ def QAT_ClipAttr : QAT_EstimatorAttr<"Clip", "clip", ["isMask"]> {
 }
 
 def QAT_TrustAttr : QAT_EstimatorAttr<"Trust", "trust",
-                                      ["getGroupStatistic", "isMask",
+                                      ["buildGroupInvariant",
+                                       "getGroupStatistic", "isMask",
                                        "usesLevel"]> {
   let summary = "QuEST trust estimator: masks large quantization errors";
   let description = [{

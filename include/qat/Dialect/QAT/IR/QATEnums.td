@@ -1,6 +1,9 @@
 //===- QATEnums.td - Enumerations of the qat dialect -------*- tablegen -*-===//
 //
-// The discrete choices of a quantizer: grid, scale method, granularity.
+// The granularity of a quantizer, and the names under which the C API and the
+// Python bindings know the built-in grids and scale methods (their ABI). The
+// grids and scale methods themselves are attributes (QATAttrs.td); a new one
+// needs a case here only to be reachable from C or Python.
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,7 +12,7 @@
 
 include "mlir/IR/EnumAttr.td"
 
-def QAT_Grid : I32EnumAttr<"Grid", "quantization grid", [
+def QAT_Grid : I32EnumAttr<"Grid", "built-in quantization grid", [
     // QuEST: 2^b levels symmetric around zero, zero itself not a level.
     I32EnumAttrCase<"Centered", 0, "centered">,
     // LSQ/StableQAT: two's complement levels [-2^(b-1), 2^(b-1)-1], with zero.
@@ -18,7 +21,7 @@ def QAT_Grid : I32EnumAttr<"Grid", "quantization grid", [
   let genSpecializedAttr = 0;
 }
 
-def QAT_ScaleMethod : I32EnumAttr<"ScaleMethod", "how the step is obtained", [
+def QAT_ScaleMethod : I32EnumAttr<"ScaleMethod", "built-in scale method", [
     // c = alpha_b * rms(x) + 1e-8, MSE-optimal clip for a Gaussian (QuEST).
     I32EnumAttrCase<"RmsGaussian", 0, "rms_gaussian">,
     // c = max|x|.

@@ -92,6 +92,9 @@ struct QuantElement {
   /// The group's sqrt(mean(x^2)) when the estimator asks for
   /// GroupStatistic::RootMeanSquare.
   Value deviation;
+  /// The estimator's buildGroupInvariant for this group, when the lowering
+  /// built it ahead (else null).
+  Value groupInvariant;
   /// -s/2 when the caller knows it to be exact and s finite (centered grid):
   /// the level (k - 1/2) * s is then fma(k, s, -s/2), rounded once.
   Value negHalfStep;

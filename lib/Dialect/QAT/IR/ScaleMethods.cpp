@@ -1,0 +1,70 @@
+//===- ScaleMethods.cpp - How quantizers obtain their steps -----*- C++ -*-===//
+//
+// The one definition of each scale method of docs/semantics.md: the
+// per-group statistic it asks the lowering for and the clip it computes from
+// it (as scalar IR); the grid turns the clip into a step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qat/Dialect/QAT/IR/QATAttrs.h"
+#include "qat/Dialect/QAT/IR/QuantizerMath.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+using namespace mlir;
+using namespace mlir::qat;
+
+//===----------------------------------------------------------------------===//
+// rms_gaussian: c = alpha_b * sqrt(mean(x^2)) + 1e-8 (QuEST)
+//===----------------------------------------------------------------------===//
+
+GroupStatistic RmsGaussianAttr::getStepStatistic() const {
+  return GroupStatistic::SumOfSquares;
+}
+
+Value RmsGaussianAttr::buildClip(QuantMath &math, unsigned bits,
+                                 Value statistic, int64_t groupLength) const {
+  OpBuilder &b = math.getBuilder();
+  Location loc = math.getLoc();
+  Value rms = QuantizerAttr::buildRootMeanSquare(math, statistic, groupLength);
+  Value scaled = arith::MulFOp::create(
+      b, loc, math.constant(getGaussianClipAlpha(bits)), rms);
+  return arith::AddFOp::create(b, loc, scaled, math.constant(1e-8));
+}
+
+//===----------------------------------------------------------------------===//
+// absmax: c = max|x|
+//===----------------------------------------------------------------------===//
+
+GroupStatistic AbsMaxAttr::getStepStatistic() const {
+  return GroupStatistic::MaxAbs;
+}
+
+Value AbsMaxAttr::buildClip(QuantMath &, unsigned, Value statistic,
+                            int64_t) const {
+  return statistic;
+}
+
+//===----------------------------------------------------------------------===//
+// learned: the step is a trained operand (LSQ)
+//===----------------------------------------------------------------------===//
+
+GroupStatistic LearnedAttr::getStepStatistic() const {
+  return GroupStatistic::None;
+}
+
+Value LearnedAttr::buildClip(QuantMath &, unsigned, Value, int64_t) const {
+  llvm_unreachable("a learned step is an operand, not computed from a clip");
+}
+
+bool LearnedAttr::isLearned() const { return true; }
+
+LogicalResult
+LearnedAttr::verifyForGrid(function_ref<InFlightDiagnostic()> emitError,
+                           GridAttrInterface grid) const {
+  // LSQ's step gradient is defined for levels k * s.
+  if (!isa<SignedGridAttr>(grid))
+    return emitError() << "learned steps (LSQ) require the signed grid, got "
+                       << stringifyGrid(grid);
+  return success();
+}
