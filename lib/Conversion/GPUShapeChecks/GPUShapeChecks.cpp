@@ -53,6 +53,35 @@ static bool isSelectedQATOp(Operation *op,
 }
 
 LogicalResult
+mlir::qat::checkGPUStaticShapes(Operation *root,
+                                function_ref<bool(Operation *)> filter) {
+  bool failedAny = false;
+  root->walk([&](Operation *op) {
+    if (!isSelectedQATOp(op, filter))
+      return;
+    auto isDynamic = [](Value value) {
+      auto type = dyn_cast<ShapedType>(value.getType());
+      return type && !type.hasStaticShape();
+    };
+    auto report = [&](Value value, StringRef what, unsigned index) {
+      op->emitOpError() << what << " #" << index << " of type "
+                        << value.getType()
+                        << " has a dynamic dimension; dynamic dimensions are "
+                           "not supported on the GPU route yet";
+      failedAny = true;
+    };
+    // The first dynamic value, once per op.
+    for (OpOperand &operand : op->getOpOperands())
+      if (isDynamic(operand.get()))
+        return report(operand.get(), "operand", operand.getOperandNumber());
+    for (OpResult result : op->getResults())
+      if (isDynamic(result))
+        return report(result, "result", result.getResultNumber());
+  });
+  return failure(failedAny);
+}
+
+LogicalResult
 mlir::qat::checkGPUTensorSizes(Operation *root,
                                function_ref<bool(Operation *)> filter) {
   bool failedAny = false;

@@ -267,10 +267,12 @@ struct ConvertQATMatmulToNVGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    // Before any planning: sizes the planner's int64 arithmetic can take,
-    // and no zero-size matmul left for it (the CPU's linalg instead).
+    // Before any planning: static shapes, sizes the planner's int64
+    // arithmetic can take, and no zero-size matmul left for it (the CPU's
+    // linalg instead).
     auto isMatmul = [](Operation *op) { return isa<MatmulOp>(op); };
-    if (failed(checkGPUTensorSizes(module, isMatmul)) ||
+    if (failed(checkGPUStaticShapes(module, isMatmul)) ||
+        failed(checkGPUTensorSizes(module, isMatmul)) ||
         failed(lowerZeroSizeOpsToLinalg(module, isMatmul)))
       return signalPassFailure();
 

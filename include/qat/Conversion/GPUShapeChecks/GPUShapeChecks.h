@@ -1,9 +1,9 @@
 //===- GPUShapeChecks.h - Shapes the GPU conversions accept -----*- C++ -*-===//
 //
 // What convert-qat-matmul-to-nvgpu and convert-qat-to-gpu check and rewrite
-// at their entry, before any kernel is planned: tensor sizes within what
-// their 64-bit index arithmetic and a GPU hold, and zero-size tensors taken
-// out of the kernel planners.
+// at their entry, before any kernel is planned: static shapes, tensor sizes
+// within what their 64-bit index arithmetic and a GPU hold, and zero-size
+// tensors taken out of the kernel planners.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +24,14 @@ constexpr int64_t kMaxGPUTensorBytes = int64_t(1) << 40;
 /// The most CTAs of a 1-D grid (gridDim.x), which the row and reduction
 /// kernels launch.
 constexpr int64_t kMaxGridX = (int64_t(1) << 31) - 1;
+
+/// Reports (emitOpError) every qat op under `root` selected by `filter` with
+/// an operand or result of a dynamic dimension: the GPU kernels are planned
+/// for static shapes, and without this check such an op stayed unconverted
+/// (convert-qat-to-gpu) or took the generic route untested. Where a kernel
+/// learns dynamic dimensions, this is the one place to let them through.
+LogicalResult checkGPUStaticShapes(Operation *root,
+                                   function_ref<bool(Operation *)> filter);
 
 /// Reports (emitOpError) every qat op under `root` selected by `filter` with
 /// a statically shaped operand or result whose element count or byte size
