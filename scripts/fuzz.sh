@@ -62,11 +62,15 @@ PY
 # seeds, whole training steps through qat-to-nvptx, take about a second);
 # -rss_limit_mb: a bound on memory, as CI machines have little; max_len:
 # the largest seeds are examples of about 20 KB.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:detect_container_overflow=0}
+# (AddressSanitizer's options are the target's own defaults, see
+# __asan_default_options in qat-fuzz.cpp; ASAN_OPTIONS overrides them.)
+# Every run first replays the inputs of earlier findings (tools/qat-fuzz/
+# findings/), so that the smoke run in CI is their regression test.
+findings=$root/tools/qat-fuzz/findings
 args=(-dict="$root/tools/qat-fuzz/qat.dict" -timeout=30 -rss_limit_mb=4096
       -max_len=65536 -artifact_prefix="$artifacts/" -print_final_stats=1)
 if [ "$seconds" = 0 ]; then
-  exec "$build/bin/qat-fuzz" "${args[@]}" -runs=0 "$@" "$corpus" "$seeds"
+  exec "$build/bin/qat-fuzz" "${args[@]}" -runs=0 "$@" "$corpus" "$seeds" "$findings"
 fi
 exec "$build/bin/qat-fuzz" "${args[@]}" -max_total_time="$seconds" "$@" \
-  "$corpus" "$seeds"
+  "$corpus" "$seeds" "$findings"

@@ -3,20 +3,26 @@
 // The options of qat-to-nvptx checked before any pass is built: LLVM's
 // NVPTX backend answers an unknown chip or a PTX version too old for the
 // chip with a fatal error (the process aborts), an unknown feature with a
-// warning, and gpu-module-to-binary an unknown format with an error that
-// does not fail the pipeline. Each check names the option, the value and
-// what is accepted.
+// warning, and gpu-module-to-binary an unknown format or a toolkit without
+// libdevice with an error that does not fail the pipeline. Each check names
+// the option, the value and what is accepted.
 //
 //===----------------------------------------------------------------------===//
 
 #include "qat/Pipelines/Pipelines.h"
 
+#include "qat/Conversion/QATToGPU/QATToGPU.h"
+#include "qat/Transforms/GPUTileSizes.h"
+
+#include "mlir/Target/LLVM/NVVM/Utils.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 #include "llvm/TargetParser/Triple.h"
 
 #include <memory>
@@ -28,10 +34,6 @@ using namespace mlir;
 
 /// The oldest PTX ISA of qat's kernels (warp shuffles with a member mask).
 constexpr unsigned kMinimumQATPTXVersion = 60;
-
-/// The most elements of a row a thread of the fused row kernels holds
-/// (kMaxElementsPerThread of convert-qat-to-gpu, RowwiseFusion.h).
-constexpr unsigned kMaxRowElementsPerThread = 32;
 
 static llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
@@ -164,11 +166,34 @@ llvm::Error mlir::qat::verifyQATToNVPTXPipelineOptions(
                      "; expected bin (cubin, assembled by ptxas), isa (PTX) "
                      "or fatbin");
 
-  if (options.elementsPerThread < 1 ||
-      options.elementsPerThread > kMaxRowElementsPerThread)
-    return makeError("qat-to-nvptx: elements-per-thread=" +
-                     Twine(options.elementsPerThread) +
-                     " is out of range; expected 1 to " +
-                     Twine(kMaxRowElementsPerThread));
+  // gpu-module-to-binary links libdevice from the toolkit; where it is
+  // missing it reports an error and goes on (exit 0, and a kernel that calls
+  // a libdevice function is left with an unresolved call). An empty toolkit
+  // is upstream's lookup (CUDA_ROOT, CUDA_HOME, CUDA_PATH, the path CMake
+  // found), checked the same way.
+  StringRef toolkit = options.toolkit;
+  if (toolkit.empty())
+    toolkit = NVVM::getCUDAToolkitPath();
+  if (!toolkit.empty()) {
+    SmallString<128> libdevice(toolkit);
+    llvm::sys::path::append(libdevice, "nvvm", "libdevice", "libdevice.10.bc");
+    if (!llvm::sys::fs::exists(libdevice))
+      return makeError("qat-to-nvptx: toolkit=" + options.toolkit +
+                       (options.toolkit.empty() ? " (found: " + toolkit + ")"
+                                                : std::string()) +
+                       " is not a CUDA toolkit: " + libdevice +
+                       " does not exist; expected the root of a CUDA toolkit "
+                       "(toolkit=/usr/local/cuda)");
+  }
+
+  // The options the pipeline passes on are checked by their passes' own
+  // checks.
+  ConvertQATToGPUOptions rows;
+  rows.elementsPerThread = options.elementsPerThread;
+  if (llvm::Error error = verifyConvertQATToGPUOptions(rows))
+    return makeError("qat-to-nvptx: " + llvm::toString(std::move(error)));
+  if (llvm::Error error =
+          verifyGPUTileSizes(options.linalgTileSizes, "linalg-tile-sizes"))
+    return makeError("qat-to-nvptx: " + llvm::toString(std::move(error)));
   return llvm::Error::success();
 }

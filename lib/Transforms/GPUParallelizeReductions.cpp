@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/Error.h"
 
 namespace mlir::qat {
 #define GEN_PASS_DEF_GPUPARALLELIZEREDUCTIONS
@@ -160,7 +161,37 @@ struct GPUParallelizeReductionsPass
     : qat::impl::GPUParallelizeReductionsBase<GPUParallelizeReductionsPass> {
   using GPUParallelizeReductionsBase::GPUParallelizeReductionsBase;
 
+  /// min-parallel counts iterations of a dimension (at least 1);
+  /// serial-limit counts elements (0: split every reduction it can).
+  llvm::Error verifyOptions() const {
+    if (minParallel < 1)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "qat-gpu-parallelize-reductions: min-parallel=" + Twine(minParallel) +
+              " is not an iteration count; expected 1 or more");
+    if (serialLimit < 0)
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          "qat-gpu-parallelize-reductions: serial-limit=" + Twine(serialLimit) +
+              " is not an element count; expected 0 or more");
+    return llvm::Error::success();
+  }
+
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    if (failed(Pass::initializeOptions(options, errorHandler)))
+      return failure();
+    if (llvm::Error error = verifyOptions())
+      return errorHandler(llvm::toString(std::move(error)));
+    return success();
+  }
+
   void runOnOperation() override {
+    if (llvm::Error error = verifyOptions()) {
+      getOperation().emitError() << llvm::toString(std::move(error));
+      return signalPassFailure();
+    }
     MLIRContext *context = &getContext();
     RewritePatternSet patterns(context);
     patterns.add<SplitMultiDimReduction>(context, minParallel);

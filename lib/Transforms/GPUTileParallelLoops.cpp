@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qat/Transforms/GPUTileSizes.h"
 #include "qat/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -13,7 +14,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
-#include "llvm/Support/InterleavedRange.h"
+#include "llvm/ADT/StringExtras.h"
 
 namespace mlir::qat {
 #define GEN_PASS_DEF_GPUTILEPARALLELLOOPS
@@ -78,22 +79,26 @@ struct GPUTileParallelLoopsPass
     : qat::impl::GPUTileParallelLoopsBase<GPUTileParallelLoopsPass> {
   using GPUTileParallelLoopsBase::GPUTileParallelLoopsBase;
 
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    if (failed(Pass::initializeOptions(options, errorHandler)))
+      return failure();
+    if (llvm::Error error = qat::verifyGPUTileSizes(tileSizes, "tile-sizes"))
+      return errorHandler("qat-gpu-tile-parallel-loops: " +
+                          llvm::toString(std::move(error)));
+    return success();
+  }
+
   void runOnOperation() override {
+    if (llvm::Error error = qat::verifyGPUTileSizes(tileSizes, "tile-sizes")) {
+      getOperation().emitError() << "qat-gpu-tile-parallel-loops: "
+                                 << llvm::toString(std::move(error));
+      return signalPassFailure();
+    }
     SmallVector<int64_t> sizes(tileSizes.begin(), tileSizes.end());
     if (sizes.empty())
       sizes = {4, 64};
-    int64_t threads = 1;
-    for (int64_t size : sizes)
-      threads *= std::max<int64_t>(size, 0);
-    if (sizes.size() > 3 ||
-        llvm::any_of(sizes, [](int64_t s) { return s < 1; }) ||
-        threads > 1024) {
-      getOperation().emitError()
-          << "tile sizes [" << llvm::interleaved(sizes)
-          << "] do not describe a thread block: expected 1 to 3 positive "
-             "sizes whose product is at most 1024";
-      return signalPassFailure();
-    }
 
     SmallVector<scf::ParallelOp> loops;
     getOperation().walk([&](scf::ParallelOp loop) {
@@ -107,3 +112,26 @@ struct GPUTileParallelLoopsPass
 };
 
 } // namespace
+
+llvm::Error mlir::qat::verifyGPUTileSizes(ArrayRef<int64_t> sizes,
+                                          StringRef option) {
+  int64_t threads = 1;
+  bool valid = sizes.size() <= 3;
+  for (int64_t size : sizes) {
+    valid = valid && size >= 1 && size <= kMaxThreadsPerBlock;
+    if (valid)
+      threads *= size;
+  }
+  if (valid && threads <= kMaxThreadsPerBlock)
+    return llvm::Error::success();
+  return llvm::createStringError(
+      llvm::inconvertibleErrorCode(),
+      option + "=" +
+          llvm::join(
+              llvm::map_range(
+                  sizes, [](int64_t size) { return std::to_string(size); }),
+              ",") +
+          " does not describe a thread block: expected 1 to 3 positive "
+          "sizes whose product is at most " +
+          Twine(kMaxThreadsPerBlock));
+}

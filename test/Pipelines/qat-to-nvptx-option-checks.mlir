@@ -26,6 +26,23 @@
 // RUN: not qat-opt %s --qat-to-nvptx=elements-per-thread=100 2>&1 | FileCheck %s --check-prefix=EPT
 // EPT: qat-to-nvptx: elements-per-thread={{0|100}} is out of range; expected 1 to 32
 
+// The options qat-to-nvptx passes on are checked up front with the checks of
+// their passes (convert-qat-to-gpu, qat-gpu-tile-parallel-loops). Tile
+// sizes whose product overflows int64 passed before.
+// RUN: not qat-opt %s --qat-to-nvptx=linalg-tile-sizes=4294967296,4294967296 2>&1 | FileCheck %s --check-prefix=TILES
+// RUN: not qat-opt %s --qat-to-nvptx=linalg-tile-sizes=64,64 2>&1 | FileCheck %s --check-prefix=TILES
+// TILES: qat-to-nvptx: linalg-tile-sizes={{4294967296,4294967296|64,64}} does not describe a thread block: expected 1 to 3 positive sizes whose product is at most 1024
+
+// A toolkit without libdevice: gpu-module-to-binary printed an error and
+// went on (exit 0, with ptxas from PATH).
+// RUN: not qat-opt %s --qat-to-nvptx=toolkit=%t.nonexistent 2>&1 | FileCheck %s --check-prefix=TOOLKIT -DDIR=%t.nonexistent
+// TOOLKIT: qat-to-nvptx: toolkit=[[DIR]] is not a CUDA toolkit: [[DIR]]/nvvm/libdevice/libdevice.10.bc does not exist; expected the root of a CUDA toolkit (toolkit=/usr/local/cuda)
+// RUN: rm -rf %t.empty && mkdir -p %t.empty/bin
+// RUN: not qat-opt %s --qat-to-nvptx=toolkit=%t.empty 2>&1 | FileCheck %s --check-prefix=TOOLKIT -DDIR=%t.empty
+// An empty toolkit is upstream's lookup (CUDA_ROOT first), checked alike.
+// RUN: env CUDA_ROOT=%t.empty not qat-opt %s --qat-to-nvptx=toolkit= 2>&1 | FileCheck %s --check-prefix=FOUND -DDIR=%t.empty
+// FOUND: qat-to-nvptx: toolkit= (found: [[DIR]]) is not a CUDA toolkit
+
 // The same through --pass-pipeline.
 // RUN: not qat-opt %s --pass-pipeline='builtin.module(qat-to-nvptx{chip=foo})' 2>&1 | FileCheck %s --check-prefix=NESTED --implicit-check-not='LLVM ERROR'
 // NESTED: unknown chip=foo

@@ -1,4 +1,10 @@
 // RUN: qat-opt %s --split-input-file --qat-gpu-parallelize-reductions --canonicalize | FileCheck %s
+// RUN: not qat-opt %s --qat-gpu-parallelize-reductions=min-parallel=0 2>&1 | FileCheck %s --check-prefix=MIN-PARALLEL
+// RUN: not qat-opt %s --qat-gpu-parallelize-reductions=serial-limit=-1 2>&1 | FileCheck %s --check-prefix=SERIAL-LIMIT
+
+// Options that count nothing are errors when they are parsed.
+// MIN-PARALLEL: error: qat-gpu-parallelize-reductions: min-parallel=0 is not an iteration count; expected 1 or more
+// SERIAL-LIMIT: error: qat-gpu-parallelize-reductions: serial-limit=-1 is not an element count; expected 0 or more
 
 // A loss over a matrix: partial sums per column (the innermost dimension,
 // parallel and first), then the sum of the partials with the original

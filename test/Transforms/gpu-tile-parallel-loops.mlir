@@ -1,6 +1,9 @@
 // RUN: qat-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(convert-linalg-to-parallel-loops, qat-gpu-tile-parallel-loops, gpu-map-parallel-loops{mapping-policy=innermost-first}, convert-parallel-loops-to-gpu, canonicalize))" | FileCheck %s
 // RUN: qat-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(convert-linalg-to-parallel-loops, qat-gpu-tile-parallel-loops{tile-sizes=16,16}, gpu-map-parallel-loops{mapping-policy=innermost-first}, convert-parallel-loops-to-gpu, canonicalize))" | FileCheck %s --check-prefix=SIXTEEN
 // RUN: not qat-opt %s --pass-pipeline="builtin.module(func.func(qat-gpu-tile-parallel-loops{tile-sizes=64,64}))" 2>&1 | FileCheck %s --check-prefix=INVALID
+// RUN: not qat-opt %s --pass-pipeline="builtin.module(func.func(qat-gpu-tile-parallel-loops{tile-sizes=4294967296,4294967296}))" 2>&1 | FileCheck %s --check-prefix=OVERFLOW
+// RUN: not qat-opt %s --pass-pipeline="builtin.module(func.func(qat-gpu-tile-parallel-loops{tile-sizes=0}))" 2>&1 | FileCheck %s --check-prefix=ZERO
+// RUN: not qat-opt %s --pass-pipeline="builtin.module(func.func(qat-gpu-tile-parallel-loops{tile-sizes=1,1,1,1}))" 2>&1 | FileCheck %s --check-prefix=FOUR
 
 // The loops of linalg ops on buffers, tiled and mapped as qat-to-nvptx does.
 // Tile sizes align with the innermost dimensions (default 4x64, the last
@@ -68,5 +71,11 @@ func.func @matmul(%a: memref<64x128xf32>, %b: memref<128x256xf32>, %c: memref<64
   return
 }
 
-// More than 1024 threads per block is an error.
-// INVALID: error: tile sizes [64, 64] do not describe a thread block: expected 1 to 3 positive sizes whose product is at most 1024
+// Sizes that do not describe a thread block are an error when the options
+// are parsed: more than 1024 threads, a product that overflows int64 (2^64
+// wrapped to 0 and passed the check before), a size below 1, more than 3
+// sizes.
+// INVALID: error: qat-gpu-tile-parallel-loops: tile-sizes=64,64 does not describe a thread block: expected 1 to 3 positive sizes whose product is at most 1024
+// OVERFLOW: error: qat-gpu-tile-parallel-loops: tile-sizes=4294967296,4294967296 does not describe a thread block
+// ZERO: error: qat-gpu-tile-parallel-loops: tile-sizes=0 does not describe a thread block
+// FOUR: error: qat-gpu-tile-parallel-loops: tile-sizes=1,1,1,1 does not describe a thread block

@@ -87,15 +87,39 @@ def test_unknown_option():
         module.run_passes("canonicalize,cse", max_iterations=2)
 
 
+# A tensor no GPU holds: convert-qat-to-gpu fails on it when it runs.
+TOO_LARGE = """
+func.func @huge(%x: tensor<4611686018427387904x256xf32>) -> tensor<4611686018427387904x256xf32> {
+  %y = qat.hadamard %x block 128 : tensor<4611686018427387904x256xf32>
+  return %y : tensor<4611686018427387904x256xf32>
+}
+"""
+
+
 def test_failing_pass_leaves_module_unchanged():
+    module = qat.Module.parse(TOO_LARGE)
+    before = str(module)
+    with pytest.raises(qat.MLIRError) as info:
+        qat.run_pipeline(module, "qat-to-nvptx", format="isa")
+    message = str(info.value)
+    assert "failed; the module is unchanged" in message
+    assert "<string>:3:8: error: 'qat.hadamard' op operand #0 of type " \
+        "'tensor<4611686018427387904x256xf32>' has more elements or bytes than " \
+        "int64 counts" in message
+    assert str(module) == before
+
+
+def test_invalid_option_is_refused_before_any_pass_runs():
     module = qat.Module.parse(QUANT)
     before = str(module)
+    # 64 * 64 * 64 threads is no thread block (checked when the pipeline is
+    # built, as every qat-to-nvptx option is).
     with pytest.raises(qat.MLIRError) as info:
         qat.run_pipeline(module, "qat-to-nvptx", linalg_tile_sizes=[64, 64, 64])
     message = str(info.value)
-    assert "failed; the module is unchanged" in message
-    assert "<string>:2:1: error: tile sizes [64, 64, 64] do not describe a " \
-        "thread block" in message
+    assert "invalid pass pipeline" in message
+    assert "qat-to-nvptx: linalg-tile-sizes=64,64,64 does not describe a thread " \
+        "block" in message
     assert str(module) == before
 
 

@@ -112,10 +112,11 @@ struct QATToNVPTXPipelineOptions
 
 /// Checks what LLVM would reject only with a fatal error or not at all: the
 /// chip and the features against the NVPTX backend (and the PTX version
-/// against the chip's minimum), the format, the optimization level and the
-/// elements per thread. The error names the option, its value and the
-/// accepted values. The named pipeline (qat-opt, parsePassPipeline) and
-/// qat-run call it before building the pipeline.
+/// against the chip's minimum), the format, the optimization level, the
+/// toolkit (its libdevice), and with the checks of the passes they configure
+/// the elements per thread and the linalg tile sizes. The error names the
+/// option, its value and the accepted values. The named pipeline (qat-opt,
+/// parsePassPipeline) and qat-run call it before building the pipeline.
 llvm::Error
 verifyQATToNVPTXPipelineOptions(const QATToNVPTXPipelineOptions &options);
 

@@ -287,8 +287,9 @@ struct ConvertQATMatmulToNVGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    // Before any planning: sizes the planner's int64 arithmetic can take,
-    // and no zero-size matmul left for it (the CPU's linalg instead).
+    // Before any planning: dynamic dimensions where the kernels take them,
+    // sizes the planner's int64 arithmetic can take, and no zero-size matmul
+    // left for it (the CPU's linalg instead).
     auto isMatmul = [](Operation *op) { return isa<MatmulOp>(op); };
     if (failed(checkGPUDynamicShapes(module, isMatmul)) ||
         failed(checkGPUTensorSizes(module, isMatmul)) ||

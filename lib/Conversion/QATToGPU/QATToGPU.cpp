@@ -86,9 +86,34 @@ struct ConvertQATToGPUPass
     registerGPULaunchConstantMaterialization(registry);
   }
 
+  ConvertQATToGPUOptions getOptions() const {
+    ConvertQATToGPUOptions options;
+    options.elementsPerThread = elementsPerThread;
+    options.hadamardExchange = hadamardExchange;
+    options.allowFallback = allowFallback;
+    return options;
+  }
+
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    if (failed(Pass::initializeOptions(options, errorHandler)))
+      return failure();
+    if (llvm::Error error = verifyConvertQATToGPUOptions(getOptions()))
+      return errorHandler("convert-qat-to-gpu: " +
+                          llvm::toString(std::move(error)));
+    return success();
+  }
+
   void runOnOperation() override {
-    // Before any planning: sizes the planners' int64 arithmetic can take,
-    // and no zero-size tensor left for them (the CPU's linalg instead).
+    if (llvm::Error error = verifyConvertQATToGPUOptions(getOptions())) {
+      getOperation().emitError()
+          << "convert-qat-to-gpu: " << llvm::toString(std::move(error));
+      return signalPassFailure();
+    }
+    // Before any planning: dynamic dimensions where the kernels take them,
+    // sizes the planners' int64 arithmetic can take, and no zero-size tensor
+    // left for them (the CPU's linalg instead).
     auto anyQATOp = [](Operation *) { return true; };
     if (failed(checkGPUDynamicShapes(getOperation(), anyQATOp)) ||
         failed(checkGPUTensorSizes(getOperation(), anyQATOp)) ||
@@ -201,6 +226,17 @@ struct ConvertQATToGPUPass
 };
 
 } // namespace
+
+llvm::Error
+mlir::qat::verifyConvertQATToGPUOptions(const ConvertQATToGPUOptions &options) {
+  if (options.elementsPerThread < 1 ||
+      options.elementsPerThread > kMaxElementsPerThread)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "elements-per-thread=" + Twine(options.elementsPerThread) +
+            " is out of range; expected 1 to " + Twine(kMaxElementsPerThread));
+  return llvm::Error::success();
+}
 
 //===----------------------------------------------------------------------===//
 // Memory effects of the barriers

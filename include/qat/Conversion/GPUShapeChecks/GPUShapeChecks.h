@@ -1,9 +1,10 @@
 //===- GPUShapeChecks.h - Shapes the GPU conversions accept -----*- C++ -*-===//
 //
 // What convert-qat-matmul-to-nvgpu and convert-qat-to-gpu check and rewrite
-// at their entry, before any kernel is planned: tensor sizes within what
-// their 64-bit index arithmetic and a GPU hold, and zero-size tensors taken
-// out of the kernel planners.
+// at their entry, before any kernel is planned: dynamic dimensions only where
+// the kernels take them, tensor sizes within what their 64-bit index
+// arithmetic and a GPU hold, and zero-size tensors taken out of the kernel
+// planners.
 //
 //===----------------------------------------------------------------------===//
 

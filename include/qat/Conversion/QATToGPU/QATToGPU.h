@@ -11,11 +11,19 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/Pass.h"
+#include "llvm/Support/Error.h"
 
 namespace mlir::qat {
 
 #define GEN_PASS_DECL_CONVERTQATTOGPU
 #include "qat/Conversion/Passes.h.inc"
+
+/// Checks the options of convert-qat-to-gpu that no input makes valid:
+/// elements-per-thread from 1 to the most a thread of the row kernels holds.
+/// The message names the option, its value and the accepted values. The pass
+/// reports it when its options are parsed and when it runs (options set from
+/// C++); qat-to-nvptx before it builds its pipeline.
+llvm::Error verifyConvertQATToGPUOptions(const ConvertQATToGPUOptions &options);
 
 /// Declares that gpu.barrier and nvvm.bar.warp.sync read and write memory.
 /// Upstream gives them no memory effects interface, and ownership-based
