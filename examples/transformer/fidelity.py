@@ -26,7 +26,13 @@ exactly at the centered grid's tie between -step/2 and +step/2, and at the
 trust mask's threshold. Which side each of those falls on is decided by the
 last bit of two fp32 computations in different orders, so the two programs
 differ there by design of the arithmetic, not of the method (see
-docs/training.md; --allow-ties keeps --seed as it is). The seed is printed;
+docs/training.md; --allow-ties keeps --seed as it is).
+
+  fidelity.py chaos     the reference in fp32 against itself in fp64 (same
+                        method, weights and batches): how far two programs
+                        that differ only in rounding drift apart.
+
+The seed is printed;
 --seed replays a run.
 """
 
@@ -85,7 +91,8 @@ def initial_weights(spec, seed, init):
         rng = np.random.default_rng([seed, 1])
         for k in w:
             if k.split(".")[-1] in ("g", "b"):
-                w[k] = w[k] + rng.normal(0, 0.02, w[k].shape).astype(np.float32)
+                noise = rng.normal(0, 0.02, w[k].shape)
+                w[k] = w[k] + noise.astype(np.float32)
     return w
 
 
@@ -164,60 +171,100 @@ def train(a, spec, data):
     worst_all, ok = 0.0, True
     for name in a.methods.split(","):
         step = methods.make(name, a.model_dir).compile(args)
-        seed = a.seed if a.allow_ties else \
-            tie_free_seed(a, spec, data, name, step)
-        if seed is None:
-            print(f"FAIL: {name}: no seed without near-ties in 50 tries")
-            ok = False
-            continue
-        weights = initial_weights(spec, seed, a.init)
-        state = step.initial_state(weights)
-        # The reference's first gradients, from a model of its own.
-        first = reference_model(name, cfg, weights, state)
-        x, y = next(data.train_batches(B, T, seed))
-        first.loss(torch.tensor(x), torch.tensor(y)).backward()
-        model = reference_model(name, cfg, weights, state)
-        reference.near_ties(reset=True)
-        ref_log = reference.train(model, data.train_batches(B, T, seed),
-                                  a.steps, a.lr, log_every=1)
-        ties = reference.near_ties(reset=True)
-        batches = data.train_batches(B, T, seed)
-        worst = 0.0
-        for i in range(a.steps):
-            x, y = next(batches)
-            got = step.train(state, corpus.one_hot(x, V),
-                             corpus.one_hot(y, V), a.lr)
-            if i == 0:
-                g = first_step_gradients(name, cfg, state, first, a.verbose)
-                good = g is not None and g <= 1e-5
-                print(f"{name} (seed {seed}): first-step gradients of "
-                      f"{len(state['moments']) // 2} parameters, worst "
-                      f"relative error {g if g is None else f'{g:.2e}'}"
-                      + ("" if good else "  FAIL (above 1e-5)"))
-                ok &= good
-            want = ref_log[i][1]
-            rel = abs(got - want) / abs(want)
-            worst = max(worst, rel)
-            if i % a.log_every == 0 or i == a.steps - 1:
-                print(f"{name} step {i}: qat {got:.5f} torch {want:.5f} "
-                      f"relative {rel:.2e}")
-            if not np.isfinite(got) or rel > a.tolerance:
-                print(f"FAIL: {name} differs by {rel:.2e} at step {i}")
+        for run in range(a.runs):
+            a_run = argparse.Namespace(**vars(a))
+            a_run.seed = a.seed + 100 * run
+            seed = a_run.seed if a.allow_ties else \
+                tie_free_seed(a_run, spec, data, name, step)
+            if seed is None:
+                print(f"FAIL: {name}: no seed without near-ties in 50 tries")
                 ok = False
                 break
-        print(f"{name}: worst relative difference of the losses {worst:.2e} "
-              f"over {a.steps} steps ({ties} quantizer inputs of the "
-              f"reference within {reference.TIE_WIDTH:g} steps of a tie on "
-              "the way)")
-        worst_all = max(worst_all, worst)
+            weights = initial_weights(spec, seed, a.init)
+            state = step.initial_state(weights)
+            # The reference's first gradients, from a model of its own.
+            first = reference_model(name, cfg, weights, state)
+            x, y = next(data.train_batches(B, T, seed))
+            first.loss(torch.tensor(x), torch.tensor(y)).backward()
+            model = reference_model(name, cfg, weights, state)
+            reference.near_ties(reset=True)
+            ref_log = reference.train(model, data.train_batches(B, T, seed),
+                                      a.steps, a.lr, log_every=1)
+            ties = reference.near_ties(reset=True)
+            batches = data.train_batches(B, T, seed)
+            worst = 0.0
+            for i in range(a.steps):
+                x, y = next(batches)
+                got = step.train(state, corpus.one_hot(x, V),
+                                 corpus.one_hot(y, V), a.lr)
+                if i == 0:
+                    g = first_step_gradients(name, cfg, state, first,
+                                             a.verbose)
+                    good = g is not None and g <= 1e-5
+                    print(f"{name} (seed {seed}): first-step gradients of "
+                          f"{len(state['moments']) // 2} parameters, worst "
+                          f"relative error {g if g is None else f'{g:.2e}'}"
+                          + ("" if good else "  FAIL (above 1e-5)"))
+                    ok &= good
+                want = ref_log[i][1]
+                rel = abs(got - want) / abs(want)
+                worst = max(worst, rel)
+                if i % a.log_every == 0 or i == a.steps - 1:
+                    print(f"{name} step {i}: qat {got:.5f} torch {want:.5f} "
+                          f"relative {rel:.2e}")
+                if not np.isfinite(got) or rel > a.tolerance:
+                    print(f"FAIL: {name} differs by {rel:.2e} at step {i}")
+                    ok = False
+                    break
+            print(f"{name}: worst relative difference of the losses "
+                  f"{worst:.2e} over {a.steps} steps ({ties} quantizer "
+                  f"inputs of the reference within {reference.TIE_WIDTH:g} "
+                  "steps of a tie on the way)")
+            worst_all = max(worst_all, worst)
     print(("gradients and training curves match PyTorch" if ok else "FAIL")
           + f": worst relative difference of the losses {worst_all:.2e}")
     return 0 if ok else 1
 
 
+def chaos(a, spec, data):
+    """The reference against itself in float64: the same method, weights and
+    batches, differing only in rounding. How far two correct programs drift
+    apart, the yardstick for train's differences."""
+    cfg = spec["config"]
+    B, T = cfg["batch"], cfg["context"]
+    args = argparse.Namespace(weight_decay=0.0)
+    for name in a.methods.split(","):
+        step = methods.make(name, a.model_dir).compile(args) \
+            if name.startswith("stableqat") else None
+        weights = initial_weights(spec, a.seed, a.init)
+        state = step.initial_state(weights) if step else {"steps": {}}
+        logs = []
+        for dtype in (torch.float32, torch.float64):
+            torch.set_default_dtype(dtype)
+            cast = {k: v.astype(np.float64 if dtype == torch.float64
+                                else np.float32) for k, v in weights.items()}
+            steps = {k: np.asarray(v, cast["wte"].dtype)
+                     for k, v in state["steps"].items()}
+            model = reference_model(name, cfg, cast, {"steps": steps})
+            batches = data.train_batches(B, T, a.seed)
+            logs.append(reference.train(model, batches, a.steps, a.lr,
+                                        log_every=1))
+        torch.set_default_dtype(torch.float32)
+        worst = 0.0
+        for (i, f32), (_, f64) in zip(*logs):
+            rel = abs(f32 - f64) / abs(f64)
+            worst = max(worst, rel)
+            if i % a.log_every == 0 or i == a.steps - 1:
+                print(f"{name} step {i}: fp32 {f32:.5f} fp64 {f64:.5f} "
+                      f"relative {rel:.2e}")
+        print(f"{name}: PyTorch fp32 against fp64, worst relative difference "
+              f"of the losses {worst:.2e} over {a.steps} steps")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("mode", choices=["forward", "train"])
+    ap.add_argument("mode", choices=["forward", "train", "chaos"])
     ap.add_argument("--model-dir", type=pathlib.Path, default=HERE)
     ap.add_argument("--seed", type=int,
                     default=int(np.random.default_rng().integers(1 << 30)))
@@ -228,6 +275,9 @@ def main():
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--tolerance", type=float, default=0.01)
     ap.add_argument("--init", choices=["generic", "model"], default="generic")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="train: runs per method, from seeds --seed, "
+                    "--seed+100, ... (one compilation)")
     ap.add_argument("--allow-ties", action="store_true",
                     help="start from --seed even if its first step has "
                     "quantizer inputs at a tie")
@@ -239,6 +289,8 @@ def main():
     data = corpus.Corpus()
     if a.mode == "forward":
         return forward(a, spec, data)
+    if a.mode == "chaos":
+        return chaos(a, spec, data)
     return train(a, spec, data)
 
 

@@ -132,12 +132,43 @@ def qat_run(a, name, spec, data):
     return ms, losses
 
 
-def torch_runs(a, spec, data):
-    """ms per step and losses of the PyTorch variants."""
+def torch_run(a, cfg, w, method, q, use_compile, data):
+    """ms per step and losses of one PyTorch variant: forward under bf16
+    autocast, backward, torch.optim.AdamW."""
     import torch
     import reference
-    cfg = spec["config"]
     B, T = cfg["batch"], cfg["context"]
+    dev = a.torch_device
+    steps = None
+    if method.name == "stableqat":
+        qp = 2 ** (method.bits - 1) - 1  # LSQ's init: absmax / qp per row
+        steps = {k: (np.abs(w[k]).max(1, keepdims=True) / qp)
+                 .astype(np.float32) for k in q}
+    model = reference.Transformer(cfg, w, method, q, steps).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.0)
+    loss_fn = torch.compile(model.loss) if use_compile else model.loss
+    batches = data.train_batches(B, T, a.seed)
+    losses, times = [], []
+    for _ in range(a.steps):
+        x, y = next(batches)
+        x, y = torch.tensor(x).to(dev), torch.tensor(y).to(dev)
+        if dev == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        with torch.autocast(dev, dtype=torch.bfloat16):
+            loss = loss_fn(x, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times[min(5, len(times) - 1):])) * 1e3, losses
+
+
+def torch_runs(a, spec, data):
+    """ms per step and losses of the PyTorch variants."""
+    import reference
+    cfg = spec["config"]
     quantized = [f"l{i}.{w}" for i in range(cfg["layers"])
                  for w in methods.QUANTIZED]
     w = methods.init_weights(spec, a.seed)
@@ -148,32 +179,13 @@ def torch_runs(a, spec, data):
                 ("torch StableQAT W4 eager",
                  reference.Method("stableqat", bits=4), quantized, False)]
     out = {}
+    dev = a.torch_device
     for label, method, q, use_compile in variants:
-        steps = None
-        if method.name == "stableqat":
-            qp = 7
-            steps = {k: (np.abs(w[k]).max(1, keepdims=True) / qp)
-                     .astype(np.float32) for k in q}
-        model = reference.Transformer(cfg, w, method, q, steps).cuda()
-        opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.0)
-        loss_fn = torch.compile(model.loss) if use_compile else model.loss
-        batches = data.train_batches(B, T, a.seed)
-        losses, times = [], []
-        for i in range(a.steps):
-            x, y = next(batches)
-            x, y = torch.tensor(x).cuda(), torch.tensor(y).cuda()
-            torch.cuda.synchronize()
-            start = time.perf_counter()
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                loss = loss_fn(x, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss))
-            times.append(time.perf_counter() - start)
-        out[label] = (float(np.median(times[min(5, len(times) - 1):])) * 1e3,
-                      losses)
-        print(f"{label}: {out[label][0]:.2f} ms/step", flush=True)
+        try:
+            out[label] = torch_run(a, cfg, w, method, q, use_compile, data)
+            print(f"{label}: {out[label][0]:.2f} ms/step", flush=True)
+        except Exception as e:  # report it, run the others
+            print(f"{label}: failed on {dev}: {type(e).__name__}: {e}")
     return out
 
 
@@ -188,6 +200,8 @@ def main():
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=pathlib.Path)
+    ap.add_argument("--torch-device", default="cuda",
+                    help="where the PyTorch runs go (cpu: a smoke test)")
     a = ap.parse_args()
     if a.compile_only:
         compile_artifacts(a)
@@ -204,10 +218,7 @@ def main():
         ms, losses = qat_run(a, name, spec, data)
         rows[f"qat {name}"] = (ms, losses)
         print(f"qat {name}: {ms:.2f} ms/step", flush=True)
-    try:
-        rows.update(torch_runs(a, spec, data))
-    except Exception as e:  # report what ran; the error says what did not
-        print(f"PyTorch runs stopped: {type(e).__name__}: {e}")
+    rows.update(torch_runs(a, spec, data))
     import torch
     device = torch.cuda.get_device_name() if torch.cuda.is_available() \
         else "no CUDA device"

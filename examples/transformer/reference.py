@@ -39,7 +39,7 @@ def rotate(x, block):
     """x . blockdiag(H_block) along the last dimension."""
     shape = x.shape
     xb = x.reshape(*shape[:-1], shape[-1] // block, block)
-    return (xb @ hadamard(block)).reshape(shape)
+    return (xb @ hadamard(block).to(x.device)).reshape(shape)
 
 
 # Quantizer inputs this close to a decision boundary (a rounding tie, or the
