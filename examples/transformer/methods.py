@@ -139,6 +139,13 @@ class Step:
         qat.run_pipeline(
             train, "qat-training-step", optimizer="adamw",
             weight_decay=args.weight_decay)
+        if target == "cuda":
+            # One function: qat-to-nvptx rejects the step's call of its
+            # gradient function (the deallocation of the call's results
+            # stores on the host; docs/training.md, "On the GPU").
+            qat.run_pipeline(
+                train, "symbol-privatize{exclude=transformer_loss_train_step},"
+                "inline,symbol-dce")
         self.train_step = qat.compile(
             train, target=target,
             opt_level=step_opt)["transformer_loss_train_step"]
