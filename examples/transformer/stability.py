@@ -67,7 +67,7 @@ def main():
         import matplotlib.pyplot as plt
         fig, axes = plt.subplots(1, len(BITS), figsize=(14, 4), sharey=True)
         for ax, b in zip(axes, BITS):
-            for label, pattern in ROWS:
+            for row, (label, pattern) in enumerate(ROWS):
                 name = pattern.format(b=b)
                 if name not in r:
                     continue
@@ -75,7 +75,8 @@ def main():
                     np.array([l for _, l in base])
                 w = 10
                 ax.plot(np.arange(w, len(d) + 1),
-                        np.convolve(d, np.ones(w) / w, "valid"), label=label)
+                        np.convolve(d, np.ones(w) / w, "valid"), label=label,
+                        color=f"C{row}")
             ax.axhline(0, color="gray", lw=0.8)
             ax.set(title=f"{b} bits", xlabel="step")
             ax.grid(alpha=0.3)
