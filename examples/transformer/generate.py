@@ -59,8 +59,8 @@ def t(*shape):
 
 
 class Config:
-    def __init__(self, vocab=72, context=64, batch=16, d_model=128, heads=4,
-                 layers=2, mlp=512):
+    def __init__(self, vocab=72, context=32, batch=8, d_model=64, heads=4,
+                 layers=2, mlp=256):
         assert d_model % heads == 0, "d_model must be a multiple of heads"
         self.vocab, self.context, self.batch = vocab, context, batch
         self.d_model, self.heads, self.layers, self.mlp = (d_model, heads,

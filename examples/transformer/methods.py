@@ -12,6 +12,7 @@ float by default.
 """
 
 import pathlib
+import re
 
 import numpy as np
 
@@ -33,6 +34,32 @@ METHODS = {
 }
 NAMES = list(METHODS)
 
+# The other bit widths of the same recipes (the stability study,
+# docs/training.md): quest_w<b>a<b>, stableqat_w<b>, ste_w<b>a<b> and the
+# weight-only ste_w<b>, b in 2..4.
+_FAMILIES = {
+    r"quest_w([2-4])a\1": ("QuEST W{b}A{b}: Hadamard, rms_gaussian, trust",
+                           "recipe=quest bits={b}"),
+    r"stableqat_w([2-4])": ("StableQAT W{b}: learned step, Fourier [0.21]",
+                           "recipe=stableqat bits={b}"),
+    r"ste_w([2-4])a\1": ("STE W{b}A{b}: absmax steps, straight-through",
+                         "recipe=ste bits={b} activation-bits={b} "
+                         "scale=absmax"),
+    r"ste_w([2-4])": ("STE W{b}: absmax steps, straight-through",
+                     "recipe=ste bits={b} scale=absmax"),
+}
+
+
+def lookup(name):
+    """(description, qat-quantize options) of a method name, or None."""
+    if name in METHODS:
+        return METHODS[name]
+    for pattern, (desc, opts) in _FAMILIES.items():
+        m = re.fullmatch(pattern, name)
+        if m:
+            return desc.format(b=m.group(1)), opts.format(b=m.group(1))
+    return None
+
 
 def init_weights(spec, seed):
     """Initial weights from transformer.json's list, in its order (the same
@@ -51,11 +78,12 @@ def init_weights(spec, seed):
 
 class Method:
     def __init__(self, name, model_dir, target):
-        if name not in METHODS:
+        if lookup(name) is None:
             raise ValueError(f"unknown method {name!r}; choose from "
-                             f"{', '.join(NAMES)}")
+                             f"{', '.join(NAMES)} (or another bit width "
+                             "of them: quest_w3a3, stableqat_w2, ste_w2)")
         self.name = name
-        self.description, self.quantize = METHODS[name]
+        self.description, self.quantize = lookup(name)
         self.model_dir = pathlib.Path(model_dir)
         self.target = target
 
@@ -94,8 +122,15 @@ class Step:
     def __init__(self, method, args):
         self.method = method
         target = method.target
+        # LLVM -O2 for the training step, the function called every step;
+        # -O0 for the forwards that validation and sampling call a few
+        # times (LLVM's -O2 of one is most of its compile time; measured in
+        # docs/training.md).
+        step_opt = getattr(args, "opt_level", 2)
+        few_opt = 0
         loss_mod, logits_mod = method.forward_modules()
-        self.loss_fns = qat.compile(loss_mod.clone(), target=target)
+        self.loss_fns = qat.compile(loss_mod.clone(), target=target,
+                                    opt_level=few_opt)
         self.loss = self.loss_fns["transformer_loss"]
         self.init_steps = None
         if method.quantize and "stableqat" in method.quantize:
@@ -104,19 +139,29 @@ class Step:
         qat.run_pipeline(
             train, "qat-training-step", optimizer="adamw",
             weight_decay=args.weight_decay)
+        if target == "cuda":
+            # One function: qat-to-nvptx rejects the step's call of its
+            # gradient function (the deallocation of the call's results
+            # stores on the host; docs/training.md, "On the GPU").
+            qat.run_pipeline(
+                train, "symbol-privatize{exclude=transformer_loss_train_step},"
+                "inline,symbol-dce")
         self.train_step = qat.compile(
-            train, target=target)["transformer_loss_train_step"]
+            train, target=target,
+            opt_level=step_opt)["transformer_loss_train_step"]
         if method.quantize:
             qat.run_pipeline(logits_mod, "qat-convert",
                              function="transformer_logits")
             self._logits_mod = logits_mod
-            fns = qat.compile(logits_mod.clone(), target=target)
+            fns = qat.compile(logits_mod.clone(), target=target,
+                              opt_level=few_opt)
             self.pack = fns["transformer_logits_pack"]
             self.inference = fns["transformer_logits_inference"]
             self.sample_source = "qat-convert's inference on packed codes"
         else:
             self.inference = qat.compile(
-                logits_mod, target=target)["transformer_logits"]
+                logits_mod, target=target,
+                opt_level=few_opt)["transformer_logits"]
             self.sample_source = "float forward"
 
     def initial_state(self, weights):

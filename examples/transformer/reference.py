@@ -27,18 +27,40 @@ ALPHA = [0.7978845587140913, 1.4935346200015913, 2.051068354131873,
 
 
 def hadamard(n):
-    """Sylvester H_n / sqrt(n), exactly in fp32 (n a power of two)."""
+    """Sylvester H_n / sqrt(n), rounded once to the default dtype (fp32 unless
+    a caller sets float64; n a power of two)."""
     h = torch.ones(1, 1, dtype=torch.float64)
     while h.shape[0] < n:
         h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)], 0)
-    return (h / math.sqrt(n)).float()
+    return (h / math.sqrt(n)).to(torch.get_default_dtype())
 
 
 def rotate(x, block):
     """x . blockdiag(H_block) along the last dimension."""
     shape = x.shape
     xb = x.reshape(*shape[:-1], shape[-1] // block, block)
-    return (xb @ hadamard(block)).reshape(shape)
+    return (xb @ hadamard(block).to(x.device)).reshape(shape)
+
+
+# Quantizer inputs this close to a decision boundary (a rounding tie, or the
+# trust mask's threshold), in units of the step, are decided by the last bits
+# of the arithmetic: two correct fp32 programs can take either side. The
+# quantizers count them here for the fidelity check (near_ties()).
+TIE_WIDTH = 2e-5
+_near_ties = [0]
+
+
+def near_ties(reset=False):
+    """How many quantizer inputs fell within TIE_WIDTH steps of a decision
+    boundary since the last reset."""
+    n = _near_ties[0]
+    if reset:
+        _near_ties[0] = 0
+    return n
+
+
+def _count_ties(distance):
+    _near_ties[0] += int((distance.abs() < TIE_WIDTH).sum())
 
 
 class QuestFakeQuant(torch.autograd.Function):
@@ -50,10 +72,13 @@ class QuestFakeQuant(torch.autograd.Function):
         std = x.pow(2).mean(-1, keepdim=True).sqrt()
         c = ALPHA[bits - 1] * std + 1e-8
         step = 2 * c / levels
-        k = torch.round(torch.maximum(torch.minimum(x, c), -c) / step + 0.5)
+        u = torch.maximum(torch.minimum(x, c), -c) / step + 0.5
+        k = torch.round(u)
         xq = (k - 0.5) * step
         trust = ALPHA[bits - 1] / levels
         ctx.save_for_backward((xq - x).abs() <= trust * std)
+        _count_ties(u - torch.floor(u) - 0.5)
+        _count_ties(((xq - x).abs() - trust * std) / step)
         return xq
 
     @staticmethod
@@ -71,6 +96,7 @@ class LsqFourier(torch.autograd.Function):
         qn, qp = -2 ** (bits - 1), 2 ** (bits - 1) - 1
         v = w / s
         r = torch.round(v)
+        _count_ties(v - torch.floor(v) - 0.5)
         ctx.save_for_backward(v, r, s)
         ctx.qn, ctx.qp, ctx.amplitudes = qn, qp, amplitudes
         return torch.clamp(r, qn, qp) * s

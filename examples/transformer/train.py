@@ -12,12 +12,22 @@ Writes into --out-dir: losses.json (every logged loss, validation losses),
 losses.png (the curves), <method>.weights.npz (trained float weights) and,
 for the quantized methods, <method>.packed.npz (qat-convert's packed codes and
 steps), then prints a table of methods and a few lines of sampled text.
+
+The methods are independent: --jobs of them (default 2, one per core of the
+machine it was written for) train at the same time, each in its own process.
+--full trains the larger model of the issue's example (d_model 128, batch 16
+x context 64, 300 steps), generated into --out-dir/model; the default model
+(examples/transformer/transformer.json) is the one that trains every method
+in minutes.
 """
 
 import argparse
+import concurrent.futures
 import json
 import math
+import multiprocessing
 import pathlib
+import subprocess
 import sys
 import time
 
@@ -28,6 +38,11 @@ sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
 import methods as qat_methods  # noqa: E402
+
+
+# generate.py's options of --full: the size of the issue's example.
+FULL = ["--d-model=128", "--heads=4", "--layers=2", "--mlp=512",
+        "--context=64", "--batch=16"]
 
 
 def log(msg):
@@ -50,6 +65,7 @@ def evaluate(loss_fn, params, batches, vocab):
 
 
 def train_method(method, spec, data, args):
+    """Compiles and trains one method; returns (step, state, results)."""
     cfg = spec["config"]
     B, T, V = cfg["batch"], cfg["context"], cfg["vocab"]
     t0 = time.time()
@@ -69,8 +85,8 @@ def train_method(method, spec, data, args):
         if not math.isfinite(loss):
             raise RuntimeError(f"{method.name}: loss is {loss} at step {i}")
         last = i == args.steps - 1
+        curve.append((i, loss))
         if i % args.log_every == 0 or last:
-            curve.append((i, loss))
             done = time.time() - start
             tps = (i + 1) * B * T / done
             left = done / (i + 1) * (args.steps - i - 1)
@@ -109,17 +125,41 @@ def sample(step, state, spec, data, prompt, length, temperature, seed):
     return data.decode(ids)
 
 
+def run_method(name, args):
+    """One method from start to end (a worker process's job): trains it,
+    writes its weights and packed weights, samples text; returns its results
+    (curves, validation losses, times) with the text under 'sample'."""
+    cpu = time.process_time()
+    spec = json.loads((args.model_dir / "transformer.json").read_text())
+    data = corpus.Corpus()
+    method = qat_methods.make(name, args.model_dir, args.target)
+    step, state, r = train_method(method, spec, data, args)
+    np.savez(args.out_dir / f"{name}.weights.npz", **step.named_weights(state))
+    step.save_packed(state, args.out_dir / f"{name}.packed.npz")
+    r["sample"] = None
+    if args.sample_chars > 0:
+        text = sample(step, state, spec, data, args.prompt, args.sample_chars,
+                      0.8, args.seed)
+        r["sample"] = f"--- {name} ({step.sample_source}):\n{text}"
+    r["cpu_seconds"] = time.process_time() - cpu
+    return r
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     for name, r in results.items():
-        s, l = zip(*r["curve"])
-        a.plot(np.array(s) + 1, l, label=name)
+        s, l = (np.array(v) for v in zip(*r["curve"]))
+        # Every step's batch loss, averaged over 10 steps.
+        w = min(10, len(l))
+        a.plot(s[w - 1:] + 1, np.convolve(l, np.ones(w) / w, "valid"),
+               label=name)
         s, l = zip(*r["evals"])
         b.plot(s, l, marker="o", label=name)
-    a.set(xlabel="step", ylabel="training loss (batch)", title="training")
+    a.set(xlabel="step", ylabel="training loss (batch, mean of 10 steps)",
+          title="training")
     b.set(xlabel="step", ylabel="validation loss", title="validation")
     for ax in (a, b):
         ax.grid(alpha=0.3)
@@ -133,14 +173,23 @@ def main():
     ap.add_argument("--methods", default="all",
                     help="comma-separated: " + ", ".join(qat_methods.NAMES)
                     + " (or all)")
-    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--steps", type=int,
+                    help="training steps of each method (default: 250, "
+                    "300 with --full)")
+    ap.add_argument("--full", action="store_true",
+                    help="the larger model (d_model 128, batch 16 x context "
+                    "64), generated into OUT_DIR/model")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="methods trained at the same time (processes)")
+    ap.add_argument("--opt-level", type=int, default=2, choices=range(4),
+                    help="LLVM optimization level of the training step")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--weight-decay", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--log-every", type=int, default=10)
-    ap.add_argument("--eval-every", type=int, default=100)
+    ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--eval-every", type=int, default=50)
     ap.add_argument("--eval-batches", type=int, default=4)
-    ap.add_argument("--model-dir", type=pathlib.Path, default=HERE,
+    ap.add_argument("--model-dir", type=pathlib.Path,
                     help="folder with transformer.mlir, "
                     "transformer_logits.mlir, transformer.json")
     ap.add_argument("--out-dir", type=pathlib.Path, required=True)
@@ -149,47 +198,70 @@ def main():
     ap.add_argument("--prompt", default="And God said")
     a = ap.parse_args()
 
+    if a.full and a.model_dir:
+        ap.error("--full generates its model; it takes no --model-dir")
+    if a.jobs < 1:
+        ap.error(f"--jobs must be at least 1, not {a.jobs}")
+    a.out_dir.mkdir(parents=True, exist_ok=True)
+    if a.full:
+        a.model_dir = a.out_dir / "model"
+        subprocess.run([sys.executable, str(HERE / "generate.py"),
+                        f"--out-dir={a.model_dir}"] + FULL, check=True)
+    a.model_dir = a.model_dir or HERE
+    if a.steps is None:
+        a.steps = 300 if a.full else 250
     names = qat_methods.NAMES if a.methods == "all" else a.methods.split(",")
     for n in names:
-        if n not in qat_methods.NAMES:
+        if qat_methods.lookup(n) is None:
             ap.error(f"unknown method {n!r}; choose from "
-                     f"{', '.join(qat_methods.NAMES)} or all")
+                     f"{', '.join(qat_methods.NAMES)} or all (or another "
+                     "bit width of them: quest_w3a3, stableqat_w2, ste_w2)")
     spec = json.loads((a.model_dir / "transformer.json").read_text())
     data = corpus.Corpus()
     if data.vocab != spec["config"]["vocab"]:
         ap.error(f"the model's vocabulary is {spec['config']['vocab']}, the "
                  f"corpus has {data.vocab} characters")
-    a.out_dir.mkdir(parents=True, exist_ok=True)
+    cfg = spec["config"]
+    log(f"model: {cfg['layers']} layers, d_model {cfg['d_model']}, "
+        f"{cfg['heads']} heads, batch {cfg['batch']} x context "
+        f"{cfg['context']}; {len(names)} methods x {a.steps} steps, "
+        f"{min(a.jobs, len(names))} at a time")
 
-    results, trained = {}, {}
-    for n in names:
-        method = qat_methods.make(n, a.model_dir, a.target)
-        step, state, r = train_method(method, spec, data, a)
-        results[n], trained[n] = r, (step, state)
-        np.savez(a.out_dir / f"{n}.weights.npz",
-                 **step.named_weights(state))
-        step.save_packed(state, a.out_dir / f"{n}.packed.npz")
-        (a.out_dir / "losses.json").write_text(json.dumps(results, indent=1))
+    results = {}
+    start = time.time()
+    if a.jobs == 1:
+        for n in names:
+            results[n] = run_method(n, a)
+    else:
+        # spawn: a fresh interpreter per worker, no MLIR context inherited.
+        pool = concurrent.futures.ProcessPoolExecutor(
+            a.jobs, mp_context=multiprocessing.get_context("spawn"))
+        with pool:
+            futures = {n: pool.submit(run_method, n, a) for n in names}
+            for n in names:
+                results[n] = futures[n].result()
+    samples = {n: results[n].pop("sample") for n in names}
+    (a.out_dir / "losses.json").write_text(json.dumps(results, indent=1))
 
     base = results.get("float")
     log("")
     log(f"{'method':<14} {'valid loss':>10} {'perplexity':>10} "
-        f"{'vs float':>9} {'first':>8} {'tokens/s':>9} {'time':>7}")
+        f"{'vs float':>9} {'first':>8} {'tokens/s':>9} {'train':>7} "
+        f"{'compile':>7}")
     for n, r in results.items():
         v = r["evals"][-1][1]
         rel = f"{(v / base['evals'][-1][1] - 1) * 100:+8.1f}%" if base \
             else f"{'-':>9}"
         log(f"{n:<14} {v:10.4f} {math.exp(v):10.2f} {rel} "
             f"{r['evals'][0][1]:8.4f} {r['tokens_per_second']:9.0f} "
-            f"{fmt_time(r['seconds']):>7}")
+            f"{fmt_time(r['seconds']):>7} {fmt_time(r['compile_seconds']):>7}")
     plot(results, a.out_dir / "losses.png")
     log(f"\nwrote {a.out_dir}/losses.png, losses.json, *.weights.npz, "
-        f"*.packed.npz")
-    if a.sample_chars > 0:
-        for n, (step, state) in trained.items():
-            text = sample(step, state, spec, data, a.prompt, a.sample_chars,
-                          0.8, a.seed)
-            log(f"\n--- {n} ({step.sample_source}):\n{text}")
+        f"*.packed.npz ({fmt_time(time.time() - start)} in all, CPU time "
+        f"{fmt_time(sum(r['cpu_seconds'] for r in results.values()))})")
+    for text in samples.values():
+        if text:
+            log("\n" + text)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Checks a run of examples/transformer/train.py: every method's validation
-loss fell from the initial weights' and is finite, and the plot, the trained
-weights and (for quantized methods) the packed weights were written."""
+"""Checks a run of examples/transformer/train.py: every method (those named
+after the folder, if any, must all be there) has a validation loss that fell
+from the initial weights' and is finite, and the plot, the trained weights
+and (for quantized methods) the packed weights were written."""
 
 import json
 import math
@@ -10,6 +11,10 @@ import sys
 out = pathlib.Path(sys.argv[1])
 results = json.loads((out / "losses.json").read_text())
 ok = True
+missing = sorted(set(sys.argv[2:]) - set(results))
+if missing:
+    print(f"methods missing from the run: {', '.join(missing)}")
+    ok = False
 for name, r in results.items():
     first, last = r["evals"][0][1], r["evals"][-1][1]
     fell = math.isfinite(last) and last < first

@@ -1,6 +1,6 @@
 //===- QATDialect.cpp - The qat dialect -------------------------*- C++ -*-===//
 //
-// Registers the qat operations and attributes.
+// Registers the qat operations, attributes and the inliner interface.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/Transforms/InliningUtils.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -18,12 +19,26 @@ using namespace mlir::qat;
 
 #include "qat/Dialect/QAT/IR/QATDialect.cpp.inc"
 
+namespace {
+/// Every qat op is a value computation on tensors without regions, so a
+/// call of a function that uses them can be inlined (the training step
+/// qat-training-step writes calls its gradient function; the GPU pipeline
+/// wants it in one function, docs/training.md).
+struct QATInlinerInterface : public DialectInlinerInterface {
+  using DialectInlinerInterface::DialectInlinerInterface;
+  bool isLegalToInline(Operation *, Region *, bool, IRMapping &) const final {
+    return true;
+  }
+};
+} // namespace
+
 void QATDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "qat/Dialect/QAT/IR/QATOps.cpp.inc"
       >();
   registerAttributes();
+  addInterfaces<QATInlinerInterface>();
 }
 
 //===----------------------------------------------------------------------===//
