@@ -104,8 +104,15 @@ struct CPUVectorizeContractionsPass
       rewriter.replaceOp(op, tiled->replacements);
       for (Operation *tile : tiled->tiledOps) {
         rewriter.setInsertionPoint(tile);
+        // One scalable flag per vector size, all false: with none given,
+        // the vectorizer reads flags past the end of an empty array, and
+        // the block's vector types come out "scalable" at random (printed
+        // like fixed ones), which every vector.contract lowering but the
+        // generic one refuses; convert-vector-to-llvm then leaves n-D
+        // vector.insert/extract ops behind.
+        SmallVector<bool> fixed(sizes.size(), false);
         FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(
-            rewriter, tile, sizes, /*inputScalableVecDims=*/{},
+            rewriter, tile, sizes, fixed,
             /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
             /*assumeDynamicDimsMatchVecSizes=*/false,
             /*createNamedContraction=*/true);
