@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """CPU matmul speed of qat-to-cpu against numpy and oneDNN, one thread.
 
-C = A B for square f32 matrices (default 512), compiled by qat-to-cpu with
-its vectorized register-block matmul (qat-cpu-vectorize-contractions) and,
-for comparison, with the default (scalar loops). The timings
-are interleaved round by round (qat, numpy, qat, ...) so that a busy machine
-slows both alike; each figure is the median over the rounds. Results are
-checked against numpy before timing.
+C = A B for square f32 matrices (default 512), compiled by qat-to-cpu (its
+default: packed operands, vectorized register blocks) and, for comparison,
+with vectorize-contractions=0 (scalar loops). --transposed-b and
+--transposed-a time the forms a linear layer's backward uses (A B^T, A^T B).
+The timings (CPU time of the calling thread) are interleaved round by
+round (qat, numpy, qat, ...) so that a busy machine slows both alike; each
+figure is the median over the rounds. Results are checked against numpy
+before timing.
 
-Baselines: numpy's BLAS with one thread (OpenBLAS where numpy links it; on
-Debian without libopenblas, numpy uses the netlib reference BLAS, which is
-no yardstick) and oneDNN's f32 GEMM through PyTorch's mkldnn linear
-(torch.set_num_threads(1)), an optimized AVX-512 kernel, when torch is there.
+Baselines: numpy's BLAS with one thread and oneDNN's f32 GEMM through
+PyTorch's mkldnn linear (torch.set_num_threads(1)), when torch is there.
+Debian's numpy links the netlib reference BLAS (libblas.so.3), which is no
+yardstick; OpenBLAS's libblas.so.3 put first on LD_LIBRARY_PATH replaces it
+without installing anything (unpacked from libopenblas0-pthread):
 
+  dpkg -x libopenblas0-pthread_*.deb /tmp/openblas
+  LD_LIBRARY_PATH=/tmp/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread \\
   OPENBLAS_NUM_THREADS=1 PYTHONPATH=build/python-packages \\
     /usr/bin/python3 benchmarks/cpu_matmul.py [--size 512] [--rounds 30]
 
@@ -31,26 +36,34 @@ import numpy as np  # noqa: E402
 import qat  # noqa: E402
 
 
-def module(m, n, k, b_transposed):
+def module(m, n, k, b_transposed, a_transposed=False):
     bt = f"tensor<{n}x{k}xf32>" if b_transposed else f"tensor<{k}x{n}xf32>"
-    maps = ("indexing_maps = [affine_map<(m, n, k) -> (m, k)>, "
-            "affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>] "
-            if b_transposed else "")
+    at = f"tensor<{k}x{m}xf32>" if a_transposed else f"tensor<{m}x{k}xf32>"
+    amap = "(k, m)" if a_transposed else "(m, k)"
+    bmap = "(n, k)" if b_transposed else "(k, n)"
+    maps = (f"indexing_maps = [affine_map<(m, n, k) -> {amap}>, "
+            f"affine_map<(m, n, k) -> {bmap}>, "
+            "affine_map<(m, n, k) -> (m, n)>] "
+            if a_transposed or b_transposed else "")
     return f"""
-func.func @mm(%a: tensor<{m}x{k}xf32>, %b: {bt}) -> tensor<{m}x{n}xf32> {{
+func.func @mm(%a: {at}, %b: {bt}) -> tensor<{m}x{n}xf32> {{
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<{m}x{n}xf32>
   %f = linalg.fill ins(%z : f32) outs(%e : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
-  %r = linalg.matmul {maps}ins(%a, %b : tensor<{m}x{k}xf32>, {bt})
+  %r = linalg.matmul {maps}ins(%a, %b : {at}, {bt})
       outs(%f : tensor<{m}x{n}xf32>) -> tensor<{m}x{n}xf32>
   return %r : tensor<{m}x{n}xf32>
 }}"""
 
 
 def timed(f, *args):
-    t0 = time.perf_counter()
+    # CPU time of this thread: every candidate runs on the calling thread
+    # (one BLAS thread, one oneDNN thread, qat's single-threaded code), and
+    # on a machine shared with other jobs the wall clock also counts the
+    # time slices the scheduler gives them.
+    t0 = time.thread_time()
     f(*args)
-    return time.perf_counter() - t0
+    return time.thread_time() - t0
 
 
 def main():
@@ -59,29 +72,33 @@ def main():
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--transposed-b", action="store_true",
                     help="B given as N x K (x w^T, a linear layer's forward)")
+    ap.add_argument("--transposed-a", action="store_true",
+                    help="A given as K x M (dy^T x, a weight gradient)")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
     n = a.size
     rng = np.random.default_rng(a.seed)
     x = rng.standard_normal((n, n), np.float32)
     y = rng.standard_normal((n, n), np.float32)
-    ref = x @ (y.T if a.transposed_b else y)
-    src = module(n, n, n, a.transposed_b)
+    xa = x.T if a.transposed_a else x  # the M x K operand
+    yb = y.T if a.transposed_b else y  # the K x N operand
+    ref = xa @ yb
+    src = module(n, n, n, a.transposed_b, a.transposed_a)
     fns = {}
-    for name, opts in [("qat", "vectorize-contractions=1"), ("qat-loops", "")]:
+    for name, opts in [("qat", ""), ("qat-loops", "vectorize-contractions=0")]:
         f = qat.compile(qat.Module.parse(src), pipeline_options=opts)["mm"]
         err = np.abs(f(x, y) - ref).max() / np.abs(ref).max()
         if not err < 1e-5:
             raise SystemExit(f"{name}: relative error {err:.2e}")
         fns[name] = f
-    fns["numpy"] = (lambda p, q: p @ q.T) if a.transposed_b else np.matmul
+    fns["numpy"] = lambda p, q: (p.T if a.transposed_a else p) @ (
+        q.T if a.transposed_b else q)
     try:
         import torch
         torch.set_num_threads(1)
-        xm = torch.from_numpy(x).to_mkldnn()
+        xm = torch.from_numpy(np.ascontiguousarray(xa)).to_mkldnn()
         # mkldnn_linear computes x w^T: w is B^T (N x K).
-        wm = torch.from_numpy(np.ascontiguousarray(
-            y if a.transposed_b else y.T)).to_mkldnn()
+        wm = torch.from_numpy(np.ascontiguousarray(yb.T)).to_mkldnn()
         got = torch._C._nn.mkldnn_linear(xm, wm).to_dense().numpy()
         if np.abs(got - ref).max() / np.abs(ref).max() < 1e-5:
             fns["onednn"] = lambda p, q: torch._C._nn.mkldnn_linear(xm, wm)
@@ -97,7 +114,9 @@ def main():
             times[k].append(timed(f, x, y))
     med = {k: float(np.median(v)) for k, v in times.items()}
     flops = 2.0 * n ** 3
-    print(f"{n}x{n}x{n} f32 matmul{' (B transposed)' if a.transposed_b else ''}"
+    form = (" (A transposed)" if a.transposed_a else "") + (
+        " (B transposed)" if a.transposed_b else "")
+    print(f"{n}x{n}x{n} f32 matmul{form}"
           f", {platform.processor() or platform.machine()}, "
           f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}, "
           f"{a.rounds} rounds, medians:")

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
@@ -52,6 +53,42 @@ static SmallVector<int64_t> registerBlock(linalg::LinalgOp op,
   return sizes;
 }
 
+/// Tiles `op` (loops [batch,] m, n, k) into panels of `cols` columns of C
+/// and copies each panel's columns of B into a contiguous K x cols tensor,
+/// the packing step of a GEMM: the register blocks then stream B's panel
+/// row by row from consecutive cache lines instead of one line per row of B
+/// at B's row stride (with a power-of-two stride, a handful of L1 sets).
+/// Returns the panel's matmul; `op` itself where B is one panel already.
+static FailureOr<linalg::LinalgOp> tileIntoPackedPanels(RewriterBase &rewriter,
+                                                        linalg::LinalgOp op,
+                                                        int64_t cols) {
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  size_t m = bounds.size() - 3;
+  if (bounds[m + 1] == cols)
+    return op;
+  SmallVector<int64_t> sizes(m, 1);
+  sizes.append({0, cols, 0});
+  rewriter.setInsertionPoint(op);
+  scf::SCFTilingOptions tiling;
+  tiling.setTileSizes(getAsIndexOpFoldResult(op.getContext(), sizes));
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(op.getOperation()), tiling);
+  if (failed(tiled) || tiled->tiledOps.size() != 1)
+    return failure();
+  rewriter.replaceOp(op, tiled->replacements);
+  auto panel = cast<linalg::LinalgOp>(tiled->tiledOps.front());
+  OpOperand *b = panel.getDpsInputOperand(1);
+  auto type = cast<RankedTensorType>(b->get().getType());
+  rewriter.setInsertionPoint(panel);
+  Location loc = panel.getLoc();
+  Value empty = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                        type.getElementType());
+  Value packed =
+      linalg::CopyOp::create(rewriter, loc, b->get(), empty).getResult(0);
+  rewriter.modifyOpInPlace(panel, [&] { b->set(packed); });
+  return panel;
+}
+
 template <typename OpTy> static bool hasDefaultMaps(OpTy op) {
   return op.getIndexingMapsArray() ==
          OpTy::getDefaultIndexingMaps(op.getContext());
@@ -91,21 +128,34 @@ struct CPUVectorizeContractionsPass
       return;
 
     IRRewriter rewriter(&getContext());
-    for (auto &[op, sizes] : work) {
-      rewriter.setInsertionPoint(op);
+    for (auto &[original, sizes] : work) {
+      FailureOr<linalg::LinalgOp> op =
+          tileIntoPackedPanels(rewriter, original, sizes[sizes.size() - 2]);
+      if (failed(op)) {
+        original->emitOpError("could not be tiled into panels");
+        return signalPassFailure();
+      }
+      rewriter.setInsertionPoint(*op);
       scf::SCFTilingOptions tiling;
       tiling.setTileSizes(getAsIndexOpFoldResult(&getContext(), sizes));
       FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-          rewriter, cast<TilingInterface>(op.getOperation()), tiling);
+          rewriter, cast<TilingInterface>(op->getOperation()), tiling);
       if (failed(tiled)) {
-        op->emitOpError("could not be tiled into register blocks");
+        (*op)->emitOpError("could not be tiled into register blocks");
         return signalPassFailure();
       }
-      rewriter.replaceOp(op, tiled->replacements);
+      rewriter.replaceOp(*op, tiled->replacements);
       for (Operation *tile : tiled->tiledOps) {
         rewriter.setInsertionPoint(tile);
+        // One scalable flag per vector size, all false: with none given,
+        // the vectorizer reads flags past the end of an empty array, and
+        // the block's vector types come out "scalable" at random (printed
+        // like fixed ones), which every vector.contract lowering but the
+        // generic one refuses; convert-vector-to-llvm then leaves n-D
+        // vector.insert/extract ops behind.
+        SmallVector<bool> fixed(sizes.size(), false);
         FailureOr<linalg::VectorizationResult> vectorized = linalg::vectorize(
-            rewriter, tile, sizes, /*inputScalableVecDims=*/{},
+            rewriter, tile, sizes, fixed,
             /*vectorizeNDExtract=*/false, /*flatten1DDepthwiseConv=*/false,
             /*assumeDynamicDimsMatchVecSizes=*/false,
             /*createNamedContraction=*/true);

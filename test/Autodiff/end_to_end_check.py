@@ -127,7 +127,13 @@ for path, name, num_inputs in MODELS:
         results = compiled[name + "_grad"](*args)
         loss, grads = float(results[0]), results[1:]
         forward_loss = float(compiled[name](*args))
-        assert loss == forward_loss, (loss, forward_loss)
+        # Not bit for bit: qat-to-cpu computes the f32 matmuls it vectorizes
+        # with fused multiply-adds (one rounding per step, not two), and the
+        # forward and the gradient function do not always reach it with the
+        # same ops (a frontend's linalg.generic contraction in one, the
+        # derivative's linalg.matmul in the other). Each of the loss's dot
+        # products then differs by a few f32 roundings of its terms.
+        assert abs(loss - forward_loss) <= 1e-5 * abs(forward_loss), (loss, forward_loss)
         for i, g in zip(wrt, grads):
             assert np.all(np.isfinite(g)) and np.any(g != 0), f"{label} {path}: gradient #{i}"
         # 3: against a reference (StableQAT) or the float gradients (QuEST).

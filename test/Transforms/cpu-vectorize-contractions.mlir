@@ -1,12 +1,18 @@
 // RUN: qat-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(qat-cpu-vectorize-contractions),canonicalize)" | FileCheck %s
 
-// 8x32 register blocks of C, carried in a vector over the contraction loop.
+// B (64 columns) is wider than a block: panels of 32 columns of C, each with
+// its columns of B copied into a contiguous tensor, then 8x32 register blocks
+// of C carried in a vector over the contraction loop, reading the copy.
 // CHECK-LABEL: func.func @blocks
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8 iter_args
-// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args
+// CHECK:   %[[B:[a-z_0-9]+]] = tensor.extract_slice %{{.*}}[0, %{{.*}}] [48, 32] [1, 1] : tensor<48x64xf32> to tensor<48x32xf32>
+// CHECK:   %[[E:[0-9]+]] = tensor.empty() : tensor<48x32xf32>
+// CHECK:   %[[P:[0-9]+]] = linalg.copy ins(%[[B]] : tensor<48x32xf32>) outs(%[[E]] : tensor<48x32xf32>)
+// CHECK:   scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8 iter_args
 // CHECK:     %[[BLK:[a-z_0-9]+]] = tensor.extract_slice {{.*}} [8, 32] [1, 1]
 // CHECK:     %[[ACC:[0-9]+]] = vector.transfer_read %[[BLK]]{{.*}} vector<8x32xf32>
 // CHECK:     scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args(%[[V:[a-z_0-9]+]] = %[[ACC]]) -> (vector<8x32xf32>)
+// CHECK:       tensor.extract_slice %[[P]]
 // CHECK:       vector.contract {{.*}} %{{.*}}, %{{.*}}, %[[V]] : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
 // CHECK:     vector.transfer_write
 // CHECK:     tensor.insert_slice

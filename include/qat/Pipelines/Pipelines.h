@@ -31,9 +31,8 @@ struct QATToCPUPipelineOptions
       llvm::cl::desc("Pack transposed matmul operands and compute f32 "
                      "matmuls in vectorized register blocks "
                      "(qat-cpu-pack-contraction-operands, "
-                     "qat-cpu-vectorize-contractions); off by default: some "
-                     "modules then fail to lower (n-D vectors left over)"),
-      llvm::cl::init(false)};
+                     "qat-cpu-vectorize-contractions)"),
+      llvm::cl::init(true)};
 };
 
 /// Lowers qat ops to linalg, bufferizes, lowers to loops and to the LLVM

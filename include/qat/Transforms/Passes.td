@@ -228,6 +228,13 @@ def CPUVectorizeContractions : Pass<"qat-cpu-vectorize-contractions",
     out of the loop (`hoistLoopInvariantSubsets`), so it lives in registers:
     8x32 f32 is 16 AVX-512 registers.
 
+    Where `B` has more columns than a block, the op is first tiled into
+    panels of `cols` columns of `C` (the outer loop), and each panel's
+    columns of `B` are copied (`linalg.copy`) into a contiguous K x cols
+    tensor that the panel's blocks read: the packing step of a GEMM, which
+    turns the blocks' reads of `B` rows at `B`'s row stride into one
+    sequential stream.
+
     Ops whose sizes no listed block divides, other element types and
     other indexing maps are left alone (scalar loops after bufferization).
   }];
