@@ -13,7 +13,6 @@
 
 #include "mlir/AsmParser/AsmParser.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
 #include <cstring>
@@ -221,15 +220,12 @@ static py::object makeFourier(const py::object &amplitudes,
   return wrapAttribute(std::move(context), attr);
 }
 
+/// The estimator's mnemonic ("ste", "trust", ...): its attribute name without
+/// the dialect prefix, so that a new estimator needs no case here.
 static std::string getEstimatorKind(GradientEstimatorAttrInterface estimator) {
-  return llvm::TypeSwitch<Attribute, std::string>(Attribute(estimator))
-      .Case([](SteAttr) { return "ste"; })
-      .Case([](ClipAttr) { return "clip"; })
-      .Case([](TrustAttr) { return "trust"; })
-      .Case([](FourierAttr) { return "fourier"; })
-      .Default([](Attribute attr) {
-        return attr.getAbstractAttribute().getName().str();
-      });
+  StringRef name = estimator.getAbstractAttribute().getName();
+  name.consume_front("qat.");
+  return name.str();
 }
 
 /// The Python expression that builds `attr` again.

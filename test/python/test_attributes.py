@@ -99,6 +99,8 @@ def test_estimators():
     for e in (qat.ste(), t, g):
         assert isinstance(e, qat.GradientEstimator)
         assert eval(repr(e), {"qat": qat}) == e
+    kinds = [e.kind for e in (qat.ste(), qat.clip(), t, g)]
+    assert kinds == ["ste", "clip", "trust", "fourier"]
     assert t.amplitudes is None and g.factor is None
 
 
