@@ -99,8 +99,10 @@ def bench_torch(args):
         M, N = CPU_M, CPU_N
     chip = ("sm_%d%d" % torch.cuda.get_device_capability() if device.type == "cuda"
             else args.chip)
-    # Dynamic rows, as QATLinear compiles it.
-    name, text = torch_mlir.layer_artifact("quest", 4, None, N, K,
+    # Dynamic rows, as QATLinear compiles it, or --rows static (M rows) to
+    # compare with.
+    rows = M if args.rows == "static" else None
+    name, text = torch_mlir.layer_artifact("quest", 4, rows, N, K,
                                            packed=torch_mlir.default_packed(4, chip))
     if args.compile_only:
         directory = torch_mlir.artifacts_dir() / (name if args.chip != "cpu" else name + "-cpu")
@@ -114,7 +116,8 @@ def bench_torch(args):
     w = torch.randn(N, K, device=device) / K ** 0.5
     results = forward(x, w)
     assert len(results) == 5 and results[0].shape == (M, N)
-    what = f"QATLinear's QuEST forward kernels, {device}, {M}x{K} by {N}x{K}"
+    what = (f"QATLinear's QuEST forward kernels, {device}, {M}x{K} by {N}x{K}, "
+            f"{args.rows} rows")
 
     # The compiled function alone through ctypes, on the same descriptors,
     # its results freed: what the call costs without the Python wrapper.
@@ -165,6 +168,8 @@ def main():
     ap.add_argument("--chip", default="sm_90",
                     help="--compile-only: the GPU to compile for (cpu: a CPU artifact)")
     ap.add_argument("--compile-only", action="store_true")
+    ap.add_argument("--rows", choices=("dynamic", "static"), default="dynamic",
+                    help="--api torch: the artifact's rows, ? (QATLinear's) or M")
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()

@@ -9,7 +9,8 @@
 #     bitwise comparison of their outputs (profile_rows.py prints each
 #     dynamic/static time ratio, the largest and their geometric mean);
 #  3. the host overhead of QATLinear's QuEST forward from PyTorch
-#     (benchmarks/host_overhead.py --api torch --device cuda).
+#     (benchmarks/host_overhead.py --api torch --device cuda), with the
+#     dynamic-rows artifact QATLinear uses and a static one beside it.
 #
 # usage: scripts/gpu/dynamic-rows.sh prepare [CARRY]   here (qat-opt, LLVM)
 #        scripts/gpu/dynamic-rows.sh [CARRY]           on the GPU machine
@@ -34,8 +35,10 @@ if [ "${1:-}" = prepare ]; then
     "$py" "$root/scripts/gpu/compile.py" "$carry/bench-$variant.mlir" \
       "$carry/bench-$variant" --chip "$chip"
   done
-  QAT_TORCH_ARTIFACTS="$carry/torch" "$py" "$root/benchmarks/host_overhead.py" \
-    --api torch --compile-only --chip sm_90
+  for rows in dynamic static; do
+    QAT_TORCH_ARTIFACTS="$carry/torch" "$py" "$root/benchmarks/host_overhead.py" \
+      --api torch --compile-only --chip sm_90 --rows $rows
+  done
   # Only module.o and the manifests travel.
   find "$carry" \( -name module.ll -o -name module.llvm.mlir -o -name '*.mlir' \) -delete
   du -sh "$carry"
@@ -53,7 +56,11 @@ status=0
    --matmul --filter '^(quest|questr|stable)_|^matmul_s8_4096x4096x11008$' \
    --json "$out/dynamic-rows.json") | tee "$out/dynamic-rows.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-QAT_TORCH_ARTIFACTS="$carry/torch" "$py" "$root/benchmarks/host_overhead.py" \
-  --api torch --device cuda | tee "$out/host-overhead.txt"
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# Both artifacts in the same session: the dynamic one's overhead is only
+# comparable with a static one measured on the same machine.
+for rows in dynamic static; do
+  QAT_TORCH_ARTIFACTS="$carry/torch" "$py" "$root/benchmarks/host_overhead.py" \
+    --api torch --device cuda --rows $rows | tee -a "$out/host-overhead.txt"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
 exit $status

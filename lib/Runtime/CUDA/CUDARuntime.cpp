@@ -49,7 +49,7 @@ struct Runtime {
   /// The last kernels launched since the last synchronization (and how
   /// many before them): a fault inside a kernel surfaces only when the host
   /// waits, and the error then names the kernels that may have caused it.
-  std::vector<std::string> unsynchronized;
+  std::vector<CUfunction> unsynchronized;
   size_t unsynchronizedBefore = 0;
 };
 
@@ -107,8 +107,8 @@ bool synchronize(CUstream stream, const char *what, CUevent event = nullptr) {
   std::string subject = what;
   if (result != CUDA_SUCCESS && !rt.unsynchronized.empty()) {
     subject += " (kernels launched since the last wait:";
-    for (const std::string &kernel : rt.unsynchronized)
-      subject += " '" + kernel + "'";
+    for (CUfunction kernel : rt.unsynchronized)
+      subject += " '" + rt.kernelNames[kernel] + "'";
     if (rt.unsynchronizedBefore)
       subject +=
           ", after " + std::to_string(rt.unsynchronizedBefore) + " others";
@@ -415,14 +415,19 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
   // nothing to compute; cuLaunchKernel would reject it.
   if (!function || gridX == 0 || gridY == 0 || gridZ == 0 || !enter())
     return;
-  std::string kernel = "kernel '" + runtime().kernelNames[function] + "'";
-  if (smem > 48 * 1024 &&
-      check(cuFuncSetAttribute(function,
-                               CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                               smem),
-            "cuFuncSetAttribute", kernel))
-    return;
   Runtime &rt = runtime();
+  // The kernel's name is built only for an error, not on every launch (a
+  // string and a map lookup per launch of a call of a few microseconds).
+  auto failed = [&](CUresult result, const char *call) {
+    return result != CUDA_SUCCESS &&
+           check(result, call, "kernel '" + rt.kernelNames[function] + "'");
+  };
+  if (smem > 48 * 1024 &&
+      failed(cuFuncSetAttribute(function,
+                                CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                smem),
+             "cuFuncSetAttribute"))
+    return;
   CUresult result;
   const char *call = "cuLaunchKernel";
   if (rt.dependentLaunch && rt.dependentLaunchKernels.count(function)) {
@@ -446,12 +451,12 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
     result = cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
                             blockZ, smem, stream, params, extra);
   }
-  if (!check(result, call, kernel)) {
+  if (!failed(result, call)) {
     if (rt.unsynchronized.size() == 8) {
       rt.unsynchronized.erase(rt.unsynchronized.begin());
       ++rt.unsynchronizedBefore;
     }
-    rt.unsynchronized.push_back(rt.kernelNames[function]);
+    rt.unsynchronized.push_back(function);
   }
 }
 
