@@ -2,7 +2,8 @@
 //
 // Tiles f32 matmuls on tensors into register blocks of C, vectorizes each
 // block's update into a vector.contract (outer products) and keeps the block
-// in registers over the contraction loop.
+// in registers over the contraction loop; the transposes that pack their
+// operands become 16x16 vector blocks.
 //
 //===----------------------------------------------------------------------===//
 
