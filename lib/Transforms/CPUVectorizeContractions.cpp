@@ -2,7 +2,8 @@
 //
 // Tiles f32 matmuls on tensors into register blocks of C, vectorizes each
 // block's update into a vector.contract (outer products) and keeps the block
-// in registers over the contraction loop.
+// in registers over the contraction loop; the transposes that pack their
+// operands become 16x16 vector blocks.
 //
 //===----------------------------------------------------------------------===//
 
@@ -89,6 +90,44 @@ static FailureOr<linalg::LinalgOp> tileIntoPackedPanels(RewriterBase &rewriter,
   return panel;
 }
 
+/// Tiles a transpose on tensors (the packing copy of
+/// qat-cpu-pack-contraction-operands) into 16x16 blocks of its last two
+/// dimensions and vectorizes each block (LLVM lowers the 16x16
+/// vector.transpose to AVX-512 permutes). As loops over its result, it read
+/// the source one element per cache line at the source's row stride. Left
+/// alone unless the static sizes of both dimensions are multiples of 16.
+static LogicalResult tileTranspose(RewriterBase &rewriter,
+                                   linalg::TransposeOp op) {
+  constexpr int64_t block = 16;
+  if (!op.hasPureTensorSemantics() || op.hasDynamicShape())
+    return success();
+  ArrayRef<int64_t> shape = op.getInit().getType().getShape();
+  int64_t rank = shape.size();
+  if (rank < 2 || shape[rank - 1] % block || shape[rank - 2] % block)
+    return success();
+  SmallVector<int64_t> sizes(rank - 2, 1);
+  sizes.append({block, block});
+  rewriter.setInsertionPoint(op);
+  scf::SCFTilingOptions tiling;
+  tiling.setTileSizes(getAsIndexOpFoldResult(op.getContext(), sizes));
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(op.getOperation()), tiling);
+  if (failed(tiled))
+    return failure();
+  rewriter.replaceOp(op, tiled->replacements);
+  for (Operation *tile : tiled->tiledOps) {
+    rewriter.setInsertionPoint(tile);
+    // Fixed-size vectors: see the register blocks below.
+    SmallVector<bool> fixed(sizes.size(), false);
+    FailureOr<linalg::VectorizationResult> vectorized =
+        linalg::vectorize(rewriter, tile, sizes, fixed);
+    if (failed(vectorized))
+      return failure();
+    rewriter.replaceOp(tile, vectorized->replacements);
+  }
+  return success();
+}
+
 template <typename OpTy> static bool hasDefaultMaps(OpTy op) {
   return op.getIndexingMapsArray() ==
          OpTy::getDefaultIndexingMaps(op.getContext());
@@ -128,6 +167,17 @@ struct CPUVectorizeContractionsPass
       return;
 
     IRRewriter rewriter(&getContext());
+    SetVector<linalg::TransposeOp> transposes;
+    for (auto &[op, sizes] : work)
+      for (Value input : op.getDpsInputs())
+        if (auto t = input.getDefiningOp<linalg::TransposeOp>())
+          transposes.insert(t);
+    for (linalg::TransposeOp t : transposes) {
+      if (failed(tileTranspose(rewriter, t))) {
+        t->emitOpError("could not be vectorized in blocks");
+        return signalPassFailure();
+      }
+    }
     for (auto &[original, sizes] : work) {
       FailureOr<linalg::LinalgOp> op =
           tileIntoPackedPanels(rewriter, original, sizes[sizes.size() - 2]);

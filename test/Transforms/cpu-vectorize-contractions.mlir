@@ -45,3 +45,34 @@ func.func @left_alone(%a: tensor<8x4xf32>, %b: tensor<4x7xf32>, %c: tensor<8x7xf
       ins(%a, %w : tensor<8x4xf32>, tensor<32x4xf32>) outs(%d : tensor<8x32xf32>) -> tensor<8x32xf32>
   return %r, %s : tensor<8x7xf32>, tensor<8x32xf32>
 }
+
+// -----
+
+// A packed (transposed) operand of a kernel is copied in 16x16 vector
+// blocks: one transposing read and one write per block.
+// CHECK-LABEL: func.func @transposed_operand
+// CHECK: scf.for %{{.*}} step %c16
+// CHECK:   scf.for %{{.*}} step %c16
+// CHECK:     %[[T:[0-9]+]] = vector.transfer_read %{{.*}} {in_bounds = [true, true], permutation_map = #{{.*}}} : tensor<16x16xf32>, vector<16x16xf32>
+// CHECK:     vector.transfer_write %[[T]], %{{.*}} vector<16x16xf32>, tensor<16x16xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: vector.contract
+func.func @transposed_operand(%a: tensor<8x32xf32>, %w: tensor<48x32xf32>, %c: tensor<8x48xf32>) -> tensor<8x48xf32> {
+  %e = tensor.empty() : tensor<32x48xf32>
+  %wt = linalg.transpose ins(%w : tensor<48x32xf32>) outs(%e : tensor<32x48xf32>) permutation = [1, 0]
+  %r = linalg.matmul ins(%a, %wt : tensor<8x32xf32>, tensor<32x48xf32>) outs(%c : tensor<8x48xf32>) -> tensor<8x48xf32>
+  return %r : tensor<8x48xf32>
+}
+
+// -----
+
+// Sizes that are not multiples of 16: the transpose stays as it is.
+// CHECK-LABEL: func.func @transposed_odd
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<24x8xf32>) outs(%{{.*}} : tensor<8x24xf32>)
+// CHECK: vector.contract
+func.func @transposed_odd(%a: tensor<8x8xf32>, %w: tensor<24x8xf32>, %c: tensor<8x24xf32>) -> tensor<8x24xf32> {
+  %e = tensor.empty() : tensor<8x24xf32>
+  %wt = linalg.transpose ins(%w : tensor<24x8xf32>) outs(%e : tensor<8x24xf32>) permutation = [1, 0]
+  %r = linalg.matmul ins(%a, %wt : tensor<8x8xf32>, tensor<8x24xf32>) outs(%c : tensor<8x24xf32>) -> tensor<8x24xf32>
+  return %r : tensor<8x24xf32>
+}

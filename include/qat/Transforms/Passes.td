@@ -235,6 +235,14 @@ def CPUVectorizeContractions : Pass<"qat-cpu-vectorize-contractions",
     turns the blocks' reads of `B` rows at `B`'s row stride into one
     sequential stream.
 
+    An operand produced by `linalg.transpose` (the copy that
+    `qat-cpu-pack-contraction-operands` makes of a transposed operand) is
+    tiled into 16x16 blocks of its last two dimensions, each vectorized into
+    a transposing `vector.transfer_read` and a write (AVX-512 permutes in
+    LLVM) instead of scalar loops that read the source one element per
+    cache line; transposes whose last two sizes are not multiples of 16 stay
+    as they are.
+
     Ops whose sizes no listed block divides, other element types and
     other indexing maps are left alone (scalar loops after bufferization).
   }];
