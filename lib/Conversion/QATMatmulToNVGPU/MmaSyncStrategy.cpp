@@ -838,6 +838,6 @@ MatmulKernel mlir::qat::buildMmaSyncKernel(OpBuilder &builder, Location loc,
   int64_t tilesN = llvm::divideCeil(spec.n, kTileN);
   if (ShapedType::isDynamic(spec.m))
     return {func, ShapedType::kDynamic, kThreads, kTileM, tilesN};
-  return {func, llvm::divideCeil(spec.m, kTileM) * tilesN, kThreads, kTileM,
-          tilesN};
+  int64_t tilesM = llvm::divideCeil(spec.m, kTileM);
+  return {func, tilesM * tilesN, kThreads, kTileM, tilesN};
 }

@@ -189,7 +189,10 @@ struct ConvertQATToGPUPass
     // Emit the groups in dependence order; the old ops stay until the end
     // (their uses outside each group are replaced as it is emitted), so
     // every insertion point stays valid.
-    for (auto [group, plan] : llvm::zip(groups, plans)) {
+    for (auto [groupRef, plan] : llvm::zip(groups, plans)) {
+      // A reference of its own: lambdas may not capture a structured binding
+      // in C++17.
+      auto &group = groupRef;
       OpBuilder builder(&getContext());
       setInsertionPoint(builder, block, group);
       SmallVector<Location> locations;
