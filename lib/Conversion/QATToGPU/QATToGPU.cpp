@@ -146,19 +146,23 @@ struct ConvertQATToGPUPass
     SmallVector<RowKernelPlan> plans;
     SmallVector<FusionGroup> emitted;
     bool failedAny = false;
+    // A group no GPU kernel takes: left for convert-qat-to-linalg with a
+    // remark where the fallback is allowed, an error otherwise.
+    auto refuse = [&](FusionGroup &group, StringRef reason) {
+      if (allowFallback) {
+        group.ops.front()->emitRemark()
+            << reason << "; left for convert-qat-to-linalg";
+        return;
+      }
+      group.ops.front()->emitOpError() << reason;
+      failedAny = true;
+    };
     for (FusionGroup &group : groups) {
       if (group.isWholeTensorScale() && group.shape.hasDynamicRows()) {
         // Its element count is known only at run time; the linalg route
         // refuses it with the reason.
-        StringRef reason = "computes a per_tensor statistic over a dynamic "
-                           "number of rows, which the GPU kernels do not take";
-        if (allowFallback) {
-          group.ops.front()->emitRemark()
-              << reason << "; left for convert-qat-to-linalg";
-          continue;
-        }
-        group.ops.front()->emitOpError() << reason;
-        failedAny = true;
+        refuse(group, "computes a per_tensor statistic over a dynamic "
+                      "number of rows, which the GPU kernels do not take");
         continue;
       }
       if (group.isWholeTensorScale()) {
@@ -170,13 +174,7 @@ struct ConvertQATToGPUPass
       FailureOr<RowKernelPlan> planned =
           RowKernelPlan::get(group, options, &reason);
       if (failed(planned)) {
-        if (allowFallback) {
-          group.ops.front()->emitRemark()
-              << reason << "; left for convert-qat-to-linalg";
-          continue;
-        }
-        group.ops.front()->emitOpError() << reason;
-        failedAny = true;
+        refuse(group, reason);
         continue;
       }
       plans.push_back(*planned);
