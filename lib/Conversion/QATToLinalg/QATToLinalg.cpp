@@ -851,16 +851,24 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         rewriter, loc, view, {adaptor.getGrad(), x}, perGroup, xType,
         [&](OpBuilder &b, Location nl, ValueRange args) {
           QuantMath math(b, nl);
-          QuantElement element;
-          element.dy = toF32(b, nl, args[0]);
-          element.x = toF32(b, nl, args[1]);
-          element.s = toF32(b, nl, args[2]);
-          element.v = math.divide(element.x, element.s);
+          QuantElement element = buildElement(b, nl, math, args);
           if (args.size() > 4)
             element.deviation = toF32(b, nl, args[3]);
           Value dx = estimator.buildInputGrad(math, q, element);
           return castFloat(b, nl, dx, elementType);
         });
+  }
+
+  /// The element of a fake_quant_grad body from its block arguments
+  /// (dy, x, s, ...): the values in f32 and v = x / s.
+  static QuantElement buildElement(OpBuilder &b, Location loc, QuantMath &math,
+                                   ValueRange args) {
+    QuantElement element;
+    element.dy = toF32(b, loc, args[0]);
+    element.x = toF32(b, loc, args[1]);
+    element.s = toF32(b, loc, args[2]);
+    element.v = math.divide(element.x, element.s);
+    return element;
   }
 
   /// LSQ's g = 1 / sqrt(N * Qp) for an x of dynamic shape: computed in f64
@@ -901,11 +909,7 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         adaptor.getScale(), rewriter.getF64FloatAttr(0.0),
         [&](OpBuilder &b, Location nl, ValueRange args, Value acc) {
           QuantMath math(b, nl);
-          QuantElement element;
-          element.dy = toF32(b, nl, args[0]);
-          element.x = toF32(b, nl, args[1]);
-          element.s = toF32(b, nl, args[2]);
-          element.v = math.divide(element.x, element.s);
+          QuantElement element = buildElement(b, nl, math, args);
           element.withStepGrad = true;
           Value term = q.buildStepGradTerm(math, element);
           return accumulate(b, nl, acc,

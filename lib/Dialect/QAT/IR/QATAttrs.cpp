@@ -282,15 +282,22 @@ double QuantizerAttr::getGaussianAlpha() const {
 // Gradient estimators
 //===----------------------------------------------------------------------===//
 
-LogicalResult ClipAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                               FloatAttr factor) {
+/// An estimator's optional factor: absent, or positive and finite.
+static LogicalResult
+verifyEstimatorFactor(function_ref<InFlightDiagnostic()> emitError,
+                      FloatAttr factor, StringRef estimator) {
   if (!factor)
     return success();
   double value = factor.getValueAsDouble();
   if (!std::isfinite(value) || value <= 0)
-    return emitError() << "clip factor must be positive and finite, got "
-                       << value;
+    return emitError() << estimator
+                       << " factor must be positive and finite, got " << value;
   return success();
+}
+
+LogicalResult ClipAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               FloatAttr factor) {
+  return verifyEstimatorFactor(emitError, factor, "clip");
 }
 
 double ClipAttr::getFactorOrDefault() const {
@@ -324,13 +331,7 @@ void ClipAttr::print(AsmPrinter &printer) const {
 
 LogicalResult TrustAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                 FloatAttr factor) {
-  if (!factor)
-    return success();
-  double value = factor.getValueAsDouble();
-  if (!std::isfinite(value) || value <= 0)
-    return emitError() << "trust factor must be positive and finite, got "
-                       << value;
-  return success();
+  return verifyEstimatorFactor(emitError, factor, "trust");
 }
 
 double TrustAttr::getFactorForBits(unsigned bits) const {
