@@ -12,6 +12,10 @@
 
 #include "mlir/IR/SymbolTable.h"
 
+#include "llvm/Support/Format.h"
+
+#include <cmath>
+
 namespace mlir::qat {
 #define GEN_PASS_DEF_TRAININGSTEP
 #include "qat/Autodiff/Passes.h.inc"
@@ -38,10 +42,45 @@ struct TrainingStepPass
 
   LogicalResult buildStep(func::FuncOp func, ArrayRef<unsigned> wrt);
 
+  /// The ranges PyTorch's SGD and AdamW accept, finite values only; empty
+  /// when the options are valid.
+  std::string checkOptions() const {
+    if (optimizer != "sgd" && optimizer != "adamw")
+      return "unknown optimizer '" + optimizer + "' (expected sgd or adamw)";
+    auto check = [](StringRef name, double value, bool belowOne) {
+      if (std::isfinite(value) && value >= 0.0 && (!belowOne || value < 1.0))
+        return std::string();
+      std::string text;
+      llvm::raw_string_ostream(text)
+          << name << "=" << llvm::format("%g", value) << " must be "
+          << (belowOne ? "in [0, 1)" : "finite and >= 0");
+      return text;
+    };
+    for (std::string error :
+         {check("momentum", momentum, false),
+          check("weight-decay", weightDecay, false),
+          check("beta1", beta1, true), check("beta2", beta2, true),
+          check("epsilon", epsilon, false)})
+      if (!error.empty())
+        return error;
+    return "";
+  }
+
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    if (failed(Pass::initializeOptions(options, errorHandler)))
+      return failure();
+    std::string error = checkOptions();
+    if (!error.empty())
+      return errorHandler("qat-training-step: " + error);
+    return success();
+  }
+
   void runOnOperation() override {
-    if (optimizer != "sgd" && optimizer != "adamw") {
-      getOperation().emitError("qat-training-step: unknown optimizer '")
-          << optimizer << "' (expected sgd or adamw)";
+    std::string error = checkOptions();
+    if (!error.empty()) {
+      getOperation().emitError("qat-training-step: ") << error;
       return signalPassFailure();
     }
     FailureOr<SmallVector<func::FuncOp>> selected = selectTrainableFunctions(

@@ -26,7 +26,7 @@ using namespace mlir;
 /// The first of `choices` that divides `size`, or 0.
 static int64_t firstDivisor(ArrayRef<int64_t> choices, int64_t size) {
   for (int64_t c : choices)
-    if (c > 0 && size % c == 0)
+    if (size % c == 0)
       return c;
   return 0;
 }
@@ -135,12 +135,47 @@ template <typename OpTy> static bool hasDefaultMaps(OpTy op) {
 
 namespace {
 
+/// Register blocks are unrolled: a block beyond these bounds would only
+/// make compile time and register spills explode.
+constexpr int64_t kMaxBlockRows = 64;
+constexpr int64_t kMaxBlockCols = 256;
+
 struct CPUVectorizeContractionsPass
     : qat::impl::CPUVectorizeContractionsBase<CPUVectorizeContractionsPass> {
   using Base::Base;
 
+  /// Empty when every listed size is in range.
+  std::string checkOptions() const {
+    auto check = [](StringRef name, ArrayRef<int64_t> sizes, int64_t limit) {
+      for (int64_t size : sizes)
+        if (size < 1 || size > limit)
+          return (name + " entries must be in [1, " + Twine(limit) +
+                  "], got " + Twine(size))
+              .str();
+      return std::string();
+    };
+    std::string error = check("rows", rowSizes, kMaxBlockRows);
+    return error.empty() ? check("cols", colSizes, kMaxBlockCols) : error;
+  }
+
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    if (failed(Pass::initializeOptions(options, errorHandler)))
+      return failure();
+    std::string error = checkOptions();
+    if (!error.empty())
+      return errorHandler("qat-cpu-vectorize-contractions: " + error);
+    return success();
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    std::string error = checkOptions();
+    if (!error.empty()) {
+      func.emitError("qat-cpu-vectorize-contractions: ") << error;
+      return signalPassFailure();
+    }
     // 8x32 f32 accumulators are 16 of AVX-512's 32 registers (two per row),
     // leaving room for the B row and the broadcast A elements.
     SmallVector<int64_t> rows(rowSizes.begin(), rowSizes.end());

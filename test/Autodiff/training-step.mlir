@@ -2,6 +2,11 @@
 // RUN: qat-opt %s --qat-training-step="momentum=0 weight-decay=0.5" | FileCheck %s --check-prefix=PLAIN
 // RUN: qat-opt %s --qat-training-step="optimizer=adamw weight-decay=0.01" | FileCheck %s --check-prefix=ADAMW
 // RUN: not qat-opt %s --qat-training-step="optimizer=lion" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not qat-opt %s --qat-training-step="momentum=-0.5" 2>&1 | FileCheck %s --check-prefix=BAD-MOMENTUM
+// RUN: not qat-opt %s --qat-training-step="weight-decay=nan" 2>&1 | FileCheck %s --check-prefix=BAD-WD
+// RUN: not qat-opt %s --qat-training-step="optimizer=adamw beta1=1" 2>&1 | FileCheck %s --check-prefix=BAD-BETA1
+// RUN: not qat-opt %s --qat-training-step="optimizer=adamw beta2=-0.1" 2>&1 | FileCheck %s --check-prefix=BAD-BETA2
+// RUN: not qat-opt %s --qat-training-step="optimizer=adamw epsilon=inf" 2>&1 | FileCheck %s --check-prefix=BAD-EPS
 
 // qat-training-step adds @loss_train_step next to @loss and @loss_grad:
 // forward and gradients through a call of @loss_grad, then one elementwise
@@ -54,6 +59,11 @@
 // ADAMW:         return %[[G]]#0, %[[UW]]#0, %[[UB]]#0, %[[UW]]#1, %[[UB]]#1, %[[UW]]#2, %[[UB]]#2
 
 // BAD: error: qat-training-step: unknown optimizer 'lion' (expected sgd or adamw)
+// BAD-MOMENTUM: qat-training-step: momentum=-0.5 must be finite and >= 0
+// BAD-WD: qat-training-step: weight-decay=nan must be finite and >= 0
+// BAD-BETA1: qat-training-step: beta1=1 must be in [0, 1)
+// BAD-BETA2: qat-training-step: beta2=-0.1 must be in [0, 1)
+// BAD-EPS: qat-training-step: epsilon=inf must be finite and >= 0
 
 #id = affine_map<(d0) -> (d0)>
 #all = affine_map<(d0) -> ()>

@@ -1,4 +1,9 @@
 // RUN: qat-opt %s --split-input-file --pass-pipeline="builtin.module(func.func(qat-cpu-vectorize-contractions),canonicalize)" | FileCheck %s
+// RUN: not qat-opt %s --pass-pipeline="builtin.module(func.func(qat-cpu-vectorize-contractions{rows=8,0}))" 2>&1 | FileCheck %s --check-prefix=BAD-ROWS
+// RUN: not qat-opt %s --pass-pipeline="builtin.module(func.func(qat-cpu-vectorize-contractions{cols=100000}))" 2>&1 | FileCheck %s --check-prefix=BAD-COLS
+
+// BAD-ROWS: qat-cpu-vectorize-contractions: rows entries must be in [1, 64], got 0
+// BAD-COLS: qat-cpu-vectorize-contractions: cols entries must be in [1, 256], got 100000
 
 // B (64 columns) is wider than a block: panels of 32 columns of C, each with
 // its columns of B copied into a contiguous tensor, then 8x32 register blocks

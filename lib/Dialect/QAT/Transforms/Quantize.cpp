@@ -17,6 +17,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
@@ -257,9 +258,46 @@ private:
 
 } // namespace
 
+/// The options each default recipe reads besides `recipe`.
+static StringRef getRecipeOptions(StringRef recipe) {
+  return llvm::StringSwitch<StringRef>(recipe)
+      .Case("quest", "bits, block")
+      .Case("stableqat", "bits, amplitudes")
+      .Case("ste", "bits, activation-bits, scale, granularity, group-size")
+      .Case("clip", "bits, activation-bits, scale, granularity, group-size")
+      .Default("");
+}
+
 FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
   MLIRContext *ctx = &getContext();
-  auto fail = [&]() { return emitError(UnknownLoc::get(ctx)); };
+  Location loc = getOperation().getLoc();
+  StringRef known = getRecipeOptions(recipe);
+  if (recipe == "none" || !known.empty()) {
+    // An option the recipe does not read is a mistake, not a no-op.
+    SmallVector<StringRef> reads;
+    known.split(reads, ", ");
+    std::pair<bool, StringRef> given[] = {
+        {bits.hasValue(), "bits"},
+        {activationBits.hasValue(), "activation-bits"},
+        {block.hasValue(), "block"},
+        {scale.hasValue(), "scale"},
+        {granularity.hasValue(), "granularity"},
+        {groupSize.hasValue(), "group-size"},
+        {amplitudes.hasValue(), "amplitudes"}};
+    for (auto [set, name] : given)
+      if (set && !llvm::is_contained(reads, name))
+        return emitError(loc)
+                   << "qat-quantize: option '" << name
+                   << "' does not apply to recipe=" << recipe << " (it reads "
+                   << (known.empty() ? StringRef("no other option") : known)
+                   << ")",
+               failure();
+  }
+  // The attribute verifiers say what is wrong; this says where it came from.
+  auto fail = [&]() {
+    return emitError(loc) << "qat-quantize: recipe=" << recipe << " (options "
+                          << known << "): ";
+  };
   if (recipe == "none")
     return RecipeAttrInterface(KeepFloatRecipeAttr::get(ctx));
   if (recipe == "quest")
@@ -284,14 +322,12 @@ FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
     else if (scale == "rms")
       method = RmsGaussianAttr::get(ctx);
     else
-      return emitError(UnknownLoc::get(ctx))
-                 << "qat-quantize: scale must be absmax or rms, got '" << scale
+      return emitError(loc) << "qat-quantize: scale must be absmax or rms, got '" << scale
                  << "'",
              failure();
     std::optional<Granularity> gran = symbolizeGranularity(granularity);
     if (!gran)
-      return emitError(UnknownLoc::get(ctx))
-                 << "qat-quantize: granularity must be per_tensor, per_row or "
+      return emitError(loc) << "qat-quantize: granularity must be per_tensor, per_row or "
                     "per_group, got '"
                  << granularity << "'",
              failure();
@@ -312,8 +348,7 @@ FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
     return RecipeAttrInterface(IntRecipeAttr::getChecked(
         fail, ctx, estimator, Attribute(weights), Attribute(activations)));
   }
-  return emitError(UnknownLoc::get(ctx))
-             << "qat-quantize: unknown recipe '" << recipe
+  return emitError(loc) << "qat-quantize: unknown recipe '" << recipe
              << "'; expected quest, stableqat, ste, clip or none",
          failure();
 }

@@ -3,11 +3,17 @@
 // RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=stableqat bits=5" 2>&1 | FileCheck %s --check-prefix=BITS
 // RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=stableqat amplitudes=0.3" 2>&1 | FileCheck %s --check-prefix=AMPS
 // RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=ste granularity=per_channel" 2>&1 | FileCheck %s --check-prefix=GRAN
+// RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=quest block=0" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=quest amplitudes=0.1" 2>&1 | FileCheck %s --check-prefix=OTHER
+// RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=none bits=4" 2>&1 | FileCheck %s --check-prefix=NONE
 
 // RECIPE: error: qat-quantize: unknown recipe 'lsq'; expected quest, stableqat, ste, clip or none
-// BITS: error: stableqat bits must be in [1, 4], got 5
-// AMPS: error: fourier amplitudes give sqrt(2)*pi*sum|a_k| = 1.3329, which must be < 1 for a bounded gradient
+// BITS: quantize-invalid.mlir:{{.*}}: error: qat-quantize: recipe=stableqat (options bits, amplitudes): stableqat bits must be in [1, 4], got 5
+// AMPS: error: qat-quantize: recipe=stableqat (options bits, amplitudes): fourier amplitudes give sqrt(2)*pi*sum|a_k| = 1.3329, which must be < 1 for a bounded gradient
 // GRAN: error: qat-quantize: granularity must be per_tensor, per_row or per_group, got 'per_channel'
+// BLOCK: error: qat-quantize: recipe=quest (options bits, block): quest Hadamard block must be a positive power of two, got 0
+// OTHER: error: qat-quantize: option 'amplitudes' does not apply to recipe=quest (it reads bits, block)
+// NONE: error: qat-quantize: option 'bits' does not apply to recipe=none (it reads no other option)
 
 func.func @already_quantized(%x: tensor<4x16xf32>, %s: tensor<4x1xf32>) -> tensor<4x16xf32> {
   // expected-error @+1 {{qat-quantize expects a float model without qat ops, found 'qat.fake_quant' in @already_quantized}}
