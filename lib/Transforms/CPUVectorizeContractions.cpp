@@ -149,8 +149,8 @@ struct CPUVectorizeContractionsPass
     auto check = [](StringRef name, ArrayRef<int64_t> sizes, int64_t limit) {
       for (int64_t size : sizes)
         if (size < 1 || size > limit)
-          return (name + " entries must be in [1, " + Twine(limit) +
-                  "], got " + Twine(size))
+          return (name + " entries must be in [1, " + Twine(limit) + "], got " +
+                  Twine(size))
               .str();
       return std::string();
     };

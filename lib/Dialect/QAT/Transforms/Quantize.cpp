@@ -322,12 +322,14 @@ FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
     else if (scale == "rms")
       method = RmsGaussianAttr::get(ctx);
     else
-      return emitError(loc) << "qat-quantize: scale must be absmax or rms, got '" << scale
+      return emitError(loc)
+                 << "qat-quantize: scale must be absmax or rms, got '" << scale
                  << "'",
              failure();
     std::optional<Granularity> gran = symbolizeGranularity(granularity);
     if (!gran)
-      return emitError(loc) << "qat-quantize: granularity must be per_tensor, per_row or "
+      return emitError(loc)
+                 << "qat-quantize: granularity must be per_tensor, per_row or "
                     "per_group, got '"
                  << granularity << "'",
              failure();
@@ -349,7 +351,7 @@ FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
         fail, ctx, estimator, Attribute(weights), Attribute(activations)));
   }
   return emitError(loc) << "qat-quantize: unknown recipe '" << recipe
-             << "'; expected quest, stableqat, ste, clip or none",
+                        << "'; expected quest, stableqat, ste, clip or none",
          failure();
 }
 
