@@ -34,6 +34,11 @@ static unsigned chipVersion(StringRef chip) {
 
 void mlir::qat::buildQATToNVPTXPipeline(
     OpPassManager &pm, const QATToNVPTXPipelineOptions &options) {
+  // A call that returns tensors (a training step calling its gradient
+  // function) would need buffer ownership decided at run time, which the
+  // deallocation pipeline does with host-side stores into device buffers;
+  // inlined, the callee's ops also fuse with the caller's.
+  pm.addPass(createInlinerPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
