@@ -154,13 +154,17 @@ def open_runtime():
     return rt
 
 
-def call_step(fn, pointers, t, lr):
+def call_step(fn, buffers, t, lr):
     """@transformer_loss_train_step through its C interface: the tensors
-    (device pointers) as memref descriptors, then AdamW's step count and
-    learning rate as f32 scalars by value (compile.py's manifest lists the
-    tensors only; the order is qat-training-step's ABI,
-    docs/training-graphs.md)."""
-    descs = [ty.describe(p) for ty, p in zip(fn.args, pointers)]
+    (device buffers, (allocated, data) pointer pairs) as memref
+    descriptors, then AdamW's step count and learning rate as f32 scalars
+    by value (compile.py's manifest lists the tensors only; the order is
+    qat-training-step's ABI, docs/training-graphs.md)."""
+    descs = []
+    for ty, (allocated, data) in zip(fn.args, buffers):
+        d = ty.describe(data)
+        d.allocated = allocated
+        descs.append(d)
     out = fn.result_type()
     fn.entry(ctypes.byref(out), *[ctypes.byref(d) for d in descs],
              ctypes.c_float(t), ctypes.c_float(lr))
@@ -226,28 +230,41 @@ class ArtifactStep:
                 f"{len(host)} (weights, steps, m, v): the artifact is not "
                 "of this model")
         return {"names": list(params), "steps": list(steps), "t": 0,
-                "device": [self.rt.upload(a, ty)
+                "device": [self._upload(a, ty)
                            for a, ty in zip(host, fn.args[2:])]}
+
+    def _upload(self, array, ttype):
+        p = self.rt.upload(array, ttype)
+        return (p, p)
 
     def train(self, state, tokens, targets, lr):
         state["t"] += 1
         fn, rt = self.step_fn, self.rt
-        ins = [rt.upload(tokens, fn.args[0]), rt.upload(targets, fn.args[1])]
+        ins = [self._upload(tokens, fn.args[0]),
+               self._upload(targets, fn.args[1])]
         outs = call_step(fn, ins + state["device"], state["t"], lr)
         rt.check()
-        loss = float(rt.download(outs[0].aligned, fn.results[0]))
+        loss = float(rt.download(self._data(outs[0], fn.results[0]),
+                                 fn.results[0]))
         # A result may be an argument returned as is; free only the rest.
         keep = {o.allocated for o in outs[1:]}
-        for p in ins + state["device"]:
-            if p not in keep:
-                rt.free(p)
+        for allocated, _ in ins + state["device"]:
+            if allocated not in keep:
+                rt.free(allocated)
         rt.free(outs[0].allocated)
-        state["device"] = [o.allocated for o in outs[1:]]
+        state["device"] = [(o.allocated, self._data(o, ty))
+                           for o, ty in zip(outs[1:], fn.results[1:])]
         return loss
+
+    @staticmethod
+    def _data(desc, ttype):
+        """Where a result's elements start (its buffer may be aligned past
+        the allocation and offset)."""
+        return desc.aligned + desc.offset * ttype.itemsize
 
     def _download(self, state):
         n = len(state["names"]) + len(state["steps"])
-        return [self.rt.download(p, ty) for p, ty in
+        return [self.rt.download(data, ty) for (_, data), ty in
                 zip(state["device"][:n], self.step_fn.args[2:])]
 
     def forward_params(self, state):
