@@ -43,10 +43,10 @@ while [ $# -gt 0 ]; do
     --artifacts) [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
       artifacts=$2; args+=("$1" "$2"); shift 2 ;;
     --artifacts=*) artifacts=${1#*=}; args+=("$1"); shift ;;
-    --methods|--steps|--lr|--seed|--target|--log-every|--eval-every|--prompt|--jobs|--sample-chars|--opt-level|--compile-only|--chip)
+    --methods|--steps|--lr|--weight-decay|--seed|--target|--log-every|--eval-every|--prompt|--jobs|--sample-chars|--opt-level|--compile-only|--chip)
       [ $# -ge 2 ] || { echo "run.sh: $1 needs a value" >&2; exit 2; }
       args+=("$1" "$2"); shift 2 ;;
-    --methods=*|--steps=*|--lr=*|--seed=*|--target=*|--log-every=*|--eval-every=*|--prompt=*|--jobs=*|--sample-chars=*|--opt-level=*|--compile-only=*|--chip=*)
+    --methods=*|--steps=*|--lr=*|--weight-decay=*|--seed=*|--target=*|--log-every=*|--eval-every=*|--prompt=*|--jobs=*|--sample-chars=*|--opt-level=*|--compile-only=*|--chip=*)
       args+=("$1"); shift ;;
     -h|--help) sed -n '2,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
