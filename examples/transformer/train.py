@@ -8,6 +8,12 @@ qat-training-step (AdamW) inside qat's Python package, is compiled by
 qat-to-cpu and JIT-run; Python only draws batches, feeds the step and logs.
 Every method starts from the same weights and sees the same batches.
 
+--target=cuda compiles with qat-to-nvptx instead and runs on the GPU through
+the qat CUDA runtime: JIT-compiled where this build and a GPU are on one
+machine; else split (artifacts.py): --compile-only DIR here writes every
+method's compiled functions, --artifacts DIR on the GPU machine (CUDA, numpy;
+no LLVM, no build) trains with them, with the same output.
+
 Writes into --out-dir: losses.json (every logged loss, validation losses),
 losses.png (the curves), <method>.weights.npz (trained float weights) and,
 for the quantized methods, <method>.packed.npz (qat-convert's packed codes and
@@ -367,7 +373,7 @@ def main():
     log("")
     log(f"{'method':<14} {'valid loss':>10} {'perplexity':>10} "
         f"{'vs float':>9} {'first':>8} {'tokens/s':>9} {'train':>7} "
-        f"{'compile':>7}")
+        f"{'load' if a.artifacts else 'compile':>7}")
     for n, r in results.items():
         v = r["evals"][-1][1]
         rel = f"{(v / base['evals'][-1][1] - 1) * 100:+8.1f}%" if base \
