@@ -107,8 +107,10 @@ def run(name, a, spec, data):
                               "float" else 4)
     steps = None
     if method_name == "stableqat":
-        qp = 2 ** (method.bits - 1) - 1  # LSQ's init: absmax / qp per row
-        steps = {k: (np.abs(w[k]).max(1, keepdims=True) / qp)
+        # LSQ's initialization, as qat's @transformer_loss_init_steps:
+        # 2 mean|w| / sqrt(qp) per row.
+        qp = 2 ** (method.bits - 1) - 1
+        steps = {k: (2 * np.abs(w[k]).mean(1, keepdims=True) / np.sqrt(qp))
                  .astype(np.float32) for k in quantized}
     cls = one_hot_model(reference, rewrite) if rewrite else \
         reference.Transformer
