@@ -1,6 +1,7 @@
 """The QAT methods of the transformer example and how each becomes a
 compiled training step: qat-quantize (the method's recipe), qat-differentiate
-and qat-training-step applied to the float forward, then qat-to-cpu.
+and qat-training-step applied to the float forward, then qat-to-cpu (or
+qat-to-nvptx for the GPU: JIT here, or ahead of time in artifacts.py).
 
 Which contractions are quantized: the linear layers of the blocks (wq, wk,
 wv, wo, w1, w2). The embedding (a one-hot product whose contraction
@@ -132,7 +133,6 @@ class Method:
             qat.run_pipeline(logits, "qat-convert",
                              function="transformer_logits")
         return {"loss": loss, "step": step, "logits": logits}
-
 
 
 QUANTIZED = ("wq", "wk", "wv", "wo", "w1", "w2")
