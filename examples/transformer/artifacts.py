@@ -24,12 +24,14 @@ AdamW's moments staying on the GPU between steps.
 """
 
 import ctypes
+import hashlib
 import json
 import os
 import pathlib
 import shutil
 import subprocess
 import sys
+import time
 
 import numpy as np
 
@@ -68,13 +70,16 @@ def prepare(out, model_dir, chip, weight_decay):
         for f in MODEL_FILES:
             shutil.copyfile(pathlib.Path(model_dir) / f, model / f)
     config = json.loads((model / "transformer.json").read_text())["config"]
+    digest = hashlib.sha256()
+    for f in MODEL_FILES:
+        digest.update((model / f).read_bytes())
     index = {"chip": chip, "weight_decay": weight_decay, "config": config,
-             "methods": []}
+             "model_sha256": digest.hexdigest(), "methods": []}
     old = out / INDEX
     if old.exists():
         prev = json.loads(old.read_text())
         if all(prev.get(k) == index[k] for k in ("chip", "weight_decay",
-                                                 "config")):
+                                                 "model_sha256")):
             index["methods"] = prev["methods"]
     return index
 
@@ -82,7 +87,6 @@ def prepare(out, model_dir, chip, weight_decay):
 def compile_method(name, out, chip, weight_decay, log=print):
     """Compiles one method's three modules into OUT/<name>/; returns the
     seconds it took."""
-    import time
     method = qat_methods.make(name, out / "model", "cuda")
     start = time.time()
     for kind, module in method.modules(weight_decay).items():
@@ -92,9 +96,11 @@ def compile_method(name, out, chip, weight_decay, log=print):
         dest.mkdir(parents=True)
         src = dest / "source.mlir"
         src.write_text(str(module))
+        build = pathlib.Path(os.environ.get("QAT_BUILD_DIR", ROOT / "build"))
         proc = subprocess.run(
             [sys.executable, str(ROOT / "scripts/gpu/compile.py"), str(src),
-             str(dest), "--chip", chip], capture_output=True, text=True)
+             str(dest), "--chip", chip, "--qat-opt",
+             str(build / "bin" / "qat-opt")], capture_output=True, text=True)
         if proc.returncode:
             raise ArtifactError(f"{name}: compiling its {kind} module failed:"
                                 f"\n{proc.stderr}{proc.stdout}")
