@@ -121,6 +121,9 @@ def main():
                     "compiled alone)")
     ap.add_argument("--timeout", type=int, default=240,
                     help="seconds for each PyTorch process")
+    ap.add_argument("--compile-budget", type=int, default=180,
+                    help="seconds for all torch.compile variants together; "
+                    "the ones left when it is spent are reported untried")
     a = ap.parse_args()
 
     try:
@@ -162,8 +165,14 @@ def main():
             print(f"qat {name}: {ms:.2f} ms/step", flush=True)
 
     torch_results = torch_runs(a, torch_baseline.EAGER, a.timeout)
+    start = time.time()
     for v in variants:
-        r = torch_runs(a, [v], a.timeout)
+        left = a.compile_budget - (time.time() - start)
+        if left < 20:
+            torch_results[v] = {"error": "not tried: the --compile-budget of "
+                                f"{a.compile_budget} s was spent"}
+            continue
+        r = torch_runs(a, [v], int(min(a.timeout, left)))
         torch_results[v] = r[v]
         if not torch_results.get(torch_baseline.ENV):
             torch_results[torch_baseline.ENV] = r.get(torch_baseline.ENV)
@@ -176,8 +185,7 @@ def main():
     if a.diagnose and "qat float" in rows and "error" not in rows["qat float"] \
             and "error" not in torch_results.get(default, {"error": 1}):
         r = torch_runs(a, [default], a.timeout, after_qat=True)
-        torch_results[default + " after qat steps in its process"] = \
-            r[default]
+        torch_results[default + " after qat steps"] = r[default]
     env = torch_results.pop(torch_baseline.ENV, None) or {}
     device, version = env.get("device", "?"), env.get("torch", "?")
     rows.update({f"torch {k}": v for k, v in torch_results.items()})
@@ -189,7 +197,8 @@ def main():
         if "error" in r:
             # Inductor's first line is "backend='inductor' raised:".
             lines = [s for s in r["error"].splitlines() if s.strip()]
-            print(f"{label:<46} failed: {' '.join(lines[:2])[:200]}")
+            what = "" if lines[0].startswith("not tried") else "failed: "
+            print(f"{label:<46} {what}{' '.join(lines[:2])[:200]}")
             continue
         ms, losses = r["ms_per_step"], r["losses"]
         print(f"{label:<46} {ms:9.2f} {tokens / ms * 1e3:10.0f} "
