@@ -1,6 +1,7 @@
 """The QAT methods of the transformer example and how each becomes a
 compiled training step: qat-quantize (the method's recipe), qat-differentiate
-and qat-training-step applied to the float forward, then qat-to-cpu.
+and qat-training-step applied to the float forward, then qat-to-cpu (or
+qat-to-nvptx for the GPU: JIT here, or ahead of time in artifacts.py).
 
 Which contractions are quantized: the linear layers of the blocks (wq, wk,
 wv, wo, w1, w2). The embedding (a one-hot product whose contraction
@@ -101,6 +102,38 @@ class Method:
     def compile(self, args):
         return Step(self, args)
 
+    @property
+    def learns_steps(self):
+        """Whether qat-quantize adds learned steps (StableQAT's LSQ): the
+        forward then takes them after the weights, and
+        @transformer_loss_init_steps computes their initial values."""
+        return bool(self.quantize) and "stableqat" in self.quantize
+
+    def modules(self, weight_decay=0.0):
+        """What gets compiled for this method, by name: 'loss' (the
+        quantized forward @transformer_loss, and
+        @transformer_loss_init_steps where steps are learned), 'step'
+        (@transformer_loss_train_step: qat-training-step with AdamW) and
+        'logits' (one sequence's logits for sampling: qat-convert's
+        @transformer_logits_pack and @transformer_logits_inference, or the
+        float @transformer_logits). The same for the JIT (Step) and for
+        the GPU artifacts (artifacts.py)."""
+        loss, logits = self.forward_modules()
+        step = loss.clone()
+        qat.run_pipeline(step, "qat-training-step", optimizer="adamw",
+                         weight_decay=weight_decay)
+        if self.target == "cuda":
+            # One function: qat-to-nvptx rejects the step's call of its
+            # gradient function (the deallocation of the call's results
+            # stores on the host; docs/training.md, "On the GPU").
+            qat.run_pipeline(
+                step, "symbol-privatize{exclude=transformer_loss_train_step},"
+                "inline,symbol-dce")
+        if self.quantize:
+            qat.run_pipeline(logits, "qat-convert",
+                             function="transformer_logits")
+        return {"loss": loss, "step": step, "logits": logits}
+
 
 QUANTIZED = ("wq", "wk", "wv", "wo", "w1", "w2")
 
@@ -128,40 +161,25 @@ class Step:
         # docs/training.md).
         step_opt = getattr(args, "opt_level", 2)
         few_opt = 0
-        loss_mod, logits_mod = method.forward_modules()
-        self.loss_fns = qat.compile(loss_mod.clone(), target=target,
+        mods = method.modules(getattr(args, "weight_decay", 0.0))
+        self.loss_fns = qat.compile(mods["loss"], target=target,
                                     opt_level=few_opt)
         self.loss = self.loss_fns["transformer_loss"]
         self.init_steps = None
-        if method.quantize and "stableqat" in method.quantize:
+        if method.learns_steps:
             self.init_steps = self.loss_fns["transformer_loss_init_steps"]
-        train = loss_mod.clone()
-        qat.run_pipeline(
-            train, "qat-training-step", optimizer="adamw",
-            weight_decay=args.weight_decay)
-        if target == "cuda":
-            # One function: qat-to-nvptx rejects the step's call of its
-            # gradient function (the deallocation of the call's results
-            # stores on the host; docs/training.md, "On the GPU").
-            qat.run_pipeline(
-                train, "symbol-privatize{exclude=transformer_loss_train_step},"
-                "inline,symbol-dce")
         self.train_step = qat.compile(
-            train, target=target,
+            mods["step"], target=target,
             opt_level=step_opt)["transformer_loss_train_step"]
+        fns = qat.compile(mods["logits"].clone(), target=target,
+                          opt_level=few_opt)
         if method.quantize:
-            qat.run_pipeline(logits_mod, "qat-convert",
-                             function="transformer_logits")
-            self._logits_mod = logits_mod
-            fns = qat.compile(logits_mod.clone(), target=target,
-                              opt_level=few_opt)
+            self._logits_mod = mods["logits"]
             self.pack = fns["transformer_logits_pack"]
             self.inference = fns["transformer_logits_inference"]
             self.sample_source = "qat-convert's inference on packed codes"
         else:
-            self.inference = qat.compile(
-                logits_mod, target=target,
-                opt_level=few_opt)["transformer_logits"]
+            self.inference = fns["transformer_logits"]
             self.sample_source = "float forward"
 
     def initial_state(self, weights):

@@ -8,6 +8,12 @@ qat-training-step (AdamW) inside qat's Python package, is compiled by
 qat-to-cpu and JIT-run; Python only draws batches, feeds the step and logs.
 Every method starts from the same weights and sees the same batches.
 
+--target=cuda compiles with qat-to-nvptx instead and runs on the GPU through
+the qat CUDA runtime: JIT-compiled where this build and a GPU are on one
+machine; else split (artifacts.py): --compile-only DIR here writes every
+method's compiled functions, --artifacts DIR on the GPU machine (CUDA, numpy;
+no LLVM, no build) trains with them, with the same output.
+
 Writes into --out-dir: losses.json (every logged loss, validation losses),
 losses.png (the curves), <method>.weights.npz (trained float weights) and,
 for the quantized methods, <method>.packed.npz (qat-convert's packed codes and
@@ -69,10 +75,18 @@ def train_method(method, spec, data, args):
     cfg = spec["config"]
     B, T, V = cfg["batch"], cfg["context"], cfg["vocab"]
     t0 = time.time()
-    step = method.compile(args)
-    compile_s = time.time() - t0
-    log(f"[{method.name}] compiled in {compile_s:.1f} s "
-        f"({method.description})")
+    if args.artifacts:
+        import artifacts
+        step = artifacts.ArtifactStep(method, args.artifacts,
+                                      artifacts.open_runtime())
+        compile_s = time.time() - t0
+        log(f"[{method.name}] loaded from {args.artifacts} in "
+            f"{compile_s:.1f} s ({method.description})")
+    else:
+        step = method.compile(args)
+        compile_s = time.time() - t0
+        log(f"[{method.name}] compiled in {compile_s:.1f} s "
+            f"({method.description})")
     state = step.initial_state(qat_methods.init_weights(spec, args.seed))
     valid = data.valid_batches(B, T, args.eval_batches)
     batches = data.train_batches(B, T, args.seed)
@@ -168,19 +182,79 @@ def plot(results, path):
     fig.savefig(path, dpi=100)
 
 
+def cuda_gpus():
+    """How many CUDA GPUs the driver reports here (0 without a driver)."""
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return 0
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) or cuda.cuDeviceGetCount(ctypes.byref(count)):
+        return 0
+    return count.value
+
+
+def pool_map(fn, names, args, jobs):
+    """{name: fn(name, args)}, `jobs` names at a time in processes of their
+    own (spawn: a fresh interpreter per worker, no MLIR context or CUDA
+    context inherited)."""
+    if jobs == 1:
+        return {n: fn(n, args) for n in names}
+    pool = concurrent.futures.ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("spawn"))
+    with pool:
+        futures = {n: pool.submit(fn, n, args) for n in names}
+        return {n: futures[n].result() for n in names}
+
+
+def compile_only(names, a):
+    """--compile-only DIR: every method's GPU artifacts (artifacts.py)."""
+    import artifacts
+    index = artifacts.prepare(a.compile_only, a.model_dir, a.chip,
+                              a.weight_decay)
+    cfg = index["config"]
+    log(f"model: {cfg['layers']} layers, d_model {cfg['d_model']}, "
+        f"{cfg['heads']} heads, batch {cfg['batch']} x context "
+        f"{cfg['context']}; compiling {len(names)} methods for {a.chip} "
+        f"into {a.compile_only}, {min(a.jobs, len(names))} at a time")
+    start = time.time()
+    try:
+        pool_map(compile_artifact, names, a, min(a.jobs, len(names)))
+    except artifacts.ArtifactError as e:
+        sys.exit(f"train.py: {e}")
+    artifacts.write_index(a.compile_only, index, names)
+    size = sum(f.stat().st_size for f in a.compile_only.rglob("*")
+               if f.is_file())
+    log(f"\nwrote {a.compile_only} ({size / 1e6:.1f} MB, "
+        f"{fmt_time(time.time() - start)}); on the GPU machine, with it "
+        "carried: scripts/run.sh --target=cuda --artifacts "
+        f"{a.compile_only}")
+
+
+def compile_artifact(name, a):
+    import artifacts
+    return artifacts.compile_method(name, a.compile_only, a.chip,
+                                    a.weight_decay, log)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--methods", default="all",
                     help="comma-separated: " + ", ".join(qat_methods.NAMES)
-                    + " (or all)")
+                    + " (or all; with --artifacts: every compiled one)")
     ap.add_argument("--steps", type=int,
                     help="training steps of each method (default: 250, "
                     "300 with --full)")
     ap.add_argument("--full", action="store_true",
                     help="the larger model (d_model 128, batch 16 x context "
-                    "64), generated into OUT_DIR/model")
-    ap.add_argument("--jobs", type=int, default=2,
-                    help="methods trained at the same time (processes)")
+                    "64), generated into OUT_DIR/model (DIR/model with "
+                    "--compile-only)")
+    ap.add_argument("--jobs", type=int,
+                    help="methods trained (compiled) at the same time, each "
+                    "in a process (default: 2; 1 with --artifacts or "
+                    "--target=cuda, where they would share the GPU and its "
+                    "timings)")
     ap.add_argument("--opt-level", type=int, default=2, choices=range(4),
                     help="LLVM optimization level of the training step")
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -192,54 +266,106 @@ def main():
     ap.add_argument("--model-dir", type=pathlib.Path,
                     help="folder with transformer.mlir, "
                     "transformer_logits.mlir, transformer.json")
-    ap.add_argument("--out-dir", type=pathlib.Path, required=True)
-    ap.add_argument("--target", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--out-dir", type=pathlib.Path)
+    ap.add_argument("--target", choices=["cpu", "cuda"],
+                    help="cpu (default): qat-to-cpu and the JIT; cuda: "
+                    "qat-to-nvptx, run on the GPU through the qat CUDA "
+                    "runtime (JIT: LLVM and a GPU on this machine; else "
+                    "--compile-only here and --artifacts there)")
+    ap.add_argument("--compile-only", type=pathlib.Path, metavar="DIR",
+                    help="--target=cuda on a machine without a GPU: compile "
+                    "each method's step, forward and sampling functions for "
+                    "--chip into DIR and stop (carry DIR to the GPU machine)")
+    ap.add_argument("--artifacts", type=pathlib.Path, metavar="DIR",
+                    help="--target=cuda on a GPU machine without LLVM: train "
+                    "with what --compile-only wrote into DIR (its model)")
+    ap.add_argument("--chip", default="sm_90",
+                    help="--compile-only: the GPU's architecture "
+                    "(default sm_90: H100, H200)")
     ap.add_argument("--sample-chars", type=int, default=160)
     ap.add_argument("--prompt", default="And God said")
     a = ap.parse_args()
 
+    if a.compile_only and a.artifacts:
+        ap.error("--compile-only writes artifacts here, --artifacts runs them "
+                 "there: give one")
+    split = "--compile-only" if a.compile_only else \
+        "--artifacts" if a.artifacts else None
+    if split and a.target == "cpu":
+        ap.error(f"{split} is the GPU route; it takes --target=cuda, not cpu")
+    a.target = "cuda" if split else (a.target or "cpu")
     if a.full and a.model_dir:
         ap.error("--full generates its model; it takes no --model-dir")
+    if a.artifacts and (a.full or a.model_dir):
+        ap.error("--artifacts trains the model its artifacts were compiled "
+                 "from (DIR/model); it takes no --full or --model-dir")
+    if a.jobs is None:
+        a.jobs = 1 if a.target == "cuda" and not a.compile_only else 2
     if a.jobs < 1:
         ap.error(f"--jobs must be at least 1, not {a.jobs}")
-    a.out_dir.mkdir(parents=True, exist_ok=True)
+    if not a.compile_only and not a.out_dir:
+        ap.error("--out-dir is needed (scripts/run.sh gives one)")
+    if a.target == "cuda" and not split and not cuda_gpus():
+        ap.error("--target=cuda: no CUDA GPU here (the driver reports none); "
+                 "on a machine without one, compile with --compile-only DIR "
+                 "and train on the GPU machine with --artifacts DIR")
+    index = None
+    if a.artifacts:
+        import artifacts
+        try:
+            index = artifacts.read_index(a.artifacts)
+        except artifacts.ArtifactError as e:
+            ap.error(str(e))
+        if a.weight_decay != index["weight_decay"]:
+            ap.error(f"the steps in {a.artifacts} were compiled with weight "
+                     f"decay {index['weight_decay']}, not {a.weight_decay} "
+                     "(it is part of the compiled step)")
+        a.model_dir = a.artifacts / "model"
     if a.full:
-        a.model_dir = a.out_dir / "model"
+        a.model_dir = (a.compile_only or a.out_dir) / "model"
         subprocess.run([sys.executable, str(HERE / "generate.py"),
                         f"--out-dir={a.model_dir}"] + FULL, check=True)
     a.model_dir = a.model_dir or HERE
     if a.steps is None:
         a.steps = 300 if a.full else 250
-    names = qat_methods.NAMES if a.methods == "all" else a.methods.split(",")
+    if a.methods == "all":
+        names = index["methods"] if index else qat_methods.NAMES
+    else:
+        names = a.methods.split(",")
     for n in names:
         if qat_methods.lookup(n) is None:
             ap.error(f"unknown method {n!r}; choose from "
                      f"{', '.join(qat_methods.NAMES)} or all (or another "
                      "bit width of them: quest_w3a3, stableqat_w2, ste_w2)")
+        if index and n not in index["methods"]:
+            ap.error(f"{n} is not compiled in {a.artifacts}; it holds "
+                     f"{', '.join(index['methods'])}")
     spec = json.loads((a.model_dir / "transformer.json").read_text())
     data = corpus.Corpus()
     if data.vocab != spec["config"]["vocab"]:
         ap.error(f"the model's vocabulary is {spec['config']['vocab']}, the "
                  f"corpus has {data.vocab} characters")
+    if a.compile_only:
+        return compile_only(names, a)
+    a.out_dir.mkdir(parents=True, exist_ok=True)
+    if a.artifacts:
+        import artifacts
+        log(f"linking {', '.join(names)} with the qat CUDA runtime")
+        try:
+            artifacts.link(a.artifacts, names)
+            artifacts.open_runtime()
+        except artifacts.ArtifactError as e:
+            sys.exit(f"train.py: {e}")
     cfg = spec["config"]
+    where = f"GPU (artifacts of {a.artifacts})" if a.artifacts else \
+        "GPU (qat-to-nvptx, JIT)" if a.target == "cuda" else "CPU"
     log(f"model: {cfg['layers']} layers, d_model {cfg['d_model']}, "
         f"{cfg['heads']} heads, batch {cfg['batch']} x context "
         f"{cfg['context']}; {len(names)} methods x {a.steps} steps, "
-        f"{min(a.jobs, len(names))} at a time")
+        f"{min(a.jobs, len(names))} at a time; {where}")
 
-    results = {}
     start = time.time()
-    if a.jobs == 1:
-        for n in names:
-            results[n] = run_method(n, a)
-    else:
-        # spawn: a fresh interpreter per worker, no MLIR context inherited.
-        pool = concurrent.futures.ProcessPoolExecutor(
-            a.jobs, mp_context=multiprocessing.get_context("spawn"))
-        with pool:
-            futures = {n: pool.submit(run_method, n, a) for n in names}
-            for n in names:
-                results[n] = futures[n].result()
+    results = pool_map(run_method, names, a, min(a.jobs, len(names)))
     samples = {n: results[n].pop("sample") for n in names}
     (a.out_dir / "losses.json").write_text(json.dumps(results, indent=1))
 
@@ -247,7 +373,7 @@ def main():
     log("")
     log(f"{'method':<14} {'valid loss':>10} {'perplexity':>10} "
         f"{'vs float':>9} {'first':>8} {'tokens/s':>9} {'train':>7} "
-        f"{'compile':>7}")
+        f"{'load' if a.artifacts else 'compile':>7}")
     for n, r in results.items():
         v = r["evals"][-1][1]
         rel = f"{(v / base['evals'][-1][1] - 1) * 100:+8.1f}%" if base \

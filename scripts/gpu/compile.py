@@ -44,6 +44,17 @@ def signatures(text):
     return funcs
 
 
+def with_c_interfaces(text):
+    """The module's text with llvm.emit_c_interface on every function that
+    returns tensors (_mlir_ciface_<name>, what compiled.py calls)."""
+    text = re.sub(r"(func\.func @\w+\(.*?\)\s*->\s*(?:\(.*?\)|tensor<[^>]*>))\s*(attributes\s*\{)?",
+                  lambda m: m.group(1) + (" attributes {llvm.emit_c_interface, " if m.group(2)
+                                          else " attributes {llvm.emit_c_interface} "),
+                  text, flags=re.S)
+    text = text.replace("llvm.emit_c_interface, llvm.emit_c_interface}", "llvm.emit_c_interface}")
+    return text.replace("llvm.emit_c_interface, llvm.emit_c_interface,", "llvm.emit_c_interface,")
+
+
 def run(cmd, **kw):
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if proc.returncode:
@@ -64,14 +75,7 @@ def main():
     args = ap.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    text = pathlib.Path(args.module).read_text()
-    # C interfaces for every public function.
-    text = re.sub(r"(func\.func @\w+\(.*?\)\s*->\s*(?:\(.*?\)|tensor<[^>]*>))\s*(attributes\s*\{)?",
-                  lambda m: m.group(1) + (" attributes {llvm.emit_c_interface, " if m.group(2)
-                                          else " attributes {llvm.emit_c_interface} "),
-                  text, flags=re.S)
-    text = text.replace("llvm.emit_c_interface, llvm.emit_c_interface}", "llvm.emit_c_interface}")
-    text = text.replace("llvm.emit_c_interface, llvm.emit_c_interface,", "llvm.emit_c_interface,")
+    text = with_c_interfaces(pathlib.Path(args.module).read_text())
     src = out / "module.mlir"
     src.write_text(text)
     llvm_dialect = run([args.qat_opt, str(src),
