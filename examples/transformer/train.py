@@ -159,6 +159,22 @@ def run_method(name, args):
     return r
 
 
+def write_plot(losses_json, path):
+    """The plot of losses.json, drawn in a fresh interpreter: an extension
+    module loaded earlier in this process (pybind11 builds of another ABI)
+    can keep matplotlib from importing. A failure is reported, not fatal:
+    losses.json has the curves (`train.py --plot-from losses.json`)."""
+    result = subprocess.run(
+        [sys.executable, __file__, "--plot-from", str(losses_json),
+         "--out-dir", str(path.parent)], capture_output=True, text=True)
+    if result.returncode:
+        error = (result.stderr.strip().splitlines() or ["?"])[-1]
+        log(f"warning: the plot was not written ({error}); draw it with "
+            f"python3 {pathlib.Path(__file__).name} --plot-from {losses_json}")
+        return False
+    return True
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -284,7 +300,14 @@ def main():
                     "(default sm_90: H100, H200)")
     ap.add_argument("--sample-chars", type=int, default=160)
     ap.add_argument("--prompt", default="And God said")
+    ap.add_argument("--plot-from", type=pathlib.Path, metavar="JSON",
+                    help="only draw losses.png (into --out-dir, default the "
+                    "JSON's folder) from the losses.json of a run")
     a = ap.parse_args()
+    if a.plot_from:
+        results = json.loads(a.plot_from.read_text())
+        plot(results, (a.out_dir or a.plot_from.parent) / "losses.png")
+        return
 
     if a.compile_only and a.artifacts:
         ap.error("--compile-only writes artifacts here, --artifacts runs them "
@@ -381,8 +404,9 @@ def main():
         log(f"{n:<14} {v:10.4f} {math.exp(v):10.2f} {rel} "
             f"{r['evals'][0][1]:8.4f} {r['tokens_per_second']:9.0f} "
             f"{fmt_time(r['seconds']):>7} {fmt_time(r['compile_seconds']):>7}")
-    plot(results, a.out_dir / "losses.png")
-    log(f"\nwrote {a.out_dir}/losses.png, losses.json, *.weights.npz, "
+    wrote_plot = write_plot(a.out_dir / "losses.json", a.out_dir / "losses.png")
+    log(f"\nwrote {a.out_dir}/{'losses.png, ' if wrote_plot else ''}"
+        f"losses.json, *.weights.npz, "
         f"*.packed.npz ({fmt_time(time.time() - start)} in all, CPU time "
         f"{fmt_time(sum(r['cpu_seconds'] for r in results.values()))})")
     for text in samples.values():

@@ -69,6 +69,11 @@ except ImportError as _error:
         except ModuleNotFoundError as error:
             if error.name != f"{__name__}.{name}":
                 raise
+        if name not in __all__:
+            # Not ImportError: hasattr() and getattr(qat, name, default),
+            # with which tools such as torch.compile probe modules, must
+            # answer "no" rather than fail.
+            raise AttributeError(f"module 'qat' has no attribute '{name}'")
         raise ImportError(
             f"qat.{name} needs the qat extension (qat._qat), which did not "
             f"load: {_missing}. Build it (CMake option QAT_ENABLE_PYTHON) and "
