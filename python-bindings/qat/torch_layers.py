@@ -18,11 +18,15 @@ and carried there; they are linked with the qat CUDA runtime on first use
 
 GPU calls are zero-copy and asynchronous: arguments are the tensors' device
 pointers, compiled code runs on PyTorch's current stream
-(qat_cuda_set_stream), and its results, allocated stream-ordered from the
-runtime's memory pool, become torch tensors through
-`__cuda_array_interface__` and go back to the pool when torch frees them.
-CPU tensors use functions compiled with --qat-to-cpu (for tests on machines
-without a GPU); their results are copied.
+(qat_cuda_set_stream), and its results, allocated stream-ordered by the
+runtime (its cache of freed blocks, then its memory pool), become torch
+tensors through DLPack (qat_dlpack_results: views recycled by the runtime,
+whose deleter gives the memory back without Python) and go back to the
+runtime when torch frees them. CPU tensors use functions compiled with
+--qat-to-cpu (for tests on machines without a GPU); their results, from
+malloc, are taken over the same way. QAT_TORCH_WRAP=copy (CPU) or cai (GPU,
+`__cuda_array_interface__`) selects the older ways, which runtimes and
+artifacts built before qat_dlpack_results take anyway.
 """
 
 import ctypes
@@ -89,6 +93,66 @@ if hasattr(torch._C, "_cuda_getCurrentRawStream"):  # the same, without a Stream
     _raw_stream = torch._C._cuda_getCurrentRawStream  # noqa: F811
 
 
+#===----------------------------------------------------------------------===#
+# DLPack: results handed to torch without a copy or a Python object each
+#===----------------------------------------------------------------------===#
+
+# DLPack's DLDataTypeCode and bits of each element type.
+_DLPACK_TYPE = {"f32": (2, 32), "f16": (2, 16), "bf16": (4, 16), "i8": (0, 8)}
+_DLPACK_CPU, _DLPACK_CUDA = 1, 2
+_capsule_new = ctypes.pythonapi.PyCapsule_New
+_capsule_new.restype = ctypes.py_object
+_capsule_new.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+_DLTENSOR = b"dltensor"
+_from_dlpack = getattr(torch._C, "_from_dlpack", None)
+
+
+def _dlpack_function(library):
+    """qat_dlpack_results of a library (lib/Runtime/CUDA/DLPack.cpp), or
+    None where it predates it or QAT_TORCH_WRAP asks for another way."""
+    if _from_dlpack is None or os.environ.get("QAT_TORCH_WRAP", "dlpack") != "dlpack":
+        return None
+    f = getattr(library, "qat_dlpack_results", None)
+    if f is not None:
+        f.restype = ctypes.c_int
+        f.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
+                      ctypes.c_int, ctypes.c_int32, ctypes.c_int32, ctypes.c_void_p,
+                      ctypes.c_void_p]
+    return f
+
+
+class _DLPackResults:
+    """Everything qat_dlpack_results needs for one function's results,
+    built once: the results' ranks and element types, the addresses of the
+    argument descriptors (a result that is an argument returned as is is not
+    wrapped) and of the array the views come back in."""
+
+    def __init__(self, function, kernel, free, device_type):
+        n = len(kernel.results)
+        self.function, self.count, self.free = function, n, free
+        self.layout = (ctypes.c_int32 * (3 * n))(*[
+            v for t in kernel.function.results
+            for v in (len(t.shape),) + _DLPACK_TYPE[t.dtype]])
+        self.arguments = (ctypes.c_void_p * len(kernel.descs))(
+            *[ctypes.addressof(d) for d in kernel.descs])
+        self.views = (ctypes.c_void_p * n)()
+        self.device_type = _DLPACK_CUDA if device_type == "cuda" else _DLPACK_CPU
+        self.out = ctypes.addressof(kernel.out)
+
+    def __call__(self, device_index, tensors, pointers, out_descs):
+        if self.function(self.out, self.count, self.layout, self.arguments,
+                         len(self.arguments), self.device_type, device_index,
+                         self.free, self.views):
+            raise RuntimeError("qat_dlpack_results: a result's rank is over 8")
+        results = []
+        for view, d in zip(self.views, out_descs):
+            if view:
+                results.append(_from_dlpack(_capsule_new(view, _DLTENSOR, None)))
+            else:  # an argument returned as is
+                results.append(tensors[pointers.index(d.allocated)])
+        return results
+
+
 class _GPURuntime:
     def __init__(self):
         path = pathlib.Path(os.environ.get(
@@ -104,6 +168,8 @@ class _GPURuntime:
                                "qat_cuda_set_stream; rebuild it")
         lib.qat_cuda_set_stream.argtypes = [ctypes.c_void_p]
         self.lib, self.stream = lib, None
+        self.dlpack = _dlpack_function(lib)
+        self.free_address = ctypes.cast(lib.qat_cuda_free, ctypes.c_void_p).value
         torch.cuda.init()
 
     def enter(self, device_index):
@@ -125,9 +191,12 @@ class _GPURuntime:
 
 
 class _CPURuntime:
+    dlpack = None  # per library: see Kernel
+
     def __init__(self):
         self.libc = ctypes.CDLL(ctypes.util.find_library("c"))
         self.libc.free.argtypes = [ctypes.c_void_p]
+        self.free_address = ctypes.cast(self.libc.free, ctypes.c_void_p).value
 
     def enter(self, device_index):
         pass
@@ -212,6 +281,11 @@ class Kernel:
         self.out_descs = ([self.out] if len(self.results) == 1 else
                           [getattr(self.out, f"r{i}") for i in range(len(self.results))])
         self.outputs = list(zip(self.out_descs, self.results))
+        # Results through DLPack where the library that allocates them can
+        # (the CUDA runtime; a CPU artifact linked with DLPack.cpp).
+        dlpack = runtime.dlpack if self.is_cuda else _dlpack_function(function.library)
+        self.dlpack = dlpack and _DLPackResults(dlpack, self, runtime.free_address,
+                                                device_type)
 
     def _argument_error(self, i, t):
         shape, dtype = self.args[i]
@@ -243,9 +317,12 @@ class Kernel:
                 raise self._argument_error(len(pointers), t)
             d.allocated = d.aligned = p
             pointers.append(p)
-        self.runtime.enter(tensors[0].get_device())
+        device = tensors[0].get_device()
+        self.runtime.enter(device)
         self.function.entry(self.out_ref, *self.refs)
         self.runtime.check()
+        if self.dlpack:
+            return self.dlpack(max(device, 0), tensors, pointers, self.out_descs)
         wrap = self.runtime.wrap
         results = []
         for d, result in self.outputs:

@@ -65,6 +65,23 @@ void qat_cuda_set_stream(void *stream);
 /* Back to the runtime's own stream and synchronous calls (the default). */
 void qat_cuda_use_own_stream(void);
 
+/* Results of a compiled function as DLPack tensors (dlpack.h's
+   DLManagedTensor, the "dltensor" capsule of torch.from_dlpack), so that a
+   host takes them over without a copy and without an object of its own per
+   result: `descriptors` points at the `count` memref descriptors a function's
+   C interface returned (one after another), `layout` gives each one's rank,
+   DLDataTypeCode and bits (3 int32 per result), `arguments` the call's
+   `argumentCount` argument descriptors (a result that is an argument
+   returned as is gets NULL: the host has it already). `tensors` receives
+   the DLManagedTensor pointers, on device (deviceType, deviceId). Their
+   deleter calls `release` on the result's allocated pointer (qat_cuda_free for
+   GPU results: stream-ordered, no wait) and recycles the view. Returns 0, or
+   1 if a rank is over 8. Needs no GPU (lib/Runtime/CUDA/DLPack.cpp). */
+int qat_dlpack_results(const void *descriptors, int count,
+                       const int32_t *layout, const void *const *arguments,
+                       int argumentCount, int32_t deviceType, int32_t deviceId,
+                       void (*release)(void *), void **tensors);
+
 /* Milliseconds elapsed between two marks on the stream that compiled code
    runs on. */
 typedef struct qat_cuda_timer qat_cuda_timer;
