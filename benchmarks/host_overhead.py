@@ -116,8 +116,10 @@ def bench_torch(args):
     w = torch.randn(N, K, device=device) / K ** 0.5
     results = forward(x, w)
     assert len(results) == 5 and results[0].shape == (M, N)
+    wrap = ("DLPack" if getattr(forward, "dlpack", None) else
+            "__cuda_array_interface__" if device.type == "cuda" else "a copy")
     what = (f"QATLinear's QuEST forward kernels, {device}, {M}x{K} by {N}x{K}, "
-            f"{args.rows} rows")
+            f"{args.rows} rows, results through {wrap}")
 
     # The compiled function alone through ctypes, on the same descriptors,
     # its results freed: what the call costs without the Python wrapper.
