@@ -17,7 +17,6 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -553,6 +552,7 @@ CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
   std::lock_guard<std::mutex> lock(rt.mutex);
   Kernel &kernel = rt.kernels[function];
   kernel.name = name;
+  kernel.dependentLaunch = false;
   for (CUmodule marked : rt.dependentLaunchModules)
     kernel.dependentLaunch |= marked == module;
   rt.lookups[key] = function;
