@@ -107,6 +107,15 @@ _DLTENSOR = b"dltensor"
 _from_dlpack = getattr(torch._C, "_from_dlpack", None)
 
 
+class _DLPackPlan(ctypes.Structure):
+    """qat_dlpack_plan of include/qat/Runtime/CUDARuntime.h."""
+    _fields_ = [("descriptors", ctypes.c_void_p), ("layout", ctypes.c_void_p),
+                ("arguments", ctypes.c_void_p), ("release", ctypes.c_void_p),
+                ("tensors", ctypes.c_void_p), ("count", ctypes.c_int32),
+                ("argument_count", ctypes.c_int32), ("device_type", ctypes.c_int32),
+                ("device_id", ctypes.c_int32)]
+
+
 def _dlpack_function(library):
     """qat_dlpack_results of a library (lib/Runtime/CUDA/DLPack.cpp), or
     None where it predates it or QAT_TORCH_WRAP asks for another way."""
@@ -115,34 +124,35 @@ def _dlpack_function(library):
     f = getattr(library, "qat_dlpack_results", None)
     if f is not None:
         f.restype = ctypes.c_int
-        f.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p,
-                      ctypes.c_int, ctypes.c_int32, ctypes.c_int32, ctypes.c_void_p,
-                      ctypes.c_void_p]
+        f.argtypes = [ctypes.POINTER(_DLPackPlan)]
     return f
 
 
 class _DLPackResults:
-    """Everything qat_dlpack_results needs for one function's results,
-    built once: the results' ranks and element types, the addresses of the
-    argument descriptors (a result that is an argument returned as is is not
-    wrapped) and of the array the views come back in."""
+    """One function's results as torch tensors through DLPack: the plan
+    (the results' ranks and element types, the argument descriptors, the
+    array the views come back in) is built once, and each call passes it
+    alone."""
 
-    def __init__(self, function, kernel, free, device_type):
+    def __init__(self, function, kernel, release, device_type):
         n = len(kernel.results)
-        self.function, self.count, self.free = function, n, free
+        self.function = function
         self.layout = (ctypes.c_int32 * (3 * n))(*[
             v for t in kernel.function.results
             for v in (len(t.shape),) + _DLPACK_TYPE[t.dtype]])
         self.arguments = (ctypes.c_void_p * len(kernel.descs))(
             *[ctypes.addressof(d) for d in kernel.descs])
         self.views = (ctypes.c_void_p * n)()
-        self.device_type = _DLPACK_CUDA if device_type == "cuda" else _DLPACK_CPU
-        self.out = ctypes.addressof(kernel.out)
+        self.plan = _DLPackPlan(
+            ctypes.addressof(kernel.out), ctypes.addressof(self.layout),
+            ctypes.addressof(self.arguments), release, ctypes.addressof(self.views), n,
+            len(kernel.descs), _DLPACK_CUDA if device_type == "cuda" else _DLPACK_CPU, 0)
+        self.plan_ref = ctypes.byref(self.plan)
 
     def __call__(self, device_index, tensors, pointers, out_descs):
-        if self.function(self.out, self.count, self.layout, self.arguments,
-                         len(self.arguments), self.device_type, device_index,
-                         self.free, self.views):
+        if device_index != self.plan.device_id:
+            self.plan.device_id = device_index
+        if self.function(self.plan_ref):
             raise RuntimeError("qat_dlpack_results: a result's rank is over 8")
         results = []
         for view, d in zip(self.views, out_descs):

@@ -68,19 +68,29 @@ void qat_cuda_use_own_stream(void);
 /* Results of a compiled function as DLPack tensors (dlpack.h's
    DLManagedTensor, the "dltensor" capsule of torch.from_dlpack), so that a
    host takes them over without a copy and without an object of its own per
-   result: `descriptors` points at the `count` memref descriptors a function's
-   C interface returned (one after another), `layout` gives each one's rank,
-   DLDataTypeCode and bits (3 int32 per result), `arguments` the call's
-   `argumentCount` argument descriptors (a result that is an argument
-   returned as is gets NULL: the host has it already). `tensors` receives
-   the DLManagedTensor pointers, on device (deviceType, deviceId). Their
-   deleter calls `release` on the result's allocated pointer (qat_cuda_free for
-   GPU results: stream-ordered, no wait) and recycles the view. Returns 0, or
+   result. A plan describes one function's results once; the host calls
+   qat_dlpack_results after each call of the function. */
+typedef struct qat_dlpack_plan {
+  /* The memref descriptors the function's C interface returned, one after
+     another (its results struct). */
+  const void *descriptors;
+  /* Per result: rank, DLDataTypeCode, bits (3 int32 each). */
+  const int32_t *layout;
+  /* The call's argument descriptors: a result that is an argument returned
+     as is gets NULL (the host has it already). */
+  const void *const *arguments;
+  /* Called on a result's allocated pointer when the host drops its tensor
+     (qat_cuda_free for GPU results: stream-ordered, no wait). */
+  void (*release)(void *);
+  /* Receives a DLManagedTensor pointer per result. */
+  void **tensors;
+  int32_t count, argumentCount;
+  /* DLDeviceType and device ordinal of the results. */
+  int32_t deviceType, deviceId;
+} qat_dlpack_plan;
+/* Fills plan->tensors; the views are recycled once their deleter ran. 0, or
    1 if a rank is over 8. Needs no GPU (lib/Runtime/CUDA/DLPack.cpp). */
-int qat_dlpack_results(const void *descriptors, int count,
-                       const int32_t *layout, const void *const *arguments,
-                       int argumentCount, int32_t deviceType, int32_t deviceId,
-                       void (*release)(void *), void **tensors);
+int qat_dlpack_results(const qat_dlpack_plan *plan);
 
 /* Milliseconds elapsed between two marks on the stream that compiled code
    runs on. */

@@ -99,8 +99,10 @@ struct Runtime {
 };
 
 Runtime &runtime() {
-  static Runtime instance;
-  return instance;
+  // Never destroyed: hosts free results (DLPack deleters) and compiled code
+  // unloads its modules while the process exits.
+  static Runtime *instance = new Runtime;
+  return *instance;
 }
 
 /// Reports a failure according to the error mode. Returns true if the

@@ -92,15 +92,12 @@ void deleteView(DLManagedTensor *tensor) {
 
 } // namespace
 
-int qat_dlpack_results(const void *descriptors, int count,
-                       const int32_t *layout, const void *const *arguments,
-                       int argumentCount, int32_t deviceType, int32_t deviceId,
-                       void (*release)(void *), void **tensors) {
+int qat_dlpack_results(const qat_dlpack_plan *plan) {
   // A memref descriptor: allocated, aligned, offset, sizes[rank],
   // strides[rank], all 8 bytes; a struct of them has no padding.
-  const int64_t *field = static_cast<const int64_t *>(descriptors);
-  for (int i = 0; i < count; ++i) {
-    int32_t rank = layout[3 * i];
+  const int64_t *field = static_cast<const int64_t *>(plan->descriptors);
+  for (int i = 0; i < plan->count; ++i) {
+    int32_t rank = plan->layout[3 * i];
     if (rank < 0 || rank > kMaxRank)
       return 1;
     void *allocated = reinterpret_cast<void *>(field[0]);
@@ -108,18 +105,19 @@ int qat_dlpack_results(const void *descriptors, int count,
     int64_t offset = field[2];
     const int64_t *sizes = field + 3, *strides = field + 3 + rank;
     field += 3 + 2 * rank;
-    tensors[i] = nullptr;
+    plan->tensors[i] = nullptr;
     bool isArgument = false;
-    for (int a = 0; a < argumentCount; ++a)
-      isArgument |= *static_cast<void *const *>(arguments[a]) == allocated;
+    for (int a = 0; a < plan->argumentCount; ++a)
+      isArgument |=
+          *static_cast<void *const *>(plan->arguments[a]) == allocated;
     if (isArgument)
       continue;
     View *view = takeView();
     DLTensor &t = view->tensor.dl_tensor;
-    DLDataType dtype{static_cast<uint8_t>(layout[3 * i + 1]),
-                     static_cast<uint8_t>(layout[3 * i + 2]), 1};
+    DLDataType dtype{static_cast<uint8_t>(plan->layout[3 * i + 1]),
+                     static_cast<uint8_t>(plan->layout[3 * i + 2]), 1};
     t.data = aligned + offset * ((dtype.bits + 7) / 8);
-    t.device = {deviceType, deviceId};
+    t.device = {plan->deviceType, plan->deviceId};
     t.ndim = rank;
     t.dtype = dtype;
     for (int d = 0; d < rank; ++d) {
@@ -132,8 +130,8 @@ int qat_dlpack_results(const void *descriptors, int count,
     view->tensor.manager_ctx = view;
     view->tensor.deleter = deleteView;
     view->allocated = allocated;
-    view->release = release;
-    tensors[i] = &view->tensor;
+    view->release = plan->release;
+    plan->tensors[i] = &view->tensor;
   }
   return 0;
 }

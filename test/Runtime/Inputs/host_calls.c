@@ -80,8 +80,16 @@ int main(void) {
 
   /* Results as DLPack tensors; r1 posing as an argument returned as is. */
   alias = r.r1;
-  if (qat_dlpack_results(&r, 3, layout, arguments, 2, 2, 0, qat_cuda_free,
-                         tensors) != 0)
+  qat_dlpack_plan plan = {.descriptors = &r,
+                          .layout = layout,
+                          .arguments = arguments,
+                          .release = qat_cuda_free,
+                          .tensors = tensors,
+                          .count = 3,
+                          .argumentCount = 2,
+                          .deviceType = 2,
+                          .deviceId = 0};
+  if (qat_dlpack_results(&plan) != 0)
     return 1;
   t = tensors[0];
   printf("view 0: data %s, device %d:%d, rank %d, shape %lldx%lld, strides "
@@ -100,7 +108,8 @@ int main(void) {
     ((DLManagedTensor *)tensors[i])->deleter(tensors[i]);
   qat_cuda_free(r.r1.allocated);
   call("after the views died", &r);
-  qat_dlpack_results(&r, 3, layout, arguments, 1, 2, 0, qat_cuda_free, tensors);
+  plan.argumentCount = 1;
+  qat_dlpack_results(&plan);
   printf("views recycled: %s\n",
          (tensors[0] == first[2] || tensors[0] == first[0]) ? "yes" : "no");
   for (i = 0; i < 3; ++i)
