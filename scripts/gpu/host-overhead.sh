@@ -57,6 +57,7 @@ fi
 
 carry=$(cd "${1:-$root/.device-carry/host}" && pwd)
 out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
 work=$(mktemp -d /tmp/qat-host.XXXX)
 status=0
 for variant in before after; do
