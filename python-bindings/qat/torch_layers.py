@@ -201,8 +201,6 @@ class _GPURuntime:
 
 
 class _CPURuntime:
-    dlpack = None  # per library: see Kernel
-
     def __init__(self):
         self.libc = ctypes.CDLL(ctypes.util.find_library("c"))
         self.libc.free.argtypes = [ctypes.c_void_p]
