@@ -58,9 +58,11 @@ void qat_cuda_synchronize(void);
    the runtime's own stream, and makes it asynchronous, for hosts that order
    their own work on that stream: compiled functions return without waiting
    for the GPU, and device memory (results, temporaries, qat_cuda_alloc) is
-   stream-ordered, taken from and given back to a memory pool of the runtime
+   stream-ordered: a block freed on the stream is kept by size for the next
+   allocation of that size, others come from a memory pool of the runtime
    (cuMemAllocFromPoolAsync/cuMemFreeAsync on the stream; the pool keeps
-   freed memory for reuse). Free buffers in the mode that allocated them. */
+   freed memory for reuse), and the kept blocks go back to the pool when the
+   stream changes. Free buffers in the mode that allocated them. */
 void qat_cuda_set_stream(void *stream);
 /* Back to the runtime's own stream and synchronous calls (the default). */
 void qat_cuda_use_own_stream(void);
