@@ -34,6 +34,7 @@ import ctypes.util
 import math
 import os
 import pathlib
+import warnings
 
 import torch
 from torch import nn
@@ -116,15 +117,38 @@ class _DLPackPlan(ctypes.Structure):
                 ("device_id", ctypes.c_int32)]
 
 
-def _dlpack_function(library):
+def _dlpack_function(library, alloc, release, device_type):
     """qat_dlpack_results of a library (lib/Runtime/CUDA/DLPack.cpp), or
-    None where it predates it or QAT_TORCH_WRAP asks for another way."""
+    None where it predates it, QAT_TORCH_WRAP asks for another way, or this
+    torch does not take its views (checked once on a buffer of 4 floats from
+    `alloc`, given back through `release`)."""
     if _from_dlpack is None or os.environ.get("QAT_TORCH_WRAP", "dlpack") != "dlpack":
         return None
     f = getattr(library, "qat_dlpack_results", None)
-    if f is not None:
-        f.restype = ctypes.c_int
-        f.argtypes = [ctypes.POINTER(_DLPackPlan)]
+    if f is None:
+        return None
+    f.restype = ctypes.c_int
+    f.argtypes = [ctypes.POINTER(_DLPackPlan)]
+    descriptor = compiled.descriptor_type(1)()
+    descriptor.allocated = descriptor.aligned = alloc(16)
+    descriptor.sizes[0], descriptor.strides[0] = 4, 1
+    layout = (ctypes.c_int32 * 3)(1, *_DLPACK_TYPE["f32"])
+    view = ctypes.c_void_p()
+    plan = _DLPackPlan(ctypes.addressof(descriptor), ctypes.addressof(layout), None, release,
+                       ctypes.addressof(view), 1, 0,
+                       _DLPACK_CUDA if device_type == "cuda" else _DLPACK_CPU, 0)
+    try:
+        if f(ctypes.byref(plan)) or not view.value:
+            raise RuntimeError("qat_dlpack_results failed")
+        t = _from_dlpack(_capsule_new(view.value, _DLTENSOR, None))
+        if (t.shape != (4,) or t.dtype != torch.float32 or t.device.type != device_type
+                or t.data_ptr() != descriptor.aligned):
+            raise RuntimeError(f"the view came back as {t.shape}, {t.dtype} on {t.device}")
+        del t
+    except Exception as e:  # noqa: BLE001 -- any failure: the older way
+        warnings.warn(f"qat: this torch does not take the runtime's DLPack results ({e}); "
+                      "wrapping them the older way")
+        return None
     return f
 
 
@@ -178,9 +202,9 @@ class _GPURuntime:
                                "qat_cuda_set_stream; rebuild it")
         lib.qat_cuda_set_stream.argtypes = [ctypes.c_void_p]
         self.lib, self.stream = lib, None
-        self.dlpack = _dlpack_function(lib)
         self.free_address = ctypes.cast(lib.qat_cuda_free, ctypes.c_void_p).value
         torch.cuda.init()
+        self.dlpack = _dlpack_function(lib, lib.qat_cuda_alloc, self.free_address, "cuda")
 
     def enter(self, device_index):
         stream = _raw_stream(device_index)
@@ -204,6 +228,8 @@ class _CPURuntime:
     def __init__(self):
         self.libc = ctypes.CDLL(ctypes.util.find_library("c"))
         self.libc.free.argtypes = [ctypes.c_void_p]
+        self.libc.malloc.restype = ctypes.c_void_p
+        self.libc.malloc.argtypes = [ctypes.c_size_t]
         self.free_address = ctypes.cast(self.libc.free, ctypes.c_void_p).value
 
     def enter(self, device_index):
@@ -291,7 +317,9 @@ class Kernel:
         self.outputs = list(zip(self.out_descs, self.results))
         # Results through DLPack where the library that allocates them can
         # (the CUDA runtime; a CPU artifact linked with DLPack.cpp).
-        dlpack = runtime.dlpack if self.is_cuda else _dlpack_function(function.library)
+        dlpack = (runtime.dlpack if self.is_cuda else
+                  _dlpack_function(function.library, runtime.libc.malloc,
+                                   runtime.free_address, "cpu"))
         self.dlpack = dlpack and _DLPackResults(dlpack, self, runtime.free_address,
                                                 device_type)
 
