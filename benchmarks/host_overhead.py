@@ -24,7 +24,11 @@ plain loop nest). The median over --rounds rounds of --calls calls gives the
 time per call; the compiled code's own time is measured on the same inputs
 (jit: the extension's CompiledFunction.time, which times the call alone;
 torch: its C entry point called directly through ctypes, its results freed,
-without the Python wrapper). Overhead = per call - compiled code. On the GPU
+without the Python wrapper). Overhead = per call - compiled code. The torch
+results come back through DLPack (QAT_TORCH_WRAP=cai: the earlier
+__cuda_array_interface__ objects; =copy on the CPU: copies); the first line
+printed says which. scripts/gpu/host-overhead.sh runs this before and after
+a change on the GPU machine. On the GPU
 calls are asynchronous, so a call's wall time is its host time while the
 GPU keeps up; the GPU time per call (CUDA events around a burst queued
 behind a busy GPU) is printed to show that it does.
@@ -116,8 +120,10 @@ def bench_torch(args):
     w = torch.randn(N, K, device=device) / K ** 0.5
     results = forward(x, w)
     assert len(results) == 5 and results[0].shape == (M, N)
+    wrap = ("DLPack" if getattr(forward, "dlpack", None) else
+            "__cuda_array_interface__" if device.type == "cuda" else "a copy")
     what = (f"QATLinear's QuEST forward kernels, {device}, {M}x{K} by {N}x{K}, "
-            f"{args.rows} rows")
+            f"{args.rows} rows, results through {wrap}")
 
     # The compiled function alone through ctypes, on the same descriptors,
     # its results freed: what the call costs without the Python wrapper.

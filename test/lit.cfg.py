@@ -74,4 +74,9 @@ for _stubs in [os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"),
     if os.path.exists(os.path.join(_stubs, "libcuda.so")):
         config.substitutions.append(("%cuda_stubs", _stubs))
         config.available_features.add("cuda-stub")
+        # Its headers (%cuda_include/cuda.h), for test/Runtime's mock driver.
+        _include = os.path.join(os.path.dirname(os.path.dirname(_stubs)), "include")
+        if os.path.exists(os.path.join(_include, "cuda.h")):
+            config.substitutions.append(("%cuda_include", _include))
+            config.available_features.add("cuda-headers")
         break

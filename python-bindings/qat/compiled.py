@@ -154,7 +154,7 @@ class CUDARuntime:
 
 class Function:
     def __init__(self, library, name, args, results):
-        self.name = name
+        self.name, self.library = name, library
         self.args = [TensorType(*a) for a in args]
         self.results = [TensorType(*r) for r in results]
         self.entry = getattr(library, "_mlir_ciface_" + name)

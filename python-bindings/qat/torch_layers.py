@@ -18,11 +18,15 @@ and carried there; they are linked with the qat CUDA runtime on first use
 
 GPU calls are zero-copy and asynchronous: arguments are the tensors' device
 pointers, compiled code runs on PyTorch's current stream
-(qat_cuda_set_stream), and its results, allocated stream-ordered from the
-runtime's memory pool, become torch tensors through
-`__cuda_array_interface__` and go back to the pool when torch frees them.
-CPU tensors use functions compiled with --qat-to-cpu (for tests on machines
-without a GPU); their results are copied.
+(qat_cuda_set_stream), and its results, allocated stream-ordered by the
+runtime (its cache of freed blocks, then its memory pool), become torch
+tensors through DLPack (qat_dlpack_results: views recycled by the runtime,
+whose deleter gives the memory back without Python) and go back to the
+runtime when torch frees them. CPU tensors use functions compiled with
+--qat-to-cpu (for tests on machines without a GPU); their results, from
+malloc, are taken over the same way. QAT_TORCH_WRAP=copy (CPU) or cai (GPU,
+`__cuda_array_interface__`) selects the older ways, which runtimes and
+artifacts built before qat_dlpack_results take anyway.
 """
 
 import ctypes
@@ -30,6 +34,7 @@ import ctypes.util
 import math
 import os
 import pathlib
+import warnings
 
 import torch
 from torch import nn
@@ -89,6 +94,99 @@ if hasattr(torch._C, "_cuda_getCurrentRawStream"):  # the same, without a Stream
     _raw_stream = torch._C._cuda_getCurrentRawStream  # noqa: F811
 
 
+#===----------------------------------------------------------------------===#
+# DLPack: results handed to torch without a copy or a Python object each
+#===----------------------------------------------------------------------===#
+
+# DLPack's DLDataTypeCode and bits of each element type.
+_DLPACK_TYPE = {"f32": (2, 32), "f16": (2, 16), "bf16": (4, 16), "i8": (0, 8)}
+_DLPACK_CPU, _DLPACK_CUDA = 1, 2
+_capsule_new = ctypes.pythonapi.PyCapsule_New
+_capsule_new.restype = ctypes.py_object
+_capsule_new.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
+_DLTENSOR = b"dltensor"
+_from_dlpack = getattr(torch._C, "_from_dlpack", None)
+
+
+class _DLPackPlan(ctypes.Structure):
+    """qat_dlpack_plan of include/qat/Runtime/CUDARuntime.h."""
+    _fields_ = [("descriptors", ctypes.c_void_p), ("layout", ctypes.c_void_p),
+                ("arguments", ctypes.c_void_p), ("release", ctypes.c_void_p),
+                ("tensors", ctypes.c_void_p), ("count", ctypes.c_int32),
+                ("argument_count", ctypes.c_int32), ("device_type", ctypes.c_int32),
+                ("device_id", ctypes.c_int32)]
+
+
+def _dlpack_function(library, alloc, release, device_type):
+    """qat_dlpack_results of a library (lib/Runtime/CUDA/DLPack.cpp), or
+    None where it predates it, QAT_TORCH_WRAP asks for another way, or this
+    torch does not take its views (checked once on a buffer of 4 floats from
+    `alloc`, given back through `release`)."""
+    if _from_dlpack is None or os.environ.get("QAT_TORCH_WRAP", "dlpack") != "dlpack":
+        return None
+    f = getattr(library, "qat_dlpack_results", None)
+    if f is None:
+        return None
+    f.restype = ctypes.c_int
+    f.argtypes = [ctypes.POINTER(_DLPackPlan)]
+    descriptor = compiled.descriptor_type(1)()
+    descriptor.allocated = descriptor.aligned = alloc(16)
+    descriptor.sizes[0], descriptor.strides[0] = 4, 1
+    layout = (ctypes.c_int32 * 3)(1, *_DLPACK_TYPE["f32"])
+    view = ctypes.c_void_p()
+    plan = _DLPackPlan(ctypes.addressof(descriptor), ctypes.addressof(layout), None, release,
+                       ctypes.addressof(view), 1, 0,
+                       _DLPACK_CUDA if device_type == "cuda" else _DLPACK_CPU, 0)
+    try:
+        if f(ctypes.byref(plan)) or not view.value:
+            raise RuntimeError("qat_dlpack_results failed")
+        t = _from_dlpack(_capsule_new(view.value, _DLTENSOR, None))
+        if (t.shape != (4,) or t.dtype != torch.float32 or t.device.type != device_type
+                or t.data_ptr() != descriptor.aligned):
+            raise RuntimeError(f"the view came back as {t.shape}, {t.dtype} on {t.device}")
+        del t
+    except Exception as e:  # noqa: BLE001 -- any failure: the older way
+        warnings.warn(f"qat: this torch does not take the runtime's DLPack results ({e}); "
+                      "wrapping them the older way")
+        return None
+    return f
+
+
+class _DLPackResults:
+    """One function's results as torch tensors through DLPack: the plan
+    (the results' ranks and element types, the argument descriptors, the
+    array the views come back in) is built once, and each call passes it
+    alone."""
+
+    def __init__(self, function, kernel, release, device_type):
+        n = len(kernel.results)
+        self.function = function
+        self.layout = (ctypes.c_int32 * (3 * n))(*[
+            v for t in kernel.function.results
+            for v in (len(t.shape),) + _DLPACK_TYPE[t.dtype]])
+        self.arguments = (ctypes.c_void_p * len(kernel.descs))(
+            *[ctypes.addressof(d) for d in kernel.descs])
+        self.views = (ctypes.c_void_p * n)()
+        self.plan = _DLPackPlan(
+            ctypes.addressof(kernel.out), ctypes.addressof(self.layout),
+            ctypes.addressof(self.arguments), release, ctypes.addressof(self.views), n,
+            len(kernel.descs), _DLPACK_CUDA if device_type == "cuda" else _DLPACK_CPU, 0)
+        self.plan_ref = ctypes.byref(self.plan)
+
+    def __call__(self, device_index, tensors, pointers, out_descs):
+        if device_index != self.plan.device_id:
+            self.plan.device_id = device_index
+        if self.function(self.plan_ref):
+            raise RuntimeError("qat_dlpack_results: a result's rank is over 8")
+        results = []
+        for view, d in zip(self.views, out_descs):
+            if view:
+                results.append(_from_dlpack(_capsule_new(view, _DLTENSOR, None)))
+            else:  # an argument returned as is
+                results.append(tensors[pointers.index(d.allocated)])
+        return results
+
+
 class _GPURuntime:
     def __init__(self):
         path = pathlib.Path(os.environ.get(
@@ -104,7 +202,9 @@ class _GPURuntime:
                                "qat_cuda_set_stream; rebuild it")
         lib.qat_cuda_set_stream.argtypes = [ctypes.c_void_p]
         self.lib, self.stream = lib, None
+        self.free_address = ctypes.cast(lib.qat_cuda_free, ctypes.c_void_p).value
         torch.cuda.init()
+        self.dlpack = _dlpack_function(lib, lib.qat_cuda_alloc, self.free_address, "cuda")
 
     def enter(self, device_index):
         stream = _raw_stream(device_index)
@@ -128,6 +228,9 @@ class _CPURuntime:
     def __init__(self):
         self.libc = ctypes.CDLL(ctypes.util.find_library("c"))
         self.libc.free.argtypes = [ctypes.c_void_p]
+        self.libc.malloc.restype = ctypes.c_void_p
+        self.libc.malloc.argtypes = [ctypes.c_size_t]
+        self.free_address = ctypes.cast(self.libc.free, ctypes.c_void_p).value
 
     def enter(self, device_index):
         pass
@@ -212,6 +315,13 @@ class Kernel:
         self.out_descs = ([self.out] if len(self.results) == 1 else
                           [getattr(self.out, f"r{i}") for i in range(len(self.results))])
         self.outputs = list(zip(self.out_descs, self.results))
+        # Results through DLPack where the library that allocates them can
+        # (the CUDA runtime; a CPU artifact linked with DLPack.cpp).
+        dlpack = (runtime.dlpack if self.is_cuda else
+                  _dlpack_function(function.library, runtime.libc.malloc,
+                                   runtime.free_address, "cpu"))
+        self.dlpack = dlpack and _DLPackResults(dlpack, self, runtime.free_address,
+                                                device_type)
 
     def _argument_error(self, i, t):
         shape, dtype = self.args[i]
@@ -243,9 +353,12 @@ class Kernel:
                 raise self._argument_error(len(pointers), t)
             d.allocated = d.aligned = p
             pointers.append(p)
-        self.runtime.enter(tensors[0].get_device())
+        device = tensors[0].get_device()
+        self.runtime.enter(device)
         self.function.entry(self.out_ref, *self.refs)
         self.runtime.check()
+        if self.dlpack:
+            return self.dlpack(max(device, 0), tensors, pointers, self.out_descs)
         wrap = self.runtime.wrap
         results = []
         for d, result in self.outputs:

@@ -53,6 +53,7 @@ else:
     if not _DEFAULT_QAT_OPT.exists() and shutil.which("qat-opt"):
         _DEFAULT_QAT_OPT = pathlib.Path(shutil.which("qat-opt"))
 QAT_OPT = pathlib.Path(os.environ.get("QAT_OPT", _DEFAULT_QAT_OPT))
+DLPACK_SOURCE = SCRIPTS.parent / "lib" / "Runtime" / "CUDA" / "DLPack.cpp"
 
 QUEST_ALPHA = [0.7978845587140913, 1.4935346200015913, 2.051068354131873,
                2.513930578568423, 2.9160938834961225, 3.276597282593217,
@@ -242,7 +243,14 @@ def compile_artifact(directory, source, target="gpu", chip="sm_90"):
          directory / "module.llvm.mlir", "-o", directory / "module.ll"])
     run([LLVM / "llc", "-O2", "-filetype=obj", "-relocation-model=pic",
          directory / "module.ll", "-o", directory / "module.o"])
-    run(["cc", "-shared", directory / "module.o", "-o", directory / "module.so", "-lm"])
+    # With the runtime's DLPack views (qat_dlpack_results), so that torch
+    # takes the results over without a copy; where its source is not
+    # installed (pip), torch_layers copies them.
+    link = ["cc", "-shared", directory / "module.o"]
+    if DLPACK_SOURCE.exists():
+        link = ["c++", "-std=c++17", "-O2", "-shared", "-fPIC", "-I", SCRIPTS.parent / "include",
+                directory / "module.o", DLPACK_SOURCE]
+    run(link + ["-o", directory / "module.so", "-lm"])
     (directory / "manifest.json").write_text(json.dumps(
         {"target": "cpu", "functions": _signatures(source)}, indent=1))
 

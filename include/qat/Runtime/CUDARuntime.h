@@ -58,12 +58,41 @@ void qat_cuda_synchronize(void);
    the runtime's own stream, and makes it asynchronous, for hosts that order
    their own work on that stream: compiled functions return without waiting
    for the GPU, and device memory (results, temporaries, qat_cuda_alloc) is
-   stream-ordered, taken from and given back to a memory pool of the runtime
+   stream-ordered: a block freed on the stream is kept by size for the next
+   allocation of that size, others come from a memory pool of the runtime
    (cuMemAllocFromPoolAsync/cuMemFreeAsync on the stream; the pool keeps
-   freed memory for reuse). Free buffers in the mode that allocated them. */
+   freed memory for reuse), and the kept blocks go back to the pool when the
+   stream changes. Free buffers in the mode that allocated them. */
 void qat_cuda_set_stream(void *stream);
 /* Back to the runtime's own stream and synchronous calls (the default). */
 void qat_cuda_use_own_stream(void);
+
+/* Results of a compiled function as DLPack tensors (dlpack.h's
+   DLManagedTensor, the "dltensor" capsule of torch.from_dlpack), so that a
+   host takes them over without a copy and without an object of its own per
+   result. A plan describes one function's results once; the host calls
+   qat_dlpack_results after each call of the function. */
+typedef struct qat_dlpack_plan {
+  /* The memref descriptors the function's C interface returned, one after
+     another (its results struct). */
+  const void *descriptors;
+  /* Per result: rank, DLDataTypeCode, bits (3 int32 each). */
+  const int32_t *layout;
+  /* The call's argument descriptors: a result that is an argument returned
+     as is gets NULL (the host has it already). */
+  const void *const *arguments;
+  /* Called on a result's allocated pointer when the host drops its tensor
+     (qat_cuda_free for GPU results: stream-ordered, no wait). */
+  void (*release)(void *);
+  /* Receives a DLManagedTensor pointer per result. */
+  void **tensors;
+  int32_t count, argumentCount;
+  /* DLDeviceType and device ordinal of the results. */
+  int32_t deviceType, deviceId;
+} qat_dlpack_plan;
+/* Fills plan->tensors; the views are recycled once their deleter ran. 0, or
+   1 if a rank is over 8. Needs no GPU (lib/Runtime/CUDA/DLPack.cpp). */
+int qat_dlpack_results(const qat_dlpack_plan *plan);
 
 /* Milliseconds elapsed between two marks on the stream that compiled code
    runs on. */

@@ -12,23 +12,68 @@
 
 #include <cuda.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <mutex>
-#include <set>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace {
+
+/// A kernel the compiled code looked up: its name, so that a failed launch
+/// says which kernel failed, and whether its module was marked by
+/// qat-gpu-dependent-launch (launched with programmatic stream
+/// serialization, unless disabled).
+struct Kernel {
+  std::string name;
+  bool dependentLaunch = false;
+};
+
+/// Compiled code looks its kernels up by (module, name) before every launch;
+/// the name is a constant of the compiled code, so its address is the key
+/// (the string is compared too, for hosts that pass another buffer).
+struct LookupKey {
+  CUmodule module;
+  const char *name;
+  bool operator==(const LookupKey &other) const {
+    return module == other.module && name == other.name;
+  }
+};
+struct LookupKeyHash {
+  size_t operator()(const LookupKey &key) const {
+    return std::hash<const void *>()(key.module) * 31 ^
+           std::hash<const void *>()(key.name);
+  }
+};
+
+/// Device memory of the asynchronous mode that compiled code and its host
+/// freed, kept by size for the next allocation on the same stream: a call
+/// allocates its results and temporaries again and again with the same
+/// sizes, and a hit here costs no driver call. Reuse on the stream that
+/// freed the block is ordered after every use before the free, as in the
+/// pool itself. Blocks go back to the pool when the stream changes or the
+/// cache holds more than `limit` bytes.
+struct BlockCache {
+  std::unordered_map<size_t, std::vector<CUdeviceptr>> free;
+  /// Sizes of the blocks handed out by the asynchronous mode.
+  std::unordered_map<CUdeviceptr, size_t> live;
+  size_t cachedBytes = 0;
+  static constexpr size_t limit = size_t(256) << 20;
+};
 
 /// Process-wide state: one context (the device's primary context) and one
 /// stream. Compiled code creates and destroys a stream around every call;
 /// handing out the same stream keeps calls ordered and costs nothing.
 struct Runtime {
+  /// Guards the maps below and initialization; the hot paths take it only
+  /// briefly (an uncontended lock is tens of nanoseconds).
   std::mutex mutex;
-  bool initialized = false;
+  std::atomic<bool> initialized{false};
   CUdevice device = 0;
   CUcontext context = nullptr;
   CUstream stream = nullptr;
@@ -37,14 +82,14 @@ struct Runtime {
   bool useExternal = false;
   CUstream external = nullptr;
   CUmemoryPool pool = nullptr;
+  BlockCache blocks;
   qat_cuda_error_mode mode = QAT_CUDA_ERRORS_EXIT;
+  std::atomic<bool> errorPending{false};
   std::string firstError;
-  /// Kernel names, so that a failed launch says which kernel failed.
-  std::map<CUfunction, std::string> kernelNames;
-  /// Modules marked by qat-gpu-dependent-launch, and their kernels: launched
-  /// with programmatic stream serialization (unless disabled).
-  std::set<CUmodule> dependentLaunchModules;
-  std::set<CUfunction> dependentLaunchKernels;
+  std::unordered_map<LookupKey, CUfunction, LookupKeyHash> lookups;
+  std::unordered_map<CUfunction, Kernel> kernels;
+  /// Modules marked by qat-gpu-dependent-launch.
+  std::vector<CUmodule> dependentLaunchModules;
   bool dependentLaunch = true;
   /// The last kernels launched since the last synchronization (and how
   /// many before them): a fault inside a kernel surfaces only when the host
@@ -54,8 +99,10 @@ struct Runtime {
 };
 
 Runtime &runtime() {
-  static Runtime instance;
-  return instance;
+  // Never destroyed: hosts free results (DLPack deleters) and compiled code
+  // unloads its modules while the process exits.
+  static Runtime *instance = new Runtime;
+  return *instance;
 }
 
 /// Reports a failure according to the error mode. Returns true if the
@@ -71,7 +118,7 @@ bool fail(const char *format, ...) {
     std::fprintf(stderr, "qat-cuda-runtime: error: %s\n", message);
     std::exit(1);
   }
-  if (rt.firstError.empty())
+  if (!rt.errorPending.exchange(true))
     rt.firstError = message;
   return true;
 }
@@ -98,36 +145,52 @@ bool check(CUresult result, const char *call, const std::string &subject) {
               subject.c_str(), name, text);
 }
 
+/// The name compiled code looked `function` up by.
+std::string kernelName(CUfunction function) {
+  Runtime &rt = runtime();
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  auto it = rt.kernels.find(function);
+  return it == rt.kernels.end() ? "?" : it->second.name;
+}
+
 /// Waits for `stream`, or for `event` if given; on failure the error names
 /// the kernels launched since the last wait (one of which faulted).
 bool synchronize(CUstream stream, const char *what, CUevent event = nullptr) {
   Runtime &rt = runtime();
   CUresult result =
       event ? cuEventSynchronize(event) : cuStreamSynchronize(stream);
+  std::vector<CUfunction> launched;
+  size_t before = 0;
+  {
+    std::lock_guard<std::mutex> lock(rt.mutex);
+    launched.swap(rt.unsynchronized);
+    std::swap(before, rt.unsynchronizedBefore);
+  }
   std::string subject = what;
-  if (result != CUDA_SUCCESS && !rt.unsynchronized.empty()) {
+  if (result != CUDA_SUCCESS && !launched.empty()) {
     subject += " (kernels launched since the last wait:";
-    for (CUfunction kernel : rt.unsynchronized)
-      subject += " '" + rt.kernelNames[kernel] + "'";
-    if (rt.unsynchronizedBefore)
-      subject +=
-          ", after " + std::to_string(rt.unsynchronizedBefore) + " others";
+    for (CUfunction kernel : launched)
+      subject += " '" + kernelName(kernel) + "'";
+    if (before)
+      subject += ", after " + std::to_string(before) + " others";
     subject += "; CUDA_LAUNCH_BLOCKING=1 names the one that failed)";
   }
-  rt.unsynchronized.clear();
-  rt.unsynchronizedBefore = 0;
   return check(result, event ? "cuEventSynchronize" : "cuStreamSynchronize",
                subject);
 }
 
 /// True while an earlier error is pending in record mode: later work is
 /// skipped, because its inputs may be garbage.
-bool pending() { return !runtime().firstError.empty(); }
+bool pending() {
+  return runtime().errorPending.load(std::memory_order_acquire);
+}
 
 bool ensureInitialized(int ordinal = -1) {
   Runtime &rt = runtime();
+  if (rt.initialized.load(std::memory_order_acquire))
+    return true;
   std::lock_guard<std::mutex> lock(rt.mutex);
-  if (rt.initialized)
+  if (rt.initialized.load(std::memory_order_relaxed))
     return true;
   if (ordinal < 0) {
     const char *env = std::getenv("QAT_CUDA_DEVICE");
@@ -151,16 +214,21 @@ bool ensureInitialized(int ordinal = -1) {
     return false;
   if (const char *env = std::getenv("QAT_CUDA_DEPENDENT_LAUNCH"))
     rt.dependentLaunch = std::string(env) != "0";
-  rt.initialized = true;
+  rt.initialized.store(true, std::memory_order_release);
   return true;
 }
 
-/// Makes the runtime's context current on the calling thread.
+/// Makes the runtime's context current on the calling thread. Every entry
+/// point calls it; the context is set only where another one is current
+/// (cuCtxGetCurrent reads a thread-local, cuCtxSetCurrent costs more).
 bool enter() {
   if (!ensureInitialized())
     return false;
   if (pending())
     return false;
+  CUcontext current = nullptr;
+  if (cuCtxGetCurrent(&current) == CUDA_SUCCESS && current == runtime().context)
+    return true;
   return !check(cuCtxSetCurrent(runtime().context), "cuCtxSetCurrent", "");
 }
 
@@ -199,9 +267,80 @@ CUmodule noteDependentLaunch(CUmodule module) {
       cuModuleGetGlobal(&marker, &bytes, module,
                         QAT_CUDA_DEPENDENT_LAUNCH_MARKER) == CUDA_SUCCESS) {
     std::lock_guard<std::mutex> lock(runtime().mutex);
-    runtime().dependentLaunchModules.insert(module);
+    runtime().dependentLaunchModules.push_back(module);
   }
   return module;
+}
+
+/// Sizes are rounded up so that calls whose dynamic sizes differ a little
+/// still find each other's blocks.
+size_t cachedSize(size_t bytes) {
+  constexpr size_t granule = 512;
+  return (bytes ? bytes + granule - 1 : granule) / granule * granule;
+}
+
+/// A block of at least `bytes` on the external stream, from the cache or
+/// the pool; 0 after an error. The caller has entered.
+CUdeviceptr allocateOrdered(size_t bytes) {
+  Runtime &rt = runtime();
+  size_t size = cachedSize(bytes);
+  {
+    std::lock_guard<std::mutex> lock(rt.mutex);
+    auto bin = rt.blocks.free.find(size);
+    if (bin != rt.blocks.free.end() && !bin->second.empty()) {
+      CUdeviceptr ptr = bin->second.back();
+      bin->second.pop_back();
+      rt.blocks.cachedBytes -= size;
+      rt.blocks.live.emplace(ptr, size);
+      return ptr;
+    }
+  }
+  CUdeviceptr ptr = 0;
+  if (check(cuMemAllocFromPoolAsync(&ptr, size, rt.pool, rt.external),
+            "cuMemAllocFromPoolAsync", std::to_string(bytes) + " bytes"))
+    return 0;
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  rt.blocks.live.emplace(ptr, size);
+  return ptr;
+}
+
+/// Gives a block of the asynchronous mode back: to the cache while the host
+/// runs on the stream it was freed on, else to the pool (ordered on the last
+/// external stream, which its last use was queued on). False if `ptr` is not
+/// such a block.
+bool freeOrdered(CUdeviceptr ptr) {
+  Runtime &rt = runtime();
+  std::unique_lock<std::mutex> lock(rt.mutex);
+  auto it = rt.blocks.live.find(ptr);
+  if (it == rt.blocks.live.end())
+    return false;
+  size_t size = it->second;
+  rt.blocks.live.erase(it);
+  if (rt.useExternal && rt.blocks.cachedBytes + size <= BlockCache::limit) {
+    rt.blocks.free[size].push_back(ptr);
+    rt.blocks.cachedBytes += size;
+    return true;
+  }
+  CUstream stream = rt.external;
+  lock.unlock();
+  check(cuMemFreeAsync(ptr, stream), "cuMemFreeAsync", "");
+  return true;
+}
+
+/// Hands the cached blocks back to the pool, ordered on the stream that
+/// freed them (the external stream, about to change).
+void releaseCache() {
+  Runtime &rt = runtime();
+  std::vector<CUdeviceptr> blocks;
+  {
+    std::lock_guard<std::mutex> lock(rt.mutex);
+    for (auto &bin : rt.blocks.free)
+      blocks.insert(blocks.end(), bin.second.begin(), bin.second.end());
+    rt.blocks.free.clear();
+    rt.blocks.cachedBytes = 0;
+  }
+  for (CUdeviceptr ptr : blocks)
+    check(cuMemFreeAsync(ptr, rt.external), "cuMemFreeAsync", "");
 }
 
 } // namespace
@@ -220,7 +359,10 @@ const char *qat_cuda_last_error(void) {
   return pending() ? runtime().firstError.c_str() : nullptr;
 }
 
-void qat_cuda_clear_error(void) { runtime().firstError.clear(); }
+void qat_cuda_clear_error(void) {
+  runtime().firstError.clear();
+  runtime().errorPending.store(false, std::memory_order_release);
+}
 
 int qat_cuda_init(int ordinal) { return ensureInitialized(ordinal) ? 0 : 1; }
 
@@ -244,13 +386,11 @@ void *qat_cuda_alloc(size_t bytes) {
   if (!enter())
     return nullptr;
   Runtime &rt = runtime();
+  if (rt.useExternal)
+    return reinterpret_cast<void *>(allocateOrdered(bytes));
   CUdeviceptr ptr = 0;
-  if (rt.useExternal
-          ? check(cuMemAllocFromPoolAsync(&ptr, bytes ? bytes : 1, rt.pool,
-                                          rt.external),
-                  "cuMemAllocFromPoolAsync", std::to_string(bytes) + " bytes")
-          : check(cuMemAlloc(&ptr, bytes ? bytes : 1), "cuMemAlloc",
-                  std::to_string(bytes) + " bytes"))
+  if (check(cuMemAlloc(&ptr, bytes ? bytes : 1), "cuMemAlloc",
+            std::to_string(bytes) + " bytes"))
     return nullptr;
   return reinterpret_cast<void *>(ptr);
 }
@@ -258,23 +398,28 @@ void *qat_cuda_alloc(size_t bytes) {
 void qat_cuda_free(void *devicePtr) {
   if (!devicePtr || !enter())
     return;
-  Runtime &rt = runtime();
-  if (rt.useExternal)
-    check(cuMemFreeAsync(reinterpret_cast<CUdeviceptr>(devicePtr), rt.external),
-          "cuMemFreeAsync", "");
-  else
-    check(cuMemFree(reinterpret_cast<CUdeviceptr>(devicePtr)), "cuMemFree", "");
+  CUdeviceptr ptr = reinterpret_cast<CUdeviceptr>(devicePtr);
+  if (!freeOrdered(ptr))
+    check(cuMemFree(ptr), "cuMemFree", "");
 }
 
 void qat_cuda_set_stream(void *stream) {
   if (!enter() || !ensurePool())
     return;
   Runtime &rt = runtime();
+  if (rt.useExternal && rt.external == static_cast<CUstream>(stream))
+    return;
+  releaseCache();
   rt.external = static_cast<CUstream>(stream);
   rt.useExternal = true;
 }
 
-void qat_cuda_use_own_stream(void) { runtime().useExternal = false; }
+void qat_cuda_use_own_stream(void) {
+  Runtime &rt = runtime();
+  if (rt.useExternal && enter())
+    releaseCache();
+  rt.useExternal = false;
+}
 
 void qat_cuda_copy_to_device(void *devicePtr, const void *hostPtr,
                              size_t bytes) {
@@ -372,25 +517,47 @@ CUmodule mgpuModuleLoadJIT(void *data, int optLevel) {
 }
 
 void mgpuModuleUnload(CUmodule module) {
+  Runtime &rt = runtime();
+  if (!module || !rt.initialized)
+    return;
+  {
+    // A later module may get the same handle.
+    std::lock_guard<std::mutex> lock(rt.mutex);
+    for (auto it = rt.lookups.begin(); it != rt.lookups.end();)
+      it = it->first.module == module ? rt.lookups.erase(it) : std::next(it);
+    auto &marked = rt.dependentLaunchModules;
+    marked.erase(std::remove(marked.begin(), marked.end(), module),
+                 marked.end());
+  }
   // Compiled code unloads from a global destructor, when the driver may
   // already be shutting down; the process is ending, so a failure there
   // loses nothing.
-  if (module && runtime().initialized)
-    (void)cuModuleUnload(module);
+  (void)cuModuleUnload(module);
 }
 
 CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
   if (!module || !enter())
     return nullptr;
+  Runtime &rt = runtime();
+  LookupKey key{module, name};
+  {
+    std::lock_guard<std::mutex> lock(rt.mutex);
+    auto it = rt.lookups.find(key);
+    if (it != rt.lookups.end() &&
+        rt.kernels[it->second].name.compare(name) == 0)
+      return it->second;
+  }
   CUfunction function = nullptr;
   if (check(cuModuleGetFunction(&function, module, name), "cuModuleGetFunction",
             std::string("kernel '") + name + "'"))
     return nullptr;
-  Runtime &rt = runtime();
   std::lock_guard<std::mutex> lock(rt.mutex);
-  rt.kernelNames[function] = name;
-  if (rt.dependentLaunchModules.count(module))
-    rt.dependentLaunchKernels.insert(function);
+  Kernel &kernel = rt.kernels[function];
+  kernel.name = name;
+  kernel.dependentLaunch = false;
+  for (CUmodule marked : rt.dependentLaunchModules)
+    kernel.dependentLaunch |= marked == module;
+  rt.lookups[key] = function;
   return function;
 }
 
@@ -416,11 +583,17 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
   if (!function || gridX == 0 || gridY == 0 || gridZ == 0 || !enter())
     return;
   Runtime &rt = runtime();
+  bool dependent = false;
+  {
+    std::lock_guard<std::mutex> lock(rt.mutex);
+    auto it = rt.kernels.find(function);
+    dependent = it != rt.kernels.end() && it->second.dependentLaunch;
+  }
   // The kernel's name is built only for an error, not on every launch (a
-  // string and a map lookup per launch of a call of a few microseconds).
+  // string per launch of a call of a few microseconds).
   auto failed = [&](CUresult result, const char *call) {
     return result != CUDA_SUCCESS &&
-           check(result, call, "kernel '" + rt.kernelNames[function] + "'");
+           check(result, call, "kernel '" + kernelName(function) + "'");
   };
   if (smem > 48 * 1024 &&
       failed(cuFuncSetAttribute(function,
@@ -430,7 +603,7 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
     return;
   CUresult result;
   const char *call = "cuLaunchKernel";
-  if (rt.dependentLaunch && rt.dependentLaunchKernels.count(function)) {
+  if (rt.dependentLaunch && dependent) {
     CUlaunchAttribute dependent = {};
     dependent.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
     dependent.value.programmaticStreamSerializationAllowed = 1;
@@ -451,13 +624,14 @@ void mgpuLaunchKernel(CUfunction function, intptr_t gridX, intptr_t gridY,
     result = cuLaunchKernel(function, gridX, gridY, gridZ, blockX, blockY,
                             blockZ, smem, stream, params, extra);
   }
-  if (!failed(result, call)) {
-    if (rt.unsynchronized.size() == 8) {
-      rt.unsynchronized.erase(rt.unsynchronized.begin());
-      ++rt.unsynchronizedBefore;
-    }
-    rt.unsynchronized.push_back(function);
+  if (failed(result, call))
+    return;
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  if (rt.unsynchronized.size() == 8) {
+    rt.unsynchronized.erase(rt.unsynchronized.begin());
+    ++rt.unsynchronizedBefore;
   }
+  rt.unsynchronized.push_back(function);
 }
 
 void *mgpuMemAlloc(uint64_t bytes, CUstream /*stream*/, bool /*hostShared*/) {
