@@ -1036,6 +1036,27 @@ def _epilogue_consumers(out_dtype, rshape, rform):
             lambda y, x: np.maximum(y * _bcast(x["colscale"], "n") + x["res"], 0.0),
             lambda y, x: np.abs(_bcast(x["colscale"], "n")) + 0 * y,
             lambda y, x: np.abs(y * _bcast(x["colscale"], "n")) + np.abs(x["res"]) + 1.0),
+        # A causal mask from the element's position (linalg.index) and a
+        # scale: j <= i ? y / 8 : -30000.
+        "causal": (
+            lambda shp: (
+                f"  %e = tensor.empty() : {to}\n"
+                f"  %r = linalg.generic {{indexing_maps = [{amap(rform)}, {amap(rform)}], "
+                f"iterator_types = [{par}]}}\n"
+                f"      ins(%y : {ty}) outs(%e : {to}) {{\n"
+                f"  ^bb0(%v: f32, %o: {out_dtype}):\n"
+                f"    %i = linalg.index {len(rform) - 2} : index\n"
+                f"    %j = linalg.index {len(rform) - 1} : index\n"
+                f"    %keep = arith.cmpi ule, %j, %i : index\n"
+                f"    %eighth = arith.constant 0.125 : f32\n"
+                f"    %low = arith.constant -30000.0 : f32\n"
+                f"    %p1 = arith.mulf %v, %eighth : f32\n"
+                f"    %g = arith.select %keep, %p1, %low : f32\n" + trunc[0] +
+                f"    linalg.yield {trunc[1]} : {out_dtype}\n  }} -> {to}\n"),
+            [],
+            lambda y, x: np.where(_causal(y), y / 8, -30000.0),
+            lambda y, x: np.where(_causal(y), 0.125, 0.0),
+            lambda y, x: np.abs(y) / 8 + 1.0),
         # tanh(y + bias): the bias as a generic's broadcast map.
         "bias_tanh": (
             lambda shp: (
@@ -1052,6 +1073,11 @@ def _epilogue_consumers(out_dtype, rshape, rform):
             lambda y, x: np.ones(y.shape),
             lambda y, x: np.abs(y) + np.abs(x["bias"]) + 1.0),
     }
+
+
+def _causal(y):
+    """Where column <= row, over the last two dimensions of y."""
+    return np.arange(y.shape[-1])[None, :] <= np.arange(y.shape[-2])[:, None]
 
 
 def _bcast(v, along):
@@ -1137,7 +1163,8 @@ def epilogue_cases():
     """A contraction's elementwise consumer, fused into the GPU kernel's
     epilogue: a bias + GELU chain of three ops rounded to bf16, a scale per
     row, a scalar and a mask, a batch with a second matrix and a per-column
-    scale, and the large tile; odd shapes (guarded tails, single-element
+    scale, a causal mask from the element's position, and the large tile;
+    odd shapes (guarded tails, single-element
     stores where N is odd)."""
     return [
         epilogue_case("bias_gelu_bf16_67x45x100", 67, 45, 100, "bf16", "bf16", "bias_gelu"),
@@ -1146,6 +1173,8 @@ def epilogue_cases():
         epilogue_case("residual_relu_batch3_33x65x77", 33, 65, 77, "bf16", "f32",
                       "residual_relu", batch=3, b_form="nk"),
         epilogue_case("bias_tanh_f16_1030x1800x24", 1030, 1800, 24, "f16", "f16", "bias_tanh"),
+        epilogue_case("causal_batch2_f32_tB_70x70x40", 70, 70, 40, "f32", "f32", "causal",
+                      batch=2, b_form="nk"),
     ]
 
 

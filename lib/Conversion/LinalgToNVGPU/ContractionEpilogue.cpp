@@ -20,8 +20,9 @@
 //   position: a full tensor of the result's shape (a second matrix, a mask),
 //   a row or column vector (a bias), a scalar tensor, each loaded in the
 //   epilogue. Elements of int or float type.
-// * E's body is pure scalar code without regions or linalg.index, and takes
-//   from outside only constants (which are cloned into the kernel).
+// * E's body is pure scalar code without regions (linalg.index is the
+//   element's batch, row or column), and takes from outside only constants
+//   (which are cloned into the kernel).
 // * Elementwise producers of E's other operands (a linalg.broadcast of the
 //   bias) with no other use are fused into E, and so is, repeatedly, E's
 //   only user when it is elementwise in the same sense (bias + GELU written
@@ -55,8 +56,7 @@ namespace {
 bool isScalarBody(linalg::LinalgOp op) {
   Block *body = op.getBlock();
   for (Operation &inner : body->without_terminator())
-    if (inner.getNumRegions() != 0 || isa<linalg::IndexOp>(inner) ||
-        !isMemoryEffectFree(&inner))
+    if (inner.getNumRegions() != 0 || !isMemoryEffectFree(&inner))
       return false;
   llvm::SetVector<Value> captured;
   getUsedValuesDefinedAbove(op->getRegion(0), captured);

@@ -467,8 +467,17 @@ Value ContractionKernelBuilder::applyEpilogue(Value element, Value row,
       break;
     }
   }
-  for (Operation &op : body.without_terminator())
+  for (Operation &op : body.without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(op)) {
+      // The op's loops are the result's dimensions.
+      int64_t dim = index.getDim();
+      mapping.map(index.getResult(), dim == spec.out.batchDim ? batchIndex
+                                     : dim == spec.out.rowDim ? row
+                                                              : col);
+      continue;
+    }
     b.clone(op, mapping);
+  }
   return mapping.lookup(body.getTerminator()->getOperand(0));
 }
 

@@ -136,7 +136,7 @@ func.func @shared(%x: tensor<64x64xf32>, %w: tensor<64x64xf32>) -> (tensor<64x64
 
 // What does not fuse (each keeps its own op after a plain kernel): a
 // consumer that reads the result transposed, a reduction, two different
-// consumers, a consumer in another block, a body with linalg.index.
+// consumers, a consumer in another block.
 
 // CHECK-LABEL: func.func @not_fused(
 // CHECK:         gpu.launch_func @qat_contraction_40x24x16_tf32_f32_64x64::
@@ -149,14 +149,12 @@ func.func @shared(%x: tensor<64x64xf32>, %w: tensor<64x64xf32>) -> (tensor<64x64
 // CHECK:         gpu.launch_func @qat_contraction_40x24x16_tf32_f32_64x64::
 // CHECK:         scf.for
 // CHECK:           linalg.exp
-// CHECK:         gpu.launch_func @qat_contraction_40x24x16_tf32_f32_64x64::
-// CHECK:         linalg.index
 // CHECK-NOT:   _epilogue
 #id = affine_map<(m, n) -> (m, n)>
 #t = affine_map<(m, n) -> (n, m)>
 #sum = affine_map<(m, n) -> (m)>
 func.func @not_fused(%x: tensor<40x16xf32>, %w: tensor<16x24xf32>)
-    -> (tensor<24x40xf32>, tensor<40xf32>, tensor<40x24xf32>, tensor<40x24xf32>, tensor<40x24xf32>, tensor<40x24xf32>) {
+    -> (tensor<24x40xf32>, tensor<40xf32>, tensor<40x24xf32>, tensor<40x24xf32>, tensor<40x24xf32>) {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<40x24xf32>
   %z = linalg.fill ins(%zero : f32) outs(%e : tensor<40x24xf32>) -> tensor<40x24xf32>
@@ -183,15 +181,42 @@ func.func @not_fused(%x: tensor<40x16xf32>, %w: tensor<16x24xf32>)
     %ex = linalg.exp ins(%y5 : tensor<40x24xf32>) outs(%it : tensor<40x24xf32>) -> tensor<40x24xf32>
     scf.yield %ex : tensor<40x24xf32>
   }
-  %y6 = linalg.matmul ins(%x, %w : tensor<40x16xf32>, tensor<16x24xf32>) outs(%z : tensor<40x24xf32>) -> tensor<40x24xf32>
-  %r6 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%y6 : tensor<40x24xf32>) outs(%e : tensor<40x24xf32>) {
+  return %r1, %r2, %r3, %r4, %r5 : tensor<24x40xf32>, tensor<40xf32>, tensor<40x24xf32>, tensor<40x24xf32>, tensor<40x24xf32>
+}
+
+// -----
+
+// linalg.index is the element's position: a causal mask of a batch of
+// scores Q K^T (the batch on the grid's y, rows and columns of the tile).
+
+// CHECK-LABEL: gpu.module @qat_contraction_2x40x40x16_tf32_f32_64x64_epilogue
+// CHECK:         %[[BATCH:.*]] = gpu.block_id  y
+// CHECK:         nvgpu.mma.sync
+// CHECK:         scf.if
+// CHECK:           arith.cmpi ule, %[[COL:.*]], %[[ROW:.*]] : index
+// CHECK:           arith.select
+// CHECK:           vector.store %{{.*}}, %{{.*}}[%[[BATCH]], %[[ROW]], %[[COL]]]
+// CHECK-LABEL: func.func @causal(
+// CHECK-NOT:     linalg.generic
+#q = affine_map<(b, m, n, k) -> (b, m, k)>
+#k = affine_map<(b, m, n, k) -> (b, n, k)>
+#s = affine_map<(b, m, n, k) -> (b, m, n)>
+#id3 = affine_map<(b, m, n) -> (b, m, n)>
+func.func @causal(%q: tensor<2x40x16xf32>, %k: tensor<2x40x16xf32>) -> tensor<2x40x40xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %e = tensor.empty() : tensor<2x40x40xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<2x40x40xf32>) -> tensor<2x40x40xf32>
+  %s = linalg.batch_matmul indexing_maps = [#q, #k, #s]
+      ins(%q, %k : tensor<2x40x16xf32>, tensor<2x40x16xf32>) outs(%z : tensor<2x40x40xf32>) -> tensor<2x40x40xf32>
+  %m = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%s : tensor<2x40x40xf32>) outs(%e : tensor<2x40x40xf32>) {
   ^bb0(%v: f32, %o: f32):
-    %i = linalg.index 0 : index
-    %ii = arith.index_cast %i : index to i32
-    %f = arith.sitofp %ii : i32 to f32
-    %s = arith.addf %v, %f : f32
-    linalg.yield %s : f32
-  } -> tensor<40x24xf32>
-  return %r1, %r2, %r3, %r4, %r5, %r6 : tensor<24x40xf32>, tensor<40xf32>, tensor<40x24xf32>, tensor<40x24xf32>, tensor<40x24xf32>, tensor<40x24xf32>
+    %i = linalg.index 1 : index
+    %j = linalg.index 2 : index
+    %keep = arith.cmpi ule, %j, %i : index
+    %r = arith.select %keep, %v, %ninf : f32
+    linalg.yield %r : f32
+  } -> tensor<2x40x40xf32>
+  return %m : tensor<2x40x40xf32>
 }
