@@ -54,10 +54,13 @@ void mlir::qat::buildQATToNVPTXPipeline(
   rows.allowFallback = true;
   pm.addNestedPass<func::FuncOp>(createConvertQATToGPU(rows));
   // Float contractions (the gradient matmuls of a backward pass, any
-  // linalg.matmul or batch_matmul of a model) on the tensor cores, before
-  // the elementwise fusion could fold producers into their bodies.
+  // linalg.matmul or batch_matmul of a model) on the tensor cores, with an
+  // elementwise consumer (bias, activation, scale, mask) in the kernel's
+  // epilogue, before the elementwise fusion could fold producers into their
+  // bodies.
   ConvertLinalgContractionsToNVGPUOptions contractions;
   contractions.precision = options.contractionPrecision;
+  contractions.fuseEpilogues = options.fuseEpilogues;
   pm.addPass(createConvertLinalgContractionsToNVGPU(contractions));
   // What the row kernels do not cover (long rows, f64, sub-byte code
   // types, ...) takes the generic route: linalg, then kernels below. It runs

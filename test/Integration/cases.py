@@ -39,6 +39,7 @@ with expected results computed exactly.
 """
 
 import itertools
+import math
 
 import numpy as np
 
@@ -48,7 +49,7 @@ F32 = np.float32
 
 
 def t(shape, dtype="f32"):
-    return "tensor<" + "x".join(str(d) for d in shape) + "x" + dtype + ">"
+    return "tensor<" + "".join(f"{d}x" for d in shape) + dtype + ">"
 
 
 class Case:
@@ -81,7 +82,7 @@ class Case:
 
 def np_dtype(dtype):
     return {"f32": np.float32, "bf16": np.float32, "f16": np.float16,
-            "i8": np.int8, "i32": np.int32}[dtype]
+            "i8": np.int8, "i32": np.int32, "i1": np.bool_}[dtype]
 
 
 # --- Comparison helpers ------------------------------------------------------
@@ -941,6 +942,242 @@ def contraction_cases():
     ]
 
 
+# --- Contractions with an elementwise consumer (the GPU kernel's epilogue) -------------
+
+
+def _gelu(x):
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+# name -> (MLIR of the consumer given the shape of a form, its extra
+# arguments as (name, form, dtype, generator), the float64 reference
+# f(y, extras), |df/dy| as an array of (y, extras) and the magnitude the
+# consumer's f32 operations work at). The MLIR reads %y (the product, f32)
+# and defines %r (the result, of the case's output type). A form names the
+# dimensions of an argument by letters of the result's form rform ("mn" or
+# "bmn"): "n" a vector along n, "1" one element, "-n" the result's
+# dimensions without n (a per-row vector, per batch if there is one), "*"
+# the result's shape.
+def _epilogue_consumers(out_dtype, rshape, rform):
+    dims = "(" + ", ".join(rform) + ")"
+
+    def amap(form):
+        return f"affine_map<{dims} -> ({', '.join(form)})>"
+
+    par = ", ".join(['"parallel"'] * len(rform))
+    ty, to = t(rshape), t(rshape, out_dtype)
+    trunc = (f"    %rt = arith.truncf %g : f32 to {out_dtype}\n", "%rt") \
+        if out_dtype != "f32" else ("", "%g")
+    return {
+        # Bias (linalg.broadcast + linalg.add, two named ops) then GELU in a
+        # generic that rounds to the output type: three ops, one epilogue.
+        "bias_gelu": (
+            lambda shp: (
+                f"  %e = tensor.empty() : {ty}\n"
+                f"  %bb = linalg.broadcast ins(%bias : {t(shp('n'))}) outs(%e : {ty}) "
+                f"dimensions = [{', '.join(str(i) for i, d in enumerate(rform) if d != 'n')}]\n"
+                f"  %s = linalg.add ins(%y, %bb : {ty}, {ty}) outs(%e : {ty}) -> {ty}\n"
+                f"  %eo = tensor.empty() : {to}\n"
+                f"  %r = linalg.generic {{indexing_maps = [{amap(rform)}, {amap(rform)}], "
+                f"iterator_types = [{par}]}} ins(%s : {ty}) outs(%eo : {to}) {{\n"
+                f"  ^bb0(%v: f32, %o: {out_dtype}):\n"
+                f"    %half = arith.constant 0.5 : f32\n"
+                f"    %one = arith.constant 1.0 : f32\n"
+                f"    %rs2 = arith.constant 0.707106769 : f32\n"
+                f"    %u = arith.mulf %v, %rs2 : f32\n"
+                f"    %er = math.erf %u : f32\n"
+                f"    %p = arith.addf %er, %one : f32\n"
+                f"    %h = arith.mulf %v, %half : f32\n"
+                f"    %g = arith.mulf %h, %p : f32\n" + trunc[0] +
+                f"    linalg.yield {trunc[1]} : {out_dtype}\n  }} -> {to}\n"),
+            [("bias", "n", "f32", normal())],
+            lambda y, x: _gelu(y + x["bias"]),
+            # |GELU'| <= 1.13
+            lambda y, x: np.full(y.shape, 1.13),
+            lambda y, x: np.abs(y) + np.abs(x["bias"]) + 1.0),
+        # A per-row scale (a column vector), a scalar tensor (of a 1-element
+        # argument: the runners pass no rank-0 arrays) and a mask (i1, the
+        # result's shape): mask ? y * scale * alpha : -1.
+        "scale_mask": (
+            lambda shp: (
+                f"  %neg = arith.constant -1.0 : f32\n"
+                f"  %alpha = tensor.collapse_shape %alpha1 [] : tensor<1xf32> into tensor<f32>\n"
+                f"  %e = tensor.empty() : {to}\n"
+                f"  %r = linalg.generic {{indexing_maps = [{amap(rform)}, {amap(rform.replace('n', ''))}, "
+                f"{amap('')}, {amap(rform)}, {amap(rform)}], iterator_types = [{par}]}}\n"
+                f"      ins(%y, %scale, %alpha, %mask : {ty}, {t(shp('-n'))}, "
+                f"tensor<f32>, {t(rshape, 'i1')}) outs(%e : {to}) {{\n"
+                f"  ^bb0(%v: f32, %sc: f32, %al: f32, %mk: i1, %o: {out_dtype}):\n"
+                f"    %p1 = arith.mulf %v, %sc : f32\n"
+                f"    %p2 = arith.mulf %p1, %al : f32\n"
+                f"    %g = arith.select %mk, %p2, %neg : f32\n" + trunc[0] +
+                f"    linalg.yield {trunc[1]} : {out_dtype}\n  }} -> {to}\n"),
+            [("scale", "-n", "f32", normal()), ("alpha1", "1", "f32", normal()),
+             ("mask", "*", "i1", lambda rng, shape: rng.random(shape) < 0.7)],
+            lambda y, x: np.where(x["mask"], y * _bcast(x["scale"], "m") * x["alpha1"], -1.0),
+            lambda y, x: np.where(x["mask"], np.abs(_bcast(x["scale"], "m") * x["alpha1"]), 0.0),
+            lambda y, x: np.abs(y * _bcast(x["scale"], "m") * x["alpha1"]) + 1.0),
+        # A second matrix and a per-column scale, then ReLU: max(y * s + z, 0).
+        "residual_relu": (
+            lambda shp: (
+                f"  %e = tensor.empty() : {to}\n"
+                f"  %zero = arith.constant 0.0 : f32\n"
+                f"  %r = linalg.generic {{indexing_maps = [{amap(rform)}, {amap(rform.replace('m', ''))}, "
+                f"{amap(rform)}, {amap(rform)}], iterator_types = [{par}]}}\n"
+                f"      ins(%y, %colscale, %res : {ty}, {t(shp('-m'))}, {ty}) "
+                f"outs(%e : {to}) {{\n"
+                f"  ^bb0(%v: f32, %sc: f32, %rv: f32, %o: {out_dtype}):\n"
+                f"    %p1 = arith.mulf %v, %sc : f32\n"
+                f"    %p2 = arith.addf %p1, %rv : f32\n"
+                f"    %g = arith.maximumf %p2, %zero : f32\n" + trunc[0] +
+                f"    linalg.yield {trunc[1]} : {out_dtype}\n  }} -> {to}\n"),
+            [("colscale", "-m", "f32", normal()), ("res", "*", "f32", normal())],
+            lambda y, x: np.maximum(y * _bcast(x["colscale"], "n") + x["res"], 0.0),
+            lambda y, x: np.abs(_bcast(x["colscale"], "n")) + 0 * y,
+            lambda y, x: np.abs(y * _bcast(x["colscale"], "n")) + np.abs(x["res"]) + 1.0),
+        # A causal mask from the element's position (linalg.index) and a
+        # scale: j <= i ? y / 8 : -30000.
+        "causal": (
+            lambda shp: (
+                f"  %e = tensor.empty() : {to}\n"
+                f"  %r = linalg.generic {{indexing_maps = [{amap(rform)}, {amap(rform)}], "
+                f"iterator_types = [{par}]}}\n"
+                f"      ins(%y : {ty}) outs(%e : {to}) {{\n"
+                f"  ^bb0(%v: f32, %o: {out_dtype}):\n"
+                f"    %i = linalg.index {len(rform) - 2} : index\n"
+                f"    %j = linalg.index {len(rform) - 1} : index\n"
+                f"    %keep = arith.cmpi ule, %j, %i : index\n"
+                f"    %eighth = arith.constant 0.125 : f32\n"
+                f"    %low = arith.constant -30000.0 : f32\n"
+                f"    %p1 = arith.mulf %v, %eighth : f32\n"
+                f"    %g = arith.select %keep, %p1, %low : f32\n" + trunc[0] +
+                f"    linalg.yield {trunc[1]} : {out_dtype}\n  }} -> {to}\n"),
+            [],
+            lambda y, x: np.where(_causal(y), y / 8, -30000.0),
+            lambda y, x: np.where(_causal(y), 0.125, 0.0),
+            lambda y, x: np.abs(y) / 8 + 1.0),
+        # tanh(y + bias): the bias as a generic's broadcast map.
+        "bias_tanh": (
+            lambda shp: (
+                f"  %e = tensor.empty() : {to}\n"
+                f"  %r = linalg.generic {{indexing_maps = [{amap(rform)}, {amap('n')}, {amap(rform)}], "
+                f"iterator_types = [{par}]}}\n"
+                f"      ins(%y, %bias : {ty}, {t(shp('n'))}) outs(%e : {to}) {{\n"
+                f"  ^bb0(%v: f32, %bv: f32, %o: {out_dtype}):\n"
+                f"    %p1 = arith.addf %v, %bv : f32\n"
+                f"    %g = math.tanh %p1 : f32\n" + trunc[0] +
+                f"    linalg.yield {trunc[1]} : {out_dtype}\n  }} -> {to}\n"),
+            [("bias", "n", "f32", normal())],
+            lambda y, x: np.tanh(y + x["bias"]),
+            lambda y, x: np.ones(y.shape),
+            lambda y, x: np.abs(y) + np.abs(x["bias"]) + 1.0),
+    }
+
+
+def _causal(y):
+    """Where column <= row, over the last two dimensions of y."""
+    return np.arange(y.shape[-1])[None, :] <= np.arange(y.shape[-2])[:, None]
+
+
+def _bcast(v, along):
+    """A per-row ("m": indexed by m) or per-column ("n") vector, with the
+    batch in front when the case has one, shaped to broadcast over
+    [batch,] m, n."""
+    if along == "m":
+        return v[..., :, None]
+    return v[..., None, :]
+
+
+def epilogue_case(name, m, n, k, in_dtype, out_dtype, consumer, batch=0, b_form="kn"):
+    """Y = A B (linalg.matmul or linalg.batch_matmul into a fill of zero, f32)
+    and an elementwise consumer of Y (see _epilogue_consumers), which the GPU
+    applies in the contraction kernel's epilogue.
+
+    Tolerance, against float64: the product's error e = rel * sum_k |a b|
+    (contraction_case's rel) times the consumer's |df/dy|, plus 1e-6 of the
+    magnitude the consumer's f32 operations (and erf/tanh) work at, plus one
+    rounding to the output type of |ref| + that error."""
+    rform = ("b" if batch else "") + "mn"
+    bshape = [batch] if batch else []
+    dims = {"m": m, "n": n, "k": k}
+    ashape, bshp = bshape + [m, k], bshape + [dims[d] for d in b_form]
+    rshape = bshape + [m, n]
+    mlir_of, extras, ref_f, lip, mag = _epilogue_consumers(out_dtype, rshape, rform)[consumer]
+
+    def eshape(form):
+        form = rform if form == "*" else \
+            rform.replace(form[1:], "") if form.startswith("-") else form
+        return [{"b": batch, "m": m, "n": n, "1": 1}[d] for d in form]
+    at, bt = t(ashape, in_dtype), t(bshp, in_dtype)
+    yt, ot = t(rshape), t(rshape, out_dtype)
+    if batch:
+        bmap = "(b, n, k)" if b_form == "nk" else "(b, k, n)"
+        maps = (f"indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, "
+                f"affine_map<(b, m, n, k) -> {bmap}>, affine_map<(b, m, n, k) -> (b, m, n)>] ")
+        op = "linalg.batch_matmul"
+    else:
+        bmap = "(n, k)" if b_form == "nk" else "(k, n)"
+        maps = (f"indexing_maps = [affine_map<(m, n, k) -> (m, k)>, "
+                f"affine_map<(m, n, k) -> {bmap}>, affine_map<(m, n, k) -> (m, n)>] ")
+        op = "linalg.matmul"
+    eargs = [(nm, eshape(form), dt, gen) for nm, form, dt, gen in extras]
+    params = ", ".join([f"%a: {at}", f"%bm: {bt}"] + [f"%{nm}: {t(s, dt)}" for nm, s, dt, _ in eargs])
+    func = "case_epilogue_" + name
+    mlir = (f"func.func @{func}({params}) -> {ot} attributes {{llvm.emit_c_interface}} {{\n"
+            f"  %zf = arith.constant 0.0 : f32\n"
+            f"  %ey = tensor.empty() : {yt}\n"
+            f"  %z = linalg.fill ins(%zf : f32) outs(%ey : {yt}) -> {yt}\n"
+            f"  %y = {op} {maps}ins(%a, %bm : {at}, {bt}) outs(%z : {yt}) -> {yt}\n"
+            + mlir_of(eshape) + f"  return %r : {ot}\n}}\n")
+
+    def check(inputs, outputs):
+        a = maybe_bf16(inputs[0], in_dtype).astype(np.float64)
+        b = maybe_bf16(inputs[1], in_dtype).astype(np.float64)
+        if b_form == "nk":
+            b = np.swapaxes(b, -1, -2)
+        y, terms = a @ b, np.abs(a) @ np.abs(b)
+        x = {nm: (v.astype(np.float64) if dt != "i1" else v.astype(bool))
+             for (nm, _, dt, _), v in zip(eargs, inputs[2:])}
+        ref = ref_f(y, x)
+        out = np.asarray(outputs[0], np.float64)
+        rel = 2.0 ** -9 if in_dtype == "f32" else 2.0 ** -14
+        out_rel = {"f32": 2.0 ** -23, "bf16": 2.0 ** -8, "f16": 2.0 ** -11}[out_dtype]
+        err_in = lip(y, x) * rel * terms + 1e-6 * mag(y, x)
+        bound = err_in + out_rel * (np.abs(ref) + err_in) + 1e-30
+        finite_like(out, ref, "epilogue")
+        err = np.abs(out - ref)
+        worst = float(np.max(err / bound))
+        if worst > 1:
+            i = np.unravel_index(np.argmax(err / bound), err.shape)
+            raise Failure(f"epilogue: error {err[i]:.3g} at {i} (got {out[i]}, "
+                          f"want {ref[i]}, bound {bound[i]:.3g})")
+        return f"max error {worst:.3f} of the bound"
+
+    args = [(ashape, in_dtype, normal()), (bshp, in_dtype, normal())] + \
+        [(s, dt, gen) for _, s, dt, gen in eargs]
+    return Case("epilogue_" + name, mlir, func, args, check, [(rshape, out_dtype)])
+
+
+def epilogue_cases():
+    """A contraction's elementwise consumer, fused into the GPU kernel's
+    epilogue: a bias + GELU chain of three ops rounded to bf16, a scale per
+    row, a scalar and a mask, a batch with a second matrix and a per-column
+    scale, a causal mask from the element's position, and the large tile;
+    odd shapes (guarded tails, single-element
+    stores where N is odd)."""
+    return [
+        epilogue_case("bias_gelu_bf16_67x45x100", 67, 45, 100, "bf16", "bf16", "bias_gelu"),
+        epilogue_case("scale_mask_f32_tB_37x130x29", 37, 130, 29, "f32", "f32", "scale_mask",
+                      b_form="nk"),
+        epilogue_case("residual_relu_batch3_33x65x77", 33, 65, 77, "bf16", "f32",
+                      "residual_relu", batch=3, b_form="nk"),
+        epilogue_case("bias_tanh_f16_1030x1800x24", 1030, 1800, 24, "f16", "f16", "bias_tanh"),
+        epilogue_case("causal_batch2_f32_tB_70x70x40", 70, 70, 40, "f32", "f32", "causal",
+                      batch=2, b_form="nk"),
+    ]
+
+
 # Row counts of the dynamic-rows cases: one row, odd counts, counts that are
 # not multiples of the row kernels' rows per CTA (8 or 16) nor of
 # qat.matmul's 128-row tiles, and more than one tile.
@@ -971,5 +1208,5 @@ def all_cases(seed=2026):
     from special_cases import special_cases  # NaN/Inf/zero/subnormal, clip<k>
     rng = np.random.default_rng(seed)
     return (quantizer_cases(rng) + rms_cases() + hadamard_cases(rng) + row_kernel_cases()
-            + matmul_cases(rng) + contraction_cases() + dynamic_row_cases() + special_cases()
+            + matmul_cases(rng) + contraction_cases() + epilogue_cases() + dynamic_row_cases() + special_cases()
             + exact_cases.exact_cases())

@@ -289,6 +289,28 @@ def ConvertLinalgContractionsToNVGPU
     integer and f64 contractions, dynamic shapes, more than one M, N, K or
     batch dimension, bodies that are not a multiply-accumulate, f32 inputs
     with precision=f32, and buffers (the pass works on tensors).
+
+    Epilogue fusion (`fuse-epilogues`, on by default): when every use of the
+    result is one elementwise linalg op in the same block that reads it
+    where it is (identity maps), that op (generalized, with the elementwise
+    producers of its other operands and a chain of elementwise users fused
+    into it by linalg's elementwise fusion) runs in the kernel's epilogue:
+    its body is applied to each element before the store, its other
+    operands (a bias vector, a scale, a mask, a second matrix) loaded at the
+    element's position, and the op disappears. A consumer that reads the
+    result transposed, a reduction, or a second consumer keep their own
+    kernels (`LinalgToNVGPU/ContractionEpilogue.cpp` has the rules).
+
+    <!-- mlir-doc: wrap %x: tensor<64x96xbf16>, %w: tensor<96x80xbf16>, %zero: tensor<64x80xf32>, %bias: tensor<80xf32>, %e: tensor<64x80xf32> -->
+    ```mlir
+    %y = linalg.matmul ins(%x, %w : tensor<64x96xbf16>, tensor<96x80xbf16>)
+        outs(%zero : tensor<64x80xf32>) -> tensor<64x80xf32>
+    %b = linalg.broadcast ins(%bias : tensor<80xf32>)
+        outs(%e : tensor<64x80xf32>) dimensions = [0]
+    %h = linalg.add ins(%y, %b : tensor<64x80xf32>, tensor<64x80xf32>)
+        outs(%e : tensor<64x80xf32>) -> tensor<64x80xf32>
+    // -> one launch of a kernel that stores acc + bias[j]
+    ```
   }];
   let options = [
     Option<"precision", "precision", "::mlir::qat::ContractionPrecision",
@@ -300,7 +322,10 @@ def ConvertLinalgContractionsToNVGPU
              clEnumValN(::mlir::qat::ContractionPrecision::BF16, "bf16",
                         "operands rounded to bf16, bf16 mma.sync"),
              clEnumValN(::mlir::qat::ContractionPrecision::F32, "f32",
-                        "no tensor cores: exact f32 in the plain kernels"))}]>
+                        "no tensor cores: exact f32 in the plain kernels"))}]>,
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
+           "Apply an elementwise consumer of the result in the kernel's "
+           "epilogue">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

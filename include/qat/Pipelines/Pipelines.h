@@ -107,6 +107,11 @@ struct QATToNVPTXPipelineOptions
                      "operands rounded to bf16, bf16 mma.sync"),
           clEnumValN(ContractionPrecision::F32, "f32",
                      "no tensor cores: exact f32 in plain kernels"))};
+  PassOptions::Option<bool> fuseEpilogues{
+      *this, "fuse-epilogues",
+      llvm::cl::desc("Apply an elementwise consumer of a float contraction "
+                     "in its kernel's epilogue (docs/gpu.md)"),
+      llvm::cl::init(true)};
 };
 
 /// Checks what LLVM would reject only with a fatal error or not at all: the

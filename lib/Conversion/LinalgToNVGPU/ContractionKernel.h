@@ -9,6 +9,7 @@
 #define QAT_LIB_CONVERSION_LINALGTONVGPU_CONTRACTIONKERNEL_H
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 
 #include <string>
@@ -37,6 +38,46 @@ struct ContractionOperand {
   }
 };
 
+/// One operand of an epilogue's elementwise op (ContractionEpilogue::op, in
+/// its operand order).
+struct EpilogueOperand {
+  enum class Kind {
+    /// The contraction's result (read at the element's own position).
+    Result,
+    /// A buffer of its own, loaded at the element's (batch, row, col).
+    Buffer,
+    /// Not read by the body (an init): neither loaded nor passed.
+    Unused,
+  };
+  /// Where each memref dimension of a buffer sits in the result.
+  enum class Role { Batch, Row, Col };
+
+  Kind kind = Kind::Unused;
+  SmallVector<int64_t> shape;
+  Type elementType;
+  SmallVector<Role> roles;
+
+  bool operator==(const EpilogueOperand &other) const {
+    return kind == other.kind && shape == other.shape &&
+           elementType == other.elementType && roles == other.roles;
+  }
+};
+
+/// An elementwise linalg.generic applied to every element of the
+/// contraction's result in the kernel, before the store: its body is cloned
+/// once per element, its block arguments bound to the element (rounded to
+/// the contraction's result type) and to the other operands loaded at the
+/// element's position. The kernel then stores the body's yield, of type
+/// `resultType`, instead of the contraction's result.
+struct ContractionEpilogue {
+  /// The body (a region of the generic, or the kernel cache's copy of one).
+  Region *body = nullptr;
+  SmallVector<EpilogueOperand> operands;
+  Type resultType;
+
+  bool operator==(const ContractionEpilogue &other) const;
+};
+
 /// CTA tiles of at least this many CTAs use the large tile (see
 /// ContractionKernelSpec::chooseTiles).
 constexpr int64_t kMinLargeTileCTAs = 120;
@@ -51,6 +92,8 @@ struct ContractionKernelSpec {
   bool accumulate = false;
   /// What the tensor cores multiply: bf16, f16, or f32 (as tf32).
   Type computeType;
+  /// Applied to each element before the store; none: the result is stored.
+  std::optional<ContractionEpilogue> epilogue;
   /// CTA tile and its grid of warps.
   int64_t tileM = 128, tileN = 128, warpsM = 2, warpsN = 4;
 
@@ -65,7 +108,8 @@ struct ContractionKernelSpec {
     return llvm::divideCeil(m, tileM) * llvm::divideCeil(n, tileN);
   }
   /// A symbol-friendly name that tells kernels apart, e.g.
-  /// `qat_contraction_64x256x128_tf32_f32_64x64`.
+  /// `qat_contraction_64x256x128_tf32_f32_64x64` (`_epilogue` appended for a
+  /// fused epilogue).
   std::string getName() const;
   bool operator==(const ContractionKernelSpec &other) const;
 };
@@ -80,11 +124,26 @@ struct ContractionKernel {
 /// Builds the mma.sync kernel for `spec` as a `gpu.func` named
 /// `qat_contraction_mma_sync` inside `module`, together with its
 /// shared-memory buffer. Its arguments are A, B, the init (when
-/// `spec.accumulate`) and the result buffer.
+/// `spec.accumulate`), the epilogue's buffers (in its operand order) and the
+/// result buffer.
 ContractionKernel
 buildContractionMmaSyncKernel(OpBuilder &builder, Location loc,
                               gpu::GPUModuleOp module,
                               const ContractionKernelSpec &spec);
+
+/// The elementwise consumer of `contraction` that its kernel can apply in its
+/// epilogue, formed into one linalg.generic (named ops generalized, chains of
+/// elementwise ops and the elementwise producers of its other operands fused
+/// into it), or failure (the IR is then unchanged). `out` is the layout of
+/// the contraction's result. ContractionEpilogue.cpp states the rules.
+FailureOr<linalg::GenericOp> formEpilogue(RewriterBase &rewriter,
+                                          linalg::LinalgOp contraction,
+                                          const ContractionOperand &out);
+
+/// The description of `op` (from formEpilogue) as the epilogue of the
+/// contraction whose result is `result` with layout `out`.
+ContractionEpilogue describeEpilogue(linalg::GenericOp op, Value result,
+                                     const ContractionOperand &out);
 
 } // namespace mlir::qat
 

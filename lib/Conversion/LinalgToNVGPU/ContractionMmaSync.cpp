@@ -41,9 +41,11 @@
 //   a clamped in-bounds address and replaced by zero; the epilogue stores
 //   only in-bounds elements. Where the tile divides the dimension the guard
 //   is not emitted.
-// * Epilogue: acc (+ init) converted to the result type and stored straight
-//   from the accumulator fragments, two adjacent elements per access where
-//   the result's columns are contiguous and N is even.
+// * Epilogue: acc (+ init) converted to the result type, passed through the
+//   fused elementwise op if any (its body cloned per element, its other
+//   operands loaded at the element's position: ContractionEpilogue.cpp) and
+//   stored straight from the accumulator fragments, two adjacent elements
+//   per access where the result's columns are contiguous and N is even.
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,7 +56,9 @@
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -93,6 +97,8 @@ std::string ContractionKernelSpec::getName() const {
                                  return type;
                                }())
      << "_" << out.elementType << "_" << tileM << "x" << tileN;
+  if (epilogue)
+    os << "_epilogue";
   return name;
 }
 
@@ -101,8 +107,9 @@ bool ContractionKernelSpec::operator==(
   return batch == other.batch && m == other.m && n == other.n && k == other.k &&
          lhs == other.lhs && rhs == other.rhs && out == other.out &&
          accumulate == other.accumulate && computeType == other.computeType &&
-         tileM == other.tileM && tileN == other.tileN &&
-         warpsM == other.warpsM && warpsN == other.warpsN;
+         epilogue == other.epilogue && tileM == other.tileM &&
+         tileN == other.tileN && warpsM == other.warpsM &&
+         warpsN == other.warpsN;
 }
 
 //===----------------------------------------------------------------------===//
@@ -228,6 +235,9 @@ private:
   void storeTile(ArrayRef<StagedElement> elements, Value stage);
   void multiplyTile(Value stage, MutableArrayRef<Value> accumulators);
   void emitEpilogue(ArrayRef<Value> accumulators);
+  /// The epilogue's body applied to `element` (of the contraction's result
+  /// type) at (row, col); `element` itself without an epilogue.
+  Value applyEpilogue(Value element, Value row, Value col);
 
   ImplicitLocOpBuilder &b;
   const ContractionKernelSpec &spec;
@@ -236,6 +246,10 @@ private:
   Block *entry = nullptr;
   DenseMap<int64_t, Value> indexConstants;
   Value lhs, rhs, init, result, shared;
+  /// The epilogue's buffers, one per EpilogueOperand::Kind::Buffer operand.
+  SmallVector<Value> epilogueBuffers;
+  /// The constants the epilogue's body takes from outside, cloned at entry.
+  IRMapping epilogueConstants;
   Value tid, lane, warpM, warpN, m0, n0, batchIndex;
 };
 
@@ -427,8 +441,49 @@ void ContractionKernelBuilder::multiplyTile(
   }
 }
 
+Value ContractionKernelBuilder::applyEpilogue(Value element, Value row,
+                                              Value col) {
+  if (!spec.epilogue)
+    return element;
+  Block &body = spec.epilogue->body->front();
+  IRMapping mapping = epilogueConstants;
+  auto buffer = epilogueBuffers.begin();
+  for (auto [operand, argument] :
+       llvm::zip_equal(spec.epilogue->operands, body.getArguments())) {
+    switch (operand.kind) {
+    case EpilogueOperand::Kind::Result:
+      mapping.map(argument, element);
+      break;
+    case EpilogueOperand::Kind::Buffer: {
+      SmallVector<Value> at;
+      for (EpilogueOperand::Role role : operand.roles)
+        at.push_back(role == EpilogueOperand::Role::Batch ? batchIndex
+                     : role == EpilogueOperand::Role::Row ? row
+                                                          : col);
+      mapping.map(argument, memref::LoadOp::create(b, *buffer++, at));
+      break;
+    }
+    case EpilogueOperand::Kind::Unused:
+      break;
+    }
+  }
+  for (Operation &op : body.without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(op)) {
+      // The op's loops are the result's dimensions.
+      int64_t dim = index.getDim();
+      mapping.map(index.getResult(), dim == spec.out.batchDim ? batchIndex
+                                     : dim == spec.out.rowDim ? row
+                                                              : col);
+      continue;
+    }
+    b.clone(op, mapping);
+  }
+  return mapping.lookup(body.getTerminator()->getOperand(0));
+}
+
 void ContractionKernelBuilder::emitEpilogue(ArrayRef<Value> accumulators) {
-  Type resultType = spec.out.elementType;
+  Type resultType =
+      spec.epilogue ? spec.epilogue->resultType : spec.out.elementType;
   Type f32 = b.getF32Type();
   bool guardRows = spec.m % spec.tileM != 0;
   bool guardCols = spec.n % spec.tileN != 0;
@@ -463,7 +518,8 @@ void ContractionKernelBuilder::emitEpilogue(ArrayRef<Value> accumulators) {
               vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{h, e});
           if (initValue)
             sum = arith::AddFOp::create(b, sum, convert(initValue, f32));
-          return convert(sum, resultType);
+          return applyEpilogue(convert(sum, spec.out.elementType), row,
+                               add(col, e));
         };
         if (pairs) {
           Value inBounds =
@@ -475,8 +531,11 @@ void ContractionKernelBuilder::emitEpilogue(ArrayRef<Value> accumulators) {
             SmallVector<Value> at = indices(spec.out, row, col);
             Value initPair;
             if (spec.accumulate)
-              initPair = vector::LoadOp::create(b, pairType, init, at,
-                                                /*nontemporal=*/false, align);
+              initPair = vector::LoadOp::create(
+                  b, VectorType::get({2}, spec.out.elementType), init, at,
+                  /*nontemporal=*/false,
+                  llvm::MaybeAlign(
+                      spec.out.elementType.getIntOrFloatBitWidth() / 4));
             SmallVector<Value, 2> values;
             for (int64_t e : {0, 1})
               values.push_back(
@@ -516,6 +575,17 @@ void ContractionKernelBuilder::build(gpu::GPUFuncOp func,
   rhs = entry->getArgument(arg++);
   if (spec.accumulate)
     init = entry->getArgument(arg++);
+  if (spec.epilogue) {
+    for (const EpilogueOperand &operand : spec.epilogue->operands)
+      if (operand.kind == EpilogueOperand::Kind::Buffer)
+        epilogueBuffers.push_back(entry->getArgument(arg++));
+    llvm::SetVector<Value> captured;
+    getUsedValuesDefinedAbove(*spec.epilogue->body, captured);
+    for (Value value : captured)
+      epilogueConstants.map(
+          value, b.clone(*value.getDefiningOp())
+                     ->getResult(cast<OpResult>(value).getResultNumber()));
+  }
   result = entry->getArgument(arg++);
 
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
@@ -587,7 +657,15 @@ mlir::qat::buildContractionMmaSyncKernel(OpBuilder &builder, Location loc,
   SmallVector<Type> arguments = {memref(spec.lhs), memref(spec.rhs)};
   if (spec.accumulate)
     arguments.push_back(memref(spec.out));
-  arguments.push_back(memref(spec.out));
+  Type resultType = spec.out.elementType;
+  if (spec.epilogue) {
+    for (const EpilogueOperand &operand : spec.epilogue->operands)
+      if (operand.kind == EpilogueOperand::Kind::Buffer)
+        arguments.push_back(
+            MemRefType::get(operand.shape, operand.elementType));
+    resultType = spec.epilogue->resultType;
+  }
+  arguments.push_back(MemRefType::get(spec.out.shape, resultType));
   auto func = gpu::GPUFuncOp::create(b, "qat_contraction_mma_sync",
                                      b.getFunctionType(arguments, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());

@@ -21,10 +21,10 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
-#include "mlir/Transforms/WalkPatternRewriteDriver.h"
 
 #include <limits>
 
@@ -195,9 +195,9 @@ public:
   /// before the top-level op that holds `user`.
   ContractionKernel getOrCreate(OpBuilder &builder, Operation *user,
                                 const ContractionKernelSpec &spec) {
-    for (auto &[existing, kernel] : kernels)
-      if (existing == spec)
-        return kernel;
+    for (Entry &entry : kernels)
+      if (entry.spec == spec)
+        return entry.kernel;
     Operation *topLevel = user;
     while (topLevel->getParentOp() != module)
       topLevel = topLevel->getParentOp();
@@ -211,73 +211,95 @@ public:
                     builder.getUnitAttr());
     ContractionKernel kernel =
         buildContractionMmaSyncKernel(builder, user->getLoc(), gpuModule, spec);
-    kernels.emplace_back(spec, kernel);
+    Entry &entry = kernels.emplace_back();
+    entry.spec = spec;
+    entry.kernel = kernel;
+    if (spec.epilogue) {
+      // The epilogue's op goes away; later specs are compared with a copy
+      // of its body.
+      entry.body = std::make_unique<Region>();
+      IRMapping mapping;
+      spec.epilogue->body->cloneInto(entry.body.get(), mapping);
+      entry.spec.epilogue->body = entry.body.get();
+    }
     return kernel;
   }
 
 private:
+  struct Entry {
+    ContractionKernelSpec spec;
+    ContractionKernel kernel;
+    std::unique_ptr<Region> body;
+  };
+
   ModuleOp module;
   SymbolTable symbolTable;
-  SmallVector<std::pair<ContractionKernelSpec, ContractionKernel>, 0> kernels;
+  std::vector<Entry> kernels;
 };
 
-/// contraction -> to_buffer (A, B, init when read), memref.alloc (result),
-/// gpu.launch_func, to_tensor (result).
-struct ContractionToKernelLaunch : OpInterfaceRewritePattern<linalg::LinalgOp> {
-  ContractionToKernelLaunch(MLIRContext *context, KernelCache &cache,
-                            ContractionPrecision precision)
-      : OpInterfaceRewritePattern(context), cache(cache), precision(precision) {
-  }
-
-  LogicalResult matchAndRewrite(linalg::LinalgOp op,
-                                PatternRewriter &rewriter) const override {
-    // Ops already inside kernels (none today) stay.
-    if (op->getParentOfType<gpu::LaunchOp>() ||
-        op->getParentOfType<gpu::GPUModuleOp>())
-      return rewriter.notifyMatchFailure(op, "inside a kernel");
-    FailureOr<ContractionKernelSpec> spec = getSpec(op, precision);
-    if (failed(spec))
-      return rewriter.notifyMatchFailure(op, "not a supported contraction");
-    ContractionKernel kernel = cache.getOrCreate(rewriter, op, *spec);
-
-    Location loc = op.getLoc();
-    SmallVector<Value> buffers;
-    SmallVector<Value> tensors = {op.getDpsInputOperand(0)->get(),
-                                  op.getDpsInputOperand(1)->get()};
-    if (spec->accumulate)
-      tensors.push_back(op.getDpsInitOperand(0)->get());
-    for (Value tensor : tensors) {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      buffers.push_back(bufferization::ToBufferOp::create(
-          rewriter, loc,
-          MemRefType::get(type.getShape(), type.getElementType()), tensor,
-          /*read_only=*/true));
+/// contraction (and its epilogue op) -> to_buffer (A, B, init when read, the
+/// epilogue's buffers), memref.alloc (result), gpu.launch_func, to_tensor
+/// (result).
+void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
+                        ContractionKernelSpec spec, bool fuseEpilogues,
+                        KernelCache &cache) {
+  Value contractionResult = op->getResult(0);
+  Operation *replaced = op;
+  SmallVector<Value> epilogueTensors;
+  if (fuseEpilogues) {
+    FailureOr<linalg::GenericOp> epilogue =
+        formEpilogue(rewriter, op, spec.out);
+    if (succeeded(epilogue)) {
+      spec.epilogue = describeEpilogue(*epilogue, contractionResult, spec.out);
+      for (auto [operand, described] : llvm::zip_equal(
+               (*epilogue)->getOpOperands(), spec.epilogue->operands))
+        if (described.kind == EpilogueOperand::Kind::Buffer)
+          epilogueTensors.push_back(operand.get());
+      replaced = *epilogue;
     }
-    auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
-    Value resultBuffer = memref::AllocOp::create(
-        rewriter, loc,
-        MemRefType::get(resultType.getShape(), resultType.getElementType()));
-    buffers.push_back(resultBuffer);
-
-    auto index = [&](int64_t value) -> Value {
-      return arith::ConstantIndexOp::create(rewriter, loc, value);
-    };
-    Value one = index(1);
-    gpu::LaunchFuncOp::create(
-        rewriter, loc, kernel.func,
-        gpu::KernelDim3{index(kernel.gridX), index(kernel.gridY), one},
-        gpu::KernelDim3{index(kernel.blockSize), one, one},
-        /*dynamicSharedMemorySize=*/Value(), buffers);
-    // The kernel writes every element of the fresh buffer and nothing else
-    // aliases it.
-    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
-        op, resultType, resultBuffer, /*restrict=*/true, /*writable=*/true);
-    return success();
   }
+  ContractionKernel kernel = cache.getOrCreate(rewriter, op, spec);
 
-  KernelCache &cache;
-  ContractionPrecision precision;
-};
+  // At the epilogue's op, where its other operands are defined too.
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(replaced);
+  Location loc = op.getLoc();
+  SmallVector<Value> buffers;
+  SmallVector<Value> tensors = {op.getDpsInputOperand(0)->get(),
+                                op.getDpsInputOperand(1)->get()};
+  if (spec.accumulate)
+    tensors.push_back(op.getDpsInitOperand(0)->get());
+  tensors.append(epilogueTensors);
+  for (Value tensor : tensors) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    buffers.push_back(bufferization::ToBufferOp::create(
+        rewriter, loc, MemRefType::get(type.getShape(), type.getElementType()),
+        tensor,
+        /*read_only=*/true));
+  }
+  auto resultType = cast<RankedTensorType>(replaced->getResult(0).getType());
+  Value resultBuffer = memref::AllocOp::create(
+      rewriter, loc,
+      MemRefType::get(resultType.getShape(), resultType.getElementType()));
+  buffers.push_back(resultBuffer);
+
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, value);
+  };
+  Value one = index(1);
+  gpu::LaunchFuncOp::create(
+      rewriter, loc, kernel.func,
+      gpu::KernelDim3{index(kernel.gridX), index(kernel.gridY), one},
+      gpu::KernelDim3{index(kernel.blockSize), one, one},
+      /*dynamicSharedMemorySize=*/Value(), buffers);
+  // The kernel writes every element of the fresh buffer and nothing else
+  // aliases it.
+  rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+      replaced, resultType, resultBuffer, /*restrict=*/true,
+      /*writable=*/true);
+  if (replaced != op)
+    rewriter.eraseOp(op);
+}
 
 struct ConvertLinalgContractionsToNVGPUPass
     : qat::impl::ConvertLinalgContractionsToNVGPUBase<
@@ -292,12 +314,22 @@ struct ConvertLinalgContractionsToNVGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    // The contractions first: an epilogue's rewrite erases ops after its
+    // contraction (never a contraction: epilogue ops are all-parallel).
+    // Ops already inside kernels (none today) stay.
+    SmallVector<std::pair<linalg::LinalgOp, ContractionKernelSpec>, 0> found;
+    module.walk([&](linalg::LinalgOp op) {
+      if (op->getParentOfType<gpu::LaunchOp>() ||
+          op->getParentOfType<gpu::GPUModuleOp>())
+        return;
+      FailureOr<ContractionKernelSpec> spec = getSpec(op, precision);
+      if (succeeded(spec))
+        found.emplace_back(op, *spec);
+    });
     KernelCache cache(module);
-    // One rewrite per op, no fixed point: every match adds (or reuses) a
-    // kernel, and nothing the rewrite creates matches again.
-    RewritePatternSet patterns(&getContext());
-    patterns.add<ContractionToKernelLaunch>(&getContext(), cache, precision);
-    walkAndApplyPatterns(module, std::move(patterns));
+    IRRewriter rewriter(&getContext());
+    for (auto &[op, spec] : found)
+      convertContraction(rewriter, op, spec, fuseEpilogues, cache);
   }
 };
 
