@@ -123,6 +123,8 @@ linalg::GenericOp generalize(RewriterBase &rewriter, linalg::LinalgOp op) {
 linalg::GenericOp fuse(RewriterBase &rewriter, OpOperand &operand) {
   Operation *producer = operand.get().getDefiningOp();
   Operation *consumer = operand.getOwner();
+  // fuseElementwiseOps creates the fused op where the rewriter points.
+  rewriter.setInsertionPoint(consumer);
   FailureOr<linalg::ElementwiseOpFusionResult> fused =
       linalg::fuseElementwiseOps(rewriter, &operand);
   if (failed(fused))

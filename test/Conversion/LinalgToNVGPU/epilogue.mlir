@@ -220,3 +220,57 @@ func.func @causal(%q: tensor<2x40x16xf32>, %k: tensor<2x40x16xf32>) -> tensor<2x
   } -> tensor<2x40x40xf32>
   return %m : tensor<2x40x40xf32>
 }
+
+// -----
+
+// A chain that starts with a linalg.generic (no named op to generalize
+// first): the scaled scores plus a broadcast mask, read by a softmax's
+// maximum and returned, fuse into one epilogue that the kernel applies and
+// the reduction reads from the kernel's result.
+
+// CHECK-LABEL: gpu.module @qat_contraction_4x16x16x16_tf32_f32_64x64_epilogue
+// CHECK:         arith.constant 2.500000e-01 : f32
+// CHECK:         nvgpu.mma.sync
+// CHECK:         arith.mulf
+// CHECK:         memref.load
+// CHECK:         arith.addf
+// CHECK-LABEL: func.func @generic_chain(
+// CHECK-NOT:     linalg.generic
+// CHECK-NOT:     linalg.broadcast
+// CHECK:         gpu.launch_func @qat_contraction_4x16x16x16_tf32_f32_64x64_epilogue::@qat_contraction_mma_sync {{.*}} args({{.*}}, {{.*}}, %{{.*}} : memref<16x16xf32>, %[[OUT:.*]] : memref<4x16x16xf32>)
+// CHECK:         %[[T:.*]] = bufferization.to_tensor %[[OUT]]
+// CHECK:         linalg.reduce ins(%[[T]]
+// CHECK:         return %{{.*}}, %[[T]]
+#id3c = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @generic_chain(%a: tensor<4x16x16xf32>, %b: tensor<4x16x16xf32>)
+    -> (tensor<4x16xf32>, tensor<4x16x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %low = arith.constant -1.0e30 : f32
+  %quarter = arith.constant 2.500000e-01 : f32
+  %mask = arith.constant dense<1.0> : tensor<16x16xf32>
+  %e = tensor.empty() : tensor<4x16x16xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+  %p = linalg.batch_matmul ins(%a, %b : tensor<4x16x16xf32>, tensor<4x16x16xf32>)
+      outs(%z : tensor<4x16x16xf32>) -> tensor<4x16x16xf32>
+  %scaled = linalg.generic {indexing_maps = [#id3c, #id3c], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%p : tensor<4x16x16xf32>) outs(%e : tensor<4x16x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %quarter : f32
+    linalg.yield %m : f32
+  } -> tensor<4x16x16xf32>
+  %bc = linalg.broadcast ins(%mask : tensor<16x16xf32>) outs(%e : tensor<4x16x16xf32>) dimensions = [0]
+  %masked = linalg.generic {indexing_maps = [#id3c, #id3c, #id3c], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%scaled, %bc : tensor<4x16x16xf32>, tensor<4x16x16xf32>) outs(%e : tensor<4x16x16xf32>) {
+  ^bb0(%in: f32, %in2: f32, %out: f32):
+    %s = arith.addf %in, %in2 : f32
+    linalg.yield %s : f32
+  } -> tensor<4x16x16xf32>
+  %e2 = tensor.empty() : tensor<4x16xf32>
+  %init = linalg.fill ins(%low : f32) outs(%e2 : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %max = linalg.reduce ins(%masked : tensor<4x16x16xf32>) outs(%init : tensor<4x16xf32>) dimensions = [2]
+    (%in: f32, %acc: f32) {
+      %x = arith.maximumf %in, %acc : f32
+      linalg.yield %x : f32
+    }
+  return %max, %masked : tensor<4x16xf32>, tensor<4x16x16xf32>
+}
