@@ -56,7 +56,8 @@ Value reduceLanes(ImplicitLocOpBuilder &b, Value value, Combine kind,
 ///    consecutive chunks.
 ///
 /// Reductions over a whole row keep the summation order of the plain layout
-/// with getRowLanes() threads, whatever the layout.
+/// with getRowLanes() threads (the exchanged layout, which holds a tensor's
+/// only copy, has its own).
 class RowLayout {
 public:
   static RowLayout getPlain(int64_t threads, int64_t chunksPerThread,
@@ -64,9 +65,9 @@ public:
   static RowLayout getPaired(int64_t threads, int64_t chunks, int64_t pairBit);
   static RowLayout getQuad(int64_t threads, int64_t chunks);
 
-  /// Whether the Hadamard blocks of 16 chunks of this layout have an
-  /// exchanged form (getExchanged) that holds all of a block's index bits in
-  /// registers but two, and how it holds them.
+  /// Whether this layout has an exchanged form (getExchanged): the quad
+  /// layout, whose Hadamard blocks of 16 chunks hold all their index bits
+  /// but two in registers in either form.
   bool hasExchangedForm() const { return kind == Kind::Quad; }
   RowLayout getExchanged() const;
 

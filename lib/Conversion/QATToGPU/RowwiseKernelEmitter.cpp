@@ -1549,7 +1549,7 @@ SmallVector<Value> RowKernelEmitter::reduceGroups(Combine kind,
           arith::SelectOp::create(b, chunkInRow[j], partials[j], zero);
   int64_t chunksPerGroup = groupLength / V;
   if (chunksPerGroup >= K) {
-    // In the summation order of the plain layout whatever the layout.
+    // In the plain layout's summation order (see RowLayout).
     const RowLayout &layout = plan.layouts[opLayout];
     Value warpTotal = layout.reduceRowInWarp(b, kind, tx, partials);
     return SmallVector<Value>(
