@@ -124,7 +124,14 @@ void mlir::qat::buildQATToNVPTXPipeline(
   pm.addNestedPass<func::FuncOp>(createGPUDeviceBuffers());
   pm.addPass(createCanonicalizerPass());
 
-  // Kernels: outline, then compile for the chip.
+  // Kernels: outline, then compile for the chip. CSE and the canonicalizer
+  // above replace a launch body's constants by equal ones of the host
+  // (gpu.launch is not isolated from above), and outlining would pass each
+  // as a kernel parameter: the kernel then keeps an unknown value in a
+  // register where an immediate did, which cost the dynamic-rows QuEST
+  // forward 10 registers and a third of its resident CTAs (the host has a
+  // `0 : index` for the row count's memref.dim). Sink them back first.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createGPUNameKernels());
   // Host-side gpu ops become asynchronous on one stream: the form that

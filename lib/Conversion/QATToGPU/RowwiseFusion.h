@@ -10,6 +10,8 @@
 #ifndef QAT_LIB_CONVERSION_QATTOGPU_ROWWISEFUSION_H
 #define QAT_LIB_CONVERSION_QATTOGPU_ROWWISEFUSION_H
 
+#include "RowLayout.h"
+
 #include "qat/Dialect/QAT/IR/QATOps.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -104,18 +106,17 @@ struct RowKernelOptions {
   /// Elements of a row tensor a thread aims to hold (the plain layout).
   int64_t elementsPerThread = 16;
   /// Whether bf16 Hadamard blocks of 128 may exchange their values through
-  /// shared memory instead of shuffling them (RowKernelPlan::exchange).
+  /// shared memory instead of shuffling them (RowKernelPlan::layouts).
   bool hadamardExchange = true;
 };
 
 /// How a fusion group maps onto the GPU. Element `i` of a row lives in
-/// chunk `c = i / V` (V consecutive elements, one vector load), and chunk
-/// `c = j * T + t` (or the paired and quad layouts, see `pairBit`, `quad`)
-/// belongs to thread `t` of the row as its `j`-th chunk:
-/// consecutive threads touch consecutive 16-byte pieces (coalesced), and a
-/// Hadamard butterfly of stride h pairs elements of the same thread
-/// (h < V or h >= V*T) or of threads t and t ^ (h/V) (shuffles within a
-/// warp, shared memory across warps).
+/// chunk `c = i / V` (V consecutive elements, one vector load), and each of
+/// the row's T threads holds C chunks, placed by the plan's layout
+/// (RowLayout): consecutive threads touch consecutive 16-byte pieces
+/// (coalesced), and a Hadamard butterfly of stride h pairs elements of the
+/// same thread or of two threads of the row (shuffles within a warp, shared
+/// memory across warps).
 struct RowKernelPlan {
   /// The rows the kernel computes: the group's, or each split in
   /// `segments` consecutive parts that CTAs compute apart (see
@@ -138,38 +139,19 @@ struct RowKernelPlan {
   /// ceil(R / rowsPerBlock); ShapedType::kDynamic when R is known only at
   /// run time, where the host computes it from the buffers' sizes.
   int64_t blocks = 1;
-  /// The paired layout, for groups with a Hadamard transform whose
-  /// reductions span whole rows, when C = 2 and T is a multiple of 32: the
-  /// chunk bit P (< 5) of the row that a thread's two chunks differ in, so
-  /// that the butterfly stage of that bit stays in registers instead of a
-  /// shuffle and an fma per element; -1 for the layout c = j * T + t. Warp
-  /// w still holds chunks 32w + [0, 32) and T + 32w + [0, 32), lanes 0-15
-  /// the first run and 16-31 the second: lane L = 16h + m holds chunks
-  /// 32w + hT + c(m, j), c(m, j) = (m >> P) << (P + 1) | j << P | m % 2^P.
-  /// A warp's 16-byte accesses still cover whole 2^P-chunk runs (128 bytes
-  /// for P = 3).
-  int64_t pairBit = -1;
-  /// The quad layout, for groups whose paired layout would use bit 3 with
-  /// T' = 2T threads (a multiple of 64) and Hadamard blocks of 16 to 32
-  /// chunks: T threads of 4 chunks, chunk bits 2 and 3 of a thread's chunks
-  /// (two butterfly stages in registers). Lane L = 16h + 4b + q of warp w
-  /// holds chunks 64w + hT' + 16b + 4j + q; the reductions over whole rows
-  /// keep the order of the plain layout with T' threads (see reduceGroups).
-  bool quad = false;
-  /// The exchanged layout, for groups in the quad layout whose Hadamard
+  /// The layouts the kernel holds row tensors in. The first one is where
+  /// every input is read unless a consumer in another layout reads it
+  /// first. A second one (the first's exchanged form, RowLayout::
+  /// getExchanged) is there for groups in the quad layout whose Hadamard
   /// blocks are all 128 elements of V = 8 and whose reductions and steps
-  /// span whole rows (QuEST's forward). A block lies in 4 lanes of one warp,
-  /// which hold 5 of its 7 index bits in registers (the element bits and
-  /// chunk bits 2, 3) and chunk bits 0, 1 in lane bits. Instead of
-  /// shuffling every element in those two stages, a transform does its
-  /// stages in registers, then one exchange of the values through shared
-  /// memory swaps chunk bits 0, 1 with 2, 3, and the remaining two stages
-  /// are in registers too. Its result stays in the exchanged layout, lane
-  /// 4k + q holding chunks 4q + j of the block (32 consecutive elements):
-  /// consumers of a tensor held there (elementwise math, row reductions,
-  /// stores, the next Hadamard transform, which swaps back) use it there,
-  /// and their other inputs are read there.
-  bool exchange = false;
+  /// span whole rows (QuEST's forward): a transform then does its stages in
+  /// registers, exchanges its values through shared memory into the other
+  /// layout, and does the remaining two stages in registers too, instead of
+  /// shuffling every element in the stages of lane bits. Its result stays
+  /// in the other layout: consumers of a tensor held there (elementwise
+  /// math, row reductions, stores, the next Hadamard transform, which swaps
+  /// back) use it there, and their other inputs are read there.
+  SmallVector<RowLayout, 2> layouts;
   /// Floats of shared memory for the exchanges (one region per warp).
   int64_t exchangeSharedFloats = 0;
   /// Whether the last chunk of a thread may lie beyond the row (K % T != 0)
@@ -197,25 +179,16 @@ struct RowKernelPlan {
   /// warps.
   bool usesFirstWarpValues() const;
 
-  //===--------------------------------------------------------------------===//
-  // The layout: where a thread's chunks lie (plain, paired or quad)
-  //===--------------------------------------------------------------------===//
-
-  /// Whether a thread's chunks lie in runs shared with other threads (the
-  /// paired and quad layouts) rather than T apart.
-  bool interleavesChunks() const { return pairBit >= 0 || quad; }
-  /// How far a thread's chunk j lies after its chunk 0.
-  int64_t getChunkOffset(int64_t j) const;
-  /// Where the chunk that differs from a thread's chunk in chunk bit
-  /// `distance` (a power of two; 0 for a partner in the same chunk) lies:
-  /// {chunkStep, 0}, in the thread's chunk j ^ chunkStep, or {0,
-  /// threadStep}, in the same chunk j of thread t ^ threadStep.
-  std::pair<int64_t, int64_t> getChunkPartner(int64_t distance) const;
+  /// The layout a Hadamard transform leaves its result in, for an input
+  /// held in `layouts[layout]`.
+  unsigned getLayoutAfterHadamard(unsigned layout) const {
+    return (layout + 1) % layouts.size();
+  }
 };
 
 /// The most elements of one row tensor a thread keeps in registers.
 constexpr int64_t kMaxElementsPerThread = 32;
-/// Floats of a warp's exchange region (RowKernelPlan::exchange): 4 pairs of
+/// Floats of a warp's exchange region (RowKernelPlan::layouts): 4 pairs of
 /// blocks, 35 granules of 4 floats each; see RowKernelEmitter::exchangeLayout.
 constexpr int64_t kExchangeFloats = 4 * 35 * 4;
 /// Static shared memory a kernel may use without opting in.

@@ -54,43 +54,15 @@ bool RowKernelPlan::usesFirstWarpValues() const {
          threadsPerRow <= kWarpThreads * kSerialWarpTotals;
 }
 
-int64_t RowKernelPlan::getChunkOffset(int64_t j) const {
-  if (quad)
-    return 4 * j;
-  if (pairBit >= 0)
-    return j << pairBit;
-  return j * threadsPerRow;
-}
-
-std::pair<int64_t, int64_t>
-RowKernelPlan::getChunkPartner(int64_t distance) const {
-  int64_t chunkStep = 0, threadStep = distance;
-  if (quad) {
-    // Chunk bits 0, 1: lane bits 0, 1; 2, 3: the thread's chunks j; 4, 5:
-    // lane bits 2, 3.
-    if (distance == 4 || distance == 8)
-      chunkStep = distance / 4;
-    else if (distance >= 16)
-      threadStep = distance / 4;
-  } else if (pairBit >= 0) {
-    int64_t pair = int64_t(1) << pairBit;
-    if (distance == pair)
-      chunkStep = 1;
-    else if (distance < kWarpThreads)
-      threadStep = distance < pair ? distance : distance / 2;
-  } else if (distance >= threadsPerRow) {
-    chunkStep = distance / threadsPerRow;
-  }
-  return {chunkStep, threadStep};
-}
-
 int64_t RowKernelPlan::getReductionSharedFloats(int64_t groupLength) const {
   int64_t chunksPerGroup = groupLength / vectorWidth;
   int64_t warpsPerRow = threadsPerRow / kWarpThreads;
-  if (chunksPerGroup >= chunks && quad)
-    return rowsPerBlock * 2 * warpsPerRow;
-  if (chunksPerGroup >= chunks)
-    return threadsPerRow > kWarpThreads ? rowsPerBlock * warpsPerRow : 0;
+  if (chunksPerGroup >= chunks) {
+    // One slot per warp of the summation order (RowLayout::getRowLanes);
+    // the other layouts hold no more lanes than the first.
+    int64_t warps = layouts.front().getRowLanes() / kWarpThreads;
+    return warps > 1 ? rowsPerBlock * warps : 0;
+  }
   if (llvm::isPowerOf2_64(chunksPerGroup)) {
     int64_t values = chunksPerGroup >= threadsPerRow
                          ? chunksPerThread / (chunksPerGroup / threadsPerRow)
@@ -133,8 +105,8 @@ int64_t mlir::qat::getVectorWidth(int64_t maxWidth, ArrayRef<int64_t> divides) {
 }
 
 /// Whether every Hadamard transform of `group` has blocks of 128 and every
-/// reduction spans whole rows (QuEST's groups): what the tensor-core and
-/// the exchanged layouts assume.
+/// reduction spans whole rows (QuEST's groups): what the exchanged layout
+/// assumes.
 static bool hasQuESTBlocks(const FusionGroup &group) {
   for (Operation *op : group.ops) {
     if (auto hadamard = dyn_cast<HadamardOp>(op))
@@ -338,12 +310,14 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
                 Twine(kMaxElementsPerThread) + " fit (rows of at most " +
                 Twine(1024 * kMaxElementsPerThread) + " elements)");
 
-  // The paired layout (see RowKernelPlan::pairBit): a butterfly stage of
-  // every Hadamard block in registers where each thread holds two chunks of
-  // the same blocks. Reductions keep the summation order of the plain
-  // layout (one exchange between the two halves of each warp, then the
-  // warp's butterfly with the lane bits renamed), which this does for
-  // reductions over whole rows only.
+  // The paired layout (see RowLayout): a butterfly stage of every Hadamard
+  // block in registers where each thread holds two chunks of the same
+  // blocks. Reductions keep the summation order of the plain layout (one
+  // exchange between the two halves of each warp, then the warp's butterfly
+  // with the lane bits renamed), which this does for reductions over whole
+  // rows only.
+  RowLayout layout = RowLayout::getPlain(plan.threadsPerRow,
+                                         plan.chunksPerThread, plan.chunks);
   if (plan.chunksPerThread == 2 && plan.threadsPerRow % kWarpThreads == 0) {
     // The smallest and largest Hadamard blocks, in chunks.
     int64_t blockChunks = 0, maxBlockChunks = 0;
@@ -362,29 +336,33 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     // 128-byte lines. Blocks beyond a warp's 32 chunks need T >= 64 (the
     // stages of their upper bits then pair warps, through shared memory).
     if (wholeRows && blockChunks >= 4 &&
-        (maxBlockChunks <= kWarpThreads || plan.threadsPerRow > kWarpThreads))
-      plan.pairBit = std::min<int64_t>(3, llvm::Log2_64(blockChunks) - 1);
-    // The quad layout (see RowKernelPlan::quad): half the threads, two
-    // butterfly stages in registers, for QuEST's forward (fewer instructions
-    // per element for more registers). Groups with a gradient keep the
-    // paired layout, whose registers stay within bounds (docs/
-    // gpu-row-kernels.md, "Measurements behind the plan").
-    bool backward = llvm::any_of(
-        group.ops, [](Operation *op) { return isa<FakeQuantGradOp>(op); });
-    if (plan.pairBit == 3 && blockChunks >= 16 && maxBlockChunks <= 32 &&
-        plan.threadsPerRow % 64 == 0 && !backward) {
-      plan.pairBit = -1;
-      plan.quad = true;
-      plan.threadsPerRow /= 2;
-      plan.chunksPerThread = 4;
+        (maxBlockChunks <= kWarpThreads || plan.threadsPerRow > kWarpThreads)) {
+      int64_t pairBit = std::min<int64_t>(3, llvm::Log2_64(blockChunks) - 1);
+      // The quad layout: half the threads, two butterfly stages in
+      // registers, for QuEST's forward (fewer instructions per element for
+      // more registers). Groups with a gradient keep the paired layout,
+      // whose registers stay within bounds (docs/gpu-row-kernels.md,
+      // "Measurements behind the plan").
+      bool backward = llvm::any_of(
+          group.ops, [](Operation *op) { return isa<FakeQuantGradOp>(op); });
+      if (pairBit == 3 && blockChunks >= 16 && maxBlockChunks <= 32 &&
+          plan.threadsPerRow % 64 == 0 && !backward) {
+        plan.threadsPerRow /= 2;
+        plan.chunksPerThread = 4;
+        layout = RowLayout::getQuad(plan.threadsPerRow, plan.chunks);
+      } else {
+        layout = RowLayout::getPaired(plan.threadsPerRow, plan.chunks, pairBit);
+      }
     }
   }
+  plan.layouts.push_back(layout);
 
   // Short rows share a CTA so that it still has at least 128 threads (4
   // warps): fewer would cap the resident warps per SM by the CTA limit.
   // With dynamic rows the grid is ceil(R / rowsPerBlock) computed by the
   // host at run time; only a CTA of several rows can have rows beyond R (a
-  // guard on every access made the StableQAT backward 1.47x slower).
+  // guard on every access slowed the kernels down: docs/benchmarks.md,
+  // dynamic rows).
   plan.rowsPerBlock = std::max<int64_t>(1, 128 / plan.threadsPerRow);
   plan.guardChunks = plan.chunks % plan.threadsPerRow != 0;
   if (plan.shape.hasDynamicRows()) {
@@ -429,7 +407,7 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
   // in the paired one (the backward) the exchange gained nothing (docs/
   // gpu-row-kernels.md, "Measurements behind the plan").
   if (options.hadamardExchange && hasHadamard && plan.vectorWidth == 8 &&
-      plan.quad) {
+      layout.hasExchangedForm()) {
     bool eligible = hasQuESTBlocks(group);
     for (Operation *op : group.ops)
       if (QuantizerAttr quantizer = getQuantizer(op))
@@ -437,7 +415,7 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     int64_t warps = plan.rowsPerBlock * plan.threadsPerRow / kWarpThreads;
     int64_t floats = warps * kExchangeFloats;
     if (eligible && (plan.sharedFloats + floats) * 4 <= kMaxSharedBytes) {
-      plan.exchange = true;
+      plan.layouts.push_back(layout.getExchanged());
       plan.exchangeSharedFloats = floats;
       plan.sharedFloats += floats;
     }
@@ -634,30 +612,6 @@ Value GPUQuantMath::cos(Value theta, double maxAbs) {
 
 namespace {
 
-enum class Combine { Sum, Max };
-
-Value combine(ImplicitLocOpBuilder &b, Combine kind, Value lhs, Value rhs) {
-  if (kind == Combine::Sum)
-    return arith::AddFOp::create(b, lhs, rhs);
-  return arith::MaximumFOp::create(b, lhs, rhs);
-}
-
-/// Reduces `value` over the `size` lanes t, t ^ stride, t ^ 2*stride, ...
-/// of each thread t's warp (gpu.subgroup_reduce with a cluster; lowered to
-/// butterfly shuffles of strides stride, 2*stride, ..., each combined as
-/// (own, other), the order the emitter's reductions rely on for identical
-/// bits in every lane).
-Value reduceLanes(ImplicitLocOpBuilder &b, Value value,
-                  gpu::AllReduceOperation op, int64_t size, int64_t stride) {
-  if (size == 1)
-    return value;
-  std::optional<uint32_t> clusterSize;
-  if (size < kWarpThreads)
-    clusterSize = uint32_t(size);
-  return gpu::SubgroupReduceOp::create(b, value, op, /*uniform=*/true,
-                                       clusterSize, uint32_t(stride));
-}
-
 //===----------------------------------------------------------------------===//
 // RowKernelEmitter
 //===----------------------------------------------------------------------===//
@@ -713,7 +667,7 @@ private:
 
   SmallVector<Value> loadRaw(const InputLoad &load);
   ArrayRef<Value> getRaw(const InputLoad &load);
-  SmallVector<Value> loadValues(Value tensor, bool exchangedLayout);
+  SmallVector<Value> loadValues(Value tensor, unsigned layout);
   void appendUnpacked(Value vector, SmallVector<Value> &elements);
   ArrayRef<Value> getValues(Value tensor);
   ArrayRef<Value> getCodes(Value tensor, bool packed);
@@ -739,8 +693,10 @@ private:
 
   SmallVector<Value> reduceGroups(Combine kind, SmallVector<Value> partials,
                                   int64_t groupLength);
-  SmallVector<Value> reduceClusters(Combine kind, ArrayRef<Value> values,
-                                    int64_t lanes, bool pairedLanes = false);
+  SmallVector<Value> reduceClusters(Combine kind, ArrayRef<Value> partials,
+                                    int64_t lanes);
+  SmallVector<Value> combineWarps(Combine kind, ArrayRef<Value> warpTotals,
+                                  int64_t lanes, const RowLayout &layout);
   SmallVector<Value> reduceThroughSharedMemory(Combine kind,
                                                ArrayRef<Value> partials,
                                                int64_t chunksPerGroup);
@@ -817,25 +773,27 @@ private:
   int64_t sharedUsed = 0;
   /// Whether threads may still read the Hadamard row copy.
   bool hadamardCopyInUse = false;
-  /// Per chunk j of the thread: its index in the row, whether it lies in
-  /// the row (null when always), and whether it may be accessed (null when
-  /// always).
+  /// Per chunk j of the thread in the plan's first layout: its index in the
+  /// row, whether it lies in the row (null when always), and whether it may
+  /// be accessed (null when always).
   SmallVector<Value> chunk, chunkInRow, valid;
+  /// Per layout of the plan, the index in the row of the thread's chunk j
+  /// (the first one's is `chunk`).
+  SmallVector<SmallVector<Value>, 2> layoutChunks;
   DenseMap<Value, SmallVector<Value>> values, codes;
   /// 1/s of steps whose reciprocal the first warp computed.
   DenseMap<Value, Value> reciprocalOf;
   DenseMap<std::pair<Value, int64_t>, SmallVector<Value>> steps;
 
-  // The exchanged layout (RowKernelPlan::exchange).
-  /// Tensors whose values (or codes) are held in the exchanged layout, and
-  /// the other layout's copy of tensors that an op used there.
-  DenseSet<Value> exchanged;
+  // Plans of several layouts (RowKernelPlan::layouts).
+  /// The layout (an index into the plan's) that each tensor's values or
+  /// codes are held in, when not the first, and the other layout's copy of
+  /// tensors that an op used there.
+  DenseMap<Value, unsigned> layoutOf;
   DenseMap<Value, SmallVector<Value>> otherLayoutValues, otherLayoutCodes;
-  /// Whether the op being emitted works in the exchanged layout: when one
-  /// of its row operands is held there.
-  bool opExchanged = false;
-  /// Quad: per slot j of the exchanged layout, its chunk.
-  SmallVector<Value> exchangedChunk;
+  /// The layout the op being emitted works in: that of its row operands
+  /// held in a later one, if any.
+  unsigned opLayout = 0;
   /// The thread's addresses in its warp's exchange region for granule 0,
   /// as the lane coordinate with the large and the small stride (see
   /// exchangeLayout), and whether lanes may still read the region.
@@ -993,20 +951,22 @@ void RowKernelEmitter::appendUnpacked(Value vector,
   }
 }
 
-/// An external input's values, extended to f32, in the natural or the
-/// exchanged layout (the thread's 4 consecutive chunks).
-SmallVector<Value> RowKernelEmitter::loadValues(Value tensor,
-                                                bool exchangedLayout) {
+/// An external input's values, extended to f32, in the plan's layout
+/// `layout`.
+SmallVector<Value> RowKernelEmitter::loadValues(Value tensor, unsigned layout) {
   SmallVector<Value> elements;
-  if (!exchangedLayout) {
+  if (layout == 0) {
     for (Value vector : getRaw({tensor, RowValueKind::Values, 0}))
       appendUnpacked(vector, elements);
     return elements;
   }
+  // (The later layouts' chunks of a thread lie in one Hadamard block, in the
+  // row or beyond it as a whole, as do the first layout's: its chunk 0
+  // tells.)
   Value buffer = inputRows.lookup(tensor);
   auto type = VectorType::get(
       {V}, cast<RankedTensorType>(tensor.getType()).getElementType());
-  for (Value slotChunk : exchangedChunk) {
+  for (Value slotChunk : layoutChunks[layout]) {
     Value column = arith::MulIOp::create(b, slotChunk, index(V));
     appendUnpacked(loadIf(valid[0], type,
                           [&] { return vectorLoad(buffer, column, type); }),
@@ -1020,7 +980,7 @@ SmallVector<Value> RowKernelEmitter::loadValues(Value tensor,
 ArrayRef<Value>
 RowKernelEmitter::inOpLayout(Value tensor, ArrayRef<Value> held,
                              DenseMap<Value, SmallVector<Value>> &otherLayout) {
-  if (!plan.exchange || exchanged.contains(tensor) == opExchanged)
+  if (layoutOf.lookup(tensor) == opLayout)
     return held;
   SmallVector<Value> &other = otherLayout[tensor];
   if (other.empty())
@@ -1033,15 +993,14 @@ RowKernelEmitter::inOpLayout(Value tensor, ArrayRef<Value> held,
 ArrayRef<Value> RowKernelEmitter::getValues(Value tensor) {
   auto it = values.find(tensor);
   if (it == values.end()) {
-    if (opExchanged)
-      exchanged.insert(tensor);
-    it = values.try_emplace(tensor, loadValues(tensor, opExchanged)).first;
+    layoutOf[tensor] = opLayout;
+    it = values.try_emplace(tensor, loadValues(tensor, opLayout)).first;
   }
   return inOpLayout(tensor, it->second, otherLayoutValues);
 }
 
 /// The codes of `tensor` in the layout of the op being emitted (external
-/// codes are read in the natural layout).
+/// codes are read in the plan's first layout).
 ArrayRef<Value> RowKernelEmitter::getCodes(Value tensor, bool packed) {
   auto it = codes.find(tensor);
   if (it == codes.end())
@@ -1277,7 +1236,7 @@ void RowKernelEmitter::setValues(Value result, SmallVector<Value> elements,
   if (isOutput(result)) {
     Value buffer = outputRows.lookup(result);
     auto type = VectorType::get({V}, element);
-    ArrayRef<Value> chunks = opExchanged ? exchangedChunk : chunk;
+    ArrayRef<Value> chunks = layoutChunks[opLayout];
     for (int64_t j = 0; j < C; ++j) {
       SmallVector<Value> lanes(ArrayRef<Value>(narrow).slice(j * V, V));
       Value column = arith::MulIOp::create(b, chunks[j], index(V));
@@ -1287,8 +1246,7 @@ void RowKernelEmitter::setValues(Value result, SmallVector<Value> elements,
       });
     }
   }
-  if (opExchanged)
-    exchanged.insert(result);
+  layoutOf[result] = opLayout;
   values[result] = std::move(elements);
 }
 
@@ -1309,17 +1267,19 @@ static Value packNibbles(ImplicitLocOpBuilder &b, ArrayRef<Value> codes) {
 
 void RowKernelEmitter::setCodes(Value result, SmallVector<Value> elements,
                                 bool packed) {
-  if (opExchanged)
-    exchanged.insert(result);
-  if (isOutput(result) && opExchanged && packed) {
-    // The thread's 4 consecutive chunks: 32 codes, one 16-byte store.
+  layoutOf[result] = opLayout;
+  ArrayRef<Value> chunks = layoutChunks[opLayout];
+  if (isOutput(result) && packed &&
+      plan.layouts[opLayout].hasContiguousChunks()) {
+    // The thread's C consecutive chunks: one store (16 bytes for the 32
+    // codes of the exchanged layout).
     SmallVector<Value> words;
     for (int64_t j = 0; j < C; ++j)
       words.push_back(
           packNibbles(b, ArrayRef<Value>(elements).slice(j * V, V)));
     Value buffer = outputRows.lookup(result);
     Type element = cast<RankedTensorType>(result.getType()).getElementType();
-    Value column = arith::MulIOp::create(b, exchangedChunk[0], index(V / 2));
+    Value column = arith::MulIOp::create(b, chunks[0], index(V / 2));
     storeIf(valid[0], [&] {
       Value vector = vector::BitCastOp::create(
           b, VectorType::get({C * V / 2}, element),
@@ -1331,7 +1291,6 @@ void RowKernelEmitter::setCodes(Value result, SmallVector<Value> elements,
     Value buffer = outputRows.lookup(result);
     Type element = cast<RankedTensorType>(result.getType()).getElementType();
     unsigned width = element.getIntOrFloatBitWidth();
-    ArrayRef<Value> chunks = opExchanged ? exchangedChunk : chunk;
     for (int64_t j = 0; j < C; ++j) {
       SmallVector<Value> lanes;
       Value word;
@@ -1421,93 +1380,47 @@ void RowKernelEmitter::setSteps(Value result, int64_t groupLength,
 //===----------------------------------------------------------------------===//
 
 /// Reduces one value per thread over clusters of `lanes` consecutive threads
-/// of a row (a power of two <= T): a subgroup reduction within the warp
-/// (butterfly shuffles once lowered), then, for clusters wider than a warp,
-/// one shared-memory slot per warp and a single barrier, after which every
-/// thread combines its cluster's warp totals in the same order (up to
-/// kSerialWarpTotals of them; more go through a second subgroup reduction,
-/// whose butterflies also give every lane the same bits), so that all
-/// threads of a group see bit-identical results.
+/// of a row (a power of two <= T) in the plan's first layout: a subgroup
+/// reduction within the warp (butterfly shuffles once lowered), then
+/// combineWarps.
 ///
 /// gpu.all_reduce is not used: it reduces over the whole CTA, while a CTA
 /// holds several rows (short rows) and a row holds several groups
 /// (per_group), and its lowering spends two barriers per reduction.
-///
-/// With `pairedLanes` (the paired layout, whole warps), lane L holds the
-/// value of lane s(L) of the plain layout, where s moves bit 4 of L to bit
-/// P and bits P..3 one up (see reduceGroups): the butterfly pairs lanes
-/// across the renamed bits, in the order of the subgroup reduction's
-/// lowering (own value first, strides 1, 2, ..., 16 of the plain layout),
-/// which gives the same tree and the same bits.
 SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
                                                     ArrayRef<Value> partials,
-                                                    int64_t lanes,
-                                                    bool pairedLanes) {
-  auto op = kind == Combine::Sum ? gpu::AllReduceOperation::ADD
-                                 : gpu::AllReduceOperation::MAXIMUMF;
-  int64_t warpLanes = std::min(lanes, kWarpThreads);
-  assert((!pairedLanes || warpLanes == kWarpThreads) &&
-         "paired lanes need warps");
+                                                    int64_t lanes) {
   SmallVector<Value> reduced;
-  bool quadLanes = pairedLanes && plan.quad;
-  if (quadLanes) {
-    // Quad layout (see reduceGroups): `partials` are the values a0, a1 of
-    // plain lanes (bit 2 = 0, 1) l = q + 4k + 8h + 16 b0 of plain warp
-    // 2w + b1, in lane 16h + 4b + q. Plain strides 1, 2: lane strides 1, 2;
-    // stride 4: the two registers; 8: lane 16; 16: lane 4. Each lane ends
-    // with the total of plain warp 2w + (bit 3 of its lane).
-    Value a0 = reduceLanes(b, partials[0], op, /*size=*/4, /*stride=*/1);
-    Value a1 = reduceLanes(b, partials[1], op, /*size=*/4, /*stride=*/1);
-    Value value = combine(b, kind, a0, a1);
-    value = reduceLanes(b, value, op, /*size=*/2, /*stride=*/16);
-    value = reduceLanes(b, value, op, /*size=*/2, /*stride=*/4);
-    reduced.push_back(value);
-    partials = partials.take_front(1);
-  }
-  for (Value partial : quadLanes ? ArrayRef<Value>() : partials) {
-    if (pairedLanes) {
-      // Plain strides 1 .. pair/2 are lane strides 1 .. pair/2, plain
-      // stride pair is lane 16, plain strides 2*pair .. 16 are lane strides
-      // pair .. 8.
-      int64_t pair = int64_t(1) << plan.pairBit;
-      Value value = reduceLanes(b, partial, op, pair, /*stride=*/1);
-      value = reduceLanes(b, value, op, /*size=*/2, /*stride=*/16);
-      value = reduceLanes(b, value, op, kWarpThreads / 2 / pair, pair);
-      reduced.push_back(value);
-      continue;
-    }
-    if (warpLanes == 1) {
-      reduced.push_back(partial);
-      continue;
-    }
-    std::optional<uint32_t> clusterSize;
-    if (warpLanes < kWarpThreads)
-      clusterSize = uint32_t(warpLanes);
-    reduced.push_back(gpu::SubgroupReduceOp::create(
-        b, partial, op, /*uniform=*/true, clusterSize));
-  }
+  for (Value partial : partials)
+    reduced.push_back(reduceLanes(b, partial, kind,
+                                  std::min(lanes, kWarpThreads), /*stride=*/1));
+  return combineWarps(kind, reduced, lanes, plan.layouts.front());
+}
+
+/// Combines the warp totals `warpTotals` (per value, every lane holding its
+/// warp's total) over clusters of `lanes` threads of the summation order of
+/// `layout` (RowLayout::getRowLanes): for clusters wider than a warp, one
+/// shared-memory slot per warp and a single barrier, after which every
+/// thread combines its cluster's warp totals in the same order (up to
+/// kSerialWarpTotals of them; more go through a second subgroup reduction,
+/// whose butterflies also give every lane the same bits), so that all
+/// threads of a group see bit-identical results.
+SmallVector<Value> RowKernelEmitter::combineWarps(Combine kind,
+                                                  ArrayRef<Value> warpTotals,
+                                                  int64_t lanes,
+                                                  const RowLayout &layout) {
+  SmallVector<Value> reduced(warpTotals);
   if (lanes <= kWarpThreads)
     return reduced;
 
-  // (Quad layout: the plain layout's T' = 2T threads, warp 2w + (lane bit
-  // 3) of the plain layout's from lanes 0 and 8.)
-  int64_t warpsPerRow = (quadLanes ? 2 * T : T) / kWarpThreads;
+  int64_t rowLanes = layout.getRowLanes();
+  int64_t warpsPerRow = rowLanes / kWarpThreads;
   int64_t warpsPerCluster = lanes / kWarpThreads;
-  int64_t count = partials.size();
+  int64_t count = reduced.size();
   Value base = allocShared(RB * count * warpsPerRow);
-  Value warp = arith::DivUIOp::create(b, tx, index(kWarpThreads));
+  Value threadWarp = arith::DivUIOp::create(b, tx, index(kWarpThreads));
   Value lane = arith::RemUIOp::create(b, tx, index(kWarpThreads));
-  Value leader =
-      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0));
-  if (quadLanes) {
-    warp = arith::AddIOp::create(
-        b, arith::MulIOp::create(b, warp, index(2)),
-        arith::ShRUIOp::create(b, arith::AndIOp::create(b, tx, index(8)),
-                               index(3)));
-    leader = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                   arith::AndIOp::create(b, tx, index(23)),
-                                   index(0));
-  }
+  auto [warp, leader] = layout.buildRowWarp(b, tx, threadWarp, lane);
   // slot(v, w) = base + (ty * count + v) * warpsPerRow + w
   Value rowBase = arith::AddIOp::create(
       b, base, arith::MulIOp::create(b, ty, index(count * warpsPerRow)));
@@ -1519,8 +1432,8 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
                       arith::AddIOp::create(b, warp, index(v * warpsPerRow))));
   });
   gpu::BarrierOp::create(b);
-  // (One cluster per row: tx < T = lanes.)
-  Value firstWarp = lanes >= T
+  // (One cluster per row: tx < rowLanes = lanes.)
+  Value firstWarp = lanes >= rowLanes
                         ? index(0)
                         : arith::MulIOp::create(
                               b, arith::DivUIOp::create(b, tx, index(lanes)),
@@ -1555,8 +1468,9 @@ SmallVector<Value> RowKernelEmitter::reduceClusters(Combine kind,
       std::optional<uint32_t> clusterSize;
       if (totalLanes < kWarpThreads)
         clusterSize = uint32_t(totalLanes);
-      totals.push_back(gpu::SubgroupReduceOp::create(
-          b, warpTotal, op, /*uniform=*/true, clusterSize));
+      totals.push_back(
+          gpu::SubgroupReduceOp::create(b, warpTotal, getReduceOperation(kind),
+                                        /*uniform=*/true, clusterSize));
     }
     return totals;
   }
@@ -1615,9 +1529,10 @@ SmallVector<Value> RowKernelEmitter::reduceThroughSharedMemory(
 
 /// Reduces per-chunk partials over the quantization groups of
 /// `groupLength` elements; returns each chunk's group total. With
-/// Q = groupLength / V chunks per group and chunk c = j*T + t:
-///  * Q >= K (one group per row): a thread combines its chunks, then the
-///    row's T threads reduce;
+/// Q = groupLength / V chunks per group and (the plain layout) chunk
+/// c = j*T + t:
+///  * Q >= K (one group per row): the layout's reduction within each warp
+///    (RowLayout::reduceRowInWarp), then over the warps;
 ///  * Q a power of two >= T: a group is Q/T consecutive chunks of each of
 ///    the row's threads;
 ///  * Q a power of two < T: a group is chunk j of Q consecutive threads;
@@ -1633,59 +1548,15 @@ SmallVector<Value> RowKernelEmitter::reduceGroups(Combine kind,
       partials[j] =
           arith::SelectOp::create(b, chunkInRow[j], partials[j], zero);
   int64_t chunksPerGroup = groupLength / V;
-  // (Values in the exchanged layout, always whole rows, take the plain
-  // layout's path below: the thread's partials, then the row's threads.)
-  if (chunksPerGroup >= K && plan.quad && !opExchanged) {
-    // The plain layout with T' = 2T threads adds chunks t and T' + t in
-    // thread t. Lane 16h + m holds chunks 64w + hT' + o(m, j), o(m, j) =
-    // 16b + 4j + q: the halves trade the chunks j = 2(1-h), 2(1-h) + 1, and
-    // lane 16h + m adds, for j = 2h + k, both halves' chunks of offset
-    // o(m, j): plain thread 64w + o(m, j) (commutative, the same bits).
-    Value upper = arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
-                                        arith::AndIOp::create(b, tx, index(16)),
-                                        index(0));
-    SmallVector<Value> sums;
-    for (int64_t k = 0; k < 2; ++k) {
-      Value kept =
-          arith::SelectOp::create(b, upper, partials[2 + k], partials[k]);
-      Value sent =
-          arith::SelectOp::create(b, upper, partials[k], partials[2 + k]);
-      Value received =
-          gpu::ShuffleOp::create(b, sent, int32_t(16), int32_t(kWarpThreads),
-                                 gpu::ShuffleMode::XOR)
-              .getShuffleResult();
-      sums.push_back(combine(b, kind, kept, received));
-    }
-    return SmallVector<Value>(
-        C, reduceClusters(kind, sums, 2 * T, /*pairedLanes=*/true)[0]);
-  }
-  if (chunksPerGroup >= K && plan.pairBit >= 0) {
-    // The plain layout adds chunk t and chunk T + t in thread t. Here lane
-    // L = 16h + m holds chunks 32w + hT + c(m, j): the two halves of the
-    // warp trade the chunks the other one adds, lane m (h = 0) adds its
-    // chunk 32w + c(m, 0) and the other half's chunk T + 32w + c(m, 0), lane
-    // 16 + m the same for c(m, 1). That is the value of lane s(L) = c(m, h)
-    // of the plain layout, in the other order for h = 1 (the same bits:
-    // addition and maximum are commutative).
-    Value upper = arith::CmpIOp::create(b, arith::CmpIPredicate::ne,
-                                        arith::AndIOp::create(b, tx, index(16)),
-                                        index(0));
-    Value kept = arith::SelectOp::create(b, upper, partials[1], partials[0]);
-    Value sent = arith::SelectOp::create(b, upper, partials[0], partials[1]);
-    Value received =
-        gpu::ShuffleOp::create(b, sent, int32_t(16), int32_t(kWarpThreads),
-                               gpu::ShuffleMode::XOR)
-            .getShuffleResult();
-    Value total = combine(b, kind, kept, received);
-    return SmallVector<Value>(
-        C, reduceClusters(kind, {total}, T, /*pairedLanes=*/true)[0]);
-  }
   if (chunksPerGroup >= K) {
-    Value total = partials[0];
-    for (int64_t j = 1; j < C; ++j)
-      total = combine(b, kind, total, partials[j]);
-    return SmallVector<Value>(C, reduceClusters(kind, {total}, T)[0]);
+    // In the plain layout's summation order (see RowLayout).
+    const RowLayout &layout = plan.layouts[opLayout];
+    Value warpTotal = layout.reduceRowInWarp(b, kind, tx, partials);
+    return SmallVector<Value>(
+        C, combineWarps(kind, warpTotal, layout.getRowLanes(), layout)[0]);
   }
+  // (Groups shorter than a row come with the plain layout: see
+  // RowKernelPlan::get.)
   if (!llvm::isPowerOf2_64(chunksPerGroup))
     return reduceThroughSharedMemory(kind, partials, chunksPerGroup);
   if (chunksPerGroup < T)
@@ -1760,16 +1631,14 @@ SmallVector<Value> RowKernelEmitter::computeInFirstWarp(
 ///    row in shared memory (a barrier between the stores and the loads, and
 ///    one before the next exchange overwrites the copy);
 ///  * h >= V*T: same thread, chunk j ^ (h/(V*T)) (registers).
-/// In the paired layout (RowKernelPlan::pairBit = P) the stage of chunk bit
-/// P pairs the thread's two chunks (registers), the other chunk bits below
-/// 5 are lane bits (lane distance h/V below 2^P, h/(2V) above: shuffles),
-/// and higher ones pair warps (shared memory). The stages keep their order,
-/// so the sums round as before. With RowKernelPlan::exchange every stage is in
+/// The other layouts move some chunk bits between the thread's chunks and
+/// its lane (RowLayout::getChunkPartner); the stages keep their order, so
+/// the sums round alike. In a plan of two layouts every stage is in
 /// registers, around one exchange of the values (exchangeLayout), and the
 /// result is in the other layout than the input.
 SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
   Value scale = constantF32(b, 1.0 / std::sqrt(double(block)));
-  if (plan.exchange) {
+  if (plan.layouts.size() > 1) {
     // Every stage the thread's values pair (all of its index bits), the
     // exchange, then the stages of the two bits it now holds instead of its
     // lane bits: value bits 3 and 4 (chunk bits 0, 1 of the block in the
@@ -1789,7 +1658,8 @@ SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
     // Chunk bit `distance` of the partner: in another chunk of the thread
     // (`chunkStep` apart), or in thread t ^ `threadStep`.
     int64_t distance = h / V;
-    auto [chunkStep, threadStep] = plan.getChunkPartner(distance);
+    auto [chunkStep, threadStep] =
+        plan.layouts.front().getChunkPartner(distance);
     if (h < V || chunkStep) {
       for (int64_t j = 0; j < C; ++j) {
         for (int64_t l = 0; l < V; ++l) {
@@ -1861,8 +1731,8 @@ SmallVector<Value> RowKernelEmitter::hadamard(Value input, int64_t block) {
   return current;
 }
 
-/// The butterfly stages of the value-index bits in `indexBits`: in both
-/// layouts of RowKernelPlan::exchange each such bit is one index bit of the
+/// The butterfly stages of the value-index bits in `indexBits`: in the quad
+/// layout and its exchanged form each such bit is one index bit of the
 /// block (see `hadamard`), so value i pairs with i ^ m, the lower one
 /// becoming a + b and the upper one a - b.
 void RowKernelEmitter::stagesInRegisters(SmallVector<Value> &values,
@@ -1880,8 +1750,8 @@ void RowKernelEmitter::stagesInRegisters(SmallVector<Value> &values,
   }
 }
 
-/// Moves a thread's values (f32 or i32) between the natural and the
-/// exchanged layout (RowKernelPlan::exchange), either way: slot s of lane
+/// Moves a thread's values (f32 or i32) between the quad layout and its
+/// exchanged form (RowKernelPlan::layouts), either way: slot s of lane
 /// 4k + q holds chunk 4s + q of its block in one layout and 4q + s in the
 /// other, so the exchange is its own inverse. Through the warp's region of
 /// shared memory, in two passes of half a chunk (16-byte granules, half the
@@ -1969,9 +1839,7 @@ SmallVector<Value> RowKernelEmitter::exchangeLayout(ArrayRef<Value> values) {
 
 void RowKernelEmitter::emitHadamard(HadamardOp op) {
   SmallVector<Value> result = hadamard(op.getInput(), op.getBlock());
-  // An exchanged transform leaves its result in the other layout.
-  if (plan.exchange)
-    opExchanged = !opExchanged;
+  opLayout = plan.getLayoutAfterHadamard(opLayout);
   setValues(op.getResult(), std::move(result));
 }
 
@@ -2177,8 +2045,8 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
 
   // The estimator's per-group values, once per chunk and ahead of the branch
   // below (built inside it, each side would rebuild them, and the NVPTX
-  // backend schedules the load of a saved deviation late: the QuEST
-  // backward took 5% longer).
+  // backend schedules the load of a saved deviation late: docs/
+  // benchmarks.md, the QuEST backward's trust threshold).
   SmallVector<Value> invariants;
   DenseMap<std::pair<Value, Value>, Value> invariantOf;
   for (int64_t j = 0; j < C; ++j) {
@@ -2327,11 +2195,10 @@ void RowKernelEmitter::emitFakeQuantGrad(FakeQuantGradOp op) {
 }
 
 void RowKernelEmitter::emitOp(Operation *op) {
-  if (plan.exchange)
-    opExchanged = llvm::any_of(op->getOpOperands(), [&](OpOperand &operand) {
-      return getOperandKind(operand) != RowValueKind::Steps &&
-             exchanged.contains(operand.get());
-    });
+  opLayout = 0;
+  for (OpOperand &operand : op->getOpOperands())
+    if (getOperandKind(operand) != RowValueKind::Steps)
+      opLayout = std::max(opLayout, layoutOf.lookup(operand.get()));
   TypeSwitch<Operation *>(op)
       .Case([&](HadamardOp op) { emitHadamard(op); })
       .Case([&](ScaleOp op) { emitScale(op); })
@@ -2374,52 +2241,26 @@ void RowKernelEmitter::emitBody(gpu::LaunchOp launch) {
     rowValid =
         arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row,
                               rowCount ? rowCount : index(plan.shape.rows));
-  Value first = tx;
-  if (plan.pairBit >= 0) {
-    // Lane L = 16h + m of warp w: chunk 32w + hT + c(m, 0), which is
-    // tx + (m & ~(2^P - 1)) + h * (T - 16).
-    int64_t low = (int64_t(1) << plan.pairBit) - 1;
-    Value moved = arith::AndIOp::create(b, tx, index(15 & ~low));
-    Value half = arith::AndIOp::create(b, tx, index(16));
-    first = arith::AddIOp::create(
-        b, arith::AddIOp::create(b, tx, moved),
-        arith::MulIOp::create(b, half, index((T - 16) / 16)));
-  }
-  // The first chunk as a sum of (tx & mask) * factor: bit fields of the
-  // thread index moved to their chunk bits.
-  auto moveBits = [&](ArrayRef<std::pair<int64_t, int64_t>> fields) {
-    Value sum;
-    for (auto [mask, factor] : fields) {
-      Value term = arith::AndIOp::create(b, tx, index(mask));
-      if (factor != 1)
-        term = arith::MulIOp::create(b, term, index(factor));
-      sum = sum ? arith::AddIOp::create(b, sum, term).getResult() : term;
-    }
-    return sum;
-  };
-  if (plan.quad)
-    // Lane L = 16h + 4b + q of warp w: chunk 64w + 2Th + 16b + q (j = 0).
-    first = moveBits({{~int64_t(31), 2}, {12, 4}, {3, 1}, {16, 2 * T / 16}});
+  const RowLayout &layout = plan.layouts.front();
+  Value first = layout.buildFirstChunk(b, tx);
   for (int64_t j = 0; j < C; ++j) {
-    int64_t offset = plan.getChunkOffset(j);
+    int64_t offset = layout.getChunkOffset(j);
     Value c = j == 0 ? first : arith::AddIOp::create(b, first, index(offset));
     chunk.push_back(c);
     Value inRow;
-    if (plan.interleavesChunks() ? C * T > K : (j + 1) * T > K)
+    if (layout.mayLieBeyondRow(j))
       inRow = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, index(K));
     chunkInRow.push_back(inRow);
     valid.push_back(both(rowValid, inRow));
   }
-  if (plan.exchange) {
-    // Lane 4k + q holds chunks 4q + j of its block in the exchanged
-    // layout: chunk[0] + 3q + j.
-    Value first = arith::AddIOp::create(
-        b, chunk[0],
-        arith::MulIOp::create(b, arith::AndIOp::create(b, tx, index(3)),
-                              index(3)));
+  layoutChunks.push_back(chunk);
+  for (const RowLayout &other : llvm::drop_begin(plan.layouts)) {
+    Value first = other.buildFirstChunk(b, tx, chunk[0]);
+    SmallVector<Value> &chunks = layoutChunks.emplace_back();
     for (int64_t j = 0; j < C; ++j)
-      exchangedChunk.push_back(
-          j == 0 ? first : arith::AddIOp::create(b, first, index(j)));
+      chunks.push_back(j == 0 ? first
+                              : arith::AddIOp::create(
+                                    b, first, index(other.getChunkOffset(j))));
   }
   for (Operation *op : group.ops)
     emitOp(op);

@@ -1,7 +1,7 @@
 // RUN: qat-opt %s --convert-qat-to-gpu --split-input-file | FileCheck %s
 // RUN: qat-opt %s --convert-qat-to-gpu="hadamard-exchange=false" --split-input-file | FileCheck %s --check-prefix=SHUFFLE
 
-// The exchanged layout (RowKernelPlan::exchange): bf16 Hadamard blocks of 128
+// The exchanged layout (RowLayout::getExchanged): bf16 Hadamard blocks of 128
 // whose reductions span whole rows move their values once through the
 // warp's shared-memory region instead of shuffling them in the stages that
 // pair lanes. The only shuffles left are the row reduction's.
@@ -47,7 +47,7 @@ func.func @quest_forward(%x: tensor<8x4096xbf16>) -> (tensor<8x2048xi8>, tensor<
 #q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
 
 // QuEST's backward (paired layout, 16 elements a thread) keeps its shuffles:
-// exchanging there was slower on an H200 (RowKernelPlan::exchange).
+// exchanging there was slower on an H200 (RowLayout::getExchanged).
 // CHECK-LABEL: func.func @quest_backward(
 //   CHECK-NOT:     nvvm.bar.warp.sync
 //       CHECK:     gpu.shuffle xor
