@@ -200,14 +200,21 @@ def ConvertQATMatmulToNVGPU
   }];
   let options = [
     Option<"strategy", "strategy", "::mlir::qat::MatmulGPUStrategy",
-           "::mlir::qat::MatmulGPUStrategy::MmaSync",
+           "::mlir::qat::MatmulGPUStrategy::Auto",
            "Kernel strategy", [{::llvm::cl::values(
+             clEnumValN(::mlir::qat::MatmulGPUStrategy::Auto, "auto",
+                        "wgmma for s8 codes with chip=sm_90a, mma-sync "
+                        "otherwise"),
              clEnumValN(::mlir::qat::MatmulGPUStrategy::MmaSync, "mma-sync",
                         "warp-level mma.sync with cp.async pipelining "
-                        "(sm_80 and later)"))}]>,
-    Option<"stages", "stages", "unsigned", /*default=*/"3",
-           "Shared-memory pipeline stages of the K loop (2 or 3, 16 KiB "
-           "each)">,
+                        "(sm_80 and later)"),
+             clEnumValN(::mlir::qat::MatmulGPUStrategy::Wgmma, "wgmma",
+                        "warpgroup wgmma.mma_async with TMA loads and an "
+                        "mbarrier pipeline (sm_90a, s8 codes)"))}]>,
+    Option<"stages", "stages", "unsigned", /*default=*/"0",
+           "Shared-memory pipeline stages of the K loop; 0: the strategy's "
+           "default (mma-sync: 3, at most 3 of 16 KiB; wgmma: 4, at most 6 "
+           "of 32 KiB)">,
     Option<"int4Mma", "int4-mma", "::mlir::qat::Int4Mma",
            "::mlir::qat::Int4Mma::Auto",
            "Tensor-core instruction for packed 4-bit codes", [{::llvm::cl::values(
@@ -228,6 +235,7 @@ def ConvertQATMatmulToNVGPU
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",

@@ -53,12 +53,17 @@ struct MatmulKernelSpec {
   Type lhsScaleElementType, rhsScaleElementType;
   /// f32, bf16 or f16.
   Type resultElementType;
-  /// Shared-memory pipeline depth of the K loop.
+  /// The kernel strategy (never Auto) and its shared-memory pipeline depth
+  /// of the K loop.
+  MatmulGPUStrategy strategy = MatmulGPUStrategy::MmaSync;
   unsigned stages = 3;
 
   /// `int4Mma` is Auto when the chip leaves the choice open: packed codes
   /// are unpacked up to kMaxUnpackedInt4K, multiplied natively beyond.
-  static MatmulKernelSpec get(MatmulOp op, unsigned stages, Int4Mma int4Mma);
+  /// `strategy` Auto picks Wgmma where `chip` has it and the codes are s8;
+  /// `stages` 0 is the strategy's default.
+  static MatmulKernelSpec get(MatmulOp op, MatmulGPUStrategy strategy,
+                              StringRef chip, unsigned stages, Int4Mma int4Mma);
   /// A symbol-friendly name that tells kernels apart, e.g.
   /// `qat_matmul_256x128x512_centered_centered_s4_bf16`.
   std::string getName() const;
@@ -116,20 +121,28 @@ struct EpilogueCoefficients {
 };
 
 /// A kernel and how to launch it: a 1-D grid of `gridSize` blocks of
-/// `blockSize` threads, with static shared memory only. With M dynamic,
-/// gridSize is ShapedType::kDynamic and the host launches
-/// ceil(M / tileM) * tilesN blocks.
+/// `blockSize` threads with `dynamicSharedBytes` of dynamic shared memory.
+/// With M dynamic, gridSize is ShapedType::kDynamic and the host launches
+/// ceil(M / tileM) * tilesN blocks. Its arguments are A, B, sa, sb, the
+/// result and, for `tmaBox` != 0, TMA descriptors of A and B (see
+/// buildWgmmaTensorMaps).
 struct MatmulKernel {
   gpu::GPUFuncOp func;
   int64_t gridSize = 0;
   int64_t blockSize = 0;
   int64_t tileM = 0;
   int64_t tilesN = 0;
+  int64_t dynamicSharedBytes = 0;
+  /// Rows (and bytes of K) of the TMA boxes of A and B; 0: no TMA.
+  int64_t tmaBox = 0;
 };
 
 //===----------------------------------------------------------------------===//
 // mma.sync strategy (MmaSyncStrategy.cpp)
 //===----------------------------------------------------------------------===//
+
+/// The pipeline depth of the mma.sync kernel when the pass names none.
+unsigned getMmaSyncDefaultStages();
 
 /// Checks that the mma.sync kernel handles `spec`, reporting through
 /// `emitError` (which names the op) what it does not support.
@@ -143,6 +156,32 @@ checkMmaSyncSupport(const MatmulKernelSpec &spec,
 MatmulKernel buildMmaSyncKernel(OpBuilder &builder, Location loc,
                                 gpu::GPUModuleOp module,
                                 const MatmulKernelSpec &spec);
+
+//===----------------------------------------------------------------------===//
+// wgmma strategy (WgmmaStrategy.cpp)
+//===----------------------------------------------------------------------===//
+
+/// Checks that the wgmma kernel handles `spec` (what checkMmaSyncSupport
+/// says, for s8 codes and its own stage bounds).
+LogicalResult
+checkWgmmaSupport(const MatmulKernelSpec &spec,
+                  llvm::function_ref<InFlightDiagnostic()> emitError);
+
+/// The pipeline depth of the wgmma kernel when the pass names none.
+unsigned getWgmmaDefaultStages();
+
+/// Builds the wgmma kernel for `spec` as a `gpu.func` named
+/// `qat_matmul_wgmma` inside `module`.
+MatmulKernel buildWgmmaKernel(OpBuilder &builder, Location loc,
+                              gpu::GPUModuleOp module,
+                              const MatmulKernelSpec &spec);
+
+/// Host side: the TMA descriptors of the code buffers `lhs` and `rhs` (boxes
+/// of `box` rows by `box` bytes, 128-byte swizzled), as the `!llvm.ptr`
+/// kernel arguments of `kernel`.
+SmallVector<Value> buildWgmmaTensorMaps(OpBuilder &builder, Location loc,
+                                        const MatmulKernel &kernel, Value lhs,
+                                        Value rhs);
 
 } // namespace mlir::qat
 

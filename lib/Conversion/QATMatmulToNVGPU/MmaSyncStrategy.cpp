@@ -736,6 +736,8 @@ void MmaSyncKernelBuilder::build(gpu::GPUFuncOp func,
   gpu::ReturnOp::create(b);
 }
 
+unsigned mlir::qat::getMmaSyncDefaultStages() { return 3; }
+
 LogicalResult
 mlir::qat::checkMmaSyncSupport(const MatmulKernelSpec &spec,
                                function_ref<InFlightDiagnostic()> emitError) {
