@@ -124,7 +124,7 @@ struct EpilogueCoefficients {
 /// `blockSize` threads with `dynamicSharedBytes` of dynamic shared memory.
 /// With M dynamic, gridSize is ShapedType::kDynamic and the host launches
 /// ceil(M / tileM) * tilesN blocks. Its arguments are A, B, sa, sb, the
-/// result and, for `tmaBox` != 0, TMA descriptors of A and B (see
+/// result and, for `tmaRowsA` != 0, TMA descriptors of A and B (see
 /// buildWgmmaTensorMaps).
 struct MatmulKernel {
   gpu::GPUFuncOp func;
@@ -133,8 +133,8 @@ struct MatmulKernel {
   int64_t tileM = 0;
   int64_t tilesN = 0;
   int64_t dynamicSharedBytes = 0;
-  /// Rows (and bytes of K) of the TMA boxes of A and B; 0: no TMA.
-  int64_t tmaBox = 0;
+  /// Rows of the TMA boxes of A and B; 0: no TMA.
+  int64_t tmaRowsA = 0, tmaRowsB = 0;
 };
 
 //===----------------------------------------------------------------------===//
@@ -177,8 +177,8 @@ MatmulKernel buildWgmmaKernel(OpBuilder &builder, Location loc,
                               const MatmulKernelSpec &spec);
 
 /// Host side: the TMA descriptors of the code buffers `lhs` and `rhs` (boxes
-/// of `box` rows by `box` bytes, 128-byte swizzled), as the `!llvm.ptr`
-/// kernel arguments of `kernel`.
+/// of kernel.tmaRowsA and tmaRowsB rows of 128 bytes, 128-byte swizzled),
+/// as the `!llvm.ptr` kernel arguments of `kernel`.
 SmallVector<Value> buildWgmmaTensorMaps(OpBuilder &builder, Location loc,
                                         const MatmulKernel &kernel, Value lhs,
                                         Value rhs);

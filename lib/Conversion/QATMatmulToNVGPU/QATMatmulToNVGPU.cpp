@@ -291,7 +291,7 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
         MemRefType::get(resultType.getShape(), resultType.getElementType()),
         dynamicSizes);
     buffers.push_back(resultBuffer);
-    if (kernel.tmaBox)
+    if (kernel.tmaRowsA)
       buffers.append(
           buildWgmmaTensorMaps(rewriter, loc, kernel, buffers[0], buffers[1]));
 

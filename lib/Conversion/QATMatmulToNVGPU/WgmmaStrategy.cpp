@@ -75,7 +75,7 @@ using namespace mlir::qat;
 namespace {
 
 constexpr int64_t kTileM = 128;
-constexpr int64_t kTileN = 128;
+constexpr int64_t kTileN = 256;
 constexpr int64_t kTileKBytes = 128;
 constexpr int64_t kWarpSize = 32;
 constexpr int64_t kWarpgroupSize = 128;
@@ -88,8 +88,9 @@ constexpr int64_t kWgmmaKBytes = 32;
 constexpr int64_t kWgmmaStepsK = kTileKBytes / kWgmmaKBytes;
 /// int32 accumulators of a thread: m64n128 over 128 threads.
 constexpr int64_t kAccumulators = kWgmmaM * kWgmmaN / kWarpgroupSize;
-constexpr int64_t kTileBytes = kTileM * kTileKBytes;
-constexpr int64_t kStageBytes = 2 * kTileBytes;
+constexpr int64_t kTileBytesA = kTileM * kTileKBytes;
+constexpr int64_t kTileBytesB = kTileN * kTileKBytes;
+constexpr int64_t kStageBytes = kTileBytesA + kTileBytesB;
 constexpr int64_t kRowSumBytes = (kTileM + kTileN) * 4;
 /// The 128-byte swizzle repeats every 8 rows of 128 bytes.
 constexpr int64_t kSwizzleAlign = 1024;
@@ -101,10 +102,13 @@ constexpr int64_t kRasterGroupM = 8;
 /// Spin hint of mbarrier.try_wait (upstream's examples use the same).
 constexpr int64_t kWaitTicks = 10000000;
 
-static_assert(kTileM == kTileN, "A and B tiles share one TMA box");
 static_assert(kTileKBytes == 128, "one row of a tile is one swizzle line");
-static_assert(kTileM + kTileN == kConsumerThreads,
-              "one consumer thread sums one row of A or B");
+static_assert(kTileM + kTileN <= 2 * kConsumerThreads,
+              "a consumer thread sums at most two rows of A or B");
+/// Registers a thread: the consumers take what the producer gives back
+/// (setmaxnreg; 232 * 256 + 40 * 128 <= the 64K registers of an SM).
+constexpr int64_t kConsumerRegisters = 232;
+constexpr int64_t kProducerRegisters = 40;
 
 int64_t sharedBytes(int64_t stages) {
   return stages * kStageBytes + kRowSumBytes + kSwizzleAlign;
@@ -121,12 +125,10 @@ public:
       : b(b), spec(spec),
         epilogue(EpilogueCoefficients::get(spec.lhsGrid, spec.rhsGrid, spec.k)),
         i32Type(b.getI32Type()), i64Type(b.getI64Type()),
-        tileType(getTileType(b.getContext())),
-        tensorMapType(nvgpu::TensorMapDescriptorType::get(
-            b.getContext(), tileType, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
-            nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
-            nvgpu::TensorMapOOBKind::OOB_ZERO,
-            nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE)),
+        tileTypeA(getTileType(b.getContext(), kTileM)),
+        tileTypeB(getTileType(b.getContext(), kTileN)),
+        tensorMapTypeA(getTensorMapType(tileTypeA)),
+        tensorMapTypeB(getTensorMapType(tileTypeB)),
         barrierType(nvgpu::MBarrierGroupType::get(
             b.getContext(),
             gpu::AddressSpaceAttr::get(b.getContext(),
@@ -138,7 +140,9 @@ public:
 
   void build(gpu::GPUFuncOp func);
 
-  static MemRefType getTileType(MLIRContext *context);
+  /// A tile of `rows` rows of K bytes in shared memory.
+  static MemRefType getTileType(MLIRContext *context, int64_t rows);
+  static nvgpu::TensorMapDescriptorType getTensorMapType(MemRefType tile);
 
 private:
   Value idx(int64_t value) {
@@ -186,15 +190,24 @@ private:
   void computeTileOrigin(Value pid);
   void emitProducer();
   void emitConsumer(Value consumerTid);
-  Value sumRow(Value stage, Value consumerTid);
+  /// The sum of the codes of row `row` of [A; B] in stage `stage`.
+  Value sumRow(Value stage, Value row);
   void emitEpilogue(Value acc, Value consumerTid);
+  /// The row sums of a tile's rows of A and B, after the stages.
+  Value rowSumWords() {
+    return memref::ViewOp::create(
+        b,
+        MemRefType::get({kTileM + kTileN}, i32Type, MemRefLayoutAttrInterface(),
+                        tileTypeA.getMemorySpace()),
+        shared, idx(spec.stages * kStageBytes), ValueRange{});
+  }
 
   ImplicitLocOpBuilder &b;
   const MatmulKernelSpec &spec;
   EpilogueCoefficients epilogue;
   Type i32Type, i64Type;
-  MemRefType tileType;
-  nvgpu::TensorMapDescriptorType tensorMapType;
+  MemRefType tileTypeA, tileTypeB;
+  nvgpu::TensorMapDescriptorType tensorMapTypeA, tensorMapTypeB;
   nvgpu::MBarrierGroupType barrierType;
   LLVM::LLVMStructType accType;
 
@@ -212,8 +225,9 @@ private:
 } // namespace
 
 Value WgmmaKernelBuilder::tile(Value stage, int64_t operand) {
-  Value offset = add(mul(stage, kStageBytes), operand * kTileBytes);
-  return memref::ViewOp::create(b, tileType, shared, offset, ValueRange{});
+  Value offset = add(mul(stage, kStageBytes), operand * kTileBytesA);
+  return memref::ViewOp::create(b, operand ? tileTypeB : tileTypeA, shared,
+                                offset, ValueRange{});
 }
 
 Value WgmmaKernelBuilder::roundParity(Value kTile, bool flip) {
@@ -251,10 +265,10 @@ void WgmmaKernelBuilder::computeTileOrigin(Value pid) {
 }
 
 void WgmmaKernelBuilder::emitProducer() {
-  Value lhsDesc =
-      UnrealizedConversionCastOp::create(b, tensorMapType, lhsMap).getResult(0);
-  Value rhsDesc =
-      UnrealizedConversionCastOp::create(b, tensorMapType, rhsMap).getResult(0);
+  Value lhsDesc = UnrealizedConversionCastOp::create(b, tensorMapTypeA, lhsMap)
+                      .getResult(0);
+  Value rhsDesc = UnrealizedConversionCastOp::create(b, tensorMapTypeB, rhsMap)
+                      .getResult(0);
   nvgpu::TmaPrefetchOp::create(b, lhsDesc, Value());
   nvgpu::TmaPrefetchOp::create(b, rhsDesc, Value());
   auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1));
@@ -276,12 +290,10 @@ void WgmmaKernelBuilder::emitProducer() {
                                 ValueRange{kByte, n0}, stage, Value(), Value());
 }
 
-Value WgmmaKernelBuilder::sumRow(Value stage, Value consumerTid) {
-  // Thread t sums row t % 128 of A (t < 128) or of B, in any chunk order.
-  Value operand = shr(consumerTid, 7);
-  Value row = bitAnd(consumerTid, kTileM - 1);
-  Value base = add(add(mul(stage, kStageBytes), mul(operand, kTileBytes)),
-                   mul(row, kTileKBytes));
+Value WgmmaKernelBuilder::sumRow(Value stage, Value row) {
+  // The rows of A, then those of B, are consecutive 128-byte lines of a
+  // stage; the swizzle permutes chunks within a line, which a sum ignores.
+  Value base = add(mul(stage, kStageBytes), mul(row, kTileKBytes));
   auto vec16xi8 = VectorType::get({kChunkBytes}, b.getI8Type());
   auto vec4xi8 = VectorType::get({4}, b.getI8Type());
   Value ones = arith::ConstantOp::create(
@@ -313,29 +325,47 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
 
   Value zero = LLVM::ZeroOp::create(b, accType);
   auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1),
-                                 ValueRange{zero, i32(0)});
+                                 ValueRange{zero, i32(0), i32(0)});
   {
     ImplicitLocOpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value kTile = loop.getInductionVar();
     Value acc = loop.getRegionIterArgs()[0];
     Value rowSum = loop.getRegionIterArgs()[1];
+    Value rowSum2 = loop.getRegionIterArgs()[2];
     Value stage = rem(kTile, spec.stages);
     nvgpu::MBarrierTryWaitParityOp::create(b, barriers,
                                            roundParity(kTile, /*flip=*/false),
                                            idx(kWaitTicks), stage);
-    if (rowSums)
+    if (rowSums) {
+      // Thread t sums rows t and t + 256 of [A; B].
       rowSum = arith::AddIOp::create(b, rowSum, sumRow(stage, consumerTid));
+      auto second = scf::IfOp::create(
+          b, TypeRange{i32Type},
+          ult(consumerTid, kTileM + kTileN - kConsumerThreads),
+          /*withElseRegion=*/true);
+      ImplicitLocOpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(second.thenBlock());
+      scf::YieldOp::create(
+          b,
+          ValueRange{arith::AddIOp::create(
+              b, rowSum2, sumRow(stage, add(consumerTid, kConsumerThreads)))});
+      b.setInsertionPointToStart(second.elseBlock());
+      scf::YieldOp::create(b, ValueRange{rowSum2});
+      b.setInsertionPointAfter(second);
+      rowSum2 = second.getResult(0);
+    }
 
     // Descriptors carry the start address in 16-byte units in bits 0-13:
     // a k-step of 32 bytes adds 2, this warpgroup's rows of A 512.
     auto descriptor = [&](int64_t operand) -> Value {
-      auto type =
-          nvgpu::WarpgroupMatrixDescriptorType::get(b.getContext(), tileType);
+      auto type = nvgpu::WarpgroupMatrixDescriptorType::get(
+          b.getContext(), operand ? tileTypeB : tileTypeA);
       Value desc = nvgpu::WarpgroupGenerateDescriptorOp::create(
           b, type, tile(stage, operand),
-          UnrealizedConversionCastOp::create(b, tensorMapType,
-                                             operand ? rhsMap : lhsMap)
+          UnrealizedConversionCastOp::create(
+              b, operand ? tensorMapTypeB : tensorMapTypeA,
+              operand ? rhsMap : lhsMap)
               .getResult(0));
       return UnrealizedConversionCastOp::create(b, i64Type, desc).getResult(0);
     };
@@ -356,24 +386,40 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
           /*satfinite=*/nullptr);
     }
     NVVM::WgmmaGroupSyncAlignedOp::create(b);
-    NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
-    // The tensor cores and the row sums are done with the stage.
-    nvgpu::MBarrierArriveOp::create(
-        b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
-        add(stage, spec.stages));
-    scf::YieldOp::create(b, ValueRange{acc, rowSum});
+    // One group stays in flight: the previous K tile's is done, and with it
+    // the tensor cores' (and the row sums') reads of its stage.
+    NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+    auto release = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, kTile, idx(0)),
+        /*withElseRegion=*/false);
+    {
+      ImplicitLocOpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(release.thenBlock());
+      Value previous = rem(add(kTile, spec.stages - 1), spec.stages);
+      nvgpu::MBarrierArriveOp::create(
+          b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
+          add(previous, spec.stages));
+    }
+    scf::YieldOp::create(b, ValueRange{acc, rowSum, rowSum2});
   }
+  // The last group; its stage is never refilled.
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
 
   if (rowSums) {
-    // Row sums of A at words [0, 128), of B at [128, 256), shared by the two
+    // Row sums of A at words [0, 128), of B from 128, shared by the two
     // consumer warpgroups (named barrier 1: the producer does not take part).
-    Value words = memref::ViewOp::create(
-        b,
-        MemRefType::get({kConsumerThreads}, i32Type,
-                        MemRefLayoutAttrInterface(), tileType.getMemorySpace()),
-        shared, idx(spec.stages * kStageBytes), ValueRange{});
+    Value words = rowSumWords();
     memref::StoreOp::create(b, loop.getResult(1), words,
                             ValueRange{consumerTid});
+    auto second = scf::IfOp::create(
+        b, ult(consumerTid, kTileM + kTileN - kConsumerThreads),
+        /*withElseRegion=*/false);
+    {
+      ImplicitLocOpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(second.thenBlock());
+      memref::StoreOp::create(b, loop.getResult(2), words,
+                              ValueRange{add(consumerTid, kConsumerThreads)});
+    }
     NVVM::BarrierOp::create(b, Type(), i32(1), i32(kConsumerThreads),
                             /*reductionOp=*/nullptr,
                             /*reductionPredicate=*/Value());
@@ -397,11 +443,7 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
 
   Value rowSums;
   if (epilogue.needsLhsRowSums() || epilogue.needsRhsRowSums())
-    rowSums = memref::ViewOp::create(
-        b,
-        MemRefType::get({kConsumerThreads}, i32Type,
-                        MemRefLayoutAttrInterface(), tileType.getMemorySpace()),
-        shared, idx(spec.stages * kStageBytes), ValueRange{});
+    rowSums = rowSumWords();
 
   auto loadScale = [&](Value buffer, Value row) -> Value {
     Value step = memref::LoadOp::create(b, buffer, ValueRange{row, idx(0)});
@@ -542,7 +584,7 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x));
 
-  auto workgroup = tileType.getMemorySpace();
+  auto workgroup = tileTypeA.getMemorySpace();
   Value dynamic = gpu::DynamicSharedMemoryOp::create(
       b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                          MemRefLayoutAttrInterface(), workgroup));
@@ -581,9 +623,16 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
                                  /*withElseRegion=*/true);
   {
     ImplicitLocOpBuilder::InsertionGuard guard(b);
+    // Each role is one branch, so setmaxnreg applies (HOPPER.md): the
+    // consumers' 128 accumulators and the epilogue need more than the 168
+    // registers a thread of 384 gets.
     b.setInsertionPointToStart(roles.thenBlock());
+    NVVM::SetMaxRegisterOp::create(b, kConsumerRegisters,
+                                   NVVM::SetMaxRegisterAction::increase);
     emitConsumer(tid);
     b.setInsertionPointToStart(roles.elseBlock());
+    NVVM::SetMaxRegisterOp::create(b, kProducerRegisters,
+                                   NVVM::SetMaxRegisterAction::decrease);
     auto producer =
         scf::IfOp::create(b,
                           arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
@@ -595,15 +644,23 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
   gpu::ReturnOp::create(b);
 }
 
-MemRefType WgmmaKernelBuilder::getTileType(MLIRContext *context) {
+MemRefType WgmmaKernelBuilder::getTileType(MLIRContext *context, int64_t rows) {
   // Unsigned: upstream's lowering of nvgpu.tma.create.descriptor maps ui8 to
   // CU_TENSOR_MAP_DATA_TYPE_UINT8 but signless i8 to its default, BFLOAT16.
   // The copy engine moves bytes; wgmma reads them as s8.
   return MemRefType::get(
-      {kTileM, kTileKBytes},
-      IntegerType::get(context, 8, IntegerType::Unsigned),
+      {rows, kTileKBytes}, IntegerType::get(context, 8, IntegerType::Unsigned),
       MemRefLayoutAttrInterface(),
       gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup));
+}
+
+nvgpu::TensorMapDescriptorType
+WgmmaKernelBuilder::getTensorMapType(MemRefType tile) {
+  return nvgpu::TensorMapDescriptorType::get(
+      tile.getContext(), tile, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+      nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
+      nvgpu::TensorMapOOBKind::OOB_ZERO,
+      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
 }
 
 LogicalResult
@@ -675,6 +732,12 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({static_cast<int32_t>(kThreads), 1, 1}));
+  // A register cap at entry (one CTA of 384 threads an SM), which
+  // setmaxnreg needs to take effect.
+  func->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
+                b.getDenseI32ArrayAttr({static_cast<int32_t>(kThreads), 1, 1}));
+  func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                b.getI32IntegerAttr(1));
 
   WgmmaKernelBuilder(b, spec).build(func);
 
@@ -687,7 +750,8 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
                         ? ShapedType::kDynamic
                         : llvm::divideCeil(spec.m, kTileM) * kernel.tilesN;
   kernel.dynamicSharedBytes = sharedBytes(spec.stages);
-  kernel.tmaBox = kTileM;
+  kernel.tmaRowsA = kTileM;
+  kernel.tmaRowsB = kTileN;
   return kernel;
 }
 
@@ -697,22 +761,17 @@ SmallVector<Value> mlir::qat::buildWgmmaTensorMaps(OpBuilder &builder,
                                                    Value lhs, Value rhs) {
   ImplicitLocOpBuilder b(loc, builder);
   MLIRContext *context = b.getContext();
-  auto tensorMapType = nvgpu::TensorMapDescriptorType::get(
-      context, WgmmaKernelBuilder::getTileType(context),
-      nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
-      nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
-      nvgpu::TensorMapOOBKind::OOB_ZERO,
-      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
-  Value box = arith::ConstantIndexOp::create(b, kernel.tmaBox);
   SmallVector<Value> maps;
-  for (Value codes : {lhs, rhs}) {
+  for (auto [codes, rows] :
+       {std::pair{lhs, kernel.tmaRowsA}, {rhs, kernel.tmaRowsB}}) {
+    MemRefType tileType = WgmmaKernelBuilder::getTileType(context, rows);
     // The codes as ui8 (see getTileType): a 1-D view of the bytes, then a
     // 2-D ui8 view of it.
     auto type = cast<MemRefType>(codes.getType());
     Value bytes = memref::CollapseShapeOp::create(
         b, codes, ArrayRef<ReassociationIndices>{{0, 1}});
-    auto unsignedType = MemRefType::get(
-        type.getShape(), IntegerType::get(context, 8, IntegerType::Unsigned));
+    auto unsignedType =
+        MemRefType::get(type.getShape(), tileType.getElementType());
     SmallVector<Value> sizes;
     if (type.isDynamicDim(0))
       sizes.push_back(memref::DimOp::create(b, codes, 0));
@@ -721,8 +780,10 @@ SmallVector<Value> mlir::qat::buildWgmmaTensorMaps(OpBuilder &builder,
     Value unranked = memref::CastOp::create(
         b, UnrankedMemRefType::get(unsignedType.getElementType(), Attribute()),
         view);
-    Value map = nvgpu::TmaCreateDescriptorOp::create(b, tensorMapType, unranked,
-                                                     ValueRange{box, box});
+    Value map = nvgpu::TmaCreateDescriptorOp::create(
+        b, WgmmaKernelBuilder::getTensorMapType(tileType), unranked,
+        ValueRange{arith::ConstantIndexOp::create(b, rows),
+                   arith::ConstantIndexOp::create(b, kTileKBytes)});
     maps.push_back(UnrealizedConversionCastOp::create(
                        b, LLVM::LLVMPointerType::get(context), map)
                        .getResult(0));
