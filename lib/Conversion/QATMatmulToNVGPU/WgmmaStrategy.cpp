@@ -31,11 +31,11 @@
 //   odd sizes and K's last tile need no code in the loop; zero codes add
 //   nothing to the products or the row sums. The epilogue stores only
 //   in-bounds elements.
-// * Shared memory: the stages and 256 words of row sums in dynamic shared
-//   memory (more than the 48 KiB a static array may have), its start
-//   aligned to 1024 bytes at run time because the swizzle pattern is a
-//   function of address bits 4-9; the mbarriers are a static array of
-//   nvgpu.mbarrier.create ahead of it.
+// * Shared memory: the stages and the row sums in dynamic shared memory
+//   (more than the 48 KiB a static array may have), their start aligned to
+//   1024 bytes at run time, past the static mbarriers of
+//   nvgpu.mbarrier.create, because the swizzle pattern is a function of
+//   address bits 4-9.
 // * Row sums (only for centered operands, see EpilogueCoefficients):
 //   consumer thread t sums row t of the stage's A tile (t < 128) or row
 //   t - 128 of the B tile with dp4a, before it releases the stage. The
@@ -588,11 +588,22 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
   Value dynamic = gpu::DynamicSharedMemoryOp::create(
       b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                          MemRefLayoutAttrInterface(), workgroup));
-  // Skip to the next multiple of 1024 bytes: (-address) mod 1024.
+  // gpu.dynamic_shared_memory lowers to a (demoted, one-byte) static
+  // .shared variable, and the mbarriers are another; ptxas orders them as
+  // it likes, and the dynamic shared memory follows both. The stages start
+  // at the first multiple of 1024 bytes past both variables: at most 1023
+  // bytes plus the static ones past the variable, within the slack that
+  // sharedBytes requests on top of the dynamic part.
+  barriers = nvgpu::MBarrierCreateOp::create(b, barrierType);
   Value address =
       memref::ExtractAlignedPointerAsIndexOp::create(b, dynamic).getResult();
-  Value skip =
-      bitAnd(b.createOrFold<arith::SubIOp>(idx(0), address), kSwizzleAlign - 1);
+  Value lastBarrier = arith::IndexCastUIOp::create(
+      b, b.getIndexType(),
+      nvgpu::MBarrierGetOp::create(b, i64Type, barriers,
+                                   idx(2 * spec.stages - 1)));
+  Value start = b.createOrFold<arith::MaxUIOp>(address, add(lastBarrier, 8));
+  Value aligned = bitAnd(add(start, kSwizzleAlign - 1), ~(kSwizzleAlign - 1));
+  Value skip = b.createOrFold<arith::SubIOp>(aligned, address);
   int64_t bytes = spec.stages * kStageBytes + kRowSumBytes;
   shared = memref::ViewOp::create(b,
                                   MemRefType::get({bytes}, b.getI8Type(),
@@ -600,7 +611,6 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
                                                   workgroup),
                                   dynamic, skip, ValueRange{});
 
-  barriers = nvgpu::MBarrierCreateOp::create(b, barrierType);
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
   {
     auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
