@@ -64,10 +64,8 @@
 //   and stored straight from the accumulator fragments, two adjacent
 //   elements per store.
 //
-// Hopper's warpgroup MMA (nvvm.wgmma.mma_async, sm_90a) would replace the
-// ldmatrix + mma.sync loop with TMA loads into 128-byte-swizzled shared
-// memory completing on mbarriers and wgmma on shared-memory descriptors; it
-// can reuse the host side, the row sums and the epilogue of this file.
+// On sm_90a, s8 codes take Hopper's warpgroup MMA instead
+// (WgmmaStrategy.cpp).
 //
 //===----------------------------------------------------------------------===//
 
