@@ -6,7 +6,8 @@
 // ptxas assembles it for sm_90a (BIN). The host creates the TMA descriptors
 // through the runtime's mgpuTensorMapEncodeTiledMemref (with data type 0,
 // CU_TENSOR_MAP_DATA_TYPE_UINT8; swizzle 3, 128 bytes) and launches the
-// kernel with 195 KiB of dynamic shared memory. The dynamic shared memory
+// kernel with 195 KiB of dynamic shared memory. (The instructions are
+// checked in any order: LLVM places the loops' blocks as it likes.) The dynamic shared memory
 // comes out as a static one-byte variable (upstream's lowering), and the
 // mbarriers as another: the kernel finds the stages past both.
 
@@ -16,21 +17,21 @@
 // CHECK-SAME: .minnctapersm 1
 // CHECK-SAME: .shared .align 16 .b8 __dynamic_shmem__0;
 // CHECK-SAME: .shared .align 8 .b8 __mbarrier[64];
-// CHECK-SAME: mbarrier.init.shared.b64
-// CHECK-SAME: fence.proxy.async.shared::cta
-// CHECK-SAME: setmaxnreg.inc.sync.aligned.u32 \09232;
-// CHECK-SAME: wgmma.fence.sync.aligned
-// CHECK-SAME: wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8
-// CHECK-SAME: wgmma.commit_group.sync.aligned
-// CHECK-SAME: wgmma.wait_group.sync.aligned \091;
-// CHECK-SAME: mbarrier.try_wait.parity.shared.b64
-// CHECK-SAME: dp4a.s32.s32
-// CHECK-SAME: setmaxnreg.dec.sync.aligned.u32 \0940;
-// CHECK-SAME: prefetch.tensormap
-// CHECK-SAME: mbarrier.arrive.expect_tx.shared.b64
-// CHECK-SAME: cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
-// CHECK-SAME: mbarrier.arrive.shared.b64
-// CHECK-SAME: wgmma.wait_group.sync.aligned \090;
+// CHECK-DAG: mbarrier.init.shared.b64
+// CHECK-DAG: fence.proxy.async.shared::cta
+// CHECK-DAG: setmaxnreg.inc.sync.aligned.u32 \09232;
+// CHECK-DAG: wgmma.fence.sync.aligned
+// CHECK-DAG: wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8
+// CHECK-DAG: wgmma.commit_group.sync.aligned
+// CHECK-DAG: wgmma.wait_group.sync.aligned \091;
+// CHECK-DAG: mbarrier.try_wait.parity.shared.b64
+// CHECK-DAG: dp4a.s32.s32
+// CHECK-DAG: setmaxnreg.dec.sync.aligned.u32 \0940;
+// CHECK-DAG: prefetch.tensormap
+// CHECK-DAG: mbarrier.arrive.expect_tx.shared.b64
+// CHECK-DAG: cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
+// CHECK-DAG: mbarrier.arrive.shared.b64
+// CHECK-DAG: wgmma.wait_group.sync.aligned \090;
 // CHECK-NOT: .local
 
 // CHECK-LABEL: llvm.func @matmul
