@@ -98,7 +98,6 @@ constexpr int64_t kChunkBytes = 16;
 /// Shared memory of one CTA on sm_90 (227 KiB), less the static mbarriers.
 constexpr int64_t kMaxSharedBytes = 227 * 1024 - 1024;
 constexpr int64_t kDefaultStages = 4;
-constexpr int64_t kRasterGroupM = 8;
 /// Spin hint of mbarrier.try_wait (upstream's examples use the same).
 constexpr int64_t kWaitTicks = 10000000;
 
@@ -119,10 +118,10 @@ int64_t maxStages() {
 }
 
 /// Emits the body of the wgmma kernel.
-class WgmmaKernelBuilder {
+class WgmmaKernelBuilder : MatmulKernelBuilderBase {
 public:
   WgmmaKernelBuilder(ImplicitLocOpBuilder &b, const MatmulKernelSpec &spec)
-      : b(b), spec(spec),
+      : MatmulKernelBuilderBase(b, spec),
         epilogue(EpilogueCoefficients::get(spec.lhsGrid, spec.rhsGrid, spec.k)),
         i32Type(b.getI32Type()), i64Type(b.getI64Type()),
         tileTypeA(getTileType(b.getContext(), kTileM)),
@@ -145,49 +144,15 @@ public:
   static nvgpu::TensorMapDescriptorType getTensorMapType(MemRefType tile);
 
 private:
-  Value idx(int64_t value) {
-    Value &constant = indexConstants[value];
-    if (!constant) {
-      OpBuilder atEntry = OpBuilder::atBlockBegin(entry);
-      constant = arith::ConstantIndexOp::create(atEntry, b.getLoc(), value);
-    }
-    return constant;
-  }
-  Value i32(int64_t value) {
-    Value &constant = i32Constants[value];
-    if (!constant) {
-      OpBuilder atEntry = OpBuilder::atBlockBegin(entry);
-      constant =
-          arith::ConstantIntOp::create(atEntry, b.getLoc(), i32Type, value);
-    }
-    return constant;
-  }
-  Value add(Value x, Value y) { return b.createOrFold<arith::AddIOp>(x, y); }
-  Value add(Value x, int64_t y) { return y ? add(x, idx(y)) : x; }
-  Value mul(Value x, int64_t y) {
-    return b.createOrFold<arith::MulIOp>(x, idx(y));
-  }
-  Value shr(Value x, int64_t y) {
-    return b.createOrFold<arith::ShRUIOp>(x, idx(y));
-  }
-  Value bitAnd(Value x, int64_t y) {
-    return b.createOrFold<arith::AndIOp>(x, idx(y));
-  }
   Value rem(Value x, int64_t y) {
     return b.createOrFold<arith::RemUIOp>(x, idx(y));
   }
-  Value ult(Value x, Value y) {
-    return b.createOrFold<arith::CmpIOp>(arith::CmpIPredicate::ult, x, y);
-  }
-  Value ult(Value x, int64_t y) { return ult(x, idx(y)); }
-  bool dynamicM() const { return ShapedType::isDynamic(spec.m); }
-  Value rowsM() { return dynamicM() ? mRows : idx(spec.m); }
+  Value rowsM() { return rowsValue(spec.m); }
 
   /// Stage `stage`'s tile of A (operand 0) or B (operand 1).
   Value tile(Value stage, int64_t operand);
   /// The parity of the phase that round kTile / stages of a stage completes.
   Value roundParity(Value kTile, bool flip);
-  void computeTileOrigin(Value pid);
   void emitProducer();
   void emitConsumer(Value consumerTid);
   /// The sum of the codes of row `row` of [A; B] in stage `stage`.
@@ -202,8 +167,6 @@ private:
         shared, idx(spec.stages * kStageBytes), ValueRange{});
   }
 
-  ImplicitLocOpBuilder &b;
-  const MatmulKernelSpec &spec;
   EpilogueCoefficients epilogue;
   Type i32Type, i64Type;
   MemRefType tileTypeA, tileTypeB;
@@ -211,14 +174,11 @@ private:
   nvgpu::MBarrierGroupType barrierType;
   LLVM::LLVMStructType accType;
 
-  Block *entry = nullptr;
-  llvm::DenseMap<int64_t, Value> indexConstants, i32Constants;
   Value lhsScale, rhsScale, result;
   Value lhsMap, rhsMap;
   /// Dynamic shared memory from its 1024-byte aligned start, and the
   /// mbarriers: full[s] at s, empty[s] at stages + s.
   Value shared, barriers;
-  Value m0, n0, mRows;
   int64_t kTiles = 0;
 };
 
@@ -236,32 +196,6 @@ Value WgmmaKernelBuilder::roundParity(Value kTile, bool flip) {
   if (flip)
     parity = b.createOrFold<arith::XOrIOp>(parity, idx(1));
   return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, parity, idx(0));
-}
-
-void WgmmaKernelBuilder::computeTileOrigin(Value pid) {
-  // CTAs along N within groups of kRasterGroupM tile rows, as in the mma.sync
-  // kernel: the CTAs resident together share A and B panels in L2.
-  int64_t tilesN = llvm::divideCeil(spec.n, kTileN);
-  int64_t tilesM =
-      dynamicM() ? kRasterGroupM : llvm::divideCeil(spec.m, kTileM);
-  int64_t groupM = std::min(kRasterGroupM, tilesM);
-  Value perGroup = idx(groupM * tilesN);
-  Value group = b.createOrFold<arith::DivUIOp>(pid, perGroup);
-  Value firstM = mul(group, groupM);
-  Value tilesMValue =
-      dynamicM() ? b.createOrFold<arith::CeilDivUIOp>(mRows, idx(kTileM))
-                 : idx(tilesM);
-  Value groupSize =
-      !dynamicM() && tilesM % groupM == 0
-          ? idx(groupM)
-          : b.createOrFold<arith::MinUIOp>(
-                b.createOrFold<arith::SubIOp>(tilesMValue, firstM),
-                idx(groupM));
-  Value inGroup = b.createOrFold<arith::RemUIOp>(pid, perGroup);
-  Value pidM = add(firstM, b.createOrFold<arith::RemUIOp>(inGroup, groupSize));
-  Value pidN = b.createOrFold<arith::DivUIOp>(inGroup, groupSize);
-  m0 = mul(pidM, kTileM);
-  n0 = mul(pidN, kTileN);
 }
 
 void WgmmaKernelBuilder::emitProducer() {
@@ -428,7 +362,6 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
 }
 
 void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
-  Type f32 = b.getF32Type();
   Type resultType = spec.resultElementType;
   bool guardRows = dynamicM() || spec.m % kTileM != 0;
   bool guardCols = spec.n % kTileN != 0;
@@ -445,20 +378,11 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
   if (epilogue.needsLhsRowSums() || epilogue.needsRhsRowSums())
     rowSums = rowSumWords();
 
-  auto loadScale = [&](Value buffer, Value row) -> Value {
-    Value step = memref::LoadOp::create(b, buffer, ValueRange{row, idx(0)});
-    unsigned width = step.getType().getIntOrFloatBitWidth();
-    if (width < 32)
-      return arith::ExtFOp::create(b, f32, step);
-    if (width > 32)
-      return arith::TruncFOp::create(b, f32, step);
-    return step;
-  };
   Value lhsTensorScale, rhsTensorScale;
   if (!spec.lhsPerRow)
-    lhsTensorScale = loadScale(lhsScale, idx(0));
+    lhsTensorScale = loadStep(lhsScale, idx(0));
   if (!spec.rhsPerRow)
-    rhsTensorScale = loadScale(rhsScale, idx(0));
+    rhsTensorScale = loadStep(rhsScale, idx(0));
 
   // Columns of this thread: 16 blocks of 8 x 2 adjacent.
   constexpr int64_t kBlocksN = kWgmmaN / 8;
@@ -471,7 +395,7 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
       Value clamped = guardCols
                           ? b.createOrFold<arith::MinUIOp>(col, idx(spec.n - 1))
                           : col;
-      colScales.push_back(spec.rhsPerRow ? loadScale(rhsScale, clamped)
+      colScales.push_back(spec.rhsPerRow ? loadStep(rhsScale, clamped)
                                          : rhsTensorScale);
       if (epilogue.needsRhsRowSums())
         rhsRowSums.push_back(
@@ -488,7 +412,7 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
                         row, b.createOrFold<arith::SubIOp>(rowsM(), idx(1)))
                   : row;
     Value rowScale =
-        spec.lhsPerRow ? loadScale(lhsScale, clamped) : lhsTensorScale;
+        spec.lhsPerRow ? loadStep(lhsScale, clamped) : lhsTensorScale;
     if (epilogue.scale != 1.0)
       rowScale = arith::MulFOp::create(
           b, arith::ConstantOp::create(b, b.getF32FloatAttr(epilogue.scale)),
@@ -504,45 +428,12 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
         int64_t c = j * 2 + e;
         Value t = LLVM::ExtractValueOp::create(
             b, acc, ArrayRef<int64_t>{j * 4 + h * 2 + e});
-        // Exact integer part of the epilogue (see EpilogueCoefficients).
-        if (epilogue.accFactor != 1)
-          t = arith::MulIOp::create(b, t, i32(epilogue.accFactor));
-        auto addScaled = [&](Value sum, int32_t factor) {
-          if (factor != 1)
-            sum = arith::MulIOp::create(b, sum, i32(factor));
-          t = arith::AddIOp::create(b, t, sum);
-        };
-        if (epilogue.needsLhsRowSums())
-          addScaled(lhsRowSum, epilogue.lhsRowSumFactor);
-        if (epilogue.needsRhsRowSums())
-          addScaled(rhsRowSums[c], epilogue.rhsRowSumFactor);
-        if (epilogue.constant != 0)
-          t = arith::AddIOp::create(b, t, i32(epilogue.constant));
-        Value value = arith::MulFOp::create(
-            b,
-            arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32, t),
-                                  rowScale),
-            colScales[c]);
-        if (resultType != f32)
-          value = arith::TruncFOp::create(b, resultType, value);
-        values.push_back(value);
+        values.push_back(
+            dequantize(epilogue, t, lhsRowSum,
+                       epilogue.needsRhsRowSums() ? rhsRowSums[c] : Value(),
+                       rowScale, colScales[c]));
       }
 
-      auto emitGuarded = [&](Value condition, auto emitStore) {
-        if (!condition) {
-          emitStore();
-          return;
-        }
-        auto ifOp = scf::IfOp::create(b, condition, /*withElseRegion=*/false);
-        ImplicitLocOpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        emitStore();
-      };
-      auto both = [&](Value x, Value y) -> Value {
-        if (!x || !y)
-          return x ? x : y;
-        return arith::AndIOp::create(b, x, y);
-      };
       if (pairStores) {
         Value col = cols[j * 2];
         emitGuarded(
@@ -582,7 +473,8 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
   kTiles = llvm::divideCeil(spec.kBytes, kTileKBytes);
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x));
+  computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x), kTileM,
+                    kTileN);
 
   auto workgroup = tileTypeA.getMemorySpace();
   Value dynamic = gpu::DynamicSharedMemoryOp::create(
