@@ -181,9 +181,9 @@ protected:
 /// A kernel and how to launch it: a 1-D grid of `gridSize` blocks of
 /// `blockSize` threads with `dynamicSharedBytes` of dynamic shared memory.
 /// With M dynamic, gridSize is ShapedType::kDynamic and the host launches
-/// ceil(M / tileM) * tilesN blocks, or maxGridSize if fewer. Its arguments are
-/// A, B, sa, sb, the result and, for `tmaRowsA` != 0, TMA descriptors of A and
-/// B (see buildWgmmaTensorMaps).
+/// ceil(M / tileM) * tilesN blocks. Its arguments are A, B, sa, sb, the
+/// result and, for `tmaRowsA` != 0, TMA descriptors of A and B (see
+/// buildWgmmaTensorMaps).
 struct MatmulKernel {
   gpu::GPUFuncOp func;
   int64_t gridSize = 0;
@@ -191,9 +191,6 @@ struct MatmulKernel {
   int64_t tileM = 0;
   int64_t tilesN = 0;
   int64_t dynamicSharedBytes = 0;
-  /// Persistent kernels: at most this many blocks (0: no bound), which loop
-  /// over the tiles.
-  int64_t maxGridSize = 0;
   /// Rows of the TMA boxes of A and B; 0: no TMA.
   int64_t tmaRowsA = 0, tmaRowsB = 0;
 };

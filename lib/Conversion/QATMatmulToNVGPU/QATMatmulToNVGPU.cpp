@@ -283,9 +283,6 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
       Value tilesM =
           arith::CeilDivUIOp::create(rewriter, loc, m, index(kernel.tileM));
       grid = arith::MulIOp::create(rewriter, loc, tilesM, index(kernel.tilesN));
-      if (kernel.maxGridSize)
-        grid = arith::MinUIOp::create(rewriter, loc, grid,
-                                      index(kernel.maxGridSize));
     } else {
       grid = index(kernel.gridSize);
     }

@@ -98,10 +98,6 @@ constexpr int64_t kChunkBytes = 16;
 /// Shared memory of one CTA on sm_90 (227 KiB), less the static mbarriers.
 constexpr int64_t kMaxSharedBytes = 227 * 1024 - 1024;
 constexpr int64_t kDefaultStages = 4;
-/// Persistent CTAs: one an SM of an H100 SXM or H200 (132 SMs). On a chip
-/// with fewer SMs the surplus CTAs wait for a free SM, as without
-/// persistence; with more, SMs idle.
-constexpr int64_t kPersistentCTAs = 132;
 /// Spin hint of mbarrier.try_wait (upstream's examples use the same).
 constexpr int64_t kWaitTicks = 10000000;
 
@@ -157,10 +153,6 @@ private:
   Value tile(Value stage, int64_t operand);
   /// The parity of the phase that round kTile / stages of a stage completes.
   Value roundParity(Value kTile, bool flip);
-  /// Emits a loop over the CTA tiles of this CTA (persistent: tile
-  /// blockIdx.x, then every gridDim.x-th), setting m0 and n0 and giving
-  /// `body` the number of K tiles this CTA went through before the tile.
-  void forEachTile(function_ref<void(Value base)> body);
   void emitProducer();
   void emitConsumer(Value consumerTid);
   /// The sum of the codes of row `row` of [A; B] in stage `stage`.
@@ -206,24 +198,6 @@ Value WgmmaKernelBuilder::roundParity(Value kTile, bool flip) {
   return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, parity, idx(0));
 }
 
-void WgmmaKernelBuilder::forEachTile(function_ref<void(Value base)> body) {
-  int64_t tilesN = llvm::divideCeil(spec.n, kTileN);
-  Value tiles =
-      dynamicM()
-          ? mul(b.createOrFold<arith::CeilDivUIOp>(mRows, idx(kTileM)), tilesN)
-          : idx(llvm::divideCeil(spec.m, kTileM) * tilesN);
-  Value first = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  Value step = gpu::GridDimOp::create(b, gpu::Dimension::x);
-  auto loop = scf::ForOp::create(b, first, tiles, step);
-  ImplicitLocOpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(loop.getBody());
-  Value tile = loop.getInductionVar();
-  computeTileOrigin(tile, kTileM, kTileN);
-  Value done = b.createOrFold<arith::DivUIOp>(
-      b.createOrFold<arith::SubIOp>(tile, first), step);
-  body(mul(done, kTiles));
-}
-
 void WgmmaKernelBuilder::emitProducer() {
   Value lhsDesc = UnrealizedConversionCastOp::create(b, tensorMapTypeA, lhsMap)
                       .getResult(0);
@@ -231,29 +205,23 @@ void WgmmaKernelBuilder::emitProducer() {
                       .getResult(0);
   nvgpu::TmaPrefetchOp::create(b, lhsDesc, Value());
   nvgpu::TmaPrefetchOp::create(b, rhsDesc, Value());
-  forEachTile([&](Value base) {
-    auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1));
-    ImplicitLocOpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value kTile = loop.getInductionVar();
-    // Stages and phases count on across the tiles of this CTA.
-    Value it = add(base, kTile);
-    Value stage = rem(it, spec.stages);
-    // The consumers have released this stage's previous round.
-    nvgpu::MBarrierTryWaitParityOp::create(
-        b, barriers, roundParity(it, /*flip=*/true), idx(kWaitTicks),
-        add(stage, spec.stages));
-    nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(kStageBytes),
-                                            stage, Value());
-    Value kByte = mul(kTile, kTileKBytes);
-    // Coordinates innermost first: (byte of K, row).
-    nvgpu::TmaAsyncLoadOp::create(b, tile(stage, 0), barriers, lhsDesc,
-                                  ValueRange{kByte, m0}, stage, Value(),
-                                  Value());
-    nvgpu::TmaAsyncLoadOp::create(b, tile(stage, 1), barriers, rhsDesc,
-                                  ValueRange{kByte, n0}, stage, Value(),
-                                  Value());
-  });
+  auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1));
+  ImplicitLocOpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value kTile = loop.getInductionVar();
+  Value stage = rem(kTile, spec.stages);
+  // The consumers have released this stage's previous round.
+  nvgpu::MBarrierTryWaitParityOp::create(
+      b, barriers, roundParity(kTile, /*flip=*/true), idx(kWaitTicks),
+      add(stage, spec.stages));
+  nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(kStageBytes), stage,
+                                          Value());
+  Value kByte = mul(kTile, kTileKBytes);
+  // Coordinates innermost first: (byte of K, row).
+  nvgpu::TmaAsyncLoadOp::create(b, tile(stage, 0), barriers, lhsDesc,
+                                ValueRange{kByte, m0}, stage, Value(), Value());
+  nvgpu::TmaAsyncLoadOp::create(b, tile(stage, 1), barriers, rhsDesc,
+                                ValueRange{kByte, n0}, stage, Value(), Value());
 }
 
 Value WgmmaKernelBuilder::sumRow(Value stage, Value row) {
@@ -290,117 +258,107 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
       b, i64Type, mul(warpgroup, kWgmmaM * kTileKBytes / 16));
 
   Value zero = LLVM::ZeroOp::create(b, accType);
-  forEachTile([&](Value base) {
-    auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1),
-                                   ValueRange{zero, i32(0), i32(0)});
+  auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1),
+                                 ValueRange{zero, i32(0), i32(0)});
+  {
+    ImplicitLocOpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value kTile = loop.getInductionVar();
+    Value acc = loop.getRegionIterArgs()[0];
+    Value rowSum = loop.getRegionIterArgs()[1];
+    Value rowSum2 = loop.getRegionIterArgs()[2];
+    Value stage = rem(kTile, spec.stages);
+    nvgpu::MBarrierTryWaitParityOp::create(b, barriers,
+                                           roundParity(kTile, /*flip=*/false),
+                                           idx(kWaitTicks), stage);
+    if (rowSums) {
+      // Thread t sums rows t and t + 256 of [A; B].
+      rowSum = arith::AddIOp::create(b, rowSum, sumRow(stage, consumerTid));
+      auto second = scf::IfOp::create(
+          b, TypeRange{i32Type},
+          ult(consumerTid, kTileM + kTileN - kConsumerThreads),
+          /*withElseRegion=*/true);
+      ImplicitLocOpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(second.thenBlock());
+      scf::YieldOp::create(
+          b,
+          ValueRange{arith::AddIOp::create(
+              b, rowSum2, sumRow(stage, add(consumerTid, kConsumerThreads)))});
+      b.setInsertionPointToStart(second.elseBlock());
+      scf::YieldOp::create(b, ValueRange{rowSum2});
+      b.setInsertionPointAfter(second);
+      rowSum2 = second.getResult(0);
+    }
+
+    // Descriptors carry the start address in 16-byte units in bits 0-13:
+    // a k-step of 32 bytes adds 2, this warpgroup's rows of A 512.
+    auto descriptor = [&](int64_t operand) -> Value {
+      auto type = nvgpu::WarpgroupMatrixDescriptorType::get(
+          b.getContext(), operand ? tileTypeB : tileTypeA);
+      Value desc = nvgpu::WarpgroupGenerateDescriptorOp::create(
+          b, type, tile(stage, operand),
+          UnrealizedConversionCastOp::create(
+              b, operand ? tensorMapTypeB : tensorMapTypeA,
+              operand ? rhsMap : lhsMap)
+              .getResult(0));
+      return UnrealizedConversionCastOp::create(b, i64Type, desc).getResult(0);
+    };
+    Value lhsDesc = arith::AddIOp::create(b, descriptor(0), lhsOffset);
+    Value rhsDesc = descriptor(1);
+    NVVM::WgmmaFenceAlignedOp::create(b);
+    auto shape =
+        NVVM::MMAShapeAttr::get(b.getContext(), kWgmmaM, kWgmmaN, kWgmmaKBytes);
+    for (int64_t step = 0; step < kWgmmaStepsK; ++step) {
+      Value offset =
+          arith::ConstantIntOp::create(b, i64Type, step * kWgmmaKBytes / 16);
+      acc = NVVM::WgmmaMmaAsyncOp::create(
+          b, accType, acc, arith::AddIOp::create(b, lhsDesc, offset),
+          arith::AddIOp::create(b, rhsDesc, offset), shape,
+          NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32,
+          NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
+          /*satfinite=*/nullptr);
+    }
+    NVVM::WgmmaGroupSyncAlignedOp::create(b);
+    // One group stays in flight: the previous K tile's is done, and with it
+    // the tensor cores' (and the row sums') reads of its stage.
+    NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+    auto release = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, kTile, idx(0)),
+        /*withElseRegion=*/false);
     {
       ImplicitLocOpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value kTile = loop.getInductionVar();
-      Value acc = loop.getRegionIterArgs()[0];
-      Value rowSum = loop.getRegionIterArgs()[1];
-      Value rowSum2 = loop.getRegionIterArgs()[2];
-      Value it = add(base, kTile);
-      Value stage = rem(it, spec.stages);
-      nvgpu::MBarrierTryWaitParityOp::create(
-          b, barriers, roundParity(it, /*flip=*/false), idx(kWaitTicks), stage);
-      if (rowSums) {
-        // Thread t sums rows t and t + 256 of [A; B].
-        rowSum = arith::AddIOp::create(b, rowSum, sumRow(stage, consumerTid));
-        auto second = scf::IfOp::create(
-            b, TypeRange{i32Type},
-            ult(consumerTid, kTileM + kTileN - kConsumerThreads),
-            /*withElseRegion=*/true);
-        ImplicitLocOpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(second.thenBlock());
-        scf::YieldOp::create(
-            b, ValueRange{arith::AddIOp::create(
-                   b, rowSum2,
-                   sumRow(stage, add(consumerTid, kConsumerThreads)))});
-        b.setInsertionPointToStart(second.elseBlock());
-        scf::YieldOp::create(b, ValueRange{rowSum2});
-        b.setInsertionPointAfter(second);
-        rowSum2 = second.getResult(0);
-      }
-
-      // Descriptors carry the start address in 16-byte units in bits 0-13:
-      // a k-step of 32 bytes adds 2, this warpgroup's rows of A 512.
-      auto descriptor = [&](int64_t operand) -> Value {
-        auto type = nvgpu::WarpgroupMatrixDescriptorType::get(
-            b.getContext(), operand ? tileTypeB : tileTypeA);
-        Value desc = nvgpu::WarpgroupGenerateDescriptorOp::create(
-            b, type, tile(stage, operand),
-            UnrealizedConversionCastOp::create(
-                b, operand ? tensorMapTypeB : tensorMapTypeA,
-                operand ? rhsMap : lhsMap)
-                .getResult(0));
-        return UnrealizedConversionCastOp::create(b, i64Type, desc)
-            .getResult(0);
-      };
-      Value lhsDesc = arith::AddIOp::create(b, descriptor(0), lhsOffset);
-      Value rhsDesc = descriptor(1);
-      NVVM::WgmmaFenceAlignedOp::create(b);
-      auto shape = NVVM::MMAShapeAttr::get(b.getContext(), kWgmmaM, kWgmmaN,
-                                           kWgmmaKBytes);
-      for (int64_t step = 0; step < kWgmmaStepsK; ++step) {
-        Value offset =
-            arith::ConstantIntOp::create(b, i64Type, step * kWgmmaKBytes / 16);
-        acc = NVVM::WgmmaMmaAsyncOp::create(
-            b, accType, acc, arith::AddIOp::create(b, lhsDesc, offset),
-            arith::AddIOp::create(b, rhsDesc, offset), shape,
-            NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32,
-            NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
-            NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
-            /*satfinite=*/nullptr);
-      }
-      NVVM::WgmmaGroupSyncAlignedOp::create(b);
-      // One group stays in flight: the previous K tile's is done, and with it
-      // the tensor cores' (and the row sums') reads of its stage.
-      NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
-      auto release = scf::IfOp::create(
-          b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, kTile, idx(0)),
-          /*withElseRegion=*/false);
-      {
-        ImplicitLocOpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(release.thenBlock());
-        Value previous = rem(add(it, spec.stages - 1), spec.stages);
-        nvgpu::MBarrierArriveOp::create(
-            b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
-            add(previous, spec.stages));
-      }
-      scf::YieldOp::create(b, ValueRange{acc, rowSum, rowSum2});
+      b.setInsertionPointToStart(release.thenBlock());
+      Value previous = rem(add(kTile, spec.stages - 1), spec.stages);
+      nvgpu::MBarrierArriveOp::create(
+          b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
+          add(previous, spec.stages));
     }
-    // The last group, and the release of its stage for the next tile.
-    NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
-    nvgpu::MBarrierArriveOp::create(
-        b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
-        add(rem(add(base, kTiles - 1), spec.stages), spec.stages));
+    scf::YieldOp::create(b, ValueRange{acc, rowSum, rowSum2});
+  }
+  // The last group; its stage is never refilled.
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
 
-    if (rowSums) {
-      // Row sums of A at words [0, 128), of B from 128, shared by the two
-      // consumer warpgroups (named barrier 1: the producer does not take
-      // part), once the epilogue of the previous tile has read its own.
-      NVVM::BarrierOp::create(b, Type(), i32(1), i32(kConsumerThreads),
-                              /*reductionOp=*/nullptr,
-                              /*reductionPredicate=*/Value());
-      Value words = rowSumWords();
-      memref::StoreOp::create(b, loop.getResult(1), words,
-                              ValueRange{consumerTid});
-      auto second = scf::IfOp::create(
-          b, ult(consumerTid, kTileM + kTileN - kConsumerThreads),
-          /*withElseRegion=*/false);
-      {
-        ImplicitLocOpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(second.thenBlock());
-        memref::StoreOp::create(b, loop.getResult(2), words,
-                                ValueRange{add(consumerTid, kConsumerThreads)});
-      }
-      NVVM::BarrierOp::create(b, Type(), i32(1), i32(kConsumerThreads),
-                              /*reductionOp=*/nullptr,
-                              /*reductionPredicate=*/Value());
+  if (rowSums) {
+    // Row sums of A at words [0, 128), of B from 128, shared by the two
+    // consumer warpgroups (named barrier 1: the producer does not take part).
+    Value words = rowSumWords();
+    memref::StoreOp::create(b, loop.getResult(1), words,
+                            ValueRange{consumerTid});
+    auto second = scf::IfOp::create(
+        b, ult(consumerTid, kTileM + kTileN - kConsumerThreads),
+        /*withElseRegion=*/false);
+    {
+      ImplicitLocOpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(second.thenBlock());
+      memref::StoreOp::create(b, loop.getResult(2), words,
+                              ValueRange{add(consumerTid, kConsumerThreads)});
     }
-    emitEpilogue(loop.getResult(0), consumerTid);
-  });
+    NVVM::BarrierOp::create(b, Type(), i32(1), i32(kConsumerThreads),
+                            /*reductionOp=*/nullptr,
+                            /*reductionPredicate=*/Value());
+  }
+  emitEpilogue(loop.getResult(0), consumerTid);
 }
 
 void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
@@ -515,6 +473,8 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
   kTiles = llvm::divideCeil(spec.kBytes, kTileKBytes);
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x), kTileM,
+                    kTileN);
 
   auto workgroup = tileTypeA.getMemorySpace();
   Value dynamic = gpu::DynamicSharedMemoryOp::create(
@@ -688,12 +648,9 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
   kernel.blockSize = kThreads;
   kernel.tileM = kTileM;
   kernel.tilesN = llvm::divideCeil(spec.n, kTileN);
-  kernel.gridSize =
-      ShapedType::isDynamic(spec.m)
-          ? ShapedType::kDynamic
-          : std::min<int64_t>(llvm::divideCeil(spec.m, kTileM) * kernel.tilesN,
-                              kPersistentCTAs);
-  kernel.maxGridSize = kPersistentCTAs;
+  kernel.gridSize = ShapedType::isDynamic(spec.m)
+                        ? ShapedType::kDynamic
+                        : llvm::divideCeil(spec.m, kTileM) * kernel.tilesN;
   kernel.dynamicSharedBytes = sharedBytes(spec.stages);
   kernel.tmaRowsA = kTileM;
   kernel.tmaRowsB = kTileN;
