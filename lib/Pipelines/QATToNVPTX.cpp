@@ -152,6 +152,9 @@ void mlir::qat::buildQATToNVPTXPipeline(
   kernels.addPass(createGPUBF16MmaToNVVM());
   kernels.addPass(createConvertNVGPUToNVVMPass());
   kernels.addPass(createConvertGpuOpsToNVVMOps());
+  // NVVM ops without an LLVM intrinsic (the wgmma kernel's mbarrier waits
+  // and wgmma.mma_async) become inline PTX.
+  kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());
@@ -161,7 +164,11 @@ void mlir::qat::buildQATToNVPTXPipeline(
   binary.cmdOptions = options.ptxasOptions;
   pm.addPass(createGpuModuleToBinaryPass(binary));
 
-  // Host code: launches become calls into the qat CUDA runtime (mgpu*).
+  // Host code: launches become calls into the qat CUDA runtime (mgpu*), the
+  // TMA descriptors of the wgmma kernels calls of
+  // mgpuTensorMapEncodeTiledMemref (the kernels are binaries by now, so
+  // this converts host ops only).
+  pm.addPass(createConvertNVGPUToNVVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

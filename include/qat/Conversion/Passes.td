@@ -146,11 +146,23 @@ def ConvertQATMatmulToNVGPU
   let summary = "Lower qat.matmul to an integer tensor-core GPU kernel";
   let description = [{
     Replaces every `qat.matmul` by a launch of a GPU kernel that multiplies
-    the integer codes on the tensor cores (`nvgpu.mma.sync` with s8 operands
-    and mmaShape [16, 8, 32]) with int32 accumulation, and applies the
-    dequantizing epilogue (row sums for the 1/2 offsets of the centered grid,
-    the steps of both operands, conversion to the result type) before
-    writing each output element once.
+    the integer codes on the tensor cores with int32 accumulation, and
+    applies the dequantizing epilogue (row sums for the 1/2 offsets of the
+    centered grid, the steps of both operands, conversion to the result
+    type) before writing each output element once.
+
+    `strategy` picks the kernel: `mma-sync` (`nvgpu.mma.sync` with s8
+    operands and mmaShape [16, 8, 32], cp.async pipelining; sm_80 and later)
+    or `wgmma` (Hopper warpgroup MMA, `nvvm.wgmma.mma_async` m64n256k32 s8,
+    fed by TMA loads of 128-byte swizzled tiles through an mbarrier pipeline
+    from a producer warpgroup to two consumer warpgroups; `chip=sm_90a`
+    only, s8 codes only). `auto`, the default, takes `wgmma` for s8 codes
+    when `chip` is `sm_90a` and `mma-sync` otherwise: for packed 4-bit
+    codes, for `sm_80` to `sm_89`, for plain `sm_90` (whose PTX must not use
+    the sm_90a-only instructions) and when no chip is named. The wgmma
+    kernel gets TMA descriptors of A and B made on the host by
+    `nvgpu.tma.create.descriptor` (lowered to calls of the CUDA runtime's
+    `mgpuTensorMapEncodeTiledMemref`).
 
     `packed` 4-bit codes stay packed in global and shared memory (half the
     bytes of s8). `int4-mma` says how they meet the tensor cores: `unpack`
@@ -180,7 +192,8 @@ def ConvertQATMatmulToNVGPU
 
     Shapes: M and N are arbitrary (tail tiles are guarded); K must give rows
     of a multiple of 16 bytes (K % 16 == 0 for i8 codes, K % 32 == 0 for
-    packed 4-bit codes); the tail of the last 64-byte K tile is zero-filled.
+    packed 4-bit codes); the tail of the last K tile (64 bytes for mma-sync,
+    128 for wgmma) is zero-filled.
     Unpacked codes must be stored as i8. Unsupported ops are reported and
     the pass fails.
 
@@ -200,14 +213,21 @@ def ConvertQATMatmulToNVGPU
   }];
   let options = [
     Option<"strategy", "strategy", "::mlir::qat::MatmulGPUStrategy",
-           "::mlir::qat::MatmulGPUStrategy::MmaSync",
+           "::mlir::qat::MatmulGPUStrategy::Auto",
            "Kernel strategy", [{::llvm::cl::values(
+             clEnumValN(::mlir::qat::MatmulGPUStrategy::Auto, "auto",
+                        "wgmma for s8 codes with chip=sm_90a, mma-sync "
+                        "otherwise"),
              clEnumValN(::mlir::qat::MatmulGPUStrategy::MmaSync, "mma-sync",
                         "warp-level mma.sync with cp.async pipelining "
-                        "(sm_80 and later)"))}]>,
-    Option<"stages", "stages", "unsigned", /*default=*/"3",
-           "Shared-memory pipeline stages of the K loop (2 or 3, 16 KiB "
-           "each)">,
+                        "(sm_80 and later)"),
+             clEnumValN(::mlir::qat::MatmulGPUStrategy::Wgmma, "wgmma",
+                        "warpgroup wgmma.mma_async with TMA loads and an "
+                        "mbarrier pipeline (sm_90a, s8 codes)"))}]>,
+    Option<"stages", "stages", "unsigned", /*default=*/"0",
+           "Shared-memory pipeline stages of the K loop; 0: the strategy's "
+           "default (mma-sync: 3, at most 3 of 16 KiB; wgmma: 4, at most 6 "
+           "of 32 KiB)">,
     Option<"int4Mma", "int4-mma", "::mlir::qat::Int4Mma",
            "::mlir::qat::Int4Mma::Auto",
            "Tensor-core instruction for packed 4-bit codes", [{::llvm::cl::values(
@@ -228,6 +248,7 @@ def ConvertQATMatmulToNVGPU
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::nvgpu::NVGPUDialect",
+    "::mlir::LLVM::LLVMDialect",
     "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect",

@@ -14,6 +14,8 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <limits>
@@ -53,12 +55,17 @@ struct MatmulKernelSpec {
   Type lhsScaleElementType, rhsScaleElementType;
   /// f32, bf16 or f16.
   Type resultElementType;
-  /// Shared-memory pipeline depth of the K loop.
+  /// The kernel strategy (never Auto) and its shared-memory pipeline depth
+  /// of the K loop.
+  MatmulGPUStrategy strategy = MatmulGPUStrategy::MmaSync;
   unsigned stages = 3;
 
   /// `int4Mma` is Auto when the chip leaves the choice open: packed codes
   /// are unpacked up to kMaxUnpackedInt4K, multiplied natively beyond.
-  static MatmulKernelSpec get(MatmulOp op, unsigned stages, Int4Mma int4Mma);
+  /// `strategy` Auto picks Wgmma where `chip` has it and the codes are s8;
+  /// `stages` 0 is the strategy's default.
+  static MatmulKernelSpec get(MatmulOp op, MatmulGPUStrategy strategy,
+                              StringRef chip, unsigned stages, Int4Mma int4Mma);
   /// A symbol-friendly name that tells kernels apart, e.g.
   /// `qat_matmul_256x128x512_centered_centered_s4_bf16`.
   std::string getName() const;
@@ -115,21 +122,85 @@ struct EpilogueCoefficients {
   bool needsRhsRowSums() const { return rhsRowSumFactor != 0; }
 };
 
+/// What the kernel builders share: index and int32 constants created once,
+/// at the kernel's entry; index arithmetic folded where operands are
+/// constant; the grouped order of the CTA tiles; the loads of the steps and
+/// the element math and guarded stores of the dequantizing epilogue.
+class MatmulKernelBuilderBase {
+protected:
+  MatmulKernelBuilderBase(ImplicitLocOpBuilder &b, const MatmulKernelSpec &spec)
+      : b(b), spec(spec) {}
+
+  Value idx(int64_t value);
+  Value i32(int64_t value);
+  Value add(Value x, Value y);
+  Value add(Value x, int64_t y) { return y ? add(x, idx(y)) : x; }
+  Value mul(Value x, int64_t y);
+  Value shr(Value x, int64_t y);
+  Value shl(Value x, int64_t y);
+  Value bitAnd(Value x, int64_t y);
+  Value ult(Value x, int64_t y) { return ult(x, idx(y)); }
+  Value ult(Value x, Value y);
+  bool dynamicM() const { return ShapedType::isDynamic(spec.m); }
+  /// Rows of `rows` (spec.m or spec.n) and the last of them: constants, or
+  /// mRows and mLast when M is dynamic.
+  Value rowsValue(int64_t rows) {
+    return ShapedType::isDynamic(rows) ? mRows : idx(rows);
+  }
+  Value lastRow(int64_t rows) {
+    return ShapedType::isDynamic(rows) ? mLast : idx(rows - 1);
+  }
+
+  /// Sets m0 and n0 for the CTA tile `pid` of tileM x tileN: CTAs along N
+  /// within groups of 8 tile rows, so that the CTAs resident together share
+  /// A and B panels in L2.
+  void computeTileOrigin(Value pid, int64_t tileM, int64_t tileN);
+  /// Element `row` of a step buffer (rows x 1), as f32.
+  Value loadStep(Value steps, Value row);
+  /// The epilogue of one accumulator element `acc` (see
+  /// EpilogueCoefficients): `rowScale` already holds the 1/2 or 1/4 factor.
+  /// Returns the value in the result type.
+  Value dequantize(const EpilogueCoefficients &coefficients, Value acc,
+                   Value lhsRowSum, Value rhsRowSum, Value rowScale,
+                   Value colScale);
+  /// Emits `store` under `condition`, or unconditionally without one.
+  void emitGuarded(Value condition, llvm::function_ref<void()> store);
+  /// x && y where either may be absent (always true).
+  Value both(Value x, Value y);
+
+  ImplicitLocOpBuilder &b;
+  const MatmulKernelSpec &spec;
+  Block *entry = nullptr;
+  llvm::DenseMap<int64_t, Value> indexConstants, i32Constants;
+  /// First row of A and of B (first column of the result) of the CTA tile.
+  Value m0, n0;
+  /// M and M - 1, when M is dynamic.
+  Value mRows, mLast;
+};
+
 /// A kernel and how to launch it: a 1-D grid of `gridSize` blocks of
-/// `blockSize` threads, with static shared memory only. With M dynamic,
-/// gridSize is ShapedType::kDynamic and the host launches
-/// ceil(M / tileM) * tilesN blocks.
+/// `blockSize` threads with `dynamicSharedBytes` of dynamic shared memory.
+/// With M dynamic, gridSize is ShapedType::kDynamic and the host launches
+/// ceil(M / tileM) * tilesN blocks. Its arguments are A, B, sa, sb, the
+/// result and, for `tmaRowsA` != 0, TMA descriptors of A and B (see
+/// buildWgmmaTensorMaps).
 struct MatmulKernel {
   gpu::GPUFuncOp func;
   int64_t gridSize = 0;
   int64_t blockSize = 0;
   int64_t tileM = 0;
   int64_t tilesN = 0;
+  int64_t dynamicSharedBytes = 0;
+  /// Rows of the TMA boxes of A and B; 0: no TMA.
+  int64_t tmaRowsA = 0, tmaRowsB = 0;
 };
 
 //===----------------------------------------------------------------------===//
 // mma.sync strategy (MmaSyncStrategy.cpp)
 //===----------------------------------------------------------------------===//
+
+/// The pipeline depth of the mma.sync kernel when the pass names none.
+unsigned getMmaSyncDefaultStages();
 
 /// Checks that the mma.sync kernel handles `spec`, reporting through
 /// `emitError` (which names the op) what it does not support.
@@ -143,6 +214,32 @@ checkMmaSyncSupport(const MatmulKernelSpec &spec,
 MatmulKernel buildMmaSyncKernel(OpBuilder &builder, Location loc,
                                 gpu::GPUModuleOp module,
                                 const MatmulKernelSpec &spec);
+
+//===----------------------------------------------------------------------===//
+// wgmma strategy (WgmmaStrategy.cpp)
+//===----------------------------------------------------------------------===//
+
+/// Checks that the wgmma kernel handles `spec` (what checkMmaSyncSupport
+/// says, for s8 codes and its own stage bounds).
+LogicalResult
+checkWgmmaSupport(const MatmulKernelSpec &spec,
+                  llvm::function_ref<InFlightDiagnostic()> emitError);
+
+/// The pipeline depth of the wgmma kernel when the pass names none.
+unsigned getWgmmaDefaultStages();
+
+/// Builds the wgmma kernel for `spec` as a `gpu.func` named
+/// `qat_matmul_wgmma` inside `module`.
+MatmulKernel buildWgmmaKernel(OpBuilder &builder, Location loc,
+                              gpu::GPUModuleOp module,
+                              const MatmulKernelSpec &spec);
+
+/// Host side: the TMA descriptors of the code buffers `lhs` and `rhs` (boxes
+/// of kernel.tmaRowsA and tmaRowsB rows of 128 bytes, 128-byte swizzled),
+/// as the `!llvm.ptr` kernel arguments of `kernel`.
+SmallVector<Value> buildWgmmaTensorMaps(OpBuilder &builder, Location loc,
+                                        const MatmulKernel &kernel, Value lhs,
+                                        Value rhs);
 
 } // namespace mlir::qat
 

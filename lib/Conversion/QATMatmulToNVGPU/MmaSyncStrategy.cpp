@@ -64,10 +64,8 @@
 //   and stored straight from the accumulator fragments, two adjacent
 //   elements per store.
 //
-// Hopper's warpgroup MMA (nvvm.wgmma.mma_async, sm_90a) would replace the
-// ldmatrix + mma.sync loop with TMA loads into 128-byte-swizzled shared
-// memory completing on mbarriers and wgmma on shared-memory descriptors; it
-// can reuse the host side, the row sums and the epilogue of this file.
+// On sm_90a, s8 codes take Hopper's warpgroup MMA instead
+// (WgmmaStrategy.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -110,7 +108,6 @@ constexpr int64_t kCopiesPerThread = kTileABytes / kChunkBytes / kThreads;
 /// Static shared memory of a block (more needs dynamic shared memory and an
 /// opt-in at launch).
 constexpr int64_t kMaxSharedBytes = 48 * 1024;
-constexpr int64_t kRasterGroupM = 8;
 /// CTAs resident on one SM (see buildMmaSyncKernel).
 constexpr int64_t kCtasPerSM = 2;
 
@@ -123,10 +120,10 @@ static_assert(kUnpackedInt4KTile == 2 * kTileKBytes,
               "kMaxUnpackedInt4K counts the zero-filled codes of a K tile");
 
 /// Emits the body of the mma.sync kernel.
-class MmaSyncKernelBuilder {
+class MmaSyncKernelBuilder : MatmulKernelBuilderBase {
 public:
   MmaSyncKernelBuilder(ImplicitLocOpBuilder &b, const MatmulKernelSpec &spec)
-      : b(b), spec(spec),
+      : MatmulKernelBuilderBase(b, spec),
         epilogue(spec.unpackInt4
                      ? EpilogueCoefficients::getUnpackedInt4(
                            spec.lhsGrid, spec.rhsGrid, spec.k,
@@ -139,54 +136,9 @@ public:
   void build(gpu::GPUFuncOp func, memref::GlobalOp sharedBuffer);
 
 private:
-  // Index arithmetic, folded where operands are constant; constants are
-  // created once, at the top of the kernel.
-  Value idx(int64_t value) {
-    Value &constant = indexConstants[value];
-    if (!constant) {
-      OpBuilder atEntry = OpBuilder::atBlockBegin(entry);
-      constant = arith::ConstantIndexOp::create(atEntry, b.getLoc(), value);
-    }
-    return constant;
-  }
-  Value add(Value x, Value y) { return b.createOrFold<arith::AddIOp>(x, y); }
-  Value add(Value x, int64_t y) { return y ? add(x, idx(y)) : x; }
-  Value mul(Value x, int64_t y) {
-    return b.createOrFold<arith::MulIOp>(x, idx(y));
-  }
-  Value shr(Value x, int64_t y) {
-    return b.createOrFold<arith::ShRUIOp>(x, idx(y));
-  }
-  Value shl(Value x, int64_t y) {
-    return b.createOrFold<arith::ShLIOp>(x, idx(y));
-  }
-  Value bitAnd(Value x, int64_t y) {
-    return b.createOrFold<arith::AndIOp>(x, idx(y));
-  }
-  Value ult(Value x, int64_t y) { return ult(x, idx(y)); }
-  Value ult(Value x, Value y) {
-    return b.createOrFold<arith::CmpIOp>(arith::CmpIPredicate::ult, x, y);
-  }
-  /// Rows of A (M): a constant, or read from A's size when M is dynamic.
-  bool dynamicM() const { return ShapedType::isDynamic(spec.m); }
   /// Whether rows of `rows` (spec.m or spec.n) can end inside a tile.
   bool partialTiles(int64_t rows) const {
     return ShapedType::isDynamic(rows) || rows % kTileM != 0;
-  }
-  Value rowsValue(int64_t rows) {
-    return ShapedType::isDynamic(rows) ? mRows : idx(rows);
-  }
-  Value lastRow(int64_t rows) {
-    return ShapedType::isDynamic(rows) ? mLast : idx(rows - 1);
-  }
-  Value i32(int64_t value) {
-    Value &constant = i32Constants[value];
-    if (!constant) {
-      OpBuilder atEntry = OpBuilder::atBlockBegin(entry);
-      constant =
-          arith::ConstantIntOp::create(atEntry, b.getLoc(), i32Type, value);
-    }
-    return constant;
   }
 
   /// Byte offset of chunk `chunk` of row `row` inside one operand tile.
@@ -195,8 +147,6 @@ private:
     return swizzledOffset(row, idx(chunk));
   }
 
-  /// Maps the 1-D block index to the CTA tile.
-  void computeTileOrigin(Value pid);
   /// Issues the copies of K tile `kTile` into stage `stage` and commits them
   /// as one group.
   Value issueTileCopies(Value kTile, Value stage);
@@ -220,22 +170,14 @@ private:
   Value sumRowOfTile(Value stageBase);
   void emitEpilogue(ValueRange accumulators);
 
-  ImplicitLocOpBuilder &b;
-  const MatmulKernelSpec &spec;
   EpilogueCoefficients epilogue;
   Type i8Type, i32Type, tokenType;
 
-  Block *entry = nullptr;
-  llvm::DenseMap<int64_t, Value> indexConstants, i32Constants;
   Value lhs, rhs, lhsScale, rhsScale, result;
   /// The shared buffer as bytes (copies, ldmatrix) and as int32 words (row
   /// sums).
   Value shared, sharedWords;
   Value tid, lane, warpM, warpN;
-  /// First row of A and of B (first column of the result) of this CTA.
-  Value m0, n0;
-  /// M and M - 1, when M is dynamic.
-  Value mRows, mLast;
 };
 
 } // namespace
@@ -247,34 +189,6 @@ Value MmaSyncKernelBuilder::swizzledOffset(Value row, Value chunk) {
   Value key = bitAnd(shr(row, 1), kChunksPerRow - 1);
   Value physical = b.createOrFold<arith::XOrIOp>(chunk, key);
   return add(mul(row, kTileKBytes), mul(physical, kChunkBytes));
-}
-
-void MmaSyncKernelBuilder::computeTileOrigin(Value pid) {
-  int64_t tilesN = llvm::divideCeil(spec.n, kTileN);
-  // With M dynamic, the grouping assumes full groups of kRasterGroupM tile
-  // rows and clamps the last one at run time like a static M that groupM
-  // does not divide.
-  int64_t tilesM =
-      dynamicM() ? kRasterGroupM : llvm::divideCeil(spec.m, kTileM);
-  int64_t groupM = std::min(kRasterGroupM, tilesM);
-  Value perGroup = idx(groupM * tilesN);
-  Value group = b.createOrFold<arith::DivUIOp>(pid, perGroup);
-  Value firstM = mul(group, groupM);
-  // The last group of tile rows may be shorter.
-  Value tilesMValue =
-      dynamicM() ? b.createOrFold<arith::CeilDivUIOp>(mRows, idx(kTileM))
-                 : idx(tilesM);
-  Value groupSize =
-      !dynamicM() && tilesM % groupM == 0
-          ? idx(groupM)
-          : b.createOrFold<arith::MinUIOp>(
-                b.createOrFold<arith::SubIOp>(tilesMValue, firstM),
-                idx(groupM));
-  Value inGroup = b.createOrFold<arith::RemUIOp>(pid, perGroup);
-  Value pidM = add(firstM, b.createOrFold<arith::RemUIOp>(inGroup, groupSize));
-  Value pidN = b.createOrFold<arith::DivUIOp>(inGroup, groupSize);
-  m0 = mul(pidM, kTileM);
-  n0 = mul(pidN, kTileN);
 }
 
 Value MmaSyncKernelBuilder::issueTileCopies(Value kTile, Value stage) {
@@ -467,7 +381,6 @@ Value MmaSyncKernelBuilder::accumulateRowSum(Value stageBase, Value rowSum) {
 }
 
 void MmaSyncKernelBuilder::emitEpilogue(ValueRange accumulators) {
-  Type f32 = b.getF32Type();
   Type resultType = spec.resultElementType;
   bool guardRows = partialTiles(spec.m);
   bool guardCols = spec.n % kTileN != 0;
@@ -477,19 +390,11 @@ void MmaSyncKernelBuilder::emitEpilogue(ValueRange accumulators) {
   Value lane4 = bitAnd(lane, 3);
   Value laneRow = shr(lane, 2);
 
-  auto loadScale = [&](Value buffer, Type elementType, Value row) -> Value {
-    Value step = memref::LoadOp::create(b, buffer, ValueRange{row, idx(0)});
-    if (elementType.getIntOrFloatBitWidth() < 32)
-      return arith::ExtFOp::create(b, f32, step);
-    if (elementType.getIntOrFloatBitWidth() > 32)
-      return arith::TruncFOp::create(b, f32, step);
-    return step;
-  };
   Value lhsTensorScale, rhsTensorScale;
   if (!spec.lhsPerRow)
-    lhsTensorScale = loadScale(lhsScale, spec.lhsScaleElementType, idx(0));
+    lhsTensorScale = loadStep(lhsScale, idx(0));
   if (!spec.rhsPerRow)
-    rhsTensorScale = loadScale(rhsScale, spec.rhsScaleElementType, idx(0));
+    rhsTensorScale = loadStep(rhsScale, idx(0));
 
   // Per-column factors of this thread: 4 mma tiles x 2 columns.
   SmallVector<Value> cols, colScales, rhsRowSums;
@@ -502,10 +407,8 @@ void MmaSyncKernelBuilder::emitEpilogue(ValueRange accumulators) {
       Value clamped = guardCols
                           ? b.createOrFold<arith::MinUIOp>(col, idx(spec.n - 1))
                           : col;
-      colScales.push_back(
-          spec.rhsPerRow
-              ? loadScale(rhsScale, spec.rhsScaleElementType, clamped)
-              : rhsTensorScale);
+      colScales.push_back(spec.rhsPerRow ? loadStep(rhsScale, clamped)
+                                         : rhsTensorScale);
       if (epilogue.needsRhsRowSums())
         rhsRowSums.push_back(memref::LoadOp::create(
             b, sharedWords, ValueRange{add(local, kTileM)}));
@@ -521,9 +424,7 @@ void MmaSyncKernelBuilder::emitEpilogue(ValueRange accumulators) {
                           ? b.createOrFold<arith::MinUIOp>(row, lastRow(spec.m))
                           : row;
       Value rowScale =
-          spec.lhsPerRow
-              ? loadScale(lhsScale, spec.lhsScaleElementType, clamped)
-              : lhsTensorScale;
+          spec.lhsPerRow ? loadStep(lhsScale, clamped) : lhsTensorScale;
       if (epilogue.scale != 1.0)
         rowScale = arith::MulFOp::create(
             b, arith::ConstantOp::create(b, b.getF32FloatAttr(epilogue.scale)),
@@ -537,52 +438,15 @@ void MmaSyncKernelBuilder::emitEpilogue(ValueRange accumulators) {
         SmallVector<Value, 2> values;
         for (int64_t e = 0; e < 2; ++e) {
           int64_t c = tileN * 2 + e;
-          // Exact integer part of the epilogue (see EpilogueCoefficients).
           Value t = vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{h, e});
-          // Every product of unpacked 4-bit codes is a multiple of
-          // 2^accShift: the shift is exact.
-          if (epilogue.accShift != 0)
-            t = arith::ShRSIOp::create(b, t, i32(epilogue.accShift));
-          if (epilogue.accFactor != 1)
-            t = arith::MulIOp::create(b, t, i32(epilogue.accFactor));
-          auto addScaled = [&](Value sum, int32_t factor) {
-            if (factor != 1)
-              sum = arith::MulIOp::create(b, sum, i32(factor));
-            t = arith::AddIOp::create(b, t, sum);
-          };
-          if (epilogue.needsLhsRowSums())
-            addScaled(lhsRowSum, epilogue.lhsRowSumFactor);
-          if (epilogue.needsRhsRowSums())
-            addScaled(rhsRowSums[c], epilogue.rhsRowSumFactor);
-          if (epilogue.constant != 0)
-            t = arith::AddIOp::create(b, t, i32(epilogue.constant));
-          Value value = arith::MulFOp::create(
-              b,
-              arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32, t),
-                                    rowScale),
-              colScales[c]);
-          if (resultType != f32)
-            value = arith::TruncFOp::create(b, resultType, value);
-          values.push_back(value);
+          values.push_back(
+              dequantize(epilogue, t, lhsRowSum,
+                         epilogue.needsRhsRowSums() ? rhsRowSums[c] : Value(),
+                         rowScale, colScales[c]));
         }
 
         // Stores, guarded where the tile can stick out of the result.
-        auto emitGuarded = [&](Value condition, auto emitStore) {
-          if (!condition) {
-            emitStore();
-            return;
-          }
-          auto ifOp = scf::IfOp::create(b, condition, /*withElseRegion=*/false);
-          ImplicitLocOpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(ifOp.thenBlock());
-          emitStore();
-        };
         Value rowInBounds = guardRows ? ult(row, rowsValue(spec.m)) : Value();
-        auto both = [&](Value x, Value y) -> Value {
-          if (!x || !y)
-            return x ? x : y;
-          return arith::AndIOp::create(b, x, y);
-        };
         if (pairStores) {
           Value col = cols[tileN * 2];
           Value inBounds =
@@ -628,7 +492,8 @@ void MmaSyncKernelBuilder::build(gpu::GPUFuncOp func,
   Value warp = shr(tid, 5);
   warpM = b.createOrFold<arith::DivUIOp>(warp, idx(kWarpsN));
   warpN = b.createOrFold<arith::RemUIOp>(warp, idx(kWarpsN));
-  computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x));
+  computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x), kTileM,
+                    kTileN);
 
   MemRefType sharedType = sharedBuffer.getType();
   shared = memref::GetGlobalOp::create(b, sharedType, sharedBuffer.getName());
@@ -735,6 +600,8 @@ void MmaSyncKernelBuilder::build(gpu::GPUFuncOp func,
   emitEpilogue(loop.getResults().take_front(kMmaTilesM * kMmaTilesN));
   gpu::ReturnOp::create(b);
 }
+
+unsigned mlir::qat::getMmaSyncDefaultStages() { return 3; }
 
 LogicalResult
 mlir::qat::checkMmaSyncSupport(const MatmulKernelSpec &spec,

@@ -40,7 +40,8 @@ using namespace mlir::qat;
 // MatmulKernelSpec, EpilogueCoefficients
 //===----------------------------------------------------------------------===//
 
-MatmulKernelSpec MatmulKernelSpec::get(MatmulOp op, unsigned stages,
+MatmulKernelSpec MatmulKernelSpec::get(MatmulOp op, MatmulGPUStrategy strategy,
+                                       StringRef chip, unsigned stages,
                                        Int4Mma int4Mma) {
   MatmulKernelSpec spec;
   RankedTensorType lhs = op.getLhs().getType();
@@ -58,7 +59,15 @@ MatmulKernelSpec MatmulKernelSpec::get(MatmulOp op, unsigned stages,
   spec.lhsScaleElementType = op.getLhsScale().getType().getElementType();
   spec.rhsScaleElementType = op.getRhsScale().getType().getElementType();
   spec.resultElementType = op.getType().getElementType();
-  spec.stages = stages;
+  if (strategy == MatmulGPUStrategy::Auto)
+    strategy = hasWarpgroupMma(chip) && !spec.packed
+                   ? MatmulGPUStrategy::Wgmma
+                   : MatmulGPUStrategy::MmaSync;
+  spec.strategy = strategy;
+  spec.stages = stages ? stages
+                : strategy == MatmulGPUStrategy::Wgmma
+                    ? getWgmmaDefaultStages()
+                    : getMmaSyncDefaultStages();
   spec.unpackInt4 = spec.packed &&
                     (int4Mma == Int4Mma::Unpack ||
                      (int4Mma == Int4Mma::Auto && spec.k <= kMaxUnpackedInt4K));
@@ -76,6 +85,8 @@ std::string MatmulKernelSpec::getName() const {
   os << "x" << n << "x" << k << "_" << stringifyGrid(lhsGrid) << "_"
      << stringifyGrid(rhsGrid) << "_" << (packed ? "s4" : "s8") << "_"
      << resultElementType;
+  if (strategy == MatmulGPUStrategy::Wgmma)
+    os << "_wgmma";
   return name;
 }
 
@@ -88,7 +99,8 @@ bool MatmulKernelSpec::operator==(const MatmulKernelSpec &other) const {
          rhsPerRow == other.rhsPerRow &&
          lhsScaleElementType == other.lhsScaleElementType &&
          rhsScaleElementType == other.rhsScaleElementType &&
-         resultElementType == other.resultElementType && stages == other.stages;
+         resultElementType == other.resultElementType &&
+         strategy == other.strategy && stages == other.stages;
 }
 
 EpilogueCoefficients EpilogueCoefficients::get(GridAttrInterface lhs,
@@ -148,6 +160,12 @@ bool mlir::qat::hasNativeInt4Mma(StringRef chip) {
   return version >= 80 && version < 90;
 }
 
+bool mlir::qat::hasWarpgroupMma(StringRef chip) {
+  // wgmma and setmaxnreg are architecture-specific: sm_90a, not sm_90 (whose
+  // PTX must run on later chips too) nor later chips.
+  return chip == "sm_90a";
+}
+
 //===----------------------------------------------------------------------===//
 // Rewrite
 //===----------------------------------------------------------------------===//
@@ -157,22 +175,30 @@ namespace {
 /// The kernels of one module, created on demand: equal specs share a kernel.
 class KernelCache {
 public:
-  KernelCache(ModuleOp module, MatmulGPUStrategy strategy, unsigned stages,
-              Int4Mma int4Mma)
-      : module(module), symbolTable(module), strategy(strategy), stages(stages),
-        int4Mma(int4Mma) {}
+  KernelCache(ModuleOp module, MatmulGPUStrategy strategy, StringRef chip,
+              unsigned stages, Int4Mma int4Mma)
+      : module(module), symbolTable(module), strategy(strategy), chip(chip),
+        stages(stages), int4Mma(int4Mma) {}
 
   MatmulKernelSpec getSpec(MatmulOp op) const {
-    return MatmulKernelSpec::get(op, stages, int4Mma);
+    return MatmulKernelSpec::get(op, strategy, chip, stages, int4Mma);
   }
 
   LogicalResult checkSupport(const MatmulKernelSpec &spec,
                              function_ref<InFlightDiagnostic()> emitError) {
-    switch (strategy) {
+    switch (spec.strategy) {
     case MatmulGPUStrategy::MmaSync:
       return checkMmaSyncSupport(spec, emitError);
+    case MatmulGPUStrategy::Wgmma:
+      // An empty chip leaves the target open; any other must have wgmma.
+      if (!chip.empty() && !hasWarpgroupMma(chip))
+        return emitError() << "the wgmma kernel needs chip=sm_90a, got chip="
+                           << chip;
+      return checkWgmmaSupport(spec, emitError);
+    case MatmulGPUStrategy::Auto:
+      break;
     }
-    llvm_unreachable("unknown qat.matmul GPU strategy");
+    llvm_unreachable("the strategy of a spec is decided");
   }
 
   /// The kernel for `spec`; a new one goes into its own `gpu.module`, placed
@@ -196,10 +222,15 @@ public:
                     builder.getUnitAttr());
 
     MatmulKernel kernel;
-    switch (strategy) {
+    switch (spec.strategy) {
     case MatmulGPUStrategy::MmaSync:
       kernel = buildMmaSyncKernel(builder, user->getLoc(), gpuModule, spec);
       break;
+    case MatmulGPUStrategy::Wgmma:
+      kernel = buildWgmmaKernel(builder, user->getLoc(), gpuModule, spec);
+      break;
+    case MatmulGPUStrategy::Auto:
+      llvm_unreachable("the strategy of a spec is decided");
     }
     kernels.emplace_back(spec, kernel);
     return kernel;
@@ -209,6 +240,7 @@ private:
   ModuleOp module;
   SymbolTable symbolTable;
   MatmulGPUStrategy strategy;
+  std::string chip;
   unsigned stages;
   Int4Mma int4Mma;
   SmallVector<std::pair<MatmulKernelSpec, MatmulKernel>> kernels;
@@ -259,12 +291,19 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
         MemRefType::get(resultType.getShape(), resultType.getElementType()),
         dynamicSizes);
     buffers.push_back(resultBuffer);
+    if (kernel.tmaRowsA)
+      buffers.append(
+          buildWgmmaTensorMaps(rewriter, loc, kernel, buffers[0], buffers[1]));
 
     Value one = index(1);
+    Value sharedBytes;
+    if (kernel.dynamicSharedBytes)
+      sharedBytes = arith::ConstantIntOp::create(
+          rewriter, loc, rewriter.getI32Type(), kernel.dynamicSharedBytes);
     gpu::LaunchFuncOp::create(
         rewriter, loc, kernel.func, gpu::KernelDim3{grid, one, one},
-        gpu::KernelDim3{index(kernel.blockSize), one, one},
-        /*dynamicSharedMemorySize=*/Value(), buffers);
+        gpu::KernelDim3{index(kernel.blockSize), one, one}, sharedBytes,
+        buffers);
     // The kernel writes every element of the fresh buffer and nothing else
     // aliases it.
     rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
@@ -301,7 +340,7 @@ struct ConvertQATMatmulToNVGPUPass
     Int4Mma mode = int4Mma == Int4Mma::Auto && hasNativeInt4Mma(chip)
                        ? Int4Mma::Native
                        : int4Mma;
-    KernelCache cache(module, strategy, stages, mode);
+    KernelCache cache(module, strategy, chip, stages, mode);
 
     // Report every op the strategy cannot compile before changing anything.
     bool supported = true;
@@ -362,10 +401,28 @@ struct LaunchFuncMemoryEffects
     }
   }
 };
+
+/// Creating a TMA descriptor reads the memref's pointer and shape, not its
+/// elements (the kernel that gets the descriptor reads those, and it gets
+/// the memref too). Upstream declares no effects for the op.
+struct TmaCreateDescriptorMemoryEffects
+    : MemoryEffectOpInterface::ExternalModel<TmaCreateDescriptorMemoryEffects,
+                                             nvgpu::TmaCreateDescriptorOp> {
+  void
+  getEffects(Operation *op,
+             SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+                 &effects) const {
+    effects.emplace_back(MemoryEffects::Read::get(), &op->getOpOperand(0));
+  }
+};
 } // namespace
 
 void mlir::qat::registerGPULaunchFuncMemoryEffects(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *context, gpu::GPUDialect *) {
     gpu::LaunchFuncOp::attachInterface<LaunchFuncMemoryEffects>(*context);
+  });
+  registry.addExtension(+[](MLIRContext *context, nvgpu::NVGPUDialect *) {
+    nvgpu::TmaCreateDescriptorOp::attachInterface<
+        TmaCreateDescriptorMemoryEffects>(*context);
   });
 }

@@ -13,10 +13,13 @@
 #include <cuda.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -96,7 +99,16 @@ struct Runtime {
   /// waits, and the error then names the kernels that may have caused it.
   std::vector<CUfunction> unsynchronized;
   size_t unsynchronizedBefore = 0;
+  /// TMA descriptors in device memory (mgpuTensorMapEncodeTiledMemref), by
+  /// content: a call with the buffers of an earlier one reuses its copy.
+  /// They live in slabs of kTensorMapsPerSlab and stay until the process
+  /// ends (one per distinct buffer, shape and box: 128 bytes each).
+  std::map<std::array<uint64_t, 16>, CUdeviceptr> tensorMaps;
+  CUdeviceptr tensorMapSlab = 0;
+  size_t tensorMapSlabUsed = 0;
 };
+
+constexpr size_t kTensorMapsPerSlab = 512;
 
 Runtime &runtime() {
   // Never destroyed: hosts free results (DLPack deleters) and compiled code
@@ -701,6 +713,91 @@ void mgpuEventRecord(CUevent event, CUstream stream) {
 void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
   if (stream && event && enter())
     check(cuStreamWaitEvent(stream, event, 0), "cuStreamWaitEvent", "");
+}
+
+/// Host side of nvgpu.tma.create.descriptor (its lowering in
+/// convert-nvgpu-to-nvvm calls this; the signature is upstream's): encodes a
+/// tiled TMA descriptor of the ranked memref `descriptor` of rank `rank`
+/// with the box `box` (outermost dimension first) and returns a device copy
+/// of it, which the kernel reads through a pointer. The memref must be
+/// contiguous in its innermost dimension.
+void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *descriptor,
+                                     CUtensorMapDataType dataType,
+                                     CUtensorMapInterleave interleave,
+                                     CUtensorMapSwizzle swizzle,
+                                     CUtensorMapL2promotion l2Promotion,
+                                     CUtensorMapFloatOOBfill oobFill,
+                                     int64_t *box) {
+  if (!enter())
+    return nullptr;
+  // Bytes per element of CU_TENSOR_MAP_DATA_TYPE_UINT8 .. TFLOAT32_FTZ.
+  static const int elementBytes[] = {1, 2, 4, 4, 8, 8, 2, 4, 8, 2, 4, 4, 4};
+  if (rank < 1 || rank > 5 ||
+      static_cast<size_t>(dataType) >= std::size(elementBytes)) {
+    fail("mgpuTensorMapEncodeTiledMemref: rank %lld or data type %d not "
+         "supported (rank 1 to 5, the CUtensorMapDataType of a numeric type)",
+         static_cast<long long>(rank), static_cast<int>(dataType));
+    return nullptr;
+  }
+  // A ranked memref descriptor: allocated and aligned pointers, offset,
+  // sizes[rank], strides[rank].
+  auto *fields = static_cast<char *>(descriptor);
+  char *aligned = *reinterpret_cast<char **>(fields + sizeof(void *));
+  const auto *offsetSizesStrides =
+      reinterpret_cast<const int64_t *>(fields + 2 * sizeof(void *));
+  int64_t offset = offsetSizesStrides[0];
+  const int64_t *sizes = offsetSizesStrides + 1;
+  const int64_t *strides = sizes + rank;
+  int bytes = elementBytes[dataType];
+  if (strides[rank - 1] != 1) {
+    fail("mgpuTensorMapEncodeTiledMemref: the innermost stride is %lld, TMA "
+         "needs contiguous rows",
+         static_cast<long long>(strides[rank - 1]));
+    return nullptr;
+  }
+  // The driver counts dimensions innermost first.
+  cuuint64_t globalDim[5], globalStrides[4];
+  cuuint32_t boxDim[5], elementStrides[5];
+  for (int64_t i = 0; i < rank; ++i) {
+    globalDim[i] = static_cast<cuuint64_t>(sizes[rank - 1 - i]);
+    boxDim[i] = static_cast<cuuint32_t>(box[rank - 1 - i]);
+    elementStrides[i] = 1;
+  }
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    globalStrides[i] = static_cast<cuuint64_t>(strides[rank - 2 - i]) * bytes;
+  CUtensorMap map;
+  std::string subject = "a TMA descriptor of a rank-" + std::to_string(rank) +
+                        " tensor of " + std::to_string(sizes[0]) +
+                        (rank > 1 ? " x ..." : "") + " elements";
+  if (check(cuTensorMapEncodeTiled(
+                &map, dataType, static_cast<cuuint32_t>(rank),
+                aligned + offset * bytes, globalDim, globalStrides, boxDim,
+                elementStrides, interleave, swizzle, l2Promotion, oobFill),
+            "cuTensorMapEncodeTiled", subject))
+    return nullptr;
+
+  Runtime &rt = runtime();
+  std::array<uint64_t, 16> key;
+  static_assert(sizeof(map) == sizeof(key), "a CUtensorMap is 128 bytes");
+  std::memcpy(key.data(), &map, sizeof(map));
+  std::lock_guard<std::mutex> lock(rt.mutex);
+  auto it = rt.tensorMaps.find(key);
+  if (it != rt.tensorMaps.end())
+    return reinterpret_cast<void *>(it->second);
+  if (!rt.tensorMapSlab || rt.tensorMapSlabUsed == kTensorMapsPerSlab) {
+    if (check(cuMemAlloc(&rt.tensorMapSlab, kTensorMapsPerSlab * sizeof(map)),
+              "cuMemAlloc", "TMA descriptors"))
+      return nullptr;
+    rt.tensorMapSlabUsed = 0;
+  }
+  CUdeviceptr copy = rt.tensorMapSlab + rt.tensorMapSlabUsed * sizeof(map);
+  // Synchronous: the copy is complete before any kernel can read it, on
+  // whichever stream.
+  if (check(cuMemcpyHtoD(copy, &map, sizeof(map)), "cuMemcpyHtoD", subject))
+    return nullptr;
+  ++rt.tensorMapSlabUsed;
+  rt.tensorMaps.emplace(key, copy);
+  return reinterpret_cast<void *>(copy);
 }
 
 } // extern "C"

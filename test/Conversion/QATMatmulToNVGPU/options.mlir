@@ -1,12 +1,12 @@
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="stages=4" 2>&1 | FileCheck %s --check-prefix=STAGES
-// RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma" 2>&1 | FileCheck %s --check-prefix=STRATEGY
+// RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=tcgen05" 2>&1 | FileCheck %s --check-prefix=STRATEGY
 // RUN: qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=mma-sync stages=2" | FileCheck %s
 
-// Pass options: the pipeline depth is bounded by the 48 KiB of static shared
-// memory; mma-sync is the only strategy so far.
+// Pass options: the mma-sync pipeline depth is bounded by the 48 KiB of
+// static shared memory (wgmma.mlir tests the wgmma strategy's).
 
 // STAGES: error: 'qat.matmul' op the mma-sync kernel takes 2 to 3 pipeline stages (16 KiB of static shared memory each, at most 48 KiB), got 4
-// STRATEGY: for the --strategy option: Cannot find option named 'wgmma'!
+// STRATEGY: for the --strategy option: Cannot find option named 'tcgen05'!
 
 // Two stages: 32 KiB, one group in flight while a tile is multiplied.
 // CHECK: memref.global "private" @qat_matmul_smem : memref<32768xi8, #gpu.address_space<workgroup>>

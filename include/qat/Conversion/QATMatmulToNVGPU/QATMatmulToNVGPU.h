@@ -15,11 +15,22 @@ class ModuleOp;
 
 namespace qat {
 
-/// How a qat.matmul kernel drives the tensor cores. `MmaSync` runs on sm_80
-/// and later; Hopper's warpgroup MMA (`nvvm.wgmma.mma_async`, sm_90a, with
-/// TMA loads) is the next strategy and slots in here with its own kernel
-/// builder, sharing the host-side rewrite and the epilogue math.
-enum class MatmulGPUStrategy { MmaSync };
+/// How a qat.matmul kernel drives the tensor cores. Each strategy has its
+/// own kernel builder and shares the host-side rewrite and the epilogue math.
+enum class MatmulGPUStrategy {
+  /// `Wgmma` for s8 codes when the `chip` option is sm_90a, `MmaSync`
+  /// otherwise (packed 4-bit codes, other chips, no chip named).
+  Auto,
+  /// Warp-level `mma.sync` with cp.async pipelining: sm_80 and later.
+  MmaSync,
+  /// Hopper warpgroup MMA (`wgmma.mma_async`) fed by TMA loads through an
+  /// mbarrier pipeline: sm_90a only, s8 codes only.
+  Wgmma,
+};
+
+/// Whether `chip` is a chip with Hopper's architecture-specific
+/// instructions (wgmma, setmaxnreg): exactly `sm_90a`.
+bool hasWarpgroupMma(llvm::StringRef chip);
 
 /// How packed 4-bit codes reach the tensor cores. Only sm_80 to sm_89 have
 /// 4-bit integer MMA in hardware; on sm_90 `mma.sync ... .s4` is emulated
@@ -43,9 +54,11 @@ bool hasNativeInt4Mma(llvm::StringRef chip);
 #define GEN_PASS_DECL_CONVERTQATMATMULTONVGPU
 #include "qat/Conversion/Passes.h.inc"
 
-/// Declares that `gpu.launch_func` reads and writes its memref operands, so
-/// that ownership-based buffer deallocation accepts the launches created by
-/// convert-qat-matmul-to-nvgpu (upstream declares no effects for the op).
+/// Declares that `gpu.launch_func` reads and writes its memref operands and
+/// that `nvgpu.tma.create.descriptor` reads its memref, so that
+/// ownership-based buffer deallocation accepts the launches and TMA
+/// descriptors created by convert-qat-matmul-to-nvgpu (upstream declares no
+/// effects for either op).
 void registerGPULaunchFuncMemoryEffects(DialectRegistry &registry);
 
 } // namespace qat

@@ -1,0 +1,694 @@
+//===- WgmmaStrategy.cpp - qat.matmul on Hopper warpgroup MMA ---*- C++ -*-===//
+//
+// The sm_90a tensor-core kernel of qat.matmul: TMA loads into 128-byte
+// swizzled shared memory, an mbarrier pipeline from a producer warpgroup to
+// two consumer warpgroups that run wgmma.mma_async, and the dequantizing
+// epilogue of the mma.sync kernel fused into the stores.
+//
+//===----------------------------------------------------------------------===//
+//
+// Kernel layout (sizes of the K dimension in bytes, one s8 code each):
+//
+// * One CTA of 384 threads (3 warpgroups) computes a 128 x 128 tile of the
+//   output. Warpgroups 0 and 1 consume: each owns 64 rows of the tile and
+//   accumulates them with wgmma.mma_async m64n128k32 .s32.s8.s8 (64 int32
+//   accumulators a thread, in registers for the whole K loop). Warpgroup 2
+//   produces: one of its threads issues the TMA loads, the others idle.
+// * K advances in tiles of 128 bytes. A stage holds the A tile (128 rows x
+//   128 bytes) and the B tile (the same for N), 32 KiB, written by
+//   cp.async.bulk.tensor with the 128-byte swizzle: 16-byte chunk c of row r
+//   lands at chunk c ^ (r % 8) of the row's 128-byte line. That is the
+//   layout a wgmma shared-memory descriptor with swizzle mode 128B reads
+//   (8-row groups 1024 bytes apart); each of the 4 k-steps of 32 bytes
+//   advances the descriptors' start address by 32 bytes.
+// * Pipeline over `stages` stages with two mbarriers each: full[s] (one
+//   arrival, the producer's arrive.expect_tx, plus the 32 KiB of the two
+//   loads) and empty[s] (256 arrivals, every consumer thread once it no
+//   longer reads the stage). Round i of stage s waits for phase parity
+//   i % 2 of full[s] (consumers) and (i - 1) % 2 of empty[s] (producer; a
+//   fresh barrier passes that wait for round 0).
+// * Bounds: TMA zero-fills the rows past M or N and the bytes past K, so
+//   odd sizes and K's last tile need no code in the loop; zero codes add
+//   nothing to the products or the row sums. The epilogue stores only
+//   in-bounds elements.
+// * Shared memory: the stages and the row sums in dynamic shared memory
+//   (more than the 48 KiB a static array may have), their start aligned to
+//   1024 bytes at run time, past the static mbarriers of
+//   nvgpu.mbarrier.create, because the swizzle pattern is a function of
+//   address bits 4-9.
+// * Row sums (only for centered operands, see EpilogueCoefficients):
+//   consumer thread t sums row t of the stage's A tile (t < 128) or row
+//   t - 128 of the B tile with dp4a, before it releases the stage. The
+//   swizzle keeps a row's 128 bytes inside its own line, and the sum does
+//   not depend on their order.
+// * Epilogue: each warp of a consumer warpgroup holds the wgmma accumulator
+//   in the mma.sync m16n8 fragment layout per 8 columns: register 4j + 2h + e
+//   of lane l of warp w is row 16w + l/4 + 8h, column 8j + 2(l % 4) + e.
+//   The integer sum and the steps are applied as in the mma.sync kernel.
+// * No satfinite on wgmma: the int32 accumulator wraps, which the
+//   epilogue's modular argument allows (EpilogueCoefficients).
+//
+// Upstream's nvgpu.warpgroup.mma does not serve: its accumulator type
+// accepts f16 and f32 fragments only (its verifier rejects s32), so the
+// kernel issues nvvm.wgmma.mma_async directly, on descriptors built by
+// nvgpu.warpgroup.generate.descriptor. The TMA loads and mbarriers are
+// nvgpu ops; the TMA descriptors come from nvgpu.tma.create.descriptor on the
+// host and reach the kernel as `!llvm.ptr` arguments, because
+// convert-gpu-to-nvvm converts no nvgpu type in a gpu.func signature.
+//
+//===----------------------------------------------------------------------===//
+
+#include "MatmulKernel.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+using namespace mlir;
+using namespace mlir::qat;
+
+namespace {
+
+constexpr int64_t kTileM = 128;
+constexpr int64_t kTileN = 256;
+constexpr int64_t kTileKBytes = 128;
+constexpr int64_t kWarpSize = 32;
+constexpr int64_t kWarpgroupSize = 128;
+constexpr int64_t kConsumers = 2;
+constexpr int64_t kConsumerThreads = kConsumers * kWarpgroupSize;
+constexpr int64_t kThreads = kConsumerThreads + kWarpgroupSize;
+constexpr int64_t kWgmmaM = kTileM / kConsumers;
+constexpr int64_t kWgmmaN = kTileN;
+constexpr int64_t kWgmmaKBytes = 32;
+constexpr int64_t kWgmmaStepsK = kTileKBytes / kWgmmaKBytes;
+/// int32 accumulators of a thread: m64n128 over 128 threads.
+constexpr int64_t kAccumulators = kWgmmaM * kWgmmaN / kWarpgroupSize;
+constexpr int64_t kTileBytesA = kTileM * kTileKBytes;
+constexpr int64_t kTileBytesB = kTileN * kTileKBytes;
+constexpr int64_t kStageBytes = kTileBytesA + kTileBytesB;
+constexpr int64_t kRowSumBytes = (kTileM + kTileN) * 4;
+/// The 128-byte swizzle repeats every 8 rows of 128 bytes.
+constexpr int64_t kSwizzleAlign = 1024;
+constexpr int64_t kChunkBytes = 16;
+/// Shared memory of one CTA on sm_90 (227 KiB), less the static mbarriers.
+constexpr int64_t kMaxSharedBytes = 227 * 1024 - 1024;
+constexpr int64_t kDefaultStages = 4;
+/// Spin hint of mbarrier.try_wait (upstream's examples use the same).
+constexpr int64_t kWaitTicks = 10000000;
+
+static_assert(kTileKBytes == 128, "one row of a tile is one swizzle line");
+static_assert(kTileM + kTileN <= 2 * kConsumerThreads,
+              "a consumer thread sums at most two rows of A or B");
+/// Registers a thread: the consumers take what the producer gives back
+/// (setmaxnreg; 232 * 256 + 40 * 128 <= the 64K registers of an SM).
+constexpr int64_t kConsumerRegisters = 232;
+constexpr int64_t kProducerRegisters = 40;
+
+int64_t sharedBytes(int64_t stages) {
+  return stages * kStageBytes + kRowSumBytes + kSwizzleAlign;
+}
+
+int64_t maxStages() {
+  return (kMaxSharedBytes - kRowSumBytes - kSwizzleAlign) / kStageBytes;
+}
+
+/// Emits the body of the wgmma kernel.
+class WgmmaKernelBuilder : MatmulKernelBuilderBase {
+public:
+  WgmmaKernelBuilder(ImplicitLocOpBuilder &b, const MatmulKernelSpec &spec)
+      : MatmulKernelBuilderBase(b, spec),
+        epilogue(EpilogueCoefficients::get(spec.lhsGrid, spec.rhsGrid, spec.k)),
+        i32Type(b.getI32Type()), i64Type(b.getI64Type()),
+        tileTypeA(getTileType(b.getContext(), kTileM)),
+        tileTypeB(getTileType(b.getContext(), kTileN)),
+        tensorMapTypeA(getTensorMapType(tileTypeA)),
+        tensorMapTypeB(getTensorMapType(tileTypeB)),
+        barrierType(nvgpu::MBarrierGroupType::get(
+            b.getContext(),
+            gpu::AddressSpaceAttr::get(b.getContext(),
+                                       gpu::AddressSpace::Workgroup),
+            2 * spec.stages)) {
+    SmallVector<Type> fields(kAccumulators, i32Type);
+    accType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
+  }
+
+  void build(gpu::GPUFuncOp func);
+
+  /// A tile of `rows` rows of K bytes in shared memory.
+  static MemRefType getTileType(MLIRContext *context, int64_t rows);
+  static nvgpu::TensorMapDescriptorType getTensorMapType(MemRefType tile);
+
+private:
+  Value rem(Value x, int64_t y) {
+    return b.createOrFold<arith::RemUIOp>(x, idx(y));
+  }
+  Value rowsM() { return rowsValue(spec.m); }
+
+  /// Stage `stage`'s tile of A (operand 0) or B (operand 1).
+  Value tile(Value stage, int64_t operand);
+  /// The parity of the phase that round kTile / stages of a stage completes.
+  Value roundParity(Value kTile, bool flip);
+  void emitProducer();
+  void emitConsumer(Value consumerTid);
+  /// The sum of the codes of row `row` of [A; B] in stage `stage`.
+  Value sumRow(Value stage, Value row);
+  void emitEpilogue(Value acc, Value consumerTid);
+  /// The row sums of a tile's rows of A and B, after the stages.
+  Value rowSumWords() {
+    return memref::ViewOp::create(
+        b,
+        MemRefType::get({kTileM + kTileN}, i32Type, MemRefLayoutAttrInterface(),
+                        tileTypeA.getMemorySpace()),
+        shared, idx(spec.stages * kStageBytes), ValueRange{});
+  }
+
+  EpilogueCoefficients epilogue;
+  Type i32Type, i64Type;
+  MemRefType tileTypeA, tileTypeB;
+  nvgpu::TensorMapDescriptorType tensorMapTypeA, tensorMapTypeB;
+  nvgpu::MBarrierGroupType barrierType;
+  LLVM::LLVMStructType accType;
+
+  Value lhsScale, rhsScale, result;
+  Value lhsMap, rhsMap;
+  /// Dynamic shared memory from its 1024-byte aligned start, and the
+  /// mbarriers: full[s] at s, empty[s] at stages + s.
+  Value shared, barriers;
+  int64_t kTiles = 0;
+};
+
+} // namespace
+
+Value WgmmaKernelBuilder::tile(Value stage, int64_t operand) {
+  Value offset = add(mul(stage, kStageBytes), operand * kTileBytesA);
+  return memref::ViewOp::create(b, operand ? tileTypeB : tileTypeA, shared,
+                                offset, ValueRange{});
+}
+
+Value WgmmaKernelBuilder::roundParity(Value kTile, bool flip) {
+  Value round = b.createOrFold<arith::DivUIOp>(kTile, idx(spec.stages));
+  Value parity = bitAnd(round, 1);
+  if (flip)
+    parity = b.createOrFold<arith::XOrIOp>(parity, idx(1));
+  return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, parity, idx(0));
+}
+
+void WgmmaKernelBuilder::emitProducer() {
+  Value lhsDesc = UnrealizedConversionCastOp::create(b, tensorMapTypeA, lhsMap)
+                      .getResult(0);
+  Value rhsDesc = UnrealizedConversionCastOp::create(b, tensorMapTypeB, rhsMap)
+                      .getResult(0);
+  nvgpu::TmaPrefetchOp::create(b, lhsDesc, Value());
+  nvgpu::TmaPrefetchOp::create(b, rhsDesc, Value());
+  auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1));
+  ImplicitLocOpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value kTile = loop.getInductionVar();
+  Value stage = rem(kTile, spec.stages);
+  // The consumers have released this stage's previous round.
+  nvgpu::MBarrierTryWaitParityOp::create(
+      b, barriers, roundParity(kTile, /*flip=*/true), idx(kWaitTicks),
+      add(stage, spec.stages));
+  nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(kStageBytes), stage,
+                                          Value());
+  Value kByte = mul(kTile, kTileKBytes);
+  // Coordinates innermost first: (byte of K, row).
+  nvgpu::TmaAsyncLoadOp::create(b, tile(stage, 0), barriers, lhsDesc,
+                                ValueRange{kByte, m0}, stage, Value(), Value());
+  nvgpu::TmaAsyncLoadOp::create(b, tile(stage, 1), barriers, rhsDesc,
+                                ValueRange{kByte, n0}, stage, Value(), Value());
+}
+
+Value WgmmaKernelBuilder::sumRow(Value stage, Value row) {
+  // The rows of A, then those of B, are consecutive 128-byte lines of a
+  // stage; the swizzle permutes chunks within a line, which a sum ignores.
+  Value base = add(mul(stage, kStageBytes), mul(row, kTileKBytes));
+  auto vec16xi8 = VectorType::get({kChunkBytes}, b.getI8Type());
+  auto vec4xi8 = VectorType::get({4}, b.getI8Type());
+  Value ones = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(vec4xi8, b.getI8IntegerAttr(1)));
+  Value sum = i32(0);
+  for (int64_t chunk = 0; chunk < kTileKBytes / kChunkBytes; ++chunk) {
+    Value bytes = vector::LoadOp::create(
+        b, vec16xi8, shared, ValueRange{add(base, chunk * 16)},
+        /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
+    for (int64_t word = 0; word < 4; ++word) {
+      Value four = vector::ShuffleOp::create(
+          b, bytes, bytes,
+          ArrayRef<int64_t>{4 * word, 4 * word + 1, 4 * word + 2,
+                            4 * word + 3});
+      sum = NVVM::DotAccumulate4WayOp::create(
+          b, i32Type, four, NVVM::DotAccumulateType::SIGNED, ones,
+          NVVM::DotAccumulateType::SIGNED, sum);
+    }
+  }
+  return sum;
+}
+
+void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
+  bool rowSums = epilogue.needsLhsRowSums() || epilogue.needsRhsRowSums();
+  Value warpgroup = shr(consumerTid, 7);
+  // This warpgroup's 64 rows of A: 8192 bytes, 8 swizzle lines, further.
+  Value lhsOffset = arith::IndexCastOp::create(
+      b, i64Type, mul(warpgroup, kWgmmaM * kTileKBytes / 16));
+
+  Value zero = LLVM::ZeroOp::create(b, accType);
+  auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1),
+                                 ValueRange{zero, i32(0), i32(0)});
+  {
+    ImplicitLocOpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value kTile = loop.getInductionVar();
+    Value acc = loop.getRegionIterArgs()[0];
+    Value rowSum = loop.getRegionIterArgs()[1];
+    Value rowSum2 = loop.getRegionIterArgs()[2];
+    Value stage = rem(kTile, spec.stages);
+    nvgpu::MBarrierTryWaitParityOp::create(b, barriers,
+                                           roundParity(kTile, /*flip=*/false),
+                                           idx(kWaitTicks), stage);
+    if (rowSums) {
+      // Thread t sums rows t and t + 256 of [A; B].
+      rowSum = arith::AddIOp::create(b, rowSum, sumRow(stage, consumerTid));
+      auto second = scf::IfOp::create(
+          b, TypeRange{i32Type},
+          ult(consumerTid, kTileM + kTileN - kConsumerThreads),
+          /*withElseRegion=*/true);
+      ImplicitLocOpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(second.thenBlock());
+      scf::YieldOp::create(
+          b,
+          ValueRange{arith::AddIOp::create(
+              b, rowSum2, sumRow(stage, add(consumerTid, kConsumerThreads)))});
+      b.setInsertionPointToStart(second.elseBlock());
+      scf::YieldOp::create(b, ValueRange{rowSum2});
+      b.setInsertionPointAfter(second);
+      rowSum2 = second.getResult(0);
+    }
+
+    // Descriptors carry the start address in 16-byte units in bits 0-13:
+    // a k-step of 32 bytes adds 2, this warpgroup's rows of A 512.
+    auto descriptor = [&](int64_t operand) -> Value {
+      auto type = nvgpu::WarpgroupMatrixDescriptorType::get(
+          b.getContext(), operand ? tileTypeB : tileTypeA);
+      Value desc = nvgpu::WarpgroupGenerateDescriptorOp::create(
+          b, type, tile(stage, operand),
+          UnrealizedConversionCastOp::create(
+              b, operand ? tensorMapTypeB : tensorMapTypeA,
+              operand ? rhsMap : lhsMap)
+              .getResult(0));
+      return UnrealizedConversionCastOp::create(b, i64Type, desc).getResult(0);
+    };
+    Value lhsDesc = arith::AddIOp::create(b, descriptor(0), lhsOffset);
+    Value rhsDesc = descriptor(1);
+    NVVM::WgmmaFenceAlignedOp::create(b);
+    auto shape =
+        NVVM::MMAShapeAttr::get(b.getContext(), kWgmmaM, kWgmmaN, kWgmmaKBytes);
+    for (int64_t step = 0; step < kWgmmaStepsK; ++step) {
+      Value offset =
+          arith::ConstantIntOp::create(b, i64Type, step * kWgmmaKBytes / 16);
+      acc = NVVM::WgmmaMmaAsyncOp::create(
+          b, accType, acc, arith::AddIOp::create(b, lhsDesc, offset),
+          arith::AddIOp::create(b, rhsDesc, offset), shape,
+          NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32,
+          NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
+          /*satfinite=*/nullptr);
+    }
+    NVVM::WgmmaGroupSyncAlignedOp::create(b);
+    // One group stays in flight: the previous K tile's is done, and with it
+    // the tensor cores' (and the row sums') reads of its stage.
+    NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
+    auto release = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, kTile, idx(0)),
+        /*withElseRegion=*/false);
+    {
+      ImplicitLocOpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(release.thenBlock());
+      Value previous = rem(add(kTile, spec.stages - 1), spec.stages);
+      nvgpu::MBarrierArriveOp::create(
+          b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
+          add(previous, spec.stages));
+    }
+    scf::YieldOp::create(b, ValueRange{acc, rowSum, rowSum2});
+  }
+  // The last group; its stage is never refilled.
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+
+  if (rowSums) {
+    // Row sums of A at words [0, 128), of B from 128, shared by the two
+    // consumer warpgroups (named barrier 1: the producer does not take part).
+    Value words = rowSumWords();
+    memref::StoreOp::create(b, loop.getResult(1), words,
+                            ValueRange{consumerTid});
+    auto second = scf::IfOp::create(
+        b, ult(consumerTid, kTileM + kTileN - kConsumerThreads),
+        /*withElseRegion=*/false);
+    {
+      ImplicitLocOpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(second.thenBlock());
+      memref::StoreOp::create(b, loop.getResult(2), words,
+                              ValueRange{add(consumerTid, kConsumerThreads)});
+    }
+    NVVM::BarrierOp::create(b, Type(), i32(1), i32(kConsumerThreads),
+                            /*reductionOp=*/nullptr,
+                            /*reductionPredicate=*/Value());
+  }
+  emitEpilogue(loop.getResult(0), consumerTid);
+}
+
+void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
+  Type resultType = spec.resultElementType;
+  bool guardRows = dynamicM() || spec.m % kTileM != 0;
+  bool guardCols = spec.n % kTileN != 0;
+  // Column pairs start at even columns: with N even, one aligned vector
+  // store each, both in bounds or both out.
+  bool pairStores = spec.n % 2 == 0;
+  Value warpgroup = shr(consumerTid, 7);
+  Value warp = bitAnd(shr(consumerTid, 5), 3);
+  Value lane = bitAnd(consumerTid, kWarpSize - 1);
+  Value lane4 = bitAnd(lane, 3);
+  Value laneRow = shr(lane, 2);
+
+  Value rowSums;
+  if (epilogue.needsLhsRowSums() || epilogue.needsRhsRowSums())
+    rowSums = rowSumWords();
+
+  Value lhsTensorScale, rhsTensorScale;
+  if (!spec.lhsPerRow)
+    lhsTensorScale = loadStep(lhsScale, idx(0));
+  if (!spec.rhsPerRow)
+    rhsTensorScale = loadStep(rhsScale, idx(0));
+
+  // Columns of this thread: 16 blocks of 8 x 2 adjacent.
+  constexpr int64_t kBlocksN = kWgmmaN / 8;
+  SmallVector<Value> cols, colScales, rhsRowSums;
+  for (int64_t j = 0; j < kBlocksN; ++j) {
+    for (int64_t e = 0; e < 2; ++e) {
+      Value local = add(mul(lane4, 2), j * 8 + e);
+      Value col = add(n0, local);
+      cols.push_back(col);
+      Value clamped = guardCols
+                          ? b.createOrFold<arith::MinUIOp>(col, idx(spec.n - 1))
+                          : col;
+      colScales.push_back(spec.rhsPerRow ? loadStep(rhsScale, clamped)
+                                         : rhsTensorScale);
+      if (epilogue.needsRhsRowSums())
+        rhsRowSums.push_back(
+            memref::LoadOp::create(b, rowSums, ValueRange{add(local, kTileM)}));
+    }
+  }
+
+  for (int64_t h = 0; h < 2; ++h) {
+    Value local =
+        add(add(mul(warpgroup, kWgmmaM), mul(warp, 16)), add(laneRow, h * 8));
+    Value row = add(m0, local);
+    Value clamped =
+        guardRows ? b.createOrFold<arith::MinUIOp>(
+                        row, b.createOrFold<arith::SubIOp>(rowsM(), idx(1)))
+                  : row;
+    Value rowScale =
+        spec.lhsPerRow ? loadStep(lhsScale, clamped) : lhsTensorScale;
+    if (epilogue.scale != 1.0)
+      rowScale = arith::MulFOp::create(
+          b, arith::ConstantOp::create(b, b.getF32FloatAttr(epilogue.scale)),
+          rowScale);
+    Value lhsRowSum;
+    if (epilogue.needsLhsRowSums())
+      lhsRowSum = memref::LoadOp::create(b, rowSums, ValueRange{local});
+    Value rowInBounds = guardRows ? ult(row, rowsM()) : Value();
+
+    for (int64_t j = 0; j < kBlocksN; ++j) {
+      SmallVector<Value, 2> values;
+      for (int64_t e = 0; e < 2; ++e) {
+        int64_t c = j * 2 + e;
+        Value t = LLVM::ExtractValueOp::create(
+            b, acc, ArrayRef<int64_t>{j * 4 + h * 2 + e});
+        values.push_back(
+            dequantize(epilogue, t, lhsRowSum,
+                       epilogue.needsRhsRowSums() ? rhsRowSums[c] : Value(),
+                       rowScale, colScales[c]));
+      }
+
+      if (pairStores) {
+        Value col = cols[j * 2];
+        emitGuarded(
+            both(rowInBounds, guardCols ? ult(col, spec.n) : Value()), [&] {
+              Value pair = vector::FromElementsOp::create(
+                  b, VectorType::get({2}, resultType), values);
+              vector::StoreOp::create(
+                  b, pair, result, ValueRange{row, col},
+                  /*nontemporal=*/false,
+                  llvm::MaybeAlign(resultType.getIntOrFloatBitWidth() / 4));
+            });
+        continue;
+      }
+      for (int64_t e = 0; e < 2; ++e) {
+        Value col = cols[j * 2 + e];
+        emitGuarded(both(rowInBounds, guardCols ? ult(col, spec.n) : Value()),
+                    [&] {
+                      memref::StoreOp::create(b, values[e], result,
+                                              ValueRange{row, col});
+                    });
+      }
+    }
+  }
+}
+
+void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
+  entry = &func.getBody().front();
+  b.setInsertionPointToStart(entry);
+  Value lhs = entry->getArgument(0);
+  lhsScale = entry->getArgument(2);
+  rhsScale = entry->getArgument(3);
+  result = entry->getArgument(4);
+  lhsMap = entry->getArgument(5);
+  rhsMap = entry->getArgument(6);
+  if (dynamicM())
+    mRows = memref::DimOp::create(b, lhs, 0);
+  kTiles = llvm::divideCeil(spec.kBytes, kTileKBytes);
+
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x), kTileM,
+                    kTileN);
+
+  auto workgroup = tileTypeA.getMemorySpace();
+  Value dynamic = gpu::DynamicSharedMemoryOp::create(
+      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                         MemRefLayoutAttrInterface(), workgroup));
+  // gpu.dynamic_shared_memory lowers to a (demoted, one-byte) static
+  // .shared variable, and the mbarriers are another; ptxas orders them as
+  // it likes, and the dynamic shared memory follows both. The stages start
+  // at the first multiple of 1024 bytes past both variables: at most 1023
+  // bytes plus the static ones past the variable, within the slack that
+  // sharedBytes requests on top of the dynamic part.
+  barriers = nvgpu::MBarrierCreateOp::create(b, barrierType);
+  Value address =
+      memref::ExtractAlignedPointerAsIndexOp::create(b, dynamic).getResult();
+  Value lastBarrier = arith::IndexCastUIOp::create(
+      b, b.getIndexType(),
+      nvgpu::MBarrierGetOp::create(b, i64Type, barriers,
+                                   idx(2 * spec.stages - 1)));
+  Value start = b.createOrFold<arith::MaxUIOp>(address, add(lastBarrier, 8));
+  Value aligned = bitAnd(add(start, kSwizzleAlign - 1), ~(kSwizzleAlign - 1));
+  Value skip = b.createOrFold<arith::SubIOp>(aligned, address);
+  int64_t bytes = spec.stages * kStageBytes + kRowSumBytes;
+  shared = memref::ViewOp::create(b,
+                                  MemRefType::get({bytes}, b.getI8Type(),
+                                                  MemRefLayoutAttrInterface(),
+                                                  workgroup),
+                                  dynamic, skip, ValueRange{});
+
+  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
+  {
+    auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
+    ImplicitLocOpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    for (int64_t stage = 0; stage < spec.stages; ++stage) {
+      nvgpu::MBarrierInitOp::create(b, barriers, idx(1), idx(stage), Value());
+      nvgpu::MBarrierInitOp::create(b, barriers, idx(kConsumerThreads),
+                                    idx(spec.stages + stage), Value());
+    }
+    // The copy engine (the async proxy) completes transactions on them.
+    NVVM::FenceProxyOp::create(
+        b, NVVM::ProxyKind::async_shared,
+        NVVM::SharedSpaceAttr::get(b.getContext(),
+                                   NVVM::SharedSpace::shared_cta));
+  }
+  gpu::BarrierOp::create(b);
+
+  auto roles = scf::IfOp::create(b, ult(tid, kConsumerThreads),
+                                 /*withElseRegion=*/true);
+  {
+    ImplicitLocOpBuilder::InsertionGuard guard(b);
+    // Each role is one branch, so setmaxnreg applies (HOPPER.md): the
+    // consumers' 128 accumulators and the epilogue need more than the 168
+    // registers a thread of 384 gets.
+    b.setInsertionPointToStart(roles.thenBlock());
+    NVVM::SetMaxRegisterOp::create(b, kConsumerRegisters,
+                                   NVVM::SetMaxRegisterAction::increase);
+    emitConsumer(tid);
+    b.setInsertionPointToStart(roles.elseBlock());
+    NVVM::SetMaxRegisterOp::create(b, kProducerRegisters,
+                                   NVVM::SetMaxRegisterAction::decrease);
+    auto producer =
+        scf::IfOp::create(b,
+                          arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                                tid, idx(kConsumerThreads)),
+                          /*withElseRegion=*/false);
+    b.setInsertionPointToStart(producer.thenBlock());
+    emitProducer();
+  }
+  gpu::ReturnOp::create(b);
+}
+
+MemRefType WgmmaKernelBuilder::getTileType(MLIRContext *context, int64_t rows) {
+  // Unsigned: upstream's lowering of nvgpu.tma.create.descriptor maps ui8 to
+  // CU_TENSOR_MAP_DATA_TYPE_UINT8 but signless i8 to its default, BFLOAT16.
+  // The copy engine moves bytes; wgmma reads them as s8.
+  return MemRefType::get(
+      {rows, kTileKBytes}, IntegerType::get(context, 8, IntegerType::Unsigned),
+      MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup));
+}
+
+nvgpu::TensorMapDescriptorType
+WgmmaKernelBuilder::getTensorMapType(MemRefType tile) {
+  return nvgpu::TensorMapDescriptorType::get(
+      tile.getContext(), tile, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
+      nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
+      nvgpu::TensorMapOOBKind::OOB_ZERO,
+      nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
+}
+
+LogicalResult
+mlir::qat::checkWgmmaSupport(const MatmulKernelSpec &spec,
+                             function_ref<InFlightDiagnostic()> emitError) {
+  if (spec.packed)
+    return emitError() << "the wgmma kernel multiplies s8 codes; packed "
+                          "4-bit codes take the mma-sync kernel "
+                          "(strategy=auto or mma-sync)";
+  for (auto [role, codeType] :
+       {std::pair{"lhs", spec.lhsCodeType}, {"rhs", spec.rhsCodeType}}) {
+    if (!codeType.isInteger(8))
+      return emitError() << "the wgmma kernel reads codes stored as i8, got "
+                         << codeType << " " << role << " codes";
+  }
+  for (auto [role, stepType] : {std::pair{"lhs", spec.lhsScaleElementType},
+                                {"rhs", spec.rhsScaleElementType}}) {
+    if (!isa<Float16Type, BFloat16Type, Float32Type, Float64Type>(stepType))
+      return emitError() << "the wgmma kernel reads f16, bf16, f32 or f64 "
+                            "steps, got "
+                         << stepType << " " << role << " steps";
+  }
+  // TMA: the row stride of a tensor is a multiple of 16 bytes.
+  if (spec.kBytes % kChunkBytes != 0)
+    return emitError() << "contraction size K = " << spec.k << " gives rows of "
+                       << spec.kBytes
+                       << " bytes; the wgmma kernel loads rows with TMA, "
+                          "which needs row strides of a multiple of "
+                       << kChunkBytes << " bytes";
+  if (spec.stages < 2 || spec.stages > maxStages())
+    return emitError() << "the wgmma kernel takes 2 to " << maxStages()
+                       << " pipeline stages (" << kStageBytes / 1024
+                       << " KiB of shared memory each), got " << spec.stages;
+  if (ShapedType::isDynamic(spec.m))
+    return success();
+  int64_t ctas =
+      llvm::divideCeil(spec.m, kTileM) * llvm::divideCeil(spec.n, kTileN);
+  if (ctas > std::numeric_limits<int32_t>::max())
+    return emitError() << "a " << spec.m << "x" << spec.n << " result needs "
+                       << ctas << " tiles of " << kTileM << "x" << kTileN
+                       << ", more than a 1-D grid launches";
+  return success();
+}
+
+unsigned mlir::qat::getWgmmaDefaultStages() { return kDefaultStages; }
+
+MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
+                                         gpu::GPUModuleOp module,
+                                         const MatmulKernelSpec &spec) {
+  ImplicitLocOpBuilder b(loc, builder);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+
+  auto codes = [&](int64_t rows) {
+    return MemRefType::get({rows, spec.kBytes}, b.getI8Type());
+  };
+  auto steps = [&](bool perRow, int64_t rows, Type elementType) {
+    return MemRefType::get({perRow ? rows : 1, 1}, elementType);
+  };
+  auto pointer = LLVM::LLVMPointerType::get(b.getContext());
+  auto funcType = b.getFunctionType(
+      {codes(spec.m), codes(spec.n),
+       steps(spec.lhsPerRow, spec.m, spec.lhsScaleElementType),
+       steps(spec.rhsPerRow, spec.n, spec.rhsScaleElementType),
+       MemRefType::get({spec.m, spec.n}, spec.resultElementType), pointer,
+       pointer},
+      {});
+  auto func = gpu::GPUFuncOp::create(b, "qat_matmul_wgmma", funcType);
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({static_cast<int32_t>(kThreads), 1, 1}));
+  // A register cap at entry (one CTA of 384 threads an SM), which
+  // setmaxnreg needs to take effect.
+  func->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
+                b.getDenseI32ArrayAttr({static_cast<int32_t>(kThreads), 1, 1}));
+  func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                b.getI32IntegerAttr(1));
+
+  WgmmaKernelBuilder(b, spec).build(func);
+
+  MatmulKernel kernel;
+  kernel.func = func;
+  kernel.blockSize = kThreads;
+  kernel.tileM = kTileM;
+  kernel.tilesN = llvm::divideCeil(spec.n, kTileN);
+  kernel.gridSize = ShapedType::isDynamic(spec.m)
+                        ? ShapedType::kDynamic
+                        : llvm::divideCeil(spec.m, kTileM) * kernel.tilesN;
+  kernel.dynamicSharedBytes = sharedBytes(spec.stages);
+  kernel.tmaRowsA = kTileM;
+  kernel.tmaRowsB = kTileN;
+  return kernel;
+}
+
+SmallVector<Value> mlir::qat::buildWgmmaTensorMaps(OpBuilder &builder,
+                                                   Location loc,
+                                                   const MatmulKernel &kernel,
+                                                   Value lhs, Value rhs) {
+  ImplicitLocOpBuilder b(loc, builder);
+  MLIRContext *context = b.getContext();
+  SmallVector<Value> maps;
+  for (auto [codes, rows] :
+       {std::pair{lhs, kernel.tmaRowsA}, {rhs, kernel.tmaRowsB}}) {
+    MemRefType tileType = WgmmaKernelBuilder::getTileType(context, rows);
+    // The codes as ui8 (see getTileType): a 1-D view of the bytes, then a
+    // 2-D ui8 view of it.
+    auto type = cast<MemRefType>(codes.getType());
+    Value bytes = memref::CollapseShapeOp::create(
+        b, codes, ArrayRef<ReassociationIndices>{{0, 1}});
+    auto unsignedType =
+        MemRefType::get(type.getShape(), tileType.getElementType());
+    SmallVector<Value> sizes;
+    if (type.isDynamicDim(0))
+      sizes.push_back(memref::DimOp::create(b, codes, 0));
+    Value view = memref::ViewOp::create(
+        b, unsignedType, bytes, arith::ConstantIndexOp::create(b, 0), sizes);
+    Value unranked = memref::CastOp::create(
+        b, UnrankedMemRefType::get(unsignedType.getElementType(), Attribute()),
+        view);
+    Value map = nvgpu::TmaCreateDescriptorOp::create(
+        b, WgmmaKernelBuilder::getTensorMapType(tileType), unranked,
+        ValueRange{arith::ConstantIndexOp::create(b, rows),
+                   arith::ConstantIndexOp::create(b, kTileKBytes)});
+    maps.push_back(UnrealizedConversionCastOp::create(
+                       b, LLVM::LLVMPointerType::get(context), map)
+                       .getResult(0));
+  }
+  return maps;
+}

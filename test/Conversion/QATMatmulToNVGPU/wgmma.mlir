@@ -1,0 +1,85 @@
+// RUN: qat-opt %s --convert-qat-matmul-to-nvgpu=chip=sm_90a | FileCheck %s
+// RUN: qat-opt %s --convert-qat-matmul-to-nvgpu=chip=sm_90 | FileCheck %s --check-prefix=SM90
+// RUN: qat-opt %s --convert-qat-matmul-to-nvgpu="stages=2 chip=sm_90a" | FileCheck %s --check-prefix=TWO
+// RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma stages=5" 2>&1 | FileCheck %s --check-prefix=FIVE
+// RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=SM80
+
+// With chip=sm_90a, s8 codes take the warpgroup-MMA kernel: TMA
+// descriptors of A and B made on the host (the codes viewed as ui8, which
+// upstream's lowering maps to CU_TENSOR_MAP_DATA_TYPE_UINT8), 384 threads,
+// dynamic shared memory for 4 stages of 48 KiB, the row sums and the 1024
+// bytes of alignment slack; in the kernel mbarriers, TMA loads and
+// nvvm.wgmma.mma_async. Packed 4-bit codes keep the mma.sync kernel, and so
+// does plain sm_90 (wgmma is sm_90a only).
+
+// CHECK: gpu.module @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma
+// CHECK: gpu.func @qat_matmul_wgmma(%{{.*}}: memref<200x256xi8>, %{{.*}}: memref<136x256xi8>, %{{.*}}: memref<1x1xf32>, %{{.*}}: memref<136x1xf32>, %{{.*}}: memref<200x136xbf16>, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) kernel
+// CHECK-SAME: known_block_size = array<i32: 384, 1, 1>
+// CHECK-SAME: nvvm.maxntid = array<i32: 384, 1, 1>
+// CHECK-SAME: nvvm.minctasm = 1
+// CHECK: gpu.dynamic_shared_memory
+// CHECK: nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 8>
+// CHECK-COUNT-4: nvgpu.mbarrier.init
+// CHECK: nvvm.fence.proxy
+// CHECK: gpu.barrier
+// CHECK: nvvm.setmaxregister  increase 232
+// CHECK: nvgpu.mbarrier.try_wait.parity
+// CHECK: nvvm.dot.accumulate.4way
+// CHECK: nvgpu.warpgroup.generate.descriptor
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-4: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 256, k = 32>, D[<s32>, <one>], A[<s8>, <one>, <row>], B[<s8>, <one>, <col>]
+// CHECK: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 1
+// CHECK: nvgpu.mbarrier.arrive
+// CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK: nvvm.barrier id = %c1_i32 number_of_threads = %c256_i32
+// CHECK: llvm.extractvalue
+// CHECK: nvvm.setmaxregister  decrease 40
+// CHECK: nvgpu.tma.prefetch.descriptor
+// CHECK: nvgpu.mbarrier.try_wait.parity
+// CHECK: nvgpu.mbarrier.arrive.expect_tx %{{.*}}[%{{.*}}], %c49152
+// CHECK: nvgpu.tma.async.load {{.*}} : <tensor = memref<128x128xui8, #gpu.address_space<workgroup>>, swizzle = swizzle_128b
+// CHECK: nvgpu.tma.async.load {{.*}} : <tensor = memref<256x128xui8, #gpu.address_space<workgroup>>, swizzle = swizzle_128b
+
+// The packed kernel of the same module is mma.sync's.
+// CHECK: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_f32 {
+// CHECK: gpu.func @qat_matmul_mma_sync
+
+// CHECK-LABEL: func.func @matmuls
+// CHECK: memref.collapse_shape %{{.*}} {{\[\[}}0, 1]] : memref<200x256xi8> into memref<51200xi8>
+// CHECK: memref.view {{.*}} to memref<200x256xui8>
+// CHECK: nvgpu.tma.create.descriptor %{{.*}} box[%c128{{.*}}, %c128{{.*}}] : memref<*xui8> -> <tensor = memref<128x128xui8
+// CHECK: nvgpu.tma.create.descriptor %{{.*}} box[%c256{{.*}}, %c128{{.*}}] : memref<*xui8> -> <tensor = memref<256x128xui8
+// CHECK: gpu.launch_func  @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma blocks in (%c2, %c1, %c1) threads in (%c384, %c1, %c1)  dynamic_shared_memory_size %c199168_i32
+// CHECK: gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_mma_sync
+
+// SM90-NOT: wgmma
+// SM90: gpu.func @qat_matmul_mma_sync
+// SM90-NOT: wgmma
+
+// Two stages (96 KiB); forcing wgmma onto packed codes or another chip is
+// an error.
+// TWO: nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
+// TWO: gpu.launch_func  @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma {{.*}} dynamic_shared_memory_size %c100864_i32
+
+// FIVE: error: 'qat.matmul' op the wgmma kernel takes 2 to 4 pipeline stages (48 KiB of shared memory each), got 5
+// FIVE: error: 'qat.matmul' op the wgmma kernel multiplies s8 codes; packed 4-bit codes take the mma-sync kernel (strategy=auto or mma-sync)
+// SM80: error: 'qat.matmul' op the wgmma kernel needs chip=sm_90a, got chip=sm_80
+func.func @matmuls(%a: tensor<200x256xi8>, %b: tensor<136x256xi8>,
+                   %sa: tensor<1x1xf32>, %sb: tensor<136x1xf32>,
+                   %pa: tensor<256x512xi8>, %pb: tensor<128x512xi8>,
+                   %psa: tensor<256x1xf32>, %psb: tensor<128x1xf32>)
+    -> (tensor<200x136xbf16>, tensor<256x128xf32>) {
+  %y = qat.matmul %a, %b, %sa, %sb
+      as <signed, 8 bits, learned, per_tensor>,
+         <centered, 8 bits, rms_gaussian, per_row>
+      : tensor<200x256xi8>, tensor<136x256xi8>, tensor<1x1xf32>,
+        tensor<136x1xf32> -> tensor<200x136xbf16>
+  %z = qat.matmul %pa, %pb, %psa, %psb
+      as <centered, 4 bits, rms_gaussian, per_row>,
+         <centered, 4 bits, rms_gaussian, per_row> packed
+      : tensor<256x512xi8>, tensor<128x512xi8>, tensor<256x1xf32>,
+        tensor<128x1xf32> -> tensor<256x128xf32>
+  return %y, %z : tensor<200x136xbf16>, tensor<256x128xf32>
+}
+
