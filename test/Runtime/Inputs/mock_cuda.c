@@ -200,6 +200,27 @@ CUresult cuMemcpyHtoDAsync(CUdeviceptr d, const void *h, size_t n, CUstream s) {
   memcpy((void *)d, h, n);
   return CUDA_SUCCESS;
 }
+CUresult cuMemcpyHtoD(CUdeviceptr d, const void *h, size_t n) {
+  COUNT();
+  memcpy((void *)d, h, n);
+  return CUDA_SUCCESS;
+}
+/* The runtime's TMA descriptors (wgmma kernels): the address is all a
+   caller of this mock could look at. */
+CUresult cuTensorMapEncodeTiled(
+    CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank, void *address,
+    const cuuint64_t *dims, const cuuint64_t *strides, const cuuint32_t *box,
+    const cuuint32_t *elementStrides, CUtensorMapInterleave interleave,
+    CUtensorMapSwizzle swizzle, CUtensorMapL2promotion promotion,
+    CUtensorMapFloatOOBfill fill) {
+  (void)type, (void)rank, (void)dims, (void)strides, (void)box;
+  (void)elementStrides, (void)interleave, (void)swizzle, (void)promotion;
+  (void)fill;
+  COUNT();
+  memset(map, 0, sizeof *map);
+  memcpy(map, &address, sizeof address);
+  return CUDA_SUCCESS;
+}
 CUresult cuMemcpyDtoHAsync(void *h, CUdeviceptr d, size_t n, CUstream s) {
   (void)s;
   COUNT();
