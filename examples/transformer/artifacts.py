@@ -100,7 +100,9 @@ def compile_method(name, out, chip, weight_decay, log=print):
         proc = subprocess.run(
             [sys.executable, str(ROOT / "scripts/gpu/compile.py"), str(src),
              str(dest), "--chip", chip, "--qat-opt",
-             str(build / "bin" / "qat-opt")], capture_output=True, text=True)
+             str(build / "bin" / "qat-opt"), "--pipeline-options",
+             os.environ.get("QAT_PIPELINE_OPTIONS", "")],
+            capture_output=True, text=True)
         if proc.returncode:
             raise ArtifactError(f"{name}: compiling its {kind} module failed:"
                                 f"\n{proc.stderr}{proc.stdout}")

@@ -939,6 +939,13 @@ def contraction_cases():
         contraction_case("mixed_tAB_40x72x1000", 40, 72, 1000, "bf16", "f32", "f32",
                          a_form="km", b_form="nk"),
         contraction_case("f16_1300x1500x40", 1300, 1500, 40, "f16", "f16", "f16"),
+        # The weight gradients of a transformer block (tokens = K).
+        contraction_case("f32_tA_128x128x1024", 128, 128, 1024, "f32", "f32", "f32",
+                         a_form="km"),
+        contraction_case("f32_tA_512x128x1024", 512, 128, 1024, "f32", "f32", "f32",
+                         a_form="km"),
+        contraction_case("f32_tB_1024x512x128", 1024, 512, 128, "f32", "f32", "f32",
+                         b_form="nk"),
     ]
 
 
