@@ -347,14 +347,14 @@ static Value buildNonZeroCount(OpBuilder &b, Location loc, Value x,
       arith::IndexCastUIOp::create(b, loc, b.getI64Type(), elements));
 }
 
-/// The length of the view's groups as the dialect's math takes it: the
-/// constant, or for a per_tensor group over a dynamic number of rows the f32
-/// count computed once, outside the bodies, from x's sizes (rounded to
-/// nearest as the constant of a static shape is).
+/// The length of the view's groups as the dialect's math takes it (at least
+/// 1, see buildNonZeroCount): the constant, or for a per_tensor group over a
+/// dynamic number of rows the f32 count computed once, outside the bodies, from
+/// x's sizes (rounded to nearest as the constant of a static shape is).
 static GroupLength buildGroupLength(OpBuilder &b, Location loc,
                                     const GroupView &view, Value x) {
   if (!ShapedType::isDynamic(view.length))
-    return view.length;
+    return std::max<int64_t>(view.length, 1);
   return GroupLength(buildNonZeroCount(b, loc, x, b.getF32Type()));
 }
 
@@ -956,10 +956,10 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         [&](OpBuilder &b, Location nl, Value sum) {
           Value narrow = toF32(b, nl, sum);
           Value gradScale =
-              dynamicScale
-                  ? dynamicScale
-                  : constantF32(b, nl,
-                                q.getStepGradFactor(xType.getNumElements()));
+              dynamicScale ? dynamicScale
+                           : constantF32(b, nl,
+                                         q.getStepGradFactor(std::max<int64_t>(
+                                             xType.getNumElements(), 1)));
           Value scaled = arith::MulFOp::create(b, nl, gradScale, narrow);
           return castFloat(b, nl, scaled, elementType);
         });
