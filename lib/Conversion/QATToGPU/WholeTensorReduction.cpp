@@ -271,6 +271,8 @@ void mlir::qat::emitWholeTensorReduction(
   auto type = cast<MemRefType>(input.getType());
   int64_t bytes = type.getElementType().getIntOrFloatBitWidth() / 8;
   bool dynamic = type.isDynamicDim(0);
+  assert((!dynamic || rowLength > 0) &&
+         "a dynamic reduction needs the static row length");
   // Dynamic rows: every vector lies within a row of the static length.
   int64_t width =
       getVectorWidth(16 / bytes, {dynamic ? rowLength : type.getNumElements()});
