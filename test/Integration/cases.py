@@ -187,7 +187,7 @@ def ds_bound(dy, v, q, ambiguous, ds_ref_shape):
     a = np.abs(dy.astype(np.float64))
     magnitude = np.sum(R.groups(a * np.abs(term), q), axis=-1)
     slack = np.sum(R.groups(np.where(ambiguous, a * other, 0.0), q), axis=-1)
-    g = 1.0 / np.sqrt(v.size * q.qp)
+    g = 1.0 / np.sqrt(max(v.size, 1) * q.qp)
     return (g * (1e-5 * magnitude + slack)).reshape(ds_ref_shape) + 1e-30
 
 
@@ -288,15 +288,19 @@ def quantizer_mlir(q, shape, dtype, packed, func):
     return mlir, outs, ests
 
 
-def quantizer_case(q, shape, dtype, packed, index):
+def quantizer_case(q, shape, dtype, packed, index, dynamic=False):
     """A quantizer_mlir function on random data (every third case with a zero,
-    a huge and a tiny row)."""
+    a huge and a tiny row). `dynamic`: the function's rows are dynamic, and
+    the case is named after its row count."""
     learned = q.method == "learned"
     sshape = q.scale_shape(shape)
     name = f"q{index}_{q.grid}{q.bits}_{q.method}_{q.granularity}{q.group or ''}_{dtype}" + \
         ("_packed" if packed else "")
     func = "case_" + name
-    mlir, outs, ests = quantizer_mlir(q, shape, dtype, packed, func)
+    if dynamic:
+        func = "case_dynamic_" + name
+        name = f"dynamic_{name}_{shape[0]}rows"
+    mlir, outs, ests = quantizer_mlir(q, dyn(shape, dynamic), dtype, packed, func)
     # Edge rows in cases of every granularity (zero rows: a zero absmax step).
     gen_x = with_edges() if index % 2 == 0 or index % 3 == 0 else normal(2.0)
     in_args = [(shape, dtype, gen_x), (shape, dtype, normal())]
@@ -344,8 +348,8 @@ def quantizer_case(q, shape, dtype, packed, index):
                          f"fake_quant_grad[{e}]")
         return f"{flips} tie flips, {exempt} exempt of {v.size * len(ests)} dx elements"
 
-    results = [(shape_of(ty), dtype_of(ty)) for _, ty in outs]
-    return Case(name, mlir, func, in_args, check, results)
+    results = [(shape_of(ty.replace("?", str(shape[0]))), dtype_of(ty)) for _, ty in outs]
+    return Case(name, mlir, func, in_args, check, results, dynamic_rows=dynamic)
 
 
 def range_boundary(v, q):
@@ -371,7 +375,7 @@ def boundary_mask(x, s, q, estimator):
             near |= range_boundary(v, q)
         if kind == "trust":
             xs = R.groups(x, q).astype(np.float64)
-            std = np.sqrt(np.mean(xs * xs, axis=-1))
+            std = np.sqrt(np.sum(xs * xs, axis=-1) / max(xs.shape[-1], 1))
             std = R.expand(std.reshape(q.scale_shape(x.shape)), x, q).astype(np.float64)
             err = np.abs(R.fake_quant(x, s, q).astype(np.float64) - x)
             T = R.trust_factor(q, estimator_param(estimator))
@@ -437,15 +441,19 @@ def rms_edges():
     return gen
 
 
-def rms_case(q, shape, dtype, data=None):
+def rms_case(q, shape, dtype, data=None, dynamic=False):
     """qat.rms alone: sqrt(mean(x^2)) per group, an f32 result of the step's
     shape, checked as a reduction (relative error <= 1e-5)."""
     name = f"rms_{q.granularity}{q.group or ''}_{'x'.join(map(str, shape))}_{dtype}"
     if data is not None:
         name += "_edges"
     sshape = q.scale_shape(shape)
-    xt, st = t(shape, dtype), t(sshape)
+    ts = dyn(shape, dynamic)
+    xt, st = t(ts, dtype), t(q.scale_shape(ts))
     func = "case_" + name
+    if dynamic:
+        func = "case_" + name.replace("x".join(map(str, shape)), "dynx" + str(shape[-1]))
+        name = "dynamic_" + name
     mlir = (f"func.func @{func}(%x: {xt}) -> {st} attributes {{llvm.emit_c_interface}} {{\n"
             f"  %std = qat.rms %x as {q.attr()} : {xt} -> {st}\n  return %std : {st}\n}}\n")
 
@@ -459,7 +467,7 @@ def rms_case(q, shape, dtype, data=None):
         return f"max relative error {np.max(err):.3g}"
 
     return Case(name, mlir, func, [(shape, dtype, data or normal(2.0))], check,
-                [(sshape, "f32")])
+                [(sshape, "f32")], dynamic_rows=dynamic)
 
 
 def trust_std_case(q, shape, dtype, estimator="trust", data=None):
@@ -1210,10 +1218,38 @@ def dynamic_row_cases():
     return cases
 
 
+# Row counts of the per_tensor statistics over dynamic rows: none (the
+# statistics of an all-zero group), one, odd counts, and more rows than the
+# whole-tensor reduction's first launch takes in one CTA on the GPU.
+DYNAMIC_PER_TENSOR_ROWS = [0, 1, 7, 37, 1031]
+
+
+def dynamic_per_tensor_cases():
+    """A per_tensor step or root mean square over a number of rows known
+    only at run time, one function each serving every row count: rms_gaussian
+    and absmax steps with quantize/dequantize/fake_quant and fake_quant_grad
+    under every estimator (trust reduces x itself), a learned step (LSQ's ds
+    over the run-time count), and qat.rms."""
+    cases = []
+    for rows in DYNAMIC_PER_TENSOR_ROWS:
+        cases += [
+            quantizer_case(R.Quantizer("centered", 4, "rms_gaussian", "per_tensor"),
+                           [rows, 24], "f32", True, 900, dynamic=True),
+            quantizer_case(R.Quantizer("signed", 8, "absmax", "per_tensor"),
+                           [rows, 40], "bf16", False, 901, dynamic=True),
+            quantizer_case(R.Quantizer("signed", 3, "learned", "per_tensor"),
+                           [rows, 30], "f32", False, 902, dynamic=True),
+            rms_case(R.Quantizer("centered", 4, "rms_gaussian", "per_tensor"),
+                     [rows, 72], "bf16", dynamic=True),
+        ]
+    return cases
+
+
 def all_cases(seed=2026):
     import exact_cases  # it builds on this module
     from special_cases import special_cases  # NaN/Inf/zero/subnormal, clip<k>
     rng = np.random.default_rng(seed)
     return (quantizer_cases(rng) + rms_cases() + hadamard_cases(rng) + row_kernel_cases()
-            + matmul_cases(rng) + contraction_cases() + epilogue_cases() + dynamic_row_cases() + special_cases()
+            + matmul_cases(rng) + contraction_cases() + epilogue_cases() + dynamic_row_cases()
+            + dynamic_per_tensor_cases() + special_cases()
             + exact_cases.exact_cases())

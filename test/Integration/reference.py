@@ -75,12 +75,21 @@ def hadamard(x, n):
     return (blocks @ h).reshape(x.shape).astype(x.dtype)
 
 
+def mean_of_squares(xs):
+    """mean(x^2) over the last axis in f32; a group of no elements (a
+    per_tensor group over zero rows) has the mean of an all-zero one, 0."""
+    if xs.shape[-1] == 0:
+        return np.zeros(xs.shape[:-1], F32)
+    return np.mean(xs * xs, axis=-1, dtype=F32)
+
+
 def scale(x, q):
     xs = groups(x.astype(F32), q)
     if q.method == "rms_gaussian":
-        c = F32(ALPHA[q.bits - 1]) * np.sqrt(np.mean(xs * xs, axis=-1, dtype=F32)) + F32(1e-8)
+        c = F32(ALPHA[q.bits - 1]) * np.sqrt(mean_of_squares(xs)) + F32(1e-8)
     else:
-        c = np.max(np.abs(xs), axis=-1)
+        # No elements: the clip of an all-zero group, 0.
+        c = np.max(np.abs(xs), axis=-1, initial=F32(0))
     c = c.astype(F32)
     if q.grid == "centered":
         step = F32(2) * c / F32((1 << q.bits) - 1)
@@ -93,7 +102,7 @@ def rms(x, q):
     """sqrt(mean(x^2)) per group (qat.rms), in the step's shape: the mean of
     the f32 squares, then the root, as rms_gaussian's clip has it."""
     xs = groups(x.astype(F32), q)
-    std = np.sqrt(np.mean(xs * xs, axis=-1, dtype=F32))
+    std = np.sqrt(mean_of_squares(xs))
     return std.reshape(q.scale_shape(x.shape)).astype(F32)
 
 
@@ -203,7 +212,7 @@ def _fake_quant_grad(dy, x, s, q, estimator, param=None):
         return dx, None
     inside = (v >= q.qn) & (v <= q.qp)
     term = np.where(inside, np.round(v) - v, np.clip(v, q.qn, q.qp))
-    g = F32(1 / np.sqrt(x.size * q.qp))
+    g = F32(1 / np.sqrt(max(x.size, 1) * q.qp))  # no elements: ds = 0
     ds = g * np.sum(groups((dy * term).astype(F32), q), axis=-1, dtype=F32)
     return dx, ds.reshape(s.shape).astype(F32)
 

@@ -385,3 +385,43 @@ def test_dynamic_rows(rng):
             assert np.array_equal(a.view(np.uint8), b.view(np.uint8)), rows
     with pytest.raises(ValueError, match="shape mismatch"):
         dynamic(np.zeros((3, 128), F32), w, sw)
+
+
+DYNAMIC_PER_TENSOR = """
+#q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_tensor>
+#l3 = #qat.quantizer<signed, 3 bits, learned, per_tensor>
+func.func @forward(%x: tensor<ROWSx96xf32>, %dy: tensor<ROWSx96xf32>, %sl: tensor<1x1xf32>)
+    -> (tensor<1x1xf32>, tensor<1x1xf32>, tensor<ROWSx48xi8>, tensor<ROWSx96xf32>,
+        tensor<ROWSx96xf32>, tensor<1x1xf32>) {
+  %s = qat.scale %x as #q4 : tensor<ROWSx96xf32> -> tensor<1x1xf32>
+  %r = qat.rms %x as #q4 : tensor<ROWSx96xf32> -> tensor<1x1xf32>
+  %q = qat.quantize %x, %s as #q4 packed : tensor<ROWSx96xf32>, tensor<1x1xf32> -> tensor<ROWSx48xi8>
+  %g = qat.fake_quant_grad %dy, %x, %s as #q4 with trust : tensor<ROWSx96xf32>, tensor<1x1xf32>
+  %dx, %ds = qat.fake_quant_grad %dy, %x, %sl as #l3 with ste
+      : tensor<ROWSx96xf32>, tensor<1x1xf32> -> tensor<1x1xf32>
+  return %s, %r, %q, %g, %dx, %ds
+      : tensor<1x1xf32>, tensor<1x1xf32>, tensor<ROWSx48xi8>, tensor<ROWSx96xf32>,
+        tensor<ROWSx96xf32>, tensor<1x1xf32>
+}
+"""
+
+
+def test_dynamic_rows_per_tensor(rng):
+    """per_tensor statistics (step, rms, trust deviation, LSQ's ds) over
+    dynamic rows: the same bits as the function compiled for each row count,
+    and no rows give an all-zero tensor's statistics (issue 19)."""
+    dynamic = qat.compile(DYNAMIC_PER_TENSOR.replace("ROWS", "?"))["forward"]
+    sl = np.array([[0.3]], F32)
+    for rows in (0, 1, 7, 130):
+        x = rng.normal(0, 1, (rows, 96)).astype(F32)
+        dy = rng.normal(0, 1, (rows, 96)).astype(F32)
+        static = qat.compile(DYNAMIC_PER_TENSOR.replace("ROWS", str(rows)))["forward"]
+        got, want = dynamic(x, dy, sl), static(x, dy, sl)
+        for a, b in zip(got, want):
+            assert a.shape == b.shape and a.dtype == b.dtype, (rows, a.shape, b.shape)
+            assert np.array_equal(a.view(np.uint8), b.view(np.uint8)), rows
+        if rows == 0:
+            s, r, ds = got[0], got[1], got[5]
+            # The all-zero tensor's: clip 1e-8, step 2 * 1e-8 / 15 in f32.
+            step = F32(2) * (F32(0) + F32(1e-8)) / F32(15)
+            assert s[0, 0] == step and r[0, 0] == 0 and ds[0, 0] == 0, (s, r, ds)

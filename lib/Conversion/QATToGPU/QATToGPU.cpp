@@ -158,13 +158,6 @@ struct ConvertQATToGPUPass
       failedAny = true;
     };
     for (FusionGroup &group : groups) {
-      if (group.isWholeTensorScale() && group.shape.hasDynamicRows()) {
-        // Its element count is known only at run time; the linalg route
-        // refuses it with the reason.
-        refuse(group, "computes a per_tensor statistic over a dynamic "
-                      "number of rows, which the GPU kernels do not take");
-        continue;
-      }
       if (group.isWholeTensorScale()) {
         plans.emplace_back();
         emitted.push_back(group);

@@ -227,10 +227,18 @@ enum class TensorReductionKind {
 
 /// Emits launches that reduce the N elements of the 1-D buffer `input` and
 /// store `epilogue(total)` (an f32, truncated to the element type of
-/// `output`) into `output[0]`.
+/// `output`) into `output[0]`. N may be dynamic (the flattened buffer of a
+/// tensor of dynamic rows), a multiple of the static `rowLength`: the
+/// counts of the launches are then computed on the host.
 void emitWholeTensorReduction(
     ImplicitLocOpBuilder &b, Value input, TensorReductionKind kind,
-    function_ref<Value(ImplicitLocOpBuilder &, Value)> epilogue, Value output);
+    function_ref<Value(ImplicitLocOpBuilder &, Value)> epilogue, Value output,
+    int64_t rowLength = 0);
+
+/// max(N, 1) in f32 for the N elements of the 1-D buffer `flat` (dynamic),
+/// computed on the host: the count of a whole-tensor statistic over dynamic
+/// rows, as the linalg route counts it.
+Value emitNonZeroCount(ImplicitLocOpBuilder &b, Value flat);
 
 /// Emits the per_tensor qat.scale `op` at the builder's insertion point and
 /// returns the tensor of its step.
@@ -243,7 +251,7 @@ Value emitWholeTensorRms(ImplicitLocOpBuilder &b, RmsOp op);
 /// sqrt(total / elements), the deviation of a whole tensor from its sum of
 /// squares (the trust estimator's and qat.rms's, computed alike).
 Value emitWholeTensorDeviation(ImplicitLocOpBuilder &b, Value total,
-                               int64_t elements);
+                               const GroupLength &elements);
 
 /// sqrt(value), correctly rounded on the GPU.
 Value emitSqrt(ImplicitLocOpBuilder &b, Value value);
@@ -276,7 +284,7 @@ private:
 /// The step of `quantizer` from the statistic of its group (`total` is
 /// sum(x^2) for rms_gaussian, max|x| for absmax).
 Value emitStepFromReduction(ImplicitLocOpBuilder &b, QuantizerAttr quantizer,
-                            Value total, int64_t groupLength);
+                            Value total, const GroupLength &groupLength);
 
 //===----------------------------------------------------------------------===//
 // Host-side helpers shared by the emitters

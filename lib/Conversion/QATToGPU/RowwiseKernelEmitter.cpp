@@ -134,16 +134,6 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     return text;
   };
 
-  // Rows known only at run time: the grid comes from the buffers' sizes,
-  // but a per_tensor step covers a number of elements that the kernel would
-  // have to count (the linalg route takes those ops, or refuses them).
-  if (group.shape.hasDynamicRows())
-    for (Operation *op : group.ops)
-      if (QuantizerAttr quantizer = getQuantizer(op);
-          quantizer && quantizer.getGranularity() == Granularity::PerTensor)
-        return fail("the row kernels take per_row and per_group quantizers "
-                    "over a dynamic number of rows, not per_tensor ones");
-
   // The row kernels reduce the statistics the dialect's estimators declare
   // today (none, or the group's root mean square).
   for (Operation *op : group.ops)
@@ -493,7 +483,7 @@ Value mlir::qat::emitDivideByConstant(ImplicitLocOpBuilder &b, Value value,
 
 Value mlir::qat::emitStepFromReduction(ImplicitLocOpBuilder &b,
                                        QuantizerAttr quantizer, Value total,
-                                       int64_t groupLength) {
+                                       const GroupLength &groupLength) {
   GPUQuantMath math(b);
   return quantizer.buildStep(math, total, groupLength);
 }
@@ -886,9 +876,10 @@ SmallVector<Value> RowKernelEmitter::loadRaw(const InputLoad &load) {
     return loaded;
   }
   Value zero = index(0);
-  // (per_tensor groups never have dynamic rows, see RowKernelPlan::get.)
-  if (!plan.shape.hasDynamicRows() &&
-      detail >= plan.shape.rows * plan.shape.length) {
+  // (A per_tensor group over dynamic rows has a dynamic length.)
+  if (ShapedType::isDynamic(detail) ||
+      (!plan.shape.hasDynamicRows() &&
+       detail >= plan.shape.rows * plan.shape.length)) {
     // per_tensor: one step for every row.
     loaded.push_back(memref::LoadOp::create(b, buffer, ValueRange{zero, zero}));
   } else if (detail >= plan.shape.length) {
@@ -2303,9 +2294,12 @@ void RowKernelEmitter::emitDynamicGrid(Value rows) {
     if (!grad || !grad.getScaleGrad())
       continue;
     Type f64 = b.getF64Type();
+    // per_tensor: no rows count as one element (ds = 0, as on the CPU).
+    Value rows = needsWholeTensorStepGrad(op)
+                     ? arith::MaxUIOp::create(b, rowCount, index(1))
+                     : rowCount;
     Value elements = arith::MulIOp::create(
-        b, rowCount,
-        index(plan.shape.length * grad.getQuantizer().getMaxCode()));
+        b, rows, index(plan.shape.length * grad.getQuantizer().getMaxCode()));
     Value count = arith::UIToFPOp::create(
         b, f64, arith::IndexCastUIOp::create(b, b.getI64Type(), elements));
     Value one = arith::ConstantOp::create(b, b.getF64FloatAttr(1.0));
@@ -2344,8 +2338,11 @@ void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
       if (needsWholeTensorStepGrad(op) && result == op->getResult(1)) {
         outputBuffers[result] =
             allocBufferFor(b, cast<RankedTensorType>(result.getType()));
+        SmallVector<Value> rows;
+        if (rowCount)
+          rows.push_back(rowCount);
         stepGradPartials[op] = memref::AllocOp::create(
-            b, MemRefType::get({plan.shape.rows}, b.getF32Type()));
+            b, MemRefType::get({plan.shape.rows}, b.getF32Type()), rows);
         continue;
       }
       Value buffer =
@@ -2366,14 +2363,16 @@ void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
     auto grad = cast<FakeQuantGradOp>(op);
     Value buffer =
         memref::AllocOp::create(b, MemRefType::get({1}, b.getF32Type()));
-    int64_t elements = plan.shape.rows * plan.shape.length;
+    Value input = viewAsFlat(b, getInputBuffer(grad.getInput()));
+    GroupLength elements = plan.shape.rows * plan.shape.length;
+    if (plan.shape.hasDynamicRows())
+      elements = GroupLength(emitNonZeroCount(b, input));
     emitWholeTensorReduction(
-        b, viewAsFlat(b, getInputBuffer(grad.getInput())),
-        TensorReductionKind::SumOfSquares,
+        b, input, TensorReductionKind::SumOfSquares,
         [&](ImplicitLocOpBuilder &nested, Value total) -> Value {
           return emitWholeTensorDeviation(nested, total, elements);
         },
-        buffer);
+        buffer, plan.shape.length);
     wholeTensorStd[op] = buffer;
   }
 
@@ -2391,16 +2390,21 @@ void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
     if (!partials)
       continue;
     auto grad = cast<FakeQuantGradOp>(op);
+    // Dynamic rows: the factor computed on the host (emitDynamicGrid).
+    Value dynamicFactor = stepGradFactors.lookup(op);
     double factor =
-        1.0 / std::sqrt(double(plan.shape.rows * plan.shape.length) *
-                        grad.getQuantizer().getMaxCode());
+        dynamicFactor
+            ? 0.0
+            : 1.0 / std::sqrt(double(plan.shape.rows * plan.shape.length) *
+                              grad.getQuantizer().getMaxCode());
     emitWholeTensorReduction(
         b, partials, TensorReductionKind::Sum,
         [&](ImplicitLocOpBuilder &nested, Value total) -> Value {
-          return arith::MulFOp::create(nested, constantF32(nested, factor),
-                                       total);
+          Value g = dynamicFactor ? dynamicFactor : constantF32(nested, factor);
+          return arith::MulFOp::create(nested, g, total);
         },
-        viewAsFlat(b, outputBuffers.lookup(grad.getScaleGrad())));
+        viewAsFlat(b, outputBuffers.lookup(grad.getScaleGrad())),
+        /*rowLength=*/1);
   }
 
   for (Value result : outputs)

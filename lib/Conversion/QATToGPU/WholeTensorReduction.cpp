@@ -148,20 +148,30 @@ constexpr int64_t kMaxReductionBlocks = 1024;
 
 enum class ElementTransform { Square, Abs, Identity };
 
-/// One reduction launch over the 1-D buffer `input`: CTA p reduces chunks
-/// p*256 + t, stepping by blocks*256 (coalesced), the warps combine by a
+/// A count of a reduction launch: a constant (built where it is used, inside
+/// the launch body), or an index computed on the host (dynamic rows).
+struct Extent {
+  int64_t count = 0;
+  Value dynamic;
+
+  Value build(ImplicitLocOpBuilder &b) const {
+    return dynamic ? dynamic : arith::ConstantIndexOp::create(b, count);
+  }
+};
+
+/// One reduction launch over `chunks` vectors of `width` elements of the
+/// 1-D buffer `input` with `blocks` CTAs: CTA p reduces chunks p*256 + t,
+/// stepping by `stride` = blocks*256 (coalesced), the warps combine by a
 /// subgroup reduction and 8 shared-memory slots, and thread 0 hands the
 /// CTA's total to `finish`. Every thread sums its chunks in a fixed order
 /// and the tree is fixed, so results do not vary between runs.
 void emitReductionLaunch(
-    ImplicitLocOpBuilder &b, Value input, ElementTransform transform,
-    bool maximum, int64_t blocks,
+    ImplicitLocOpBuilder &b, Value input, int64_t width, Extent chunks,
+    ElementTransform transform, bool maximum, Extent blocks, Extent stride,
     function_ref<void(ImplicitLocOpBuilder &, Value, Value)> finish) {
   auto type = cast<MemRefType>(input.getType());
   Type element = type.getElementType();
   int64_t bytes = element.getIntOrFloatBitWidth() / 8;
-  int64_t width = getVectorWidth(16 / bytes, {type.getNumElements()});
-  int64_t chunks = type.getNumElements() / width;
   auto vectorType = VectorType::get({width}, element);
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, value);
@@ -176,7 +186,10 @@ void emitReductionLaunch(
   int64_t warps = kReductionThreads / kWarpThreads;
   OpBuilder::InsertPoint host = b.saveInsertionPoint();
   gpu::LaunchOp launch =
-      createLaunch(b, blocks, kReductionThreads, 1, /*sharedFloats=*/warps);
+      blocks.dynamic ? createLaunch(b, blocks.dynamic, kReductionThreads, 1,
+                                    /*sharedFloats=*/warps)
+                     : createLaunch(b, blocks.count, kReductionThreads, 1,
+                                    /*sharedFloats=*/warps);
   {
     Value tx = launch.getThreadIds().x;
     Value bx = launch.getBlockIds().x;
@@ -185,8 +198,7 @@ void emitReductionLaunch(
         b, arith::MulIOp::create(b, bx, index(kReductionThreads)), tx);
     Value zero = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
     auto loop = scf::ForOp::create(
-        b, start, index(chunks), index(blocks * kReductionThreads),
-        ValueRange{zero},
+        b, start, chunks.build(b), stride.build(b), ValueRange{zero},
         [&](OpBuilder &nested, Location loc, Value c, ValueRange iterArgs) {
           ImplicitLocOpBuilder inner(loc, nested);
           Value column = arith::MulIOp::create(
@@ -244,16 +256,26 @@ void emitReductionLaunch(
 
 } // namespace
 
-void mlir::qat::emitWholeTensorReduction(
-    ImplicitLocOpBuilder &b, Value input, TensorReductionKind kind,
-    function_ref<Value(ImplicitLocOpBuilder &, Value)> epilogue, Value output) {
-  auto type = cast<MemRefType>(input.getType());
-  int64_t bytes = type.getElementType().getIntOrFloatBitWidth() / 8;
-  int64_t chunks = type.getNumElements() /
-                   getVectorWidth(16 / bytes, {type.getNumElements()});
-  int64_t blocks = std::clamp<int64_t>(
+/// The number of CTAs of the first launch for `chunks` vectors: enough for
+/// kReductionChunksPerThread a thread, at most kMaxReductionBlocks.
+static int64_t getReductionBlocks(int64_t chunks) {
+  return std::clamp<int64_t>(
       llvm::divideCeil(chunks, kReductionThreads * kReductionChunksPerThread),
       1, kMaxReductionBlocks);
+}
+
+void mlir::qat::emitWholeTensorReduction(
+    ImplicitLocOpBuilder &b, Value input, TensorReductionKind kind,
+    function_ref<Value(ImplicitLocOpBuilder &, Value)> epilogue, Value output,
+    int64_t rowLength) {
+  auto type = cast<MemRefType>(input.getType());
+  int64_t bytes = type.getElementType().getIntOrFloatBitWidth() / 8;
+  bool dynamic = type.isDynamicDim(0);
+  assert((!dynamic || rowLength > 0) &&
+         "a dynamic reduction needs the static row length");
+  // Dynamic rows: every vector lies within a row of the static length.
+  int64_t width =
+      getVectorWidth(16 / bytes, {dynamic ? rowLength : type.getNumElements()});
   ElementTransform transform =
       kind == TensorReductionKind::SumOfSquares ? ElementTransform::Square
       : kind == TensorReductionKind::AbsMax     ? ElementTransform::Abs
@@ -267,28 +289,86 @@ void mlir::qat::emitWholeTensorReduction(
     Value zero = arith::ConstantIndexOp::create(nested, 0);
     memref::StoreOp::create(nested, result, output, ValueRange{zero});
   };
+  auto storePartial = [](Value partials) {
+    return [partials](ImplicitLocOpBuilder &nested, Value block, Value total) {
+      memref::StoreOp::create(nested, total, partials, ValueRange{block});
+    };
+  };
+  Extent one{1, {}}, oneStride{kReductionThreads, {}};
+
+  if (dynamic) {
+    // The counts on the host, from the buffer's size: chunks = N / width,
+    // blocks = clamp(ceil(chunks / 2048), 1, 1024). Always two launches
+    // (the second one reduces `blocks` partials, perhaps one), so that the
+    // code does not depend on N; no rows reduce nothing, and the epilogue
+    // sees the empty total (0).
+    auto index = [&](int64_t value) -> Value {
+      return arith::ConstantIndexOp::create(b, value);
+    };
+    Value elements = memref::DimOp::create(b, input, 0);
+    Value chunks = arith::DivUIOp::create(b, elements, index(width));
+    Value blocks = arith::MinUIOp::create(
+        b,
+        arith::MaxUIOp::create(
+            b,
+            arith::CeilDivUIOp::create(
+                b, chunks,
+                index(kReductionThreads * kReductionChunksPerThread)),
+            index(1)),
+        index(kMaxReductionBlocks));
+    Value stride = arith::MulIOp::create(b, blocks, index(kReductionThreads));
+    Value partials = memref::AllocOp::create(
+        b, MemRefType::get({kMaxReductionBlocks}, b.getF32Type()));
+    emitReductionLaunch(b, input, width, {0, chunks}, transform, maximum,
+                        {0, blocks}, {0, stride}, storePartial(partials));
+    emitReductionLaunch(b, partials, 1, {0, blocks}, ElementTransform::Identity,
+                        maximum, one, oneStride, storeResult);
+    return;
+  }
+
+  int64_t chunks = type.getNumElements() / width;
+  int64_t blocks = getReductionBlocks(chunks);
+  Extent stride{blocks * kReductionThreads, {}};
   if (blocks == 1) {
-    emitReductionLaunch(b, input, transform, maximum, 1, storeResult);
+    emitReductionLaunch(b, input, width, {chunks, {}}, transform, maximum, one,
+                        stride, storeResult);
     return;
   }
   // More than one CTA: per-CTA partials, then one CTA combines them (a
   // grid-wide barrier would need a cooperative launch).
   Value partials =
       memref::AllocOp::create(b, MemRefType::get({blocks}, b.getF32Type()));
-  emitReductionLaunch(
-      b, input, transform, maximum, blocks,
-      [&](ImplicitLocOpBuilder &nested, Value block, Value total) {
-        memref::StoreOp::create(nested, total, partials, ValueRange{block});
-      });
-  emitReductionLaunch(b, partials, ElementTransform::Identity, maximum, 1,
+  emitReductionLaunch(b, input, width, {chunks, {}}, transform, maximum,
+                      {blocks, {}}, stride, storePartial(partials));
+  int64_t partialWidth = getVectorWidth(4, {blocks});
+  emitReductionLaunch(b, partials, partialWidth, {blocks / partialWidth, {}},
+                      ElementTransform::Identity, maximum, one, oneStride,
                       storeResult);
+}
+
+/// The element count of a whole-tensor statistic: the constant, or max(N, 1)
+/// of the flat buffer's N in f32, computed on the host (no rows: the
+/// statistics of an all-zero tensor, not 0/0).
+static GroupLength getWholeTensorLength(ImplicitLocOpBuilder &b, Value flat) {
+  auto type = cast<MemRefType>(flat.getType());
+  if (!type.isDynamicDim(0))
+    return std::max<int64_t>(type.getNumElements(), 1);
+  return GroupLength(emitNonZeroCount(b, flat));
+}
+
+Value mlir::qat::emitNonZeroCount(ImplicitLocOpBuilder &b, Value flat) {
+  Value elements = arith::MaxUIOp::create(b, memref::DimOp::create(b, flat, 0),
+                                          arith::ConstantIndexOp::create(b, 1));
+  return arith::UIToFPOp::create(
+      b, b.getF32Type(),
+      arith::IndexCastUIOp::create(b, b.getI64Type(), elements));
 }
 
 Value mlir::qat::emitWholeTensorScale(ImplicitLocOpBuilder &b, ScaleOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
   RankedTensorType inputType = op.getInput().getType();
-  int64_t elements = inputType.getNumElements();
   Value input = viewAsFlat(b, toReadOnlyBuffer(b, op.getInput()));
+  GroupLength elements = getWholeTensorLength(b, input);
   Value output = allocBufferFor(b, op.getType());
   TensorReductionKind kind =
       quantizer.getStepStatistic() == GroupStatistic::SumOfSquares
@@ -299,27 +379,29 @@ Value mlir::qat::emitWholeTensorScale(ImplicitLocOpBuilder &b, ScaleOp op) {
       [&](ImplicitLocOpBuilder &nested, Value total) {
         return emitStepFromReduction(nested, quantizer, total, elements);
       },
-      viewAsFlat(b, output));
+      viewAsFlat(b, output), inputType.getShape().back());
   return toTensor(b, output, op.getType());
 }
 
 Value mlir::qat::emitWholeTensorDeviation(ImplicitLocOpBuilder &b, Value total,
-                                          int64_t elements) {
-  Value mean = arith::DivFOp::create(
-      b, total,
-      arith::ConstantOp::create(b, b.getF32FloatAttr(float(elements))));
+                                          const GroupLength &elements) {
+  Value count = elements.runtime;
+  if (!count)
+    count =
+        arith::ConstantOp::create(b, b.getF32FloatAttr(float(elements.count)));
+  Value mean = arith::DivFOp::create(b, total, count);
   return emitSqrt(b, mean);
 }
 
 Value mlir::qat::emitWholeTensorRms(ImplicitLocOpBuilder &b, RmsOp op) {
-  int64_t elements = op.getInput().getType().getNumElements();
   Value input = viewAsFlat(b, toReadOnlyBuffer(b, op.getInput()));
+  GroupLength elements = getWholeTensorLength(b, input);
   Value output = allocBufferFor(b, op.getType());
   emitWholeTensorReduction(
       b, input, TensorReductionKind::SumOfSquares,
       [&](ImplicitLocOpBuilder &nested, Value total) {
         return emitWholeTensorDeviation(nested, total, elements);
       },
-      viewAsFlat(b, output));
+      viewAsFlat(b, output), op.getInput().getType().getShape().back());
   return toTensor(b, output, op.getType());
 }

@@ -191,8 +191,7 @@ struct GroupView {
     int64_t rowLength = shape.back();
     switch (quantizer.getGranularity()) {
     case Granularity::PerTensor:
-      // Dynamic rows: one group of a dynamic length (its statistics are
-      // refused before lowering, see checkDynamicRows).
+      // Dynamic rows: one group of a dynamic length (see buildGroupLength).
       if (ShapedType::isDynamic(leading))
         return {1, 1, ShapedType::kDynamic};
       return {1, 1, leading * rowLength};
@@ -319,10 +318,44 @@ buildPerGroupMap(OpBuilder &b, Location loc, const GroupView &view, Value input,
 /// reference computes it in f32: the sum rounded to f32, divided by the
 /// group's size, then the root (the dialect's definition).
 static Value rootMeanSquare(OpBuilder &b, Location loc, Value sumOfSquares,
-                            int64_t count) {
+                            const GroupLength &count) {
   QuantMath math(b, loc);
   return QuantizerAttr::buildRootMeanSquare(math, toF32(b, loc, sumOfSquares),
                                             count);
+}
+
+/// The number of elements of x as an index, from its sizes at run time.
+static Value buildElementCount(OpBuilder &b, Location loc, Value x) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Value elements = arith::ConstantIndexOp::create(b, loc, 1);
+  for (int64_t dim = 0; dim < type.getRank(); ++dim)
+    elements = arith::MulIOp::create(b, loc, elements,
+                                     tensor::DimOp::create(b, loc, x, dim));
+  return elements;
+}
+
+/// max(N, 1) of x's N elements, converted to `type` (f32 or f64): an empty
+/// tensor (no rows) counts as one element, so that its statistics are those
+/// of an all-zero group (a sum of 0 over 1) instead of 0/0.
+static Value buildNonZeroCount(OpBuilder &b, Location loc, Value x,
+                               FloatType type) {
+  Value elements =
+      arith::MaxUIOp::create(b, loc, buildElementCount(b, loc, x),
+                             arith::ConstantIndexOp::create(b, loc, 1));
+  return arith::UIToFPOp::create(
+      b, loc, type,
+      arith::IndexCastUIOp::create(b, loc, b.getI64Type(), elements));
+}
+
+/// The length of the view's groups as the dialect's math takes it (at least
+/// 1, see buildNonZeroCount): the constant, or for a per_tensor group over a
+/// dynamic number of rows the f32 count computed once, outside the bodies, from
+/// x's sizes (rounded to nearest as the constant of a static shape is).
+static GroupLength buildGroupLength(OpBuilder &b, Location loc,
+                                    const GroupView &view, Value x) {
+  if (!ShapedType::isDynamic(view.length))
+    return std::max<int64_t>(view.length, 1);
+  return GroupLength(buildNonZeroCount(b, loc, x, b.getF32Type()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -580,11 +613,12 @@ struct ScaleOpLowering : OpConversionPattern<ScaleOp> {
     }
 
     Type elementType = resultType.getElementType();
+    GroupLength length = buildGroupLength(rewriter, loc, view, x);
     Value steps = buildPerGroupMap(rewriter, loc, view, reduced, elementType,
                                    [&](OpBuilder &b, Location nl, Value acc) {
                                      QuantMath math(b, nl);
                                      Value step = q.buildStep(
-                                         math, toF32(b, nl, acc), view.length);
+                                         math, toF32(b, nl, acc), length);
                                      return castFloat(b, nl, step, elementType);
                                    });
     rewriter.replaceOp(op,
@@ -615,11 +649,13 @@ struct RmsOpLowering : OpConversionPattern<RmsOp> {
         GroupView::get(op.getQuantizer(), op.getInput().getType().getShape());
     Value sumOfSquares =
         buildSumOfSquares(rewriter, loc, view, adaptor.getInput());
-    Value rms = buildPerGroupMap(
-        rewriter, loc, view, sumOfSquares, rewriter.getF32Type(),
-        [&](OpBuilder &b, Location nl, Value acc) {
-          return rootMeanSquare(b, nl, acc, view.length);
-        });
+    GroupLength length =
+        buildGroupLength(rewriter, loc, view, adaptor.getInput());
+    Value rms = buildPerGroupMap(rewriter, loc, view, sumOfSquares,
+                                 rewriter.getF32Type(),
+                                 [&](OpBuilder &b, Location nl, Value acc) {
+                                   return rootMeanSquare(b, nl, acc, length);
+                                 });
     rewriter.replaceOp(op, reshape(rewriter, loc, rms, resultType.getShape()));
     return success();
   }
@@ -835,10 +871,11 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         perGroup.push_back(reshape(rewriter, loc, std, view.scaleShape()));
       } else {
         Value sumOfSquares = buildSumOfSquares(rewriter, loc, view, x);
+        GroupLength length = buildGroupLength(rewriter, loc, view, x);
         perGroup.push_back(buildPerGroupMap(
             rewriter, loc, view, sumOfSquares, rewriter.getF32Type(),
             [&](OpBuilder &b, Location nl, Value acc) {
-              return rootMeanSquare(b, nl, acc, view.length);
+              return rootMeanSquare(b, nl, acc, length);
             }));
       }
       break;
@@ -872,19 +909,11 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
   }
 
   /// LSQ's g = 1 / sqrt(N * Qp) for an x of dynamic shape: computed in f64
-  /// from the run-time N and rounded once to f32, as the constant of a static
-  /// shape is.
+  /// from the run-time N (at least 1: no rows give ds = 0, not 0 * inf) and
+  /// rounded once to f32, as the constant of a static shape is.
   static Value buildStepGradFactor(OpBuilder &b, Location loc, QuantizerAttr q,
                                    Value x) {
-    auto type = cast<RankedTensorType>(x.getType());
-    Value elements = arith::ConstantIndexOp::create(b, loc, 1);
-    for (int64_t dim = 0; dim < type.getRank(); ++dim)
-      elements = arith::MulIOp::create(b, loc, elements,
-                                       tensor::DimOp::create(b, loc, x, dim));
-    Type f64 = b.getF64Type();
-    Value count = arith::UIToFPOp::create(
-        b, loc, f64,
-        arith::IndexCastUIOp::create(b, loc, b.getI64Type(), elements));
+    Value count = buildNonZeroCount(b, loc, x, b.getF64Type());
     Value scaled = arith::MulFOp::create(
         b, loc, count,
         arith::ConstantOp::create(b, loc,
@@ -927,10 +956,10 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         [&](OpBuilder &b, Location nl, Value sum) {
           Value narrow = toF32(b, nl, sum);
           Value gradScale =
-              dynamicScale
-                  ? dynamicScale
-                  : constantF32(b, nl,
-                                q.getStepGradFactor(xType.getNumElements()));
+              dynamicScale ? dynamicScale
+                           : constantF32(b, nl,
+                                         q.getStepGradFactor(std::max<int64_t>(
+                                             xType.getNumElements(), 1)));
           Value scaled = arith::MulFOp::create(b, nl, gradScale, narrow);
           return castFloat(b, nl, scaled, elementType);
         });
@@ -1103,38 +1132,6 @@ struct FlattenDynamicRows : ConversionPattern {
 };
 } // namespace
 
-/// Ops whose lowering counts the elements of a per_tensor group at compile
-/// time (the scale and rms statistics, the trust deviation) need static
-/// rows; the others take any number of rows.
-static LogicalResult checkDynamicRows(Operation *root) {
-  WalkResult result = root->walk([](Operation *op) {
-    QuantizerAttr quantizer;
-    bool countsElements = false;
-    if (auto scale = dyn_cast<ScaleOp>(op)) {
-      quantizer = scale.getQuantizer();
-      countsElements = true;
-    } else if (auto rms = dyn_cast<RmsOp>(op)) {
-      quantizer = rms.getQuantizer();
-      countsElements = true;
-    } else if (auto grad = dyn_cast<FakeQuantGradOp>(op)) {
-      quantizer = grad.getQuantizer();
-      countsElements = grad.getEstimator().getGroupStatistic() ==
-                           GroupStatistic::RootMeanSquare &&
-                       !grad.getStd();
-    }
-    if (!countsElements ||
-        quantizer.getGranularity() != Granularity::PerTensor ||
-        cast<RankedTensorType>(op->getOperand(0).getType()).hasStaticShape())
-      return WalkResult::advance();
-    op->emitOpError() << "computes a per_tensor statistic of "
-                      << op->getOperand(0).getType()
-                      << ", whose element count is not known until run time; "
-                         "dynamic rows take per_row or per_group quantizers";
-    return WalkResult::interrupt();
-  });
-  return failure(result.wasInterrupted());
-}
-
 //===----------------------------------------------------------------------===//
 // Pass
 //===----------------------------------------------------------------------===//
@@ -1153,8 +1150,6 @@ struct ConvertQATToLinalgPass
     : qat::impl::ConvertQATToLinalgBase<ConvertQATToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
-    if (failed(checkDynamicRows(getOperation())))
-      return signalPassFailure();
     ConversionTarget target(*ctx);
     target.addIllegalDialect<QATDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,

@@ -84,13 +84,80 @@ func.func @lsq_backward(%dy: tensor<?x1024xbf16>, %w: tensor<?x1024xbf16>, %s: t
 
 // -----
 
-// A per_tensor statistic counts every element of the tensor: not over a
-// dynamic number of rows. With allow-fallback (the default, as in
-// qat-to-nvptx) the op stays for convert-qat-to-linalg, which refuses it.
+// A per_tensor statistic over dynamic rows: the whole-tensor reduction
+// reads the flat buffer, whose size gives the chunks (vectors of 8 bf16, the
+// width the static row length allows), the grid clamp(ceil(chunks / 2048),
+// 1, 1024) and the mean's count max(N, 1) in f32, all on the host. The
+// partials have the static 1024 slots; the second launch reduces `blocks`
+// of them. The quantize kernel reads the step buffer's one element.
 // CHECK-LABEL: func.func @per_tensor_scale(
-//       CHECK:   qat.scale
-func.func @per_tensor_scale(%x: tensor<?x64xf32>) -> tensor<1x1xf32> {
-  // expected-error @+1 {{'qat.scale' op computes a per_tensor statistic over a dynamic number of rows, which the GPU kernels do not take}}
-  %s = qat.scale %x as <signed, 8 bits, absmax, per_tensor> : tensor<?x64xf32> -> tensor<1x1xf32>
-  return %s : tensor<1x1xf32>
+//       CHECK:   %[[FLAT:.*]] = memref.collapse_shape %{{.*}} {{\[}}[0, 1]] : memref<?x64xbf16> into memref<?xbf16>
+//       CHECK:   %[[N:.*]] = memref.dim %[[FLAT]], %{{.*}} : memref<?xbf16>
+//       CHECK:   %[[N1:.*]] = arith.maxui %[[N]], %{{.*}} : index
+//       CHECK:   %[[NI:.*]] = arith.index_castui %[[N1]] : index to i64
+//       CHECK:   %[[COUNT:.*]] = arith.uitofp %[[NI]] : i64 to f32
+//       CHECK:   %[[N2:.*]] = memref.dim %[[FLAT]], %{{.*}} : memref<?xbf16>
+//       CHECK:   %[[CHUNKS:.*]] = arith.divui %[[N2]], %c8 : index
+//       CHECK:   %[[WANT:.*]] = arith.ceildivui %[[CHUNKS]], %c2048 : index
+//       CHECK:   %[[LO:.*]] = arith.maxui %[[WANT]], %{{.*}} : index
+//       CHECK:   %[[BLOCKS:.*]] = arith.minui %[[LO]], %c1024 : index
+//       CHECK:   %[[STRIDE:.*]] = arith.muli %[[BLOCKS]], %c256 : index
+//       CHECK:   %[[PARTIALS:.*]] = memref.alloc() : memref<1024xf32>
+//       CHECK:   gpu.launch blocks({{.*}}) in (%{{.*}} = %[[BLOCKS]], {{.*}} threads({{.*}}) in (%{{.*}} = %c256
+//       CHECK:     scf.for %{{.*}} = %{{.*}} to %[[CHUNKS]] step %[[STRIDE]]
+//       CHECK:       vector.load %[[FLAT]][%{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+//       CHECK:     memref.store %{{.*}}, %[[PARTIALS]][%{{.*}}] : memref<1024xf32>
+//       CHECK:   gpu.launch blocks({{.*}}) in (%{{.*}} = %c1
+//       CHECK:     scf.for %{{.*}} = %{{.*}} to %[[BLOCKS]] step %c256
+//       CHECK:       vector.load %[[PARTIALS]][%{{.*}}] {alignment = 4 : i64} : memref<1024xf32>, vector<1xf32>
+//       CHECK:     arith.divf %{{.*}}, %[[COUNT]] : f32
+//       CHECK:     math.sqrt
+//       CHECK:   gpu.launch
+//       CHECK:     memref.load %{{.*}}[%{{.*}}, %{{.*}}] : memref<1x1xf32>
+//   CHECK-NOT:   qat.
+func.func @per_tensor_scale(%x: tensor<?x64xbf16>) -> (tensor<1x1xf32>, tensor<?x32xi8>) {
+  %s = qat.scale %x as <centered, 4 bits, rms_gaussian, per_tensor> : tensor<?x64xbf16> -> tensor<1x1xf32>
+  %q = qat.quantize %x, %s as <centered, 4 bits, rms_gaussian, per_tensor> packed : tensor<?x64xbf16>, tensor<1x1xf32> -> tensor<?x32xi8>
+  return %s, %q : tensor<1x1xf32>, tensor<?x32xi8>
+}
+
+// -----
+
+// per_tensor trust without `std`: the whole input's deviation over the
+// run-time count, before the row kernel, which reads it.
+// CHECK-LABEL: func.func @per_tensor_trust(
+//       CHECK:   %[[STD:.*]] = memref.alloc() : memref<1xf32>
+//       CHECK:   %[[COUNT:.*]] = arith.uitofp %{{.*}} : i64 to f32
+//       CHECK:   gpu.launch
+//       CHECK:   gpu.launch
+//       CHECK:     arith.divf %{{.*}}, %[[COUNT]] : f32
+//       CHECK:     memref.store %{{.*}}, %[[STD]][%{{.*}}] : memref<1xf32>
+//       CHECK:   gpu.launch
+//       CHECK:     memref.load %[[STD]][%{{.*}}] : memref<1xf32>
+func.func @per_tensor_trust(%dy: tensor<?x64xf32>, %x: tensor<?x64xf32>, %s: tensor<1x1xf32>) -> tensor<?x64xf32> {
+  %dx = qat.fake_quant_grad %dy, %x, %s as <centered, 4 bits, rms_gaussian, per_tensor> with trust : tensor<?x64xf32>, tensor<1x1xf32>
+  return %dx : tensor<?x64xf32>
+}
+
+// -----
+
+// per_tensor LSQ: one partial sum per row (R of them, R from the input), then
+// the whole-tensor sum of the partials times g = 1 / sqrt(max(R, 1) * 32 * 7)
+// computed on the host in f64.
+// CHECK-LABEL: func.func @per_tensor_lsq(
+//       CHECK:   %[[R:.*]] = memref.dim %{{.*}}, %c0 : memref<?x32xf32>
+//       CHECK:   %[[R1:.*]] = arith.maxui %[[R]], %{{.*}} : index
+//       CHECK:   arith.muli %[[R1]], %c224 : index
+//       CHECK:   math.sqrt %{{.*}} : f64
+//       CHECK:   %[[G:.*]] = arith.truncf %{{.*}} : f64 to f32
+//       CHECK:   %[[ROWS:.*]] = memref.alloc(%[[R]]) : memref<?xf32>
+//       CHECK:   gpu.launch
+//       CHECK:     memref.store %{{.*}}, %[[ROWS]][%{{.*}}] : memref<?xf32>
+//       CHECK:   memref.dim %[[ROWS]], %{{.*}} : memref<?xf32>
+//       CHECK:   gpu.launch
+//       CHECK:   gpu.launch
+//       CHECK:     arith.mulf %[[G]], %{{.*}} : f32
+func.func @per_tensor_lsq(%dy: tensor<?x32xf32>, %w: tensor<?x32xf32>, %s: tensor<1x1xf32>) -> (tensor<?x32xf32>, tensor<1x1xf32>) {
+  %dw, %ds = qat.fake_quant_grad %dy, %w, %s as <signed, 4 bits, learned, per_tensor> with fourier : tensor<?x32xf32>, tensor<1x1xf32> -> tensor<1x1xf32>
+  return %dw, %ds : tensor<?x32xf32>, tensor<1x1xf32>
 }

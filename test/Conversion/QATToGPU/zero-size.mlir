@@ -25,9 +25,14 @@ func.func @no_rows(%x: tensor<0x256xf32>) -> (tensor<0x256xf32>, tensor<0x1xf32>
 
 // -----
 
+// Rows of no elements: the mean of squares divides by max(0, 1) = 1, so the
+// step is an all-zero row's (docs/semantics.md), not 0/0.
 // CHECK-LABEL: func.func @empty_rows
 // CHECK-NOT: qat.scale
 // CHECK: linalg.generic
+// CHECK: linalg.generic
+// CHECK: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK: arith.divf %{{.*}}, %[[ONE]] : f32
 // NVPTX-LABEL: llvm.func @empty_rows
 // NVPTX: llvm.return
 func.func @empty_rows(%x: tensor<4x0xf32>) -> tensor<4x1xf32> {

@@ -40,6 +40,12 @@ Value QuantMath::divideByConstant(Value x, double d) {
   return arith::DivFOp::create(builder, loc, x, constant(d));
 }
 
+Value QuantMath::divideByLength(Value x, const GroupLength &length) {
+  if (length.runtime)
+    return divide(x, length.runtime);
+  return divideByConstant(x, double(length.count));
+}
+
 Value QuantMath::sqrt(Value x) { return math::SqrtOp::create(builder, loc, x); }
 
 Value QuantMath::roundEven(Value y, bool) {
@@ -97,12 +103,12 @@ GroupStatistic QuantizerAttr::getStepStatistic() const {
 }
 
 Value QuantizerAttr::buildRootMeanSquare(QuantMath &math, Value sumOfSquares,
-                                         int64_t count) {
-  return math.sqrt(math.divideByConstant(sumOfSquares, double(count)));
+                                         const GroupLength &count) {
+  return math.sqrt(math.divideByLength(sumOfSquares, count));
 }
 
 Value QuantizerAttr::buildStep(QuantMath &math, Value statistic,
-                               int64_t groupLength) const {
+                               const GroupLength &groupLength) const {
   Value clip =
       getScaleMethod().buildClip(math, getBits(), statistic, groupLength);
   return getGrid().buildStepFromClip(math, getBits(), clip);

@@ -23,7 +23,8 @@ GroupStatistic RmsGaussianAttr::getStepStatistic() const {
 }
 
 Value RmsGaussianAttr::buildClip(QuantMath &math, unsigned bits,
-                                 Value statistic, int64_t groupLength) const {
+                                 Value statistic,
+                                 const GroupLength &groupLength) const {
   OpBuilder &b = math.getBuilder();
   Location loc = math.getLoc();
   Value rms = QuantizerAttr::buildRootMeanSquare(math, statistic, groupLength);
@@ -41,7 +42,7 @@ GroupStatistic AbsMaxAttr::getStepStatistic() const {
 }
 
 Value AbsMaxAttr::buildClip(QuantMath &, unsigned, Value statistic,
-                            int64_t) const {
+                            const GroupLength &) const {
   return statistic;
 }
 
@@ -53,7 +54,8 @@ GroupStatistic LearnedAttr::getStepStatistic() const {
   return GroupStatistic::None;
 }
 
-Value LearnedAttr::buildClip(QuantMath &, unsigned, Value, int64_t) const {
+Value LearnedAttr::buildClip(QuantMath &, unsigned, Value,
+                             const GroupLength &) const {
   llvm_unreachable("a learned step is an operand, not computed from a clip");
 }
 

@@ -103,15 +103,16 @@ def QAT_QuantizerAttr : QAT_Attr<"Quantizer", "quantizer"> {
     /// (rms_gaussian), MaxAbs (absmax) or None (learned: an operand).
     ::mlir::qat::GroupStatistic getStepStatistic() const;
     /// The step of a group from its statistic (f32) over `groupLength`
-    /// elements.
+    /// elements (a constant, or a run-time value for dynamic rows).
     ::mlir::Value buildStep(::mlir::qat::QuantMath &math,
                             ::mlir::Value statistic,
-                            int64_t groupLength) const;
+                            const ::mlir::qat::GroupLength &groupLength) const;
     /// sqrt(sum / count): the root mean square of a group from its sum of
     /// squares, as rms_gaussian steps and the trust deviation use it.
-    static ::mlir::Value buildRootMeanSquare(::mlir::qat::QuantMath &math,
-                                             ::mlir::Value sumOfSquares,
-                                             int64_t count);
+    static ::mlir::Value
+    buildRootMeanSquare(::mlir::qat::QuantMath &math,
+                        ::mlir::Value sumOfSquares,
+                        const ::mlir::qat::GroupLength &count);
     /// Whether quantize and fake_quant read v = x/s (all but the one-bit
     /// signed grid, which is sign(x)).
     bool needsRatio() const;

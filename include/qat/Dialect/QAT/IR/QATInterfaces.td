@@ -92,11 +92,13 @@ def QAT_ScaleMethodAttrInterface : AttrInterface<"ScaleMethodAttrInterface"> {
       }], "::mlir::qat::GroupStatistic", "getStepStatistic", (ins)>,
     InterfaceMethod<[{
         The clip c (f32) of a group from its statistic (f32) over
-        `groupLength` elements, for a `bits`-bit quantizer. Called only when
+        `groupLength` elements (a constant, or an f32 value computed at run
+        time), for a `bits`-bit quantizer. Called only when
         getStepStatistic() is not None.
       }], "::mlir::Value", "buildClip",
       (ins "::mlir::qat::QuantMath &":$math, "unsigned":$bits,
-           "::mlir::Value":$statistic, "int64_t":$groupLength)>,
+           "::mlir::Value":$statistic,
+           "const ::mlir::qat::GroupLength &":$groupLength)>,
     InterfaceMethod<[{
         Whether the step is a trained operand that receives a gradient
         (LSQ).

@@ -30,6 +30,20 @@ enum class GroupStatistic {
   RootMeanSquare,
 };
 
+/// The number of elements a group statistic is averaged over: a compile-time
+/// constant, or (a per_tensor group over a dynamic number of rows) an f32
+/// value computed at run time as max(N, 1), so that an empty group has the
+/// statistics of an all-zero one instead of 0/0.
+struct GroupLength {
+  GroupLength(int64_t count) : count(count) {}
+  explicit GroupLength(Value runtime) : runtime(runtime) {}
+
+  /// The constant count; meaningless when `runtime` is set.
+  int64_t count = 0;
+  /// The f32 count, or null when the count is the constant.
+  Value runtime;
+};
+
 /// The scalar operations in which the math of the dialect is written. Every
 /// value is an f32 scalar. The virtual primitives have a default that emits
 /// the plain arith/math op; a lowering may override one with a sequence that
@@ -53,6 +67,9 @@ public:
   virtual Value divide(Value x, Value s);
   /// x / d for a constant d: once per group (steps, means).
   virtual Value divideByConstant(Value x, double d);
+  /// x / (the group's length): divideByConstant for a constant one, else
+  /// divide by the run-time value.
+  Value divideByLength(Value x, const GroupLength &length);
   /// The correctly rounded square root.
   virtual Value sqrt(Value x);
   /// roundeven(y) for |y| <= 2^22 (callers clamp first; anything outside may
