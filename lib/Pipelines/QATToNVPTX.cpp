@@ -75,8 +75,12 @@ void mlir::qat::buildQATToNVPTXPipeline(
   // (a loss into a scalar) split into partials over many threads and a
   // short final reduction.
   pm.addNestedPass<func::FuncOp>(createGPUParallelizeReductions());
+  // No CSE from here to bufferization: the kernels read their tensors
+  // through bufferization.to_buffer, which is Pure, so CSE would merge the
+  // to_buffer of a forward kernel with that of a backward kernel reading the
+  // same tensor, and one-shot bufferization, seeing the tensor's last read
+  // at the first, would reuse its buffer before the second kernel runs.
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
 
   // Buffers: function arguments, results and temporaries live in device
   // memory; the host code only allocates, launches and frees.
