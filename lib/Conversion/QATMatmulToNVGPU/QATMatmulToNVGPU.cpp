@@ -324,8 +324,43 @@ struct ConvertQATMatmulToNVGPUPass
     registerGPULaunchFuncMemoryEffects(registry);
   }
 
+  /// The options on their own (each qat.matmul is checked against the
+  /// strategy it gets later); empty when they are valid.
+  std::string checkOptions() const {
+    StringRef name = chip;
+    unsigned version = 0;
+    if (!name.empty() &&
+        (!name.consume_front("sm_") || name.consumeInteger(10, version) ||
+         version < 10 || version > 121 ||
+         !(name.empty() || name == "a" || name == "f")))
+      return "chip=" + chip +
+             " is not a CUDA architecture (sm_<N> up to sm_121, optionally "
+             "with an 'a' or 'f' suffix)";
+    unsigned most = strategy == MatmulGPUStrategy::MmaSync ? 3 : 4;
+    if (stages != 0 && (stages < 2 || stages > most))
+      return "stages=" + std::to_string(stages) + " must be 0 (the " +
+             "strategy's default) or 2 to " + std::to_string(most);
+    return "";
+  }
+
+  LogicalResult initializeOptions(
+      StringRef options,
+      function_ref<LogicalResult(const Twine &)> errorHandler) override {
+    if (failed(Pass::initializeOptions(options, errorHandler)))
+      return failure();
+    std::string error = checkOptions();
+    if (!error.empty())
+      return errorHandler("convert-qat-matmul-to-nvgpu: " + error);
+    return success();
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    std::string error = checkOptions();
+    if (!error.empty()) {
+      module.emitError("convert-qat-matmul-to-nvgpu: ") << error;
+      return signalPassFailure();
+    }
     // Before any planning: dynamic dimensions where the kernels take them,
     // sizes the planner's int64 arithmetic can take, and no zero-size matmul
     // left for it (the CPU's linalg instead).

@@ -2,6 +2,7 @@
 // RUN: qat-opt %s --convert-qat-matmul-to-nvgpu=chip=sm_90 | FileCheck %s --check-prefix=SM90
 // RUN: qat-opt %s --convert-qat-matmul-to-nvgpu="stages=2 chip=sm_90a" | FileCheck %s --check-prefix=TWO
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma stages=5" 2>&1 | FileCheck %s --check-prefix=FIVE
+// RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_90a" 2>&1 | FileCheck %s --check-prefix=PACKED
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=SM80
 
 // With chip=sm_90a, s8 codes take the warpgroup-MMA kernel: TMA
@@ -62,8 +63,8 @@
 // TWO: nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
 // TWO: gpu.launch_func  @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma {{.*}} dynamic_shared_memory_size %c100864_i32
 
-// FIVE: error: 'qat.matmul' op the wgmma kernel takes 2 to 4 pipeline stages (48 KiB of shared memory each), got 5
-// FIVE: error: 'qat.matmul' op the wgmma kernel multiplies s8 codes; packed 4-bit codes take the mma-sync kernel (strategy=auto or mma-sync)
+// FIVE: convert-qat-matmul-to-nvgpu: stages=5 must be 0 (the strategy's default) or 2 to 4
+// PACKED: error: 'qat.matmul' op the wgmma kernel multiplies s8 codes; packed 4-bit codes take the mma-sync kernel (strategy=auto or mma-sync)
 // SM80: error: 'qat.matmul' op the wgmma kernel needs chip=sm_90a, got chip=sm_80
 func.func @matmuls(%a: tensor<200x256xi8>, %b: tensor<136x256xi8>,
                    %sa: tensor<1x1xf32>, %sb: tensor<136x1xf32>,
