@@ -9,6 +9,7 @@
 
 #include "qat/Autodiff/AutoDiffOpInterface.h"
 #include "qat/Autodiff/Passes.h"
+#include "qat/Transforms/OptionCheckedPass.h"
 
 #include "mlir/IR/SymbolTable.h"
 
@@ -37,8 +38,9 @@ Value castScalar(OpBuilder &b, Location loc, Value value, FloatType type) {
 }
 
 struct TrainingStepPass
-    : public mlir::qat::impl::TrainingStepBase<TrainingStepPass> {
-  using TrainingStepBase::TrainingStepBase;
+    : OptionCheckedPass<TrainingStepPass,
+                        mlir::qat::impl::TrainingStepBase<TrainingStepPass>> {
+  using OptionCheckedPass::OptionCheckedPass;
 
   LogicalResult buildStep(func::FuncOp func, ArrayRef<unsigned> wrt);
 
@@ -66,23 +68,9 @@ struct TrainingStepPass
     return "";
   }
 
-  LogicalResult initializeOptions(
-      StringRef options,
-      function_ref<LogicalResult(const Twine &)> errorHandler) override {
-    if (failed(Pass::initializeOptions(options, errorHandler)))
-      return failure();
-    std::string error = checkOptions();
-    if (!error.empty())
-      return errorHandler("qat-training-step: " + error);
-    return success();
-  }
-
   void runOnOperation() override {
-    std::string error = checkOptions();
-    if (!error.empty()) {
-      getOperation().emitError("qat-training-step: ") << error;
+    if (!hasValidOptions())
       return signalPassFailure();
-    }
     FailureOr<SmallVector<func::FuncOp>> selected = selectTrainableFunctions(
         getOperation(), functions, "qat-training-step");
     if (failed(selected))

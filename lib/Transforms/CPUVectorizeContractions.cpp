@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qat/Transforms/OptionCheckedPass.h"
 #include "qat/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -141,8 +142,10 @@ constexpr int64_t kMaxBlockRows = 64;
 constexpr int64_t kMaxBlockCols = 256;
 
 struct CPUVectorizeContractionsPass
-    : qat::impl::CPUVectorizeContractionsBase<CPUVectorizeContractionsPass> {
-  using Base::Base;
+    : qat::OptionCheckedPass<CPUVectorizeContractionsPass,
+                             qat::impl::CPUVectorizeContractionsBase<
+                                 CPUVectorizeContractionsPass>> {
+  using OptionCheckedPass::OptionCheckedPass;
 
   /// Empty when every listed size is in range.
   std::string checkOptions() const {
@@ -158,24 +161,10 @@ struct CPUVectorizeContractionsPass
     return error.empty() ? check("cols", colSizes, kMaxBlockCols) : error;
   }
 
-  LogicalResult initializeOptions(
-      StringRef options,
-      function_ref<LogicalResult(const Twine &)> errorHandler) override {
-    if (failed(Pass::initializeOptions(options, errorHandler)))
-      return failure();
-    std::string error = checkOptions();
-    if (!error.empty())
-      return errorHandler("qat-cpu-vectorize-contractions: " + error);
-    return success();
-  }
-
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    std::string error = checkOptions();
-    if (!error.empty()) {
-      func.emitError("qat-cpu-vectorize-contractions: ") << error;
+    if (!hasValidOptions())
       return signalPassFailure();
-    }
     // 8x32 f32 accumulators are 16 of AVX-512's 32 registers (two per row),
     // leaving room for the B row and the broadcast A elements.
     SmallVector<int64_t> rows(rowSizes.begin(), rowSizes.end());

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
+#include "qat/Transforms/OptionCheckedPass.h"
 
 #include "MatmulKernel.h"
 
@@ -315,8 +316,10 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
 };
 
 struct ConvertQATMatmulToNVGPUPass
-    : qat::impl::ConvertQATMatmulToNVGPUBase<ConvertQATMatmulToNVGPUPass> {
-  using Base::Base;
+    : qat::OptionCheckedPass<
+          ConvertQATMatmulToNVGPUPass,
+          qat::impl::ConvertQATMatmulToNVGPUBase<ConvertQATMatmulToNVGPUPass>> {
+  using OptionCheckedPass::OptionCheckedPass;
 
   void getDependentDialects(DialectRegistry &registry) const override {
     Base::getDependentDialects(registry);
@@ -343,24 +346,10 @@ struct ConvertQATMatmulToNVGPUPass
     return "";
   }
 
-  LogicalResult initializeOptions(
-      StringRef options,
-      function_ref<LogicalResult(const Twine &)> errorHandler) override {
-    if (failed(Pass::initializeOptions(options, errorHandler)))
-      return failure();
-    std::string error = checkOptions();
-    if (!error.empty())
-      return errorHandler("convert-qat-matmul-to-nvgpu: " + error);
-    return success();
-  }
-
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::string error = checkOptions();
-    if (!error.empty()) {
-      module.emitError("convert-qat-matmul-to-nvgpu: ") << error;
+    if (!hasValidOptions())
       return signalPassFailure();
-    }
     // Before any planning: dynamic dimensions where the kernels take them,
     // sizes the planner's int64 arithmetic can take, and no zero-size matmul
     // left for it (the CPU's linalg instead).
