@@ -77,9 +77,14 @@ TOL_GRAD = 2.0 ** -8
 TOL_LOSS = 2.0 ** -10
 
 
-def emit(out, tokens=M, inputs=K, outputs=N):
+# The variants timed: the element type of y and the target (the example's
+# f32, or bf16 as in a bf16 model: half the bytes of the loss's reads).
+OUTPUT_TYPES = ("f32", "bf16")
+
+
+def emit(out, tokens=M, inputs=K, outputs=N, output_type="f32"):
     pathlib.Path(out).write_text(quest_linear.step(tokens, inputs, outputs, codes="s8",
-                                                   backward="bf16"))
+                                                   backward="bf16", output_type=output_type))
 
 
 # --- the float64 reference (torch, any device) -------------------------------
@@ -137,7 +142,8 @@ def safe_matrix(rows, cols, scale, gen, device, h):
     raise RuntimeError("quest_step_gpu.py: could not move the data off the rounding boundaries")
 
 
-def make_data(tokens, inputs, outputs, seed, device):
+def make_data(tokens, inputs, outputs, seed, device, output_type="f32"):
+    """x, w (f32) and the target (f32 or bf16) of one step."""
     import torch
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)
@@ -145,7 +151,7 @@ def make_data(tokens, inputs, outputs, seed, device):
     x = safe_matrix(tokens, inputs, 1.0, gen, device, h)
     w = safe_matrix(outputs, inputs, inputs ** -0.5, gen, device, h)
     t = torch.randn(tokens, outputs, generator=gen, dtype=torch.float64, device=device).float()
-    return x.float(), w.float(), t
+    return x.float(), w.float(), t.to(torch.bfloat16) if output_type == "bf16" else t
 
 
 def bf16(a):
@@ -155,14 +161,19 @@ def bf16(a):
 
 def reference(x, w, t, lr):
     """One step of examples/quest_linear.py's s8/bf16 variant in float64,
-    rounding to bf16 where the program stores bf16: (w_new, dx, loss) and
-    the boundary count (zero for make_data's data)."""
+    rounding to bf16 where the program stores bf16 (dy, the dequantized
+    operands, y when the target is bf16): (w_new, dx, loss) and the
+    boundary count (zero for make_data's data)."""
+    import torch
+    bf16_y = t.dtype == torch.bfloat16
     h = hadamard(BLOCK, x.device)
     x, w, t = x.double(), w.double(), t.double()
     ux, lx, sx, mx = quantizer(rotate(x, h))
     uw, lw, sw, mw = quantizer(rotate(w, h))
     near = int(near_boundary(ux, MARGIN).sum()) + int(near_boundary(uw, MARGIN).sum())
     y = (lx @ lw.t()) * sx * sw.t()
+    if bf16_y:
+        y = bf16(y)
     loss = (y - t).square().mean()
     dy = bf16(2 * (y - t) / y.numel())
     dxq = dy @ bf16(lw * sw)
@@ -216,11 +227,11 @@ def cpu_check(a):
     import compiled
 
     seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "little")
-    print(f"seed {seed}; {a.tokens} x {a.inputs} -> {a.outputs}")
-    x, w, t = make_data(a.tokens, a.inputs, a.outputs, seed, "cpu")
+    print(f"seed {seed}; {a.tokens} x {a.inputs} -> {a.outputs}, y and target {a.output_type}")
+    x, w, t = make_data(a.tokens, a.inputs, a.outputs, seed, "cpu", a.output_type)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        emit(tmp / "step.mlir", a.tokens, a.inputs, a.outputs)
+        emit(tmp / "step.mlir", a.tokens, a.inputs, a.outputs, a.output_type)
         for cmd in ([a.qat_run, tmp / "step.mlir", "--entry=quest_linear_step",
                      f"--emit-object={tmp / 'module.o'}", "--opt-level=2"],
                     [os.environ.get("CC", "cc"), "-shared", "-o", tmp / "module.so",
@@ -228,10 +239,10 @@ def cpu_check(a):
             proc = subprocess.run(list(map(str, cmd)), capture_output=True, text=True)
             if proc.returncode:
                 sys.exit(f"quest_step_gpu.py: {cmd[0]} failed:\n{proc.stderr}")
-        spec = [[list(v.shape), "f32"] for v in (x, w, t)]
+        spec = [[list(v.shape), "f32"] for v in (x, w)] + [[list(t.shape), a.output_type]]
         (tmp / "manifest.json").write_text(json.dumps({"functions": [{
             "name": "quest_linear_step", "args": spec,
-            "results": [spec[1], spec[0], [[], "f32"]]}]}))
+            "results": [spec[1], spec[0], [[], "f32"]]}]}))  # w_new, dx, loss
         fn = compiled.CompiledModule(tmp / "module.so", tmp / "manifest.json")["quest_linear_step"]
         libc = ctypes.CDLL(None)
         libc.free.argtypes = [ctypes.c_void_p]
@@ -323,15 +334,24 @@ def run(a):
 
     dev = torch.cuda.get_device_name()
     print(f"device: {dev}; torch {torch.__version__}; step {M} x {K} -> {N}, lr {LR}")
-    step = Step(a.artifacts)
+    root = pathlib.Path(a.artifacts)
+    found = [o for o in OUTPUT_TYPES if (root / f"{o}y" / "module.o").exists()]
+    if not found:
+        raise SystemExit(f"quest_step_gpu.py: no {{f32y,bf16y}}/module.o under {root} "
+                         "(scripts/gpu/quest-step.sh prepare writes them)")
     seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "little")
     print(f"seed {seed}")
+    rows, failures, timed = {}, 0, []
+    for o in found:
+        step = Step(root / f"{o}y")
+        x, w, t = make_data(M, K, N, seed, "cuda", o)
+        print(f"qat step, y and target {o}:")
+        got = step.fetch(x, w, t, LR)
+        failures += compare(x, w, LR, [g.cuda() for g in got], reference(x, w, t, LR))
+        timed.append((f"qat QuEST W4A4 (y, target {o})", step, x, w, t))
+    for name, step, x, w, t in timed:
+        rows[name] = bench_gpu(lambda: step.run(x, w, t, LR))
     x, w, t = make_data(M, K, N, seed, "cuda")
-    got = step.fetch(x, w, t, LR)
-    failures = compare(x, w, LR, [g.cuda() for g in got], reference(x, w, t, LR))
-
-    rows = {"qat QuEST W4A4 step (s8 codes, bf16 backward GEMMs)":
-            bench_gpu(lambda: step.run(x, w, t, LR))}
     errors = {}
     for name, (fn, err) in torch_steps(x, w, t, LR, not a.no_compile).items():
         if fn is None:
@@ -339,12 +359,13 @@ def run(a):
             print(f"torch {name}: failed: {err}")
             continue
         rows[f"torch {name}"] = bench_gpu(fn)
-    qat_ms = next(iter(rows.values()))
-    print(f"\nms per step (median GPU time), {M} x {K} -> {N}")
-    print("| step | ms | qat / this |")
-    print("|---|---|---|")
+    qat_rows = [n for n in rows if n.startswith("qat")]
+    print(f"\nms per step (median GPU time), {M} x {K} -> {N}; ratios qat / this row")
+    print("| step | ms | " + " | ".join(qat_rows) + " |")
+    print("|---|---|" + "---|" * len(qat_rows))
     for name, ms in rows.items():
-        print(f"| {name} | {ms:.3f} | {qat_ms / ms:.2f} |")
+        print(f"| {name} | {ms:.3f} | " + " | ".join(f"{rows[q] / ms:.2f}" for q in qat_rows)
+              + " |")
     if a.json:
         pathlib.Path(a.json).write_text(json.dumps(
             {"device": dev, "torch": torch.__version__, "shape": [M, K, N], "seed": seed,
@@ -359,7 +380,8 @@ def main():
     e = sub.add_parser("emit")
     e.add_argument("out")
     r = sub.add_parser("run")
-    r.add_argument("--artifacts", required=True)
+    r.add_argument("--artifacts", required=True,
+                   help="folder with f32y/ and bf16y/ (scripts/gpu/compile.py outputs)")
     r.add_argument("--json")
     r.add_argument("--no-compile", action="store_true", help="skip the torch.compile baselines")
     c = sub.add_parser("cpu-check")
@@ -368,11 +390,13 @@ def main():
         p.add_argument("--tokens", type=int, default=M)
         p.add_argument("--inputs", type=int, default=K)
         p.add_argument("--outputs", type=int, default=N)
+        p.add_argument("--output-type", choices=OUTPUT_TYPES, default="f32",
+                       help="element type of y and the target")
     for p in (r, c):
         p.add_argument("--seed", type=int)
     a = ap.parse_args()
     if a.command == "emit":
-        emit(a.out, a.tokens, a.inputs, a.outputs)
+        emit(a.out, a.tokens, a.inputs, a.outputs, a.output_type)
     elif a.command == "run":
         run(a)
     else:

@@ -20,10 +20,12 @@ if [ "${1:-}" = prepare ]; then
   set -e
   carry=${2:-$root/.device-carry/step}
   rm -rf "$carry" && mkdir -p "$carry"
-  "$py" "$root/benchmarks/quest_step_gpu.py" emit "$carry/step.mlir"
-  "$py" "$root/scripts/gpu/compile.py" "$carry/step.mlir" "$carry" --chip "$chip"
-  # Only module.o and the manifest travel.
-  rm -f "$carry/module.ll" "$carry/module.llvm.mlir" "$carry"/*.mlir
+  for o in f32 bf16; do   # the element type of y and the target
+    "$py" "$root/benchmarks/quest_step_gpu.py" emit "$carry/step-$o.mlir" --output-type $o
+    "$py" "$root/scripts/gpu/compile.py" "$carry/step-$o.mlir" "$carry/${o}y" --chip "$chip"
+  done
+  # Only module.o and the manifests travel.
+  find "$carry" \( -name module.ll -o -name module.llvm.mlir -o -name '*.mlir' \) -delete
   du -sh "$carry"
   exit 0
 fi
