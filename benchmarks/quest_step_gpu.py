@@ -4,9 +4,10 @@ to M = 4096 tokens, K = 2048 inputs, N = 4096 outputs) against PyTorch's bf16
 step of the same plain linear layer, side by side in one run (issue 16).
 
 usage:
-  quest_step_gpu.py emit OUT.mlir [--tokens M --inputs K --outputs N]  (here)
+  quest_step_gpu.py emit OUT.mlir [--tokens M --inputs K --outputs N]
+                    [--output-type f32|bf16]                            (here)
   quest_step_gpu.py run --artifacts DIR [--json PATH] [--no-compile]   (on the GPU)
-  quest_step_gpu.py cpu-check --qat-run PATH [--tokens ...]            (CI, no GPU)
+  quest_step_gpu.py cpu-check --qat-run PATH [--tokens ... --output-type ...]  (CI)
 
 `emit` writes the step with examples/quest_linear.py (the example's own
 generator, so the math is the example's): quantizers (Hadamard, rms_gaussian
@@ -16,16 +17,19 @@ backward matmuls, trust masks, SGD update. For Hopper it takes s8 codes (one
 codes stay on mma.sync) and bf16 operands for the backward matmuls (dy rounded
 to bf16, the codes dequantized to bf16; f32 accumulation), so that the
 contraction kernels load them as they are. The master weight, the loss, the
-gradients and the update are f32. scripts/gpu/compile.py compiles it
-(--chip sm_90a); scripts/gpu/quest-step.sh does both, and the run.
+gradients and the update are f32; y (qat.matmul's result) and the target are
+f32 as in the example, or bf16 with --output-type bf16 (a bf16 model's: the
+loss reads half the bytes). scripts/gpu/compile.py compiles it (--chip
+sm_90a); scripts/gpu/quest-step.sh prepare compiles both forms into DIR/f32y
+and DIR/bf16y, and runs them there.
 
 `run` (CUDA, PyTorch, numpy; no LLVM) links the artifacts with the qat CUDA
-runtime, checks one step against a float64 reference on the GPU, then times
-it (median GPU time per step, run_gpu.bench_gpu: the launches are queued
+runtime, checks one step of each form against a float64 reference on the
+GPU, then times them (median GPU time per step, run_gpu.bench_gpu: the launches are queued
 behind a sleep kernel, so host overhead is not counted) beside PyTorch's step
 of y = x w^T, MSE loss, backward (dx and dw: three GEMMs, as qat's) and SGD:
 pure bf16 (weight, input, target bf16) and bf16 autocast with f32 master
-weight and f32 input and target (what qat's step reads), each eager and under
+weight and f32 input and target (what qat's f32 form reads), each eager and under
 torch.compile (the loss function compiled, backward by AOTAutograd,
 torch.optim.SGD). It prints ms/step and qat / PyTorch.
 
@@ -332,13 +336,13 @@ def run(a):
     import torch
     from run_gpu import bench_gpu
 
-    dev = torch.cuda.get_device_name()
-    print(f"device: {dev}; torch {torch.__version__}; step {M} x {K} -> {N}, lr {LR}")
     root = pathlib.Path(a.artifacts)
     found = [o for o in OUTPUT_TYPES if (root / f"{o}y" / "module.o").exists()]
     if not found:
         raise SystemExit(f"quest_step_gpu.py: no {{f32y,bf16y}}/module.o under {root} "
                          "(scripts/gpu/quest-step.sh prepare writes them)")
+    dev = torch.cuda.get_device_name()
+    print(f"device: {dev}; torch {torch.__version__}; step {M} x {K} -> {N}, lr {LR}")
     seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "little")
     print(f"seed {seed}")
     rows, failures, timed = {}, 0, []
