@@ -31,7 +31,9 @@ of y = x w^T, MSE loss, backward (dx and dw: three GEMMs, as qat's) and SGD:
 pure bf16 (weight, input, target bf16) and bf16 autocast with f32 master
 weight and f32 input and target (what qat's f32 form reads), each eager and under
 torch.compile (the loss function compiled, backward by AOTAutograd,
-torch.optim.SGD). It prints ms/step and qat / PyTorch.
+torch.optim.SGD). It prints ms/step and qat / PyTorch, then where the time
+goes: each kernel's GPU time per step (torch.profiler) of the qat steps and
+of PyTorch's bf16 eager step.
 
 The check. The data are drawn so that no element of x H or w H lies within
 2^-9 of a step of a rounding boundary of its code (a half-integer of
@@ -332,6 +334,33 @@ def torch_steps(x32, w32, t32, lr, compile_too):
     return steps
 
 
+def kernel_times(fn, steps=5):
+    """[(kernel, us per step, launches per step)] of fn() from torch.profiler
+    (CUPTI sees the qat runtime's launches too), longest first; where the
+    step's time goes. A profiler failure is reported, not fatal."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    try:
+        fn()
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(steps):
+                fn()
+            torch.cuda.synchronize()
+        rows = []
+        for e in prof.key_averages():
+            # The attribute's name changed across torch versions.
+            us = max(getattr(e, a, 0) or 0 for a in (
+                "device_time_total", "self_device_time_total", "cuda_time_total",
+                "self_cuda_time_total"))
+            if us > 0:
+                rows.append((e.key, us / steps, e.count / steps))
+        return sorted(rows, key=lambda r: -r[1])
+    except Exception as e:  # noqa: BLE001
+        print(f"profiler failed: {type(e).__name__}: {e}")
+        return []
+
+
 def run(a):
     import torch
     from run_gpu import bench_gpu
@@ -370,10 +399,24 @@ def run(a):
     for name, ms in rows.items():
         print(f"| {name} | {ms:.3f} | " + " | ".join(f"{rows[q] / ms:.2f}" for q in qat_rows)
               + " |")
+    sys.stdout.flush()
+    kernels = {}
+    torch_bf16 = torch_steps(x, w, t, LR, False)["bf16 eager"][0]
+    profiled = [(name, (lambda s=step, x=x, w=w, t=t: s.run(x, w, t, LR)))
+                for name, step, x, w, t in timed]
+    if torch_bf16:
+        profiled.append(("torch bf16 eager", torch_bf16))
+    for name, fn in profiled:
+        kernels[name] = kernel_times(fn)
+        print(f"\nkernels of {name} (torch.profiler, us per step, launches per step):")
+        for kernel, us, count in kernels[name]:
+            print(f"  {us:9.1f}  {count:4.1f}  {kernel[:100]}")
+        print(f"  {sum(r[1] for r in kernels[name]):9.1f}  in all")
     if a.json:
         pathlib.Path(a.json).write_text(json.dumps(
             {"device": dev, "torch": torch.__version__, "shape": [M, K, N], "seed": seed,
-             "ms_per_step": rows, "baseline_errors": errors, "failures": failures}, indent=1))
+             "ms_per_step": rows, "baseline_errors": errors, "failures": failures,
+             "kernels_us_per_step": kernels}, indent=1))
     if failures:
         raise SystemExit(f"quest_step_gpu.py: {failures} checks failed (seed {seed})")
 
