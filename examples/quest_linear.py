@@ -22,6 +22,7 @@ quest-linear-generated.test keeps the two equal.
 """
 
 import argparse
+import decimal
 import pathlib
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -29,21 +30,25 @@ BLOCK = 128  # the Hadamard block
 
 
 def exact(v):
-    """A float literal that parses back to v (shortest repr, exponent form)."""
-    mantissa, exponent = f"{v:.16e}".split("e")
-    digits = repr(float(mantissa))
-    return f"{digits.rstrip('0').rstrip('.') if '.' in digits else digits}e{exponent}"
+    """The shortest literal that parses back to v, in exponent form (e-04)."""
+    mantissa, exponent = f"{decimal.Decimal(repr(v)):e}".split("e")
+    return f"{mantissa}e{int(exponent):+03d}".replace("e+", "e")
 
 
 def step(tokens=64, inputs=256, outputs=128, codes="packed", backward="f32", output_type="f32"):
     if codes not in ("packed", "s8") or {backward, output_type} - {"f32", "bf16"}:
         raise ValueError(f"codes must be packed or s8, backward and output type f32 or bf16: "
                          f"{codes}, {backward}, {output_type}")
-    if inputs % BLOCK or (codes == "packed" and inputs % 2):
+    if min(tokens, inputs, outputs) < 1:
+        raise ValueError(f"shapes must be positive: {tokens} x {inputs} -> {outputs}")
+    if inputs % BLOCK:
         raise ValueError(f"inputs ({inputs}) must be a multiple of the Hadamard block {BLOCK}")
     m, k, n = tokens, inputs, outputs
     count = m * n
-    t = lambda *dims, e="f32": "tensor<" + "x".join(map(str, dims)) + f"x{e}>"  # noqa: E731
+
+    def t(*dims, e="f32"):
+        return "tensor<" + "x".join(map(str, dims)) + f"x{e}>"
+
     x, w, sx, sw = t(m, k), t(n, k), t(m, 1), t(n, 1)
     o = output_type
     y = t(m, n, e=o)
