@@ -16,7 +16,8 @@ quest-linear-generated.test keeps the two equal.
 - `--backward bf16`: the backward matmuls read bf16 tensors, f32
   accumulation: dy is rounded to bf16 where it is computed, and the
   fake-quantized operands are the forward's codes dequantized to bf16
-  (qat.dequantize of qat.quantize is qat.fake_quant's value), so that the
+  (qat.dequantize of qat.quantize is qat.fake_quant's value, but for NaN,
+  which fake_quant keeps and the codes do not), so that the
   contraction kernels load their operands in the compute type. The master
   weight, the loss, the gradients and the update stay f32.
 """
