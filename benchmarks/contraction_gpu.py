@@ -3,8 +3,8 @@
 cuBLAS bf16 and torch._int_mm, at the shapes of run_gpu.py (M = 4096).
 
 usage:
-  contraction_gpu.py emit OUT.mlir                       (here: the qat side)
-  contraction_gpu.py run --artifacts DIR [--json PATH]   (on the GPU machine)
+  contraction_gpu.py emit OUT.mlir [--shapes NxK,...]                  (here)
+  contraction_gpu.py run --artifacts DIR [--shapes NxK,...] [--json PATH]  (GPU)
 
 `emit` writes one module for scripts/gpu/compile.py with, per (N, K):
 - bf16_nt_MxNxK(a: M x K, b: N x K) -> M x N bf16: a b^T as linalg.matmul
@@ -67,9 +67,19 @@ func.func @matmul_s8_{shape}(%a: {a8}, %b: {b8}, %sa: {sa}, %sb: {sb}) -> {y} {{
 """
 
 
-def emit(out):
+def parse_shapes(text):
+    """`N1xK1,N2xK2,...` (M stays 4096); empty: the issue's five shapes."""
+    if not text:
+        return SHAPES
+    try:
+        return [tuple(int(d) for d in s.split("x")) for s in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"contraction_gpu.py: --shapes {text!r} is not NxK[,NxK...]")
+
+
+def emit(out, shapes):
     pathlib.Path(out).write_text(
-        "module {" + "".join(functions(n, k) for n, k in SHAPES) + "}\n")
+        "module {" + "".join(functions(n, k) for n, k in shapes) + "}\n")
 
 
 def run(args):
@@ -97,7 +107,7 @@ def run(args):
         failures += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {name}: max error {worst:.3f} of the bound")
 
-    for n, k in SHAPES:
+    for n, k in parse_shapes(args.shapes):
         flops = 2 * M * n * k
         shape = f"{M}x{n}x{k}"
         a16 = torch.randn(M, k, device="cuda", dtype=torch.bfloat16)
@@ -157,12 +167,14 @@ def main():
     sub = ap.add_subparsers(dest="command", required=True)
     e = sub.add_parser("emit")
     e.add_argument("out")
+    e.add_argument("--shapes", default="", help="NxK,... (M = 4096); default: the five of the issue")
     r = sub.add_parser("run")
     r.add_argument("--artifacts", required=True)
     r.add_argument("--json")
+    r.add_argument("--shapes", default="", help="as given to emit")
     args = ap.parse_args()
     if args.command == "emit":
-        emit(args.out)
+        emit(args.out, parse_shapes(args.shapes))
     else:
         run(args)
 

@@ -24,7 +24,7 @@
 #            machine with both this build (LLVM) and a GPU, JIT-compiled.
 #   The split route, for a GPU machine without LLVM (implies --target cuda):
 #   --compile-only DIR: here, compile each method's step, forward and
-#            sampling functions for --chip (default sm_90) into DIR; with
+#            sampling functions for --chip (default sm_90a) into DIR; with
 #            --full, --methods; no training
 #   --artifacts DIR: there, train with DIR's artifacts (its model and
 #            methods); needs the CUDA toolkit, g++, numpy and matplotlib, not

@@ -295,9 +295,10 @@ def main():
     ap.add_argument("--artifacts", type=pathlib.Path, metavar="DIR",
                     help="--target=cuda on a GPU machine without LLVM: train "
                     "with what --compile-only wrote into DIR (its model)")
-    ap.add_argument("--chip", default="sm_90",
+    ap.add_argument("--chip", default="sm_90a",
                     help="--compile-only: the GPU's architecture "
-                    "(default sm_90: H100, H200)")
+                    "(default sm_90a: H100, H200, with wgmma; sm_90 for PTX "
+                    "that later chips run too)")
     ap.add_argument("--sample-chars", type=int, default=160)
     ap.add_argument("--prompt", default="And God said")
     ap.add_argument("--plot-from", type=pathlib.Path, metavar="JSON",

@@ -46,6 +46,12 @@ matchFullReduction(linalg::LinalgOp op) {
   return std::make_pair(combiners[0], *neutral);
 }
 
+/// Threads a reduction with few parallel iterations is spread over (about
+/// half of what an H100's SMs hold at once), and the fewest elements a
+/// thread sums after the split.
+constexpr int64_t kMinThreads = 65536;
+constexpr int64_t kMinSlice = 16;
+
 namespace {
 
 /// A reduction over several dimensions, e.g. `sum_{i,j} f(x[i,j])`, becomes
@@ -199,22 +205,48 @@ struct GPUParallelizeReductionsPass
     // A 1-D reduction of N elements (and the final reduction above, if it
     // is still long) is split by linalg's own split-reduction into about
     // sqrt(N) strided partials: thread j sums elements j, j + R, j + 2R, ...
+    // A long reduction dimension beside few parallel iterations (the partial
+    // sums above, a column sum) is split too, into slices of consecutive
+    // elements, so that about kMinThreads threads share it rather than each
+    // of a few threads walking a whole column.
     int64_t limit = serialLimit;
     linalg::populateSplitReductionPattern(
         patterns, [limit](linalg::LinalgOp op) {
           linalg::SplitReductionOptions options;
-          if (!matchFullReduction(op) || op.getNumLoops() != 1)
+          if (matchFullReduction(op) && op.getNumLoops() == 1) {
+            int64_t size = op.getStaticLoopRanges()[0];
+            if (ShapedType::isDynamic(size) || size <= limit)
+              return options;
+            // The largest divisor of the size up to sqrt(size): about as
+            // many partials as each partial has elements. (A prime size
+            // stays serial: split-reduction needs a divisor.)
+            for (int64_t ratio = 2; ratio * ratio <= size; ++ratio)
+              if (size % ratio == 0)
+                options.ratio = ratio;
+            options.innerParallel = true;
+            options.index = 0;
             return options;
-          int64_t size = op.getStaticLoopRanges()[0];
-          if (ShapedType::isDynamic(size) || size <= limit)
+          }
+          if (!op.hasPureTensorSemantics() || op.hasDynamicShape() ||
+              op.getNumReductionLoops() != 1 || op.getNumDpsInits() != 1)
             return options;
-          // The largest divisor of the size up to sqrt(size): about as
-          // many partials as each partial has elements. (A prime size stays
-          // serial: split-reduction needs a divisor.)
-          for (int64_t ratio = 2; ratio * ratio <= size; ++ratio)
+          int64_t parallel = 1, size = 0;
+          for (auto [range, iterator] : llvm::zip_equal(
+                   op.getStaticLoopRanges(), op.getIteratorTypesArray()))
+            if (iterator == utils::IteratorType::parallel)
+              parallel *= range;
+            else
+              size = range;
+          if (size <= limit || parallel >= kMinThreads)
+            return options;
+          // Slices of at least kMinSlice elements, as many as the threads
+          // need, dividing the size.
+          int64_t wanted = llvm::divideCeil(kMinThreads, parallel);
+          for (int64_t ratio = 2; ratio <= wanted && size / ratio >= kMinSlice;
+               ++ratio)
             if (size % ratio == 0)
               options.ratio = ratio;
-          options.innerParallel = true;
+          options.innerParallel = false;
           options.index = 0;
           return options;
         });

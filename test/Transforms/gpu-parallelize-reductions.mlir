@@ -111,3 +111,31 @@ func.func @untouched(%small: tensor<4x8xf32>, %dyn: tensor<?xf32>, %x: tensor<64
   } -> tensor<f32>
   return %a, %b, %c : tensor<f32>, tensor<f32>, tensor<f32>
 }
+
+// -----
+
+// A loss over a tall matrix: the partial sums per column would leave 64
+// threads walking 2048 rows each; split-reduction cuts the rows into 128
+// slices of 16 (128 x 64 threads, at most 65536, at least 16 elements
+// each), then the slices and the columns are summed.
+// CHECK-DAG:   #[[IN:.*]] = affine_map<(d0, d1, d2) -> (d0, d2, d1)>
+// CHECK-DAG:   #[[SLICE:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @tall_loss(
+// CHECK:         %[[ROWS:.*]] = tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [128, 16, 64] : tensor<2048x64xf32> into tensor<128x16x64xf32>
+// CHECK:         %[[SLICES:.*]] = linalg.generic {indexing_maps = [#[[IN]], #[[SLICE]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[ROWS]] : tensor<128x16x64xf32>) outs(%{{.*}} : tensor<128x64xf32>)
+// CHECK:         %[[COLUMNS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[SLICES]] : tensor<128x64xf32>) outs(%{{.*}} : tensor<64xf32>)
+// CHECK:         linalg.generic {{.*}} iterator_types = ["reduction"]} ins(%[[COLUMNS]] : tensor<64xf32>) outs(%{{.*}} : tensor<f32>)
+func.func @tall_loss(%y: tensor<2048x64xf32>) -> tensor<f32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<f32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> ()>],
+                         iterator_types = ["reduction", "reduction"]}
+      ins(%y : tensor<2048x64xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %sq = arith.mulf %v, %v : f32
+    %s = arith.addf %acc, %sq : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  return %sum : tensor<f32>
+}

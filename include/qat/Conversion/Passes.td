@@ -370,6 +370,7 @@ def ConvertLinalgContractionsToNVGPU
     "::mlir::LLVM::LLVMDialect",
     "::mlir::NVVM::NVVMDialect",
     "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",

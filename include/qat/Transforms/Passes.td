@@ -53,7 +53,13 @@ def GPUParallelizeReductions : Pass<"qat-gpu-parallelize-reductions",
       - over one dimension of more than `serial-limit` elements (static),
         linalg's split-reduction makes about sqrt(N) strided partials.
       The final reduction, short now, runs in one thread
-      (`qat-gpu-serial-linalg`). The order of the additions changes, as in
+      (`qat-gpu-serial-linalg`).
+    * A reduction over one dimension of more than `serial-limit` elements
+      beside fewer than 65536 parallel iterations (the partial sums above,
+      a column sum of a tall matrix) is split by linalg's split-reduction
+      into slices of consecutive elements (at least 16 each), about 65536
+      threads in all, and a reduction of the slices: otherwise each of a
+      few threads would walk a whole column. The order of the additions changes, as in
       any parallel reduction.
   }];
   let options = [
@@ -61,7 +67,8 @@ def GPUParallelizeReductions : Pass<"qat-gpu-parallelize-reductions",
            "Fewest iterations of the dimension a multi-dimensional "
            "reduction is split along">,
     Option<"serialLimit", "serial-limit", "int64_t", /*default=*/"1024",
-           "1-D reductions of at most this many elements are not split">
+           "Reductions over at most this many elements (a full 1-D one, or "
+           "one dimension beside few parallel iterations) are not split">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",

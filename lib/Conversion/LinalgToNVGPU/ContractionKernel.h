@@ -135,6 +135,9 @@ struct ContractionKernelSpec {
 struct ContractionKernel {
   gpu::GPUFuncOp func;
   int64_t gridX = 0, gridY = 0, blockSize = 0, dynamicSharedBytes = 0;
+  /// gridX counts tiles, of which each CTA computes every gridDim.x-th: the
+  /// host launches min(gridX, multiprocessors) CTAs.
+  bool persistent = false;
 };
 
 /// Whether the wgmma kernel takes `spec` (whatever the chip): A and B

@@ -198,8 +198,17 @@ private:
     return add(mul(stage, stageBytes(spec)),
                operand * kTileM * kLineBytes + box * tiles[operand].boxBytes());
   }
-  /// The parity of the phase that round kTile / stages of a stage completes.
-  Value roundParity(Value kTile, bool flip);
+  /// The parity of the phase that `round` (the CTA's K tiles so far)
+  /// completes on its stage: (round / stages) % 2, flipped for the
+  /// producer's wait for the previous one.
+  Value roundParity(Value round, bool flip);
+  /// Starts the loop over this CTA's tiles (sets m0, n0 and batchIndex for
+  /// the body, where it leaves the builder) and returns the rounds before
+  /// the tile.
+  Value beginTileLoop();
+  /// The consumers' arrival on the empty barrier of round
+  /// `roundPlusStages` - stages (given so, to stay unsigned).
+  void releaseStage(Value roundPlusStages);
   void emitProducer();
   void emitConsumer(Value consumerTid);
   void emitEpilogue(Value acc, Value consumerTid);
@@ -218,9 +227,9 @@ private:
 
 } // namespace
 
-Value ContractionWgmmaBuilder::roundParity(Value kTile, bool flip) {
-  Value round = b.createOrFold<arith::DivUIOp>(kTile, idx(spec.stages));
-  Value parity = bitAnd(round, 1);
+Value ContractionWgmmaBuilder::roundParity(Value round, bool flip) {
+  Value parity =
+      bitAnd(b.createOrFold<arith::DivUIOp>(round, idx(spec.stages)), 1);
   if (flip)
     parity = b.createOrFold<arith::XOrIOp>(parity, idx(1));
   return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, parity, idx(0));
@@ -237,14 +246,16 @@ void ContractionWgmmaBuilder::emitProducer() {
             .getResult(0);
     nvgpu::TmaPrefetchOp::create(b, descriptors[operand], Value());
   }
-  auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1));
   ImplicitLocOpBuilder::InsertionGuard guard(b);
+  Value first = beginTileLoop();
+  auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1));
   b.setInsertionPointToStart(loop.getBody());
   Value kTile = loop.getInductionVar();
-  Value stage = rem(kTile, spec.stages);
+  Value round = add(first, kTile);
+  Value stage = rem(round, spec.stages);
   // The consumers have released this stage's previous round.
   nvgpu::MBarrierTryWaitParityOp::create(
-      b, barriers, roundParity(kTile, /*flip=*/true), idx(kWaitTicks),
+      b, barriers, roundParity(round, /*flip=*/true), idx(kWaitTicks),
       add(stage, spec.stages));
   nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(stageBytes(spec)),
                                           stage, Value());
@@ -281,6 +292,8 @@ void ContractionWgmmaBuilder::emitConsumer(Value consumerTid) {
   // either layout.
   Value lhsStart = add(sharedAddress, mul(warpgroup, kWgmmaM * kLineBytes));
 
+  ImplicitLocOpBuilder::InsertionGuard tileGuard(b);
+  Value first = beginTileLoop();
   Value zero = LLVM::ZeroOp::create(b, accType);
   auto loop =
       scf::ForOp::create(b, idx(0), idx(kTiles), idx(1), ValueRange{zero});
@@ -289,9 +302,10 @@ void ContractionWgmmaBuilder::emitConsumer(Value consumerTid) {
     b.setInsertionPointToStart(loop.getBody());
     Value kTile = loop.getInductionVar();
     Value acc = loop.getRegionIterArgs()[0];
-    Value stage = rem(kTile, spec.stages);
+    Value round = add(first, kTile);
+    Value stage = rem(round, spec.stages);
     nvgpu::MBarrierTryWaitParityOp::create(b, barriers,
-                                           roundParity(kTile, /*flip=*/false),
+                                           roundParity(round, /*flip=*/false),
                                            idx(kWaitTicks), stage);
     // Descriptors: the start address in 16-byte units in bits 0-13.
     Value starts[2] = {i64(shr(add(lhsStart, boxOffset(stage, 0, 0)), 4)),
@@ -327,16 +341,42 @@ void ContractionWgmmaBuilder::emitConsumer(Value consumerTid) {
     {
       ImplicitLocOpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(release.thenBlock());
-      Value previous = rem(add(kTile, spec.stages - 1), spec.stages);
-      nvgpu::MBarrierArriveOp::create(
-          b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
-          add(previous, spec.stages));
+      releaseStage(add(round, spec.stages - 1));
     }
     scf::YieldOp::create(b, ValueRange{acc});
   }
-  // The last group; its stage is never refilled.
+  // The tile's last group; its stage goes back to the producer, which loads
+  // the next tile while this one's results are stored.
   NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  releaseStage(add(first, kTiles - 1 + spec.stages));
   emitEpilogue(loop.getResult(0), consumerTid);
+}
+
+void ContractionWgmmaBuilder::releaseStage(Value roundPlusStages) {
+  nvgpu::MBarrierArriveOp::create(
+      b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
+      add(rem(roundPlusStages, spec.stages), spec.stages));
+}
+
+Value ContractionWgmmaBuilder::beginTileLoop() {
+  // CTA c computes tiles c, c + gridDim.x, ...; `round` counts the K tiles
+  // of this CTA so far, which is what the stages and phases follow.
+  Value pid = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  Value ctas = gpu::GridDimOp::create(b, gpu::Dimension::x);
+  int64_t tilesPerBatch = spec.getGridX();
+  auto loop = scf::ForOp::create(b, pid, idx(tilesPerBatch * spec.batch), ctas,
+                                 ValueRange{idx(0)});
+  b.setInsertionPointToStart(loop.getBody());
+  Value tile = loop.getInductionVar();
+  Value first = loop.getRegionIterArgs()[0];
+  scf::YieldOp::create(b, ValueRange{add(first, kTiles)});
+  b.setInsertionPointToStart(loop.getBody());
+  batchIndex = spec.batch == 1
+                   ? idx(0)
+                   : b.createOrFold<arith::DivUIOp>(tile, idx(tilesPerBatch));
+  computeTileOrigin(spec.batch == 1 ? tile : rem(tile, tilesPerBatch), kTileM,
+                    spec.tileN);
+  return first;
 }
 
 void ContractionWgmmaBuilder::emitEpilogue(Value acc, Value consumerTid) {
@@ -369,9 +409,6 @@ void ContractionWgmmaBuilder::build(gpu::GPUFuncOp func) {
   kTiles = llvm::divideCeil(spec.k, tileK(spec));
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  batchIndex = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x), kTileM,
-                    spec.tileN);
 
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
@@ -486,7 +523,10 @@ mlir::qat::buildContractionWgmmaKernel(OpBuilder &builder, Location loc,
   func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                 b.getI32IntegerAttr(1));
   ContractionWgmmaBuilder(b, spec).build(func);
-  return {func, spec.getGridX(), spec.batch, kThreads, sharedBytes(spec)};
+  ContractionKernel kernel{func, spec.getGridX() * spec.batch, 1, kThreads,
+                           sharedBytes(spec)};
+  kernel.persistent = true;
+  return kernel;
 }
 
 SmallVector<Value>

@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -284,6 +285,21 @@ private:
   std::vector<Entry> kernels;
 };
 
+/// The runtime's `mgpuMultiprocessorCount() -> i32`, declared in the module
+/// of `user` if it is not yet.
+func::FuncOp getMultiprocessorCount(Operation *user) {
+  constexpr StringLiteral kName = "mgpuMultiprocessorCount";
+  auto module = user->getParentOfType<ModuleOp>();
+  if (auto existing = module.lookupSymbol<func::FuncOp>(kName))
+    return existing;
+  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
+  auto func =
+      func::FuncOp::create(builder, module.getLoc(), kName,
+                           builder.getFunctionType({}, builder.getI32Type()));
+  func.setPrivate();
+  return func;
+}
+
 /// contraction (and its epilogue op) -> to_buffer (A, B, init when read, the
 /// epilogue's buffers), memref.alloc (result), gpu.launch_func, to_tensor
 /// (result).
@@ -341,14 +357,25 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
     return arith::ConstantIndexOp::create(rewriter, loc, value);
   };
   Value one = index(1);
+  Value gridX = index(kernel.gridX);
+  if (kernel.persistent) {
+    // One CTA per multiprocessor, asked of the qat CUDA runtime.
+    Value count = func::CallOp::create(rewriter, loc,
+                                       getMultiprocessorCount(op), ValueRange{})
+                      .getResult(0);
+    gridX = arith::MinUIOp::create(
+        rewriter, loc, gridX,
+        arith::IndexCastUIOp::create(rewriter, loc, rewriter.getIndexType(),
+                                     count));
+  }
   Value sharedBytes;
   if (kernel.dynamicSharedBytes)
     sharedBytes = arith::ConstantIntOp::create(
         rewriter, loc, rewriter.getI32Type(), kernel.dynamicSharedBytes);
-  gpu::LaunchFuncOp::create(
-      rewriter, loc, kernel.func,
-      gpu::KernelDim3{index(kernel.gridX), index(kernel.gridY), one},
-      gpu::KernelDim3{index(kernel.blockSize), one, one}, sharedBytes, buffers);
+  gpu::LaunchFuncOp::create(rewriter, loc, kernel.func,
+                            gpu::KernelDim3{gridX, index(kernel.gridY), one},
+                            gpu::KernelDim3{index(kernel.blockSize), one, one},
+                            sharedBytes, buffers);
   // The kernel writes every element of the fresh buffer and nothing else
   // aliases it.
   rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(

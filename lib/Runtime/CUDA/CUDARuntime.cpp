@@ -78,6 +78,8 @@ struct Runtime {
   std::mutex mutex;
   std::atomic<bool> initialized{false};
   CUdevice device = 0;
+  /// Its streaming multiprocessors (mgpuMultiprocessorCount); 0: not asked.
+  std::atomic<int> multiprocessors{0};
   CUcontext context = nullptr;
   CUstream stream = nullptr;
   /// Set by qat_cuda_set_stream: compiled code runs asynchronously on
@@ -713,6 +715,25 @@ void mgpuEventRecord(CUevent event, CUstream stream) {
 void mgpuStreamWaitEvent(CUstream stream, CUevent event) {
   if (stream && event && enter())
     check(cuStreamWaitEvent(stream, event, 0), "cuStreamWaitEvent", "");
+}
+
+/// The streaming multiprocessors of the device: persistent kernels (the
+/// wgmma contraction kernel) launch one CTA per multiprocessor. 1 after an
+/// error, which is pending then.
+int32_t mgpuMultiprocessorCount() {
+  if (!enter())
+    return 1;
+  Runtime &rt = runtime();
+  if (int known = rt.multiprocessors.load(std::memory_order_relaxed))
+    return known;
+  int count = 0;
+  if (check(cuDeviceGetAttribute(
+                &count, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, rt.device),
+            "cuDeviceGetAttribute", "the multiprocessor count") ||
+      count < 1)
+    return 1;
+  rt.multiprocessors.store(count, std::memory_order_relaxed);
+  return count;
 }
 
 /// Host side of nvgpu.tma.create.descriptor (its lowering in

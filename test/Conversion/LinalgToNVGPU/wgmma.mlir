@@ -8,11 +8,15 @@
 // threads. sm_90 (portable PTX) keeps mma.sync.
 
 // A B^T (both K-major): no transpose bits; 300 / 128 and 260 / 256 are not
-// whole tiles, 3 x 2 = 6 large tiles < 120: the 128x128 tile (3 x 3 CTAs).
+// whole tiles, 3 x 2 = 6 large tiles < 120: the 128x128 tile (3 x 3 tiles,
+// as many CTAs up to one per multiprocessor, each looping over tiles).
 // CHECK-LABEL: gpu.module @qat_contraction_300x260x200_bf16_f32_128x128_wgmma
 // CHECK:         gpu.func @qat_contraction_wgmma(%{{.*}}: memref<300x200xbf16>, %{{.*}}: memref<260x200xbf16>, %{{.*}}: memref<300x260xf32>, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) kernel attributes {known_block_size = array<i32: 384, 1, 1>, nvvm.maxntid = array<i32: 384, 1, 1>, nvvm.minctasm = 1 : i32}
 // CHECK:           nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 12>
 // CHECK:           nvvm.setmaxregister  increase 232
+// CHECK:           %[[PID:.*]] = gpu.block_id  x
+// CHECK:           %[[CTAS:.*]] = gpu.grid_dim  x
+// CHECK:           scf.for %{{.*}} = %[[PID]] to %c9 step %[[CTAS]]
 // CHECK:           nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 128, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
 // CHECK:           nvvm.wgmma.wait.group.sync.aligned 1
 // CHECK:           nvgpu.mbarrier.arrive
@@ -26,7 +30,10 @@
 // CHECK:         %[[C:.*]] = memref.alloc() : memref<300x260xf32>
 // CHECK:         %[[DA:.*]] = nvgpu.tma.create.descriptor %{{.*}} box[%c128, %c64]
 // CHECK:         %[[DB:.*]] = nvgpu.tma.create.descriptor %{{.*}} box[%c128{{.*}}, %c64{{.*}}]
-// CHECK:         gpu.launch_func @qat_contraction_300x260x200_bf16_f32_128x128_wgmma::@qat_contraction_wgmma blocks in (%c9, %{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %c197632_i32 args(%[[A]] : memref<300x200xbf16>, %[[B]] : memref<260x200xbf16>, %[[C]] : memref<300x260xf32>, %{{.*}} : !llvm.ptr, %{{.*}} : !llvm.ptr)
+// CHECK:         %[[SMS:.*]] = call @mgpuMultiprocessorCount() : () -> i32
+// CHECK:         %[[SMSX:.*]] = arith.index_castui %[[SMS]] : i32 to index
+// CHECK:         %[[GRID:.*]] = arith.minui %c9{{.*}}, %[[SMSX]] : index
+// CHECK:         gpu.launch_func @qat_contraction_300x260x200_bf16_f32_128x128_wgmma::@qat_contraction_wgmma blocks in (%[[GRID]], %{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %c197632_i32 args(%[[A]] : memref<300x200xbf16>, %[[B]] : memref<260x200xbf16>, %[[C]] : memref<300x260xf32>, %{{.*}} : !llvm.ptr, %{{.*}} : !llvm.ptr)
 
 // SM90-LABEL: gpu.module @qat_contraction_300x260x200_bf16_f32_64x64
 // SM90:         gpu.func @qat_contraction_mma_sync
@@ -65,8 +72,8 @@ func.func @tn(%a: tensor<200x296xbf16>, %b: tensor<200x264xbf16>) -> tensor<296x
 
 // -----
 
-// Batches (a rank-3 box with one batch element, the batch index the grid's
-// y) and the 128x256 tile: 16 x 5 x 2 = 160 >= 120 large tiles, 4 stages of
+// Batches (a rank-3 box with one batch element; the tiles of all batches
+// shared by the persistent CTAs) and the 128x256 tile: 16 x 5 x 2 = 160 >= 120 large tiles, 4 stages of
 // 48 KiB. tf32 for f32 operands with K contiguous in both.
 // CHECK-LABEL: gpu.module @qat_contraction_2x2000x1104x72_f16_f32_128x256_wgmma
 // CHECK:         nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 8>
@@ -74,7 +81,8 @@ func.func @tn(%a: tensor<200x296xbf16>, %b: tensor<200x264xbf16>) -> tensor<296x
 // CHECK:         nvgpu.tma.async.load {{.*}} -> memref<1x128x64xf16, #gpu.address_space<workgroup>>
 // CHECK-COUNT-4: nvgpu.tma.async.load {{.*}} -> memref<1x64x64xf16, #gpu.address_space<workgroup>>
 // CHECK-LABEL: func.func @batch(
-// CHECK:         gpu.launch_func @qat_contraction_2x2000x1104x72_f16_f32_128x256_wgmma::@qat_contraction_wgmma blocks in (%c80, %c2, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %c197632_i32
+// CHECK:         arith.minui %c160{{.*}}, %{{.*}} : index
+// CHECK:         gpu.launch_func @qat_contraction_2x2000x1104x72_f16_f32_128x256_wgmma::@qat_contraction_wgmma blocks in (%{{.*}}, %c1{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %c197632_i32
 // CHECK-LABEL: gpu.module @qat_contraction_100x72x48_tf32_f32_128x128_wgmma
 // CHECK:         nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 128, k = 8>, D[<f32>, <one>], A[<tf32>, <one>, <row>], B[<tf32>, <one>, <col>]
 // CHECK:         nvgpu.tma.async.load {{.*}} -> memref<128x32xf32, #gpu.address_space<workgroup>>
