@@ -136,7 +136,8 @@ struct ContractionKernel {
   gpu::GPUFuncOp func;
   int64_t gridX = 0, gridY = 0, blockSize = 0, dynamicSharedBytes = 0;
   /// gridX counts tiles, of which each CTA computes every gridDim.x-th: the
-  /// host launches min(gridX, multiprocessors) CTAs.
+  /// host launches fewer CTAs than tiles where that pays (one per
+  /// multiprocessor for at most a few tiles each).
   bool persistent = false;
 };
 

@@ -285,6 +285,9 @@ private:
   std::vector<Entry> kernels;
 };
 
+/// Tiles a multiprocessor up to which a persistent kernel loops over them.
+constexpr int64_t kPersistentTilesPerSM = 4;
+
 /// The runtime's `mgpuMultiprocessorCount() -> i32`, declared in the module
 /// of `user` if it is not yet.
 func::FuncOp getMultiprocessorCount(Operation *user) {
@@ -359,14 +362,23 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   Value one = index(1);
   Value gridX = index(kernel.gridX);
   if (kernel.persistent) {
-    // One CTA per multiprocessor, asked of the qat CUDA runtime.
-    Value count = func::CallOp::create(rewriter, loc,
-                                       getMultiprocessorCount(op), ValueRange{})
-                      .getResult(0);
-    gridX = arith::MinUIOp::create(
-        rewriter, loc, gridX,
-        arith::IndexCastUIOp::create(rewriter, loc, rewriter.getIndexType(),
-                                     count));
+    // Up to kPersistentTilesPerSM tiles a multiprocessor (asked of the qat
+    // CUDA runtime), one CTA each loops over them; more tiles get a CTA
+    // each (the loop runs once): CTAs that drift apart over ten or more
+    // tiles each read A and B panels further apart in L2, which cost the
+    // many-tile shapes 6-8% on an H100 (docs/benchmarks.md).
+    Value count = arith::IndexCastUIOp::create(
+        rewriter, loc, rewriter.getIndexType(),
+        func::CallOp::create(rewriter, loc, getMultiprocessorCount(op),
+                             ValueRange{})
+            .getResult(0));
+    Value few = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::ule, gridX,
+        arith::MulIOp::create(rewriter, loc, count,
+                              index(kPersistentTilesPerSM)));
+    gridX = arith::SelectOp::create(
+        rewriter, loc, few,
+        arith::MinUIOp::create(rewriter, loc, gridX, count), gridX);
   }
   Value sharedBytes;
   if (kernel.dynamicSharedBytes)

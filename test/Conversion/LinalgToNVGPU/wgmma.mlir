@@ -8,8 +8,9 @@
 // threads. sm_90 (portable PTX) keeps mma.sync.
 
 // A B^T (both K-major): no transpose bits; 300 / 128 and 260 / 256 are not
-// whole tiles, 3 x 2 = 6 large tiles < 120: the 128x128 tile (3 x 3 tiles,
-// as many CTAs up to one per multiprocessor, each looping over tiles).
+// whole tiles, 3 x 2 = 6 large tiles < 120: the 128x128 tile (3 x 3 tiles;
+// up to 4 tiles a multiprocessor, one CTA a multiprocessor loops over them,
+// else a CTA a tile).
 // CHECK-LABEL: gpu.module @qat_contraction_300x260x200_bf16_f32_128x128_wgmma
 // CHECK:         gpu.func @qat_contraction_wgmma(%{{.*}}: memref<300x200xbf16>, %{{.*}}: memref<260x200xbf16>, %{{.*}}: memref<300x260xf32>, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) kernel attributes {known_block_size = array<i32: 384, 1, 1>, nvvm.maxntid = array<i32: 384, 1, 1>, nvvm.minctasm = 1 : i32}
 // CHECK:           nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 12>
@@ -32,7 +33,10 @@
 // CHECK:         %[[DB:.*]] = nvgpu.tma.create.descriptor %{{.*}} box[%c128{{.*}}, %c64{{.*}}]
 // CHECK:         %[[SMS:.*]] = call @mgpuMultiprocessorCount() : () -> i32
 // CHECK:         %[[SMSX:.*]] = arith.index_castui %[[SMS]] : i32 to index
-// CHECK:         %[[GRID:.*]] = arith.minui %c9{{.*}}, %[[SMSX]] : index
+// CHECK:         %[[MOST:.*]] = arith.muli %[[SMSX]], %c4{{.*}} : index
+// CHECK:         %[[FEW:.*]] = arith.cmpi ule, %c9{{.*}}, %[[MOST]] : index
+// CHECK:         %[[ONE_EACH:.*]] = arith.minui %c9{{.*}}, %[[SMSX]] : index
+// CHECK:         %[[GRID:.*]] = arith.select %[[FEW]], %[[ONE_EACH]], %c9{{.*}} : index
 // CHECK:         gpu.launch_func @qat_contraction_300x260x200_bf16_f32_128x128_wgmma::@qat_contraction_wgmma blocks in (%[[GRID]], %{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %c197632_i32 args(%[[A]] : memref<300x200xbf16>, %[[B]] : memref<260x200xbf16>, %[[C]] : memref<300x260xf32>, %{{.*}} : !llvm.ptr, %{{.*}} : !llvm.ptr)
 
 // SM90-LABEL: gpu.module @qat_contraction_300x260x200_bf16_f32_64x64
@@ -81,7 +85,7 @@ func.func @tn(%a: tensor<200x296xbf16>, %b: tensor<200x264xbf16>) -> tensor<296x
 // CHECK:         nvgpu.tma.async.load {{.*}} -> memref<1x128x64xf16, #gpu.address_space<workgroup>>
 // CHECK-COUNT-4: nvgpu.tma.async.load {{.*}} -> memref<1x64x64xf16, #gpu.address_space<workgroup>>
 // CHECK-LABEL: func.func @batch(
-// CHECK:         arith.minui %c160{{.*}}, %{{.*}} : index
+// CHECK:         arith.select %{{.*}}, %{{.*}}, %c160{{.*}} : index
 // CHECK:         gpu.launch_func @qat_contraction_2x2000x1104x72_f16_f32_128x256_wgmma::@qat_contraction_wgmma blocks in (%{{.*}}, %c1{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %c197632_i32
 // CHECK-LABEL: gpu.module @qat_contraction_100x72x48_tf32_f32_128x128_wgmma
 // CHECK:         nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 128, k = 8>, D[<f32>, <one>], A[<tf32>, <one>, <row>], B[<tf32>, <one>, <col>]
