@@ -37,15 +37,12 @@ def model_layers(model):
 
 def all_layers(models, default_packed):
     """Every (method, bits, M, N, K, packed) that check_layers.py and
-    train.py use; default_packed(bits) for the trained QuEST layers, whose
-    first layer the layer benchmark of train.py also runs packed."""
+    train.py use; default_packed(bits) for the trained QuEST layers."""
     cases = list(CHECK_CASES)
     for model in models:
         for method, bits in TRAIN_METHODS:
             cases += [(method, bits, m, n, k, default_packed(bits))
                       for m, n, k in model_layers(model)]
-        m, n, k = model_layers(model)[0]
-        cases.append(("quest", 4, m, n, k, True))
     return list(dict.fromkeys(cases))
 
 

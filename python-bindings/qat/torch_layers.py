@@ -2,18 +2,21 @@
 
 `QATLinear(in_features, out_features, method="quest" | "stableqat", bits=4)`
 is a drop-in replacement for a bias-free `torch.nn.Linear` whose forward and
-backward call functions that qat compiled ahead of time
-(python-bindings/qat/torch_mlir.py says which parts run in qat kernels and
-which in PyTorch). Activations are bf16, the weight (and StableQAT's step)
-are f32 parameters, the output is bf16.
+backward are each one function that qat compiled ahead of time, the float
+GEMMs included (python-bindings/qat/torch_mlir.py says what each computes).
+Activations are bf16, the weight (and StableQAT's step) are f32 parameters,
+the output is bf16.
 
-A layer has one compiled artifact per (in, out, method, bits, device), whose
-rows (tokens, M) are dynamic: every batch and sequence length calls the same
-functions. It lives in `<artifacts>/<name>/` with `module.o` and
-`manifest.json` (scripts/gpu/compile.py). Where `build/bin/qat-opt` exists
-a missing artifact is compiled on first use; on the GPU machine (no LLVM)
-the artifacts must have been compiled beforehand (examples/torch/build.py)
-and carried there; they are linked with the qat CUDA runtime on first use
+A layer has one compiled artifact per (in, out, method, bits, rows, device):
+qat's tensor-core contraction kernels take static shapes only. With
+`dynamic_rows=True` one artifact serves every number of rows (tokens, M)
+and the float GEMMs run in torch (cuBLAS). An artifact lives in
+`<artifacts>/<name>/` with `module.o` and `manifest.json`
+(scripts/gpu/compile.py). Where `build/bin/qat-opt` exists a missing
+artifact is compiled on first use (for sm_90a on Hopper, see
+torch_mlir.chip_for_capability); on the GPU machine (no LLVM) the artifacts
+must have been compiled beforehand (examples/torch/build.py) and carried
+there; they are linked with the qat CUDA runtime on first use
 (scripts/gpu/link.sh).
 
 GPU calls are zero-copy and asynchronous: arguments are the tensors' device

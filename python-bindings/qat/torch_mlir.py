@@ -4,23 +4,28 @@ calls from PyTorch, one module per layer shape (qat shapes are static).
 Pure Python (no numpy, no torch), so that it runs where qat-opt is (to
 compile) as well as on the GPU machine (to name the artifacts).
 
-What runs in qat kernels and what in PyTorch (cuBLAS):
+With M input rows, a layer's module computes everything but the bias: the
+float GEMMs are linalg.matmul (bf16 operands, f32 accumulation), which
+qat-to-nvptx puts on its tensor-core contraction kernels.
 
 QuEST (W{b}A{b}, Hadamard 128, rms_gaussian scale, centered grid, trust):
-  forward    qat:   x_h = x H, w_h = w H; per-row steps; codes (two per
-                    byte if `packed`); y = qat.matmul(codes) on the tensor
-                    cores (s4 if packed, else s8) with
-                    the dequantizing epilogue; also the dequantized operands
-                    x^ = Q(x_h), w^ = Q(w_h) in bf16 for the backward GEMMs.
-  backward   torch: g_x = dy w^, g_w = dy^T x^ (bf16 GEMMs, g_w in f32).
-             qat:   dx = (g_x * mask_x) H, dw = (g_w * mask_w) H, the trust
-                    masks recomputed from x and w (not stored).
+  forward     x_h = x H, w_h = w H; per-row steps; codes (two per byte if
+              `packed`); y = qat.matmul(codes) on the integer tensor cores
+              with the dequantizing epilogue; also the dequantized operands
+              x^ = Q(x_h), w^ = Q(w_h) in bf16 for the backward GEMMs.
+  backward    g_x = dy w^ (bf16), g_w = dy^T x^ (f32); dx = (g_x * mask_x) H,
+              dw = (g_w * mask_w) H, the trust masks recomputed from x and w.
+  backward_w  g_w and dw only.
 StableQAT (W{b}, learned per-row step, signed grid, Fourier estimator):
-  forward    qat:   w^ = s * clamp(round(w / s), qn, qp) in bf16.
-             torch: y = x w^T.
-  backward   torch: dx = dy w^, g_w = dy^T x (f32).
-             qat:   dw = g_w * [qn <= w/s <= qp] (1 - S)/(1 + S) and the LSQ
-                    step gradient ds, one fused kernel.
+  forward     w^ = s * clamp(round(w / s), qn, qp) in bf16; y = x w^T.
+  backward    dx = dy w^, g_w = dy^T x (f32); dw = g_w * [qn <= w/s <= qp]
+              (1 - S)/(1 + S) and the LSQ step gradient ds, one fused kernel.
+  backward_w  g_w, dw and ds only.
+
+M None (dynamic rows, one artifact for any number of rows): the contraction
+kernels take static shapes only, so these modules leave the GEMMs to the
+caller (torch_layers.torch_gemms runs them in torch): QuEST's backward takes
+g_x and g_w, StableQAT's forward returns w^ and its backward takes g_w.
 
 compile_artifact() compiles a module where qat-opt and LLVM are: for the
 GPU into module.o + manifest.json (scripts/gpu/compile.py), to be linked on
