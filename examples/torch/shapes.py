@@ -14,6 +14,10 @@ CHECK_CASES = [
     ("quest", 8, 136, 256, 256, False),
     ("stableqat", 2, 200, 320, 512, False),
     ("stableqat", 4, 256, 192, 384, False),
+    # Odd rows, columns and (StableQAT) features: the GEMMs' edge tiles and
+    # rows that are not a multiple of 16 bytes.
+    ("quest", 4, 37, 41, 256, False),
+    ("stableqat", 4, 5, 7, 33, False),
     # The first layer of train.py's default model, at full size.
     ("quest", 4, 8192, 4096, 2048, False),
     ("quest", 4, 8192, 4096, 2048, True),

@@ -10,8 +10,9 @@
 #        scripts/gpu/linear.sh [CARRY] [-- ARGS]   on the GPU machine (ARGS go
 #                                                  to layer_bench.py)
 # CARRY defaults to .device-carry/linear; QAT_CHIP (default sm_90a) is the
-# chip prepare compiles for; results go to $OUT when set; $PYTHON is the
-# interpreter with torch on the GPU machine.
+# chip prepare compiles for; results go to $OUT when set; SEED replays
+# check_layers.py's random data; TORCH_COMPILE=0 leaves torch.compile out;
+# $PYTHON is the interpreter with torch on the GPU machine.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 chip=${QAT_CHIP:-sm_90a}
@@ -28,15 +29,22 @@ if [ "${1:-}" = prepare ]; then
   exit 0
 fi
 
-carry=$(cd "${1:-$root/.device-carry/linear}" && pwd)
-shift $(( $# > 0 ? 1 : 0 ))
+carry=$root/.device-carry/linear
+if [ $# -gt 0 ] && [ "$1" != -- ]; then carry=$1; shift; fi
 [ "${1:-}" = -- ] && shift
+carry=$(cd "$carry" && pwd) || exit 1
 out=${OUT:-$(mktemp -d)}
+mkdir -p "$out"
 export QAT_TORCH_ARTIFACTS="$carry/torch"
 status=0
-"$py" "$root/examples/torch/check_layers.py" --dynamic-rows | tee "$out/linear-check.txt"
+seed=${SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+echo "check_layers.py --seed $seed (SEED=$seed replays it)" | tee "$out/linear-check.txt"
+"$py" "$root/examples/torch/check_layers.py" --dynamic-rows --seed "$seed" \
+  | tee -a "$out/linear-check.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-"$py" "$root/examples/torch/layer_bench.py" --compile --json "$out/linear.json" "$@" \
+compile=--compile
+[ "${TORCH_COMPILE:-1}" = 0 ] && compile=
+"$py" "$root/examples/torch/layer_bench.py" $compile --json "$out/linear.json" "$@" \
   | tee "$out/linear.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 exit $status
