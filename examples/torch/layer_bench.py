@@ -20,7 +20,8 @@ Times: `gpu_ms` is the GPU time per forward + backward with the host's launch
 overhead hidden (benchmarks/run_gpu.py's bench_gpu: the calls are queued
 behind a sleep kernel; median of 5 x 20); `ms` the time per iteration of
 back-to-back iterations with the host included (CUDA events around 20,
-median of 5), what a training loop sees when the host is the bottleneck.
+median of 5), what a training loop sees when the host is the bottleneck;
+`gemm_tflops` counts the three GEMMs' 6 M N K flops over `gpu_ms`.
 Before timing, the qat layers' outputs and gradients are compared with the
 dynamic-rows layer's (the same math, GEMMs in cuBLAS): relative errors go
 into the JSON (`agree`), over 2e-2 fails the run.
@@ -170,7 +171,9 @@ def bench_shape(m, k, n, where="cuda", compile_bf16=False, failed=None):
             print(f"  {name:24s} failed: {e}", flush=True)
             failed.append(f"{shape} {name}: {e}")
             continue
-        row = {"variant": name, "gpu_ms": gpu_ms, "ms": ms}
+        # The three GEMMs of forward + backward, 2 m n k each.
+        row = {"variant": name, "gpu_ms": gpu_ms, "ms": ms,
+               "gemm_tflops": 6 * m * n * k / (gpu_ms * 1e9)}
         if isinstance(layer, QATLinear) and not layer.dynamic_rows:
             reference = QATLinear(k, n, method=layer.method, bits=layer.bits,
                                   device=where, dynamic_rows=True)
@@ -186,7 +189,8 @@ def bench_shape(m, k, n, where="cuda", compile_bf16=False, failed=None):
         agree = (" agree " + " ".join(f"{k} {v:.1e}" for k, v in row["agree"].items())
                  if "agree" in row else "")
         print(f"  {row['variant']:24s} gpu {row['gpu_ms']:8.3f} ms {row['gpu_vs_bf16']:6.2f}x"
-              f"   iter {row['ms']:8.3f} ms {row['vs_bf16']:6.2f}x{agree}", flush=True)
+              f" {row['gemm_tflops']:6.1f} TFLOP/s   iter {row['ms']:8.3f} ms"
+              f" {row['vs_bf16']:6.2f}x{agree}", flush=True)
     if where == "cuda":
         torch.cuda.empty_cache()
     return rows

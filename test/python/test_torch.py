@@ -198,3 +198,24 @@ def test_results_taken_over(check_layers, artifacts, rng):
         forward(big, w)
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grown < 50 * 1024, f"grew by {grown} KiB"
+
+
+def test_layer_bench_smoke(check_layers, artifacts):
+    """examples/torch/layer_bench.py (the GPU layer benchmark) runs every
+    variant on the CPU, and its qat layers agree with their dynamic-rows
+    twins (GEMMs in torch)."""
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        import layer_bench
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    failed = []
+    rows = layer_bench.bench_shape(37, 256, 41, "cpu", failed=failed)
+    assert not failed, failed
+    assert [r["variant"] for r in rows] == [
+        "bf16", "bf16 autocast", "qat quest W4A4", "qat quest W4A4 dyn", "qat stableqat W4",
+        "qat stableqat W4 dyn", "torch quest W4A4"]
+    for row in rows:
+        assert row["ms"] > 0 and row["gpu_vs_bf16"] > 0
+        if "agree" in row:
+            assert max(row["agree"].values()) <= layer_bench.AGREE_TOLERANCE, row
