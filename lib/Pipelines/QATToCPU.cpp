@@ -81,6 +81,13 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertVectorToLLVMPass(toLLVM));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  // bf16 arithmetic in f32, rounded to bf16 after each operation: the same
+  // results (f32 holds more than twice bf16's precision), without the
+  // compiler-rt helpers that LLVM's promotion of bf16 operations calls.
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = {"bf16"};
+  emulate.targetTypeStr = "f32";
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
   // bf16 conversions as integer arithmetic (round to nearest even, NaN kept):
   // the same bits on every CPU, and objects need no compiler-rt helper
   // (__truncsfbf2) that the host's libgcc may lack.

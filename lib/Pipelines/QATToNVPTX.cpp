@@ -61,6 +61,7 @@ void mlir::qat::buildQATToNVPTXPipeline(
   ConvertLinalgContractionsToNVGPUOptions contractions;
   contractions.precision = options.contractionPrecision;
   contractions.fuseEpilogues = options.fuseEpilogues;
+  contractions.chip = options.chip;
   pm.addPass(createConvertLinalgContractionsToNVGPU(contractions));
   // What the row kernels do not cover (long rows, f64, sub-byte code
   // types, ...) takes the generic route: linalg, then kernels below. It runs

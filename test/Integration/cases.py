@@ -954,6 +954,29 @@ def contraction_cases():
                          a_form="km"),
         contraction_case("f32_tB_1024x512x128", 1024, 512, 128, "f32", "f32", "f32",
                          b_form="nk"),
+    ] + wgmma_contraction_cases()
+
+
+def wgmma_contraction_cases():
+    """Cases the sm_90a wgmma kernel takes (operands of the compute type whose
+    contiguous dimension is a multiple of 16 bytes; f32 only with K
+    contiguous in both): each of the four layouts of A and B (K-major or
+    MN-major each), tf32, a batch, an init with a transposed result, K not a
+    multiple of the 64-element K tile, M and N not multiples of the 128-row
+    tiles, and the 128x256 tile (at least 120 of them)."""
+    return [
+        contraction_case("wg_bf16_tB_300x260x200", 300, 260, 200, "bf16", "bf16", "f32",
+                         b_form="nk"),
+        contraction_case("wg_bf16_300x264x200", 300, 264, 200, "bf16", "bf16", "bf16"),
+        contraction_case("wg_bf16_tA_296x136x1000", 296, 136, 1000, "bf16", "bf16", "f32",
+                         a_form="km"),
+        contraction_case("wg_bf16_tAB_136x100x72", 136, 100, 72, "bf16", "bf16", "f32",
+                         a_form="km", b_form="nk"),
+        contraction_case("wg_f16_batch3_65x72x80", 65, 72, 80, "f16", "f16", "f16", batch=3),
+        contraction_case("wg_tf32_tB_67x45x100", 67, 45, 100, "f32", "f32", "f32", b_form="nk"),
+        contraction_case("wg_bf16_acc_tBC_129x31x64", 129, 31, 64, "bf16", "bf16", "f32",
+                         b_form="nk", out_form="nm", accumulate=True),
+        contraction_case("wg_bf16_1920x2056x24", 1920, 2056, 24, "bf16", "bf16", "f32"),
     ]
 
 
@@ -1190,6 +1213,11 @@ def epilogue_cases():
         epilogue_case("bias_tanh_f16_1030x1800x24", 1030, 1800, 24, "f16", "f16", "bias_tanh"),
         epilogue_case("causal_batch2_f32_tB_70x70x40", 70, 70, 40, "f32", "f32", "causal",
                       batch=2, b_form="nk"),
+        # The wgmma kernel's (sm_90a) epilogue.
+        epilogue_case("wg_bias_gelu_bf16_tB_67x45x104", 67, 45, 104, "bf16", "bf16",
+                      "bias_gelu", b_form="nk"),
+        epilogue_case("wg_residual_relu_batch3_33x72x80", 33, 72, 80, "bf16", "f32",
+                      "residual_relu", batch=3),
     ]
 
 

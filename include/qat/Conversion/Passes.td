@@ -306,6 +306,21 @@ def ConvertLinalgContractionsToNVGPU
     32x32), so that small products still spread over many SMs. The batch
     dimension is the grid's y.
 
+    Hopper (`chip=sm_90a`; `qat-to-nvptx` passes its chip): a contraction
+    whose operands TMA can load takes the warpgroup-MMA kernel instead
+    (`LinalgToNVGPU/ContractionWgmma.cpp`): TMA loads into 128-byte swizzled
+    shared memory, an mbarrier pipeline from a producer warpgroup to two
+    consumer warpgroups running `wgmma.mma_async` (m64n256 or m64n128, f32
+    accumulators), the same epilogue. It takes bf16 and f16 operands with K
+    contiguous or with M (N) contiguous (the wgmma transpose bits), and f32
+    ones as tf32 with K contiguous in both; the contiguous dimension must be
+    a multiple of 16 bytes (TMA's row strides). Operands of another type
+    than the compute type (f32 with `precision=bf16`, mixed types) are first
+    converted by an elementwise kernel of their own. Tiles: 128x256 when
+    that gives at least 120 CTAs, otherwise 128x128; 4 or 6 stages. Other
+    chips, and what TMA cannot load (tf32 with a transposed operand, rows of
+    an odd number of 16-byte units), keep mma.sync.
+
     Ops that are left alone (they keep the plain parallel-loop kernel):
     integer and f64 contractions, dynamic shapes, more than one M, N, K or
     batch dimension, bodies that are not a multiply-accumulate, f32 inputs
@@ -346,15 +361,22 @@ def ConvertLinalgContractionsToNVGPU
                         "no tensor cores: exact f32 in the plain kernels"))}]>,
     Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
            "Apply an elementwise consumer of the result in the kernel's "
-           "epilogue">
+           "epilogue">,
+    Option<"chip", "chip", "std::string", /*default=*/"",
+           "Target chip: sm_90a gives the contractions that the wgmma "
+           "kernel takes to it; any other (or none) keeps mma.sync">
   ];
   let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::NVVM::NVVMDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::nvgpu::NVGPUDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
     "::mlir::vector::VectorDialect"
   ];
 }

@@ -82,6 +82,14 @@ struct ContractionEpilogue {
 /// ContractionKernelSpec::chooseTiles).
 constexpr int64_t kMinLargeTileCTAs = 120;
 
+/// The tensor-core instruction of a kernel.
+enum class ContractionStrategy {
+  /// ldmatrix + mma.sync, operands staged through registers (sm_80+).
+  MmaSync,
+  /// TMA + wgmma.mma_async, warp-specialized (sm_90a).
+  Wgmma,
+};
+
 /// Everything a kernel depends on; contractions with equal specs share one
 /// kernel.
 struct ContractionKernelSpec {
@@ -94,16 +102,22 @@ struct ContractionKernelSpec {
   Type computeType;
   /// Applied to each element before the store; none: the result is stored.
   std::optional<ContractionEpilogue> epilogue;
-  /// CTA tile and its grid of warps.
-  int64_t tileM = 128, tileN = 128, warpsM = 2, warpsN = 4;
+  ContractionStrategy strategy = ContractionStrategy::MmaSync;
+  /// CTA tile and its grid of warps (mma.sync); wgmma: the tile, two
+  /// consumer warpgroups of 64 rows each, and the pipeline's stages.
+  int64_t tileM = 128, tileN = 128, warpsM = 2, warpsN = 4, stages = 0;
 
-  /// The tile heuristic: 128x128 CTA tiles on 8 warps (64x32 warp tiles)
-  /// when the problem has at least kMinLargeTileCTAs of them, which is
-  /// about one per SM of an H100 (132), so that the large tile's better
-  /// reuse of shared memory does not leave SMs idle; otherwise 64x64 tiles
-  /// on 4 warps (32x32 warp tiles), four times as many CTAs.
+  /// The tile heuristic. mma.sync: 128x128 CTA tiles on 8 warps (64x32
+  /// warp tiles) when the problem has at least kMinLargeTileCTAs of them,
+  /// which is about one per SM of an H100 (132), so that the large tile's
+  /// better reuse of shared memory does not leave SMs idle; otherwise 64x64
+  /// tiles on 4 warps (32x32 warp tiles), four times as many CTAs. wgmma:
+  /// 128x256 tiles under the same condition, otherwise 128x128 (see
+  /// ContractionWgmma.cpp).
   void chooseTiles();
-  int64_t getThreads() const { return warpsM * warpsN * 32; }
+  int64_t getThreads() const {
+    return strategy == ContractionStrategy::Wgmma ? 384 : warpsM * warpsN * 32;
+  }
   int64_t getGridX() const {
     return llvm::divideCeil(m, tileM) * llvm::divideCeil(n, tileN);
   }
@@ -115,11 +129,19 @@ struct ContractionKernelSpec {
 };
 
 /// A kernel and how to launch it: a grid of gridX x gridY blocks of
-/// blockSize threads, with static shared memory only.
+/// blockSize threads with dynamicSharedBytes of dynamic shared memory; a
+/// wgmma kernel also takes the TMA descriptors of A and B
+/// (buildContractionTensorMaps) after its other arguments.
 struct ContractionKernel {
   gpu::GPUFuncOp func;
-  int64_t gridX = 0, gridY = 0, blockSize = 0;
+  int64_t gridX = 0, gridY = 0, blockSize = 0, dynamicSharedBytes = 0;
 };
+
+/// Whether the wgmma kernel takes `spec` (whatever the chip): A and B
+/// already of the compute type (TMA moves bytes, it does not convert), bf16
+/// or f16 in either layout, f32 (tf32) only with K contiguous in both, the
+/// contiguous dimension being M, N or K with rows of a multiple of 16 bytes.
+bool canUseWgmma(const ContractionKernelSpec &spec);
 
 /// Builds the mma.sync kernel for `spec` as a `gpu.func` named
 /// `qat_contraction_mma_sync` inside `module`, together with its
@@ -130,6 +152,23 @@ ContractionKernel
 buildContractionMmaSyncKernel(OpBuilder &builder, Location loc,
                               gpu::GPUModuleOp module,
                               const ContractionKernelSpec &spec);
+
+/// The tiles and stages of the wgmma kernel for `spec`.
+void chooseWgmmaTiles(ContractionKernelSpec &spec);
+
+/// Builds the wgmma kernel for `spec` (strategy Wgmma) as a `gpu.func` named
+/// `qat_contraction_wgmma` inside `module`, with the arguments of the
+/// mma.sync kernel followed by the TMA descriptors of A and B.
+ContractionKernel
+buildContractionWgmmaKernel(OpBuilder &builder, Location loc,
+                            gpu::GPUModuleOp module,
+                            const ContractionKernelSpec &spec);
+
+/// Host side: the TMA descriptors of the buffers `lhs` and `rhs` of a wgmma
+/// kernel for `spec`, as its `!llvm.ptr` arguments.
+SmallVector<Value> buildContractionTensorMaps(OpBuilder &builder, Location loc,
+                                              const ContractionKernelSpec &spec,
+                                              Value lhs, Value rhs);
 
 /// The elementwise consumer of `contraction` that its kernel can apply in its
 /// epilogue, formed into one linalg.generic (named ops generalized, chains of

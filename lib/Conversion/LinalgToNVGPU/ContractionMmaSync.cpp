@@ -49,68 +49,19 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ContractionKernel.h"
+#include "ContractionKernelBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
-#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 using namespace mlir::qat;
-
-//===----------------------------------------------------------------------===//
-// ContractionKernelSpec
-//===----------------------------------------------------------------------===//
-
-void ContractionKernelSpec::chooseTiles() {
-  int64_t largeCTAs =
-      llvm::divideCeil(m, 128) * llvm::divideCeil(n, 128) * batch;
-  if (largeCTAs >= kMinLargeTileCTAs) {
-    tileM = tileN = 128;
-    warpsM = 2;
-    warpsN = 4;
-  } else {
-    tileM = tileN = 64;
-    warpsM = warpsN = 2;
-  }
-}
-
-std::string ContractionKernelSpec::getName() const {
-  std::string name;
-  llvm::raw_string_ostream os(name);
-  os << "qat_contraction_";
-  if (batch != 1)
-    os << batch << "x";
-  os << m << "x" << n << "x" << k << "_"
-     << (computeType.isF32() ? std::string("tf32")
-                             : [&] {
-                                 std::string type;
-                                 llvm::raw_string_ostream ts(type);
-                                 ts << computeType;
-                                 return type;
-                               }())
-     << "_" << out.elementType << "_" << tileM << "x" << tileN;
-  if (epilogue)
-    os << "_epilogue";
-  return name;
-}
-
-bool ContractionKernelSpec::operator==(
-    const ContractionKernelSpec &other) const {
-  return batch == other.batch && m == other.m && n == other.n && k == other.k &&
-         lhs == other.lhs && rhs == other.rhs && out == other.out &&
-         accumulate == other.accumulate && computeType == other.computeType &&
-         epilogue == other.epilogue && tileM == other.tileM &&
-         tileN == other.tileN && warpsM == other.warpsM &&
-         warpsN == other.warpsN;
-}
 
 //===----------------------------------------------------------------------===//
 // Kernel builder
@@ -128,13 +79,12 @@ constexpr int64_t kMmaKBytes = 32;
 constexpr int64_t kChunkBytes = 16;
 constexpr int64_t kChunksPerRow = kRowBytes / kChunkBytes;
 constexpr int64_t kStages = 2;
-constexpr int64_t kRasterGroupM = 8;
 
-class ContractionKernelBuilder {
+class ContractionKernelBuilder : ContractionKernelBuilderBase {
 public:
   ContractionKernelBuilder(ImplicitLocOpBuilder &b,
                            const ContractionKernelSpec &spec)
-      : b(b), spec(spec),
+      : ContractionKernelBuilderBase(b, spec),
         elementBytes(spec.computeType.getIntOrFloatBitWidth() / 8),
         rowElements(kRowBytes / elementBytes),
         chunkElements(kChunkBytes / elementBytes), threads(spec.getThreads()),
@@ -159,64 +109,6 @@ private:
     Value value; // of the compute type
   };
 
-  Value idx(int64_t value) {
-    Value &constant = indexConstants[value];
-    if (!constant) {
-      OpBuilder atEntry = OpBuilder::atBlockBegin(entry);
-      constant = arith::ConstantIndexOp::create(atEntry, b.getLoc(), value);
-    }
-    return constant;
-  }
-  Value add(Value x, Value y) { return b.createOrFold<arith::AddIOp>(x, y); }
-  Value add(Value x, int64_t y) { return y ? add(x, idx(y)) : x; }
-  Value mul(Value x, int64_t y) {
-    return b.createOrFold<arith::MulIOp>(x, idx(y));
-  }
-  Value shr(Value x, int64_t y) {
-    return y ? b.createOrFold<arith::ShRUIOp>(x, idx(y)) : x;
-  }
-  Value shl(Value x, int64_t y) {
-    return y ? b.createOrFold<arith::ShLIOp>(x, idx(y)) : x;
-  }
-  Value bitAnd(Value x, int64_t y) {
-    return b.createOrFold<arith::AndIOp>(x, idx(y));
-  }
-  Value ult(Value x, int64_t y) {
-    return b.createOrFold<arith::CmpIOp>(arith::CmpIPredicate::ult, x, idx(y));
-  }
-  Value both(Value x, Value y) {
-    if (!x || !y)
-      return x ? x : y;
-    return arith::AndIOp::create(b, x, y);
-  }
-  /// `value` (a scalar or a vector) with elements of type `to`.
-  Value convert(Value value, Type to) {
-    Type from = getElementTypeOrSelf(value.getType());
-    if (from == to)
-      return value;
-    Type type = to, f32 = b.getF32Type();
-    if (auto vector = dyn_cast<VectorType>(value.getType())) {
-      type = vector.clone(to);
-      f32 = vector.clone(f32);
-    }
-    if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
-      return arith::ExtFOp::create(b, type, value);
-    if (from.getIntOrFloatBitWidth() > to.getIntOrFloatBitWidth())
-      return arith::TruncFOp::create(b, type, value);
-    // f16 <-> bf16: through f32, exact on the way up.
-    return arith::TruncFOp::create(b, type,
-                                   arith::ExtFOp::create(b, f32, value));
-  }
-  /// Indices into `operand`'s buffer of (batch, row, col).
-  SmallVector<Value> indices(const ContractionOperand &operand, Value row,
-                             Value col) {
-    SmallVector<Value> result(operand.shape.size());
-    if (operand.batchDim >= 0)
-      result[operand.batchDim] = batchIndex;
-    result[operand.rowDim] = row;
-    result[operand.colDim] = col;
-    return result;
-  }
   /// Element offset of (row, chunk) in a stage's operand tile, swizzled.
   Value swizzledChunk(Value row, Value chunk) {
     // Rows are 64 bytes: eight consecutive rows cover 512 bytes, i.e. every
@@ -230,52 +122,17 @@ private:
     return add(mul(stage, stageElements), operand * spec.tileM * rowElements);
   }
 
-  void computeTileOrigin();
   SmallVector<StagedElement> loadTile(Value kTile);
   void storeTile(ArrayRef<StagedElement> elements, Value stage);
   void multiplyTile(Value stage, MutableArrayRef<Value> accumulators);
   void emitEpilogue(ArrayRef<Value> accumulators);
-  /// The epilogue's body applied to `element` (of the contraction's result
-  /// type) at (row, col); `element` itself without an epilogue.
-  Value applyEpilogue(Value element, Value row, Value col);
 
-  ImplicitLocOpBuilder &b;
-  const ContractionKernelSpec &spec;
   const int64_t elementBytes, rowElements, chunkElements, threads;
   const int64_t warpTileM, warpTileN, mmaTilesM, mmaTilesN, stageElements;
-  Block *entry = nullptr;
-  DenseMap<int64_t, Value> indexConstants;
-  Value lhs, rhs, init, result, shared;
-  /// The epilogue's buffers, one per EpilogueOperand::Kind::Buffer operand.
-  SmallVector<Value> epilogueBuffers;
-  /// The constants the epilogue's body takes from outside, cloned at entry.
-  IRMapping epilogueConstants;
-  Value tid, lane, warpM, warpN, m0, n0, batchIndex;
+  Value shared, tid, lane, warpM, warpN;
 };
 
 } // namespace
-
-void ContractionKernelBuilder::computeTileOrigin() {
-  Value pid = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  int64_t tilesM = llvm::divideCeil(spec.m, spec.tileM);
-  int64_t tilesN = llvm::divideCeil(spec.n, spec.tileN);
-  int64_t groupM = std::min(kRasterGroupM, tilesM);
-  Value perGroup = idx(groupM * tilesN);
-  Value group = b.createOrFold<arith::DivUIOp>(pid, perGroup);
-  Value firstM = mul(group, groupM);
-  // The last group of tile rows may be shorter.
-  Value groupSize =
-      tilesM % groupM == 0
-          ? idx(groupM)
-          : b.createOrFold<arith::MinUIOp>(
-                b.createOrFold<arith::SubIOp>(idx(tilesM), firstM),
-                idx(groupM));
-  Value inGroup = b.createOrFold<arith::RemUIOp>(pid, perGroup);
-  Value pidM = add(firstM, b.createOrFold<arith::RemUIOp>(inGroup, groupSize));
-  Value pidN = b.createOrFold<arith::DivUIOp>(inGroup, groupSize);
-  m0 = mul(pidM, spec.tileM);
-  n0 = mul(pidN, spec.tileN);
-}
 
 SmallVector<ContractionKernelBuilder::StagedElement>
 ContractionKernelBuilder::loadTile(Value kTile) {
@@ -441,58 +298,11 @@ void ContractionKernelBuilder::multiplyTile(
   }
 }
 
-Value ContractionKernelBuilder::applyEpilogue(Value element, Value row,
-                                              Value col) {
-  if (!spec.epilogue)
-    return element;
-  Block &body = spec.epilogue->body->front();
-  IRMapping mapping = epilogueConstants;
-  auto buffer = epilogueBuffers.begin();
-  for (auto [operand, argument] :
-       llvm::zip_equal(spec.epilogue->operands, body.getArguments())) {
-    switch (operand.kind) {
-    case EpilogueOperand::Kind::Result:
-      mapping.map(argument, element);
-      break;
-    case EpilogueOperand::Kind::Buffer: {
-      SmallVector<Value> at;
-      for (EpilogueOperand::Role role : operand.roles)
-        at.push_back(role == EpilogueOperand::Role::Batch ? batchIndex
-                     : role == EpilogueOperand::Role::Row ? row
-                                                          : col);
-      mapping.map(argument, memref::LoadOp::create(b, *buffer++, at));
-      break;
-    }
-    case EpilogueOperand::Kind::Unused:
-      break;
-    }
-  }
-  for (Operation &op : body.without_terminator()) {
-    if (auto index = dyn_cast<linalg::IndexOp>(op)) {
-      // The op's loops are the result's dimensions.
-      int64_t dim = index.getDim();
-      mapping.map(index.getResult(), dim == spec.out.batchDim ? batchIndex
-                                     : dim == spec.out.rowDim ? row
-                                                              : col);
-      continue;
-    }
-    b.clone(op, mapping);
-  }
-  return mapping.lookup(body.getTerminator()->getOperand(0));
-}
-
 void ContractionKernelBuilder::emitEpilogue(ArrayRef<Value> accumulators) {
-  Type resultType =
-      spec.epilogue ? spec.epilogue->resultType : spec.out.elementType;
-  Type f32 = b.getF32Type();
   bool guardRows = spec.m % spec.tileM != 0;
   bool guardCols = spec.n % spec.tileN != 0;
-  // Pairs of adjacent columns start at even columns; with N even they are
-  // either both in bounds or both out, and aligned for one vector access.
-  bool pairs = spec.out.colsContiguous() && spec.n % 2 == 0;
   Value laneRow = shr(lane, 2);
   Value laneCol = mul(bitAnd(lane, 3), 2);
-
   for (int64_t tileM = 0; tileM < mmaTilesM; ++tileM) {
     for (int64_t h = 0; h < 2; ++h) {
       Value row =
@@ -503,64 +313,11 @@ void ContractionKernelBuilder::emitEpilogue(ArrayRef<Value> accumulators) {
         Value acc = accumulators[tileM * mmaTilesN + tileN];
         Value col = add(add(n0, add(mul(warpN, warpTileN), idx(tileN * kMmaN))),
                         laneCol);
-        auto emitGuarded = [&](Value condition, auto emitStore) {
-          if (!condition) {
-            emitStore();
-            return;
-          }
-          auto ifOp = scf::IfOp::create(b, condition, /*withElseRegion=*/false);
-          ImplicitLocOpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(ifOp.thenBlock());
-          emitStore();
-        };
-        auto value = [&](int64_t e, Value initValue) {
-          Value sum =
-              vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{h, e});
-          if (initValue)
-            sum = arith::AddFOp::create(b, sum, convert(initValue, f32));
-          return applyEpilogue(convert(sum, spec.out.elementType), row,
-                               add(col, e));
-        };
-        if (pairs) {
-          Value inBounds =
-              both(rowInBounds, guardCols ? ult(col, spec.n) : Value());
-          emitGuarded(inBounds, [&] {
-            auto pairType = VectorType::get({2}, resultType);
-            auto align =
-                llvm::MaybeAlign(resultType.getIntOrFloatBitWidth() / 4);
-            SmallVector<Value> at = indices(spec.out, row, col);
-            Value initPair;
-            if (spec.accumulate)
-              initPair = vector::LoadOp::create(
-                  b, VectorType::get({2}, spec.out.elementType), init, at,
-                  /*nontemporal=*/false,
-                  llvm::MaybeAlign(
-                      spec.out.elementType.getIntOrFloatBitWidth() / 4));
-            SmallVector<Value, 2> values;
-            for (int64_t e : {0, 1})
-              values.push_back(
-                  value(e, initPair ? vector::ExtractOp::create(
-                                          b, initPair, ArrayRef<int64_t>{e})
-                                    : Value()));
-            vector::StoreOp::create(
-                b, vector::FromElementsOp::create(b, pairType, values), result,
-                at, /*nontemporal=*/false, align);
-          });
-          continue;
-        }
-        for (int64_t e : {0, 1}) {
-          Value column = add(col, e);
-          Value inBounds = both(rowInBounds, guardCols || spec.n % 2 != 0
-                                                 ? ult(column, spec.n)
-                                                 : Value());
-          emitGuarded(inBounds, [&] {
-            SmallVector<Value> at = indices(spec.out, row, column);
-            Value initValue;
-            if (spec.accumulate)
-              initValue = memref::LoadOp::create(b, init, at);
-            memref::StoreOp::create(b, value(e, initValue), result, at);
-          });
-        }
+        SmallVector<Value, 2> pair;
+        for (int64_t e : {0, 1})
+          pair.push_back(
+              vector::ExtractOp::create(b, acc, ArrayRef<int64_t>{h, e}));
+        storePair(row, col, rowInBounds, guardCols, pair);
       }
     }
   }
@@ -568,25 +325,7 @@ void ContractionKernelBuilder::emitEpilogue(ArrayRef<Value> accumulators) {
 
 void ContractionKernelBuilder::build(gpu::GPUFuncOp func,
                                      memref::GlobalOp sharedBuffer) {
-  entry = &func.getBody().front();
-  b.setInsertionPointToStart(entry);
-  unsigned arg = 0;
-  lhs = entry->getArgument(arg++);
-  rhs = entry->getArgument(arg++);
-  if (spec.accumulate)
-    init = entry->getArgument(arg++);
-  if (spec.epilogue) {
-    for (const EpilogueOperand &operand : spec.epilogue->operands)
-      if (operand.kind == EpilogueOperand::Kind::Buffer)
-        epilogueBuffers.push_back(entry->getArgument(arg++));
-    llvm::SetVector<Value> captured;
-    getUsedValuesDefinedAbove(*spec.epilogue->body, captured);
-    for (Value value : captured)
-      epilogueConstants.map(
-          value, b.clone(*value.getDefiningOp())
-                     ->getResult(cast<OpResult>(value).getResultNumber()));
-  }
-  result = entry->getArgument(arg++);
+  bindArguments(func);
 
   tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   lane = bitAnd(tid, kWarpSize - 1);
@@ -594,7 +333,8 @@ void ContractionKernelBuilder::build(gpu::GPUFuncOp func,
   warpM = b.createOrFold<arith::DivUIOp>(warp, idx(spec.warpsN));
   warpN = b.createOrFold<arith::RemUIOp>(warp, idx(spec.warpsN));
   batchIndex = gpu::BlockIdOp::create(b, gpu::Dimension::y);
-  computeTileOrigin();
+  computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x), spec.tileM,
+                    spec.tileN);
   shared = memref::GetGlobalOp::create(b, sharedBuffer.getType(),
                                        sharedBuffer.getName());
 
@@ -651,26 +391,8 @@ mlir::qat::buildContractionMmaSyncKernel(OpBuilder &builder, Location loc,
       /*initial_value=*/Attribute(), /*constant=*/false,
       b.getI64IntegerAttr(128));
 
-  auto memref = [](const ContractionOperand &operand) {
-    return MemRefType::get(operand.shape, operand.elementType);
-  };
-  SmallVector<Type> arguments = {memref(spec.lhs), memref(spec.rhs)};
-  if (spec.accumulate)
-    arguments.push_back(memref(spec.out));
-  Type resultType = spec.out.elementType;
-  if (spec.epilogue) {
-    for (const EpilogueOperand &operand : spec.epilogue->operands)
-      if (operand.kind == EpilogueOperand::Kind::Buffer)
-        arguments.push_back(
-            MemRefType::get(operand.shape, operand.elementType));
-    resultType = spec.epilogue->resultType;
-  }
-  arguments.push_back(MemRefType::get(spec.out.shape, resultType));
-  auto func = gpu::GPUFuncOp::create(b, "qat_contraction_mma_sync",
-                                     b.getFunctionType(arguments, {}));
-  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func.setKnownBlockSizeAttr(
-      b.getDenseI32ArrayAttr({static_cast<int32_t>(spec.getThreads()), 1, 1}));
+  auto func = buildContractionKernelFunc(b, loc, module, spec,
+                                         "qat_contraction_mma_sync");
 
   ContractionKernelBuilder(b, spec).build(func, sharedBuffer);
   return {func, spec.getGridX(), spec.batch, spec.getThreads()};

@@ -14,11 +14,14 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -105,8 +108,8 @@ FailureOr<ContractionOperand> getOperand(RankedTensorType type, AffineMap map,
 
 /// The kernel spec of `op`, or failure if the kernel does not handle it (the
 /// op then keeps the plain parallel-loop kernel).
-FailureOr<ContractionKernelSpec> getSpec(linalg::LinalgOp op,
-                                         ContractionPrecision precision) {
+FailureOr<ContractionKernelSpec>
+getSpec(linalg::LinalgOp op, ContractionPrecision precision, bool wgmma) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
       op.hasDynamicShape() || !isMultiplyAccumulate(op))
@@ -178,12 +181,52 @@ FailureOr<ContractionKernelSpec> getSpec(linalg::LinalgOp op,
   spec.accumulate =
       !fill || !matchPattern(fill.getInputs().front(), m_AnyZeroFloat());
 
+  if (wgmma) {
+    // TMA moves bytes: operands of another type are first rounded (or
+    // widened) to the compute type by an elementwise kernel of their own
+    // (convertContraction), which elementwise fusion may merge into their
+    // producer. Six bytes an element against a kernel at the wgmma rate.
+    ContractionKernelSpec converted = spec;
+    converted.lhs.elementType = converted.rhs.elementType = spec.computeType;
+    if (canUseWgmma(converted)) {
+      spec = converted;
+      spec.strategy = ContractionStrategy::Wgmma;
+    }
+  }
   spec.chooseTiles();
   // Grid limits: x up to 2^31 - 1, y (the batch) up to 65535.
   if (spec.getGridX() > std::numeric_limits<int32_t>::max() ||
       spec.batch > 65535)
     return failure();
   return spec;
+}
+
+/// `tensor` with elements of type `to`: an elementwise linalg.generic that
+/// rounds or widens each element (through f32 between f16 and bf16).
+Value convertElements(OpBuilder &builder, Location loc, Value tensor, Type to) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  Type from = type.getElementType();
+  if (from == to)
+    return tensor;
+  Value init = tensor::EmptyOp::create(builder, loc, type.getShape(), to);
+  AffineMap identity = builder.getMultiDimIdentityMap(type.getRank());
+  SmallVector<utils::IteratorType> parallel(type.getRank(),
+                                            utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, init.getType(), tensor, init,
+      ArrayRef<AffineMap>{identity, identity}, parallel,
+      [&](OpBuilder &b, Location nested, ValueRange args) {
+        Value value = args[0];
+        if (from.getIntOrFloatBitWidth() == to.getIntOrFloatBitWidth())
+          value = arith::ExtFOp::create(b, nested, b.getF32Type(), value);
+        if (value.getType().getIntOrFloatBitWidth() <
+            to.getIntOrFloatBitWidth())
+          value = arith::ExtFOp::create(b, nested, to, value);
+        else
+          value = arith::TruncFOp::create(b, nested, to, value);
+        linalg::YieldOp::create(b, nested, value);
+      });
+  return generic.getResult(0);
 }
 
 /// The kernels of one module, created on demand: equal specs share a kernel.
@@ -210,7 +253,11 @@ public:
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     builder.getUnitAttr());
     ContractionKernel kernel =
-        buildContractionMmaSyncKernel(builder, user->getLoc(), gpuModule, spec);
+        spec.strategy == ContractionStrategy::Wgmma
+            ? buildContractionWgmmaKernel(builder, user->getLoc(), gpuModule,
+                                          spec)
+            : buildContractionMmaSyncKernel(builder, user->getLoc(), gpuModule,
+                                            spec);
     Entry &entry = kernels.emplace_back();
     entry.spec = spec;
     entry.kernel = kernel;
@@ -265,8 +312,12 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   rewriter.setInsertionPoint(replaced);
   Location loc = op.getLoc();
   SmallVector<Value> buffers;
-  SmallVector<Value> tensors = {op.getDpsInputOperand(0)->get(),
-                                op.getDpsInputOperand(1)->get()};
+  // The operands in the types the kernel reads (see getSpec).
+  SmallVector<Value> tensors = {
+      convertElements(rewriter, loc, op.getDpsInputOperand(0)->get(),
+                      spec.lhs.elementType),
+      convertElements(rewriter, loc, op.getDpsInputOperand(1)->get(),
+                      spec.rhs.elementType)};
   if (spec.accumulate)
     tensors.push_back(op.getDpsInitOperand(0)->get());
   tensors.append(epilogueTensors);
@@ -282,16 +333,22 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
       rewriter, loc,
       MemRefType::get(resultType.getShape(), resultType.getElementType()));
   buffers.push_back(resultBuffer);
+  if (spec.strategy == ContractionStrategy::Wgmma)
+    buffers.append(buildContractionTensorMaps(rewriter, loc, spec, buffers[0],
+                                              buffers[1]));
 
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(rewriter, loc, value);
   };
   Value one = index(1);
+  Value sharedBytes;
+  if (kernel.dynamicSharedBytes)
+    sharedBytes = arith::ConstantIntOp::create(
+        rewriter, loc, rewriter.getI32Type(), kernel.dynamicSharedBytes);
   gpu::LaunchFuncOp::create(
       rewriter, loc, kernel.func,
       gpu::KernelDim3{index(kernel.gridX), index(kernel.gridY), one},
-      gpu::KernelDim3{index(kernel.blockSize), one, one},
-      /*dynamicSharedMemorySize=*/Value(), buffers);
+      gpu::KernelDim3{index(kernel.blockSize), one, one}, sharedBytes, buffers);
   // The kernel writes every element of the fresh buffer and nothing else
   // aliases it.
   rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
@@ -322,7 +379,8 @@ struct ConvertLinalgContractionsToNVGPUPass
       if (op->getParentOfType<gpu::LaunchOp>() ||
           op->getParentOfType<gpu::GPUModuleOp>())
         return;
-      FailureOr<ContractionKernelSpec> spec = getSpec(op, precision);
+      FailureOr<ContractionKernelSpec> spec =
+          getSpec(op, precision, hasWarpgroupMma(chip));
       if (succeeded(spec))
         found.emplace_back(op, *spec);
     });

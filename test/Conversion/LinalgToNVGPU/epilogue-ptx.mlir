@@ -1,16 +1,20 @@
-// RUN: qat-opt %s --qat-to-nvptx="chip=sm_90a format=isa" | FileCheck %s
+// RUN: qat-opt %s --qat-to-nvptx="chip=sm_80 format=isa" | FileCheck %s --check-prefixes=CHECK,MMA
+// RUN: qat-opt %s --qat-to-nvptx="chip=sm_90a format=isa" | FileCheck %s --check-prefixes=CHECK,WG
 // RUN: qat-opt %s --qat-to-nvptx="chip=sm_80 format=bin toolkit=/usr/local/cuda" | FileCheck %s --check-prefix=BIN
 // RUN: qat-opt %s --qat-to-nvptx="chip=sm_90a format=bin toolkit=/usr/local/cuda" | FileCheck %s --check-prefix=BIN
 // RUN: qat-opt %s --qat-to-nvptx="chip=sm_90a format=isa fuse-epilogues=0" | FileCheck %s --check-prefix=OFF
 
 // Through the whole pipeline, a linear layer's bias + GELU (rounded to
-// bf16) is one kernel: the tensor-core contraction with erf in its
-// epilogue, and no other kernel; ptxas assembles it for sm_80 and sm_90a.
+// bf16) is one kernel: the tensor-core contraction (mma.sync on sm_80,
+// wgmma on sm_90a) with erf in its epilogue, and no other kernel; ptxas assembles it for sm_80 and sm_90a.
 // With fuse-epilogues=0 the bias and GELU are a kernel of their own.
 
-// CHECK:     gpu.binary @qat_contraction_67x45x96_bf16_f32_64x64_epilogue
-// CHECK-SAME:  mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
-// CHECK-SAME:  cvt.rn.bf16.f32
+// MMA:       gpu.binary @qat_contraction_67x45x96_bf16_f32_64x64_epilogue
+// MMA-SAME:    mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// MMA-SAME:    cvt.rn.bf16.f32
+// WG:        gpu.binary @qat_contraction_67x45x96_bf16_f32_128x128_wgmma_epilogue
+// WG-SAME:     wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
+// WG-SAME:     cvt.rn.bf16.f32
 // CHECK-NOT:   .local
 // CHECK-NOT: gpu.binary
 // CHECK:     llvm.func @linear_gelu(
@@ -18,7 +22,7 @@
 // BIN-COUNT-1: gpu.binary @{{[a-z0-9_]+}} {{.*}}bin = "\7FELF
 // BIN-NOT:     gpu.binary
 
-// OFF:       gpu.binary @qat_contraction_67x45x96_bf16_f32_64x64 
+// OFF:       gpu.binary @qat_contraction_67x45x96_bf16_f32_128x128_wgmma 
 // OFF:       gpu.binary
 func.func @linear_gelu(%x: tensor<67x96xbf16>, %w: tensor<45x96xbf16>, %bias: tensor<45xf32>) -> tensor<67x45xbf16> {
   %zero = arith.constant 0.0 : f32

@@ -1,12 +1,31 @@
 // RUN: qat-opt %s --qat-to-nvptx="chip=sm_80 format=isa" | FileCheck %s --check-prefixes=PTX,PTX80
-// RUN: qat-opt %s --qat-to-nvptx="chip=sm_90a format=isa contraction-precision=bf16" | FileCheck %s --check-prefixes=PTX,PTXBF16
+// RUN: qat-opt %s --qat-to-nvptx="chip=sm_90 format=isa contraction-precision=bf16" | FileCheck %s --check-prefixes=PTX,PTXBF16
+// RUN: qat-opt %s --qat-to-nvptx="chip=sm_90a format=isa" | FileCheck %s --check-prefix=WGMMA
 // RUN: qat-opt %s --qat-to-nvptx="chip=sm_80 format=bin toolkit=/usr/local/cuda" | FileCheck %s --check-prefix=BIN
 // RUN: qat-opt %s --qat-to-nvptx="chip=sm_90a format=bin toolkit=/usr/local/cuda" | FileCheck %s --check-prefix=BIN
 
 // The contraction kernels compile to PTX with ldmatrix and float
 // tensor-core instructions, through the whole qat-to-nvptx pipeline, and
 // ptxas assembles them for sm_80 and sm_90a. f32 operands run as tf32 by
-// default and as bf16 with contraction-precision=bf16.
+// default and as bf16 with contraction-precision=bf16. On sm_90a the
+// 16-bit products take the wgmma kernel: TMA loads (cp.async.bulk.tensor,
+// 3-D for the batch) completing on mbarriers, wgmma.mma_async; the tf32
+// product with a transposed operand keeps mma.sync.
+
+// WGMMA-LABEL: gpu.binary @qat_contraction_100x60x40_tf32_f32_64x64
+// WGMMA-SAME:    mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32
+// WGMMA:       gpu.binary @qat_contraction_2x70x90x48_bf16_bf16_128x128_wgmma
+// WGMMA-SAME:    mbarrier.init.shared.b64
+// WGMMA-SAME:    setmaxnreg.inc.sync.aligned.u32{{[^;]*}}232;
+// WGMMA-SAME:    mbarrier.try_wait.parity
+// WGMMA-SAME:    wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
+// WGMMA-SAME:    wgmma.wait_group.sync.aligned{{[^;]*}}1;
+// WGMMA-SAME:    cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
+// WGMMA-NOT:     .local
+// WGMMA:       gpu.binary @qat_contraction_33x17x64_f16_f16_128x128_wgmma
+// WGMMA-SAME:    wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16
+// WGMMA-SAME:    cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes
+// WGMMA-NOT:     .local
 
 // PTX-LABEL: gpu.binary @qat_contraction_100x60x40_{{[a-z0-9]+}}_f32_64x64 
 // PTX-SAME:    .shared .align 128

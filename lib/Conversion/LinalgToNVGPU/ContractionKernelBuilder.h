@@ -1,0 +1,89 @@
+//===- ContractionKernelBuilder.h - What contraction kernels share -*- C++ -*-//
+//
+// The base of the mma.sync and wgmma kernel builders of float contractions:
+// index arithmetic, the kernel's arguments, the CTA order, and the epilogue
+// that turns an accumulator element into a stored result element.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QAT_LIB_CONVERSION_LINALGTONVGPU_CONTRACTIONKERNELBUILDER_H
+#define QAT_LIB_CONVERSION_LINALGTONVGPU_CONTRACTIONKERNELBUILDER_H
+
+#include "ContractionKernel.h"
+
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/DenseMap.h"
+
+namespace mlir::qat {
+
+class ContractionKernelBuilderBase {
+protected:
+  ContractionKernelBuilderBase(ImplicitLocOpBuilder &b,
+                               const ContractionKernelSpec &spec)
+      : b(b), spec(spec) {}
+
+  /// Index constants, created once at the kernel's entry.
+  Value idx(int64_t value);
+  Value add(Value x, Value y);
+  Value add(Value x, int64_t y) { return y ? add(x, idx(y)) : x; }
+  Value mul(Value x, int64_t y);
+  Value shr(Value x, int64_t y);
+  Value shl(Value x, int64_t y);
+  Value bitAnd(Value x, int64_t y);
+  Value ult(Value x, int64_t y);
+  /// x && y where either may be absent (always true).
+  Value both(Value x, Value y);
+  /// `value` (a scalar or a vector) with elements of type `to`.
+  Value convert(Value value, Type to);
+  /// Indices into `operand`'s buffer of (batch, row, col).
+  SmallVector<Value> indices(const ContractionOperand &operand, Value row,
+                             Value col);
+
+  /// Binds A, B, the init, the epilogue's buffers and the result to the
+  /// arguments of `func` (buildContractionKernelFunc's order), clones the
+  /// epilogue's captured constants at the entry, and sets `entry` and the
+  /// builder there. Returns the number of arguments bound.
+  unsigned bindArguments(gpu::GPUFuncOp func);
+  /// Sets m0 and n0 for the CTA tile `pid` of tileM x tileN tiles: CTAs
+  /// along N within groups of 8 tile rows, so that the CTAs resident
+  /// together share A and B panels in L2.
+  void computeTileOrigin(Value pid, int64_t tileM, int64_t tileN);
+  /// Stores result elements (row, col) and (row, col + 1) from their f32
+  /// sums `pair`: the init added, the epilogue applied, rounded to the
+  /// result type. `col` is even. Elements outside M (with `rowInBounds`
+  /// given) or N (with `guardCols`) are not stored.
+  void storePair(Value row, Value col, Value rowInBounds, bool guardCols,
+                 ArrayRef<Value> pair);
+
+  ImplicitLocOpBuilder &b;
+  const ContractionKernelSpec &spec;
+  Block *entry = nullptr;
+  Value lhs, rhs, init, result;
+  /// First row of A and of B (first column of the result) of the CTA tile;
+  /// the batch index.
+  Value m0, n0, batchIndex;
+
+private:
+  /// The epilogue's body applied to `element` (of the contraction's result
+  /// type) at (row, col); `element` itself without an epilogue.
+  Value applyEpilogue(Value element, Value row, Value col);
+
+  llvm::DenseMap<int64_t, Value> indexConstants;
+  /// The epilogue's buffers, one per EpilogueOperand::Kind::Buffer operand.
+  SmallVector<Value> epilogueBuffers;
+  /// The constants the epilogue's body takes from outside, cloned at entry.
+  IRMapping epilogueConstants;
+};
+
+/// The `gpu.func` of a contraction kernel, empty, named `name` in `module`:
+/// arguments A, B, the init (when `spec.accumulate`), the epilogue's buffers
+/// (in its operand order), the result buffer, then `extra`.
+gpu::GPUFuncOp buildContractionKernelFunc(OpBuilder &builder, Location loc,
+                                          gpu::GPUModuleOp module,
+                                          const ContractionKernelSpec &spec,
+                                          StringRef name, TypeRange extra = {});
+
+} // namespace mlir::qat
+
+#endif // QAT_LIB_CONVERSION_LINALGTONVGPU_CONTRACTIONKERNELBUILDER_H
