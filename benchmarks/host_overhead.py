@@ -101,8 +101,7 @@ def bench_torch(args):
     gpu = args.chip != "cpu" if args.compile_only else device.type == "cuda"
     if not gpu:
         M, N = CPU_M, CPU_N
-    chip = ("sm_%d%d" % torch.cuda.get_device_capability() if device.type == "cuda"
-            else args.chip)
+    chip = (torch_layers.device_chip() if device.type == "cuda" else args.chip)
     # Dynamic rows, as QATLinear compiles it, or --rows static (M rows) to
     # compare with.
     rows = M if args.rows == "static" else None

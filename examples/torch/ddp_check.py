@@ -14,10 +14,11 @@ order of floating-point sums: the tolerance allows for that).
     ddp_check.py --backend nccl --nproc 2  # NCCL, one GPU per process
 
 Processes are started with torch.multiprocessing (spawn) and meet on
-127.0.0.1 at a free port. The QATLinear artifacts (one per number of rows
-for QuEST) are compiled before the processes start, where qat-opt is
-(build/bin/qat-opt, $QAT_OPT); for NCCL on a machine without LLVM, compile
-them here first with `--compile-only --chip sm_90` and carry
+127.0.0.1 at a free port. The QATLinear artifacts (one per layer and number
+of rows: the single process's and a replica's) are compiled before the
+processes start, where qat-opt is (build/bin/qat-opt, $QAT_OPT); for NCCL on
+a machine without LLVM, compile them here first with `--compile-only` (for
+the chip of the lent Hopper GPUs, sm_90a, unless --chip says) and carry
 $QAT_TORCH_ARTIFACTS (default .device-carry/torch) there. Exit status 1 on
 a mismatch.
 """
@@ -125,10 +126,10 @@ def free_port():
 
 
 def compile_artifacts(args):
-    """Compiles the layers' artifacts (dynamic rows: one serves the single
-    process's batches and the replicas' halves)."""
+    """Compiles the layers' artifacts for the single process's batches and
+    the replicas' slices of them."""
     target = "cpu" if args.backend == "gloo" else "gpu"
-    for m in (None,):
+    for m in (args.rows * args.nproc, args.rows):
         for method, bits, n, k in (("quest", 4, HIDDEN, IN), ("stableqat", 2, OUT, HIDDEN)):
             packed = torch_mlir.default_packed(bits, args.chip) if method == "quest" else False
             name, text = torch_mlir.layer_artifact(method, bits, m, n, k, packed=packed)
@@ -146,7 +147,8 @@ def main():
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--lr", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--chip", default="sm_90", help="GPU artifacts: the chip to compile for")
+    ap.add_argument("--chip", default=torch_mlir.DEFAULT_CHIP,
+                    help="GPU artifacts: the chip to compile for")
     ap.add_argument("--compile-only", action="store_true",
                     help="compile the artifacts the run needs and stop (where qat-opt is)")
     args = ap.parse_args()

@@ -14,6 +14,10 @@ CHECK_CASES = [
     ("quest", 8, 136, 256, 256, False),
     ("stableqat", 2, 200, 320, 512, False),
     ("stableqat", 4, 256, 192, 384, False),
+    # Odd rows, columns and (StableQAT) features: the GEMMs' edge tiles and
+    # rows that are not a multiple of 16 bytes.
+    ("quest", 4, 37, 41, 256, False),
+    ("stableqat", 4, 5, 7, 33, False),
     # The first layer of train.py's default model, at full size.
     ("quest", 4, 8192, 4096, 2048, False),
     ("quest", 4, 8192, 4096, 2048, True),
@@ -37,15 +41,12 @@ def model_layers(model):
 
 def all_layers(models, default_packed):
     """Every (method, bits, M, N, K, packed) that check_layers.py and
-    train.py use; default_packed(bits) for the trained QuEST layers, whose
-    first layer the layer benchmark of train.py also runs packed."""
+    train.py use; default_packed(bits) for the trained QuEST layers."""
     cases = list(CHECK_CASES)
     for model in models:
         for method, bits in TRAIN_METHODS:
             cases += [(method, bits, m, n, k, default_packed(bits))
                       for m, n, k in model_layers(model)]
-        m, n, k = model_layers(model)[0]
-        cases.append(("quest", 4, m, n, k, True))
     return list(dict.fromkeys(cases))
 
 

@@ -4,7 +4,8 @@ teacher-student task with its nn.Linear layers replaced by qat-compiled
 QATLinear layers (QuEST W4A4, StableQAT W4 and W2), next to the same model in
 plain PyTorch bf16 and with pure-PyTorch fake-quant layers
 (examples/torch/reference.py), and prints the loss curves and step times
-side by side. Then times one layer's forward + backward alone.
+side by side. With --layer-bench, then times one layer's forward + backward alone
+(examples/torch/layer_bench.py at the model's first layer).
 
 Every model starts from the same weights and sees the same batches: inputs
 x ~ N(0, 1) (a fixed pool of batches, cycled), targets from a fixed random
@@ -59,9 +60,7 @@ def make(kind, bits):
         return lambda i, o: BF16Linear(i, o, bias=False, device="cuda")
     method, impl = kind.split("-")[:2]
     if impl == "qat":
-        packed = True if kind.endswith("-s4") else None  # None: the chip's default
-        return lambda i, o: QATLinear(i, o, method=method, bits=bits, packed=packed,
-                                      device="cuda")
+        return lambda i, o: QATLinear(i, o, method=method, bits=bits, device="cuda")
     return lambda i, o: ref.RefQuantLinear(i, o, method=method, bits=bits, device="cuda")
 
 
@@ -69,8 +68,6 @@ VARIANTS = [("bf16", "bf16", 16)] + [
     (f"{impl} {method} {'W%dA%d' % (b, b) if method == 'quest' else 'W%d' % b}",
      f"{method}-{impl}", b)
     for method, b in shapes.TRAIN_METHODS for impl in ("torch", "qat")]
-# Only in the layer benchmark: QuEST with packed codes on s4 tensor cores.
-PACKED = ("qat quest W4A4 s4", "quest-qat-s4", 4)
 # With --compile: PyTorch models under torch.compile (the first steps compile).
 COMPILED = [("compiled bf16", "compiled:bf16", 16),
             ("compiled torch quest W4A4", "compiled:quest-torch", 4),
@@ -114,41 +111,6 @@ def train(model, data, targets, steps, lr, warmup):
     wall = (time.perf_counter() - wall) / (steps - warmup) * 1e3
     times = [s.elapsed_time(e) for s, e in events[warmup:]]
     return torch.stack(losses).tolist(), statistics.median(times), wall
-
-
-def layer_bench(m, k, n, repeat=50):
-    """Median ms of forward + backward (input and weight gradients) of one
-    layer, per variant."""
-    gen = torch.Generator(device="cuda").manual_seed(1)
-    x = torch.randn(m, k, device="cuda", generator=gen).to(torch.bfloat16).requires_grad_()
-    dy = torch.randn(m, n, device="cuda", generator=gen).to(torch.bfloat16)
-    rows = []
-    for name, kind, bits in VARIANTS + [PACKED]:
-        layer = make(kind, bits)(k, n)
-        for p in layer.parameters():
-            p.requires_grad_(True)
-
-        def run():
-            y = layer(x)
-            y.backward(dy)
-            x.grad = None
-            for p in layer.parameters():
-                p.grad = None
-
-        for _ in range(5):
-            run()
-        samples = []
-        for _ in range(5):
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            for _ in range(repeat):
-                run()
-            end.record()
-            end.synchronize()
-            samples.append(start.elapsed_time(end) / repeat)
-        rows.append((name, statistics.median(samples)))
-        del layer
-    return rows
 
 
 def profile(variant, width, hidden, init, data, targets, lr):
@@ -229,12 +191,10 @@ def main():
                 data, targets, args.lr)
 
     if args.layer_bench:
-        n_out, k_in = hidden, width
-        print(f"\none layer alone: forward + backward, x {m}x{k_in} -> {n_out} "
-              f"(median ms of 5 x 50 iterations)")
-        rows = layer_bench(m, k_in, n_out)
-        for name, ms in rows:
-            print(f"{name:{col}s}{ms:10.3f}{ms / rows[0][1]:11.2f}x")
+        # examples/torch/layer_bench.py, at the model's first layer.
+        import layer_bench
+        print(f"\none layer alone: forward + backward, x {m}x{width} -> {hidden}")
+        layer_bench.bench_shape(m, width, hidden)
 
 
 if __name__ == "__main__":

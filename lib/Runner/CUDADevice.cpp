@@ -117,7 +117,11 @@ CUDADevice::open(StringRef runtimePath) {
     return makeError(Twine("no CUDA device: ") +
                      (error ? error : "the runtime failed to initialize"));
   }
-  device->chip = "sm_" + std::to_string(major) + std::to_string(minor);
+  // Code compiled here runs on this device only, so it may use the
+  // architecture-specific instructions: on Hopper (9.0) that is sm_90a,
+  // whose wgmma and TMA kernels plain sm_90 does not select.
+  device->chip = "sm_" + std::to_string(major) + std::to_string(minor) +
+                 (major == 9 && minor == 0 ? "a" : "");
   device->description = std::string(name) + " (" + device->chip + ")";
   return device;
 }

@@ -116,7 +116,8 @@ GPU (--target=cuda)
   with "no CUDA device: " and the CUDA error. The device is the one
   QAT_CUDA_DEVICE names (default 0).
   --gpu-chip=sm_80       the chip to compile for (default: the device's own
-                         when running, sm_90 when only emitting)
+                         when running, sm_90a on Hopper; sm_90 when only
+                         emitting)
   --gpu-features=+ptx80  PTX features
   --pipeline-options='format=isa linalg-tile-sizes=8,32'
                          any other option of the pipeline (qat-to-nvptx:

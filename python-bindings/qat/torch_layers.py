@@ -2,18 +2,21 @@
 
 `QATLinear(in_features, out_features, method="quest" | "stableqat", bits=4)`
 is a drop-in replacement for a bias-free `torch.nn.Linear` whose forward and
-backward call functions that qat compiled ahead of time
-(python-bindings/qat/torch_mlir.py says which parts run in qat kernels and
-which in PyTorch). Activations are bf16, the weight (and StableQAT's step)
-are f32 parameters, the output is bf16.
+backward are each one function that qat compiled ahead of time, the float
+GEMMs included (python-bindings/qat/torch_mlir.py says what each computes).
+Activations are bf16, the weight (and StableQAT's step) are f32 parameters,
+the output is bf16.
 
-A layer has one compiled artifact per (in, out, method, bits, device), whose
-rows (tokens, M) are dynamic: every batch and sequence length calls the same
-functions. It lives in `<artifacts>/<name>/` with `module.o` and
-`manifest.json` (scripts/gpu/compile.py). Where `build/bin/qat-opt` exists
-a missing artifact is compiled on first use; on the GPU machine (no LLVM)
-the artifacts must have been compiled beforehand (examples/torch/build.py)
-and carried there; they are linked with the qat CUDA runtime on first use
+A layer has one compiled artifact per (in, out, method, bits, rows, device):
+qat's tensor-core contraction kernels take static shapes only. With
+`dynamic_rows=True` one artifact serves every number of rows (tokens, M)
+and the float GEMMs run in torch (cuBLAS). An artifact lives in
+`<artifacts>/<name>/` with `module.o` and `manifest.json`
+(scripts/gpu/compile.py). Where `build/bin/qat-opt` exists a missing
+artifact is compiled on first use (for sm_90a on Hopper, see
+torch_mlir.chip_for_capability); on the GPU machine (no LLVM) the artifacts
+must have been compiled beforehand (examples/torch/build.py) and carried
+there; they are linked with the qat CUDA runtime on first use
 (scripts/gpu/link.sh).
 
 GPU calls are zero-copy and asynchronous: arguments are the tensors' device
@@ -250,6 +253,12 @@ class _CPURuntime:
 _runtimes = {}
 
 
+def device_chip(device=None):
+    """The chip to compile for the current (or given) CUDA device: sm_90a on
+    Hopper (torch_mlir.chip_for_capability)."""
+    return torch_mlir.chip_for_capability(*torch.cuda.get_device_capability(device))
+
+
 def _runtime(kind):
     if kind not in _runtimes:
         _runtimes[kind] = _GPURuntime() if kind == "cuda" else _CPURuntime()
@@ -387,7 +396,8 @@ def load_kernels(name, source, device_type):
                 f"no compiled qat artifact {directory} and no {torch_mlir.QAT_OPT} to compile "
                 f"it: run examples/torch/build.py where qat is built and carry "
                 f"{artifacts_dir()} here")
-        compile_artifact(directory, source, target)
+        compile_artifact(directory, source, target,
+                         **({"chip": device_chip()} if target == "gpu" else {}))
     library = directory / "module.so"
     if target == "gpu" and (not library.exists() or
                             library.stat().st_mtime < (directory / "module.o").stat().st_mtime):
@@ -426,9 +436,41 @@ def mm_f32(a, b):
     return torch.mm(a.float(), b.float())  # older torch: an f32 GEMM instead
 
 
+def torch_gemms(method, kernels):
+    """The functions of a dynamic-rows artifact, whose module leaves the
+    GEMMs to its caller, behind the signatures of the static ones: the
+    GEMMs here in torch (cuBLAS), bf16 with g_w in f32."""
+    if method == "quest":
+        forward, backward, backward_w = (kernels[f] for f in
+                                         ("forward", "backward", "backward_w"))
+
+        def quest_backward(dy, x, xq, sx, wq, w, sw):
+            return backward(torch.mm(dy, wq), x, sx, mm_f32(dy.t(), xq), w, sw)
+
+        def quest_backward_w(dy, xq, w, sw):
+            return backward_w(mm_f32(dy.t(), xq), w, sw)
+
+        return {"forward": forward, "backward": quest_backward,
+                "backward_w": quest_backward_w, "_kernels": kernels}
+    quantize, estimator = kernels["forward"], kernels["backward"]
+
+    def stableqat_forward(x, w, s):
+        (wq,) = quantize(w, s)
+        return torch.mm(x, wq.t()), wq
+
+    def stableqat_backward(dy, x, wq, w, s):
+        return [torch.mm(dy, wq)] + estimator(mm_f32(dy.t(), x), w, s)
+
+    def stableqat_backward_w(dy, x, w, s):
+        return estimator(mm_f32(dy.t(), x), w, s)
+
+    return {"forward": stableqat_forward, "backward": stableqat_backward,
+            "backward_w": stableqat_backward_w, "_kernels": kernels}
+
+
 class QuESTLinearFunction(torch.autograd.Function):
-    """y = Q(x H) Q(w H)^T (qat), with the trust-masked backward (qat) around
-    the two float GEMMs (torch)."""
+    """y = Q(x H) Q(w H)^T and its trust-masked backward, each one compiled
+    function (the backward's GEMMs g_x = dy w^ and g_w = dy^T x^ included)."""
 
     @staticmethod
     def forward(ctx, x, weight, kernels):
@@ -440,31 +482,33 @@ class QuESTLinearFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dy):
         x, weight, xq, sx, wq, sw = ctx.saved_tensors
-        gw = mm_f32(dy.t(), xq)
+        dy = _ready(dy)
         if ctx.needs_input_grad[0]:
-            gx = torch.mm(dy, wq)
-            dx, dw = ctx.kernels["backward"](gx, x, sx, gw, weight, sw)
+            dx, dw = ctx.kernels["backward"](dy, x, xq, sx, wq, weight, sw)
         else:
-            dx, (dw,) = None, ctx.kernels["backward_w"](gw, weight, sw)
+            dx, (dw,) = None, ctx.kernels["backward_w"](dy, xq, weight, sw)
         return dx, dw, None
 
 
 class StableQATLinearFunction(torch.autograd.Function):
-    """y = x Q(w; s)^T: the quantizer and its Fourier/LSQ backward in qat,
-    the GEMMs in torch."""
+    """y = x Q(w; s)^T and its Fourier/LSQ backward, each one compiled
+    function (the GEMMs y = x w^T, dx = dy w^ and g = dy^T x included)."""
 
     @staticmethod
     def forward(ctx, x, weight, step, kernels):
-        (wq,) = kernels["forward"](weight, step)
+        y, wq = kernels["forward"](x, weight, step)
         ctx.save_for_backward(x, weight, step, wq)
         ctx.kernels = kernels
-        return torch.mm(x, wq.t())
+        return y
 
     @staticmethod
     def backward(ctx, dy):
         x, weight, step, wq = ctx.saved_tensors
-        dx = torch.mm(dy, wq) if ctx.needs_input_grad[0] else None
-        dw, ds = ctx.kernels["backward"](mm_f32(dy.t(), x), weight, step)
+        dy = _ready(dy)
+        if ctx.needs_input_grad[0]:
+            dx, dw, ds = ctx.kernels["backward"](dy, x, wq, weight, step)
+        else:
+            dx, (dw, ds) = None, ctx.kernels["backward_w"](dy, x, weight, step)
         return dx, dw, ds, None
 
 
@@ -482,10 +526,18 @@ class QATLinear(nn.Module):
     (..., out_features) in bf16. `in_features` must be a multiple of 128
     for QuEST. The bias, if any, is added by torch. `packed` (QuEST): codes
     two per byte and s4 tensor cores; by default only on chips that have
-    int4 tensor cores (not Hopper), see torch_mlir.default_packed."""
+    int4 tensor cores (not Hopper), see torch_mlir.default_packed.
+
+    Each number of input rows (tokens) M has its own compiled functions,
+    GEMMs included, compiled on first use where qat-opt is (or beforehand
+    by examples/torch/build.py): qat's tensor-core contraction kernels take
+    static shapes only. `dynamic_rows=True` compiles the quantizers once
+    for every M instead and runs the float GEMMs in torch (cuBLAS), for
+    inputs whose number of rows varies."""
 
     def __init__(self, in_features, out_features, bias=False, method="quest",
-                 bits=4, fourier=torch_mlir.DEFAULT_FOURIER, packed=None, device=None):
+                 bits=4, fourier=torch_mlir.DEFAULT_FOURIER, packed=None, device=None,
+                 dynamic_rows=False):
         super().__init__()
         if method not in ("quest", "stableqat"):
             raise ValueError(f"method must be 'quest' or 'stableqat', got {method!r}")
@@ -493,7 +545,7 @@ class QATLinear(nn.Module):
             torch_mlir.check_quest_shape(1, out_features, in_features, bits)
         self.in_features, self.out_features = in_features, out_features
         self.method, self.bits, self.fourier = method, bits, tuple(fourier)
-        self.packed = packed
+        self.packed, self.dynamic_rows = packed, dynamic_rows
         self.weight = nn.Parameter(torch.empty(out_features, in_features, device=device))
         self.bias = nn.Parameter(torch.empty(out_features, device=device)) if bias else None
         self.step = (nn.Parameter(torch.empty(out_features, 1, device=device))
@@ -527,24 +579,30 @@ class QATLinear(nn.Module):
         layer.init_step()
         return layer
 
-    def artifact(self, device_type="cuda"):
-        """(name, MLIR source) of the compiled functions (any number of input
-        rows)."""
+    def artifact(self, device_type="cuda", m=None):
+        """(name, MLIR source) of the compiled functions for `m` input rows;
+        with dynamic_rows, for any number of rows (m is then ignored)."""
         packed = self.packed
         if packed is None:
-            chip = ("sm_%d%d" % torch.cuda.get_device_capability()
-                    if device_type == "cuda" else "cpu")
-            packed = torch_mlir.default_packed(self.bits, chip)
-        return torch_mlir.layer_artifact(self.method, self.bits, None, self.out_features,
-                                         self.in_features, self.fourier, packed)
+            packed = torch_mlir.default_packed(
+                self.bits, device_chip() if device_type == "cuda" else "cpu")
+        return torch_mlir.layer_artifact(self.method, self.bits,
+                                         None if self.dynamic_rows else m,
+                                         self.out_features, self.in_features,
+                                         self.fourier, packed)
 
     def kernels(self, m, device_type):
-        """The layer's kernels for `device_type`; every number of rows `m`
-        shares them (m is kept for callers that name it)."""
-        kernels = self._kernels.get(device_type)
+        """The layer's functions for `m` input rows on `device_type`, as
+        {"forward", "backward", "backward_w"} (the signatures of
+        torch_mlir.quest_module / stableqat_module with rows); with
+        dynamic_rows every m shares them."""
+        key = (device_type, None if self.dynamic_rows else m)
+        kernels = self._kernels.get(key)
         if kernels is None:
-            kernels = self._kernels[device_type] = load_kernels(
-                *self.artifact(device_type), device_type)
+            kernels = load_kernels(*self.artifact(device_type, m), device_type)
+            if self.dynamic_rows:
+                kernels = torch_gemms(self.method, kernels)
+            self._kernels[key] = kernels
         return kernels
 
     def forward(self, x):
@@ -562,5 +620,7 @@ class QATLinear(nn.Module):
     def extra_repr(self):
         extra = (f", fourier={list(self.fourier)}" if self.method == "stableqat"
                  else f", packed={self.packed}")
+        if self.dynamic_rows:
+            extra += ", dynamic_rows=True"
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}, method={self.method}, bits={self.bits}{extra}")

@@ -4,23 +4,28 @@ calls from PyTorch, one module per layer shape (qat shapes are static).
 Pure Python (no numpy, no torch), so that it runs where qat-opt is (to
 compile) as well as on the GPU machine (to name the artifacts).
 
-What runs in qat kernels and what in PyTorch (cuBLAS):
+With M input rows, a layer's module computes everything but the bias: the
+float GEMMs are linalg.matmul (bf16 operands, f32 accumulation), which
+qat-to-nvptx puts on its tensor-core contraction kernels.
 
 QuEST (W{b}A{b}, Hadamard 128, rms_gaussian scale, centered grid, trust):
-  forward    qat:   x_h = x H, w_h = w H; per-row steps; codes (two per
-                    byte if `packed`); y = qat.matmul(codes) on the tensor
-                    cores (s4 if packed, else s8) with
-                    the dequantizing epilogue; also the dequantized operands
-                    x^ = Q(x_h), w^ = Q(w_h) in bf16 for the backward GEMMs.
-  backward   torch: g_x = dy w^, g_w = dy^T x^ (bf16 GEMMs, g_w in f32).
-             qat:   dx = (g_x * mask_x) H, dw = (g_w * mask_w) H, the trust
-                    masks recomputed from x and w (not stored).
+  forward     x_h = x H, w_h = w H; per-row steps; codes (two per byte if
+              `packed`); y = qat.matmul(codes) on the integer tensor cores
+              with the dequantizing epilogue; also the dequantized operands
+              x^ = Q(x_h), w^ = Q(w_h) in bf16 for the backward GEMMs.
+  backward    g_x = dy w^ (bf16), g_w = dy^T x^ (f32); dx = (g_x * mask_x) H,
+              dw = (g_w * mask_w) H, the trust masks recomputed from x and w.
+  backward_w  g_w and dw only.
 StableQAT (W{b}, learned per-row step, signed grid, Fourier estimator):
-  forward    qat:   w^ = s * clamp(round(w / s), qn, qp) in bf16.
-             torch: y = x w^T.
-  backward   torch: dx = dy w^, g_w = dy^T x (f32).
-             qat:   dw = g_w * [qn <= w/s <= qp] (1 - S)/(1 + S) and the LSQ
-                    step gradient ds, one fused kernel.
+  forward     w^ = s * clamp(round(w / s), qn, qp) in bf16; y = x w^T.
+  backward    dx = dy w^, g_w = dy^T x (f32); dw = g_w * [qn <= w/s <= qp]
+              (1 - S)/(1 + S) and the LSQ step gradient ds, one fused kernel.
+  backward_w  g_w, dw and ds only.
+
+M None (dynamic rows, one artifact for any number of rows): the contraction
+kernels take static shapes only, so these modules leave the GEMMs to the
+caller (torch_layers.torch_gemms runs them in torch): QuEST's backward takes
+g_x and g_w, StableQAT's forward returns w^ and its backward takes g_w.
 
 compile_artifact() compiles a module where qat-opt and LLVM are: for the
 GPU into module.o + manifest.json (scripts/gpu/compile.py), to be linked on
@@ -66,7 +71,21 @@ def _t(*shape_and_type):
     return "tensor<" + "x".join("?" if d is None else str(d) for d in shape) + "x" + dtype + ">"
 
 
-def default_packed(bits, chip="sm_90"):
+def chip_for_capability(major, minor):
+    """The chip to compile for a device of this compute capability, for code
+    that runs on the device it is compiled for: sm_90a on Hopper (9.0), whose
+    architecture-specific instructions (wgmma, TMA, setmaxnreg) qat's Hopper
+    kernels need and plain sm_90 does not select (docs/gpu.md, "Which chip
+    string selects what"); sm_<major><minor> elsewhere."""
+    return f"sm_{major}{minor}" + ("a" if (major, minor) == (9, 0) else "")
+
+
+# The chip of the lent GPU machines (H100, H200), what artifacts compiled
+# here for them name by default.
+DEFAULT_CHIP = "sm_90a"
+
+
+def default_packed(bits, chip=DEFAULT_CHIP):
     """Whether QuEST stores its codes two per byte by default. Hopper (sm_90)
     has no int4 tensor cores: its s4 mma.sync runs an order of magnitude
     below s8 (measured: docs/pytorch.md), so codes of at most 4 bits are
@@ -80,8 +99,10 @@ def quest_name(m, n, k, bits, packed):
     return f"quest_b{bits}_m{rows}_n{n}_k{k}" + ("_s4" if packed else "")
 
 
-def stableqat_name(n, k, bits, fourier=DEFAULT_FOURIER):
-    name = f"stableqat_b{bits}_n{n}_k{k}"
+def stableqat_name(m, n, k, bits, fourier=DEFAULT_FOURIER):
+    """m None: the quantizer alone, for any number of rows (the GEMMs in torch)."""
+    rows = "" if m is None else f"_m{m}"
+    name = f"stableqat_b{bits}{rows}_n{n}_k{k}"
     if tuple(fourier) != DEFAULT_FOURIER:
         name += "_a" + "_".join(f"{a:g}".replace(".", "p").replace("-", "m")
                                  for a in fourier)
@@ -96,9 +117,53 @@ def check_quest_shape(m, n, k, bits, block=128):
         raise ValueError(f"QuEST bit width {bits} is not in [1, 8]")
 
 
+# affine maps of linalg.matmul (d0, d1, d2) = (rows, columns, reduction) for
+# the three products of a linear layer.
+_MATMUL_MAPS = {
+    # y = x w^T: the weight's rows are the columns of y.
+    "nt": "[affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, "
+          "affine_map<(m, n, k) -> (m, n)>]",
+    # g_w = dy^T x: the reduction runs over the tokens, the first dimension of both.
+    "tn": "[affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (k, n)>, "
+          "affine_map<(m, n, k) -> (m, n)>]",
+}
+
+
+def _matmul(result, a, b, at, bt, rows, cols, form=None, out="f32"):
+    """MLIR lines of result = a b (bf16 operands, f32 accumulation; `form`
+    "nt" or "tn" for the transposed products), rounded to bf16 by an
+    elementwise op when `out` is bf16 (qat-to-nvptx fuses that rounding
+    into the contraction kernel's epilogue, so the f32 product never reaches
+    memory)."""
+    acc = _t(rows, cols, "f32")
+    maps = f"indexing_maps = {_MATMUL_MAPS[form]}\n      " if form else ""
+    name = result if out == "f32" else result + "_f32"
+    lines = f"""  %{result}_init = tensor.empty() : {acc}
+  %{result}_zero = linalg.fill ins(%zero : f32) outs(%{result}_init : {acc}) -> {acc}
+  %{name} = linalg.matmul {maps}ins(%{a}, %{b} : {at}, {bt}) outs(%{result}_zero : {acc}) -> {acc}
+"""
+    if out == "bf16":
+        o = _t(rows, cols, "bf16")
+        lines += f"""  %{result}_empty = tensor.empty() : {o}
+  %{result} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+      iterator_types = ["parallel", "parallel"]}} ins(%{name} : {acc}) outs(%{result}_empty : {o}) {{
+  ^bb0(%v: f32, %unused: bf16):
+    %r = arith.truncf %v : f32 to bf16
+    linalg.yield %r : bf16
+  }} -> {o}
+"""
+    return lines
+
+
 def quest_module(m, n, k, bits=4, packed=False, block=128):
-    """Functions <name>_forward, <name>_backward, <name>_backward_w; m None
-    for dynamic rows (`?`)."""
+    """Functions <name>_forward, <name>_backward, <name>_backward_w.
+
+    With m rows, the backward computes the two float GEMMs itself (as
+    linalg.matmul: qat-to-nvptx puts them on its tensor-core contraction
+    kernels). m None: dynamic rows (`?`), one artifact for every number of
+    rows, and the backward takes the GEMMs' results from the caller
+    (torch), because the tensor-core contraction kernels take static shapes
+    only (docs/pytorch.md)."""
     check_quest_shape(m, n, k, bits, block)
     if packed and bits > 4:
         raise ValueError(f"{bits}-bit codes do not pack two per byte")
@@ -110,7 +175,7 @@ def quest_module(m, n, k, bits=4, packed=False, block=128):
     xb, wb, y = _t(m, k, "bf16"), _t(n, k, "bf16"), _t(m, n, "bf16")
     sx, sw = _t(m, 1, "f32"), _t(n, 1, "f32")
     cx, cw = _t(m, kc, "i8"), _t(n, kc, "i8")
-    return f"""// Generated by python-bindings/qat/torch_mlir.py: QuEST linear layer
+    forward = f"""// Generated by python-bindings/qat/torch_mlir.py: QuEST linear layer
 // y = x w^T with x: {"?" if m is None else m}x{k} (bf16), w: {n}x{k} (f32), W{bits}A{bits}.
 #quest = {q}
 
@@ -131,54 +196,91 @@ func.func @{name}_forward(%x: {x}, %w: {w})
       : {cx}, {cw}, {sx}, {sw} -> {y}
   return %y, %xq, %sx, %wq, %sw : {y}, {xb}, {sx}, {wb}, {sw}
 }}
-
+"""
+    masks_x = f"""  %xh = qat.hadamard %x block {block} : {x}
+  %mx = qat.fake_quant_grad %gx, %xh, %sx as #quest with trust : {x}, {sx}
+  %dx = qat.hadamard %mx block {block} : {x}
+"""
+    masks_w = f"""  %wh = qat.hadamard %w block {block} : {w}
+  %mw = qat.fake_quant_grad %gw, %wh, %sw as #quest with trust : {w}, {sw}
+  %dw = qat.hadamard %mw block {block} : {w}
+"""
+    if m is None:
+        return forward + f"""
 // dx = (g_x * mask_x) H and dw = (g_w * mask_w) H, where g_x = dy Q(w H) and
-// g_w = dy^T Q(x H) are the gradients in the rotated space.
+// g_w = dy^T Q(x H) are the gradients in the rotated space (computed by the
+// caller: dynamic rows).
 func.func @{name}_backward(%gx: {x}, %x: {x}, %sx: {sx},
                            %gw: {w}, %w: {w}, %sw: {sw})
     -> ({x}, {w})
     attributes {{llvm.emit_c_interface}} {{
-  %xh = qat.hadamard %x block {block} : {x}
-  %mx = qat.fake_quant_grad %gx, %xh, %sx as #quest with trust : {x}, {sx}
-  %dx = qat.hadamard %mx block {block} : {x}
-  %wh = qat.hadamard %w block {block} : {w}
-  %mw = qat.fake_quant_grad %gw, %wh, %sw as #quest with trust : {w}, {sw}
-  %dw = qat.hadamard %mw block {block} : {w}
-  return %dx, %dw : {x}, {w}
+{masks_x}{masks_w}  return %dx, %dw : {x}, {w}
 }}
 
 // The weight gradient alone (the input needs none, e.g. the first layer).
 func.func @{name}_backward_w(%gw: {w}, %w: {w}, %sw: {sw})
     -> {w}
     attributes {{llvm.emit_c_interface}} {{
-  %wh = qat.hadamard %w block {block} : {w}
-  %mw = qat.fake_quant_grad %gw, %wh, %sw as #quest with trust : {w}, {sw}
-  %dw = qat.hadamard %mw block {block} : {w}
-  return %dw : {w}
+{masks_w}  return %dw : {w}
+}}
+"""
+    gw = _matmul("gw", "dy", "xq", y, xb, n, k, "tn")
+    return forward + f"""
+// dx = (g_x * mask_x) H and dw = (g_w * mask_w) H, where g_x = dy Q(w H)
+// (rounded to bf16) and g_w = dy^T Q(x H) (f32) are the gradients in the
+// rotated space, bf16 GEMMs accumulating in f32.
+func.func @{name}_backward(%dy: {y}, %x: {x}, %xq: {xb}, %sx: {sx},
+                           %wq: {wb}, %w: {w}, %sw: {sw})
+    -> ({x}, {w})
+    attributes {{llvm.emit_c_interface}} {{
+  %zero = arith.constant 0.0 : f32
+{_matmul("gx", "dy", "wq", y, wb, m, k, out="bf16")}{masks_x}{gw}{masks_w}  return %dx, %dw : {x}, {w}
+}}
+
+// The weight gradient alone (the input needs none, e.g. the first layer).
+func.func @{name}_backward_w(%dy: {y}, %xq: {xb}, %w: {w}, %sw: {sw})
+    -> {w}
+    attributes {{llvm.emit_c_interface}} {{
+  %zero = arith.constant 0.0 : f32
+{gw}{masks_w}  return %dw : {w}
 }}
 """
 
 
-def stableqat_module(n, k, bits=4, fourier=DEFAULT_FOURIER):
-    """Functions <name>_forward, <name>_backward."""
+def stableqat_module(m, n, k, bits=4, fourier=DEFAULT_FOURIER):
+    """Functions <name>_forward, <name>_backward, and with m rows also
+    <name>_backward_w.
+
+    With m rows the module computes the GEMMs too (linalg.matmul, on
+    qat-to-nvptx's tensor-core contraction kernels): forward y = x Q(w)^T,
+    backward dx = dy w^ and g = dy^T x, then the Fourier/LSQ kernel. m None:
+    the quantizer and its backward only, for any number of rows, the GEMMs
+    left to the caller (torch), because the tensor-core contraction kernels
+    take static shapes only."""
     if not 1 <= bits <= 8:
         raise ValueError(f"StableQAT bit width {bits} is not in [1, 8]")
-    name = stableqat_name(n, k, bits, fourier)
+    name = stableqat_name(m, n, k, bits, fourier)
     q = f"#qat.quantizer<signed, {bits} bits, learned, per_row>"
     amps = ", ".join(repr(float(a)) for a in fourier)
     w, wb, s = _t(n, k, "f32"), _t(n, k, "bf16"), _t(n, 1, "f32")
     c = _t(n, k, "i2" if bits == 1 else "i8")
-    return f"""// Generated by python-bindings/qat/torch_mlir.py: StableQAT weight
+    head = f"""// Generated by python-bindings/qat/torch_mlir.py: StableQAT weight
 // quantizer of a linear layer with w: {n}x{k} (f32), {bits} bits, learned
 // per-row step, Fourier estimator with amplitudes [{amps}].
 #lsq = {q}
-
+"""
+    quantize = f"""  %c = qat.quantize %w, %s as #lsq : {w}, {s} -> {c}
+  %wq = qat.dequantize %c, %s as #lsq : {c}, {s} -> {wb}
+"""
+    estimator = f"""  %dw, %ds = qat.fake_quant_grad %g, %w, %s as #lsq with fourier<[{amps}]>
+      : {w}, {s} -> {s}
+"""
+    if m is None:
+        return head + f"""
 // w^ = s * clamp(round(w / s), qn, qp), in bf16 for the GEMMs.
 func.func @{name}_forward(%w: {w}, %s: {s}) -> {wb}
     attributes {{llvm.emit_c_interface}} {{
-  %c = qat.quantize %w, %s as #lsq : {w}, {s} -> {c}
-  %wq = qat.dequantize %c, %s as #lsq : {c}, {s} -> {wb}
-  return %wq : {wb}
+{quantize}  return %wq : {wb}
 }}
 
 // dw through the Fourier surrogate and the LSQ step gradient ds, given
@@ -186,9 +288,35 @@ func.func @{name}_forward(%w: {w}, %s: {s}) -> {wb}
 func.func @{name}_backward(%g: {w}, %w: {w}, %s: {s})
     -> ({w}, {s})
     attributes {{llvm.emit_c_interface}} {{
-  %dw, %ds = qat.fake_quant_grad %g, %w, %s as #lsq with fourier<[{amps}]>
-      : {w}, {s} -> {s}
-  return %dw, %ds : {w}, {s}
+{estimator}  return %dw, %ds : {w}, {s}
+}}
+"""
+    x, y = _t(m, k, "bf16"), _t(m, n, "bf16")
+    g = _matmul("g", "dy", "x", y, x, n, k, "tn")
+    return head + f"""
+// y = x w^T on w^ = s * clamp(round(w / s), qn, qp) (bf16, kept for the
+// backward), a bf16 GEMM accumulating in f32.
+func.func @{name}_forward(%x: {x}, %w: {w}, %s: {s}) -> ({y}, {wb})
+    attributes {{llvm.emit_c_interface}} {{
+  %zero = arith.constant 0.0 : f32
+{quantize}{_matmul("y", "x", "wq", x, wb, m, n, "nt", out="bf16")}  return %y, %wq : {y}, {wb}
+}}
+
+// dx = dy w^, and dw through the Fourier surrogate with the LSQ step
+// gradient ds, from g = dL/dw^ = dy^T x (f32).
+func.func @{name}_backward(%dy: {y}, %x: {x}, %wq: {wb}, %w: {w}, %s: {s})
+    -> ({x}, {w}, {s})
+    attributes {{llvm.emit_c_interface}} {{
+  %zero = arith.constant 0.0 : f32
+{_matmul("dx", "dy", "wq", y, wb, m, k, out="bf16")}{g}{estimator}  return %dx, %dw, %ds : {x}, {w}, {s}
+}}
+
+// dw and ds alone (the input needs no gradient).
+func.func @{name}_backward_w(%dy: {y}, %x: {x}, %w: {w}, %s: {s})
+    -> ({w}, {s})
+    attributes {{llvm.emit_c_interface}} {{
+  %zero = arith.constant 0.0 : f32
+{g}{estimator}  return %dw, %ds : {w}, {s}
 }}
 """
 
@@ -225,7 +353,7 @@ def _signatures(text):
     return module.signatures(text)
 
 
-def compile_artifact(directory, source, target="gpu", chip="sm_90"):
+def compile_artifact(directory, source, target="gpu", chip=DEFAULT_CHIP):
     """Compiles `source` (MLIR text) into `directory`."""
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -261,7 +389,8 @@ def layer_artifact(method, bits, m, n, k, fourier=DEFAULT_FOURIER, packed=False)
     if method == "quest":
         return quest_name(m, n, k, bits, packed), quest_module(m, n, k, bits, packed)
     if method == "stableqat":
-        return stableqat_name(n, k, bits, fourier), stableqat_module(n, k, bits, fourier)
+        return (stableqat_name(m, n, k, bits, fourier),
+                stableqat_module(m, n, k, bits, fourier))
     raise ValueError(f"method must be 'quest' or 'stableqat', got {method!r}")
 
 

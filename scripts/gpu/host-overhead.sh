@@ -10,7 +10,7 @@
 #     examples/torch/check_layers.py --small (QATLinear, its asynchronous
 #     mode and the results handed to torch);
 #  3. benchmarks/host_overhead.py --api torch --device cuda for the dynamic-
-#     rows artifact QATLinear uses and a static one: `before`, this tree with
+#     rows artifact (QATLinear(dynamic_rows=True)) and a static one: `before`, this tree with
 #     the results wrapped as before (QAT_TORCH_WRAP=cai), and this tree;
 #     each variant links its own copy of the artifacts with its own runtime.
 #
@@ -37,7 +37,7 @@ if [ "${1:-}" = prepare ]; then
     QAT_TORCH_ARTIFACTS="$carry/torch" "$py" "$root/benchmarks/host_overhead.py" \
       --api torch --compile-only --chip sm_90 --rows $rows
   done
-  # The layers of check_layers.py --small (dynamic rows, as QATLinear uses).
+  # The layers of check_layers.py --small (static rows, QATLinear's default).
   QAT_TORCH_ARTIFACTS="$carry/check" "$py" - "$root" <<'EOF'
 import sys
 root = sys.argv[1]
@@ -45,8 +45,8 @@ sys.path[:0] = [root + "/examples/torch", root + "/python-bindings/qat"]
 import shapes, torch_mlir
 for method, bits, m, n, k, packed in shapes.CHECK_CASES:
     if m * n * k <= 2 ** 28:
-        name, text = torch_mlir.layer_artifact(method, bits, None, n, k, packed=packed)
-        torch_mlir.compile_artifact(torch_mlir.artifacts_dir() / name, text, "gpu", "sm_90")
+        name, text = torch_mlir.layer_artifact(method, bits, m, n, k, packed=packed)
+        torch_mlir.compile_artifact(torch_mlir.artifacts_dir() / name, text, "gpu", "sm_90a")
 EOF
   # Only module.o and the manifests travel.
   find "$carry" \( -name module.ll -o -name module.llvm.mlir -o -name module.so \

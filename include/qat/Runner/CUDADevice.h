@@ -49,7 +49,8 @@ public:
   StringRef getRuntimePath() const { return runtimePath; }
   /// "NVIDIA H100 80GB HBM3 (sm_90)".
   StringRef getDescription() const { return description; }
-  /// The chip, "sm_90": what --gpu-chip should be to run here.
+  /// The chip, "sm_80" ("sm_90a" on Hopper): what --gpu-chip should be to
+  /// run here.
   StringRef getChip() const { return chip; }
 
   /// Device memory for `bytes`; `what` names the buffer in errors.

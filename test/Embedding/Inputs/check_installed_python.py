@@ -44,8 +44,9 @@ assert qat_opt == (prefix / "bin" / "qat-opt").resolve(), qat_opt
 assert (torch_mlir.SCRIPTS / "gpu" / "compile.py").exists(), torch_mlir.SCRIPTS
 print("torch_mlir: qat-opt", qat_opt)
 
-# StableQAT's weight quantizer for 3 rows of 16, against numpy.
-name, text = torch_mlir.layer_artifact("stableqat", 4, 1, 3, 16)
+# StableQAT's weight quantizer for 3 rows of 16 (its dynamic-rows module, the
+# quantizer alone), against numpy.
+name, text = torch_mlir.layer_artifact("stableqat", 4, None, 3, 16)  # the quantizer alone
 with tempfile.TemporaryDirectory() as tmp:
     artifact = pathlib.Path(tmp) / name
     torch_mlir.compile_artifact(artifact, text, "cpu")

@@ -85,10 +85,11 @@ CUresult cuDeviceGetName(char *name, int len, CUdevice d) {
   strncpy(name, "mock", len);
   return CUDA_SUCCESS;
 }
+/* A Hopper: compute capability 9.0. */
 CUresult cuDeviceGetAttribute(int *v, CUdevice_attribute a, CUdevice d) {
-  (void)a, (void)d;
+  (void)d;
   COUNT();
-  *v = 9;
+  *v = a == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR ? 0 : 9;
   return CUDA_SUCCESS;
 }
 CUresult cuDevicePrimaryCtxRetain(CUcontext *c, CUdevice d) {
