@@ -820,6 +820,13 @@ def matmul_cases(rng):
     cases.append(matmul_case(s4t, s4, 130, 260, 4096, True, "f32", True))
     cases.append(matmul_case(c4, s4, 200, 136, 2080, True, "f32", False))
     cases.append(matmul_case(c8, c8, 160, 96, 4096, False, "f32", False))
+    # 16-bit results with whole 256-column tiles of the sm_90a kernel: 16-byte
+    # stores of 8 columns, rows past M (300) computed but not stored;
+    # centered x signed: row sums of B in the epilogue.
+    s8 = R.Quantizer("signed", 8, "absmax", "per_row")
+    cases.append(matmul_case(c8, s8, 300, 512, 384, False, "bf16", False))
+    s8t = R.Quantizer("signed", 8, "absmax", "per_tensor")
+    cases.append(matmul_case(s8t, s8, 130, 256, 256, False, "f16", True))
     return cases
 
 
@@ -977,6 +984,14 @@ def wgmma_contraction_cases():
         contraction_case("wg_bf16_acc_tBC_129x31x64", 129, 31, 64, "bf16", "bf16", "f32",
                          b_form="nk", out_form="nm", accumulate=True),
         contraction_case("wg_bf16_1920x2056x24", 1920, 2056, 24, "bf16", "bf16", "f32"),
+        # 16-bit results with whole column tiles: 16-byte stores of 8
+        # columns after a transpose over each quad of lanes, rows past M
+        # computed but not stored, an init read, a batch.
+        contraction_case("wg_bf16_out_300x256x72", 300, 256, 72, "bf16", "bf16", "bf16"),
+        contraction_case("wg_f16_acc_200x128x64", 200, 128, 64, "f16", "f16", "f16",
+                         b_form="nk", accumulate=True),
+        contraction_case("wg_bf16_batch2_70x128x40", 70, 128, 40, "bf16", "bf16", "bf16",
+                         batch=2),
     ]
 
 
@@ -1218,6 +1233,8 @@ def epilogue_cases():
                       "bias_gelu", b_form="nk"),
         epilogue_case("wg_residual_relu_batch3_33x72x80", 33, 72, 80, "bf16", "f32",
                       "residual_relu", batch=3),
+        epilogue_case("wg_bias_gelu_bf16_tB_130x128x64", 130, 128, 64, "bf16", "bf16",
+                      "bias_gelu", b_form="nk"),
     ]
 
 
@@ -1242,6 +1259,7 @@ def dynamic_row_cases():
                   # One row per CTA: no row checks in the kernel.
                   stable_chain_case([rows, 2048], "bf16", dynamic=True),
                   matmul_case(s8, s8, rows, 96, 256, False, "bf16", False, dynamic=True),
+                  matmul_case(s8, s8, rows, 256, 128, False, "bf16", False, dynamic=True),
                   matmul_case(c4, c4, rows, 72, 384, True, "f32", False, dynamic=True)]
     return cases
 

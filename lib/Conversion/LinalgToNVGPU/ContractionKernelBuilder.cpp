@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ContractionKernelBuilder.h"
+#include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -254,24 +255,11 @@ void ContractionKernelBuilderBase::storePair(Value row, Value col,
   if (spec.out.colsContiguous() && spec.n % 2 == 0) {
     Value inBounds = both(rowInBounds, guardCols ? ult(col, spec.n) : Value());
     emitGuarded(inBounds, [&] {
-      SmallVector<Value> at = indices(spec.out, row, col);
-      Value initPair;
-      if (spec.accumulate)
-        initPair = vector::LoadOp::create(
-            b, VectorType::get({2}, spec.out.elementType), init, at,
-            /*nontemporal=*/false,
-            llvm::MaybeAlign(spec.out.elementType.getIntOrFloatBitWidth() / 4));
-      SmallVector<Value, 2> values;
-      for (int64_t e : {0, 1})
-        values.push_back(
-            value(e, initPair ? vector::ExtractOp::create(b, initPair,
-                                                          ArrayRef<int64_t>{e})
-                              : Value()));
       vector::StoreOp::create(
           b,
           vector::FromElementsOp::create(b, VectorType::get({2}, resultType),
-                                         values),
-          result, at, /*nontemporal=*/false,
+                                         resultPair(row, col, pair)),
+          result, indices(spec.out, row, col), /*nontemporal=*/false,
           llvm::MaybeAlign(resultType.getIntOrFloatBitWidth() / 4));
     });
     return;
@@ -289,6 +277,57 @@ void ContractionKernelBuilderBase::storePair(Value row, Value col,
       memref::StoreOp::create(b, value(e, initValue), result, at);
     });
   }
+}
+
+SmallVector<Value, 2>
+ContractionKernelBuilderBase::resultPair(Value row, Value col,
+                                         ArrayRef<Value> pair) {
+  Value initPair;
+  if (spec.accumulate)
+    initPair = vector::LoadOp::create(
+        b, VectorType::get({2}, spec.out.elementType), init,
+        indices(spec.out, row, col), /*nontemporal=*/false,
+        llvm::MaybeAlign(spec.out.elementType.getIntOrFloatBitWidth() / 4));
+  SmallVector<Value, 2> values;
+  for (int64_t e : {0, 1}) {
+    Value sum = pair[e];
+    if (initPair)
+      sum = arith::AddFOp::create(
+          b, sum,
+          convert(vector::ExtractOp::create(b, initPair, ArrayRef<int64_t>{e}),
+                  b.getF32Type()));
+    values.push_back(
+        applyEpilogue(convert(sum, spec.out.elementType), row, add(col, e)));
+  }
+  return values;
+}
+
+bool ContractionKernelBuilderBase::canStoreBlocks(int64_t tileN) const {
+  Type resultType =
+      spec.epilogue ? spec.epilogue->resultType : spec.out.elementType;
+  return resultType.getIntOrFloatBitWidth() == 16 &&
+         spec.out.colsContiguous() && spec.n % tileN == 0 && tileN % 32 == 0;
+}
+
+void ContractionKernelBuilderBase::storeBlocks(Value row, Value rowInBounds,
+                                               Value col0, Value quadLane,
+                                               ArrayRef<Value> words) {
+  Type resultType =
+      spec.epilogue ? spec.epilogue->resultType : spec.out.elementType;
+  Value block = transposeFragmentQuad(b, quadLane, words, resultType);
+  auto store = [&] {
+    vector::StoreOp::create(b, block, result,
+                            indices(spec.out, row, add(col0, mul(quadLane, 8))),
+                            /*nontemporal=*/false, llvm::MaybeAlign(16));
+  };
+  if (!rowInBounds) {
+    store();
+    return;
+  }
+  auto ifOp = scf::IfOp::create(b, rowInBounds, /*withElseRegion=*/false);
+  ImplicitLocOpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(ifOp.thenBlock());
+  store();
 }
 
 gpu::GPUFuncOp mlir::qat::buildContractionKernelFunc(

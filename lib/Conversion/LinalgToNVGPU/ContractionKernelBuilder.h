@@ -55,6 +55,21 @@ protected:
   /// given) or N (with `guardCols`) are not stored.
   void storePair(Value row, Value col, Value rowInBounds, bool guardCols,
                  ArrayRef<Value> pair);
+  /// The result elements (row, col) and (row, col + 1) of their f32 sums
+  /// `pair`: the init added, the epilogue applied, in the result type. The
+  /// init and the epilogue's operands are read there: in bounds only.
+  SmallVector<Value, 2> resultPair(Value row, Value col, ArrayRef<Value> pair);
+  /// Whether storeBlocks serves a kernel with tiles of `tileN` columns: a
+  /// 16-bit result with contiguous columns and no partial column tile.
+  bool canStoreBlocks(int64_t tileN) const;
+  /// Stores 32 consecutive columns of one row from `col0` on, held in the
+  /// mma fragment layout by the 4 lanes of a quad (lane `quadLane` has the
+  /// result pairs at columns col0 + 8j + 2 quadLane, j = 0..3, as 32-bit
+  /// words `words`), 8 columns a lane with one 16-byte store
+  /// (transposeFragmentQuad). The row is stored if `rowInBounds` holds
+  /// (absent: always); every lane must call this.
+  void storeBlocks(Value row, Value rowInBounds, Value col0, Value quadLane,
+                   ArrayRef<Value> words);
 
   ImplicitLocOpBuilder &b;
   const ContractionKernelSpec &spec;

@@ -67,6 +67,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 using namespace mlir;
 using namespace mlir::qat;
@@ -387,17 +388,42 @@ void ContractionWgmmaBuilder::emitEpilogue(Value acc, Value consumerTid) {
   Value lane = bitAnd(consumerTid, kWarpSize - 1);
   Value laneCol = mul(bitAnd(lane, 3), 2);
   Value laneRow = shr(lane, 2);
+  bool blocks = canStoreBlocks(spec.tileN);
   for (int64_t h = 0; h < 2; ++h) {
     Value row = add(m0, add(add(mul(warpgroup, kWgmmaM), mul(warp, 16)),
                             add(laneRow, h * 8)));
     Value rowInBounds = guardRows ? ult(row, spec.m) : Value();
-    for (int64_t j = 0; j < spec.tileN / 8; ++j) {
+    auto accPair = [&](int64_t j) {
       SmallVector<Value, 2> pair;
       for (int64_t e : {0, 1})
         pair.push_back(LLVM::ExtractValueOp::create(
             b, acc, ArrayRef<int64_t>{j * 4 + h * 2 + e}));
-      storePair(row, add(n0, add(laneCol, j * 8)), rowInBounds, guardCols,
-                pair);
+      return pair;
+    };
+    if (!blocks) {
+      for (int64_t j = 0; j < spec.tileN / 8; ++j)
+        storePair(row, add(n0, add(laneCol, j * 8)), rowInBounds, guardCols,
+                  accPair(j));
+      continue;
+    }
+    // 16-byte stores of 8 columns (storeBlocks): the results of a row past
+    // M are computed from the last row's operands and not stored.
+    Value readRow =
+        guardRows ? b.createOrFold<arith::MinUIOp>(row, idx(spec.m - 1)) : row;
+    for (int64_t group = 0; group < spec.tileN / 32; ++group) {
+      SmallVector<Value, 4> words;
+      for (int64_t j = 4 * group; j < 4 * group + 4; ++j) {
+        SmallVector<Value, 2> values =
+            resultPair(readRow, add(n0, add(laneCol, j * 8)), accPair(j));
+        Value packed = vector::BitCastOp::create(
+            b, VectorType::get({1}, b.getI32Type()),
+            vector::FromElementsOp::create(
+                b, VectorType::get({2}, values[0].getType()), values));
+        words.push_back(
+            vector::ExtractOp::create(b, packed, ArrayRef<int64_t>{0}));
+      }
+      storeBlocks(row, rowInBounds, add(n0, group * 32), bitAnd(lane, 3),
+                  words);
     }
   }
 }

@@ -377,8 +377,8 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
         arith::MulIOp::create(rewriter, loc, count,
                               index(kPersistentTilesPerSM)));
     gridX = arith::SelectOp::create(
-        rewriter, loc, few,
-        arith::MinUIOp::create(rewriter, loc, gridX, count), gridX);
+        rewriter, loc, few, arith::MinUIOp::create(rewriter, loc, gridX, count),
+        gridX);
   }
   Value sharedBytes;
   if (kernel.dynamicSharedBytes)

@@ -368,6 +368,9 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
   // Column pairs start at even columns: with N even, one aligned vector
   // store each, both in bounds or both out.
   bool pairStores = spec.n % 2 == 0;
+  // 16-bit results of whole column tiles: 16-byte stores of 8 columns.
+  bool blockStores =
+      resultType.getIntOrFloatBitWidth() == 16 && spec.n % kTileN == 0;
   Value warpgroup = shr(consumerTid, 7);
   Value warp = bitAnd(shr(consumerTid, 5), 3);
   Value lane = bitAnd(consumerTid, kWarpSize - 1);
@@ -422,6 +425,7 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
       lhsRowSum = memref::LoadOp::create(b, rowSums, ValueRange{local});
     Value rowInBounds = guardRows ? ult(row, rowsM()) : Value();
 
+    SmallVector<Value, 4> words;
     for (int64_t j = 0; j < kBlocksN; ++j) {
       SmallVector<Value, 2> values;
       for (int64_t e = 0; e < 2; ++e) {
@@ -434,6 +438,27 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
                        rowScale, colScales[c]));
       }
 
+      if (blockStores) {
+        // 8 columns a lane, one 16-byte store (transposeFragmentQuad); a
+        // row past M has its results computed (steps of the last row) and
+        // not stored.
+        Value packed = vector::BitCastOp::create(
+            b, VectorType::get({1}, i32Type),
+            vector::FromElementsOp::create(b, VectorType::get({2}, resultType),
+                                           values));
+        words.push_back(
+            vector::ExtractOp::create(b, packed, ArrayRef<int64_t>{0}));
+        if (words.size() < 4)
+          continue;
+        Value block = transposeFragmentQuad(b, lane4, words, resultType);
+        Value col = add(n0, add(mul(lane4, 8), (j - 3) * 8));
+        emitGuarded(rowInBounds, [&] {
+          vector::StoreOp::create(b, block, result, ValueRange{row, col},
+                                  /*nontemporal=*/false, llvm::MaybeAlign(16));
+        });
+        words.clear();
+        continue;
+      }
       if (pairStores) {
         Value col = cols[j * 2];
         emitGuarded(
