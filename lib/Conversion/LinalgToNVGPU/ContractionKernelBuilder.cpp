@@ -1,12 +1,11 @@
 //===- ContractionKernelBuilder.cpp - What contraction kernels share ------===//
 //
-// ContractionKernelBuilderBase: constants, index arithmetic, arguments, the
-// CTA order and the result epilogue of the mma.sync and wgmma kernels.
+// ContractionKernelBuilderBase: arguments, conversions, the CTA order and the
+// result epilogue of the mma.sync and wgmma kernels.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ContractionKernelBuilder.h"
-#include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -76,45 +75,6 @@ bool ContractionKernelSpec::operator==(
 // ContractionKernelBuilderBase
 //===----------------------------------------------------------------------===//
 
-Value ContractionKernelBuilderBase::idx(int64_t value) {
-  Value &constant = indexConstants[value];
-  if (!constant) {
-    OpBuilder atEntry = OpBuilder::atBlockBegin(entry);
-    constant = arith::ConstantIndexOp::create(atEntry, b.getLoc(), value);
-  }
-  return constant;
-}
-
-Value ContractionKernelBuilderBase::add(Value x, Value y) {
-  return b.createOrFold<arith::AddIOp>(x, y);
-}
-
-Value ContractionKernelBuilderBase::mul(Value x, int64_t y) {
-  return b.createOrFold<arith::MulIOp>(x, idx(y));
-}
-
-Value ContractionKernelBuilderBase::shr(Value x, int64_t y) {
-  return y ? b.createOrFold<arith::ShRUIOp>(x, idx(y)) : x;
-}
-
-Value ContractionKernelBuilderBase::shl(Value x, int64_t y) {
-  return y ? b.createOrFold<arith::ShLIOp>(x, idx(y)) : x;
-}
-
-Value ContractionKernelBuilderBase::bitAnd(Value x, int64_t y) {
-  return b.createOrFold<arith::AndIOp>(x, idx(y));
-}
-
-Value ContractionKernelBuilderBase::ult(Value x, int64_t y) {
-  return b.createOrFold<arith::CmpIOp>(arith::CmpIPredicate::ult, x, idx(y));
-}
-
-Value ContractionKernelBuilderBase::both(Value x, Value y) {
-  if (!x || !y)
-    return x ? x : y;
-  return arith::AndIOp::create(b, x, y);
-}
-
 Value ContractionKernelBuilderBase::convert(Value value, Type to) {
   Type from = getElementTypeOrSelf(value.getType());
   if (from == to)
@@ -168,25 +128,9 @@ unsigned ContractionKernelBuilderBase::bindArguments(gpu::GPUFuncOp func) {
 
 void ContractionKernelBuilderBase::computeTileOrigin(Value pid, int64_t tileM,
                                                      int64_t tileN) {
-  constexpr int64_t kRasterGroupM = 8;
-  int64_t tilesM = llvm::divideCeil(spec.m, tileM);
-  int64_t tilesN = llvm::divideCeil(spec.n, tileN);
-  int64_t groupM = std::min(kRasterGroupM, tilesM);
-  Value perGroup = idx(groupM * tilesN);
-  Value group = b.createOrFold<arith::DivUIOp>(pid, perGroup);
-  Value firstM = mul(group, groupM);
-  // The last group of tile rows may be shorter.
-  Value groupSize =
-      tilesM % groupM == 0
-          ? idx(groupM)
-          : b.createOrFold<arith::MinUIOp>(
-                b.createOrFold<arith::SubIOp>(idx(tilesM), firstM),
-                idx(groupM));
-  Value inGroup = b.createOrFold<arith::RemUIOp>(pid, perGroup);
-  Value pidM = add(firstM, b.createOrFold<arith::RemUIOp>(inGroup, groupSize));
-  Value pidN = b.createOrFold<arith::DivUIOp>(inGroup, groupSize);
-  m0 = mul(pidM, tileM);
-  n0 = mul(pidN, tileN);
+  std::tie(m0, n0) =
+      groupedTileOrigin(pid, llvm::divideCeil(spec.m, tileM), Value(),
+                        llvm::divideCeil(spec.n, tileN), tileM, tileN);
 }
 
 Value ContractionKernelBuilderBase::applyEpilogue(Value element, Value row,
@@ -234,16 +178,6 @@ void ContractionKernelBuilderBase::storePair(Value row, Value col,
                                              ArrayRef<Value> pair) {
   Type resultType =
       spec.epilogue ? spec.epilogue->resultType : spec.out.elementType;
-  auto emitGuarded = [&](Value condition, auto emitStore) {
-    if (!condition) {
-      emitStore();
-      return;
-    }
-    auto ifOp = scf::IfOp::create(b, condition, /*withElseRegion=*/false);
-    ImplicitLocOpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    emitStore();
-  };
   auto value = [&](int64_t e, Value initValue) {
     Value sum = pair[e];
     if (initValue)
@@ -315,19 +249,11 @@ void ContractionKernelBuilderBase::storeBlocks(Value row, Value rowInBounds,
   Type resultType =
       spec.epilogue ? spec.epilogue->resultType : spec.out.elementType;
   Value block = transposeFragmentQuad(b, quadLane, words, resultType);
-  auto store = [&] {
+  emitGuarded(rowInBounds, [&] {
     vector::StoreOp::create(b, block, result,
                             indices(spec.out, row, add(col0, mul(quadLane, 8))),
                             /*nontemporal=*/false, llvm::MaybeAlign(16));
-  };
-  if (!rowInBounds) {
-    store();
-    return;
-  }
-  auto ifOp = scf::IfOp::create(b, rowInBounds, /*withElseRegion=*/false);
-  ImplicitLocOpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(ifOp.thenBlock());
-  store();
+  });
 }
 
 gpu::GPUFuncOp mlir::qat::buildContractionKernelFunc(

@@ -10,30 +10,18 @@
 #define QAT_LIB_CONVERSION_LINALGTONVGPU_CONTRACTIONKERNELBUILDER_H
 
 #include "ContractionKernel.h"
+#include "qat/Conversion/TensorCoreKernels/KernelBuilder.h"
 
 #include "mlir/IR/IRMapping.h"
-#include "mlir/IR/ImplicitLocOpBuilder.h"
-#include "llvm/ADT/DenseMap.h"
 
 namespace mlir::qat {
 
-class ContractionKernelBuilderBase {
+class ContractionKernelBuilderBase : protected KernelBuilder {
 protected:
   ContractionKernelBuilderBase(ImplicitLocOpBuilder &b,
                                const ContractionKernelSpec &spec)
-      : b(b), spec(spec) {}
+      : KernelBuilder(b), spec(spec) {}
 
-  /// Index constants, created once at the kernel's entry.
-  Value idx(int64_t value);
-  Value add(Value x, Value y);
-  Value add(Value x, int64_t y) { return y ? add(x, idx(y)) : x; }
-  Value mul(Value x, int64_t y);
-  Value shr(Value x, int64_t y);
-  Value shl(Value x, int64_t y);
-  Value bitAnd(Value x, int64_t y);
-  Value ult(Value x, int64_t y);
-  /// x && y where either may be absent (always true).
-  Value both(Value x, Value y);
   /// `value` (a scalar or a vector) with elements of type `to`.
   Value convert(Value value, Type to);
   /// Indices into `operand`'s buffer of (batch, row, col).
@@ -71,9 +59,7 @@ protected:
   void storeBlocks(Value row, Value rowInBounds, Value col0, Value quadLane,
                    ArrayRef<Value> words);
 
-  ImplicitLocOpBuilder &b;
   const ContractionKernelSpec &spec;
-  Block *entry = nullptr;
   Value lhs, rhs, init, result;
   /// First row of A and of B (first column of the result) of the CTA tile;
   /// the batch index.
@@ -84,7 +70,6 @@ private:
   /// type) at (row, col); `element` itself without an epilogue.
   Value applyEpilogue(Value element, Value row, Value col);
 
-  llvm::DenseMap<int64_t, Value> indexConstants;
   /// The epilogue's buffers, one per EpilogueOperand::Kind::Buffer operand.
   SmallVector<Value> epilogueBuffers;
   /// The constants the epilogue's body takes from outside, cloned at entry.

@@ -9,6 +9,7 @@
 #define QAT_LIB_CONVERSION_QATMATMULTONVGPU_MATMULKERNEL_H
 
 #include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
+#include "qat/Conversion/TensorCoreKernels/KernelBuilder.h"
 #include "qat/Dialect/QAT/IR/QATAttrs.h"
 #include "qat/Dialect/QAT/IR/QATOps.h"
 
@@ -122,25 +123,14 @@ struct EpilogueCoefficients {
   bool needsRhsRowSums() const { return rhsRowSumFactor != 0; }
 };
 
-/// What the kernel builders share: index and int32 constants created once,
-/// at the kernel's entry; index arithmetic folded where operands are
-/// constant; the grouped order of the CTA tiles; the loads of the steps and
-/// the element math and guarded stores of the dequantizing epilogue.
-class MatmulKernelBuilderBase {
+/// What the qat.matmul kernel builders share beyond KernelBuilder: the CTA
+/// tile's origin with M static or dynamic, the loads of the steps and the
+/// element math of the dequantizing epilogue.
+class MatmulKernelBuilderBase : protected KernelBuilder {
 protected:
   MatmulKernelBuilderBase(ImplicitLocOpBuilder &b, const MatmulKernelSpec &spec)
-      : b(b), spec(spec) {}
+      : KernelBuilder(b), spec(spec) {}
 
-  Value idx(int64_t value);
-  Value i32(int64_t value);
-  Value add(Value x, Value y);
-  Value add(Value x, int64_t y) { return y ? add(x, idx(y)) : x; }
-  Value mul(Value x, int64_t y);
-  Value shr(Value x, int64_t y);
-  Value shl(Value x, int64_t y);
-  Value bitAnd(Value x, int64_t y);
-  Value ult(Value x, int64_t y) { return ult(x, idx(y)); }
-  Value ult(Value x, Value y);
   bool dynamicM() const { return ShapedType::isDynamic(spec.m); }
   /// Rows of `rows` (spec.m or spec.n) and the last of them: constants, or
   /// mRows and mLast when M is dynamic.
@@ -151,9 +141,8 @@ protected:
     return ShapedType::isDynamic(rows) ? mLast : idx(rows - 1);
   }
 
-  /// Sets m0 and n0 for the CTA tile `pid` of tileM x tileN: CTAs along N
-  /// within groups of 8 tile rows, so that the CTAs resident together share
-  /// A and B panels in L2.
+  /// Sets m0 and n0 for the CTA tile `pid` of tileM x tileN
+  /// (KernelBuilder::groupedTileOrigin).
   void computeTileOrigin(Value pid, int64_t tileM, int64_t tileN);
   /// Element `row` of a step buffer (rows x 1), as f32.
   Value loadStep(Value steps, Value row);
@@ -163,15 +152,8 @@ protected:
   Value dequantize(const EpilogueCoefficients &coefficients, Value acc,
                    Value lhsRowSum, Value rhsRowSum, Value rowScale,
                    Value colScale);
-  /// Emits `store` under `condition`, or unconditionally without one.
-  void emitGuarded(Value condition, llvm::function_ref<void()> store);
-  /// x && y where either may be absent (always true).
-  Value both(Value x, Value y);
 
-  ImplicitLocOpBuilder &b;
   const MatmulKernelSpec &spec;
-  Block *entry = nullptr;
-  llvm::DenseMap<int64_t, Value> indexConstants, i32Constants;
   /// First row of A and of B (first column of the result) of the CTA tile.
   Value m0, n0;
   /// M and M - 1, when M is dynamic.

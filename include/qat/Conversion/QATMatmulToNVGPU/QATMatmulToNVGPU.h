@@ -7,7 +7,6 @@
 #ifndef QAT_CONVERSION_QATMATMULTONVGPU_QATMATMULTONVGPU_H
 #define QAT_CONVERSION_QATMATMULTONVGPU_QATMATMULTONVGPU_H
 
-#include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
@@ -51,19 +50,6 @@ enum class Int4Mma {
 /// Whether `chip` (`sm_80`, `sm_90a`, ...) multiplies 4-bit integers on its
 /// tensor cores at full rate. False for chips it does not know.
 bool hasNativeInt4Mma(llvm::StringRef chip);
-
-/// For the epilogues of the tensor-core kernels (qat.matmul's and the float
-/// contractions'), whose mma accumulator fragment gives lane l of a warp
-/// the result pairs at columns 8j + 2 (l % 4) of its row: with `words` the
-/// 32-bit words of a quad lane's pairs of 16-bit results in 4 consecutive
-/// 8-column blocks (j = 0..3) and `quadLane` = l % 4, returns that lane's
-/// 8 consecutive results of block `quadLane` as a vector<8 x `type`>, by a
-/// transpose over the quad's lanes (3 xor shuffles). Stored with one
-/// 16-byte access a lane, a warp writes 64-byte runs of 8 rows instead of
-/// 16-byte ones, half-sector writes that held the epilogues back
-/// (docs/benchmarks.md). Every lane must call it.
-Value transposeFragmentQuad(ImplicitLocOpBuilder &b, Value quadLane,
-                            ArrayRef<Value> words, Type type);
 
 #define GEN_PASS_DECL_CONVERTQATMATMULTONVGPU
 #include "qat/Conversion/Passes.h.inc"
