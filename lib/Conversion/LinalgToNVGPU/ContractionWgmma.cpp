@@ -436,68 +436,15 @@ void ContractionWgmmaBuilder::build(gpu::GPUFuncOp func) {
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
 
-  auto workgroup =
-      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
-  Value dynamic = gpu::DynamicSharedMemoryOp::create(
-      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                         MemRefLayoutAttrInterface(), workgroup));
-  // As in qat.matmul's wgmma kernel (WgmmaStrategy.cpp): the stages start at
-  // the first multiple of 1024 bytes past the dynamic shared memory's start
-  // and the static mbarriers, within the slack sharedBytes requests.
-  barriers = nvgpu::MBarrierCreateOp::create(b, barrierType);
-  Value address =
-      memref::ExtractAlignedPointerAsIndexOp::create(b, dynamic).getResult();
-  Value lastBarrier = arith::IndexCastUIOp::create(
-      b, b.getIndexType(),
-      nvgpu::MBarrierGetOp::create(b, i64Type, barriers,
-                                   idx(2 * spec.stages - 1)));
-  Value start = b.createOrFold<arith::MaxUIOp>(address, add(lastBarrier, 8));
-  sharedAddress = bitAnd(add(start, kSwizzleAlign - 1), ~(kSwizzleAlign - 1));
-  Value skip = b.createOrFold<arith::SubIOp>(sharedAddress, address);
-  shared = memref::ViewOp::create(
-      b,
-      MemRefType::get({spec.stages * stageBytes(spec)}, b.getI8Type(),
-                      MemRefLayoutAttrInterface(), workgroup),
-      dynamic, skip, ValueRange{});
-
-  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
-  {
-    auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
-    ImplicitLocOpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    for (int64_t stage = 0; stage < spec.stages; ++stage) {
-      nvgpu::MBarrierInitOp::create(b, barriers, idx(1), idx(stage), Value());
-      nvgpu::MBarrierInitOp::create(b, barriers, idx(kConsumerThreads),
-                                    idx(spec.stages + stage), Value());
-    }
-    // The copy engine (the async proxy) completes transactions on them.
-    NVVM::FenceProxyOp::create(
-        b, NVVM::ProxyKind::async_shared,
-        NVVM::SharedSpaceAttr::get(b.getContext(),
-                                   NVVM::SharedSpace::shared_cta));
-  }
-  gpu::BarrierOp::create(b);
-
-  auto roles = scf::IfOp::create(b, ult(tid, kConsumerThreads),
-                                 /*withElseRegion=*/true);
-  {
-    ImplicitLocOpBuilder::InsertionGuard guard(b);
-    // Each role is one branch, so that setmaxnreg applies.
-    b.setInsertionPointToStart(roles.thenBlock());
-    NVVM::SetMaxRegisterOp::create(b, kConsumerRegisters,
-                                   NVVM::SetMaxRegisterAction::increase);
-    emitConsumer(tid);
-    b.setInsertionPointToStart(roles.elseBlock());
-    NVVM::SetMaxRegisterOp::create(b, kProducerRegisters,
-                                   NVVM::SetMaxRegisterAction::decrease);
-    auto producer =
-        scf::IfOp::create(b,
-                          arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                tid, idx(kConsumerThreads)),
-                          /*withElseRegion=*/false);
-    b.setInsertionPointToStart(producer.thenBlock());
-    emitProducer();
-  }
+  WarpSpecializedStorage storage = createWarpSpecializedStorage(
+      tid, barrierType, spec.stages, spec.stages * stageBytes(spec),
+      kConsumerThreads);
+  shared = storage.bytes;
+  sharedAddress = storage.address;
+  barriers = storage.barriers;
+  emitWarpSpecializedRoles(
+      tid, kConsumerThreads, kConsumerRegisters, kProducerRegisters,
+      [&] { emitConsumer(tid); }, [&] { emitProducer(); });
   gpu::ReturnOp::create(b);
 }
 

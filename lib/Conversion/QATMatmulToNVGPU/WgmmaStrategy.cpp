@@ -501,73 +501,16 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
   computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x), kTileM,
                     kTileN);
 
-  auto workgroup = tileTypeA.getMemorySpace();
-  Value dynamic = gpu::DynamicSharedMemoryOp::create(
-      b, MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
-                         MemRefLayoutAttrInterface(), workgroup));
-  // gpu.dynamic_shared_memory lowers to a (demoted, one-byte) static
-  // .shared variable, and the mbarriers are another; ptxas orders them as
-  // it likes, and the dynamic shared memory follows both. The stages start
-  // at the first multiple of 1024 bytes past both variables: at most 1023
-  // bytes plus the static ones past the variable, within the slack that
-  // sharedBytes requests on top of the dynamic part.
-  barriers = nvgpu::MBarrierCreateOp::create(b, barrierType);
-  Value address =
-      memref::ExtractAlignedPointerAsIndexOp::create(b, dynamic).getResult();
-  Value lastBarrier = arith::IndexCastUIOp::create(
-      b, b.getIndexType(),
-      nvgpu::MBarrierGetOp::create(b, i64Type, barriers,
-                                   idx(2 * spec.stages - 1)));
-  Value start = b.createOrFold<arith::MaxUIOp>(address, add(lastBarrier, 8));
-  Value aligned = bitAnd(add(start, kSwizzleAlign - 1), ~(kSwizzleAlign - 1));
-  Value skip = b.createOrFold<arith::SubIOp>(aligned, address);
-  int64_t bytes = spec.stages * kStageBytes + kRowSumBytes;
-  shared = memref::ViewOp::create(b,
-                                  MemRefType::get({bytes}, b.getI8Type(),
-                                                  MemRefLayoutAttrInterface(),
-                                                  workgroup),
-                                  dynamic, skip, ValueRange{});
-
-  Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
-  {
-    auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
-    ImplicitLocOpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    for (int64_t stage = 0; stage < spec.stages; ++stage) {
-      nvgpu::MBarrierInitOp::create(b, barriers, idx(1), idx(stage), Value());
-      nvgpu::MBarrierInitOp::create(b, barriers, idx(kConsumerThreads),
-                                    idx(spec.stages + stage), Value());
-    }
-    // The copy engine (the async proxy) completes transactions on them.
-    NVVM::FenceProxyOp::create(
-        b, NVVM::ProxyKind::async_shared,
-        NVVM::SharedSpaceAttr::get(b.getContext(),
-                                   NVVM::SharedSpace::shared_cta));
-  }
-  gpu::BarrierOp::create(b);
-
-  auto roles = scf::IfOp::create(b, ult(tid, kConsumerThreads),
-                                 /*withElseRegion=*/true);
-  {
-    ImplicitLocOpBuilder::InsertionGuard guard(b);
-    // Each role is one branch, so setmaxnreg applies (HOPPER.md): the
-    // consumers' 128 accumulators and the epilogue need more than the 168
-    // registers a thread of 384 gets.
-    b.setInsertionPointToStart(roles.thenBlock());
-    NVVM::SetMaxRegisterOp::create(b, kConsumerRegisters,
-                                   NVVM::SetMaxRegisterAction::increase);
-    emitConsumer(tid);
-    b.setInsertionPointToStart(roles.elseBlock());
-    NVVM::SetMaxRegisterOp::create(b, kProducerRegisters,
-                                   NVVM::SetMaxRegisterAction::decrease);
-    auto producer =
-        scf::IfOp::create(b,
-                          arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                                tid, idx(kConsumerThreads)),
-                          /*withElseRegion=*/false);
-    b.setInsertionPointToStart(producer.thenBlock());
-    emitProducer();
-  }
+  WarpSpecializedStorage storage = createWarpSpecializedStorage(
+      tid, barrierType, spec.stages, spec.stages * kStageBytes + kRowSumBytes,
+      kConsumerThreads);
+  shared = storage.bytes;
+  barriers = storage.barriers;
+  // The consumers' 128 accumulators and the epilogue need more than the 168
+  // registers a thread of 384 gets.
+  emitWarpSpecializedRoles(
+      tid, kConsumerThreads, kConsumerRegisters, kProducerRegisters,
+      [&] { emitConsumer(tid); }, [&] { emitProducer(); });
   gpu::ReturnOp::create(b);
 }
 

@@ -2,14 +2,16 @@
 //
 // The base of the builders of qat's tensor-core kernels (qat.matmul's and the
 // float contractions', mma.sync and wgmma): constants, index arithmetic, the
-// order of the CTA tiles, guarded stores, and the transpose of an mma
-// fragment's results for wide stores.
+// order of the CTA tiles, guarded stores, the storage and roles of the
+// warp-specialized wgmma kernels, and the transpose of an mma fragment's
+// results for wide stores.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef QAT_CONVERSION_TENSORCOREKERNELS_KERNELBUILDER_H
 #define QAT_CONVERSION_TENSORCOREKERNELS_KERNELBUILDER_H
 
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
@@ -48,6 +50,31 @@ protected:
   std::pair<Value, Value> groupedTileOrigin(Value pid, int64_t tilesM,
                                             Value tilesMValue, int64_t tilesN,
                                             int64_t tileM, int64_t tileN);
+
+  /// The storage of a warp-specialized wgmma kernel (consumerThreads
+  /// consumer threads, then a producer warpgroup): `bytes` of its dynamic
+  /// shared memory from the first multiple of 1024 bytes (the 128-byte
+  /// swizzle's period) past the memory's start and past the mbarriers of
+  /// `barrierType` (2 stages of them: full[s] at s with one arrival, empty[s]
+  /// at stages + s with consumerThreads), which thread `tid` 0 initializes
+  /// and fences for the async proxy before a CTA barrier. Returns the bytes
+  /// (an i8 memref), their shared-memory address and the mbarrier group.
+  struct WarpSpecializedStorage {
+    Value bytes, address, barriers;
+  };
+  WarpSpecializedStorage
+  createWarpSpecializedStorage(Value tid, nvgpu::MBarrierGroupType barrierType,
+                               int64_t stages, int64_t bytes,
+                               int64_t consumerThreads);
+  /// The roles as the two branches of one condition, so that setmaxnreg
+  /// applies: threads below consumerThreads run `consumer` with
+  /// consumerRegisters registers; the rest give registers back down to
+  /// producerRegisters and the first of them runs `producer`.
+  void emitWarpSpecializedRoles(Value tid, int64_t consumerThreads,
+                                int64_t consumerRegisters,
+                                int64_t producerRegisters,
+                                llvm::function_ref<void()> consumer,
+                                llvm::function_ref<void()> producer);
 
   ImplicitLocOpBuilder &b;
   Block *entry = nullptr;
