@@ -60,6 +60,8 @@ struct MatmulKernelSpec {
   /// of the K loop.
   MatmulGPUStrategy strategy = MatmulGPUStrategy::MmaSync;
   unsigned stages = 3;
+  /// Columns of the wgmma kernel's CTA tile (chooseWgmmaTileN).
+  int64_t wgmmaTileN = 256;
 
   /// `int4Mma` is Auto when the chip leaves the choice open: packed codes
   /// are unpacked up to kMaxUnpackedInt4K, multiplied natively beyond.
@@ -209,6 +211,11 @@ checkWgmmaSupport(const MatmulKernelSpec &spec,
 
 /// The pipeline depth of the wgmma kernel when the pass names none.
 unsigned getWgmmaDefaultStages();
+
+/// The wgmma kernel's tile columns for `spec`: 256, or 128 where N is at
+/// most 128 or a static M gives fewer than about one 128 x 256 tile per
+/// multiprocessor of an H100 (see WgmmaStrategy.cpp).
+int64_t chooseWgmmaTileN(const MatmulKernelSpec &spec);
 
 /// Builds the wgmma kernel for `spec` as a `gpu.func` named
 /// `qat_matmul_wgmma` inside `module`.

@@ -72,6 +72,8 @@ MatmulKernelSpec MatmulKernelSpec::get(MatmulOp op, MatmulGPUStrategy strategy,
   spec.unpackInt4 = spec.packed &&
                     (int4Mma == Int4Mma::Unpack ||
                      (int4Mma == Int4Mma::Auto && spec.k <= kMaxUnpackedInt4K));
+  if (strategy == MatmulGPUStrategy::Wgmma)
+    spec.wgmmaTileN = chooseWgmmaTileN(spec);
   return spec;
 }
 
@@ -87,7 +89,8 @@ std::string MatmulKernelSpec::getName() const {
      << stringifyGrid(rhsGrid) << "_" << (packed ? "s4" : "s8") << "_"
      << resultElementType;
   if (strategy == MatmulGPUStrategy::Wgmma)
-    os << "_wgmma";
+    os << "_wgmma"
+       << (wgmmaTileN == 256 ? "" : "_n" + std::to_string(wgmmaTileN));
   return name;
 }
 
@@ -101,7 +104,8 @@ bool MatmulKernelSpec::operator==(const MatmulKernelSpec &other) const {
          lhsScaleElementType == other.lhsScaleElementType &&
          rhsScaleElementType == other.rhsScaleElementType &&
          resultElementType == other.resultElementType &&
-         strategy == other.strategy && stages == other.stages;
+         strategy == other.strategy && stages == other.stages &&
+         wgmmaTileN == other.wgmmaTileN;
 }
 
 EpilogueCoefficients EpilogueCoefficients::get(GridAttrInterface lhs,

@@ -9,13 +9,15 @@
 //
 // Kernel layout (sizes of the K dimension in bytes, one s8 code each):
 //
-// * One CTA of 384 threads (3 warpgroups) computes a 128 x 128 tile of the
-//   output. Warpgroups 0 and 1 consume: each owns 64 rows of the tile and
-//   accumulates them with wgmma.mma_async m64n128k32 .s32.s8.s8 (64 int32
+// * One CTA of 384 threads (3 warpgroups) computes a 128 x tileN tile of the
+//   output: tileN 256, or 128 where N is at most 128 or a static M gives
+//   fewer than 120 of the wide tiles (chooseWgmmaTileN). Warpgroups 0 and 1
+//   consume: each owns 64 rows of the tile and accumulates them with
+//   wgmma.mma_async m64 x tileN x k32 .s32.s8.s8 (tileN / 2 int32
 //   accumulators a thread, in registers for the whole K loop). Warpgroup 2
 //   produces: one of its threads issues the TMA loads, the others idle.
 // * K advances in tiles of 128 bytes. A stage holds the A tile (128 rows x
-//   128 bytes) and the B tile (the same for N), 32 KiB, written by
+//   128 bytes) and the B tile (tileN rows), 48 or 32 KiB, written by
 //   cp.async.bulk.tensor with the 128-byte swizzle: 16-byte chunk c of row r
 //   lands at chunk c ^ (r % 8) of the row's 128-byte line. That is the
 //   layout a wgmma shared-memory descriptor with swizzle mode 128B reads
@@ -75,7 +77,6 @@ using namespace mlir::qat;
 namespace {
 
 constexpr int64_t kTileM = 128;
-constexpr int64_t kTileN = 256;
 constexpr int64_t kTileKBytes = 128;
 constexpr int64_t kWarpSize = 32;
 constexpr int64_t kWarpgroupSize = 128;
@@ -83,15 +84,9 @@ constexpr int64_t kConsumers = 2;
 constexpr int64_t kConsumerThreads = kConsumers * kWarpgroupSize;
 constexpr int64_t kThreads = kConsumerThreads + kWarpgroupSize;
 constexpr int64_t kWgmmaM = kTileM / kConsumers;
-constexpr int64_t kWgmmaN = kTileN;
 constexpr int64_t kWgmmaKBytes = 32;
 constexpr int64_t kWgmmaStepsK = kTileKBytes / kWgmmaKBytes;
-/// int32 accumulators of a thread: m64n128 over 128 threads.
-constexpr int64_t kAccumulators = kWgmmaM * kWgmmaN / kWarpgroupSize;
 constexpr int64_t kTileBytesA = kTileM * kTileKBytes;
-constexpr int64_t kTileBytesB = kTileN * kTileKBytes;
-constexpr int64_t kStageBytes = kTileBytesA + kTileBytesB;
-constexpr int64_t kRowSumBytes = (kTileM + kTileN) * 4;
 /// The 128-byte swizzle repeats every 8 rows of 128 bytes.
 constexpr int64_t kSwizzleAlign = 1024;
 constexpr int64_t kChunkBytes = 16;
@@ -102,19 +97,30 @@ constexpr int64_t kDefaultStages = 4;
 constexpr int64_t kWaitTicks = 10000000;
 
 static_assert(kTileKBytes == 128, "one row of a tile is one swizzle line");
-static_assert(kTileM + kTileN <= 2 * kConsumerThreads,
+/// The widest tile: 256 columns (a consumer thread sums at most two rows of
+/// [A; B]: 128 + 256 <= 2 * 256).
+constexpr int64_t kMaxTileN = 256;
+static_assert(kTileM + kMaxTileN <= 2 * kConsumerThreads,
               "a consumer thread sums at most two rows of A or B");
+/// Tiles of 128 x 256 from which on the wide tile is used: about one per
+/// multiprocessor of an H100 (132), as for the float contractions.
+constexpr int64_t kMinWideTiles = 120;
+
+int64_t stageBytes(int64_t tileN) { return (kTileM + tileN) * kTileKBytes; }
+int64_t rowSumBytes(int64_t tileN) { return (kTileM + tileN) * 4; }
 /// Registers a thread: the consumers take what the producer gives back
 /// (setmaxnreg; 232 * 256 + 40 * 128 <= the 64K registers of an SM).
 constexpr int64_t kConsumerRegisters = 232;
 constexpr int64_t kProducerRegisters = 40;
 
-int64_t sharedBytes(int64_t stages) {
-  return stages * kStageBytes + kRowSumBytes + kSwizzleAlign;
+int64_t sharedBytes(const MatmulKernelSpec &spec) {
+  return spec.stages * stageBytes(spec.wgmmaTileN) +
+         rowSumBytes(spec.wgmmaTileN) + kSwizzleAlign;
 }
 
-int64_t maxStages() {
-  return (kMaxSharedBytes - kRowSumBytes - kSwizzleAlign) / kStageBytes;
+int64_t maxStages(int64_t tileN) {
+  return (kMaxSharedBytes - rowSumBytes(tileN) - kSwizzleAlign) /
+         stageBytes(tileN);
 }
 
 /// Emits the body of the wgmma kernel.
@@ -125,7 +131,7 @@ public:
         epilogue(EpilogueCoefficients::get(spec.lhsGrid, spec.rhsGrid, spec.k)),
         i32Type(b.getI32Type()), i64Type(b.getI64Type()),
         tileTypeA(getTileType(b.getContext(), kTileM)),
-        tileTypeB(getTileType(b.getContext(), kTileN)),
+        tileTypeB(getTileType(b.getContext(), spec.wgmmaTileN)),
         tensorMapTypeA(getTensorMapType(tileTypeA)),
         tensorMapTypeB(getTensorMapType(tileTypeB)),
         barrierType(nvgpu::MBarrierGroupType::get(
@@ -133,7 +139,7 @@ public:
             gpu::AddressSpaceAttr::get(b.getContext(),
                                        gpu::AddressSpace::Workgroup),
             2 * spec.stages)) {
-    SmallVector<Type> fields(kAccumulators, i32Type);
+    SmallVector<Type> fields(kWgmmaM * tileN / kWarpgroupSize, i32Type);
     accType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
   }
 
@@ -162,12 +168,16 @@ private:
   Value rowSumWords() {
     return memref::ViewOp::create(
         b,
-        MemRefType::get({kTileM + kTileN}, i32Type, MemRefLayoutAttrInterface(),
+        MemRefType::get({kTileM + tileN}, i32Type, MemRefLayoutAttrInterface(),
                         tileTypeA.getMemorySpace()),
-        shared, idx(spec.stages * kStageBytes), ValueRange{});
+        shared, idx(spec.stages * tileStageBytes), ValueRange{});
   }
 
   EpilogueCoefficients epilogue;
+  /// The tile's columns and the bytes of a stage and of the row sums.
+  const int64_t tileN = spec.wgmmaTileN;
+  const int64_t tileStageBytes = stageBytes(tileN);
+  const int64_t tileRowSumBytes = rowSumBytes(tileN);
   Type i32Type, i64Type;
   MemRefType tileTypeA, tileTypeB;
   nvgpu::TensorMapDescriptorType tensorMapTypeA, tensorMapTypeB;
@@ -185,7 +195,7 @@ private:
 } // namespace
 
 Value WgmmaKernelBuilder::tile(Value stage, int64_t operand) {
-  Value offset = add(mul(stage, kStageBytes), operand * kTileBytesA);
+  Value offset = add(mul(stage, tileStageBytes), operand * kTileBytesA);
   return memref::ViewOp::create(b, operand ? tileTypeB : tileTypeA, shared,
                                 offset, ValueRange{});
 }
@@ -214,8 +224,8 @@ void WgmmaKernelBuilder::emitProducer() {
   nvgpu::MBarrierTryWaitParityOp::create(
       b, barriers, roundParity(kTile, /*flip=*/true), idx(kWaitTicks),
       add(stage, spec.stages));
-  nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(kStageBytes), stage,
-                                          Value());
+  nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(tileStageBytes),
+                                          stage, Value());
   Value kByte = mul(kTile, kTileKBytes);
   // Coordinates innermost first: (byte of K, row).
   nvgpu::TmaAsyncLoadOp::create(b, tile(stage, 0), barriers, lhsDesc,
@@ -227,7 +237,7 @@ void WgmmaKernelBuilder::emitProducer() {
 Value WgmmaKernelBuilder::sumRow(Value stage, Value row) {
   // The rows of A, then those of B, are consecutive 128-byte lines of a
   // stage; the swizzle permutes chunks within a line, which a sum ignores.
-  Value base = add(mul(stage, kStageBytes), mul(row, kTileKBytes));
+  Value base = add(mul(stage, tileStageBytes), mul(row, kTileKBytes));
   auto vec16xi8 = VectorType::get({kChunkBytes}, b.getI8Type());
   auto vec4xi8 = VectorType::get({4}, b.getI8Type());
   Value ones = arith::ConstantOp::create(
@@ -274,10 +284,10 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
     if (rowSums) {
       // Thread t sums rows t and t + 256 of [A; B].
       rowSum = arith::AddIOp::create(b, rowSum, sumRow(stage, consumerTid));
-      auto second = scf::IfOp::create(
-          b, TypeRange{i32Type},
-          ult(consumerTid, kTileM + kTileN - kConsumerThreads),
-          /*withElseRegion=*/true);
+      auto second =
+          scf::IfOp::create(b, TypeRange{i32Type},
+                            ult(consumerTid, kTileM + tileN - kConsumerThreads),
+                            /*withElseRegion=*/true);
       ImplicitLocOpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(second.thenBlock());
       scf::YieldOp::create(
@@ -307,7 +317,7 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
     Value rhsDesc = descriptor(1);
     NVVM::WgmmaFenceAlignedOp::create(b);
     auto shape =
-        NVVM::MMAShapeAttr::get(b.getContext(), kWgmmaM, kWgmmaN, kWgmmaKBytes);
+        NVVM::MMAShapeAttr::get(b.getContext(), kWgmmaM, tileN, kWgmmaKBytes);
     for (int64_t step = 0; step < kWgmmaStepsK; ++step) {
       Value offset =
           arith::ConstantIntOp::create(b, i64Type, step * kWgmmaKBytes / 16);
@@ -346,7 +356,7 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
     memref::StoreOp::create(b, loop.getResult(1), words,
                             ValueRange{consumerTid});
     auto second = scf::IfOp::create(
-        b, ult(consumerTid, kTileM + kTileN - kConsumerThreads),
+        b, ult(consumerTid, kTileM + tileN - kConsumerThreads),
         /*withElseRegion=*/false);
     {
       ImplicitLocOpBuilder::InsertionGuard guard(b);
@@ -364,13 +374,13 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
 void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
   Type resultType = spec.resultElementType;
   bool guardRows = dynamicM() || spec.m % kTileM != 0;
-  bool guardCols = spec.n % kTileN != 0;
+  bool guardCols = spec.n % tileN != 0;
   // Column pairs start at even columns: with N even, one aligned vector
   // store each, both in bounds or both out.
   bool pairStores = spec.n % 2 == 0;
   // 16-bit results of whole column tiles: 16-byte stores of 8 columns.
   bool blockStores =
-      resultType.getIntOrFloatBitWidth() == 16 && spec.n % kTileN == 0;
+      resultType.getIntOrFloatBitWidth() == 16 && spec.n % tileN == 0;
   Value warpgroup = shr(consumerTid, 7);
   Value warp = bitAnd(shr(consumerTid, 5), 3);
   Value lane = bitAnd(consumerTid, kWarpSize - 1);
@@ -388,7 +398,7 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
     rhsTensorScale = loadStep(rhsScale, idx(0));
 
   // Columns of this thread: 16 blocks of 8 x 2 adjacent.
-  constexpr int64_t kBlocksN = kWgmmaN / 8;
+  const int64_t kBlocksN = tileN / 8;
   SmallVector<Value> cols, colScales, rhsRowSums;
   for (int64_t j = 0; j < kBlocksN; ++j) {
     for (int64_t e = 0; e < 2; ++e) {
@@ -499,11 +509,11 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x), kTileM,
-                    kTileN);
+                    tileN);
 
   WarpSpecializedStorage storage = createWarpSpecializedStorage(
-      tid, barrierType, spec.stages, spec.stages * kStageBytes + kRowSumBytes,
-      kConsumerThreads);
+      tid, barrierType, spec.stages,
+      spec.stages * tileStageBytes + tileRowSumBytes, kConsumerThreads);
   shared = storage.bytes;
   barriers = storage.barriers;
   // The consumers' 128 accumulators and the epilogue need more than the 168
@@ -560,22 +570,33 @@ mlir::qat::checkWgmmaSupport(const MatmulKernelSpec &spec,
                        << " bytes; the wgmma kernel loads rows with TMA, "
                           "which needs row strides of a multiple of "
                        << kChunkBytes << " bytes";
-  if (spec.stages < 2 || spec.stages > maxStages())
-    return emitError() << "the wgmma kernel takes 2 to " << maxStages()
-                       << " pipeline stages (" << kStageBytes / 1024
+  if (spec.stages < 2 || spec.stages > maxStages(spec.wgmmaTileN))
+    return emitError() << "the wgmma kernel takes 2 to "
+                       << maxStages(spec.wgmmaTileN) << " pipeline stages ("
+                       << stageBytes(spec.wgmmaTileN) / 1024
                        << " KiB of shared memory each), got " << spec.stages;
   if (ShapedType::isDynamic(spec.m))
     return success();
-  int64_t ctas =
-      llvm::divideCeil(spec.m, kTileM) * llvm::divideCeil(spec.n, kTileN);
+  int64_t ctas = llvm::divideCeil(spec.m, kTileM) *
+                 llvm::divideCeil(spec.n, spec.wgmmaTileN);
   if (ctas > std::numeric_limits<int32_t>::max())
     return emitError() << "a " << spec.m << "x" << spec.n << " result needs "
-                       << ctas << " tiles of " << kTileM << "x" << kTileN
-                       << ", more than a 1-D grid launches";
+                       << ctas << " tiles of " << kTileM << "x"
+                       << spec.wgmmaTileN << ", more than a 1-D grid launches";
   return success();
 }
 
 unsigned mlir::qat::getWgmmaDefaultStages() { return kDefaultStages; }
+
+int64_t mlir::qat::chooseWgmmaTileN(const MatmulKernelSpec &spec) {
+  if (spec.n <= 128)
+    return 128;
+  if (ShapedType::isDynamic(spec.m))
+    return kMaxTileN;
+  int64_t wideTiles =
+      llvm::divideCeil(spec.m, kTileM) * llvm::divideCeil(spec.n, kMaxTileN);
+  return wideTiles >= kMinWideTiles ? kMaxTileN : 128;
+}
 
 MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
                                          gpu::GPUModuleOp module,
@@ -615,13 +636,13 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
   kernel.func = func;
   kernel.blockSize = kThreads;
   kernel.tileM = kTileM;
-  kernel.tilesN = llvm::divideCeil(spec.n, kTileN);
+  kernel.tilesN = llvm::divideCeil(spec.n, spec.wgmmaTileN);
   kernel.gridSize = ShapedType::isDynamic(spec.m)
                         ? ShapedType::kDynamic
                         : llvm::divideCeil(spec.m, kTileM) * kernel.tilesN;
-  kernel.dynamicSharedBytes = sharedBytes(spec.stages);
+  kernel.dynamicSharedBytes = sharedBytes(spec);
   kernel.tmaRowsA = kTileM;
-  kernel.tmaRowsB = kTileN;
+  kernel.tmaRowsB = spec.wgmmaTileN;
   return kernel;
 }
 

@@ -11,7 +11,7 @@
 // comes out as a static one-byte variable (upstream's lowering), and the
 // mbarriers as another: the kernel finds the stages past both.
 
-// CHECK: gpu.binary @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma
+// CHECK: gpu.binary @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma_n128
 // CHECK-SAME: .target sm_90a
 // CHECK-SAME: .maxntid 384, 1, 1
 // CHECK-SAME: .minnctapersm 1
@@ -21,7 +21,7 @@
 // CHECK-DAG: fence.proxy.async.shared::cta
 // CHECK-DAG: setmaxnreg.inc.sync.aligned.u32 \09232;
 // CHECK-DAG: wgmma.fence.sync.aligned
-// CHECK-DAG: wgmma.mma_async.sync.aligned.m64n256k32.s32.s8.s8
+// CHECK-DAG: wgmma.mma_async.sync.aligned.m64n128k32.s32.s8.s8
 // CHECK-DAG: wgmma.commit_group.sync.aligned
 // CHECK-DAG: wgmma.wait_group.sync.aligned \091;
 // CHECK-DAG: mbarrier.try_wait.parity.shared.b64
@@ -39,9 +39,9 @@
 // CHECK-DAG: %[[SWIZZLE:.*]] = llvm.mlir.constant(3 : i32) : i64
 // CHECK: llvm.call @mgpuTensorMapEncodeTiledMemref(%{{.*}}, %{{.*}}, %[[UINT8]], %[[UINT8]], %[[SWIZZLE]], %[[SWIZZLE]], %[[UINT8]], %{{.*}})
 // CHECK: llvm.call @mgpuTensorMapEncodeTiledMemref
-// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma::@qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma {{.*}} threads in (%{{.*}}, %{{.*}}, %{{.*}}) : i64 dynamic_shared_memory_size %{{.*}} args(
+// CHECK: gpu.launch_func <%{{.*}} : !llvm.ptr> @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma_n128::@qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma_n128 {{.*}} threads in (%{{.*}}, %{{.*}}, %{{.*}}) : i64 dynamic_shared_memory_size %{{.*}} args(
 
-// BIN: gpu.binary @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma
+// BIN: gpu.binary @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma_n128
 // BIN-SAME: chip = "sm_90a"
 // BIN-SAME: bin = "\7FELF
 func.func @matmul(%a: tensor<200x256xi8>, %b: tensor<136x256xi8>,

@@ -1,6 +1,7 @@
-// RUN: qat-opt %s --convert-qat-matmul-to-nvgpu=chip=sm_90a | FileCheck %s
-// RUN: qat-opt %s --convert-qat-matmul-to-nvgpu=chip=sm_90 | FileCheck %s --check-prefix=SM90
-// RUN: qat-opt %s --convert-qat-matmul-to-nvgpu="stages=2 chip=sm_90a" | FileCheck %s --check-prefix=TWO
+// RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu=chip=sm_90a | FileCheck %s
+// RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu=chip=sm_90a | FileCheck %s --check-prefix=NARROW
+// RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu=chip=sm_90 | FileCheck %s --check-prefix=SM90
+// RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu="stages=2 chip=sm_90a" | FileCheck %s --check-prefix=TWO
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma stages=5" 2>&1 | FileCheck %s --check-prefix=FIVE
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_90a" 2>&1 | FileCheck %s --check-prefix=PACKED
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=SM80
@@ -8,13 +9,14 @@
 // With chip=sm_90a, s8 codes take the warpgroup-MMA kernel: TMA
 // descriptors of A and B made on the host (the codes viewed as ui8, which
 // upstream's lowering maps to CU_TENSOR_MAP_DATA_TYPE_UINT8), 384 threads,
-// dynamic shared memory for 4 stages of 48 KiB, the row sums and the 1024
+// dynamic shared memory for 4 stages of 48 KiB (the 128 x 256 tile: 16 x 9
+// of them), the row sums and the 1024
 // bytes of alignment slack; in the kernel mbarriers, TMA loads and
 // nvvm.wgmma.mma_async. Packed 4-bit codes keep the mma.sync kernel, and so
 // does plain sm_90 (wgmma is sm_90a only).
 
-// CHECK: gpu.module @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma
-// CHECK: gpu.func @qat_matmul_wgmma(%{{.*}}: memref<200x256xi8>, %{{.*}}: memref<136x256xi8>, %{{.*}}: memref<1x1xf32>, %{{.*}}: memref<136x1xf32>, %{{.*}}: memref<200x136xbf16>, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) kernel
+// CHECK: gpu.module @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma
+// CHECK: gpu.func @qat_matmul_wgmma(%{{.*}}: memref<2000x256xi8>, %{{.*}}: memref<2056x256xi8>, %{{.*}}: memref<1x1xf32>, %{{.*}}: memref<2056x1xf32>, %{{.*}}: memref<2000x2056xbf16>, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) kernel
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>
 // CHECK-SAME: nvvm.maxntid = array<i32: 384, 1, 1>
 // CHECK-SAME: nvvm.minctasm = 1
@@ -47,11 +49,11 @@
 // CHECK: gpu.func @qat_matmul_mma_sync
 
 // CHECK-LABEL: func.func @matmuls
-// CHECK: memref.collapse_shape %{{.*}} {{\[\[}}0, 1]] : memref<200x256xi8> into memref<51200xi8>
-// CHECK: memref.view {{.*}} to memref<200x256xui8>
+// CHECK: memref.collapse_shape %{{.*}} {{\[\[}}0, 1]] : memref<2000x256xi8> into memref<512000xi8>
+// CHECK: memref.view {{.*}} to memref<2000x256xui8>
 // CHECK: nvgpu.tma.create.descriptor %{{.*}} box[%c128{{.*}}, %c128{{.*}}] : memref<*xui8> -> <tensor = memref<128x128xui8
 // CHECK: nvgpu.tma.create.descriptor %{{.*}} box[%c256{{.*}}, %c128{{.*}}] : memref<*xui8> -> <tensor = memref<256x128xui8
-// CHECK: gpu.launch_func  @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma blocks in (%c2, %c1, %c1) threads in (%c384, %c1, %c1)  dynamic_shared_memory_size %c199168_i32
+// CHECK: gpu.launch_func  @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma blocks in (%c144, %c1, %c1) threads in (%c384, %c1, %c1)  dynamic_shared_memory_size %c199168_i32
 // CHECK: gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_mma_sync
 
 // SM90-NOT: wgmma
@@ -61,26 +63,46 @@
 // Two stages (96 KiB); forcing wgmma onto packed codes or another chip is
 // an error.
 // TWO: nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
-// TWO: gpu.launch_func  @qat_matmul_200x136x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma {{.*}} dynamic_shared_memory_size %c100864_i32
+// TWO: gpu.launch_func  @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma {{.*}} dynamic_shared_memory_size %c100864_i32
 
 // FIVE: convert-qat-matmul-to-nvgpu: stages=5 must be 0 (the strategy's default) or 2 to 4
 // PACKED: error: 'qat.matmul' op the wgmma kernel multiplies s8 codes; packed 4-bit codes take the mma-sync kernel (strategy=auto or mma-sync)
 // SM80: error: 'qat.matmul' op the wgmma kernel needs chip=sm_90a, got chip=sm_80
-func.func @matmuls(%a: tensor<200x256xi8>, %b: tensor<136x256xi8>,
-                   %sa: tensor<1x1xf32>, %sb: tensor<136x1xf32>,
+func.func @matmuls(%a: tensor<2000x256xi8>, %b: tensor<2056x256xi8>,
+                   %sa: tensor<1x1xf32>, %sb: tensor<2056x1xf32>,
                    %pa: tensor<256x512xi8>, %pb: tensor<128x512xi8>,
                    %psa: tensor<256x1xf32>, %psb: tensor<128x1xf32>)
-    -> (tensor<200x136xbf16>, tensor<256x128xf32>) {
+    -> (tensor<2000x2056xbf16>, tensor<256x128xf32>) {
   %y = qat.matmul %a, %b, %sa, %sb
       as <signed, 8 bits, learned, per_tensor>,
          <centered, 8 bits, rms_gaussian, per_row>
-      : tensor<200x256xi8>, tensor<136x256xi8>, tensor<1x1xf32>,
-        tensor<136x1xf32> -> tensor<200x136xbf16>
+      : tensor<2000x256xi8>, tensor<2056x256xi8>, tensor<1x1xf32>,
+        tensor<2056x1xf32> -> tensor<2000x2056xbf16>
   %z = qat.matmul %pa, %pb, %psa, %psb
       as <centered, 4 bits, rms_gaussian, per_row>,
          <centered, 4 bits, rms_gaussian, per_row> packed
       : tensor<256x512xi8>, tensor<128x512xi8>, tensor<256x1xf32>,
         tensor<128x1xf32> -> tensor<256x128xf32>
-  return %y, %z : tensor<200x136xbf16>, tensor<256x128xf32>
+  return %y, %z : tensor<2000x2056xbf16>, tensor<256x128xf32>
+}
+
+// -----
+
+// Few tiles (2 x 1 of 128 x 256 < 120): the 128 x 128 tile, twice as many
+// CTAs, stages of 32 KiB.
+// NARROW: gpu.module @qat_matmul_200x136x256_signed_signed_s8_bf16_wgmma_n128
+// NARROW: nvvm.wgmma.mma_async {{.*}}, <m = 64, n = 128, k = 32>, D[<s32>, <one>], A[<s8>, <one>, <row>], B[<s8>, <one>, <col>]
+// NARROW: nvgpu.mbarrier.arrive.expect_tx %{{.*}}[%{{.*}}], %c32768
+// NARROW: nvgpu.tma.async.load {{.*}} : <tensor = memref<128x128xui8, #gpu.address_space<workgroup>>, swizzle = swizzle_128b
+// NARROW: nvgpu.tma.create.descriptor %{{.*}} box[%c128{{.*}}, %c128{{.*}}] : memref<*xui8> -> <tensor = memref<128x128xui8
+// NARROW: gpu.launch_func  @qat_matmul_200x136x256_signed_signed_s8_bf16_wgmma_n128::@qat_matmul_wgmma blocks in (%c4, %c1, %c1) threads in (%c384, %c1, %c1)  dynamic_shared_memory_size %c133120_i32
+func.func @narrow(%a: tensor<200x256xi8>, %b: tensor<136x256xi8>,
+                  %sa: tensor<200x1xf32>, %sb: tensor<136x1xf32>)
+    -> tensor<200x136xbf16> {
+  %y = qat.matmul %a, %b, %sa, %sb
+      as <signed, 8 bits, absmax, per_row>, <signed, 8 bits, absmax, per_row>
+      : tensor<200x256xi8>, tensor<136x256xi8>, tensor<200x1xf32>,
+        tensor<136x1xf32> -> tensor<200x136xbf16>
+  return %y : tensor<200x136xbf16>
 }
 
