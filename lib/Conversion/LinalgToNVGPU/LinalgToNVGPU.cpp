@@ -8,6 +8,7 @@
 
 #include "qat/Conversion/LinalgToNVGPU/LinalgToNVGPU.h"
 #include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
+#include "qat/Transforms/OptionCheckedPass.h"
 
 #include "ContractionKernel.h"
 
@@ -182,6 +183,11 @@ getSpec(linalg::LinalgOp op, ContractionPrecision precision, bool wgmma) {
   spec.accumulate =
       !fill || !matchPattern(fill.getInputs().front(), m_AnyZeroFloat());
 
+  spec.chooseTiles();
+  // Grid limits: x up to 2^31 - 1, y (the batch) up to 65535.
+  constexpr int64_t kMaxGridX = std::numeric_limits<int32_t>::max();
+  if (spec.getGridX() > kMaxGridX || spec.batch > 65535)
+    return failure();
   if (wgmma) {
     // TMA moves bytes: operands of another type are first rounded (or
     // widened) to the compute type by an elementwise kernel of their own
@@ -189,16 +195,13 @@ getSpec(linalg::LinalgOp op, ContractionPrecision precision, bool wgmma) {
     // producer. Six bytes an element against a kernel at the wgmma rate.
     ContractionKernelSpec converted = spec;
     converted.lhs.elementType = converted.rhs.elementType = spec.computeType;
-    if (canUseWgmma(converted)) {
+    converted.strategy = ContractionStrategy::Wgmma;
+    converted.chooseTiles();
+    // The wgmma kernel counts the tiles of every batch on the grid's x.
+    if (canUseWgmma(converted) &&
+        converted.getGridX() * converted.batch <= kMaxGridX)
       spec = converted;
-      spec.strategy = ContractionStrategy::Wgmma;
-    }
   }
-  spec.chooseTiles();
-  // Grid limits: x up to 2^31 - 1, y (the batch) up to 65535.
-  if (spec.getGridX() > std::numeric_limits<int32_t>::max() ||
-      spec.batch > 65535)
-    return failure();
   return spec;
 }
 
@@ -364,9 +367,8 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   if (kernel.persistent) {
     // Up to kPersistentTilesPerSM tiles a multiprocessor (asked of the qat
     // CUDA runtime), one CTA each loops over them; more tiles get a CTA
-    // each (the loop runs once): CTAs that drift apart over ten or more
-    // tiles each read A and B panels further apart in L2, which cost the
-    // many-tile shapes 6-8% on an H100 (docs/benchmarks.md).
+    // each (the loop runs once), because CTAs that drift apart over many
+    // tiles read A and B panels further apart in L2 (docs/gpu.md).
     Value count = arith::IndexCastUIOp::create(
         rewriter, loc, rewriter.getIndexType(),
         func::CallOp::create(rewriter, loc, getMultiprocessorCount(op),
@@ -398,9 +400,13 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
 }
 
 struct ConvertLinalgContractionsToNVGPUPass
-    : qat::impl::ConvertLinalgContractionsToNVGPUBase<
-          ConvertLinalgContractionsToNVGPUPass> {
-  using Base::Base;
+    : qat::OptionCheckedPass<ConvertLinalgContractionsToNVGPUPass,
+                             qat::impl::ConvertLinalgContractionsToNVGPUBase<
+                                 ConvertLinalgContractionsToNVGPUPass>> {
+  using OptionCheckedPass::OptionCheckedPass;
+
+  /// The options on their own; empty when they are valid.
+  std::string checkOptions() const { return checkChipOption(chip); }
 
   void getDependentDialects(DialectRegistry &registry) const override {
     Base::getDependentDialects(registry);
@@ -410,6 +416,8 @@ struct ConvertLinalgContractionsToNVGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (!hasValidOptions())
+      return signalPassFailure();
     // The contractions first: an epilogue's rewrite erases ops after its
     // contraction (never a contraction: epilogue ops are all-parallel).
     // Ops already inside kernels (none today) stay.

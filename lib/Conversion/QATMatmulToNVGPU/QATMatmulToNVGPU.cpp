@@ -165,6 +165,20 @@ bool mlir::qat::hasNativeInt4Mma(StringRef chip) {
   return version >= 80 && version < 90;
 }
 
+std::string mlir::qat::checkChipOption(StringRef chip) {
+  StringRef name = chip;
+  unsigned version = 0;
+  if (!name.empty() &&
+      (!name.consume_front("sm_") || name.consumeInteger(10, version) ||
+       version < 10 || version > 121 ||
+       !(name.empty() || name == "a" || name == "f")))
+    return ("chip=" + chip +
+            " is not a CUDA architecture (sm_<N> up to sm_121, optionally "
+            "with an 'a' or 'f' suffix)")
+        .str();
+  return "";
+}
+
 bool mlir::qat::hasWarpgroupMma(StringRef chip) {
   // wgmma and setmaxnreg are architecture-specific: sm_90a, not sm_90 (whose
   // PTX must run on later chips too) nor later chips.
@@ -334,15 +348,9 @@ struct ConvertQATMatmulToNVGPUPass
   /// The options on their own (each qat.matmul is checked against the
   /// strategy it gets later); empty when they are valid.
   std::string checkOptions() const {
-    StringRef name = chip;
-    unsigned version = 0;
-    if (!name.empty() &&
-        (!name.consume_front("sm_") || name.consumeInteger(10, version) ||
-         version < 10 || version > 121 ||
-         !(name.empty() || name == "a" || name == "f")))
-      return "chip=" + chip +
-             " is not a CUDA architecture (sm_<N> up to sm_121, optionally "
-             "with an 'a' or 'f' suffix)";
+    std::string error = checkChipOption(chip);
+    if (!error.empty())
+      return error;
     unsigned most = strategy == MatmulGPUStrategy::MmaSync ? 3 : 4;
     if (stages != 0 && (stages < 2 || stages > most))
       return "stages=" + std::to_string(stages) + " must be 0 (the " +

@@ -1,6 +1,12 @@
 // RUN: qat-opt %s --split-input-file --convert-linalg-contractions-to-nvgpu="chip=sm_90a" | FileCheck %s
 // RUN: qat-opt %s --split-input-file --convert-linalg-contractions-to-nvgpu="chip=sm_90" | FileCheck %s --check-prefix=SM90
 // RUN: qat-opt %s --split-input-file --convert-linalg-contractions-to-nvgpu="chip=sm_90a precision=bf16" | FileCheck %s --check-prefix=BF16
+// RUN: not qat-opt %s --convert-linalg-contractions-to-nvgpu="chip=sm_999" 2>&1 | FileCheck %s --check-prefix=BADCHIP
+// RUN: not qat-opt %s --convert-linalg-contractions-to-nvgpu="chip=gfx90a" 2>&1 | FileCheck %s --check-prefix=BADCHIP
+
+// A chip that is not a CUDA architecture is an error when the options are
+// parsed.
+// BADCHIP: error: convert-linalg-contractions-to-nvgpu: chip={{sm_999|gfx90a}} is not a CUDA architecture (sm_<N> up to sm_121, optionally with an 'a' or 'f' suffix)
 
 // With chip=sm_90a, a contraction whose operands are already of the compute
 // type and whose contiguous dimensions TMA can load runs on the wgmma
@@ -149,4 +155,22 @@ func.func @fallbacks(%a: tensor<100x48xf32>, %b: tensor<48x72xf32>,
       ins(%d, %e : tensor<32x300xbf16>, tensor<32x64xbf16>)
       outs(%z2 : tensor<300x64xf32>) -> tensor<300x64xf32>
   return %y, %m, %o : tensor<100x72xf32>, tensor<100x72xf32>, tensor<300x64xf32>
+}
+
+// -----
+
+// The wgmma kernel counts the tiles of every batch on the grid's x: 65535
+// batches of 257 x 128 of its tiles exceed 2^31 - 1, so the product keeps
+// mma.sync, whose grid has the batch on y.
+// CHECK-LABEL: gpu.module @qat_contraction_65535x32896x32768x64_bf16_f32_128x128
+// CHECK:         gpu.func @qat_contraction_mma_sync
+// CHECK-NOT:     wgmma
+func.func @huge_batch(%a: tensor<65535x32896x64xbf16>, %b: tensor<65535x64x32768xbf16>)
+    -> tensor<65535x32896x32768xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<65535x32896x32768xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<65535x32896x32768xf32>) -> tensor<65535x32896x32768xf32>
+  %y = linalg.batch_matmul ins(%a, %b : tensor<65535x32896x64xbf16>, tensor<65535x64x32768xbf16>)
+      outs(%z : tensor<65535x32896x32768xf32>) -> tensor<65535x32896x32768xf32>
+  return %y : tensor<65535x32896x32768xf32>
 }

@@ -9,6 +9,8 @@
 
 #include "mlir/Pass/Pass.h"
 
+#include <string>
+
 namespace mlir {
 class DialectRegistry;
 class ModuleOp;
@@ -27,6 +29,11 @@ enum class MatmulGPUStrategy {
   /// mbarrier pipeline: sm_90a only, s8 codes only.
   Wgmma,
 };
+
+/// Empty if `chip` is empty (no chip named) or names a CUDA architecture the
+/// tensor-core passes can take (`sm_<N>` up to sm_121, optionally with an
+/// `a` or `f` suffix); otherwise the error, which names the option.
+std::string checkChipOption(llvm::StringRef chip);
 
 /// Whether `chip` is a chip with Hopper's architecture-specific
 /// instructions (wgmma, setmaxnreg): exactly `sm_90a`.
