@@ -245,10 +245,8 @@ bool ContractionKernelBuilderBase::canStoreBlocks(int64_t tileN) const {
 
 void ContractionKernelBuilderBase::storeBlocks(Value row, Value rowInBounds,
                                                Value col0, Value quadLane,
-                                               ArrayRef<Value> words) {
-  Type resultType =
-      spec.epilogue ? spec.epilogue->resultType : spec.out.elementType;
-  Value block = transposeFragmentQuad(b, quadLane, words, resultType);
+                                               ArrayRef<Value> pairs) {
+  Value block = transposeFragmentQuad(b, quadLane, pairs);
   emitGuarded(rowInBounds, [&] {
     vector::StoreOp::create(b, block, result,
                             indices(spec.out, row, add(col0, mul(quadLane, 8))),

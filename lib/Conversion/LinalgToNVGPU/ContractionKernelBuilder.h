@@ -52,12 +52,12 @@ protected:
   bool canStoreBlocks(int64_t tileN) const;
   /// Stores 32 consecutive columns of one row from `col0` on, held in the
   /// mma fragment layout by the 4 lanes of a quad (lane `quadLane` has the
-  /// result pairs at columns col0 + 8j + 2 quadLane, j = 0..3, as 32-bit
-  /// words `words`), 8 columns a lane with one 16-byte store
+  /// result pairs at columns col0 + 8j + 2 quadLane, j = 0..3, in `pairs`),
+  /// 8 columns a lane with one 16-byte store
   /// (transposeFragmentQuad). The row is stored if `rowInBounds` holds
   /// (absent: always); every lane must call this.
   void storeBlocks(Value row, Value rowInBounds, Value col0, Value quadLane,
-                   ArrayRef<Value> words);
+                   ArrayRef<Value> pairs);
 
   const ContractionKernelSpec &spec;
   Value lhs, rhs, init, result;

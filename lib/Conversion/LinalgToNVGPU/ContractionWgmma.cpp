@@ -199,10 +199,6 @@ private:
     return add(mul(stage, stageBytes(spec)),
                operand * kTileM * kLineBytes + box * tiles[operand].boxBytes());
   }
-  /// The parity of the phase that `round` (the CTA's K tiles so far)
-  /// completes on its stage: (round / stages) % 2, flipped for the
-  /// producer's wait for the previous one.
-  Value roundParity(Value round, bool flip);
   /// Starts the loop over this CTA's tiles (sets m0, n0 and batchIndex for
   /// the body, where it leaves the builder) and returns the rounds before
   /// the tile.
@@ -228,14 +224,6 @@ private:
 
 } // namespace
 
-Value ContractionWgmmaBuilder::roundParity(Value round, bool flip) {
-  Value parity =
-      bitAnd(b.createOrFold<arith::DivUIOp>(round, idx(spec.stages)), 1);
-  if (flip)
-    parity = b.createOrFold<arith::XOrIOp>(parity, idx(1));
-  return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, parity, idx(0));
-}
-
 void ContractionWgmmaBuilder::emitProducer() {
   Type elementType = spec.computeType;
   Value descriptors[2];
@@ -256,8 +244,8 @@ void ContractionWgmmaBuilder::emitProducer() {
   Value stage = rem(round, spec.stages);
   // The consumers have released this stage's previous round.
   nvgpu::MBarrierTryWaitParityOp::create(
-      b, barriers, roundParity(round, /*flip=*/true), idx(kWaitTicks),
-      add(stage, spec.stages));
+      b, barriers, phaseParity(round, spec.stages, /*flip=*/true),
+      idx(kWaitTicks), add(stage, spec.stages));
   nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(stageBytes(spec)),
                                           stage, Value());
   Value k0 = mul(kTile, tileK(spec));
@@ -305,9 +293,9 @@ void ContractionWgmmaBuilder::emitConsumer(Value consumerTid) {
     Value acc = loop.getRegionIterArgs()[0];
     Value round = add(first, kTile);
     Value stage = rem(round, spec.stages);
-    nvgpu::MBarrierTryWaitParityOp::create(b, barriers,
-                                           roundParity(round, /*flip=*/false),
-                                           idx(kWaitTicks), stage);
+    nvgpu::MBarrierTryWaitParityOp::create(
+        b, barriers, phaseParity(round, spec.stages, /*flip=*/false),
+        idx(kWaitTicks), stage);
     // Descriptors: the start address in 16-byte units in bits 0-13.
     Value starts[2] = {i64(shr(add(lhsStart, boxOffset(stage, 0, 0)), 4)),
                        i64(shr(add(sharedAddress, boxOffset(stage, 1, 0)), 4))};
@@ -411,19 +399,12 @@ void ContractionWgmmaBuilder::emitEpilogue(Value acc, Value consumerTid) {
     Value readRow =
         guardRows ? b.createOrFold<arith::MinUIOp>(row, idx(spec.m - 1)) : row;
     for (int64_t group = 0; group < spec.tileN / 32; ++group) {
-      SmallVector<Value, 4> words;
-      for (int64_t j = 4 * group; j < 4 * group + 4; ++j) {
-        SmallVector<Value, 2> values =
-            resultPair(readRow, add(n0, add(laneCol, j * 8)), accPair(j));
-        Value packed = vector::BitCastOp::create(
-            b, VectorType::get({1}, b.getI32Type()),
-            vector::FromElementsOp::create(
-                b, VectorType::get({2}, values[0].getType()), values));
-        words.push_back(
-            vector::ExtractOp::create(b, packed, ArrayRef<int64_t>{0}));
-      }
+      SmallVector<Value, 8> pairs;
+      for (int64_t j = 4 * group; j < 4 * group + 4; ++j)
+        pairs.append(
+            resultPair(readRow, add(n0, add(laneCol, j * 8)), accPair(j)));
       storeBlocks(row, rowInBounds, add(n0, group * 32), bitAnd(lane, 3),
-                  words);
+                  pairs);
     }
   }
 }

@@ -157,8 +157,6 @@ private:
 
   /// Stage `stage`'s tile of A (operand 0) or B (operand 1).
   Value tile(Value stage, int64_t operand);
-  /// The parity of the phase that round kTile / stages of a stage completes.
-  Value roundParity(Value kTile, bool flip);
   void emitProducer();
   void emitConsumer(Value consumerTid);
   /// The sum of the codes of row `row` of [A; B] in stage `stage`.
@@ -200,14 +198,6 @@ Value WgmmaKernelBuilder::tile(Value stage, int64_t operand) {
                                 offset, ValueRange{});
 }
 
-Value WgmmaKernelBuilder::roundParity(Value kTile, bool flip) {
-  Value round = b.createOrFold<arith::DivUIOp>(kTile, idx(spec.stages));
-  Value parity = bitAnd(round, 1);
-  if (flip)
-    parity = b.createOrFold<arith::XOrIOp>(parity, idx(1));
-  return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, parity, idx(0));
-}
-
 void WgmmaKernelBuilder::emitProducer() {
   Value lhsDesc = UnrealizedConversionCastOp::create(b, tensorMapTypeA, lhsMap)
                       .getResult(0);
@@ -222,8 +212,8 @@ void WgmmaKernelBuilder::emitProducer() {
   Value stage = rem(kTile, spec.stages);
   // The consumers have released this stage's previous round.
   nvgpu::MBarrierTryWaitParityOp::create(
-      b, barriers, roundParity(kTile, /*flip=*/true), idx(kWaitTicks),
-      add(stage, spec.stages));
+      b, barriers, phaseParity(kTile, spec.stages, /*flip=*/true),
+      idx(kWaitTicks), add(stage, spec.stages));
   nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(tileStageBytes),
                                           stage, Value());
   Value kByte = mul(kTile, kTileKBytes);
@@ -278,9 +268,9 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
     Value rowSum = loop.getRegionIterArgs()[1];
     Value rowSum2 = loop.getRegionIterArgs()[2];
     Value stage = rem(kTile, spec.stages);
-    nvgpu::MBarrierTryWaitParityOp::create(b, barriers,
-                                           roundParity(kTile, /*flip=*/false),
-                                           idx(kWaitTicks), stage);
+    nvgpu::MBarrierTryWaitParityOp::create(
+        b, barriers, phaseParity(kTile, spec.stages, /*flip=*/false),
+        idx(kWaitTicks), stage);
     if (rowSums) {
       // Thread t sums rows t and t + 256 of [A; B].
       rowSum = arith::AddIOp::create(b, rowSum, sumRow(stage, consumerTid));
@@ -435,7 +425,7 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
       lhsRowSum = memref::LoadOp::create(b, rowSums, ValueRange{local});
     Value rowInBounds = guardRows ? ult(row, rowsM()) : Value();
 
-    SmallVector<Value, 4> words;
+    SmallVector<Value, 8> pairs;
     for (int64_t j = 0; j < kBlocksN; ++j) {
       SmallVector<Value, 2> values;
       for (int64_t e = 0; e < 2; ++e) {
@@ -452,21 +442,16 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
         // 8 columns a lane, one 16-byte store (transposeFragmentQuad); a
         // row past M has its results computed (steps of the last row) and
         // not stored.
-        Value packed = vector::BitCastOp::create(
-            b, VectorType::get({1}, i32Type),
-            vector::FromElementsOp::create(b, VectorType::get({2}, resultType),
-                                           values));
-        words.push_back(
-            vector::ExtractOp::create(b, packed, ArrayRef<int64_t>{0}));
-        if (words.size() < 4)
+        pairs.append(values.begin(), values.end());
+        if (pairs.size() < 8)
           continue;
-        Value block = transposeFragmentQuad(b, lane4, words, resultType);
+        Value block = transposeFragmentQuad(b, lane4, pairs);
         Value col = add(n0, add(mul(lane4, 8), (j - 3) * 8));
         emitGuarded(rowInBounds, [&] {
           vector::StoreOp::create(b, block, result, ValueRange{row, col},
                                   /*nontemporal=*/false, llvm::MaybeAlign(16));
         });
-        words.clear();
+        pairs.clear();
         continue;
       }
       if (pairStores) {

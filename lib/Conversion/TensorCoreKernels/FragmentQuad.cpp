@@ -15,9 +15,19 @@ using namespace mlir;
 using namespace mlir::qat;
 
 Value mlir::qat::transposeFragmentQuad(ImplicitLocOpBuilder &b, Value quadLane,
-                                       ArrayRef<Value> words, Type type) {
-  assert(words.size() == 4 && "a word for each of 4 blocks");
+                                       ArrayRef<Value> pairs) {
+  assert(pairs.size() == 8 && "a pair for each of 4 blocks");
+  Type type = pairs.front().getType();
   Type i32 = b.getI32Type();
+  // Each pair as one 32-bit word.
+  SmallVector<Value, 4> words;
+  for (int64_t j = 0; j < 4; ++j) {
+    Value pair = vector::FromElementsOp::create(b, VectorType::get({2}, type),
+                                                pairs.slice(2 * j, 2));
+    words.push_back(vector::ExtractOp::create(
+        b, vector::BitCastOp::create(b, VectorType::get({1}, i32), pair),
+        ArrayRef<int64_t>{0}));
+  }
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, value);
   };

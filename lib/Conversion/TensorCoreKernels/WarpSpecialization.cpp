@@ -69,6 +69,13 @@ KernelBuilder::createWarpSpecializedStorage(
   return {storage, aligned, barriers};
 }
 
+Value KernelBuilder::phaseParity(Value round, int64_t stages, bool flip) {
+  Value parity = bitAnd(b.createOrFold<arith::DivUIOp>(round, idx(stages)), 1);
+  if (flip)
+    parity = b.createOrFold<arith::XOrIOp>(parity, idx(1));
+  return arith::CmpIOp::create(b, arith::CmpIPredicate::ne, parity, idx(0));
+}
+
 void KernelBuilder::emitWarpSpecializedRoles(
     Value tid, int64_t consumerThreads, int64_t consumerRegisters,
     int64_t producerRegisters, llvm::function_ref<void()> consumer,

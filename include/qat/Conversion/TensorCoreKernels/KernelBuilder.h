@@ -66,6 +66,10 @@ protected:
   createWarpSpecializedStorage(Value tid, nvgpu::MBarrierGroupType barrierType,
                                int64_t stages, int64_t bytes,
                                int64_t consumerThreads);
+  /// The parity of the phase of its stage's mbarrier that `round` (the
+  /// CTA's K tiles so far, over `stages` stages) completes: (round /
+  /// stages) % 2, flipped for the producer's wait for the round before.
+  Value phaseParity(Value round, int64_t stages, bool flip);
   /// The roles as the two branches of one condition, so that setmaxnreg
   /// applies: threads below consumerThreads run `consumer` with
   /// consumerRegisters registers; the rest give registers back down to
@@ -85,15 +89,15 @@ private:
 
 /// For the epilogues of the tensor-core kernels, whose mma accumulator
 /// fragment gives lane l of a warp the result pairs at columns 8j + 2 (l % 4)
-/// of its row: with `words` the 32-bit words of a quad lane's pairs of
-/// 16-bit results in 4 consecutive 8-column blocks (j = 0..3) and `quadLane`
-/// = l % 4, returns that lane's 8 consecutive results of block `quadLane` as
-/// a vector<8 x `type`>, by a transpose over the quad's lanes (3 xor
+/// of its row: with `pairs` a quad lane's 16-bit results of 4 consecutive
+/// 8-column blocks (j = 0..3; pairs[2j] and pairs[2j + 1]) and `quadLane` =
+/// l % 4, returns that lane's 8 consecutive results of block `quadLane` as a
+/// vector<8 x their type>, by a transpose over the quad's lanes (3 xor
 /// shuffles). Stored with one 16-byte access a lane, a warp writes 64-byte
 /// runs of 8 rows instead of 16-byte ones, half-sector writes that held the
 /// epilogues back (docs/benchmarks.md). Every lane must call it.
 Value transposeFragmentQuad(ImplicitLocOpBuilder &b, Value quadLane,
-                            ArrayRef<Value> words, Type type);
+                            ArrayRef<Value> pairs);
 
 } // namespace mlir::qat
 
