@@ -174,6 +174,10 @@ SmallVector<Value> buildContractionTensorMaps(OpBuilder &builder, Location loc,
                                               const ContractionKernelSpec &spec,
                                               Value lhs, Value rhs);
 
+/// `value` (a float scalar or vector) with elements of type `to`: widened,
+/// rounded, or between f16 and bf16 through f32 (exact on the way up).
+Value convertFloat(OpBuilder &builder, Location loc, Value value, Type to);
+
 /// The elementwise consumer of `contraction` that its kernel can apply in its
 /// epilogue, formed into one linalg.generic (named ops generalized, chains of
 /// elementwise ops and the elementwise producers of its other operands fused

@@ -75,21 +75,27 @@ bool ContractionKernelSpec::operator==(
 // ContractionKernelBuilderBase
 //===----------------------------------------------------------------------===//
 
-Value ContractionKernelBuilderBase::convert(Value value, Type to) {
+Value mlir::qat::convertFloat(OpBuilder &builder, Location loc, Value value,
+                              Type to) {
   Type from = getElementTypeOrSelf(value.getType());
   if (from == to)
     return value;
-  Type type = to, f32 = b.getF32Type();
+  Type type = to, f32 = builder.getF32Type();
   if (auto vector = dyn_cast<VectorType>(value.getType())) {
     type = vector.clone(to);
     f32 = vector.clone(f32);
   }
   if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
-    return arith::ExtFOp::create(b, type, value);
+    return arith::ExtFOp::create(builder, loc, type, value);
   if (from.getIntOrFloatBitWidth() > to.getIntOrFloatBitWidth())
-    return arith::TruncFOp::create(b, type, value);
+    return arith::TruncFOp::create(builder, loc, type, value);
   // f16 <-> bf16: through f32, exact on the way up.
-  return arith::TruncFOp::create(b, type, arith::ExtFOp::create(b, f32, value));
+  return arith::TruncFOp::create(
+      builder, loc, type, arith::ExtFOp::create(builder, loc, f32, value));
+}
+
+Value ContractionKernelBuilderBase::convert(Value value, Type to) {
+  return convertFloat(b, b.getLoc(), value, to);
 }
 
 SmallVector<Value>

@@ -206,7 +206,7 @@ getSpec(linalg::LinalgOp op, ContractionPrecision precision, bool wgmma) {
 }
 
 /// `tensor` with elements of type `to`: an elementwise linalg.generic that
-/// rounds or widens each element (through f32 between f16 and bf16).
+/// converts each element (convertFloat).
 Value convertElements(OpBuilder &builder, Location loc, Value tensor, Type to) {
   auto type = cast<RankedTensorType>(tensor.getType());
   Type from = type.getElementType();
@@ -220,15 +220,8 @@ Value convertElements(OpBuilder &builder, Location loc, Value tensor, Type to) {
       builder, loc, init.getType(), tensor, init,
       ArrayRef<AffineMap>{identity, identity}, parallel,
       [&](OpBuilder &b, Location nested, ValueRange args) {
-        Value value = args[0];
-        if (from.getIntOrFloatBitWidth() == to.getIntOrFloatBitWidth())
-          value = arith::ExtFOp::create(b, nested, b.getF32Type(), value);
-        if (value.getType().getIntOrFloatBitWidth() <
-            to.getIntOrFloatBitWidth())
-          value = arith::ExtFOp::create(b, nested, to, value);
-        else
-          value = arith::TruncFOp::create(b, nested, to, value);
-        linalg::YieldOp::create(b, nested, value);
+        linalg::YieldOp::create(b, nested,
+                                convertFloat(b, nested, args[0], to));
       });
   return generic.getResult(0);
 }
