@@ -115,6 +115,10 @@ void mlir::qat::buildQATToNVPTXPipeline(
   // A fill and the matmul accumulating into it have the same iteration
   // space: one kernel.
   pm.addNestedPass<func::FuncOp>(createParallelLoopFusionPass());
+  // Reduction loops accumulate in registers, and each thread takes a short
+  // vector of a row: 16-byte accesses and fewer, fuller CTAs.
+  pm.addNestedPass<func::FuncOp>(createGPUPromoteAccumulators());
+  pm.addNestedPass<func::FuncOp>(createGPUVectorizeParallelLoops());
   GPUTileParallelLoopsOptions tiling;
   tiling.tileSizes = llvm::to_vector(options.linalgTileSizes);
   pm.addNestedPass<func::FuncOp>(createGPUTileParallelLoops(tiling));

@@ -46,10 +46,11 @@ matchFullReduction(linalg::LinalgOp op) {
   return std::make_pair(combiners[0], *neutral);
 }
 
-/// Threads a reduction with few parallel iterations is spread over (about
-/// half of what an H100's SMs hold at once), and the fewest elements a
-/// thread sums after the split.
-constexpr int64_t kMinThreads = 65536;
+/// Parallel iterations a reduction with few of them is spread over: about
+/// 65536 threads (half of what an H100's SMs hold at once) once
+/// qat-gpu-vectorize-parallel-loops gives each thread 4 of them; and the
+/// fewest elements a thread sums after the split.
+constexpr int64_t kMinThreads = 262144;
 constexpr int64_t kMinSlice = 16;
 
 namespace {

@@ -11,7 +11,9 @@
 // The linalg ops of a training step around the qat kernels (losses, float
 // gradients, updates) become kernels too: elementwise chains fused into one
 // op, parallel dimensions tiled over blocks of threads, full reductions
-// split into partials over threads and a final reduction in one thread. HOST shows the host code when buffers move to the
+// split into partials over threads and a final reduction in one thread;
+// each thread takes 4 consecutive elements of a row with 16-byte accesses
+// and sums in registers. HOST shows the host code when buffers move to the
 // device: every element access is inside a gpu.launch. The final host code
 // only allocates, launches and frees (no llvm.load/llvm.store), and every
 // kernel has its own gpu.binary.
@@ -24,24 +26,28 @@
 // HOST-LABEL: IR Dump After GPUDeviceBuffers
 //       HOST: func.func @mse
 //       HOST:   %[[DY:.*]] = gpu.alloc () : memref<64x128xf32>
-//       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c2, {{.*}} = %c16, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c4, {{.*}} = %c1)
-//       HOST:     arith.subf
-//       HOST:     memref.store {{.*}}, %[[DY]]
+//       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c8, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c32, {{.*}} = %c8, {{.*}} = %c1)
+//       HOST:     vector.load %arg0{{.*}} {alignment = 16 : i64} : memref<64x128xf32>, vector<4xf32>
+//       HOST:     arith.subf {{.*}} : vector<4xf32>
+//       HOST:     vector.store {{.*}}, %[[DY]]{{.*}} {alignment = 16 : i64}
 //       HOST:     gpu.terminator
 //       HOST:   %[[LOSS:.*]] = gpu.alloc () : memref<f32>
 //       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1)
 //       HOST:     memref.store %{{.*}}, %[[LOSS]][]
 //       HOST:     gpu.terminator
 //       HOST:   %[[PARTIAL:.*]] = gpu.alloc () : memref<128xf32>
-//       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c2, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c1, {{.*}} = %c1)
-//       HOST:     memref.store %{{.*}}, %[[PARTIAL]]
-//       HOST:     scf.for %{{.*}} = %c0 to %c64
-//       HOST:       arith.addf
+//       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c32, {{.*}} = %c1, {{.*}} = %c1)
+//       HOST:     vector.store %{{.*}}, %[[PARTIAL]]
+//       HOST:     %[[INIT:.*]] = vector.load %[[PARTIAL]]
+//       HOST:     %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args(%[[ACC:.*]] = %[[INIT]]) -> (vector<4xf32>)
+//       HOST:       arith.addf %[[ACC]], {{.*}} : vector<4xf32>
+//       HOST:     vector.store %[[SUM]], %[[PARTIAL]]
 //       HOST:     gpu.terminator
 //       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1)
-//       HOST:     scf.for %{{.*}} = %c0{{.*}} to %c128
+//       HOST:     scf.for %{{.*}} = %c0{{.*}} to %c128 {{.*}} -> (f32)
 //       HOST:       memref.load %[[PARTIAL]]
 //       HOST:       arith.addf
+//       HOST:     memref.store %{{.*}}, %[[LOSS]][]
 //       HOST:     arith.mulf
 //       HOST:     memref.store %{{.*}}, %[[LOSS]][]
 //       HOST:     gpu.terminator
@@ -59,10 +65,13 @@
 //       CHECK:   llvm.return
 //       CHECK: gpu.binary @mse_kernel
 //  CHECK-SAME:   .entry mse_kernel(
+//  CHECK-SAME:   ld.global.v4.b32
+//  CHECK-SAME:   st.global.v4.b32
 //       CHECK: gpu.binary @mse_kernel_0
 //  CHECK-SAME:   .maxntid 1, 1, 1
 //       CHECK: gpu.binary @mse_kernel_1
-//  CHECK-SAME:   .maxntid 64, 1, 1
+//  CHECK-SAME:   .maxntid 32, 1, 1
+//  CHECK-SAME:   ld.global.v4.b32
 //       CHECK: gpu.binary @mse_kernel_2
 //  CHECK-SAME:   .maxntid 1, 1, 1
 
@@ -113,21 +122,23 @@ func.func @mse(%y: tensor<64x128xf32>, %t: tensor<64x128xf32>)
 //       HOST:   %[[G:.*]] = gpu.alloc () : memref<32x256xf32>
 //       HOST:   gpu.launch_func @qat_contraction_32x256x64_tf32_f32_64x64::@qat_contraction_mma_sync blocks in (%c4, %c1, %c1) threads in (%c128, %c1, %c1) args(%arg0 : memref<64x32xf32>, %arg1 : memref<64x256xf32>, %[[G]] : memref<32x256xf32>)
 //       HOST:   %[[BY:.*]] = affine.apply affine_map<()[s0] -> (s0 ceildiv 4)>
-//       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c4, {{.*}} = %[[BY]], {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c4, {{.*}} = %c1)
+//       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %[[BY]], {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c4, {{.*}} = %c1)
 //       HOST:     scf.if
-//       HOST:       arith.mulf %arg3
-//       HOST:       arith.subf
-//       HOST:       math.absf
+//       HOST:       vector.broadcast %arg3 : f32 to vector<4xf32>
+//       HOST:       arith.mulf
+//       HOST:       arith.subf {{.*}} : vector<4xf32>
+//       HOST:       math.absf {{.*}} : vector<4xf32>
 //       HOST:     gpu.terminator
 //   HOST-NOT:   gpu.launch
 //       HOST:   return
 
 // PLAIN-LABEL: func.func @grad_and_update
-//       PLAIN:   gpu.launch blocks({{.*}}) in ({{.*}} = %c4, {{.*}} = %c8, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c4, {{.*}} = %c1)
-//       PLAIN:     memref.store %cst
-//       PLAIN:     scf.for %{{.*}} = %c0 to %c64 step %c1
-//       PLAIN:       arith.mulf
-//       PLAIN:       arith.addf
+//       PLAIN:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c8, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c4, {{.*}} = %c1)
+//       PLAIN:     vector.store %cst
+//       PLAIN:     scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args({{.*}}) -> (vector<4xf32>)
+//       PLAIN:       vector.broadcast
+//       PLAIN:       arith.mulf {{.*}} : vector<4xf32>
+//       PLAIN:       arith.addf {{.*}} : vector<4xf32>
 //       PLAIN:     gpu.terminator
 //   PLAIN-NOT:   gpu.launch_func
 //       PLAIN:   gpu.launch blocks
@@ -183,8 +194,8 @@ func.func @grad_and_update(%dy: tensor<64x32xf32>, %x: tensor<64x256xf32>,
 //       HOST:   %[[DEV:.*]] = gpu.alloc () : memref<4xf32>
 //       HOST:   gpu.memcpy %[[DEV]], %[[TABLE]]
 //       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c2, {{.*}} = %c2) threads({{.*}}) in ({{.*}} = %c64, {{.*}} = %c4, {{.*}} = %c1)
-//       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c4, {{.*}} = %c1, {{.*}} = %c1)
-//       HOST:     memref.load %[[DEV]]
+//       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1)
+//       HOST:     vector.load %[[DEV]]{{.*}} : memref<4xf32>, vector<4xf32>
 //       HOST:   gpu.dealloc %[[DEV]]
 //       HOST:   return
 

@@ -116,7 +116,7 @@ func.func @untouched(%small: tensor<4x8xf32>, %dyn: tensor<?xf32>, %x: tensor<64
 
 // A loss over a tall matrix: the partial sums per column would leave 64
 // threads walking 2048 rows each; split-reduction cuts the rows into 128
-// slices of 16 (128 x 64 threads, at most 65536, at least 16 elements
+// slices of 16 (128 x 64 threads, at most 262144, at least 16 elements
 // each), then the slices and the columns are summed.
 // CHECK-DAG:   #[[IN:.*]] = affine_map<(d0, d1, d2) -> (d0, d2, d1)>
 // CHECK-DAG:   #[[SLICE:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>

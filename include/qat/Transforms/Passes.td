@@ -55,10 +55,12 @@ def GPUParallelizeReductions : Pass<"qat-gpu-parallelize-reductions",
       The final reduction, short now, runs in one thread
       (`qat-gpu-serial-linalg`).
     * A reduction over one dimension of more than `serial-limit` elements
-      beside fewer than 65536 parallel iterations (the partial sums above,
-      a column sum of a tall matrix) is split by linalg's split-reduction
-      into slices of consecutive elements (at least 16 each), about 65536
-      threads in all, and a reduction of the slices: otherwise each of a
+      beside fewer than 262144 parallel iterations (the partial sums
+      above, a column sum of a tall matrix) is split by linalg's
+      split-reduction into slices of consecutive elements (at least 16
+      each), about 262144 parallel iterations in all (65536 threads of 4
+      after `qat-gpu-vectorize-parallel-loops`), and a reduction of the
+      slices: otherwise each of a
       few threads would walk a whole column. The order of the additions changes, as in
       any parallel reduction.
   }];
@@ -100,6 +102,84 @@ def GPUSerialLinalg : Pass<"qat-gpu-serial-linalg", "func::FuncOp"> {
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect"];
+}
+
+def GPUPromoteAccumulators : Pass<"qat-gpu-promote-accumulators",
+                                  "func::FuncOp"> {
+  let summary = "Keep the accumulators of reduction loops in registers";
+  let description = [{
+    `convert-linalg-to-parallel-loops` lowers a reduction dimension to an
+    `scf.for` that loads the output element, combines and stores it back on
+    every iteration. In a GPU thread that store sits between consecutive
+    iterations' loads: unless the kernel's buffers are known not to alias,
+    each iteration waits for the previous one's memory round trip, and a
+    column sum over 256 rows runs at a third of the memory bandwidth.
+
+    This pass turns such a pair (a `memref.load` and a later `memref.store`
+    of the same buffer at indices defined outside the loop) into a value
+    carried by the loop: loaded before it, stored after it. It does so only
+    where alias analysis proves every other access of the loop to touch a
+    different buffer (a fresh allocation against a function argument or
+    another allocation) and no other op of the loop has memory effects.
+    Inner loops go first, so a nest of reduction loops keeps one register.
+    Only loops that one thread runs at a time are changed: on the host,
+    in the iterations of a host `scf.parallel` (each owns the elements it
+    accumulates) and in single-thread kernels (`qat-gpu-serial-linalg`);
+    in other kernels threads may share an element.
+
+    Example:
+
+    <!-- mlir-doc: wrap %in: memref<256x64xf32>, %acc: memref<64xf32>, %j: index, %c0: index, %c1: index, %c256: index -->
+    ```mlir
+    scf.for %k = %c0 to %c256 step %c1 {
+      %x = memref.load %in[%k, %j] : memref<256x64xf32>
+      %s = memref.load %acc[%j] : memref<64xf32>
+      %t = arith.addf %s, %x : f32
+      memref.store %t, %acc[%j] : memref<64xf32>
+    }
+    ```
+    becomes, where `%acc` is an allocation and `%in` an argument,
+
+    <!-- mlir-doc: wrap %in: memref<256x64xf32>, %acc: memref<64xf32>, %j: index, %c0: index, %c1: index, %c256: index -->
+    ```mlir
+    %init = memref.load %acc[%j] : memref<64xf32>
+    %sum = scf.for %k = %c0 to %c256 step %c1 iter_args(%s = %init) -> (f32) {
+      %x = memref.load %in[%k, %j] : memref<256x64xf32>
+      %t = arith.addf %s, %x : f32
+      scf.yield %t : f32
+    }
+    memref.store %sum, %acc[%j] : memref<64xf32>
+    ```
+  }];
+}
+
+def GPUVectorizeParallelLoops : Pass<"qat-gpu-vectorize-parallel-loops",
+                                     "func::FuncOp"> {
+  let summary = "Give each GPU thread of a glue kernel a short vector of "
+                "consecutive elements";
+  let description = [{
+    The kernels of `convert-linalg-to-parallel-loops` (losses, their
+    gradients, updates) give each thread one element: a warp then reads 128
+    bytes of an f32 row per instruction and the many small CTAs cost more
+    than the bytes. This pass rewrites a host `scf.parallel` (before
+    `qat-gpu-tile-parallel-loops`) whose innermost dimension runs from 0 to
+    a static multiple of V with step 1 so that each iteration handles V
+    consecutive elements of it: the loop counts vectors, loads and stores
+    indexed by that dimension in their last index become `vector.load` and
+    `vector.store` of V elements, and the arithmetic between them works on
+    vectors (loop-invariant scalars are broadcast; reduction loops inside
+    the body carry vectors).
+
+    V is the largest of 8, 4, 2 for which every vector access is at most 16
+    bytes, the dimension's size is a multiple of V and each accessed
+    buffer's row strides and offset are multiples of V (a row's vectors then
+    start at multiples of their size: buffers are 16-byte aligned, as the
+    qat runtime and the PyTorch integration require). A loop is left as it
+    is when anything else uses that dimension: an index computed from it,
+    a load that gathers along another dimension, an op without an
+    elementwise vector form, or an op with other side effects.
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect"];
 }
 
 def GPUTileParallelLoops : Pass<"qat-gpu-tile-parallel-loops",
