@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qat/Conversion/Passes.h"
+#include "qat/Dialect/QAT/Transforms/Passes.h"
 #include "qat/Pipelines/Pipelines.h"
 #include "qat/Transforms/Passes.h"
 
@@ -48,6 +49,9 @@ void mlir::qat::buildQATToNVPTXPipeline(
   ConvertQATMatmulToNVGPUOptions matmul;
   matmul.chip = options.chip;
   pm.addPass(createConvertQATMatmulToNVGPU(matmul));
+  // The backward rotates its inputs again rather than reading the forward's
+  // rotated copies: the forward kernels then do not store them.
+  pm.addNestedPass<func::FuncOp>(createQATRecomputeRotations());
   ConvertQATToGPUOptions rows;
   rows.elementsPerThread = options.elementsPerThread;
   rows.hadamardExchange = options.hadamardExchange;

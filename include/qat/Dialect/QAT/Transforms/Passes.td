@@ -95,4 +95,46 @@ def QATConvert : Pass<"qat-convert", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def QATRecomputeRotations : Pass<"qat-recompute-rotations", "func::FuncOp"> {
+  let summary = "Recompute a rotated input where the backward pass reads it "
+                "instead of keeping it in memory";
+  let description = [{
+    QuEST's trust mask compares each rotated input `x H` with its quantized
+    value, so the backward pass (`qat.fake_quant_grad ... with trust`) reads
+    the forward's `qat.hadamard` result. Kept, that tensor is written by the
+    forward kernel and held in memory until the backward reads it: as many
+    bytes as the input again, written and read. Recomputed, the backward
+    kernel reads the input instead and rotates it again (the row kernels are
+    memory-bound, a rotation is a few shuffles).
+
+    This pass clones each `qat.hadamard` next to every `qat.fake_quant_grad`
+    that takes its result as the input, when the rotated input is itself a
+    function argument or the result of an op outside the qat dialect (a
+    tensor that stays in memory anyway, rather than one a fused row kernel
+    would otherwise never store). Run it after CSE, which would merge the
+    clones again; qat-to-nvptx runs it before forming its row kernels.
+
+    Example:
+
+    <!-- mlir-doc: wrap %x: tensor<64x256xf32>, %s: tensor<64x1xf32>, %dxq: tensor<64x256xf32> -->
+    ```mlir
+    %xh = qat.hadamard %x block 128 : tensor<64x256xf32>
+    %dxh = qat.fake_quant_grad %dxq, %xh, %s
+        as <centered, 4 bits, rms_gaussian, per_row> with trust
+        : tensor<64x256xf32>, tensor<64x1xf32>
+    ```
+    becomes (the forward keeps using `%xh`)
+
+    <!-- mlir-doc: wrap %x: tensor<64x256xf32>, %s: tensor<64x1xf32>, %dxq: tensor<64x256xf32> -->
+    ```mlir
+    %xh = qat.hadamard %x block 128 : tensor<64x256xf32>
+    %xh2 = qat.hadamard %x block 128 : tensor<64x256xf32>
+    %dxh = qat.fake_quant_grad %dxq, %xh2, %s
+        as <centered, 4 bits, rms_gaussian, per_row> with trust
+        : tensor<64x256xf32>, tensor<64x1xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::qat::QATDialect"];
+}
+
 #endif // QAT_DIALECT_QAT_TRANSFORMS_PASSES_TD
