@@ -80,6 +80,8 @@ void mlir::qat::buildQATToNVPTXPipeline(
   // (a loss into a scalar) split into partials over many threads and a
   // short final reduction.
   pm.addNestedPass<func::FuncOp>(createGPUParallelizeReductions());
+  // A loss and its gradient read their inputs once, in one kernel.
+  pm.addNestedPass<func::FuncOp>(createGPUFuseReductionSiblings());
   // No CSE from here to bufferization: the kernels read their tensors
   // through bufferization.to_buffer, which is Pure, so CSE would merge the
   // to_buffer of a forward kernel with that of a backward kernel reading the

@@ -43,7 +43,6 @@
 // SYMBOLS-DAG: T _mlir_ciface_gpu_affine
 // SYMBOLS-DAG: r gpu_affine_kernel_binary
 // SYMBOLS-DAG: r gpu_affine_kernel_0_binary
-// SYMBOLS-DAG: r gpu_affine_kernel_1_binary
 
 // The host code needs the runtime's mgpu* functions and nothing else.
 // UNDEF-NOT: {{ U [^m]}}

@@ -77,6 +77,69 @@ def GPUParallelizeReductions : Pass<"qat-gpu-parallelize-reductions",
                            "::mlir::tensor::TensorDialect"];
 }
 
+def GPUFuseReductionSiblings : Pass<"qat-gpu-fuse-reduction-siblings",
+                                    "func::FuncOp"> {
+  let summary = "Compute an elementwise op in the reduction that reads the "
+                "same tensors";
+  let description = [{
+    A loss and its gradient read the same tensors: `sum((y - t)^2)` and
+    `dy = c (y - t)` are a reduction and an elementwise op over `y` and
+    `t`, two kernels that each read both from memory. On the GPU these
+    kernels are memory-bound, so reading the inputs once halves their cost.
+
+    This pass merges an elementwise `linalg.generic` (every loop parallel,
+    identity maps, no `linalg.index`) into a reduction `linalg.generic`
+    that reads every one of its inputs, each through the same indexing map
+    (a permutation, so each element once), at most 256 reduction
+    iterations (each thread of the fused kernel computes that many elements
+    of the map) and, where
+    `qat-gpu-parallelize-reductions` split the reduction into slices, the
+    same `tensor.expand_shape`. The fused op keeps the reduction's loops and
+    results and gains the elementwise op's output, indexed like the inputs
+    (in the split view, collapsed back after the op): each iteration stores
+    the element it computes, while the reduction accumulates as before.
+    The fused op takes the place of the later of the two, so neither may
+    read the other's result and what the first makes may only be used after
+    the second. Run it after `qat-gpu-parallelize-reductions`.
+
+    Example: after the split of a loss over 64 x 128 elements into
+    slices,
+
+    <!-- mlir-doc: wrap %y: tensor<64x128xf32>, %t: tensor<64x128xf32>, %p0: tensor<4x128xf32>, %e: tensor<64x128xf32> -->
+    ```mlir
+    %dy = linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>,
+                                           affine_map<(m, n) -> (m, n)>,
+                                           affine_map<(m, n) -> (m, n)>],
+                          iterator_types = ["parallel", "parallel"]}
+        ins(%y, %t : tensor<64x128xf32>, tensor<64x128xf32>)
+        outs(%e : tensor<64x128xf32>) {
+    ^bb0(%a: f32, %b: f32, %o: f32):
+      %d = arith.subf %a, %b : f32
+      linalg.yield %d : f32
+    } -> tensor<64x128xf32>
+    %ys = tensor.expand_shape %y [[0, 1], [2]] output_shape [4, 16, 128]
+        : tensor<64x128xf32> into tensor<4x16x128xf32>
+    %ts = tensor.expand_shape %t [[0, 1], [2]] output_shape [4, 16, 128]
+        : tensor<64x128xf32> into tensor<4x16x128xf32>
+    %p = linalg.generic {indexing_maps = [affine_map<(s, n, r) -> (s, r, n)>,
+                                          affine_map<(s, n, r) -> (s, r, n)>,
+                                          affine_map<(s, n, r) -> (s, n)>],
+                         iterator_types = ["parallel", "parallel", "reduction"]}
+        ins(%ys, %ts : tensor<4x16x128xf32>, tensor<4x16x128xf32>)
+        outs(%p0 : tensor<4x128xf32>) {
+    ^bb0(%a: f32, %b: f32, %acc: f32):
+      %d = arith.subf %a, %b : f32
+      %q = arith.mulf %d, %d : f32
+      %s = arith.addf %acc, %q : f32
+      linalg.yield %s : f32
+    } -> tensor<4x128xf32>
+    ```
+    becomes one op with the outputs `%p0` and `%e` expanded to 4x16x128,
+    indexed `(s, n, r) -> (s, r, n)`, whose second result collapsed is `%dy`.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def GPUSerialLinalg : Pass<"qat-gpu-serial-linalg", "func::FuncOp"> {
   let summary = "Run linalg ops without parallel loops in single-thread GPU "
                 "kernels";
