@@ -253,6 +253,17 @@ struct GPUParallelizeReductionsPass
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
+    // Each accumulator's fill right before its reduction: a fill and the
+    // loop that reads it then share a kernel (parallel-loop fusion, or one
+    // single-thread kernel for a scalar), where a kernel between them kept
+    // them two launches.
+    getOperation().walk([](linalg::FillOp fill) {
+      if (!fill.hasPureTensorSemantics() || !fill->hasOneUse())
+        return;
+      Operation *user = *fill->getUsers().begin();
+      if (user->getBlock() == fill->getBlock())
+        fill->moveBefore(user);
+    });
   }
 };
 

@@ -8,16 +8,17 @@
 
 // A loss over a matrix: partial sums per column (the innermost dimension,
 // parallel and first), then the sum of the partials with the original
-// combiner into the original accumulator.
+// combiner into the original accumulator. Each fill moves right before the
+// reduction it initializes.
 
 // CHECK-LABEL: func.func @sum_of_squares
 //       CHECK:   %[[ZERO:.*]] = arith.constant 0.0
-//       CHECK:   %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<f32>)
 //       CHECK:   %[[P0:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<128xf32>)
-//       CHECK:   %[[P:.*]] = linalg.generic {indexing_maps = [#[[TRANSPOSED:.*]], #[[PARTIAL:.*]]], iterator_types = ["parallel", "reduction"]}
+//  CHECK-NEXT:   %[[P:.*]] = linalg.generic {indexing_maps = [#[[TRANSPOSED:.*]], #[[PARTIAL:.*]]], iterator_types = ["parallel", "reduction"]}
 //  CHECK-SAME:       ins(%arg0 : tensor<64x128xf32>) outs(%[[P0]] : tensor<128xf32>)
 //       CHECK:     arith.mulf
 //       CHECK:     arith.addf
+//       CHECK:   %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<f32>)
 //       CHECK:   %[[SUM:.*]] = linalg.generic {{.*}}iterator_types = ["reduction"]}
 //  CHECK-SAME:       ins(%[[P]] : tensor<128xf32>) outs(%[[INIT]] : tensor<f32>)
 //       CHECK:     ^bb0(%[[IN:.*]]: f32, %[[ACC:.*]]: f32):

@@ -63,6 +63,8 @@ def GPUParallelizeReductions : Pass<"qat-gpu-parallelize-reductions",
       slices: otherwise each of a
       few threads would walk a whole column. The order of the additions changes, as in
       any parallel reduction.
+    * Each `linalg.fill` with one user moves right before it, so that the
+      fill of an accumulator and its reduction become one kernel.
   }];
   let options = [
     Option<"minParallel", "min-parallel", "int64_t", /*default=*/"32",
