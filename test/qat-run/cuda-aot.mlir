@@ -30,6 +30,7 @@
 // HEADER: arg1: f32 -> float, a scalar passed by value
 // HEADER: r2: tensor<f32> -> qat_memref_0d_f32, shape []
 // HEADER: Buffers are in device memory
+// HEADER: Device pointers must be 16-byte aligned
 // HEADER: Returned buffers belong to the caller: qat-to-nvptx returns every result in
 // HEADER: void qat_cuda_free(void *devicePtr);
 // HEADER: float *allocated; /* the allocation, in device memory: what is freed */
