@@ -103,27 +103,27 @@ bool isVectorizable(Operation *op, Value inductionVar, const Varying &varying,
     return !indices.empty() && indices.back() == inductionVar &&
            !varying.anyOf(indices.drop_back());
   };
+  // A vector of sub-byte elements (i1, i4) packs them in memory, where the
+  // buffer keeps one a byte: only whole bytes are vectorized.
   auto addBuffer = [&](MemRefType type) {
+    Type element = type.getElementType();
+    if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8 != 0)
+      return false;
     plan.vectorBuffers.push_back(type);
-    plan.widestElementBytes =
-        std::max<int64_t>(plan.widestElementBytes,
-                          llvm::divideCeil(type.getElementTypeBitWidth(), 8));
+    plan.widestElementBytes = std::max<int64_t>(
+        plan.widestElementBytes, element.getIntOrFloatBitWidth() / 8);
+    return true;
   };
   if (auto load = dyn_cast<memref::LoadOp>(op)) {
     if (!varying.anyOf(load.getIndices()))
       return true;
-    if (!lastIndexOnly(load.getIndices()))
-      return false;
-    addBuffer(load.getMemRefType());
-    return true;
+    return lastIndexOnly(load.getIndices()) && addBuffer(load.getMemRefType());
   }
   if (auto store = dyn_cast<memref::StoreOp>(op)) {
     if (!varying.anyOf(store.getIndices()))
       return !varying.contains(store.getValueToStore());
-    if (!lastIndexOnly(store.getIndices()))
-      return false;
-    addBuffer(store.getMemRefType());
-    return true;
+    return lastIndexOnly(store.getIndices()) &&
+           addBuffer(store.getMemRefType());
   }
   if (auto loop = dyn_cast<scf::ForOp>(op))
     return !varying.contains(loop.getLowerBound()) &&

@@ -120,7 +120,8 @@ func.func @narrow(%x: memref<3x6xf32>, %y: memref<3x6xf32>) {
 // Left as they are: an odd row, a transposed read (the dimension is not
 // the last index), the index used in arithmetic (linalg.index), a column
 // view whose row stride is odd, a dynamic row length, a value accumulated
-// across the dimension at a uniform index, an atomic.
+// across the dimension at a uniform index, an atomic, i1 elements (a vector
+// of them is packed bits, the buffer has a byte each).
 // CHECK-LABEL: func.func @odd(
 //   CHECK-NOT:   vector.
 // CHECK-LABEL: func.func @transposed(
@@ -134,6 +135,8 @@ func.func @narrow(%x: memref<3x6xf32>, %y: memref<3x6xf32>) {
 // CHECK-LABEL: func.func @across(
 //   CHECK-NOT:   vector.
 // CHECK-LABEL: func.func @atomic(
+//   CHECK-NOT:   vector.
+// CHECK-LABEL: func.func @bits(
 //   CHECK-NOT:   vector.
 func.func @odd(%x: memref<4x7xf32>, %y: memref<4x7xf32>) {
   %c0 = arith.constant 0 : index
@@ -215,6 +218,18 @@ func.func @atomic(%x: memref<8x8xf32>, %y: memref<8xf32>) {
   scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
     %a = memref.load %x[%i, %j] : memref<8x8xf32>
     %b = memref.atomic_rmw addf %a, %y[%i] : (f32, memref<8xf32>) -> f32
+    scf.reduce
+  }
+  return
+}
+
+func.func @bits(%x: memref<8x8xi1>, %y: memref<8x8xi1>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c8, %c8) step (%c1, %c1) {
+    %a = memref.load %x[%i, %j] : memref<8x8xi1>
+    memref.store %a, %y[%i, %j] : memref<8x8xi1>
     scf.reduce
   }
   return
