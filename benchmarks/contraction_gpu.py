@@ -12,7 +12,10 @@ usage:
 - bf16_tn_MxNxK(dy: K' x M, x: K' x N) -> M x N: dy^T x, the weight gradient
   form of a backward pass (here K' = K rows of the reduction);
 - matmul_s8_MxNxK: qat.matmul of signed 8-bit codes with per-row steps, bf16
-  out (as benchmarks/qat_kernels.py --matmul-only).
+  out (as benchmarks/qat_kernels.py --matmul-only);
+- matmul_c4_MxNxK: the same on QuEST's centered 4-bit codes (one a byte, level
+  code + 1/2), whose wgmma kernel reads the row sums of both operands' codes
+  (two glue kernels each; their time is in the row).
 
 `run` checks every function on random data against a float64 product on the
 GPU (bf16 products are exact in f32: the error is the f32 accumulation and
@@ -33,6 +36,7 @@ sys.path.insert(0, str(HERE))
 M = 4096
 SHAPES = [(2048, 2048), (11264, 2048), (4096, 4096), (22016, 4096), (4096, 11008)]
 S8 = "<signed, 8 bits, absmax, per_row>"
+C4 = "<centered, 4 bits, rms_gaussian, per_row>"
 
 
 def t(*shape, dtype="bf16"):
@@ -62,6 +66,10 @@ func.func @bf16_tn_{shape}(%dy: {dy}, %x: {bt}) -> {y} {{
 }}
 func.func @matmul_s8_{shape}(%a: {a8}, %b: {b8}, %sa: {sa}, %sb: {sb}) -> {y} {{
   %y = qat.matmul %a, %b, %sa, %sb as {S8}, {S8} : {a8}, {b8}, {sa}, {sb} -> {y}
+  return %y : {y}
+}}
+func.func @matmul_c4_{shape}(%a: {a8}, %b: {b8}, %sa: {sa}, %sb: {sb}) -> {y} {{
+  %y = qat.matmul %a, %b, %sa, %sb as {C4}, {C4} : {a8}, {b8}, {sa}, {sb} -> {y}
   return %y : {y}
 }}
 """
@@ -134,26 +142,33 @@ def run(args):
         ref = (a8.double() @ b8.double().t()) * sa.double() * sb.double().t()
         (out,) = qat.fetch(f"matmul_s8_{shape}", a8, b8, sa, sb)
         checked(f"matmul_s8_{shape}", out, ref, ref.abs(), 1e-6)
+        c4a = torch.randint(-8, 8, (M, k), device="cuda", dtype=torch.int8)
+        c4b = torch.randint(-8, 8, (n, k), device="cuda", dtype=torch.int8)
+        ref = ((c4a.double() + 0.5) @ (c4b.double() + 0.5).t()) * sa.double() * sb.double().t()
+        (out,) = qat.fetch(f"matmul_c4_{shape}", c4a, c4b, sa, sb)
+        checked(f"matmul_c4_{shape}", out, ref, ref.abs(), 1e-6)
         del ref, terms
 
         nt = flops / bench_gpu(lambda: qat.run(f"bf16_nt_{shape}", a16, b16)) / 1e9
         tn = flops / bench_gpu(lambda: qat.run(f"bf16_tn_{shape}", dy16, x16)) / 1e9
         s8 = flops / bench_gpu(lambda: qat.run(f"matmul_s8_{shape}", a8, b8, sa, sb)) / 1e9
+        c4 = flops / bench_gpu(lambda: qat.run(f"matmul_c4_{shape}", c4a, c4b, sa, sb)) / 1e9
         rows.append({"shape": shape, "cublas_bf16_nt": cublas_nt, "cublas_bf16_tn": cublas_tn,
                      "torch_int_mm": int_mm, "qat_bf16_nt": nt, "qat_bf16_tn": tn,
-                     "qat_s8": s8})
+                     "qat_s8": s8, "qat_c4": c4})
 
     print("\nTFLOP/s (TOP/s for s8), M = 4096, GPU time per call")
     print("| M x N x K | cuBLAS bf16 a@b.t() | qat bf16 (same) | ratio | cuBLAS bf16 "
           "a.t()@b | qat bf16 (same) | ratio | torch._int_mm | qat s8 | s8 / cuBLAS bf16 "
-          "| s8 / _int_mm |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| s8 / _int_mm | qat c4 | c4 / cuBLAS bf16 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['shape']} | {r['cublas_bf16_nt']:.0f} | {r['qat_bf16_nt']:.0f} | "
               f"{r['qat_bf16_nt'] / r['cublas_bf16_nt']:.2f} | {r['cublas_bf16_tn']:.0f} | "
               f"{r['qat_bf16_tn']:.0f} | {r['qat_bf16_tn'] / r['cublas_bf16_tn']:.2f} | "
               f"{r['torch_int_mm']:.0f} | {r['qat_s8']:.0f} | "
-              f"{r['qat_s8'] / r['cublas_bf16_nt']:.2f} | {r['qat_s8'] / r['torch_int_mm']:.2f} |")
+              f"{r['qat_s8'] / r['cublas_bf16_nt']:.2f} | {r['qat_s8'] / r['torch_int_mm']:.2f} | "
+              f"{r['qat_c4']:.0f} | {r['qat_c4'] / r['cublas_bf16_nt']:.2f} |")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(
             {"device": torch.cuda.get_device_name(), "torch": torch.__version__,

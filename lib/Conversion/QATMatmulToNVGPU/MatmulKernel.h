@@ -177,6 +177,10 @@ struct MatmulKernel {
   int64_t dynamicSharedBytes = 0;
   /// Rows of the TMA boxes of A and B; 0: no TMA.
   int64_t tmaRowsA = 0, tmaRowsB = 0;
+  /// Whether the kernel takes the row sums of A's and of B's codes (i32, M
+  /// and N) as arguments after the result, computed before the launch
+  /// (buildCodeRowSums), rather than summing them itself.
+  bool lhsRowSumArg = false, rhsRowSumArg = false;
 };
 
 //===----------------------------------------------------------------------===//
@@ -222,6 +226,10 @@ int64_t chooseWgmmaTileN(const MatmulKernelSpec &spec);
 MatmulKernel buildWgmmaKernel(OpBuilder &builder, Location loc,
                               gpu::GPUModuleOp module,
                               const MatmulKernelSpec &spec);
+
+/// Host side, on tensors: the sums of each row of `codes` (i8, rows x K), as
+/// tensor<rows x i32>: a linalg reduction, which the glue kernels compute.
+Value buildCodeRowSums(OpBuilder &builder, Location loc, Value codes);
 
 /// Host side: the TMA descriptors of the code buffers `lhs` and `rhs` (boxes
 /// of kernel.tmaRowsA and tmaRowsB rows of 128 bytes, 128-byte swizzled),

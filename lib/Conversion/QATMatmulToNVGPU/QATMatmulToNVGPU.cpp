@@ -280,9 +280,16 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
     MatmulKernel kernel = cache.getOrCreate(rewriter, op, spec);
 
     Location loc = op.getLoc();
+    SmallVector<Value> operands = {op.getLhs(), op.getRhs(), op.getLhsScale(),
+                                   op.getRhsScale()};
+    // Row sums the kernel reads rather than computes.
+    SmallVector<Value> rowSums;
+    if (kernel.lhsRowSumArg)
+      rowSums.push_back(buildCodeRowSums(rewriter, loc, op.getLhs()));
+    if (kernel.rhsRowSumArg)
+      rowSums.push_back(buildCodeRowSums(rewriter, loc, op.getRhs()));
     SmallVector<Value> buffers;
-    for (Value tensor :
-         {op.getLhs(), op.getRhs(), op.getLhsScale(), op.getRhsScale()}) {
+    for (Value tensor : operands) {
       auto type = cast<RankedTensorType>(tensor.getType());
       buffers.push_back(bufferization::ToBufferOp::create(
           rewriter, loc,
@@ -310,6 +317,13 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
         MemRefType::get(resultType.getShape(), resultType.getElementType()),
         dynamicSizes);
     buffers.push_back(resultBuffer);
+    for (Value sums : rowSums) {
+      auto type = cast<RankedTensorType>(sums.getType());
+      buffers.push_back(bufferization::ToBufferOp::create(
+          rewriter, loc,
+          MemRefType::get(type.getShape(), type.getElementType()), sums,
+          /*read_only=*/true));
+    }
     if (kernel.tmaRowsA)
       buffers.append(
           buildWgmmaTensorMaps(rewriter, loc, kernel, buffers[0], buffers[1]));

@@ -33,16 +33,16 @@
 //   odd sizes and K's last tile need no code in the loop; zero codes add
 //   nothing to the products or the row sums. The epilogue stores only
 //   in-bounds elements.
-// * Shared memory: the stages and the row sums in dynamic shared memory
+// * Shared memory: the stages in dynamic shared memory
 //   (more than the 48 KiB a static array may have), their start aligned to
 //   1024 bytes at run time, past the static mbarriers of
 //   nvgpu.mbarrier.create, because the swizzle pattern is a function of
 //   address bits 4-9.
-// * Row sums (only for centered operands, see EpilogueCoefficients):
-//   consumer thread t sums row t of the stage's A tile (t < 128) or row
-//   t - 128 of the B tile with dp4a, before it releases the stage. The
-//   swizzle keeps a row's 128 bytes inside its own line, and the sum does
-//   not depend on their order.
+// * Row sums (only for centered operands, see EpilogueCoefficients) are
+//   kernel arguments, computed before the launch (buildCodeRowSums): summed
+//   here, each CTA would read its 384 rows of [A; B] from shared memory a
+//   second time, as many bytes as the tensor cores read, and every row of
+//   A would be summed by each of the N / 256 CTAs of its tile row.
 // * Epilogue: each warp of a consumer warpgroup holds the wgmma accumulator
 //   in the mma.sync m16n8 fragment layout per 8 columns: register 4j + 2h + e
 //   of lane l of warp w is row 16w + l/4 + 8h, column 8j + 2(l % 4) + e.
@@ -65,9 +65,11 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
@@ -97,30 +99,24 @@ constexpr int64_t kDefaultStages = 4;
 constexpr int64_t kWaitTicks = 10000000;
 
 static_assert(kTileKBytes == 128, "one row of a tile is one swizzle line");
-/// The widest tile: 256 columns (a consumer thread sums at most two rows of
-/// [A; B]: 128 + 256 <= 2 * 256).
+/// The widest tile: 256 columns.
 constexpr int64_t kMaxTileN = 256;
-static_assert(kTileM + kMaxTileN <= 2 * kConsumerThreads,
-              "a consumer thread sums at most two rows of A or B");
 /// Tiles of 128 x 256 from which on the wide tile is used: about one per
 /// multiprocessor of an H100 (132), as for the float contractions.
 constexpr int64_t kMinWideTiles = 120;
 
 int64_t stageBytes(int64_t tileN) { return (kTileM + tileN) * kTileKBytes; }
-int64_t rowSumBytes(int64_t tileN) { return (kTileM + tileN) * 4; }
 /// Registers a thread: the consumers take what the producer gives back
 /// (setmaxnreg; 232 * 256 + 40 * 128 <= the 64K registers of an SM).
 constexpr int64_t kConsumerRegisters = 232;
 constexpr int64_t kProducerRegisters = 40;
 
 int64_t sharedBytes(const MatmulKernelSpec &spec) {
-  return spec.stages * stageBytes(spec.wgmmaTileN) +
-         rowSumBytes(spec.wgmmaTileN) + kSwizzleAlign;
+  return spec.stages * stageBytes(spec.wgmmaTileN) + kSwizzleAlign;
 }
 
 int64_t maxStages(int64_t tileN) {
-  return (kMaxSharedBytes - rowSumBytes(tileN) - kSwizzleAlign) /
-         stageBytes(tileN);
+  return (kMaxSharedBytes - kSwizzleAlign) / stageBytes(tileN);
 }
 
 /// Emits the body of the wgmma kernel.
@@ -159,23 +155,12 @@ private:
   Value tile(Value stage, int64_t operand);
   void emitProducer();
   void emitConsumer(Value consumerTid);
-  /// The sum of the codes of row `row` of [A; B] in stage `stage`.
-  Value sumRow(Value stage, Value row);
   void emitEpilogue(Value acc, Value consumerTid);
-  /// The row sums of a tile's rows of A and B, after the stages.
-  Value rowSumWords() {
-    return memref::ViewOp::create(
-        b,
-        MemRefType::get({kTileM + tileN}, i32Type, MemRefLayoutAttrInterface(),
-                        tileTypeA.getMemorySpace()),
-        shared, idx(spec.stages * tileStageBytes), ValueRange{});
-  }
 
   EpilogueCoefficients epilogue;
-  /// The tile's columns and the bytes of a stage and of the row sums.
+  /// The tile's columns and the bytes of a stage.
   const int64_t tileN = spec.wgmmaTileN;
   const int64_t tileStageBytes = stageBytes(tileN);
-  const int64_t tileRowSumBytes = rowSumBytes(tileN);
   Type i32Type, i64Type;
   MemRefType tileTypeA, tileTypeB;
   nvgpu::TensorMapDescriptorType tensorMapTypeA, tensorMapTypeB;
@@ -183,6 +168,8 @@ private:
   LLVM::LLVMStructType accType;
 
   Value lhsScale, rhsScale, result;
+  /// The codes' row sums (i32 M and N), where the epilogue needs them.
+  Value lhsRowSums, rhsRowSums;
   Value lhsMap, rhsMap;
   /// Dynamic shared memory from its 1024-byte aligned start, and the
   /// mbarriers: full[s] at s, empty[s] at stages + s.
@@ -224,71 +211,24 @@ void WgmmaKernelBuilder::emitProducer() {
                                 ValueRange{kByte, n0}, stage, Value(), Value());
 }
 
-Value WgmmaKernelBuilder::sumRow(Value stage, Value row) {
-  // The rows of A, then those of B, are consecutive 128-byte lines of a
-  // stage; the swizzle permutes chunks within a line, which a sum ignores.
-  Value base = add(mul(stage, tileStageBytes), mul(row, kTileKBytes));
-  auto vec16xi8 = VectorType::get({kChunkBytes}, b.getI8Type());
-  auto vec4xi8 = VectorType::get({4}, b.getI8Type());
-  Value ones = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(vec4xi8, b.getI8IntegerAttr(1)));
-  Value sum = i32(0);
-  for (int64_t chunk = 0; chunk < kTileKBytes / kChunkBytes; ++chunk) {
-    Value bytes = vector::LoadOp::create(
-        b, vec16xi8, shared, ValueRange{add(base, chunk * 16)},
-        /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
-    for (int64_t word = 0; word < 4; ++word) {
-      Value four = vector::ShuffleOp::create(
-          b, bytes, bytes,
-          ArrayRef<int64_t>{4 * word, 4 * word + 1, 4 * word + 2,
-                            4 * word + 3});
-      sum = NVVM::DotAccumulate4WayOp::create(
-          b, i32Type, four, NVVM::DotAccumulateType::SIGNED, ones,
-          NVVM::DotAccumulateType::SIGNED, sum);
-    }
-  }
-  return sum;
-}
-
 void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
-  bool rowSums = epilogue.needsLhsRowSums() || epilogue.needsRhsRowSums();
   Value warpgroup = shr(consumerTid, 7);
   // This warpgroup's 64 rows of A: 8192 bytes, 8 swizzle lines, further.
   Value lhsOffset = arith::IndexCastOp::create(
       b, i64Type, mul(warpgroup, kWgmmaM * kTileKBytes / 16));
 
   Value zero = LLVM::ZeroOp::create(b, accType);
-  auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1),
-                                 ValueRange{zero, i32(0), i32(0)});
+  auto loop =
+      scf::ForOp::create(b, idx(0), idx(kTiles), idx(1), ValueRange{zero});
   {
     ImplicitLocOpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value kTile = loop.getInductionVar();
     Value acc = loop.getRegionIterArgs()[0];
-    Value rowSum = loop.getRegionIterArgs()[1];
-    Value rowSum2 = loop.getRegionIterArgs()[2];
     Value stage = rem(kTile, spec.stages);
     nvgpu::MBarrierTryWaitParityOp::create(
         b, barriers, phaseParity(kTile, spec.stages, /*flip=*/false),
         idx(kWaitTicks), stage);
-    if (rowSums) {
-      // Thread t sums rows t and t + 256 of [A; B].
-      rowSum = arith::AddIOp::create(b, rowSum, sumRow(stage, consumerTid));
-      auto second =
-          scf::IfOp::create(b, TypeRange{i32Type},
-                            ult(consumerTid, kTileM + tileN - kConsumerThreads),
-                            /*withElseRegion=*/true);
-      ImplicitLocOpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(second.thenBlock());
-      scf::YieldOp::create(
-          b,
-          ValueRange{arith::AddIOp::create(
-              b, rowSum2, sumRow(stage, add(consumerTid, kConsumerThreads)))});
-      b.setInsertionPointToStart(second.elseBlock());
-      scf::YieldOp::create(b, ValueRange{rowSum2});
-      b.setInsertionPointAfter(second);
-      rowSum2 = second.getResult(0);
-    }
 
     // Descriptors carry the start address in 16-byte units in bits 0-13:
     // a k-step of 32 bytes adds 2, this warpgroup's rows of A 512.
@@ -321,7 +261,7 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
     }
     NVVM::WgmmaGroupSyncAlignedOp::create(b);
     // One group stays in flight: the previous K tile's is done, and with it
-    // the tensor cores' (and the row sums') reads of its stage.
+    // the tensor cores' reads of its stage.
     NVVM::WgmmaWaitGroupSyncOp::create(b, 1);
     auto release = scf::IfOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::ne, kTile, idx(0)),
@@ -334,30 +274,10 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
           b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
           add(previous, spec.stages));
     }
-    scf::YieldOp::create(b, ValueRange{acc, rowSum, rowSum2});
+    scf::YieldOp::create(b, ValueRange{acc});
   }
   // The last group; its stage is never refilled.
   NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
-
-  if (rowSums) {
-    // Row sums of A at words [0, 128), of B from 128, shared by the two
-    // consumer warpgroups (named barrier 1: the producer does not take part).
-    Value words = rowSumWords();
-    memref::StoreOp::create(b, loop.getResult(1), words,
-                            ValueRange{consumerTid});
-    auto second = scf::IfOp::create(
-        b, ult(consumerTid, kTileM + tileN - kConsumerThreads),
-        /*withElseRegion=*/false);
-    {
-      ImplicitLocOpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(second.thenBlock());
-      memref::StoreOp::create(b, loop.getResult(2), words,
-                              ValueRange{add(consumerTid, kConsumerThreads)});
-    }
-    NVVM::BarrierOp::create(b, Type(), i32(1), i32(kConsumerThreads),
-                            /*reductionOp=*/nullptr,
-                            /*reductionPredicate=*/Value());
-  }
   emitEpilogue(loop.getResult(0), consumerTid);
 }
 
@@ -377,10 +297,6 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
   Value lane4 = bitAnd(lane, 3);
   Value laneRow = shr(lane, 2);
 
-  Value rowSums;
-  if (epilogue.needsLhsRowSums() || epilogue.needsRhsRowSums())
-    rowSums = rowSumWords();
-
   Value lhsTensorScale, rhsTensorScale;
   if (!spec.lhsPerRow)
     lhsTensorScale = loadStep(lhsScale, idx(0));
@@ -389,7 +305,7 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
 
   // Columns of this thread: 16 blocks of 8 x 2 adjacent.
   const int64_t kBlocksN = tileN / 8;
-  SmallVector<Value> cols, colScales, rhsRowSums;
+  SmallVector<Value> cols, colScales, colRowSums;
   for (int64_t j = 0; j < kBlocksN; ++j) {
     for (int64_t e = 0; e < 2; ++e) {
       Value local = add(mul(lane4, 2), j * 8 + e);
@@ -401,8 +317,8 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
       colScales.push_back(spec.rhsPerRow ? loadStep(rhsScale, clamped)
                                          : rhsTensorScale);
       if (epilogue.needsRhsRowSums())
-        rhsRowSums.push_back(
-            memref::LoadOp::create(b, rowSums, ValueRange{add(local, kTileM)}));
+        colRowSums.push_back(
+            memref::LoadOp::create(b, rhsRowSums, ValueRange{clamped}));
     }
   }
 
@@ -422,7 +338,7 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
           rowScale);
     Value lhsRowSum;
     if (epilogue.needsLhsRowSums())
-      lhsRowSum = memref::LoadOp::create(b, rowSums, ValueRange{local});
+      lhsRowSum = memref::LoadOp::create(b, lhsRowSums, ValueRange{clamped});
     Value rowInBounds = guardRows ? ult(row, rowsM()) : Value();
 
     SmallVector<Value, 8> pairs;
@@ -434,7 +350,7 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
             b, acc, ArrayRef<int64_t>{j * 4 + h * 2 + e});
         values.push_back(
             dequantize(epilogue, t, lhsRowSum,
-                       epilogue.needsRhsRowSums() ? rhsRowSums[c] : Value(),
+                       epilogue.needsRhsRowSums() ? colRowSums[c] : Value(),
                        rowScale, colScales[c]));
       }
 
@@ -486,8 +402,13 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
   lhsScale = entry->getArgument(2);
   rhsScale = entry->getArgument(3);
   result = entry->getArgument(4);
-  lhsMap = entry->getArgument(5);
-  rhsMap = entry->getArgument(6);
+  unsigned next = 5;
+  if (epilogue.needsLhsRowSums())
+    lhsRowSums = entry->getArgument(next++);
+  if (epilogue.needsRhsRowSums())
+    rhsRowSums = entry->getArgument(next++);
+  lhsMap = entry->getArgument(next++);
+  rhsMap = entry->getArgument(next++);
   if (dynamicM())
     mRows = memref::DimOp::create(b, lhs, 0);
   kTiles = llvm::divideCeil(spec.kBytes, kTileKBytes);
@@ -497,8 +418,8 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
                     tileN);
 
   WarpSpecializedStorage storage = createWarpSpecializedStorage(
-      tid, barrierType, spec.stages,
-      spec.stages * tileStageBytes + tileRowSumBytes, kConsumerThreads);
+      tid, barrierType, spec.stages, spec.stages * tileStageBytes,
+      kConsumerThreads);
   shared = storage.bytes;
   barriers = storage.barriers;
   // The consumers' 128 accumulators and the epilogue need more than the 168
@@ -597,13 +518,19 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
     return MemRefType::get({perRow ? rows : 1, 1}, elementType);
   };
   auto pointer = LLVM::LLVMPointerType::get(b.getContext());
-  auto funcType = b.getFunctionType(
-      {codes(spec.m), codes(spec.n),
-       steps(spec.lhsPerRow, spec.m, spec.lhsScaleElementType),
-       steps(spec.rhsPerRow, spec.n, spec.rhsScaleElementType),
-       MemRefType::get({spec.m, spec.n}, spec.resultElementType), pointer,
-       pointer},
-      {});
+  EpilogueCoefficients epilogue =
+      EpilogueCoefficients::get(spec.lhsGrid, spec.rhsGrid, spec.k);
+  SmallVector<Type> arguments = {
+      codes(spec.m), codes(spec.n),
+      steps(spec.lhsPerRow, spec.m, spec.lhsScaleElementType),
+      steps(spec.rhsPerRow, spec.n, spec.rhsScaleElementType),
+      MemRefType::get({spec.m, spec.n}, spec.resultElementType)};
+  if (epilogue.needsLhsRowSums())
+    arguments.push_back(MemRefType::get({spec.m}, b.getI32Type()));
+  if (epilogue.needsRhsRowSums())
+    arguments.push_back(MemRefType::get({spec.n}, b.getI32Type()));
+  arguments.append({pointer, pointer});
+  auto funcType = b.getFunctionType(arguments, {});
   auto func = gpu::GPUFuncOp::create(b, "qat_matmul_wgmma", funcType);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(
@@ -628,7 +555,38 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
   kernel.dynamicSharedBytes = sharedBytes(spec);
   kernel.tmaRowsA = kTileM;
   kernel.tmaRowsB = spec.wgmmaTileN;
+  kernel.lhsRowSumArg = epilogue.needsLhsRowSums();
+  kernel.rhsRowSumArg = epilogue.needsRhsRowSums();
   return kernel;
+}
+
+Value mlir::qat::buildCodeRowSums(OpBuilder &builder, Location loc,
+                                  Value codes) {
+  ImplicitLocOpBuilder b(loc, builder);
+  auto type = cast<RankedTensorType>(codes.getType());
+  SmallVector<Value> dynamicRows;
+  if (type.isDynamicDim(0))
+    dynamicRows.push_back(tensor::DimOp::create(b, codes, 0));
+  Value empty = tensor::EmptyOp::create(
+      b, ArrayRef<int64_t>{type.getDimSize(0)}, b.getI32Type(), dynamicRows);
+  Value zero = arith::ConstantIntOp::create(b, b.getI32Type(), 0);
+  Value init = linalg::FillOp::create(b, zero, empty).result();
+  MLIRContext *context = b.getContext();
+  AffineMap rowsAndK = AffineMap::getMultiDimIdentityMap(2, context);
+  AffineMap rows = AffineMap::get(2, 0, getAffineDimExpr(0, context));
+  return linalg::GenericOp::create(
+             b, init.getType(), codes, init,
+             ArrayRef<AffineMap>{rowsAndK, rows},
+             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                           utils::IteratorType::reduction},
+             [](OpBuilder &nested, Location bodyLoc, ValueRange args) {
+               Value code = arith::ExtSIOp::create(
+                   nested, bodyLoc, nested.getI32Type(), args[0]);
+               linalg::YieldOp::create(nested, bodyLoc,
+                                       ValueRange{arith::AddIOp::create(
+                                           nested, bodyLoc, args[1], code)});
+             })
+      .getResult(0);
 }
 
 SmallVector<Value> mlir::qat::buildWgmmaTensorMaps(OpBuilder &builder,
