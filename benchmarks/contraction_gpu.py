@@ -15,7 +15,7 @@ usage:
   out (as benchmarks/qat_kernels.py --matmul-only);
 - matmul_c4_MxNxK: the same on QuEST's centered 4-bit codes (one a byte, level
   code + 1/2), whose wgmma kernel reads the row sums of both operands' codes
-  (two glue kernels each; their time is in the row).
+  (a launch of the row-sum kernel each; their time is in the row).
 
 `run` checks every function on random data against a float64 product on the
 GPU (bf16 products are exact in f32: the error is the f32 accumulation and

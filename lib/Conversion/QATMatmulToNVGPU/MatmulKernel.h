@@ -179,7 +179,7 @@ struct MatmulKernel {
   int64_t tmaRowsA = 0, tmaRowsB = 0;
   /// Whether the kernel takes the row sums of A's and of B's codes (i32, M
   /// and N) as arguments after the result, computed before the launch
-  /// (buildCodeRowSums), rather than summing them itself.
+  /// (launchCodeRowSums), rather than summing them itself.
   bool lhsRowSumArg = false, rhsRowSumArg = false;
 };
 
@@ -227,9 +227,16 @@ MatmulKernel buildWgmmaKernel(OpBuilder &builder, Location loc,
                               gpu::GPUModuleOp module,
                               const MatmulKernelSpec &spec);
 
-/// Host side, on tensors: the sums of each row of `codes` (i8, rows x K), as
-/// tensor<rows x i32>: a linalg reduction, which the glue kernels compute.
-Value buildCodeRowSums(OpBuilder &builder, Location loc, Value codes);
+/// The kernel `qat_code_row_sums(codes: memref<? x kBytes x i8>, sums:
+/// memref<? x i32>)` in `module`: the sum of each row's codes (s8), a warp a
+/// row. kBytes is a multiple of 16.
+gpu::GPUFuncOp buildCodeRowSumKernel(OpBuilder &builder, Location loc,
+                                     gpu::GPUModuleOp module, int64_t kBytes);
+
+/// Host side, on buffers: a fresh i32 buffer of the row sums of `codes`
+/// (rows x K i8), filled by a launch of `kernel` (buildCodeRowSumKernel).
+Value launchCodeRowSums(OpBuilder &builder, Location loc, gpu::GPUFuncOp kernel,
+                        Value codes);
 
 /// Host side: the TMA descriptors of the code buffers `lhs` and `rhs` (boxes
 /// of kernel.tmaRowsA and tmaRowsB rows of 128 bytes, 128-byte swizzled),

@@ -255,6 +255,25 @@ public:
     return kernel;
   }
 
+  /// The row-sum kernel of codes of `kBytes` bytes a row (any row count).
+  gpu::GPUFuncOp getOrCreateRowSums(OpBuilder &builder, Operation *user,
+                                    int64_t kBytes) {
+    gpu::GPUFuncOp &kernel = rowSumKernels[kBytes];
+    if (kernel)
+      return kernel;
+    Operation *topLevel = user;
+    while (topLevel->getParentOp() != module)
+      topLevel = topLevel->getParentOp();
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPoint(topLevel);
+    auto gpuModule = gpu::GPUModuleOp::create(builder, user->getLoc(),
+                                              "qat_code_row_sums_k" +
+                                                  std::to_string(kBytes));
+    symbolTable.insert(gpuModule, Block::iterator(topLevel));
+    kernel = buildCodeRowSumKernel(builder, user->getLoc(), gpuModule, kBytes);
+    return kernel;
+  }
+
 private:
   ModuleOp module;
   SymbolTable symbolTable;
@@ -263,6 +282,7 @@ private:
   unsigned stages;
   Int4Mma int4Mma;
   SmallVector<std::pair<MatmulKernelSpec, MatmulKernel>> kernels;
+  llvm::DenseMap<int64_t, gpu::GPUFuncOp> rowSumKernels;
 };
 
 /// qat.matmul -> to_buffer (A, B, sa, sb), memref.alloc (result),
@@ -280,16 +300,9 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
     MatmulKernel kernel = cache.getOrCreate(rewriter, op, spec);
 
     Location loc = op.getLoc();
-    SmallVector<Value> operands = {op.getLhs(), op.getRhs(), op.getLhsScale(),
-                                   op.getRhsScale()};
-    // Row sums the kernel reads rather than computes.
-    SmallVector<Value> rowSums;
-    if (kernel.lhsRowSumArg)
-      rowSums.push_back(buildCodeRowSums(rewriter, loc, op.getLhs()));
-    if (kernel.rhsRowSumArg)
-      rowSums.push_back(buildCodeRowSums(rewriter, loc, op.getRhs()));
     SmallVector<Value> buffers;
-    for (Value tensor : operands) {
+    for (Value tensor :
+         {op.getLhs(), op.getRhs(), op.getLhsScale(), op.getRhsScale()}) {
       auto type = cast<RankedTensorType>(tensor.getType());
       buffers.push_back(bufferization::ToBufferOp::create(
           rewriter, loc,
@@ -317,12 +330,13 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
         MemRefType::get(resultType.getShape(), resultType.getElementType()),
         dynamicSizes);
     buffers.push_back(resultBuffer);
-    for (Value sums : rowSums) {
-      auto type = cast<RankedTensorType>(sums.getType());
-      buffers.push_back(bufferization::ToBufferOp::create(
-          rewriter, loc,
-          MemRefType::get(type.getShape(), type.getElementType()), sums,
-          /*read_only=*/true));
+    // Row sums the kernel reads rather than computes, by a launch before it.
+    for (auto [wanted, codes] : {std::pair{kernel.lhsRowSumArg, buffers[0]},
+                                 {kernel.rhsRowSumArg, buffers[1]}}) {
+      if (wanted)
+        buffers.push_back(launchCodeRowSums(
+            rewriter, loc, cache.getOrCreateRowSums(rewriter, op, spec.kBytes),
+            codes));
     }
     if (kernel.tmaRowsA)
       buffers.append(

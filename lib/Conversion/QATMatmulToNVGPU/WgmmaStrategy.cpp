@@ -39,7 +39,8 @@
 //   nvgpu.mbarrier.create, because the swizzle pattern is a function of
 //   address bits 4-9.
 // * Row sums (only for centered operands, see EpilogueCoefficients) are
-//   kernel arguments, computed before the launch (buildCodeRowSums): summed
+//   kernel arguments, computed before the launch by a kernel of their own
+//   (buildCodeRowSumKernel: a warp a row, 16-byte loads, dp4a): summed
 //   here, each CTA would read its 384 rows of [A; B] from shared memory a
 //   second time, as many bytes as the tensor cores read, and every row of
 //   A would be summed by each of the N / 256 CTAs of its tile row.
@@ -65,11 +66,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
@@ -95,6 +94,9 @@ constexpr int64_t kChunkBytes = 16;
 /// Shared memory of one CTA on sm_90 (227 KiB), less the static mbarriers.
 constexpr int64_t kMaxSharedBytes = 227 * 1024 - 1024;
 constexpr int64_t kDefaultStages = 4;
+/// Rows (one warp each) a CTA of the row-sum kernel sums, and a warp's lanes.
+constexpr int64_t kRowSumWarps = 8;
+constexpr int64_t kRowSumLanes = 32;
 /// Spin hint of mbarrier.try_wait (upstream's examples use the same).
 constexpr int64_t kWaitTicks = 10000000;
 
@@ -560,33 +562,116 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
   return kernel;
 }
 
-Value mlir::qat::buildCodeRowSums(OpBuilder &builder, Location loc,
-                                  Value codes) {
+gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
+                                                Location loc,
+                                                gpu::GPUModuleOp module,
+                                                int64_t kBytes) {
   ImplicitLocOpBuilder b(loc, builder);
-  auto type = cast<RankedTensorType>(codes.getType());
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto codesType =
+      MemRefType::get({ShapedType::kDynamic, kBytes}, b.getI8Type());
+  auto sumsType = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
+  auto func = gpu::GPUFuncOp::create(
+      b, "qat_code_row_sums", b.getFunctionType({codesType, sumsType}, {}));
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({static_cast<int32_t>(kRowSumWarps * kRowSumLanes),
+                              int32_t(1), int32_t(1)}));
+  Block *entry = &func.getBody().front();
+  b.setInsertionPointToStart(entry);
+  Value codes = entry->getArgument(0), sums = entry->getArgument(1);
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, value);
+  };
+  auto i32 = [&](int64_t value) -> Value {
+    return arith::ConstantIntOp::create(b, b.getI32Type(), value);
+  };
+
+  // One warp a row: lane l sums the 16-byte chunks l, l + 32, ... with
+  // dp4a, then the warp adds its lanes' sums.
+  Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
+  Value lane = arith::RemUIOp::create(b, tid, index(kRowSumLanes));
+  Value row = arith::AddIOp::create(
+      b,
+      arith::MulIOp::create(b, gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                            index(kRowSumWarps)),
+      arith::DivUIOp::create(b, tid, index(kRowSumLanes)));
+  Value rows = memref::DimOp::create(b, codes, 0);
+  // A warp's lanes all take the branch or none: the shuffles see them all.
+  auto inBounds = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows),
+      /*withElseRegion=*/false);
+  b.setInsertionPointToStart(inBounds.thenBlock());
+  auto vec16xi8 = VectorType::get({kChunkBytes}, b.getI8Type());
+  auto vec4xi8 = VectorType::get({4}, b.getI8Type());
+  Value ones = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(vec4xi8, b.getI8IntegerAttr(1)));
+  auto loop = scf::ForOp::create(b, lane, index(kBytes / kChunkBytes),
+                                 index(kRowSumLanes), ValueRange{i32(0)});
+  {
+    OpBuilder::InsertionGuard loopGuard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value column =
+        arith::MulIOp::create(b, loop.getInductionVar(), index(kChunkBytes));
+    Value bytes = vector::LoadOp::create(
+        b, vec16xi8, codes, ValueRange{row, column},
+        /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
+    Value sum = loop.getRegionIterArgs()[0];
+    for (int64_t word = 0; word < 4; ++word) {
+      Value four = vector::ShuffleOp::create(
+          b, bytes, bytes,
+          ArrayRef<int64_t>{4 * word, 4 * word + 1, 4 * word + 2,
+                            4 * word + 3});
+      sum = NVVM::DotAccumulate4WayOp::create(
+          b, b.getI32Type(), four, NVVM::DotAccumulateType::SIGNED, ones,
+          NVVM::DotAccumulateType::SIGNED, sum);
+    }
+    scf::YieldOp::create(b, ValueRange{sum});
+  }
+  Value total = loop.getResult(0);
+  for (int64_t offset = kRowSumLanes / 2; offset >= 1; offset /= 2)
+    total = arith::AddIOp::create(b, total,
+                                  gpu::ShuffleOp::create(b, total, i32(offset),
+                                                         i32(kRowSumLanes),
+                                                         gpu::ShuffleMode::XOR)
+                                      .getShuffleResult());
+  auto first = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0)),
+      /*withElseRegion=*/false);
+  b.setInsertionPointToStart(first.thenBlock());
+  memref::StoreOp::create(b, total, sums, ValueRange{row});
+  b.setInsertionPointToEnd(entry);
+  gpu::ReturnOp::create(b);
+  return func;
+}
+
+Value mlir::qat::launchCodeRowSums(OpBuilder &builder, Location loc,
+                                   gpu::GPUFuncOp kernel, Value codes) {
+  ImplicitLocOpBuilder b(loc, builder);
+  auto type = cast<MemRefType>(codes.getType());
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, value);
+  };
+  Value rows = type.isDynamicDim(0) ? Value(memref::DimOp::create(b, codes, 0))
+                                    : index(type.getDimSize(0));
   SmallVector<Value> dynamicRows;
   if (type.isDynamicDim(0))
-    dynamicRows.push_back(tensor::DimOp::create(b, codes, 0));
-  Value empty = tensor::EmptyOp::create(
-      b, ArrayRef<int64_t>{type.getDimSize(0)}, b.getI32Type(), dynamicRows);
-  Value zero = arith::ConstantIntOp::create(b, b.getI32Type(), 0);
-  Value init = linalg::FillOp::create(b, zero, empty).result();
-  MLIRContext *context = b.getContext();
-  AffineMap rowsAndK = AffineMap::getMultiDimIdentityMap(2, context);
-  AffineMap rows = AffineMap::get(2, 0, getAffineDimExpr(0, context));
-  return linalg::GenericOp::create(
-             b, init.getType(), codes, init,
-             ArrayRef<AffineMap>{rowsAndK, rows},
-             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                           utils::IteratorType::reduction},
-             [](OpBuilder &nested, Location bodyLoc, ValueRange args) {
-               Value code = arith::ExtSIOp::create(
-                   nested, bodyLoc, nested.getI32Type(), args[0]);
-               linalg::YieldOp::create(nested, bodyLoc,
-                                       ValueRange{arith::AddIOp::create(
-                                           nested, bodyLoc, args[1], code)});
-             })
-      .getResult(0);
+    dynamicRows.push_back(rows);
+  Value sums = memref::AllocOp::create(
+      b, MemRefType::get({type.getDimSize(0)}, b.getI32Type()), dynamicRows);
+  Value dynamicCodes = memref::CastOp::create(
+      b, cast<MemRefType>(kernel.getArgumentTypes()[0]), codes);
+  Value dynamicSums = memref::CastOp::create(
+      b, cast<MemRefType>(kernel.getArgumentTypes()[1]), sums);
+  Value blocks = arith::CeilDivUIOp::create(b, rows, index(kRowSumWarps));
+  Value one = index(1);
+  gpu::LaunchFuncOp::create(
+      b, kernel, gpu::KernelDim3{blocks, one, one},
+      gpu::KernelDim3{index(kRowSumWarps * kRowSumLanes), one, one},
+      /*dynamicSharedMemorySize=*/Value(),
+      ValueRange{dynamicCodes, dynamicSums});
+  return sums;
 }
 
 SmallVector<Value> mlir::qat::buildWgmmaTensorMaps(OpBuilder &builder,

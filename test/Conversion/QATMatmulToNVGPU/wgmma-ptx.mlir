@@ -1,4 +1,6 @@
-// RUN: qat-opt %s --qat-to-nvptx="chip=sm_90a features=+ptx80 format=isa" | FileCheck %s
+// RUN: qat-opt %s --qat-to-nvptx="chip=sm_90a features=+ptx80 format=isa" -o %t
+// RUN: FileCheck %s < %t
+// RUN: FileCheck %s --check-prefix=NODP4A < %t
 // RUN: qat-opt %s --qat-to-nvptx="chip=sm_90a features=+ptx80 format=bin toolkit=/usr/local/cuda" | FileCheck %s --check-prefix=BIN
 
 // The whole pipeline for sm_90a: the s8 kernel's PTX has the warpgroup MMA,
@@ -6,9 +8,9 @@
 // ptxas assembles it for sm_90a (BIN). The host creates the TMA descriptors
 // through the runtime's mgpuTensorMapEncodeTiledMemref (with data type 0,
 // CU_TENSOR_MAP_DATA_TYPE_UINT8; swizzle 3, 128 bytes) and launches the
-// kernel with 129 KiB of dynamic shared memory, after the glue kernels that
-// sum the rows of A's codes for the centered operand (the epilogue reads
-// them; the kernel has no dp4a). (The instructions are checked in any
+// kernel with 129 KiB of dynamic shared memory, after the kernel that sums
+// the rows of A's codes with dp4a for the centered operand (the epilogue
+// reads them; the matmul kernel has no dp4a). (The instructions are checked in any
 // order: LLVM places the loops' blocks as it likes.) The dynamic shared memory
 // comes out as a static one-byte variable (upstream's lowering), and the
 // mbarriers as another: the kernel finds the stages past both.
@@ -34,7 +36,8 @@
 // CHECK-DAG: mbarrier.arrive.shared.b64
 // CHECK-DAG: wgmma.wait_group.sync.aligned \090;
 // CHECK-NOT: .local
-// CHECK-NOT: dp4a
+// CHECK: gpu.binary @qat_code_row_sums_k256 {{.*}}ld.global.v4.b32{{.*}}dp4a.s32.s32{{.*}}shfl.sync.bfly.b32
+// NODP4A-NOT: gpu.binary @qat_matmul{{.*}}dp4a
 
 // CHECK-LABEL: llvm.func @matmul
 // CHECK-DAG: %[[UINT8:.*]] = llvm.mlir.constant(0 : i32) : i64

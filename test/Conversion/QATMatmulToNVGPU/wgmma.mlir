@@ -12,9 +12,8 @@
 // dynamic shared memory for 4 stages of 48 KiB (the 128 x 256 tile: 16 x 9
 // of them) and the 1024 bytes of alignment slack; in the kernel mbarriers,
 // TMA loads and nvvm.wgmma.mma_async. The signed x centered product needs
-// the row sums of A's codes: a linalg reduction on the host side computes
-// them before the launch (the glue kernels run it), and the epilogue reads
-// them. Packed 4-bit codes keep the mma.sync kernel, and so
+// the row sums of A's codes: a kernel of their own computes them before the
+// launch, and the epilogue reads them. Packed 4-bit codes keep the mma.sync kernel, and so
 // does plain sm_90 (wgmma is sm_90a only).
 
 // CHECK: gpu.module @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma
@@ -47,21 +46,31 @@
 // CHECK: nvgpu.tma.async.load {{.*}} : <tensor = memref<128x128xui8, #gpu.address_space<workgroup>>, swizzle = swizzle_128b
 // CHECK: nvgpu.tma.async.load {{.*}} : <tensor = memref<256x128xui8, #gpu.address_space<workgroup>>, swizzle = swizzle_128b
 
+// The row sums' kernel: a warp a row, 16-byte loads, dp4a, a butterfly of
+// shuffles; any row count.
+// CHECK: gpu.module @qat_code_row_sums_k256
+// CHECK: gpu.func @qat_code_row_sums(%{{.*}}: memref<?x256xi8>, %{{.*}}: memref<?xi32>) kernel
+// CHECK-SAME: known_block_size = array<i32: 256, 1, 1>
+// CHECK: vector.load {{.*}} {alignment = 16 : i64} : memref<?x256xi8>, vector<16xi8>
+// CHECK-COUNT-4: nvvm.dot.accumulate.4way
+// CHECK-COUNT-5: gpu.shuffle  xor
+// CHECK: memref.store
+
 // The packed kernel of the same module is mma.sync's.
 // CHECK: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_f32 {
 // CHECK: gpu.func @qat_matmul_mma_sync
 
 // CHECK-LABEL: func.func @matmuls
-// CHECK: %[[FILL:.*]] = linalg.fill ins(%c0_i32 : i32) outs(%{{.*}} : tensor<2000xi32>)
-// CHECK: %[[SUMS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%arg0 : tensor<2000x256xi8>) outs(%[[FILL]] : tensor<2000xi32>)
-// CHECK:   arith.extsi
-// CHECK:   arith.addi
-// CHECK: %[[SUMBUF:.*]] = bufferization.to_buffer %[[SUMS]] read_only
+// CHECK: %[[A:.*]] = bufferization.to_buffer %arg0
+// CHECK: %[[SUMBUF:.*]] = memref.alloc() : memref<2000xi32>
+// CHECK: %[[ADYN:.*]] = memref.cast %[[A]] : memref<2000x256xi8> to memref<?x256xi8>
+// CHECK: %[[SDYN:.*]] = memref.cast %[[SUMBUF]] : memref<2000xi32> to memref<?xi32>
+// CHECK: gpu.launch_func  @qat_code_row_sums_k256::@qat_code_row_sums blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%c256{{.*}}, %{{.*}}, %{{.*}})  args(%[[ADYN]] : memref<?x256xi8>, %[[SDYN]] : memref<?xi32>)
 // CHECK: memref.collapse_shape %{{.*}} {{\[\[}}0, 1]] : memref<2000x256xi8> into memref<512000xi8>
 // CHECK: memref.view {{.*}} to memref<2000x256xui8>
 // CHECK: nvgpu.tma.create.descriptor %{{.*}} box[%c128{{.*}}, %c128{{.*}}] : memref<*xui8> -> <tensor = memref<128x128xui8
 // CHECK: nvgpu.tma.create.descriptor %{{.*}} box[%c256{{.*}}, %c128{{.*}}] : memref<*xui8> -> <tensor = memref<256x128xui8
-// CHECK: gpu.launch_func  @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma blocks in (%c144, %c1, %c1) threads in (%c384, %c1, %c1)  dynamic_shared_memory_size %c197632_i32 args({{.*}}, %[[SUMBUF]] : memref<2000xi32>, {{.*}} : !llvm.ptr, {{.*}} : !llvm.ptr)
+// CHECK: gpu.launch_func  @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma blocks in (%c144, %{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}})  dynamic_shared_memory_size %c197632_i32 args({{.*}}, %[[SUMBUF]] : memref<2000xi32>, {{.*}} : !llvm.ptr, {{.*}} : !llvm.ptr)
 // CHECK: gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_mma_sync
 
 // SM90-NOT: wgmma
