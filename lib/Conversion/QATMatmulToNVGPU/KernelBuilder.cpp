@@ -8,6 +8,7 @@
 #include "MatmulKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -65,4 +66,20 @@ Value MatmulKernelBuilderBase::dequantize(
   if (spec.resultElementType != f32)
     value = arith::TruncFOp::create(b, spec.resultElementType, value);
   return value;
+}
+
+Value mlir::qat::accumulateBytes(ImplicitLocOpBuilder &b, Value bytes,
+                                 Value sum) {
+  auto vec4xi8 = VectorType::get({4}, b.getI8Type());
+  Value ones = arith::ConstantOp::create(
+      b, DenseElementsAttr::get(vec4xi8, b.getI8IntegerAttr(1)));
+  for (int64_t word = 0; word < 4; ++word) {
+    Value four = vector::ShuffleOp::create(
+        b, bytes, bytes,
+        ArrayRef<int64_t>{4 * word, 4 * word + 1, 4 * word + 2, 4 * word + 3});
+    sum = NVVM::DotAccumulate4WayOp::create(
+        b, b.getI32Type(), four, NVVM::DotAccumulateType::SIGNED, ones,
+        NVVM::DotAccumulateType::SIGNED, sum);
+  }
+  return sum;
 }

@@ -227,6 +227,10 @@ MatmulKernel buildWgmmaKernel(OpBuilder &builder, Location loc,
                               gpu::GPUModuleOp module,
                               const MatmulKernelSpec &spec);
 
+/// `sum` plus the sum of the 16 signed bytes of `bytes` (vector<16xi8>):
+/// four dp4a against ones.
+Value accumulateBytes(ImplicitLocOpBuilder &b, Value bytes, Value sum);
+
 /// The kernel `qat_code_row_sums(codes: memref<? x kBytes x i8>, sums:
 /// memref<? x i32>)` in `module`: the sum of each row's codes (s8), a warp a
 /// row. kBytes is a multiple of 16.

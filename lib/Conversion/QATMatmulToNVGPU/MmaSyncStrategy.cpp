@@ -312,25 +312,13 @@ Value MmaSyncKernelBuilder::sumRowOfTile(Value stageBase) {
   Value row = bitAnd(tid, kTileM - 1);
   auto vec4xi32 = VectorType::get({4}, i32Type);
   auto vec16xi8 = VectorType::get({16}, i8Type);
-  auto vec4xi8 = VectorType::get({4}, i8Type);
-  Value ones = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(vec4xi8, b.getI8IntegerAttr(1)));
   auto splat = [&](int32_t value) -> Value {
     return arith::ConstantOp::create(
         b, DenseElementsAttr::get(vec4xi32, b.getI32IntegerAttr(value)));
   };
   auto dp4a = [&](Value words, Value sum) {
-    Value bytes = vector::BitCastOp::create(b, vec16xi8, words);
-    for (int64_t word = 0; word < 4; ++word) {
-      Value four = vector::ShuffleOp::create(
-          b, bytes, bytes,
-          ArrayRef<int64_t>{4 * word, 4 * word + 1, 4 * word + 2,
-                            4 * word + 3});
-      sum = NVVM::DotAccumulate4WayOp::create(
-          b, i32Type, four, NVVM::DotAccumulateType::SIGNED, ones,
-          NVVM::DotAccumulateType::SIGNED, sum);
-    }
-    return sum;
+    return accumulateBytes(b, vector::BitCastOp::create(b, vec16xi8, words),
+                           sum);
   };
 
   Value sum = i32(0);

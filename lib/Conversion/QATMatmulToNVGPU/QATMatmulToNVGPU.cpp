@@ -228,18 +228,8 @@ public:
       if (existing == spec)
         return kernel;
 
-    Operation *topLevel = user;
-    while (topLevel->getParentOp() != module)
-      topLevel = topLevel->getParentOp();
     OpBuilder::InsertionGuard guard(builder);
-    builder.setInsertionPoint(topLevel);
-    auto gpuModule =
-        gpu::GPUModuleOp::create(builder, user->getLoc(), spec.getName());
-    // Renames the module if the name is taken.
-    symbolTable.insert(gpuModule, Block::iterator(topLevel));
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                    builder.getUnitAttr());
-
+    gpu::GPUModuleOp gpuModule = createModule(builder, user, spec.getName());
     MatmulKernel kernel;
     switch (spec.strategy) {
     case MatmulGPUStrategy::MmaSync:
@@ -261,20 +251,29 @@ public:
     gpu::GPUFuncOp &kernel = rowSumKernels[kBytes];
     if (kernel)
       return kernel;
-    Operation *topLevel = user;
-    while (topLevel->getParentOp() != module)
-      topLevel = topLevel->getParentOp();
     OpBuilder::InsertionGuard guard(builder);
-    builder.setInsertionPoint(topLevel);
-    auto gpuModule = gpu::GPUModuleOp::create(builder, user->getLoc(),
-                                              "qat_code_row_sums_k" +
-                                                  std::to_string(kBytes));
-    symbolTable.insert(gpuModule, Block::iterator(topLevel));
+    gpu::GPUModuleOp gpuModule = createModule(
+        builder, user, "qat_code_row_sums_k" + std::to_string(kBytes));
     kernel = buildCodeRowSumKernel(builder, user->getLoc(), gpuModule, kBytes);
     return kernel;
   }
 
 private:
+  /// A `gpu.module` named `name` (renamed if the name is taken) before the
+  /// top-level op that holds `user`; leaves `builder` there.
+  gpu::GPUModuleOp createModule(OpBuilder &builder, Operation *user,
+                                StringRef name) {
+    Operation *topLevel = user;
+    while (topLevel->getParentOp() != module)
+      topLevel = topLevel->getParentOp();
+    builder.setInsertionPoint(topLevel);
+    auto gpuModule = gpu::GPUModuleOp::create(builder, user->getLoc(), name);
+    symbolTable.insert(gpuModule, Block::iterator(topLevel));
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    builder.getUnitAttr());
+    return gpuModule;
+  }
+
   ModuleOp module;
   SymbolTable symbolTable;
   MatmulGPUStrategy strategy;

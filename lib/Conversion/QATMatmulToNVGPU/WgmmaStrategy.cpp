@@ -604,9 +604,6 @@ gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
       /*withElseRegion=*/false);
   b.setInsertionPointToStart(inBounds.thenBlock());
   auto vec16xi8 = VectorType::get({kChunkBytes}, b.getI8Type());
-  auto vec4xi8 = VectorType::get({4}, b.getI8Type());
-  Value ones = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(vec4xi8, b.getI8IntegerAttr(1)));
   auto loop = scf::ForOp::create(b, lane, index(kBytes / kChunkBytes),
                                  index(kRowSumLanes), ValueRange{i32(0)});
   {
@@ -617,16 +614,7 @@ gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
     Value bytes = vector::LoadOp::create(
         b, vec16xi8, codes, ValueRange{row, column},
         /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
-    Value sum = loop.getRegionIterArgs()[0];
-    for (int64_t word = 0; word < 4; ++word) {
-      Value four = vector::ShuffleOp::create(
-          b, bytes, bytes,
-          ArrayRef<int64_t>{4 * word, 4 * word + 1, 4 * word + 2,
-                            4 * word + 3});
-      sum = NVVM::DotAccumulate4WayOp::create(
-          b, b.getI32Type(), four, NVVM::DotAccumulateType::SIGNED, ones,
-          NVVM::DotAccumulateType::SIGNED, sum);
-    }
+    Value sum = accumulateBytes(b, bytes, loop.getRegionIterArgs()[0]);
     scf::YieldOp::create(b, ValueRange{sum});
   }
   Value total = loop.getResult(0);
