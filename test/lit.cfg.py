@@ -35,6 +35,15 @@ if _cc:
     config.substitutions.append(("%cc", _cc))
     config.available_features.add("c-compiler")
 
+# Tests that execute lowered MLIR on the CPU with upstream's mlir-runner
+# (Debian's mlir-22-tools) carry `REQUIRES: mlir-runner`.
+_runner_utils = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib",
+                             "libmlir_c_runner_utils.so")
+if os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-runner")) and \
+        os.path.exists(_runner_utils):
+    config.available_features.add("mlir-runner")
+    config.substitutions.append(("%mlir_c_runner_utils", _runner_utils))
+
 # Tests of the Python package (test/python) carry `REQUIRES: python-bindings`.
 if getattr(config, "qat_enable_python", False):
     config.available_features.add("python-bindings")
