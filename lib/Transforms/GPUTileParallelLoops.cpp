@@ -28,7 +28,7 @@ using namespace mlir;
 /// for a GPU), and without reductions (scf::tileParallelLoop does not
 /// support them; such loops stay on the host and qat-gpu-device-buffers
 /// reports them).
-static bool isLaunchCandidate(scf::ParallelOp loop) {
+bool mlir::qat::isGPULaunchCandidate(scf::ParallelOp loop) {
   return !loop->getParentOfType<gpu::LaunchOp>() &&
          !loop->hasAttr(gpu::getMappingAttrName()) &&
          !loop->getParentOfType<scf::ParallelOp>() &&
@@ -102,7 +102,7 @@ struct GPUTileParallelLoopsPass
 
     SmallVector<scf::ParallelOp> loops;
     getOperation().walk([&](scf::ParallelOp loop) {
-      if (isLaunchCandidate(loop))
+      if (qat::isGPULaunchCandidate(loop))
         loops.push_back(loop);
     });
     for (scf::ParallelOp loop : loops)

@@ -144,7 +144,7 @@ bool isVectorizable(Operation *op, Value inductionVar, const Varying &varying,
 
 /// The vector width of `loop`'s innermost dimension, or 0 where it is not
 /// vectorizable.
-int64_t chooseWidth(scf::ParallelOp loop) {
+int64_t chooseWidth(scf::ParallelOp loop, const Varying &varying) {
   unsigned dim = loop.getNumLoops() - 1;
   std::optional<int64_t> lower = getConstantIntValue(loop.getLowerBound()[dim]);
   std::optional<int64_t> upper = getConstantIntValue(loop.getUpperBound()[dim]);
@@ -152,8 +152,6 @@ int64_t chooseWidth(scf::ParallelOp loop) {
   if (lower != 0 || !upper || step != 1)
     return 0;
   Value inductionVar = loop.getInductionVars()[dim];
-  Varying varying(inductionVar);
-  varying.propagate(*loop.getBody());
   BodyPlan plan;
   // The induction variable itself may only index: anything computed from
   // it (an index, a cast) has no vector form here.
@@ -310,19 +308,10 @@ private:
   }
 };
 
-/// Host loops that become launches (as qat-gpu-tile-parallel-loops picks
-/// them).
-bool isLaunchCandidate(scf::ParallelOp loop) {
-  return !loop->getParentOfType<gpu::LaunchOp>() &&
-         !loop->hasAttr(gpu::getMappingAttrName()) &&
-         !loop->getParentOfType<scf::ParallelOp>() &&
-         loop.getNumReductions() == 0;
-}
-
 /// The new loop counts vectors with step 1 (scf::tileParallelLoop's
 /// in-bounds check scales a tiled induction variable by its step once too
 /// often), and each iteration starts at element `width` times its index.
-void vectorize(scf::ParallelOp loop, int64_t width) {
+void vectorize(scf::ParallelOp loop, int64_t width, const Varying &varying) {
   unsigned dim = loop.getNumLoops() - 1;
   Location loc = loop.getLoc();
   OpBuilder b(loop);
@@ -331,8 +320,6 @@ void vectorize(scf::ParallelOp loop, int64_t width) {
       b, loc, *getConstantIntValue(upper[dim]) / width);
   auto vectorLoop = scf::ParallelOp::create(b, loc, loop.getLowerBound(), upper,
                                             loop.getStep(), ValueRange{});
-  Varying varying(loop.getInductionVars()[dim]);
-  varying.propagate(*loop.getBody());
   b.setInsertionPoint(vectorLoop.getBody()->getTerminator());
   BodyVectorizer vectorizer(b, varying, width);
   vectorizer.mapping.map(loop.getInductionVars(),
@@ -348,15 +335,17 @@ void vectorize(scf::ParallelOp loop, int64_t width) {
 struct GPUVectorizeParallelLoopsPass
     : qat::impl::GPUVectorizeParallelLoopsBase<GPUVectorizeParallelLoopsPass> {
   void runOnOperation() override {
-    SmallVector<std::pair<scf::ParallelOp, int64_t>> loops;
+    SmallVector<scf::ParallelOp> loops;
     getOperation().walk([&](scf::ParallelOp loop) {
-      if (!isLaunchCandidate(loop))
-        return;
-      if (int64_t width = chooseWidth(loop))
-        loops.emplace_back(loop, width);
+      if (qat::isGPULaunchCandidate(loop))
+        loops.push_back(loop);
     });
-    for (auto [loop, width] : loops)
-      vectorize(loop, width);
+    for (scf::ParallelOp loop : loops) {
+      Varying varying(loop.getInductionVars().back());
+      varying.propagate(*loop.getBody());
+      if (int64_t width = chooseWidth(loop, varying))
+        vectorize(loop, width, varying);
+    }
   }
 };
 

@@ -27,6 +27,11 @@ namespace mlir::qat {
 #define GEN_PASS_REGISTRATION
 #include "qat/Transforms/Passes.h.inc"
 
+/// Whether a host scf.parallel becomes a kernel launch (the loops that
+/// qat-gpu-tile-parallel-loops tiles): not in a gpu.launch, not mapped, not
+/// nested in another parallel loop, without reductions.
+bool isGPULaunchCandidate(scf::ParallelOp loop);
+
 } // namespace mlir::qat
 
 #endif // QAT_TRANSFORMS_PASSES_H
