@@ -737,6 +737,87 @@ def stable_chain_case(shape, dtype, dynamic=False):
                 dynamic_rows=dynamic)
 
 
+LEARNING_RATE = 0.0625
+
+
+def optimizer_chain_case(shape, dtype, dynamic=False):
+    """QuEST's weight backward (rotation, trust-masked gradient, rotation
+    back) followed by an SGD update with momentum, an elementwise linalg op
+    of two results that the GPU computes in the gradient's kernel: its body
+    in the element type (bf16 arithmetic for bf16), the learning rate a
+    scalar taken from above. The gradient is a result too, so that the
+    update is checked on the values the kernel itself used. (The cases take
+    tensors only, so the learning rate is a constant here; the QuEST step's
+    is a function argument.)"""
+    q = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
+    name = f"optimizer_chain_{'x'.join(map(str, shape))}_{dtype}"
+    ts = dyn(shape, dynamic)
+    xt, st = t(ts, dtype), t(q.scale_shape(ts))
+    func = "case_" + name
+    if dynamic:
+        func = "case_" + name.replace("x".join(map(str, shape)), "dynx" + str(shape[-1]))
+        name = "dynamic_" + name
+    ident = "affine_map<(" + ", ".join(f"d{i}" for i in range(len(shape))) + ") -> (" + \
+        ", ".join(f"d{i}" for i in range(len(shape))) + ")>"
+    empties = "".join(
+        f"  %e{k} = tensor.empty({'%rows' if dynamic else ''}) : {xt}\n" for k in range(2))
+    rows = "  %c0 = arith.constant 0 : index\n  %rows = tensor.dim %w, %c0 : " + xt + "\n" \
+        if dynamic else ""
+    lr = "%lr" if dtype == "f32" else "%lrt"
+    parallel = ", ".join(['"parallel"'] * len(shape))
+    mlir = (f"func.func @{func}(%w: {xt}, %dy: {xt}, %m: {xt}) "
+            f"-> ({xt}, {xt}, {xt}) attributes {{llvm.emit_c_interface}} {{\n"
+            f"  %wh = qat.hadamard %w block 128 : {xt}\n"
+            f"  %s = qat.scale %wh as {q.attr()} : {xt} -> {st}\n"
+            f"  %g = qat.fake_quant_grad %dy, %wh, %s as {q.attr()} with trust : {xt}, {st}\n"
+            f"  %dw = qat.hadamard %g block 128 : {xt}\n"
+            f"  %lr = arith.constant {LEARNING_RATE} : f32\n"
+            + ("" if dtype == "f32" else f"  %lrt = arith.truncf %lr : f32 to {dtype}\n")
+            + rows + empties +
+            f"  %wn, %mn = linalg.generic {{indexing_maps = [{', '.join([ident] * 5)}], "
+            f"iterator_types = [{parallel}]}}\n"
+            f"      ins(%w, %dw, %m : {xt}, {xt}, {xt}) outs(%e0, %e1 : {xt}, {xt}) {{\n"
+            f"  ^bb0(%p: {dtype}, %gr: {dtype}, %mo: {dtype}, %u0: {dtype}, %u1: {dtype}):\n"
+            f"    %mu = arith.constant 0.9 : {dtype}\n"
+            f"    %kept = arith.mulf %mu, %mo : {dtype}\n"
+            f"    %d = arith.addf %kept, %gr : {dtype}\n"
+            f"    %step = arith.mulf {lr}, %d : {dtype}\n"
+            f"    %pn = arith.subf %p, %step : {dtype}\n"
+            f"    linalg.yield %pn, %d : {dtype}, {dtype}\n"
+            f"  }} -> ({xt}, {xt})\n"
+            f"  return %wn, %mn, %dw : {xt}, {xt}, {xt}\n}}\n")
+
+    def check(inputs, outputs):
+        w, m = [a.astype(F32) for a in (inputs[0], inputs[2])]
+        lr = F32(LEARNING_RATE)
+        wn, mn, dw = [a.astype(F32) for a in outputs]
+        # The body's arithmetic in its type: each op rounds to bf16 there.
+        rnd = bf16_round if dtype == "bf16" else (lambda a: a.astype(F32))
+        lr, mu = rnd(np.array([lr, 0.9], F32))
+        if dtype == "bf16":
+            w, m = bf16_round(w), bf16_round(m)
+        tol = 2.0 ** -8 if dtype == "bf16" else 2.0 ** -23
+
+        def sum_close(out, a, b, what):
+            """out = a + b rounded once (a fused multiply-add may round
+            where the reference rounds twice): within a unit in the last
+            place of the largest of the operands and the result."""
+            ref = rnd(a + b)
+            finite_like(out, ref, what)
+            err = np.abs(out.astype(np.float64) - ref)
+            bound = 2 * tol * np.maximum(np.maximum(np.abs(a), np.abs(b)), np.abs(ref)) + 1e-30
+            if np.max(err / bound) > 1:
+                i = np.unravel_index(np.argmax(err / bound), err.shape)
+                raise Failure(f"{what}: got {out[i]} at {i}, want {ref[i]}")
+
+        sum_close(mn, rnd(mu * m), dw, "momentum")
+        sum_close(wn, w, -rnd(lr * mn), "updated weight")
+        return "ok"
+
+    args = [(shape, dtype, normal()), (shape, dtype, normal()), (shape, dtype, normal())]
+    return Case(name, mlir, func, args, check, [(shape, dtype)] * 3, dynamic_rows=dynamic)
+
+
 def row_kernel_cases():
     return [quest_chain_case([6, 11008], "bf16"), quest_chain_case([3, 4096], "f32"),
             quest_chain_case([5, 2048], "bf16", backward=False),
@@ -753,7 +834,9 @@ def row_kernel_cases():
             # lane of the warp must see (the forward and the backward).
             quest_chain_case([3, 8192], "bf16", backward=False),
             quest_chain_case([2, 8192], "bf16"),
-            stable_chain_case([5, 11008], "bf16"), stable_chain_case([2, 3, 2048], "f32")]
+            stable_chain_case([5, 11008], "bf16"), stable_chain_case([2, 3, 2048], "f32"),
+            optimizer_chain_case([5, 2048], "f32"), optimizer_chain_case([3, 1408], "bf16"),
+            optimizer_chain_case([2, 3, 384], "f32")]
 
 
 # --- Matmul -------------------------------------------------------------------------

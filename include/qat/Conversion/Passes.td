@@ -81,6 +81,16 @@ def ConvertQATToGPU : Pass<"convert-qat-to-gpu", "::mlir::func::FuncOp"> {
     `hadamard -> scale -> quantize packed -> fake_quant` is one kernel; so is
     its backward `fake_quant_grad(trust) -> hadamard`.
 
+    An elementwise linalg op joins the group of a qat op that produces one
+    of its operands (an optimizer's update of a weight from its gradient,
+    a scaling between two qat ops): every loop parallel, every operand a
+    float tensor of the result's shape read through the identity map, inits
+    the body does not read, and a body of pure scalar ops (no `linalg.index`)
+    that takes only scalars from above. Its body runs on the values the
+    thread holds, so the gradient of QuEST's weight backward never leaves
+    registers and the SGD step adds no kernel. Such an op alone stays
+    linalg.
+
     The rewrite stays at tensor level so that it composes with one-shot
     bufferization: inputs become buffers through
     `bufferization.to_buffer ... read_only`, results are `memref.alloc`s

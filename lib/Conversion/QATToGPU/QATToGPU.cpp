@@ -43,7 +43,7 @@ static void setInsertionPoint(OpBuilder &builder, Block &block,
                               const FusionGroup &group) {
   Operation *latest = nullptr;
   for (Operation *op : group.ops) {
-    for (Value operand : op->getOperands()) {
+    for (Value operand : getReadValues(op)) {
       Operation *def = operand.getDefiningOp();
       if (!def || group.contains(def))
         continue;

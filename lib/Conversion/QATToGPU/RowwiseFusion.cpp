@@ -8,6 +8,9 @@
 
 #include "RowwiseFusion.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -37,7 +40,51 @@ static RankedTensorType getRowTensorType(Operation *op) {
     return fakeQuant.getInput().getType();
   if (auto grad = dyn_cast<FakeQuantGradOp>(op))
     return grad.getInput().getType();
+  if (isRowElementwise(op))
+    return cast<RankedTensorType>(op->getResult(0).getType());
   return {};
+}
+
+bool mlir::qat::isRowElementwise(Operation *op) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || !linalgOp.hasPureTensorSemantics() ||
+      op->getNumResults() == 0 ||
+      linalgOp.getNumParallelLoops() != linalgOp.getNumLoops())
+    return false;
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  if (resultType.getRank() == 0 ||
+      resultType.isDynamicDim(resultType.getRank() - 1))
+    return false;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<RankedTensorType>(operand.get().getType());
+    Type element = type ? type.getElementType() : Type();
+    if (!type || type.getShape() != resultType.getShape() ||
+        !(element.isF32() || element.isBF16() || element.isF16()) ||
+        !linalgOp.getMatchingIndexingMap(&operand).isIdentity())
+      return false;
+  }
+  for (OpOperand &init : linalgOp.getDpsInitsMutable())
+    if (linalgOp.payloadUsesValueFromOperand(&init))
+      return false;
+  auto isScalar = [](Type type) { return type.isIntOrIndexOrFloat(); };
+  for (Operation &bodyOp : linalgOp.getBlock()->without_terminator())
+    if (isa<linalg::IndexOp>(bodyOp) || bodyOp.getNumRegions() != 0 ||
+        !isMemoryEffectFree(&bodyOp) ||
+        !llvm::all_of(bodyOp.getOperandTypes(), isScalar) ||
+        !llvm::all_of(bodyOp.getResultTypes(), isScalar))
+      return false;
+  return true;
+}
+
+SmallVector<Value> mlir::qat::getReadValues(Operation *op) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp)
+    return SmallVector<Value>(op->getOperands());
+  SmallVector<Value> read(linalgOp.getDpsInputs());
+  llvm::SetVector<Value> fromAbove;
+  getUsedValuesDefinedAbove(op->getRegion(0), fromAbove);
+  llvm::append_range(read, fromAbove);
+  return read;
 }
 
 std::optional<RowShape> mlir::qat::getRowShape(Operation *op) {
@@ -221,12 +268,13 @@ bool GroupBuilder::isLegal(const FusionGroup &group) const {
   for (Operation *op : group.ops) {
     for (OpOperand &operand : op->getOpOperands()) {
       Operation *def = operand.get().getDefiningOp();
-      if (def && group.contains(def)) {
-        if (!isFusableEdge(cast<OpResult>(operand.get()), operand))
-          return false;
-        continue;
-      }
-      if (def && def->getBlock() == &block)
+      if (def && group.contains(def) &&
+          !isFusableEdge(cast<OpResult>(operand.get()), operand))
+        return false;
+    }
+    for (Value read : getReadValues(op)) {
+      Operation *def = read.getDefiningOp();
+      if (def && !group.contains(def) && def->getBlock() == &block)
         lo = std::max(lo, position.lookup(def));
     }
     for (Value result : op->getResults()) {
@@ -261,10 +309,11 @@ SmallVector<FusionGroup> GroupBuilder::run() {
     if (!shape)
       continue;
     SmallVector<unsigned> candidates;
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(&op);
     if (!isWholeTensorScale(&op)) {
       for (OpOperand &operand : op.getOpOperands()) {
         auto result = dyn_cast<OpResult>(operand.get());
-        if (!result)
+        if (!result || (linalgOp && linalgOp.isDpsInit(&operand)))
           continue;
         auto it = groupOf.find(result.getOwner());
         if (it == groupOf.end() || !isFusableEdge(result, operand) ||
@@ -290,7 +339,8 @@ SmallVector<FusionGroup> GroupBuilder::run() {
         merged = true;
       }
     }
-    if (!merged)
+    // (An elementwise linalg op alone stays linalg.)
+    if (!merged && !isRowElementwise(&op))
       commit({}, makeGroup({}, &op));
   }
   return topologicalOrder();

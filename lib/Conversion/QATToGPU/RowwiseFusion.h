@@ -50,9 +50,24 @@ RowValueKind getResultKind(OpResult result);
 RowValueKind getOperandKind(OpOperand &operand);
 
 /// The row shape of a row-local qat op (that of its float input, or of the
-/// result for qat.dequantize); std::nullopt for ops the row kernels do not
-/// compute (qat.matmul, other dialects).
+/// result for qat.dequantize) or of a row elementwise linalg op (its
+/// result's); std::nullopt for ops the row kernels do not compute
+/// (qat.matmul, other ops).
 std::optional<RowShape> getRowShape(Operation *op);
+
+/// An elementwise linalg op that a row kernel can compute after the qat ops
+/// that produce one of its operands (an optimizer's update of a weight from
+/// its gradient): every loop parallel, every operand a float tensor (f32,
+/// bf16, f16) of the result's shape read through the identity map, inits
+/// that the body does not read, and a body of pure scalar ops (no
+/// linalg.index) that takes only scalars from above. It joins the group of
+/// such a producer, never forms one of its own.
+bool isRowElementwise(Operation *op);
+
+/// What the kernel of `op` reads: its operands (a linalg op's inputs, not
+/// its inits) and the scalars an elementwise linalg op's body takes from
+/// above.
+SmallVector<Value> getReadValues(Operation *op);
 
 /// The quantizer of a qat op, null for qat.hadamard.
 QuantizerAttr getQuantizer(Operation *op);

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -654,6 +655,7 @@ private:
   void emitDequantize(DequantizeOp op);
   void emitFakeQuant(FakeQuantOp op);
   void emitFakeQuantGrad(FakeQuantGradOp op);
+  void emitElementwise(linalg::LinalgOp op);
 
   SmallVector<Value> loadRaw(const InputLoad &load);
   ArrayRef<Value> getRaw(const InputLoad &load);
@@ -2197,7 +2199,40 @@ void RowKernelEmitter::emitOp(Operation *op) {
       .Case([&](QuantizeOp op) { emitQuantize(op); })
       .Case([&](DequantizeOp op) { emitDequantize(op); })
       .Case([&](FakeQuantOp op) { emitFakeQuant(op); })
-      .Case([&](FakeQuantGradOp op) { emitFakeQuantGrad(op); });
+      .Case([&](FakeQuantGradOp op) { emitFakeQuantGrad(op); })
+      .Case([&](linalg::LinalgOp op) { emitElementwise(op); });
+}
+
+/// A row elementwise linalg op (isRowElementwise): its body once per element
+/// the thread holds. Its operands are held in f32; the body sees them in its
+/// own types (truncating a bf16 or f16 value that is held in f32 is exact).
+void RowKernelEmitter::emitElementwise(linalg::LinalgOp op) {
+  SmallVector<SmallVector<Value>> inputs;
+  for (Value input : op.getDpsInputs())
+    inputs.emplace_back(getValues(input));
+  Block *body = op.getBlock();
+  SmallVector<SmallVector<Value>> results(op->getNumResults());
+  for (int64_t i = 0; i < C * V; ++i) {
+    IRMapping mapping;
+    for (auto [argument, held] : llvm::zip(body->getArguments(), inputs)) {
+      Type type = argument.getType();
+      mapping.map(argument,
+                  type.isF32()
+                      ? held[i]
+                      : arith::TruncFOp::create(b, type, held[i]).getResult());
+    }
+    for (Operation &bodyOp : body->without_terminator())
+      b.clone(bodyOp, mapping);
+    for (auto [k, yielded] :
+         llvm::enumerate(body->getTerminator()->getOperands())) {
+      Value value = mapping.lookupOrDefault(yielded);
+      if (!value.getType().isF32())
+        value = arith::ExtFOp::create(b, b.getF32Type(), value);
+      results[k].push_back(value);
+    }
+  }
+  for (auto [result, elements] : llvm::zip(op->getResults(), results))
+    setValues(result, std::move(elements), /*representable=*/true);
 }
 
 //===----------------------------------------------------------------------===//
@@ -2312,9 +2347,11 @@ void RowKernelEmitter::emitDynamicGrid(Value rows) {
 void RowKernelEmitter::emit(DenseMap<Value, Value> &replacements) {
   // Inputs: every operand that the group does not produce, read-only.
   for (Operation *op : group.ops) {
-    for (Value operand : op->getOperands()) {
+    for (Value operand : getReadValues(op)) {
       Operation *def = operand.getDefiningOp();
-      if ((def && group.contains(def)) || inputRows.contains(operand))
+      // (Scalars an elementwise body takes from above stay SSA values.)
+      if ((def && group.contains(def)) || inputRows.contains(operand) ||
+          !isa<RankedTensorType>(operand.getType()))
         continue;
       inputRows[operand] =
           viewAsSegments(viewAsRows(b, getInputBuffer(operand)));

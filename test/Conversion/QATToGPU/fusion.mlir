@@ -232,16 +232,19 @@ func.func @per_tensor_grad(%dy: tensor<300x64xf32>, %x: tensor<300x64xf32>,
 #q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
 #id = affine_map<(m, n) -> (m, n)>
 
-// The gradient depends on the rotation through a linalg op: fusing the two
-// qat ops would need the linalg op inside the kernel, so they are two groups
-// (and the rotation is written for both the linalg op and the second
-// kernel).
-// CHECK-LABEL: func.func @no_fusion_through_other_ops(
+// An elementwise linalg op between two qat ops joins their group: the
+// rotation, the doubling and the masked gradient are one kernel, and only
+// the gradient is written.
+// CHECK-LABEL: func.func @fusion_through_elementwise_ops(
+//   CHECK-NOT:   linalg.generic
+//       CHECK:   memref.alloc() : memref<8x256xf32>
+//   CHECK-NOT:   memref.alloc
 //       CHECK:   gpu.launch
-//       CHECK:   linalg.generic
-//       CHECK:   gpu.launch
+//       CHECK:     arith.addf
 //   CHECK-NOT:   gpu.launch
-func.func @no_fusion_through_other_ops(%x: tensor<8x256xf32>, %s: tensor<8x1xf32>)
+//   CHECK-NOT:   linalg.generic
+//       CHECK:   return
+func.func @fusion_through_elementwise_ops(%x: tensor<8x256xf32>, %s: tensor<8x1xf32>)
     -> tensor<8x256xf32> {
   %xh = qat.hadamard %x block 128 : tensor<8x256xf32>
   %init = tensor.empty() : tensor<8x256xf32>
@@ -255,6 +258,125 @@ func.func @no_fusion_through_other_ops(%x: tensor<8x256xf32>, %s: tensor<8x1xf32
   %dx = qat.fake_quant_grad %dy, %xh, %s as #q4 with trust
       : tensor<8x256xf32>, tensor<8x1xf32>
   return %dx : tensor<8x256xf32>
+}
+
+// -----
+
+#q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
+#id = affine_map<(m, n) -> (m, n)>
+
+// QuEST's weight backward and the SGD update (training-step emits it): the
+// update joins the kernel of the gradient, reads w once with the
+// rotation, takes the learning rate from above, and the gradient never
+// leaves registers; only the new weight is written.
+// CHECK-LABEL: func.func @optimizer_update(
+//  CHECK-SAME:     %[[W:[^:]*]]: tensor<8x256xbf16>, %{{.*}}: tensor<8x256xbf16>, %[[LR:.*]]: f32)
+//       CHECK:   %[[WB:.*]] = bufferization.to_buffer %[[W]] read_only
+//   CHECK-NOT:   bufferization.to_buffer %[[W]]
+//       CHECK:   %[[NEW:.*]] = memref.alloc() : memref<8x256xbf16>
+//   CHECK-NOT:   memref.alloc
+//       CHECK:   gpu.launch
+//       CHECK:     vector.load %[[WB]]
+//       CHECK:     %[[LRB:.*]] = arith.truncf %[[LR]] : f32 to bf16
+//       CHECK:     arith.mulf %[[LRB]], %{{.*}} : bf16
+//       CHECK:     arith.subf %{{.*}} : bf16
+//       CHECK:     vector.store %{{.*}}, %[[NEW]]
+//   CHECK-NOT:   gpu.launch
+//   CHECK-NOT:   linalg.generic
+//       CHECK:   return
+func.func @optimizer_update(%w: tensor<8x256xbf16>, %dy: tensor<8x256xbf16>, %lr: f32)
+    -> tensor<8x256xbf16> {
+  %wh = qat.hadamard %w block 128 : tensor<8x256xbf16>
+  %s = qat.scale %wh as #q4 : tensor<8x256xbf16> -> tensor<8x1xf32>
+  %g = qat.fake_quant_grad %dy, %wh, %s as #q4 with trust
+      : tensor<8x256xbf16>, tensor<8x1xf32>
+  %dw = qat.hadamard %g block 128 : tensor<8x256xbf16>
+  %init = tensor.empty() : tensor<8x256xbf16>
+  %new = linalg.generic
+      {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w, %dw : tensor<8x256xbf16>, tensor<8x256xbf16>)
+      outs(%init : tensor<8x256xbf16>) {
+  ^bb0(%p: bf16, %grad: bf16, %unused: bf16):
+    %lrb = arith.truncf %lr : f32 to bf16
+    %step = arith.mulf %lrb, %grad : bf16
+    %updated = arith.subf %p, %step : bf16
+    linalg.yield %updated : bf16
+  } -> tensor<8x256xbf16>
+  return %new : tensor<8x256xbf16>
+}
+
+// -----
+
+#q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
+#id = affine_map<(m, n) -> (m, n)>
+#row = affine_map<(m, n) -> (n)>
+#sum = affine_map<(m, n) -> (m)>
+
+// What stays linalg: an elementwise op with no qat producer, a broadcast
+// operand, a body that reads its init (an accumulation), linalg.index, a
+// reduction. Each of these leaves the gradient written by its kernel.
+// CHECK-LABEL: func.func @not_row_elementwise(
+//       CHECK:   gpu.launch
+//   CHECK-NOT:   gpu.launch
+//       CHECK:   linalg.generic
+//       CHECK:   linalg.generic
+//       CHECK:   linalg.generic
+//       CHECK:   linalg.generic
+//       CHECK:   linalg.generic
+//   CHECK-NOT:   gpu.launch
+//       CHECK:   return
+func.func @not_row_elementwise(%x: tensor<8x256xf32>, %s: tensor<8x1xf32>,
+                               %dy: tensor<8x256xf32>, %b: tensor<256xf32>,
+                               %acc: tensor<8x256xf32>)
+    -> (tensor<8x256xf32>, tensor<8x256xf32>, tensor<8x256xf32>,
+        tensor<8x256xf32>, tensor<8x256xf32>, tensor<8xf32>) {
+  %g = qat.fake_quant_grad %dy, %x, %s as #q4 with trust
+      : tensor<8x256xf32>, tensor<8x1xf32>
+  %init = tensor.empty() : tensor<8x256xf32>
+  %alone = linalg.generic
+      {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<8x256xf32>) outs(%init : tensor<8x256xf32>) {
+  ^bb0(%v: f32, %unused: f32):
+    %e = math.exp %v : f32
+    linalg.yield %e : f32
+  } -> tensor<8x256xf32>
+  %bias = linalg.generic
+      {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g, %b : tensor<8x256xf32>, tensor<256xf32>) outs(%init : tensor<8x256xf32>) {
+  ^bb0(%v: f32, %c: f32, %unused: f32):
+    %a = arith.addf %v, %c : f32
+    linalg.yield %a : f32
+  } -> tensor<8x256xf32>
+  %accumulated = linalg.generic
+      {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g : tensor<8x256xf32>) outs(%acc : tensor<8x256xf32>) {
+  ^bb0(%v: f32, %old: f32):
+    %a = arith.addf %v, %old : f32
+    linalg.yield %a : f32
+  } -> tensor<8x256xf32>
+  %indexed = linalg.generic
+      {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g : tensor<8x256xf32>) outs(%init : tensor<8x256xf32>) {
+  ^bb0(%v: f32, %unused: f32):
+    %i = linalg.index 1 : index
+    %ii = arith.index_cast %i : index to i32
+    %f = arith.sitofp %ii : i32 to f32
+    %a = arith.mulf %v, %f : f32
+    linalg.yield %a : f32
+  } -> tensor<8x256xf32>
+  %zero = arith.constant 0.0 : f32
+  %rows = tensor.empty() : tensor<8xf32>
+  %rowsZero = linalg.fill ins(%zero : f32) outs(%rows : tensor<8xf32>) -> tensor<8xf32>
+  %sums = linalg.generic
+      {indexing_maps = [#id, #sum], iterator_types = ["parallel", "reduction"]}
+      ins(%g : tensor<8x256xf32>) outs(%rowsZero : tensor<8xf32>) {
+  ^bb0(%v: f32, %total: f32):
+    %a = arith.addf %v, %total : f32
+    linalg.yield %a : f32
+  } -> tensor<8xf32>
+  return %g, %alone, %bias, %accumulated, %indexed, %sums
+      : tensor<8x256xf32>, tensor<8x256xf32>, tensor<8x256xf32>,
+        tensor<8x256xf32>, tensor<8x256xf32>, tensor<8xf32>
 }
 
 // -----
