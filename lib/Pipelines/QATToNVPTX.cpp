@@ -125,6 +125,7 @@ void mlir::qat::buildQATToNVPTXPipeline(
   // vector of a row: 16-byte accesses and fewer, fuller CTAs.
   pm.addNestedPass<func::FuncOp>(createGPUPromoteAccumulators());
   pm.addNestedPass<func::FuncOp>(createGPUVectorizeParallelLoops());
+  pm.addNestedPass<func::FuncOp>(createGPUBatchLoopLoads());
   GPUTileParallelLoopsOptions tiling;
   tiling.tileSizes = llvm::to_vector(options.linalgTileSizes);
   pm.addNestedPass<func::FuncOp>(createGPUTileParallelLoops(tiling));

@@ -15,7 +15,8 @@
 // (with the fill of the accumulator and the scale of the mean);
 // each thread takes 4 consecutive elements of a row with 16-byte accesses
 // and sums in registers, and the loss gradient is stored by the kernel of
-// the partial sums, which reads y and t once for both. HOST shows the host code when buffers move to the
+// the partial sums, which reads y and t once for both (four rows' loads
+// before their stores). HOST shows the host code when buffers move to the
 // device: every element access is inside a gpu.launch. The final host code
 // only allocates, launches and frees (no llvm.load/llvm.store), and every
 // kernel has its own gpu.binary.
@@ -33,10 +34,11 @@
 //       HOST:   gpu.launch blocks({{.*}}) in ({{.*}} = %c1, {{.*}} = %c1, {{.*}} = %c1) threads({{.*}}) in ({{.*}} = %c32, {{.*}} = %c1, {{.*}} = %c1)
 //       HOST:     vector.store %{{.*}}, %[[PARTIAL]]
 //       HOST:     %[[INIT:.*]] = vector.load %[[PARTIAL]]
-//       HOST:     %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args(%[[ACC:.*]] = %[[INIT]]) -> (vector<4xf32>)
+//       HOST:     %[[SUM:.*]] = scf.for %{{.*}} = %c0 to %c64 step %c4 iter_args(%[[ACC:.*]] = %[[INIT]]) -> (vector<4xf32>)
 //       HOST:       vector.load %arg0{{.*}} {alignment = 16 : i64} : memref<64x128xf32>, vector<4xf32>
 //       HOST:       %[[D:.*]] = arith.subf {{.*}} : vector<4xf32>
 //       HOST:       arith.addf %[[ACC]], {{.*}} : vector<4xf32>
+//       HOST:       vector.load %arg0
 //       HOST:       vector.store %[[D]], %[[DY]]{{.*}} {alignment = 16 : i64}
 //       HOST:     vector.store %[[SUM]], %[[PARTIAL]]
 //       HOST:     gpu.terminator

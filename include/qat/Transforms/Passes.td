@@ -247,6 +247,47 @@ def GPUVectorizeParallelLoops : Pass<"qat-gpu-vectorize-parallel-loops",
   let dependentDialects = ["::mlir::vector::VectorDialect"];
 }
 
+def GPUBatchLoopLoads : Pass<"qat-gpu-batch-loop-loads", "func::FuncOp"> {
+  let summary = "Issue the loads of several iterations of a GPU thread's "
+                "loop before their stores";
+  let description = [{
+    A thread of a glue kernel that loops (a partial sum over rows that also
+    stores an elementwise result, as the loss kernel does after
+    `qat-gpu-fuse-reduction-siblings`) stores in every iteration what it
+    computed from that iteration's loads. Neither LLVM nor ptxas may move
+    the next iteration's loads above that store unless they know the
+    buffers apart, and kernel arguments do not say so: each iteration then
+    waits for a full memory round trip, with two 16-byte loads in flight.
+
+    This pass unrolls such an `scf.for` in the body of a host `scf.parallel`
+    that becomes a kernel (before `qat-gpu-tile-parallel-loops`) by 4 and
+    moves the loads of the unrolled iterations, with their address
+    computations, above the first store. It applies where the trip count is
+    a static multiple of 4 greater than 4, the body holds only loads,
+    stores (`memref` and `vector`) and ops without memory effects, and
+    alias analysis proves every loaded buffer distinct from every stored
+    one (fresh allocations against function arguments and each other).
+    Loops without stores are left to LLVM, which batches their loads itself.
+
+    Example (`%y`, `%t` arguments, `%dy` an allocation):
+
+    <!-- mlir-doc: wrap %y: memref<64x4096xf32>, %t: memref<64x4096xf32>, %dy: memref<64x4096xf32>, %j: index, %c0: index, %c1: index, %c64: index, %init: f32 -->
+    ```mlir
+    %sum = scf.for %k = %c0 to %c64 step %c1 iter_args(%s = %init) -> (f32) {
+      %a = memref.load %y[%k, %j] : memref<64x4096xf32>
+      %b = memref.load %t[%k, %j] : memref<64x4096xf32>
+      %d = arith.subf %a, %b : f32
+      memref.store %d, %dy[%k, %j] : memref<64x4096xf32>
+      %sq = arith.mulf %d, %d : f32
+      %next = arith.addf %s, %sq : f32
+      scf.yield %next : f32
+    }
+    ```
+    becomes a loop of step 4 whose body loads `%y` and `%t` at rows `%k`
+    to `%k + 3` first, then computes and stores the four iterations.
+  }];
+}
+
 def GPUTileParallelLoops : Pass<"qat-gpu-tile-parallel-loops",
                                 "func::FuncOp"> {
   let summary = "Tile host scf.parallel loops into blocks of threads";
