@@ -14,14 +14,12 @@
 #include "qat/Dialect/QAT/IR/QATOps.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <limits>
-#include <optional>
 #include <string>
 
 namespace mlir::qat {
@@ -36,37 +34,6 @@ constexpr int64_t kUnpackedInt4KTile = 128;
 constexpr int64_t kMaxUnpackedInt4K = std::numeric_limits<int32_t>::max() /
                                       (128 * 128) / kUnpackedInt4KTile *
                                       kUnpackedInt4KTile;
-
-/// Consumers of a qat.matmul's product that the wgmma kernel applies in its
-/// epilogue instead of storing the product (FusedConsumers.cpp): an
-/// elementwise linalg op, whose result the kernel stores, and optionally a
-/// sum over every element of a function of it (a loss), which the kernel
-/// leaves as one partial sum a warp for a reduction after the launch.
-struct MatmulConsumers {
-  /// The qat.matmul's result.
-  Value product;
-  linalg::GenericOp elementwise;
-  /// Null when there is none.
-  linalg::GenericOp sum;
-  /// What the two read besides the product: tensors of its shape, each
-  /// loaded once where the element is, in the kernel's argument order.
-  SmallVector<Value> inputs;
-
-  /// The element type the kernel stores (the elementwise op's result's).
-  Type getStoredType() const;
-  bool operator==(const MatmulConsumers &other) const {
-    return elementwise == other.elementwise && sum == other.sum;
-  }
-};
-
-/// The consumers of `op`'s result that its kernel can apply in the
-/// epilogue: every use is one elementwise linalg.generic or one full sum,
-/// both in `op`'s block, with an elementwise one; they read, besides the
-/// product, only static tensors of its shape defined before `op`, all
-/// through identity maps; their bodies are scalar code without
-/// `linalg.index` or values from above; the sum's body adds one term to its
-/// accumulator (`arith.addf`) into a scalar f32. std::nullopt otherwise.
-std::optional<MatmulConsumers> matchFusedConsumers(MatmulOp op);
 
 /// Everything a kernel depends on; qat.matmul ops with equal specs share one
 /// kernel.
@@ -95,8 +62,6 @@ struct MatmulKernelSpec {
   unsigned stages = 3;
   /// Columns of the wgmma kernel's CTA tile (chooseWgmmaTileN).
   int64_t wgmmaTileN = 256;
-  /// Consumers applied in the epilogue (wgmma with a static M only).
-  std::optional<MatmulConsumers> consumers;
 
   /// `int4Mma` is Auto when the chip leaves the choice open: packed codes
   /// are unpacked up to kMaxUnpackedInt4K, multiplied natively beyond.
@@ -201,10 +166,8 @@ protected:
 /// `blockSize` threads with `dynamicSharedBytes` of dynamic shared memory.
 /// With M dynamic, gridSize is ShapedType::kDynamic and the host launches
 /// ceil(M / tileM) * tilesN blocks. Its arguments are A, B, sa, sb, the
-/// result (the fused elementwise consumer's, with spec.consumers), the row
-/// sums it reads, for `tmaRowsA` != 0 the TMA descriptors of A and B (see
-/// buildWgmmaTensorMaps), and with spec.consumers their inputs and, for a
-/// fused sum, a buffer of `partialSums` f32.
+/// result and, for `tmaRowsA` != 0, TMA descriptors of A and B (see
+/// buildWgmmaTensorMaps).
 struct MatmulKernel {
   gpu::GPUFuncOp func;
   int64_t gridSize = 0;
@@ -218,8 +181,6 @@ struct MatmulKernel {
   /// and N) as arguments after the result, computed before the launch
   /// (launchCodeRowSums), rather than summing them itself.
   bool lhsRowSumArg = false, rhsRowSumArg = false;
-  /// Partial sums of a fused sum the kernel writes (one a consumer warp).
-  int64_t partialSums = 0;
 };
 
 //===----------------------------------------------------------------------===//
@@ -270,19 +231,16 @@ MatmulKernel buildWgmmaKernel(OpBuilder &builder, Location loc,
 /// four dp4a against ones.
 Value accumulateBytes(ImplicitLocOpBuilder &b, Value bytes, Value sum);
 
-/// The kernel `qat_code_row_sums(codes0: memref<? x kBytes x i8>, sums0:
-/// memref<? x i32>, ...)` of `operands` pairs in `module`: the sum of each
-/// row's codes (s8), a warp a row, the CTAs of each operand after those of
-/// the one before (one launch for A and B). kBytes is a multiple of 16.
+/// The kernel `qat_code_row_sums(codes: memref<? x kBytes x i8>, sums:
+/// memref<? x i32>)` in `module`: the sum of each row's codes (s8), a warp a
+/// row. kBytes is a multiple of 16.
 gpu::GPUFuncOp buildCodeRowSumKernel(OpBuilder &builder, Location loc,
-                                     gpu::GPUModuleOp module, int64_t kBytes,
-                                     unsigned operands);
+                                     gpu::GPUModuleOp module, int64_t kBytes);
 
-/// Host side, on buffers: a fresh i32 buffer of the row sums of each of
-/// `codes` (rows x K i8), filled by one launch of `kernel`
-/// (buildCodeRowSumKernel of as many operands).
-SmallVector<Value> launchCodeRowSums(OpBuilder &builder, Location loc,
-                                     gpu::GPUFuncOp kernel, ValueRange codes);
+/// Host side, on buffers: a fresh i32 buffer of the row sums of `codes`
+/// (rows x K i8), filled by a launch of `kernel` (buildCodeRowSumKernel).
+Value launchCodeRowSums(OpBuilder &builder, Location loc, gpu::GPUFuncOp kernel,
+                        Value codes);
 
 /// Host side: the TMA descriptors of the code buffers `lhs` and `rhs` (boxes
 /// of kernel.tmaRowsA and tmaRowsB rows of 128 bytes, 128-byte swizzled),

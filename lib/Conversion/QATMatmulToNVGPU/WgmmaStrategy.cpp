@@ -64,7 +64,6 @@
 #include "MatmulKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -85,7 +84,6 @@ constexpr int64_t kWarpgroupSize = 128;
 constexpr int64_t kConsumers = 2;
 constexpr int64_t kConsumerThreads = kConsumers * kWarpgroupSize;
 constexpr int64_t kThreads = kConsumerThreads + kWarpgroupSize;
-constexpr int64_t kConsumerWarps = kConsumerThreads / kWarpSize;
 constexpr int64_t kWgmmaM = kTileM / kConsumers;
 constexpr int64_t kWgmmaKBytes = 32;
 constexpr int64_t kWgmmaStepsK = kTileKBytes / kWgmmaKBytes;
@@ -121,23 +119,6 @@ int64_t sharedBytes(const MatmulKernelSpec &spec) {
 
 int64_t maxStages(int64_t tileN) {
   return (kMaxSharedBytes - kSwizzleAlign) / stageBytes(tileN);
-}
-
-/// The sum of `value` (i32 or f32) over the lanes of a warp, in every lane:
-/// a butterfly of shuffles.
-Value sumOverWarp(ImplicitLocOpBuilder &b, Value value) {
-  Type i32 = b.getI32Type();
-  for (int64_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
-    Value other = gpu::ShuffleOp::create(
-                      b, value, arith::ConstantIntOp::create(b, i32, offset),
-                      arith::ConstantIntOp::create(b, i32, kWarpSize),
-                      gpu::ShuffleMode::XOR)
-                      .getShuffleResult();
-    value = isa<FloatType>(value.getType())
-                ? arith::AddFOp::create(b, value, other).getResult()
-                : arith::AddIOp::create(b, value, other).getResult();
-  }
-  return value;
 }
 
 /// Emits the body of the wgmma kernel.
@@ -177,10 +158,6 @@ private:
   void emitProducer();
   void emitConsumer(Value consumerTid);
   void emitEpilogue(Value acc, Value consumerTid);
-  SmallVector<Value> loadConsumerInputs(Value row, ArrayRef<Value> cols,
-                                        bool pairs);
-  Value applyBody(linalg::GenericOp op, Value product, ArrayRef<Value> inputs,
-                  Value acc = Value());
 
   EpilogueCoefficients epilogue;
   /// The tile's columns and the bytes of a stage.
@@ -196,12 +173,6 @@ private:
   /// The codes' row sums (i32 M and N), where the epilogue needs them.
   Value lhsRowSums, rhsRowSums;
   Value lhsMap, rhsMap;
-  /// With spec.consumers: their inputs (in MatmulConsumers::inputs order)
-  /// and the buffer of partial sums.
-  SmallVector<Value> consumerInputs;
-  Value partialSums;
-  /// The kernel's copies of constants the consumers' bodies take from above.
-  IRMapping hostConstants;
   /// Dynamic shared memory from its 1024-byte aligned start, and the
   /// mbarriers: full[s] at s, empty[s] at stages + s.
   Value shared, barriers;
@@ -312,81 +283,8 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
   emitEpilogue(loop.getResult(0), consumerTid);
 }
 
-/// The inputs of the fused consumers at (row, cols[e]) (rows and columns
-/// clamped into the tensor), per input the values of the columns: `pairs`
-/// loads both columns (even and odd of an even N) with one vector load.
-SmallVector<Value> WgmmaKernelBuilder::loadConsumerInputs(Value row,
-                                                          ArrayRef<Value> cols,
-                                                          bool pairs) {
-  SmallVector<Value> loaded;
-  for (Value input : consumerInputs) {
-    Type element = cast<MemRefType>(input.getType()).getElementType();
-    if (pairs) {
-      Value col = spec.n % tileN != 0
-                      ? b.createOrFold<arith::MinUIOp>(cols[0], idx(spec.n - 2))
-                      : cols[0];
-      Value pair = vector::LoadOp::create(
-          b, VectorType::get({2}, element), input, ValueRange{row, col},
-          /*nontemporal=*/false,
-          llvm::MaybeAlign(2 * element.getIntOrFloatBitWidth() / 8));
-      for (int64_t e = 0; e < 2; ++e)
-        loaded.push_back(vector::ExtractOp::create(b, pair, e));
-      continue;
-    }
-    for (Value col : cols) {
-      Value clamped = spec.n % tileN != 0
-                          ? b.createOrFold<arith::MinUIOp>(col, idx(spec.n - 1))
-                          : col;
-      loaded.push_back(
-          memref::LoadOp::create(b, input, ValueRange{row, clamped}));
-    }
-  }
-  return loaded;
-}
-
-/// The body of a fused consumer on one element: its block arguments bound
-/// to the product, to `inputs` (the element's values of the consumer
-/// inputs, in MatmulConsumers::inputs order) and, for the sum, the
-/// accumulator `acc`; returns what it yields.
-Value WgmmaKernelBuilder::applyBody(linalg::GenericOp op, Value product,
-                                    ArrayRef<Value> inputs, Value acc) {
-  IRMapping mapping;
-  for (OpOperand *operand : op.getDpsInputOperands()) {
-    Value value = operand->get();
-    Value bound = product;
-    if (value != spec.consumers->product)
-      bound = inputs[llvm::find(spec.consumers->inputs, value) -
-                     spec.consumers->inputs.begin()];
-    mapping.map(op.getMatchingBlockArgument(operand), bound);
-  }
-  if (acc)
-    mapping.map(op.getMatchingBlockArgument(op.getDpsInitOperand(0)), acc);
-  // Constants from the host function (matchFusedConsumers allows no other
-  // values from above), cloned at their first use: every element's body is
-  // in the same block of the epilogue.
-  op.getBody()->walk([&](Operation *bodyOp) {
-    for (Value operand : bodyOp->getOperands()) {
-      Operation *def = operand.getDefiningOp();
-      if (!def || op->isAncestor(def))
-        continue;
-      if (!hostConstants.contains(operand))
-        hostConstants.map(operand, b.clone(*def)->getResult(0));
-      mapping.map(operand, hostConstants.lookup(operand));
-    }
-  });
-  for (Operation &bodyOp : op.getBody()->without_terminator())
-    b.clone(bodyOp, mapping);
-  return mapping.lookupOrDefault(op.getBody()->getTerminator()->getOperand(0));
-}
-
 void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
-  Type resultType =
-      spec.consumers ? spec.consumers->getStoredType() : spec.resultElementType;
-  linalg::GenericOp sum = spec.consumers ? spec.consumers->sum : nullptr;
-  // The thread's share of a fused sum, over its elements in the tensor.
-  Value partial;
-  if (sum)
-    partial = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
+  Type resultType = spec.resultElementType;
   bool guardRows = dynamicM() || spec.m % kTileM != 0;
   bool guardCols = spec.n % tileN != 0;
   // Column pairs start at even columns: with N even, one aligned vector
@@ -457,30 +355,6 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
                        epilogue.needsRhsRowSums() ? colRowSums[c] : Value(),
                        rowScale, colScales[c]));
       }
-      if (spec.consumers) {
-        // The consumers on the two elements, the sum over those in the
-        // tensor; the stores below store the elementwise op's results.
-        ArrayRef<Value> pairCols(cols.begin() + j * 2, 2);
-        SmallVector<Value> loaded =
-            loadConsumerInputs(clamped, pairCols, pairStores);
-        size_t inputs = consumerInputs.size();
-        for (int64_t e = 0; e < 2; ++e) {
-          SmallVector<Value> mine;
-          for (size_t i = 0; i < inputs; ++i)
-            mine.push_back(loaded[i * 2 + e]);
-          Value product = values[e];
-          values[e] = applyBody(spec.consumers->elementwise, product, mine);
-          if (!sum)
-            continue;
-          Value next = applyBody(sum, product, mine, partial);
-          Value inTensor =
-              both(rowInBounds, guardCols ? ult(pairCols[e], spec.n) : Value());
-          partial = inTensor
-                        ? arith::SelectOp::create(b, inTensor, next, partial)
-                              .getResult()
-                        : next;
-        }
-      }
 
       if (blockStores) {
         // 8 columns a lane, one 16-byte store (transposeFragmentQuad); a
@@ -521,18 +395,6 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
       }
     }
   }
-  if (!sum)
-    return;
-  // The warp's total, stored by lane 0 at the warp's slot: CTA-major, then
-  // the consumer warp.
-  partial = sumOverWarp(b, partial);
-  Value slot =
-      add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), kConsumerWarps),
-          shr(consumerTid, 5));
-  emitGuarded(
-      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0)), [&] {
-        memref::StoreOp::create(b, partial, partialSums, ValueRange{slot});
-      });
 }
 
 void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
@@ -549,12 +411,6 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
     rhsRowSums = entry->getArgument(next++);
   lhsMap = entry->getArgument(next++);
   rhsMap = entry->getArgument(next++);
-  if (spec.consumers) {
-    for (size_t i = 0; i < spec.consumers->inputs.size(); ++i)
-      consumerInputs.push_back(entry->getArgument(next++));
-    if (spec.consumers->sum)
-      partialSums = entry->getArgument(next++);
-  }
   if (dynamicM())
     mRows = memref::DimOp::create(b, lhs, 0);
   kTiles = llvm::divideCeil(spec.kBytes, kTileKBytes);
@@ -670,30 +526,12 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
       codes(spec.m), codes(spec.n),
       steps(spec.lhsPerRow, spec.m, spec.lhsScaleElementType),
       steps(spec.rhsPerRow, spec.n, spec.rhsScaleElementType),
-      MemRefType::get({spec.m, spec.n}, spec.consumers
-                                            ? spec.consumers->getStoredType()
-                                            : spec.resultElementType)};
+      MemRefType::get({spec.m, spec.n}, spec.resultElementType)};
   if (epilogue.needsLhsRowSums())
     arguments.push_back(MemRefType::get({spec.m}, b.getI32Type()));
   if (epilogue.needsRhsRowSums())
     arguments.push_back(MemRefType::get({spec.n}, b.getI32Type()));
   arguments.append({pointer, pointer});
-  int64_t gridSize = ShapedType::isDynamic(spec.m)
-                         ? ShapedType::kDynamic
-                         : llvm::divideCeil(spec.m, kTileM) *
-                               llvm::divideCeil(spec.n, spec.wgmmaTileN);
-  int64_t partialSums = 0;
-  if (spec.consumers) {
-    for (Value input : spec.consumers->inputs) {
-      auto type = cast<RankedTensorType>(input.getType());
-      arguments.push_back(
-          MemRefType::get(type.getShape(), type.getElementType()));
-    }
-    if (spec.consumers->sum) {
-      partialSums = gridSize * kConsumerWarps;
-      arguments.push_back(MemRefType::get({partialSums}, b.getF32Type()));
-    }
-  }
   auto funcType = b.getFunctionType(arguments, {});
   auto func = gpu::GPUFuncOp::create(b, "qat_matmul_wgmma", funcType);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
@@ -713,8 +551,9 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
   kernel.blockSize = kThreads;
   kernel.tileM = kTileM;
   kernel.tilesN = llvm::divideCeil(spec.n, spec.wgmmaTileN);
-  kernel.gridSize = gridSize;
-  kernel.partialSums = partialSums;
+  kernel.gridSize = ShapedType::isDynamic(spec.m)
+                        ? ShapedType::kDynamic
+                        : llvm::divideCeil(spec.m, kTileM) * kernel.tilesN;
   kernel.dynamicSharedBytes = sharedBytes(spec);
   kernel.tmaRowsA = kTileM;
   kernel.tmaRowsB = spec.wgmmaTileN;
@@ -726,25 +565,22 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
 gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
                                                 Location loc,
                                                 gpu::GPUModuleOp module,
-                                                int64_t kBytes,
-                                                unsigned operands) {
+                                                int64_t kBytes) {
   ImplicitLocOpBuilder b(loc, builder);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(module.getBody());
   auto codesType =
       MemRefType::get({ShapedType::kDynamic, kBytes}, b.getI8Type());
   auto sumsType = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
-  SmallVector<Type> argTypes;
-  for (unsigned i = 0; i < operands; ++i)
-    argTypes.append({codesType, sumsType});
-  auto func = gpu::GPUFuncOp::create(b, "qat_code_row_sums",
-                                     b.getFunctionType(argTypes, {}));
+  auto func = gpu::GPUFuncOp::create(
+      b, "qat_code_row_sums", b.getFunctionType({codesType, sumsType}, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({static_cast<int32_t>(kRowSumWarps * kRowSumLanes),
                               int32_t(1), int32_t(1)}));
   Block *entry = &func.getBody().front();
   b.setInsertionPointToStart(entry);
+  Value codes = entry->getArgument(0), sums = entry->getArgument(1);
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, value);
   };
@@ -753,101 +589,77 @@ gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
   };
 
   // One warp a row: lane l sums the 16-byte chunks l, l + 32, ... with
-  // dp4a, then the warp adds its lanes' sums. `block` counts the CTAs of
-  // this operand.
+  // dp4a, then the warp adds its lanes' sums.
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value lane = arith::RemUIOp::create(b, tid, index(kRowSumLanes));
-  Value warp = arith::DivUIOp::create(b, tid, index(kRowSumLanes));
-  auto sumRows = [&](Value codes, Value sums, Value block) {
-    Value row = arith::AddIOp::create(
-        b, arith::MulIOp::create(b, block, index(kRowSumWarps)), warp);
-    Value rows = memref::DimOp::create(b, codes, 0);
-    // A warp's lanes all take the branch or none: the shuffles see them all.
-    auto inBounds = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows),
-        /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard rowGuard(b);
-    b.setInsertionPointToStart(inBounds.thenBlock());
-    auto vec16xi8 = VectorType::get({kChunkBytes}, b.getI8Type());
-    auto loop = scf::ForOp::create(b, lane, index(kBytes / kChunkBytes),
-                                   index(kRowSumLanes), ValueRange{i32(0)});
-    {
-      OpBuilder::InsertionGuard loopGuard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value column =
-          arith::MulIOp::create(b, loop.getInductionVar(), index(kChunkBytes));
-      Value bytes = vector::LoadOp::create(
-          b, vec16xi8, codes, ValueRange{row, column},
-          /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
-      Value sum = accumulateBytes(b, bytes, loop.getRegionIterArgs()[0]);
-      scf::YieldOp::create(b, ValueRange{sum});
-    }
-    Value total = sumOverWarp(b, loop.getResult(0));
-    auto first = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0)),
-        /*withElseRegion=*/false);
-    b.setInsertionPointToStart(first.thenBlock());
-    memref::StoreOp::create(b, total, sums, ValueRange{row});
-  };
-  // The CTAs of the operands one after the other: the first
-  // ceil(rows / kRowSumWarps) sum the first operand's rows, and so on.
-  Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-  for (unsigned i = 0; i < operands; ++i) {
-    Value codes = entry->getArgument(2 * i);
-    Value sums = entry->getArgument(2 * i + 1);
-    if (i + 1 == operands) {
-      sumRows(codes, sums, block);
-      break;
-    }
-    Value blocks = arith::CeilDivUIOp::create(
-        b, memref::DimOp::create(b, codes, 0), index(kRowSumWarps));
-    auto mine = scf::IfOp::create(
-        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, block, blocks),
-        /*withElseRegion=*/true);
-    b.setInsertionPointToStart(mine.thenBlock());
-    sumRows(codes, sums, block);
-    b.setInsertionPointToStart(mine.elseBlock());
-    block = arith::SubIOp::create(b, block, blocks);
+  Value row = arith::AddIOp::create(
+      b,
+      arith::MulIOp::create(b, gpu::BlockIdOp::create(b, gpu::Dimension::x),
+                            index(kRowSumWarps)),
+      arith::DivUIOp::create(b, tid, index(kRowSumLanes)));
+  Value rows = memref::DimOp::create(b, codes, 0);
+  // A warp's lanes all take the branch or none: the shuffles see them all.
+  auto inBounds = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows),
+      /*withElseRegion=*/false);
+  b.setInsertionPointToStart(inBounds.thenBlock());
+  auto vec16xi8 = VectorType::get({kChunkBytes}, b.getI8Type());
+  auto loop = scf::ForOp::create(b, lane, index(kBytes / kChunkBytes),
+                                 index(kRowSumLanes), ValueRange{i32(0)});
+  {
+    OpBuilder::InsertionGuard loopGuard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value column =
+        arith::MulIOp::create(b, loop.getInductionVar(), index(kChunkBytes));
+    Value bytes = vector::LoadOp::create(
+        b, vec16xi8, codes, ValueRange{row, column},
+        /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
+    Value sum = accumulateBytes(b, bytes, loop.getRegionIterArgs()[0]);
+    scf::YieldOp::create(b, ValueRange{sum});
   }
+  Value total = loop.getResult(0);
+  for (int64_t offset = kRowSumLanes / 2; offset >= 1; offset /= 2)
+    total = arith::AddIOp::create(b, total,
+                                  gpu::ShuffleOp::create(b, total, i32(offset),
+                                                         i32(kRowSumLanes),
+                                                         gpu::ShuffleMode::XOR)
+                                      .getShuffleResult());
+  auto first = scf::IfOp::create(
+      b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0)),
+      /*withElseRegion=*/false);
+  b.setInsertionPointToStart(first.thenBlock());
+  memref::StoreOp::create(b, total, sums, ValueRange{row});
   b.setInsertionPointToEnd(entry);
   gpu::ReturnOp::create(b);
   return func;
 }
 
-SmallVector<Value> mlir::qat::launchCodeRowSums(OpBuilder &builder,
-                                                Location loc,
-                                                gpu::GPUFuncOp kernel,
-                                                ValueRange codes) {
+Value mlir::qat::launchCodeRowSums(OpBuilder &builder, Location loc,
+                                   gpu::GPUFuncOp kernel, Value codes) {
   ImplicitLocOpBuilder b(loc, builder);
+  auto type = cast<MemRefType>(codes.getType());
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, value);
   };
-  SmallVector<Value> arguments, allSums;
-  Value blocks;
-  for (auto [i, buffer] : llvm::enumerate(codes)) {
-    auto type = cast<MemRefType>(buffer.getType());
-    Value rows = type.isDynamicDim(0)
-                     ? Value(memref::DimOp::create(b, buffer, 0))
-                     : index(type.getDimSize(0));
-    SmallVector<Value> dynamicRows;
-    if (type.isDynamicDim(0))
-      dynamicRows.push_back(rows);
-    Value sums = memref::AllocOp::create(
-        b, MemRefType::get({type.getDimSize(0)}, b.getI32Type()), dynamicRows);
-    allSums.push_back(sums);
-    arguments.push_back(memref::CastOp::create(
-        b, cast<MemRefType>(kernel.getArgumentTypes()[2 * i]), buffer));
-    arguments.push_back(memref::CastOp::create(
-        b, cast<MemRefType>(kernel.getArgumentTypes()[2 * i + 1]), sums));
-    Value mine = arith::CeilDivUIOp::create(b, rows, index(kRowSumWarps));
-    blocks = blocks ? arith::AddIOp::create(b, blocks, mine).getResult() : mine;
-  }
+  Value rows = type.isDynamicDim(0) ? Value(memref::DimOp::create(b, codes, 0))
+                                    : index(type.getDimSize(0));
+  SmallVector<Value> dynamicRows;
+  if (type.isDynamicDim(0))
+    dynamicRows.push_back(rows);
+  Value sums = memref::AllocOp::create(
+      b, MemRefType::get({type.getDimSize(0)}, b.getI32Type()), dynamicRows);
+  Value dynamicCodes = memref::CastOp::create(
+      b, cast<MemRefType>(kernel.getArgumentTypes()[0]), codes);
+  Value dynamicSums = memref::CastOp::create(
+      b, cast<MemRefType>(kernel.getArgumentTypes()[1]), sums);
+  Value blocks = arith::CeilDivUIOp::create(b, rows, index(kRowSumWarps));
   Value one = index(1);
   gpu::LaunchFuncOp::create(
       b, kernel, gpu::KernelDim3{blocks, one, one},
       gpu::KernelDim3{index(kRowSumWarps * kRowSumLanes), one, one},
-      /*dynamicSharedMemorySize=*/Value(), arguments);
-  return allSums;
+      /*dynamicSharedMemorySize=*/Value(),
+      ValueRange{dynamicCodes, dynamicSums});
+  return sums;
 }
 
 SmallVector<Value> mlir::qat::buildWgmmaTensorMaps(OpBuilder &builder,
