@@ -450,10 +450,7 @@ def rms_case(q, shape, dtype, data=None, dynamic=False):
     sshape = q.scale_shape(shape)
     ts = dyn(shape, dynamic)
     xt, st = t(ts, dtype), t(q.scale_shape(ts))
-    func = "case_" + name
-    if dynamic:
-        func = "case_" + name.replace("x".join(map(str, shape)), "dynx" + str(shape[-1]))
-        name = "dynamic_" + name
+    name, func = row_case_names(name, shape, dynamic)
     mlir = (f"func.func @{func}(%x: {xt}) -> {st} attributes {{llvm.emit_c_interface}} {{\n"
             f"  %std = qat.rms %x as {q.attr()} : {xt} -> {st}\n  return %std : {st}\n}}\n")
 
@@ -619,6 +616,15 @@ def dyn(shape, dynamic):
     return ["?"] + list(shape[1:]) if dynamic else list(shape)
 
 
+def row_case_names(name, shape, dynamic):
+    """The case's name and its function's: with dynamic rows the function
+    (shared by every row count) names the row length only."""
+    if not dynamic:
+        return name, "case_" + name
+    func = "case_" + name.replace("x".join(map(str, shape)), "dynx" + str(shape[-1]))
+    return "dynamic_" + name, func
+
+
 def quest_chain_case(shape, dtype, backward=True, data=None, dynamic=False):
     """QuEST's rotation, step, packed codes, trust-masked gradient and rotation
     back, one GPU kernel, at a row length whose rows take many warps (11008:
@@ -633,10 +639,7 @@ def quest_chain_case(shape, dtype, backward=True, data=None, dynamic=False):
     ts = dyn(shape, dynamic)
     xt, st = t(ts, dtype), t(q.scale_shape(ts))
     ct = t(list(ts[:-1]) + [shape[-1] // 2], "i8")
-    func = "case_" + name
-    if dynamic:
-        func = "case_" + name.replace("x".join(map(str, shape)), "dynx" + str(shape[-1]))
-        name = "dynamic_" + name
+    name, func = row_case_names(name, shape, dynamic)
     grad_types = f", {xt}, {xt}" if backward else ""
     mlir = (f"func.func @{func}(%x: {xt}, %dy: {xt}) -> ({xt}, {st}, {ct}{grad_types}) "
             "attributes {llvm.emit_c_interface} {\n"
@@ -700,10 +703,7 @@ def stable_chain_case(shape, dtype, dynamic=False):
     sshape = q.scale_shape(shape)
     ts = dyn(shape, dynamic)
     xt, st = t(ts, dtype), t(q.scale_shape(ts))
-    func = "case_" + name
-    if dynamic:
-        func = "case_" + name.replace("x".join(map(str, shape)), "dynx" + str(shape[-1]))
-        name = "dynamic_" + name
+    name, func = row_case_names(name, shape, dynamic)
     mlir = (f"func.func @{func}(%w: {xt}, %dy: {xt}, %s: {st}) -> ({xt}, {xt}, {st}) "
             "attributes {llvm.emit_c_interface} {\n"
             f"  %wq = qat.fake_quant %w, %s as {q.attr()} with fourier : {xt}, {st}\n"
@@ -740,7 +740,7 @@ def stable_chain_case(shape, dtype, dynamic=False):
 LEARNING_RATE = 0.0625
 
 
-def optimizer_chain_case(shape, dtype, dynamic=False):
+def optimizer_chain_case(shape, dtype):
     """QuEST's weight backward (rotation, trust-masked gradient, rotation
     back) followed by an SGD update with momentum, an elementwise linalg op
     of two results that the GPU computes in the gradient's kernel: its body
@@ -751,18 +751,11 @@ def optimizer_chain_case(shape, dtype, dynamic=False):
     is a function argument.)"""
     q = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
     name = f"optimizer_chain_{'x'.join(map(str, shape))}_{dtype}"
-    ts = dyn(shape, dynamic)
-    xt, st = t(ts, dtype), t(q.scale_shape(ts))
     func = "case_" + name
-    if dynamic:
-        func = "case_" + name.replace("x".join(map(str, shape)), "dynx" + str(shape[-1]))
-        name = "dynamic_" + name
+    xt, st = t(shape, dtype), t(q.scale_shape(shape))
     ident = "affine_map<(" + ", ".join(f"d{i}" for i in range(len(shape))) + ") -> (" + \
         ", ".join(f"d{i}" for i in range(len(shape))) + ")>"
-    empties = "".join(
-        f"  %e{k} = tensor.empty({'%rows' if dynamic else ''}) : {xt}\n" for k in range(2))
-    rows = "  %c0 = arith.constant 0 : index\n  %rows = tensor.dim %w, %c0 : " + xt + "\n" \
-        if dynamic else ""
+    empties = "".join(f"  %e{k} = tensor.empty() : {xt}\n" for k in range(2))
     lr = "%lr" if dtype == "f32" else "%lrt"
     parallel = ", ".join(['"parallel"'] * len(shape))
     mlir = (f"func.func @{func}(%w: {xt}, %dy: {xt}, %m: {xt}) "
@@ -773,7 +766,7 @@ def optimizer_chain_case(shape, dtype, dynamic=False):
             f"  %dw = qat.hadamard %g block 128 : {xt}\n"
             f"  %lr = arith.constant {LEARNING_RATE} : f32\n"
             + ("" if dtype == "f32" else f"  %lrt = arith.truncf %lr : f32 to {dtype}\n")
-            + rows + empties +
+            + empties +
             f"  %wn, %mn = linalg.generic {{indexing_maps = [{', '.join([ident] * 5)}], "
             f"iterator_types = [{parallel}]}}\n"
             f"      ins(%w, %dw, %m : {xt}, {xt}, {xt}) outs(%e0, %e1 : {xt}, {xt}) {{\n"
@@ -815,7 +808,7 @@ def optimizer_chain_case(shape, dtype, dynamic=False):
         return "ok"
 
     args = [(shape, dtype, normal()), (shape, dtype, normal()), (shape, dtype, normal())]
-    return Case(name, mlir, func, args, check, [(shape, dtype)] * 3, dynamic_rows=dynamic)
+    return Case(name, mlir, func, args, check, [(shape, dtype)] * 3)
 
 
 def row_kernel_cases():
