@@ -231,16 +231,19 @@ MatmulKernel buildWgmmaKernel(OpBuilder &builder, Location loc,
 /// four dp4a against ones.
 Value accumulateBytes(ImplicitLocOpBuilder &b, Value bytes, Value sum);
 
-/// The kernel `qat_code_row_sums(codes: memref<? x kBytes x i8>, sums:
-/// memref<? x i32>)` in `module`: the sum of each row's codes (s8), a warp a
-/// row. kBytes is a multiple of 16.
+/// The kernel `qat_code_row_sums(codes0: memref<? x kBytes x i8>, sums0:
+/// memref<? x i32>, ...)` of `operands` pairs in `module`: the sum of each
+/// row's codes (s8), a warp a row, the CTAs of each operand after those of
+/// the one before (one launch for A and B). kBytes is a multiple of 16.
 gpu::GPUFuncOp buildCodeRowSumKernel(OpBuilder &builder, Location loc,
-                                     gpu::GPUModuleOp module, int64_t kBytes);
+                                     gpu::GPUModuleOp module, int64_t kBytes,
+                                     unsigned operands);
 
-/// Host side, on buffers: a fresh i32 buffer of the row sums of `codes`
-/// (rows x K i8), filled by a launch of `kernel` (buildCodeRowSumKernel).
-Value launchCodeRowSums(OpBuilder &builder, Location loc, gpu::GPUFuncOp kernel,
-                        Value codes);
+/// Host side, on buffers: a fresh i32 buffer of the row sums of each of
+/// `codes` (rows x K i8), filled by one launch of `kernel`
+/// (buildCodeRowSumKernel of as many operands).
+SmallVector<Value> launchCodeRowSums(OpBuilder &builder, Location loc,
+                                     gpu::GPUFuncOp kernel, ValueRange codes);
 
 /// Host side: the TMA descriptors of the code buffers `lhs` and `rhs` (boxes
 /// of kernel.tmaRowsA and tmaRowsB rows of 128 bytes, 128-byte swizzled),

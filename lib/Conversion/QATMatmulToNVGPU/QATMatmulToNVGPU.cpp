@@ -245,16 +245,20 @@ public:
     return kernel;
   }
 
-  /// The row-sum kernel of codes of `kBytes` bytes a row (any row count).
+  /// The row-sum kernel of `operands` code buffers of `kBytes` bytes a row
+  /// (any row counts).
   gpu::GPUFuncOp getOrCreateRowSums(OpBuilder &builder, Operation *user,
-                                    int64_t kBytes) {
-    gpu::GPUFuncOp &kernel = rowSumKernels[kBytes];
+                                    int64_t kBytes, unsigned operands) {
+    gpu::GPUFuncOp &kernel = rowSumKernels[{kBytes, operands}];
     if (kernel)
       return kernel;
     OpBuilder::InsertionGuard guard(builder);
-    gpu::GPUModuleOp gpuModule = createModule(
-        builder, user, "qat_code_row_sums_k" + std::to_string(kBytes));
-    kernel = buildCodeRowSumKernel(builder, user->getLoc(), gpuModule, kBytes);
+    std::string name = "qat_code_row_sums_k" + std::to_string(kBytes);
+    if (operands > 1)
+      name += "_x" + std::to_string(operands);
+    gpu::GPUModuleOp gpuModule = createModule(builder, user, name);
+    kernel = buildCodeRowSumKernel(builder, user->getLoc(), gpuModule, kBytes,
+                                   operands);
     return kernel;
   }
 
@@ -281,7 +285,7 @@ private:
   unsigned stages;
   Int4Mma int4Mma;
   SmallVector<std::pair<MatmulKernelSpec, MatmulKernel>> kernels;
-  llvm::DenseMap<int64_t, gpu::GPUFuncOp> rowSumKernels;
+  llvm::DenseMap<std::pair<int64_t, unsigned>, gpu::GPUFuncOp> rowSumKernels;
 };
 
 /// qat.matmul -> to_buffer (A, B, sa, sb), memref.alloc (result),
@@ -329,14 +333,20 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
         MemRefType::get(resultType.getShape(), resultType.getElementType()),
         dynamicSizes);
     buffers.push_back(resultBuffer);
-    // Row sums the kernel reads rather than computes, by a launch before it.
-    for (auto [wanted, codes] : {std::pair{kernel.lhsRowSumArg, buffers[0]},
-                                 {kernel.rhsRowSumArg, buffers[1]}}) {
-      if (wanted)
-        buffers.push_back(launchCodeRowSums(
-            rewriter, loc, cache.getOrCreateRowSums(rewriter, op, spec.kBytes),
-            codes));
-    }
+    // Row sums the kernel reads rather than computes, by one launch before
+    // it.
+    SmallVector<Value> summed;
+    if (kernel.lhsRowSumArg)
+      summed.push_back(buffers[0]);
+    if (kernel.rhsRowSumArg)
+      summed.push_back(buffers[1]);
+    if (!summed.empty())
+      llvm::append_range(
+          buffers,
+          launchCodeRowSums(rewriter, loc,
+                            cache.getOrCreateRowSums(rewriter, op, spec.kBytes,
+                                                     summed.size()),
+                            summed));
     if (kernel.tmaRowsA)
       buffers.append(
           buildWgmmaTensorMaps(rewriter, loc, kernel, buffers[0], buffers[1]));

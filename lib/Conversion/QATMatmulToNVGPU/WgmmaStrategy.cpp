@@ -565,22 +565,25 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
 gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
                                                 Location loc,
                                                 gpu::GPUModuleOp module,
-                                                int64_t kBytes) {
+                                                int64_t kBytes,
+                                                unsigned operands) {
   ImplicitLocOpBuilder b(loc, builder);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(module.getBody());
   auto codesType =
       MemRefType::get({ShapedType::kDynamic, kBytes}, b.getI8Type());
   auto sumsType = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
-  auto func = gpu::GPUFuncOp::create(
-      b, "qat_code_row_sums", b.getFunctionType({codesType, sumsType}, {}));
+  SmallVector<Type> argTypes;
+  for (unsigned i = 0; i < operands; ++i)
+    argTypes.append({codesType, sumsType});
+  auto func = gpu::GPUFuncOp::create(b, "qat_code_row_sums",
+                                     b.getFunctionType(argTypes, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({static_cast<int32_t>(kRowSumWarps * kRowSumLanes),
                               int32_t(1), int32_t(1)}));
   Block *entry = &func.getBody().front();
   b.setInsertionPointToStart(entry);
-  Value codes = entry->getArgument(0), sums = entry->getArgument(1);
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, value);
   };
@@ -589,77 +592,107 @@ gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
   };
 
   // One warp a row: lane l sums the 16-byte chunks l, l + 32, ... with
-  // dp4a, then the warp adds its lanes' sums.
+  // dp4a, then the warp adds its lanes' sums. `block` counts the CTAs of
+  // this operand.
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
   Value lane = arith::RemUIOp::create(b, tid, index(kRowSumLanes));
-  Value row = arith::AddIOp::create(
-      b,
-      arith::MulIOp::create(b, gpu::BlockIdOp::create(b, gpu::Dimension::x),
-                            index(kRowSumWarps)),
-      arith::DivUIOp::create(b, tid, index(kRowSumLanes)));
-  Value rows = memref::DimOp::create(b, codes, 0);
-  // A warp's lanes all take the branch or none: the shuffles see them all.
-  auto inBounds = scf::IfOp::create(
-      b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows),
-      /*withElseRegion=*/false);
-  b.setInsertionPointToStart(inBounds.thenBlock());
-  auto vec16xi8 = VectorType::get({kChunkBytes}, b.getI8Type());
-  auto loop = scf::ForOp::create(b, lane, index(kBytes / kChunkBytes),
-                                 index(kRowSumLanes), ValueRange{i32(0)});
-  {
-    OpBuilder::InsertionGuard loopGuard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value column =
-        arith::MulIOp::create(b, loop.getInductionVar(), index(kChunkBytes));
-    Value bytes = vector::LoadOp::create(
-        b, vec16xi8, codes, ValueRange{row, column},
-        /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
-    Value sum = accumulateBytes(b, bytes, loop.getRegionIterArgs()[0]);
-    scf::YieldOp::create(b, ValueRange{sum});
+  Value warp = arith::DivUIOp::create(b, tid, index(kRowSumLanes));
+  auto sumRows = [&](Value codes, Value sums, Value block) {
+    Value row = arith::AddIOp::create(
+        b, arith::MulIOp::create(b, block, index(kRowSumWarps)), warp);
+    Value rows = memref::DimOp::create(b, codes, 0);
+    // A warp's lanes all take the branch or none: the shuffles see them all.
+    auto inBounds = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, row, rows),
+        /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard rowGuard(b);
+    b.setInsertionPointToStart(inBounds.thenBlock());
+    auto vec16xi8 = VectorType::get({kChunkBytes}, b.getI8Type());
+    auto loop = scf::ForOp::create(b, lane, index(kBytes / kChunkBytes),
+                                   index(kRowSumLanes), ValueRange{i32(0)});
+    {
+      OpBuilder::InsertionGuard loopGuard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value column =
+          arith::MulIOp::create(b, loop.getInductionVar(), index(kChunkBytes));
+      Value bytes = vector::LoadOp::create(
+          b, vec16xi8, codes, ValueRange{row, column},
+          /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
+      Value sum = accumulateBytes(b, bytes, loop.getRegionIterArgs()[0]);
+      scf::YieldOp::create(b, ValueRange{sum});
+    }
+    Value total = loop.getResult(0);
+    for (int64_t offset = kRowSumLanes / 2; offset >= 1; offset /= 2)
+      total = arith::AddIOp::create(
+          b, total,
+          gpu::ShuffleOp::create(b, total, i32(offset), i32(kRowSumLanes),
+                                 gpu::ShuffleMode::XOR)
+              .getShuffleResult());
+    auto first = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0)),
+        /*withElseRegion=*/false);
+    b.setInsertionPointToStart(first.thenBlock());
+    memref::StoreOp::create(b, total, sums, ValueRange{row});
+  };
+  // The CTAs of the operands one after the other: the first
+  // ceil(rows / kRowSumWarps) sum the first operand's rows, and so on.
+  Value block = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+  for (unsigned i = 0; i < operands; ++i) {
+    Value codes = entry->getArgument(2 * i);
+    Value sums = entry->getArgument(2 * i + 1);
+    if (i + 1 == operands) {
+      sumRows(codes, sums, block);
+      break;
+    }
+    Value blocks = arith::CeilDivUIOp::create(
+        b, memref::DimOp::create(b, codes, 0), index(kRowSumWarps));
+    auto mine = scf::IfOp::create(
+        b, arith::CmpIOp::create(b, arith::CmpIPredicate::ult, block, blocks),
+        /*withElseRegion=*/true);
+    b.setInsertionPointToStart(mine.thenBlock());
+    sumRows(codes, sums, block);
+    b.setInsertionPointToStart(mine.elseBlock());
+    block = arith::SubIOp::create(b, block, blocks);
   }
-  Value total = loop.getResult(0);
-  for (int64_t offset = kRowSumLanes / 2; offset >= 1; offset /= 2)
-    total = arith::AddIOp::create(b, total,
-                                  gpu::ShuffleOp::create(b, total, i32(offset),
-                                                         i32(kRowSumLanes),
-                                                         gpu::ShuffleMode::XOR)
-                                      .getShuffleResult());
-  auto first = scf::IfOp::create(
-      b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0)),
-      /*withElseRegion=*/false);
-  b.setInsertionPointToStart(first.thenBlock());
-  memref::StoreOp::create(b, total, sums, ValueRange{row});
   b.setInsertionPointToEnd(entry);
   gpu::ReturnOp::create(b);
   return func;
 }
 
-Value mlir::qat::launchCodeRowSums(OpBuilder &builder, Location loc,
-                                   gpu::GPUFuncOp kernel, Value codes) {
+SmallVector<Value> mlir::qat::launchCodeRowSums(OpBuilder &builder,
+                                                Location loc,
+                                                gpu::GPUFuncOp kernel,
+                                                ValueRange codes) {
   ImplicitLocOpBuilder b(loc, builder);
-  auto type = cast<MemRefType>(codes.getType());
   auto index = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, value);
   };
-  Value rows = type.isDynamicDim(0) ? Value(memref::DimOp::create(b, codes, 0))
-                                    : index(type.getDimSize(0));
-  SmallVector<Value> dynamicRows;
-  if (type.isDynamicDim(0))
-    dynamicRows.push_back(rows);
-  Value sums = memref::AllocOp::create(
-      b, MemRefType::get({type.getDimSize(0)}, b.getI32Type()), dynamicRows);
-  Value dynamicCodes = memref::CastOp::create(
-      b, cast<MemRefType>(kernel.getArgumentTypes()[0]), codes);
-  Value dynamicSums = memref::CastOp::create(
-      b, cast<MemRefType>(kernel.getArgumentTypes()[1]), sums);
-  Value blocks = arith::CeilDivUIOp::create(b, rows, index(kRowSumWarps));
+  SmallVector<Value> arguments, allSums;
+  Value blocks;
+  for (auto [i, buffer] : llvm::enumerate(codes)) {
+    auto type = cast<MemRefType>(buffer.getType());
+    Value rows = type.isDynamicDim(0)
+                     ? Value(memref::DimOp::create(b, buffer, 0))
+                     : index(type.getDimSize(0));
+    SmallVector<Value> dynamicRows;
+    if (type.isDynamicDim(0))
+      dynamicRows.push_back(rows);
+    Value sums = memref::AllocOp::create(
+        b, MemRefType::get({type.getDimSize(0)}, b.getI32Type()), dynamicRows);
+    allSums.push_back(sums);
+    arguments.push_back(memref::CastOp::create(
+        b, cast<MemRefType>(kernel.getArgumentTypes()[2 * i]), buffer));
+    arguments.push_back(memref::CastOp::create(
+        b, cast<MemRefType>(kernel.getArgumentTypes()[2 * i + 1]), sums));
+    Value mine = arith::CeilDivUIOp::create(b, rows, index(kRowSumWarps));
+    blocks = blocks ? arith::AddIOp::create(b, blocks, mine).getResult() : mine;
+  }
   Value one = index(1);
   gpu::LaunchFuncOp::create(
       b, kernel, gpu::KernelDim3{blocks, one, one},
       gpu::KernelDim3{index(kRowSumWarps * kRowSumLanes), one, one},
-      /*dynamicSharedMemorySize=*/Value(),
-      ValueRange{dynamicCodes, dynamicSums});
-  return sums;
+      /*dynamicSharedMemorySize=*/Value(), arguments);
+  return allSums;
 }
 
 SmallVector<Value> mlir::qat::buildWgmmaTensorMaps(OpBuilder &builder,

@@ -123,3 +123,32 @@ func.func @narrow(%a: tensor<200x256xi8>, %b: tensor<136x256xi8>,
   return %y : tensor<200x136xbf16>
 }
 
+
+// -----
+
+// Centered codes on both sides: one launch sums the rows of A (its first
+// ceil(300 / 8) = 38 CTAs) and of B (the next 17).
+// CHECK: gpu.module @qat_code_row_sums_k256_x2
+// CHECK: gpu.func @qat_code_row_sums(%{{.*}}: memref<?x256xi8>, %{{.*}}: memref<?xi32>, %{{.*}}: memref<?x256xi8>, %{{.*}}: memref<?xi32>) kernel
+// CHECK: %[[CTAS_A:.*]] = arith.ceildivui
+// CHECK: %[[OF_A:.*]] = arith.cmpi ult, %{{.*}}, %[[CTAS_A]]
+// CHECK: scf.if %[[OF_A]]
+// CHECK: } else {
+// CHECK: arith.subi %{{.*}}, %[[CTAS_A]]
+// CHECK-LABEL: func.func @both_centered
+// CHECK: %[[SA:.*]] = memref.alloc() : memref<300xi32>
+// CHECK: %[[SB:.*]] = memref.alloc() : memref<136xi32>
+// CHECK: %[[BLOCKS:.*]] = arith.addi
+// CHECK: gpu.launch_func  @qat_code_row_sums_k256_x2::@qat_code_row_sums blocks in (%[[BLOCKS]], %{{.*}}, %{{.*}}) threads in (%c256{{.*}}, %{{.*}}, %{{.*}})  args(%{{.*}} : memref<?x256xi8>, %{{.*}} : memref<?xi32>, %{{.*}} : memref<?x256xi8>, %{{.*}} : memref<?xi32>)
+// CHECK-NOT: qat_code_row_sums
+// CHECK: gpu.launch_func  @qat_matmul_300x136x256_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma {{.*}}, %[[SA]] : memref<300xi32>, %[[SB]] : memref<136xi32>
+func.func @both_centered(%a: tensor<300x256xi8>, %b: tensor<136x256xi8>,
+                         %sa: tensor<300x1xf32>, %sb: tensor<136x1xf32>)
+    -> tensor<300x136xf32> {
+  %y = qat.matmul %a, %b, %sa, %sb
+      as <centered, 4 bits, rms_gaussian, per_row>,
+         <centered, 4 bits, rms_gaussian, per_row>
+      : tensor<300x256xi8>, tensor<136x256xi8>, tensor<300x1xf32>,
+        tensor<136x1xf32> -> tensor<300x136xf32>
+  return %y : tensor<300x136xf32>
+}
