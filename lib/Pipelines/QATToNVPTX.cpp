@@ -48,6 +48,7 @@ void mlir::qat::buildQATToNVPTXPipeline(
   // The chip picks the tensor-core instruction for packed 4-bit codes.
   ConvertQATMatmulToNVGPUOptions matmul;
   matmul.chip = options.chip;
+  matmul.fuseEpilogues = options.fuseEpilogues;
   pm.addPass(createConvertQATMatmulToNVGPU(matmul));
   // The backward rotates its inputs again rather than reading the forward's
   // rotated copies: the forward kernels then do not store them.

@@ -874,6 +874,93 @@ def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a, dynamic=False)
     return Case(name, mlir, func, args, check, [([m, n], out_dtype)], dynamic_rows=dynamic)
 
 
+def matmul_loss_case(m, n, k, y_dtype, dy_dtype):
+    """QuEST's forward product and its loss: y = qat.matmul of centered s8
+    codes, dy = (y - t) / 8 (rounded to dy_dtype) and sum((y - t)^2). On
+    sm_90a the wgmma kernel applies both in its epilogue (y is never
+    stored; a partial sum a warp, then a reduction); the CPU runs them as
+    written. Odd N loads t one element at a time, even N in pairs (the last
+    pair of a row clamped), 16-bit dy of whole column tiles leave as 16-byte
+    stores."""
+    q = R.Quantizer("centered", 8, "absmax", "per_row")
+    name = f"matmul_loss_{m}x{n}x{k}_{y_dtype}_{dy_dtype}"
+    at, bt = t([m, k], "i8"), t([n, k], "i8")
+    sat, sbt = t([m, 1]), t([n, 1])
+    yt, dyt = t([m, n], y_dtype), t([m, n], dy_dtype)
+    ident = "affine_map<(i, j) -> (i, j)>"
+    scalar = "affine_map<(i, j) -> ()>"
+    wide = "" if y_dtype == "f32" else f"    %df = arith.extf %d : {y_dtype} to f32\n"
+    d32 = "%d" if y_dtype == "f32" else "%df"
+    narrow = ("" if y_dtype == dy_dtype else
+              f"    %gn = arith.truncf %g : {y_dtype} to {dy_dtype}\n")
+    g = "%g" if y_dtype == dy_dtype else "%gn"
+    func = "case_" + name
+    mlir = (f"func.func @{func}(%a: {at}, %b: {bt}, %sa: {sat}, %sb: {sbt}, %t: {yt}) "
+            f"-> ({dyt}, tensor<f32>) attributes {{llvm.emit_c_interface}} {{\n"
+            f"  %y = qat.matmul %a, %b, %sa, %sb as {q.attr()}, {q.attr()} "
+            f": {at}, {bt}, {sat}, {sbt} -> {yt}\n"
+            f"  %e = tensor.empty() : {dyt}\n"
+            f"  %dy = linalg.generic {{indexing_maps = [{ident}, {ident}, {ident}], "
+            f"iterator_types = [\"parallel\", \"parallel\"]}}\n"
+            f"      ins(%y, %t : {yt}, {yt}) outs(%e : {dyt}) {{\n"
+            f"  ^bb0(%yv: {y_dtype}, %tv: {y_dtype}, %u: {dy_dtype}):\n"
+            f"    %c = arith.constant 0.125 : {y_dtype}\n"
+            f"    %d = arith.subf %yv, %tv : {y_dtype}\n"
+            f"    %g = arith.mulf %d, %c : {y_dtype}\n" + narrow +
+            f"    linalg.yield {g} : {dy_dtype}\n"
+            f"  }} -> {dyt}\n"
+            f"  %zero = arith.constant 0.0 : f32\n"
+            f"  %s0 = tensor.empty() : tensor<f32>\n"
+            f"  %init = linalg.fill ins(%zero : f32) outs(%s0 : tensor<f32>) -> tensor<f32>\n"
+            f"  %sse = linalg.generic {{indexing_maps = [{ident}, {ident}, {scalar}], "
+            f"iterator_types = [\"reduction\", \"reduction\"]}}\n"
+            f"      ins(%y, %t : {yt}, {yt}) outs(%init : tensor<f32>) {{\n"
+            f"  ^bb0(%yv: {y_dtype}, %tv: {y_dtype}, %acc: f32):\n"
+            f"    %d = arith.subf %yv, %tv : {y_dtype}\n" + wide +
+            f"    %sq = arith.mulf {d32}, {d32} : f32\n"
+            f"    %next = arith.addf %acc, %sq : f32\n"
+            f"    linalg.yield %next : f32\n"
+            f"  }} -> tensor<f32>\n"
+            f"  return %dy, %sse : {dyt}, tensor<f32>\n}}\n")
+
+    def codes(rows):
+        return lambda rng, shape: rng.integers(q.qn, q.qp + 1, (rows, k))
+
+    def check(inputs, outputs):
+        a, b, sa, sb, target = inputs
+        y = R.matmul(a.astype(np.int64), b.astype(np.int64), sa, sb, q, q)
+        if y_dtype == "bf16":
+            target = bf16_round(target)
+        diff = y - target.astype(np.float64)
+        # y is rounded once to its type on both sides (its f32 sum may round
+        # differently from float64 by an ulp): bounds of a few ulps of the
+        # operands' magnitudes.
+        ulp = {"f32": 2.0 ** -23, "bf16": 2.0 ** -8}[y_dtype]
+        scale = np.abs(y) + np.abs(target)
+        dy, sse = outputs
+        dy_ulp = max(ulp, {"f32": 2.0 ** -23, "bf16": 2.0 ** -8}[dy_dtype])
+        err = np.abs(dy.astype(np.float64) - diff / 8)
+        bound = 4 * dy_ulp * scale / 8 + 1e-30
+        finite_like(dy, diff, "dy")
+        if np.max(err / bound) > 1:
+            i = np.unravel_index(np.argmax(err / bound), err.shape)
+            raise Failure(f"dy: got {dy[i]} at {i}, want {diff[i] / 8}")
+        # f32 accumulation in any order over n terms: rounding errors of
+        # about sqrt(n) ulps of the total (8x that as the bound; a column of
+        # stray or missing terms is 1/N of it and exceeds the bound).
+        ref = float(np.sum(diff ** 2))
+        bound = (4 * ulp * float(np.sum(scale * np.abs(diff)))
+                 + 8 * np.sqrt(diff.size) * 2.0 ** -24 * ref)
+        if abs(float(sse) - ref) > bound:
+            raise Failure(f"loss: got {float(sse)}, want {ref} (bound {bound:.3g})")
+        return "ok"
+
+    args = [([m, k], "i8", codes(m)), ([n, k], "i8", codes(n)),
+            ([m, 1], "f32", positive(0.001, 0.01)), ([n, 1], "f32", positive(0.001, 0.01)),
+            ([m, n], y_dtype, normal())]
+    return Case(name, mlir, func, args, check, [([m, n], dy_dtype), ([], "f32")])
+
+
 def matmul_cases(rng):
     cases = []
     for ga, gb in itertools.product(["centered", "signed"], repeat=2):
@@ -903,6 +990,12 @@ def matmul_cases(rng):
     cases.append(matmul_case(c8, s8, 300, 512, 384, False, "bf16", False))
     s8t = R.Quantizer("signed", 8, "absmax", "per_tensor")
     cases.append(matmul_case(s8t, s8, 130, 256, 256, False, "f16", True))
+    # The loss in the epilogue: even N with a clamped last pair, odd N,
+    # whole tiles with 16-byte stores of a bf16 gradient, a bf16 product.
+    cases.append(matmul_loss_case(300, 200, 256, "f32", "bf16"))
+    cases.append(matmul_loss_case(130, 77, 128, "f32", "f32"))
+    cases.append(matmul_loss_case(256, 512, 384, "f32", "bf16"))
+    cases.append(matmul_loss_case(200, 136, 128, "bf16", "bf16"))
     return cases
 
 

@@ -207,6 +207,19 @@ def ConvertQATMatmulToNVGPU
     Unpacked codes must be stored as i8. Unsupported ops are reported and
     the pass fails.
 
+    With `fuse-epilogues` (the default) the wgmma kernel of a static M
+    applies the product's consumers in its epilogue when every use of the
+    product is an elementwise `linalg.generic` (a loss gradient, a bias and
+    activation) or a sum of a function of every element into a scalar f32
+    (a loss), with an elementwise one: it loads their other inputs (tensors
+    of the product's shape, defined before the qat.matmul, read at identity
+    maps) where the element is, stores the elementwise op's result instead
+    of the product, and leaves one partial sum a consumer warp, which a
+    `linalg.generic` reduction adds to the sum's init where the sum was. The
+    product itself is never stored. The bodies must be scalar code without
+    `linalg.index` or values from above, and the sum's must add one term to
+    its accumulator. Kernel names end in `_epilogue`.
+
     Example:
 
     <!-- mlir-doc: wrap %a: tensor<256x512xi8>, %b: tensor<128x512xi8>, %sa: tensor<256x1xf32>, %sb: tensor<128x1xf32> -->
@@ -250,7 +263,10 @@ def ConvertQATMatmulToNVGPU
                         "s4 registers unpacked to s8, two mma.sync m16n8k32"))}]>,
     Option<"chip", "chip", "std::string", /*default=*/"",
            "Target chip (sm_80, sm_90, ...) for int4-mma=auto; empty: "
-           "unknown">
+           "unknown">,
+    Option<"fuseEpilogues", "fuse-epilogues", "bool", /*default=*/"true",
+           "Apply an elementwise consumer of the product (and a sum over "
+           "it, such as a loss) in the wgmma kernel's epilogue">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -110,7 +110,8 @@ struct QATToNVPTXPipelineOptions
   PassOptions::Option<bool> fuseEpilogues{
       *this, "fuse-epilogues",
       llvm::cl::desc("Apply an elementwise consumer of a float contraction "
-                     "in its kernel's epilogue (docs/gpu.md)"),
+                     "in its kernel's epilogue, and those of a qat.matmul "
+                     "on wgmma with a loss sum (docs/gpu.md)"),
       llvm::cl::init(true)};
 };
 

@@ -14,12 +14,14 @@
 #include "qat/Dialect/QAT/IR/QATOps.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <limits>
+#include <optional>
 #include <string>
 
 namespace mlir::qat {
@@ -34,6 +36,37 @@ constexpr int64_t kUnpackedInt4KTile = 128;
 constexpr int64_t kMaxUnpackedInt4K = std::numeric_limits<int32_t>::max() /
                                       (128 * 128) / kUnpackedInt4KTile *
                                       kUnpackedInt4KTile;
+
+/// Consumers of a qat.matmul's product that the wgmma kernel applies in its
+/// epilogue instead of storing the product (FusedConsumers.cpp): an
+/// elementwise linalg op, whose result the kernel stores, and optionally a
+/// sum over every element of a function of it (a loss), which the kernel
+/// leaves as one partial sum a warp for a reduction after the launch.
+struct MatmulConsumers {
+  /// The qat.matmul's result.
+  Value product;
+  linalg::GenericOp elementwise;
+  /// Null when there is none.
+  linalg::GenericOp sum;
+  /// What the two read besides the product: tensors of its shape, each
+  /// loaded once where the element is, in the kernel's argument order.
+  SmallVector<Value> inputs;
+
+  /// The element type the kernel stores (the elementwise op's result's).
+  Type getStoredType() const;
+  bool operator==(const MatmulConsumers &other) const {
+    return elementwise == other.elementwise && sum == other.sum;
+  }
+};
+
+/// The consumers of `op`'s result that its kernel can apply in the
+/// epilogue: every use is one elementwise linalg.generic or one full sum,
+/// both in `op`'s block, with an elementwise one; they read, besides the
+/// product, only static tensors of its shape defined before `op`, all
+/// through identity maps; their bodies are scalar code without
+/// `linalg.index` or values from above; the sum's body adds one term to its
+/// accumulator (`arith.addf`) into a scalar f32. std::nullopt otherwise.
+std::optional<MatmulConsumers> matchFusedConsumers(MatmulOp op);
 
 /// Everything a kernel depends on; qat.matmul ops with equal specs share one
 /// kernel.
@@ -62,6 +95,8 @@ struct MatmulKernelSpec {
   unsigned stages = 3;
   /// Columns of the wgmma kernel's CTA tile (chooseWgmmaTileN).
   int64_t wgmmaTileN = 256;
+  /// Consumers applied in the epilogue (wgmma with a static M only).
+  std::optional<MatmulConsumers> consumers;
 
   /// `int4Mma` is Auto when the chip leaves the choice open: packed codes
   /// are unpacked up to kMaxUnpackedInt4K, multiplied natively beyond.
@@ -166,8 +201,10 @@ protected:
 /// `blockSize` threads with `dynamicSharedBytes` of dynamic shared memory.
 /// With M dynamic, gridSize is ShapedType::kDynamic and the host launches
 /// ceil(M / tileM) * tilesN blocks. Its arguments are A, B, sa, sb, the
-/// result and, for `tmaRowsA` != 0, TMA descriptors of A and B (see
-/// buildWgmmaTensorMaps).
+/// result (the fused elementwise consumer's, with spec.consumers), the row
+/// sums it reads, for `tmaRowsA` != 0 the TMA descriptors of A and B (see
+/// buildWgmmaTensorMaps), and with spec.consumers their inputs and, for a
+/// fused sum, a buffer of `partialSums` f32.
 struct MatmulKernel {
   gpu::GPUFuncOp func;
   int64_t gridSize = 0;
@@ -181,6 +218,8 @@ struct MatmulKernel {
   /// and N) as arguments after the result, computed before the launch
   /// (launchCodeRowSums), rather than summing them itself.
   bool lhsRowSumArg = false, rhsRowSumArg = false;
+  /// Partial sums of a fused sum the kernel writes (one a consumer warp).
+  int64_t partialSums = 0;
 };
 
 //===----------------------------------------------------------------------===//

@@ -91,6 +91,8 @@ std::string MatmulKernelSpec::getName() const {
   if (strategy == MatmulGPUStrategy::Wgmma)
     os << "_wgmma"
        << (wgmmaTileN == 256 ? "" : "_n" + std::to_string(wgmmaTileN));
+  if (consumers)
+    os << "_epilogue";
   return name;
 }
 
@@ -105,7 +107,7 @@ bool MatmulKernelSpec::operator==(const MatmulKernelSpec &other) const {
          rhsScaleElementType == other.rhsScaleElementType &&
          resultElementType == other.resultElementType &&
          strategy == other.strategy && stages == other.stages &&
-         wgmmaTileN == other.wgmmaTileN;
+         wgmmaTileN == other.wgmmaTileN && consumers == other.consumers;
 }
 
 EpilogueCoefficients EpilogueCoefficients::get(GridAttrInterface lhs,
@@ -284,12 +286,128 @@ private:
   std::string chip;
   unsigned stages;
   Int4Mma int4Mma;
-  SmallVector<std::pair<MatmulKernelSpec, MatmulKernel>> kernels;
+  std::vector<std::pair<MatmulKernelSpec, MatmulKernel>> kernels;
   llvm::DenseMap<std::pair<int64_t, unsigned>, gpu::GPUFuncOp> rowSumKernels;
 };
 
 /// qat.matmul -> to_buffer (A, B, sa, sb), memref.alloc (result),
-/// gpu.launch_func, to_tensor (result).
+/// gpu.launch_func, to_tensor (result). With spec.consumers the kernel
+/// stores the elementwise consumer's result, which replaces that op, and a
+/// fused sum is finished by a linalg reduction of the kernel's partial sums
+/// where the sum was.
+void lowerMatmul(RewriterBase &rewriter, MatmulOp op,
+                 const MatmulKernelSpec &spec, KernelCache &cache) {
+  MatmulKernel kernel = cache.getOrCreate(rewriter, op, spec);
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  auto toBuffer = [&](Value tensor) -> Value {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    return bufferization::ToBufferOp::create(
+        rewriter, loc, MemRefType::get(type.getShape(), type.getElementType()),
+        tensor, /*read_only=*/true);
+  };
+  SmallVector<Value> buffers;
+  for (Value tensor :
+       {op.getLhs(), op.getRhs(), op.getLhsScale(), op.getRhsScale()})
+    buffers.push_back(toBuffer(tensor));
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, value);
+  };
+  RankedTensorType resultType = op.getType();
+  if (spec.consumers)
+    resultType = RankedTensorType::get(resultType.getShape(),
+                                       spec.consumers->getStoredType());
+  // M known at run time: the result's rows and the grid come from A's.
+  SmallVector<Value> dynamicSizes;
+  Value grid;
+  if (ShapedType::isDynamic(spec.m)) {
+    Value m = memref::DimOp::create(rewriter, loc, buffers.front(), 0);
+    dynamicSizes.push_back(m);
+    Value tilesM =
+        arith::CeilDivUIOp::create(rewriter, loc, m, index(kernel.tileM));
+    grid = arith::MulIOp::create(rewriter, loc, tilesM, index(kernel.tilesN));
+  } else {
+    grid = index(kernel.gridSize);
+  }
+  Value resultBuffer = memref::AllocOp::create(
+      rewriter, loc,
+      MemRefType::get(resultType.getShape(), resultType.getElementType()),
+      dynamicSizes);
+  buffers.push_back(resultBuffer);
+  // Row sums the kernel reads rather than computes, by one launch before
+  // it.
+  SmallVector<Value> summed;
+  if (kernel.lhsRowSumArg)
+    summed.push_back(buffers[0]);
+  if (kernel.rhsRowSumArg)
+    summed.push_back(buffers[1]);
+  if (!summed.empty())
+    llvm::append_range(buffers, launchCodeRowSums(rewriter, loc,
+                                                  cache.getOrCreateRowSums(
+                                                      rewriter, op, spec.kBytes,
+                                                      summed.size()),
+                                                  summed));
+  if (kernel.tmaRowsA)
+    buffers.append(
+        buildWgmmaTensorMaps(rewriter, loc, kernel, buffers[0], buffers[1]));
+  Value partials;
+  if (spec.consumers) {
+    for (Value input : spec.consumers->inputs)
+      buffers.push_back(toBuffer(input));
+    if (kernel.partialSums) {
+      partials = memref::AllocOp::create(
+          rewriter, loc,
+          MemRefType::get({kernel.partialSums}, rewriter.getF32Type()));
+      buffers.push_back(partials);
+    }
+  }
+
+  Value one = index(1);
+  Value sharedBytes;
+  if (kernel.dynamicSharedBytes)
+    sharedBytes = arith::ConstantIntOp::create(
+        rewriter, loc, rewriter.getI32Type(), kernel.dynamicSharedBytes);
+  gpu::LaunchFuncOp::create(
+      rewriter, loc, kernel.func, gpu::KernelDim3{grid, one, one},
+      gpu::KernelDim3{index(kernel.blockSize), one, one}, sharedBytes, buffers);
+  // The kernel writes every element of the fresh buffer and nothing else
+  // aliases it.
+  Value result = bufferization::ToTensorOp::create(
+      rewriter, loc, resultType, resultBuffer, /*restrict=*/true,
+      /*writable=*/true);
+  if (!spec.consumers) {
+    rewriter.replaceOp(op, result);
+    return;
+  }
+  rewriter.replaceOp(spec.consumers->elementwise, result);
+  if (linalg::GenericOp sum = spec.consumers->sum) {
+    // The sum's accumulator plus the partial sums, where the sum was (its
+    // init may be defined after the qat.matmul).
+    rewriter.setInsertionPoint(sum);
+    Location sumLoc = sum.getLoc();
+    auto partialsType =
+        RankedTensorType::get({kernel.partialSums}, rewriter.getF32Type());
+    Value terms = bufferization::ToTensorOp::create(
+        rewriter, sumLoc, partialsType, partials, /*restrict=*/true,
+        /*writable=*/true);
+    MLIRContext *context = rewriter.getContext();
+    auto total = linalg::GenericOp::create(
+        rewriter, sumLoc, sum.getResultTypes(), ValueRange{terms},
+        sum.getDpsInits(),
+        ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, context),
+                            AffineMap::get(1, 0, context)},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
+        [](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+          Value next =
+              arith::AddFOp::create(nested, nestedLoc, args[1], args[0]);
+          linalg::YieldOp::create(nested, nestedLoc, next);
+        });
+    rewriter.replaceOp(sum, total.getResults());
+  }
+  rewriter.eraseOp(op);
+}
+
+/// qat.matmul whose consumers stay ops of their own: lowerMatmul.
 struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
   MatmulToKernelLaunch(MLIRContext *context, KernelCache &cache)
       : OpRewritePattern(context), cache(cache) {}
@@ -300,70 +418,7 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
     // The pass has reported unsupported ops already; stay silent here.
     if (failed(cache.checkSupport(spec, [] { return InFlightDiagnostic(); })))
       return rewriter.notifyMatchFailure(op, "unsupported by the strategy");
-    MatmulKernel kernel = cache.getOrCreate(rewriter, op, spec);
-
-    Location loc = op.getLoc();
-    SmallVector<Value> buffers;
-    for (Value tensor :
-         {op.getLhs(), op.getRhs(), op.getLhsScale(), op.getRhsScale()}) {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      buffers.push_back(bufferization::ToBufferOp::create(
-          rewriter, loc,
-          MemRefType::get(type.getShape(), type.getElementType()), tensor,
-          /*read_only=*/true));
-    }
-    auto index = [&](int64_t value) -> Value {
-      return arith::ConstantIndexOp::create(rewriter, loc, value);
-    };
-    RankedTensorType resultType = op.getType();
-    // M known at run time: the result's rows and the grid come from A's.
-    SmallVector<Value> dynamicSizes;
-    Value grid;
-    if (ShapedType::isDynamic(spec.m)) {
-      Value m = memref::DimOp::create(rewriter, loc, buffers.front(), 0);
-      dynamicSizes.push_back(m);
-      Value tilesM =
-          arith::CeilDivUIOp::create(rewriter, loc, m, index(kernel.tileM));
-      grid = arith::MulIOp::create(rewriter, loc, tilesM, index(kernel.tilesN));
-    } else {
-      grid = index(kernel.gridSize);
-    }
-    Value resultBuffer = memref::AllocOp::create(
-        rewriter, loc,
-        MemRefType::get(resultType.getShape(), resultType.getElementType()),
-        dynamicSizes);
-    buffers.push_back(resultBuffer);
-    // Row sums the kernel reads rather than computes, by one launch before
-    // it.
-    SmallVector<Value> summed;
-    if (kernel.lhsRowSumArg)
-      summed.push_back(buffers[0]);
-    if (kernel.rhsRowSumArg)
-      summed.push_back(buffers[1]);
-    if (!summed.empty())
-      llvm::append_range(
-          buffers,
-          launchCodeRowSums(rewriter, loc,
-                            cache.getOrCreateRowSums(rewriter, op, spec.kBytes,
-                                                     summed.size()),
-                            summed));
-    if (kernel.tmaRowsA)
-      buffers.append(
-          buildWgmmaTensorMaps(rewriter, loc, kernel, buffers[0], buffers[1]));
-
-    Value one = index(1);
-    Value sharedBytes;
-    if (kernel.dynamicSharedBytes)
-      sharedBytes = arith::ConstantIntOp::create(
-          rewriter, loc, rewriter.getI32Type(), kernel.dynamicSharedBytes);
-    gpu::LaunchFuncOp::create(
-        rewriter, loc, kernel.func, gpu::KernelDim3{grid, one, one},
-        gpu::KernelDim3{index(kernel.blockSize), one, one}, sharedBytes,
-        buffers);
-    // The kernel writes every element of the fresh buffer and nothing else
-    // aliases it.
-    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
-        op, resultType, resultBuffer, /*restrict=*/true, /*writable=*/true);
+    lowerMatmul(rewriter, op, spec, cache);
     return success();
   }
 
@@ -440,6 +495,25 @@ struct ConvertQATMatmulToNVGPUPass
     });
     if (!supported)
       return signalPassFailure();
+
+    // qat.matmul ops whose consumers the wgmma kernel applies: the rewrite
+    // replaces and erases those consumers too, so it runs here rather than
+    // in the walk below (which erases only the op it visits).
+    if (fuseEpilogues) {
+      std::vector<std::pair<MatmulOp, MatmulKernelSpec>> fused;
+      module.walk([&](MatmulOp op) {
+        MatmulKernelSpec spec = cache.getSpec(op);
+        if (spec.strategy != MatmulGPUStrategy::Wgmma ||
+            ShapedType::isDynamic(spec.m))
+          return;
+        spec.consumers = matchFusedConsumers(op);
+        if (spec.consumers)
+          fused.emplace_back(op, spec);
+      });
+      IRRewriter rewriter(&getContext());
+      for (auto &[op, spec] : fused)
+        lowerMatmul(rewriter, op, spec, cache);
+    }
 
     // One rewrite per op, no fixed point: every match adds (or reuses) a
     // kernel, and nothing the rewrite creates matches again.

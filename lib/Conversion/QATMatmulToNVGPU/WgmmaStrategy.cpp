@@ -64,6 +64,7 @@
 #include "MatmulKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -84,6 +85,7 @@ constexpr int64_t kWarpgroupSize = 128;
 constexpr int64_t kConsumers = 2;
 constexpr int64_t kConsumerThreads = kConsumers * kWarpgroupSize;
 constexpr int64_t kThreads = kConsumerThreads + kWarpgroupSize;
+constexpr int64_t kConsumerWarps = kConsumerThreads / kWarpSize;
 constexpr int64_t kWgmmaM = kTileM / kConsumers;
 constexpr int64_t kWgmmaKBytes = 32;
 constexpr int64_t kWgmmaStepsK = kTileKBytes / kWgmmaKBytes;
@@ -158,6 +160,10 @@ private:
   void emitProducer();
   void emitConsumer(Value consumerTid);
   void emitEpilogue(Value acc, Value consumerTid);
+  SmallVector<Value> loadConsumerInputs(Value row, ArrayRef<Value> cols,
+                                        bool pairs);
+  Value applyBody(linalg::GenericOp op, Value product, ArrayRef<Value> inputs,
+                  Value acc = Value());
 
   EpilogueCoefficients epilogue;
   /// The tile's columns and the bytes of a stage.
@@ -173,6 +179,12 @@ private:
   /// The codes' row sums (i32 M and N), where the epilogue needs them.
   Value lhsRowSums, rhsRowSums;
   Value lhsMap, rhsMap;
+  /// With spec.consumers: their inputs (in MatmulConsumers::inputs order)
+  /// and the buffer of partial sums.
+  SmallVector<Value> consumerInputs;
+  Value partialSums;
+  /// The kernel's copies of constants the consumers' bodies take from above.
+  IRMapping hostConstants;
   /// Dynamic shared memory from its 1024-byte aligned start, and the
   /// mbarriers: full[s] at s, empty[s] at stages + s.
   Value shared, barriers;
@@ -283,8 +295,81 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
   emitEpilogue(loop.getResult(0), consumerTid);
 }
 
+/// The inputs of the fused consumers at (row, cols[e]) (rows and columns
+/// clamped into the tensor), per input the values of the columns: `pairs`
+/// loads both columns (even and odd of an even N) with one vector load.
+SmallVector<Value> WgmmaKernelBuilder::loadConsumerInputs(Value row,
+                                                          ArrayRef<Value> cols,
+                                                          bool pairs) {
+  SmallVector<Value> loaded;
+  for (Value input : consumerInputs) {
+    Type element = cast<MemRefType>(input.getType()).getElementType();
+    if (pairs) {
+      Value col = spec.n % tileN != 0
+                      ? b.createOrFold<arith::MinUIOp>(cols[0], idx(spec.n - 2))
+                      : cols[0];
+      Value pair = vector::LoadOp::create(
+          b, VectorType::get({2}, element), input, ValueRange{row, col},
+          /*nontemporal=*/false,
+          llvm::MaybeAlign(2 * element.getIntOrFloatBitWidth() / 8));
+      for (int64_t e = 0; e < 2; ++e)
+        loaded.push_back(vector::ExtractOp::create(b, pair, e));
+      continue;
+    }
+    for (Value col : cols) {
+      Value clamped = spec.n % tileN != 0
+                          ? b.createOrFold<arith::MinUIOp>(col, idx(spec.n - 1))
+                          : col;
+      loaded.push_back(
+          memref::LoadOp::create(b, input, ValueRange{row, clamped}));
+    }
+  }
+  return loaded;
+}
+
+/// The body of a fused consumer on one element: its block arguments bound
+/// to the product, to `inputs` (the element's values of the consumer
+/// inputs, in MatmulConsumers::inputs order) and, for the sum, the
+/// accumulator `acc`; returns what it yields.
+Value WgmmaKernelBuilder::applyBody(linalg::GenericOp op, Value product,
+                                    ArrayRef<Value> inputs, Value acc) {
+  IRMapping mapping;
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    Value value = operand->get();
+    Value bound = product;
+    if (value != spec.consumers->product)
+      bound = inputs[llvm::find(spec.consumers->inputs, value) -
+                     spec.consumers->inputs.begin()];
+    mapping.map(op.getMatchingBlockArgument(operand), bound);
+  }
+  if (acc)
+    mapping.map(op.getMatchingBlockArgument(op.getDpsInitOperand(0)), acc);
+  // Constants from the host function (matchFusedConsumers allows no other
+  // values from above), cloned at their first use: every element's body is
+  // in the same block of the epilogue.
+  op.getBody()->walk([&](Operation *bodyOp) {
+    for (Value operand : bodyOp->getOperands()) {
+      Operation *def = operand.getDefiningOp();
+      if (!def || op->isAncestor(def))
+        continue;
+      if (!hostConstants.contains(operand))
+        hostConstants.map(operand, b.clone(*def)->getResult(0));
+      mapping.map(operand, hostConstants.lookup(operand));
+    }
+  });
+  for (Operation &bodyOp : op.getBody()->without_terminator())
+    b.clone(bodyOp, mapping);
+  return mapping.lookupOrDefault(op.getBody()->getTerminator()->getOperand(0));
+}
+
 void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
-  Type resultType = spec.resultElementType;
+  Type resultType =
+      spec.consumers ? spec.consumers->getStoredType() : spec.resultElementType;
+  linalg::GenericOp sum = spec.consumers ? spec.consumers->sum : nullptr;
+  // The thread's share of a fused sum, over its elements in the tensor.
+  Value partial;
+  if (sum)
+    partial = arith::ConstantOp::create(b, b.getF32FloatAttr(0.0f));
   bool guardRows = dynamicM() || spec.m % kTileM != 0;
   bool guardCols = spec.n % tileN != 0;
   // Column pairs start at even columns: with N even, one aligned vector
@@ -355,6 +440,30 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
                        epilogue.needsRhsRowSums() ? colRowSums[c] : Value(),
                        rowScale, colScales[c]));
       }
+      if (spec.consumers) {
+        // The consumers on the two elements, the sum over those in the
+        // tensor; the stores below store the elementwise op's results.
+        ArrayRef<Value> pairCols(cols.begin() + j * 2, 2);
+        SmallVector<Value> loaded =
+            loadConsumerInputs(clamped, pairCols, pairStores);
+        size_t inputs = consumerInputs.size();
+        for (int64_t e = 0; e < 2; ++e) {
+          SmallVector<Value> mine;
+          for (size_t i = 0; i < inputs; ++i)
+            mine.push_back(loaded[i * 2 + e]);
+          Value product = values[e];
+          values[e] = applyBody(spec.consumers->elementwise, product, mine);
+          if (!sum)
+            continue;
+          Value next = applyBody(sum, product, mine, partial);
+          Value inTensor =
+              both(rowInBounds, guardCols ? ult(pairCols[e], spec.n) : Value());
+          partial = inTensor
+                        ? arith::SelectOp::create(b, inTensor, next, partial)
+                              .getResult()
+                        : next;
+        }
+      }
 
       if (blockStores) {
         // 8 columns a lane, one 16-byte store (transposeFragmentQuad); a
@@ -395,6 +504,23 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
       }
     }
   }
+  if (!sum)
+    return;
+  // The warp's total (a butterfly: every lane holds it), stored by lane 0
+  // at the warp's slot: CTA-major, then the consumer warp.
+  for (int64_t offset = kWarpSize / 2; offset >= 1; offset /= 2)
+    partial = arith::AddFOp::create(
+        b, partial,
+        gpu::ShuffleOp::create(b, partial, i32(offset), i32(kWarpSize),
+                               gpu::ShuffleMode::XOR)
+            .getShuffleResult());
+  Value slot =
+      add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), kConsumerWarps),
+          shr(consumerTid, 5));
+  emitGuarded(
+      arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0)), [&] {
+        memref::StoreOp::create(b, partial, partialSums, ValueRange{slot});
+      });
 }
 
 void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
@@ -411,6 +537,12 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
     rhsRowSums = entry->getArgument(next++);
   lhsMap = entry->getArgument(next++);
   rhsMap = entry->getArgument(next++);
+  if (spec.consumers) {
+    for (size_t i = 0; i < spec.consumers->inputs.size(); ++i)
+      consumerInputs.push_back(entry->getArgument(next++));
+    if (spec.consumers->sum)
+      partialSums = entry->getArgument(next++);
+  }
   if (dynamicM())
     mRows = memref::DimOp::create(b, lhs, 0);
   kTiles = llvm::divideCeil(spec.kBytes, kTileKBytes);
@@ -526,12 +658,30 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
       codes(spec.m), codes(spec.n),
       steps(spec.lhsPerRow, spec.m, spec.lhsScaleElementType),
       steps(spec.rhsPerRow, spec.n, spec.rhsScaleElementType),
-      MemRefType::get({spec.m, spec.n}, spec.resultElementType)};
+      MemRefType::get({spec.m, spec.n}, spec.consumers
+                                            ? spec.consumers->getStoredType()
+                                            : spec.resultElementType)};
   if (epilogue.needsLhsRowSums())
     arguments.push_back(MemRefType::get({spec.m}, b.getI32Type()));
   if (epilogue.needsRhsRowSums())
     arguments.push_back(MemRefType::get({spec.n}, b.getI32Type()));
   arguments.append({pointer, pointer});
+  int64_t gridSize = ShapedType::isDynamic(spec.m)
+                         ? ShapedType::kDynamic
+                         : llvm::divideCeil(spec.m, kTileM) *
+                               llvm::divideCeil(spec.n, spec.wgmmaTileN);
+  int64_t partialSums = 0;
+  if (spec.consumers) {
+    for (Value input : spec.consumers->inputs) {
+      auto type = cast<RankedTensorType>(input.getType());
+      arguments.push_back(
+          MemRefType::get(type.getShape(), type.getElementType()));
+    }
+    if (spec.consumers->sum) {
+      partialSums = gridSize * kConsumerWarps;
+      arguments.push_back(MemRefType::get({partialSums}, b.getF32Type()));
+    }
+  }
   auto funcType = b.getFunctionType(arguments, {});
   auto func = gpu::GPUFuncOp::create(b, "qat_matmul_wgmma", funcType);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
@@ -551,9 +701,8 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
   kernel.blockSize = kThreads;
   kernel.tileM = kTileM;
   kernel.tilesN = llvm::divideCeil(spec.n, spec.wgmmaTileN);
-  kernel.gridSize = ShapedType::isDynamic(spec.m)
-                        ? ShapedType::kDynamic
-                        : llvm::divideCeil(spec.m, kTileM) * kernel.tilesN;
+  kernel.gridSize = gridSize;
+  kernel.partialSums = partialSums;
   kernel.dynamicSharedBytes = sharedBytes(spec);
   kernel.tmaRowsA = kTileM;
   kernel.tmaRowsB = spec.wgmmaTileN;
