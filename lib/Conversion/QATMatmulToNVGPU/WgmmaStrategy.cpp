@@ -123,6 +123,23 @@ int64_t maxStages(int64_t tileN) {
   return (kMaxSharedBytes - kSwizzleAlign) / stageBytes(tileN);
 }
 
+/// The sum of `value` (i32 or f32) over the lanes of a warp, in every lane:
+/// a butterfly of shuffles.
+Value sumOverWarp(ImplicitLocOpBuilder &b, Value value) {
+  Type i32 = b.getI32Type();
+  for (int64_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
+    Value other = gpu::ShuffleOp::create(
+                      b, value, arith::ConstantIntOp::create(b, i32, offset),
+                      arith::ConstantIntOp::create(b, i32, kWarpSize),
+                      gpu::ShuffleMode::XOR)
+                      .getShuffleResult();
+    value = isa<FloatType>(value.getType())
+                ? arith::AddFOp::create(b, value, other).getResult()
+                : arith::AddIOp::create(b, value, other).getResult();
+  }
+  return value;
+}
+
 /// Emits the body of the wgmma kernel.
 class WgmmaKernelBuilder : MatmulKernelBuilderBase {
 public:
@@ -506,14 +523,9 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
   }
   if (!sum)
     return;
-  // The warp's total (a butterfly: every lane holds it), stored by lane 0
-  // at the warp's slot: CTA-major, then the consumer warp.
-  for (int64_t offset = kWarpSize / 2; offset >= 1; offset /= 2)
-    partial = arith::AddFOp::create(
-        b, partial,
-        gpu::ShuffleOp::create(b, partial, i32(offset), i32(kWarpSize),
-                               gpu::ShuffleMode::XOR)
-            .getShuffleResult());
+  // The warp's total, stored by lane 0 at the warp's slot: CTA-major, then
+  // the consumer warp.
+  partial = sumOverWarp(b, partial);
   Value slot =
       add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), kConsumerWarps),
           shr(consumerTid, 5));
@@ -770,13 +782,7 @@ gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
       Value sum = accumulateBytes(b, bytes, loop.getRegionIterArgs()[0]);
       scf::YieldOp::create(b, ValueRange{sum});
     }
-    Value total = loop.getResult(0);
-    for (int64_t offset = kRowSumLanes / 2; offset >= 1; offset /= 2)
-      total = arith::AddIOp::create(
-          b, total,
-          gpu::ShuffleOp::create(b, total, i32(offset), i32(kRowSumLanes),
-                                 gpu::ShuffleMode::XOR)
-              .getShuffleResult());
+    Value total = sumOverWarp(b, loop.getResult(0));
     auto first = scf::IfOp::create(
         b, arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, index(0)),
         /*withElseRegion=*/false);
