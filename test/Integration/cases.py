@@ -1161,6 +1161,12 @@ def wgmma_contraction_cases():
                          b_form="nk", accumulate=True),
         contraction_case("wg_bf16_batch2_70x128x40", 70, 128, 40, "bf16", "bf16", "bf16",
                          batch=2),
+        # More than 4 x 132 tiles: the CTAs claim their tiles from a counter
+        # (33 x 17 and 3 x 9 x 20 tiles of 128x256, partial in M, N and K).
+        contraction_case("wg_bf16_claimed_tB_4200x4300x40", 4200, 4300, 40, "bf16", "bf16",
+                         "bf16", b_form="nk"),
+        contraction_case("wg_bf16_claimed_tA_batch3_1104x5000x72", 1104, 5000, 72, "bf16",
+                         "bf16", "f32", a_form="km", batch=3),
     ]
 
 

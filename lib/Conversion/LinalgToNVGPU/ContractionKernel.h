@@ -82,6 +82,13 @@ struct ContractionEpilogue {
 /// ContractionKernelSpec::chooseTiles).
 constexpr int64_t kMinLargeTileCTAs = 120;
 
+/// Tiles a multiprocessor up to which a persistent kernel takes every
+/// gridDim.x-th tile; with more it claims them (ContractionKernelSpec).
+constexpr int64_t kPersistentTilesPerSM = 4;
+/// The multiprocessors the claiming threshold assumes (H100 SXM, H200); the
+/// grid itself follows the device's count at run time.
+constexpr int64_t kNominalMultiprocessors = 132;
+
 /// The tensor-core instruction of a kernel.
 enum class ContractionStrategy {
   /// ldmatrix + mma.sync, operands staged through registers (sm_80+).
@@ -106,6 +113,11 @@ struct ContractionKernelSpec {
   /// CTA tile and its grid of warps (mma.sync); wgmma: the tile, two
   /// consumer warpgroups of 64 rows each, and the pipeline's stages.
   int64_t tileM = 128, tileN = 128, warpsM = 2, warpsN = 4, stages = 0;
+  /// wgmma: the CTAs claim their tiles one at a time from a counter in
+  /// global memory (zeroed by the host before each launch) instead of
+  /// taking every gridDim.x-th: for more tiles than a CTA a multiprocessor
+  /// takes statically (ContractionWgmma.cpp says why).
+  bool claimTiles = false;
 
   /// The tile heuristic. mma.sync: 128x128 CTA tiles on 8 warps (64x32
   /// warp tiles) when the problem has at least kMinLargeTileCTAs of them,
@@ -139,6 +151,10 @@ struct ContractionKernel {
   /// host launches fewer CTAs than tiles where that pays (one per
   /// multiprocessor for at most a few tiles each).
   bool persistent = false;
+  /// The kernel's last argument is a 1-element i32 counter that must be
+  /// zero at launch (spec.claimTiles); the grid is then one CTA a
+  /// multiprocessor at most, whatever the count of tiles.
+  bool claimsTiles = false;
 };
 
 /// Whether the wgmma kernel takes `spec` (whatever the chip): A and B

@@ -55,6 +55,8 @@ std::string ContractionKernelSpec::getName() const {
      << "_" << out.elementType << "_" << tileM << "x" << tileN;
   if (strategy == ContractionStrategy::Wgmma)
     os << "_wgmma";
+  if (claimTiles)
+    os << "_claimed";
   if (epilogue)
     os << "_epilogue";
   return name;
@@ -68,7 +70,7 @@ bool ContractionKernelSpec::operator==(
          epilogue == other.epilogue && tileM == other.tileM &&
          tileN == other.tileN && warpsM == other.warpsM &&
          warpsN == other.warpsN && strategy == other.strategy &&
-         stages == other.stages;
+         stages == other.stages && claimTiles == other.claimTiles;
 }
 
 //===----------------------------------------------------------------------===//

@@ -281,9 +281,6 @@ private:
   std::vector<Entry> kernels;
 };
 
-/// Tiles a multiprocessor up to which a persistent kernel loops over them.
-constexpr int64_t kPersistentTilesPerSM = 4;
-
 /// The runtime's `mgpuMultiprocessorCount() -> i32`, declared in the module
 /// of `user` if it is not yet.
 func::FuncOp getMultiprocessorCount(Operation *user) {
@@ -358,22 +355,36 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   Value one = index(1);
   Value gridX = index(kernel.gridX);
   if (kernel.persistent) {
-    // Up to kPersistentTilesPerSM tiles a multiprocessor (asked of the qat
-    // CUDA runtime), one CTA each loops over them; more tiles get a CTA
-    // each (the loop runs once), because CTAs that drift apart over many
-    // tiles read A and B panels further apart in L2 (docs/gpu.md).
     Value count = arith::IndexCastUIOp::create(
         rewriter, loc, rewriter.getIndexType(),
         func::CallOp::create(rewriter, loc, getMultiprocessorCount(op),
                              ValueRange{})
             .getResult(0));
-    Value few = arith::CmpIOp::create(
-        rewriter, loc, arith::CmpIPredicate::ule, gridX,
-        arith::MulIOp::create(rewriter, loc, count,
-                              index(kPersistentTilesPerSM)));
-    gridX = arith::SelectOp::create(
-        rewriter, loc, few, arith::MinUIOp::create(rewriter, loc, gridX, count),
-        gridX);
+    Value ctas = arith::MinUIOp::create(rewriter, loc, gridX, count);
+    if (kernel.claimsTiles) {
+      // One CTA a multiprocessor, claiming tiles until none are left.
+      gridX = ctas;
+    } else {
+      // Up to kPersistentTilesPerSM tiles a multiprocessor (asked of the
+      // qat CUDA runtime), one CTA each loops over them; more tiles get a
+      // CTA each (the loop runs once).
+      Value few = arith::CmpIOp::create(
+          rewriter, loc, arith::CmpIPredicate::ule, gridX,
+          arith::MulIOp::create(rewriter, loc, count,
+                                index(kPersistentTilesPerSM)));
+      gridX = arith::SelectOp::create(rewriter, loc, few, ctas, gridX);
+    }
+  }
+  if (kernel.claimsTiles) {
+    // A fresh counter a launch, so that launches on other streams do not
+    // share it; zeroed right before the launch, in the same asynchronous
+    // region of host code.
+    Value counter = memref::AllocOp::create(
+        rewriter, loc, MemRefType::get({1}, rewriter.getI32Type()));
+    gpu::MemsetOp::create(
+        rewriter, loc, /*asyncToken=*/Type(), ValueRange(), counter,
+        arith::ConstantIntOp::create(rewriter, loc, rewriter.getI32Type(), 0));
+    buffers.push_back(counter);
   }
   Value sharedBytes;
   if (kernel.dynamicSharedBytes)

@@ -21,7 +21,7 @@ constexpr int64_t kSwizzleAlign = 1024;
 KernelBuilder::WarpSpecializedStorage
 KernelBuilder::createWarpSpecializedStorage(
     Value tid, nvgpu::MBarrierGroupType barrierType, int64_t stages,
-    int64_t bytes, int64_t consumerThreads) {
+    int64_t bytes, int64_t consumerThreads, ArrayRef<int64_t> extraArrivals) {
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   Value dynamic = gpu::DynamicSharedMemoryOp::create(
@@ -38,8 +38,9 @@ KernelBuilder::createWarpSpecializedStorage(
       memref::ExtractAlignedPointerAsIndexOp::create(b, dynamic).getResult();
   Value lastBarrier = arith::IndexCastUIOp::create(
       b, b.getIndexType(),
-      nvgpu::MBarrierGetOp::create(b, b.getI64Type(), barriers,
-                                   idx(2 * stages - 1)));
+      nvgpu::MBarrierGetOp::create(
+          b, b.getI64Type(), barriers,
+          idx(2 * stages + static_cast<int64_t>(extraArrivals.size()) - 1)));
   Value start = b.createOrFold<arith::MaxUIOp>(address, add(lastBarrier, 8));
   Value aligned = bitAnd(add(start, kSwizzleAlign - 1), ~(kSwizzleAlign - 1));
   Value skip = b.createOrFold<arith::SubIOp>(aligned, address);
@@ -59,6 +60,9 @@ KernelBuilder::createWarpSpecializedStorage(
       nvgpu::MBarrierInitOp::create(b, barriers, idx(consumerThreads),
                                     idx(stages + stage), Value());
     }
+    for (auto [i, arrivals] : llvm::enumerate(extraArrivals))
+      nvgpu::MBarrierInitOp::create(b, barriers, idx(arrivals),
+                                    idx(2 * stages + i), Value());
     // The copy engine (the async proxy) completes transactions on them.
     NVVM::FenceProxyOp::create(
         b, NVVM::ProxyKind::async_shared,

@@ -39,9 +39,9 @@
 // CHECK:         %[[DB:.*]] = nvgpu.tma.create.descriptor %{{.*}} box[%c128{{.*}}, %c64{{.*}}]
 // CHECK:         %[[SMS:.*]] = call @mgpuMultiprocessorCount() : () -> i32
 // CHECK:         %[[SMSX:.*]] = arith.index_castui %[[SMS]] : i32 to index
+// CHECK:         %[[ONE_EACH:.*]] = arith.minui %c9{{.*}}, %[[SMSX]] : index
 // CHECK:         %[[MOST:.*]] = arith.muli %[[SMSX]], %c4{{.*}} : index
 // CHECK:         %[[FEW:.*]] = arith.cmpi ule, %c9{{.*}}, %[[MOST]] : index
-// CHECK:         %[[ONE_EACH:.*]] = arith.minui %c9{{.*}}, %[[SMSX]] : index
 // CHECK:         %[[GRID:.*]] = arith.select %[[FEW]], %[[ONE_EACH]], %c9{{.*}} : index
 // CHECK:         gpu.launch_func @qat_contraction_300x260x200_bf16_f32_128x128_wgmma::@qat_contraction_wgmma blocks in (%[[GRID]], %{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %c197632_i32 args(%[[A]] : memref<300x200xbf16>, %[[B]] : memref<260x200xbf16>, %[[C]] : memref<300x260xf32>, %{{.*}} : !llvm.ptr, %{{.*}} : !llvm.ptr)
 
@@ -113,6 +113,61 @@ func.func @tf32(%a: tensor<100x48xf32>, %b: tensor<72x48xf32>) -> tensor<100x72x
       ins(%a, %b : tensor<100x48xf32>, tensor<72x48xf32>)
       outs(%z : tensor<100x72xf32>) -> tensor<100x72xf32>
   return %y : tensor<100x72xf32>
+}
+
+// -----
+
+// More tiles than 4 a multiprocessor of 132 (33 x 17 = 561 of 128x256): one
+// CTA a multiprocessor at most, each claiming its next tile from a counter
+// that the host zeroes before the launch (a fresh one a launch). The
+// producer claims (atomic add), writes the tile to one of two slots past
+// the stages and arrives on the slot's full barrier (8 + i); the consumers
+// read it and arrive on its empty barrier (10 + i); both stop at a tile
+// past the last.
+// CHECK-LABEL: gpu.module @qat_contraction_4200x4300x40_bf16_f32_128x256_wgmma_claimed
+// CHECK:         gpu.func @qat_contraction_wgmma({{.*}}, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %[[COUNTER:.*]]: memref<1xi32>)
+// CHECK:           nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 12>
+// CHECK:           nvgpu.mbarrier.init %{{.*}}[%c8], %c1
+// CHECK:           nvgpu.mbarrier.init %{{.*}}[%c9], %c1
+// CHECK:           nvgpu.mbarrier.init %{{.*}}[%c10], %c256
+// CHECK:           nvgpu.mbarrier.init %{{.*}}[%c11], %c256
+// CHECK:           %[[SLOTS:.*]] = memref.view %{{.*}}[%c196608{{.*}}][] : memref<196616xi8, #gpu.address_space<workgroup>> to memref<2xi32, #gpu.address_space<workgroup>>
+// CHECK:           nvvm.setmaxregister  increase 232
+// CHECK:           scf.while (%[[CLAIMS:.*]] = %c0{{.*}}, %{{.*}} = %c0{{.*}}) : (index, index) -> (index, index, index)
+// CHECK:             %[[SLOT:.*]] = arith.remui %[[CLAIMS]], %c2
+// CHECK:             %[[FULL:.*]] = arith.addi %[[SLOT]], %c8
+// CHECK:             nvgpu.mbarrier.try_wait.parity %{{.*}}[%[[FULL]]]
+// CHECK:             %[[GOT:.*]] = memref.load %[[SLOTS]][%[[SLOT]]]
+// CHECK:             %[[EMPTY:.*]] = arith.addi %[[SLOT]], %c10
+// CHECK:             nvgpu.mbarrier.arrive %{{.*}}[%[[EMPTY]]]
+// CHECK:             %[[TILE:.*]] = arith.index_castui %[[GOT]] : i32 to index
+// CHECK:             %[[MORE:.*]] = arith.cmpi ult, %[[TILE]], %c561
+// CHECK:             scf.condition(%[[MORE]]) %[[TILE]], %[[CLAIMS]]
+// CHECK:           nvvm.wgmma.mma_async
+// CHECK:           nvvm.setmaxregister  decrease 40
+// CHECK:           scf.while
+// CHECK:             nvgpu.mbarrier.try_wait.parity %{{.*}}[%{{.*}}], %{{.*}}, %c10000000
+// CHECK:             %[[TICKET:.*]] = memref.atomic_rmw addi %{{.*}}, %[[COUNTER]][%c0{{.*}}] : (i32, memref<1xi32>) -> i32
+// CHECK:             memref.store %[[TICKET]], %[[SLOTS]]
+// CHECK:             nvgpu.mbarrier.arrive
+// CHECK:           nvgpu.tma.async.load
+// CHECK-LABEL: func.func @claimed(
+// CHECK:         %[[SMS:.*]] = call @mgpuMultiprocessorCount() : () -> i32
+// CHECK:         %[[SMSX:.*]] = arith.index_castui %[[SMS]] : i32 to index
+// CHECK:         %[[GRID:.*]] = arith.minui %c561{{.*}}, %[[SMSX]] : index
+// CHECK-NOT:     arith.select
+// CHECK:         %[[C:.*]] = memref.alloc() : memref<1xi32>
+// CHECK:         gpu.memset %[[C]], %c0_i32 : memref<1xi32>, i32
+// CHECK:         gpu.launch_func @qat_contraction_4200x4300x40_bf16_f32_128x256_wgmma_claimed::@qat_contraction_wgmma blocks in (%[[GRID]], %{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %c197640_i32 args({{.*}}, %[[C]] : memref<1xi32>)
+func.func @claimed(%a: tensor<4200x40xbf16>, %b: tensor<4300x40xbf16>) -> tensor<4200x4300xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4200x4300xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4200x4300xf32>) -> tensor<4200x4300xf32>
+  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+      affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %b : tensor<4200x40xbf16>, tensor<4300x40xbf16>)
+      outs(%z : tensor<4200x4300xf32>) -> tensor<4200x4300xf32>
+  return %y : tensor<4200x4300xf32>
 }
 
 // -----

@@ -56,16 +56,19 @@ protected:
   /// shared memory from the first multiple of 1024 bytes (the 128-byte
   /// swizzle's period) past the memory's start and past the mbarriers of
   /// `barrierType` (2 stages of them: full[s] at s with one arrival, empty[s]
-  /// at stages + s with consumerThreads), which thread `tid` 0 initializes
-  /// and fences for the async proxy before a CTA barrier. Returns the bytes
-  /// (an i8 memref), their shared-memory address and the mbarrier group.
+  /// at stages + s with consumerThreads; then one per `extraArrivals`, at
+  /// 2 stages + i with that many arrivals), which thread `tid` 0
+  /// initializes and fences for the async proxy before a CTA barrier.
+  /// Returns the bytes (an i8 memref), their shared-memory address and the
+  /// mbarrier group.
   struct WarpSpecializedStorage {
     Value bytes, address, barriers;
   };
   WarpSpecializedStorage
   createWarpSpecializedStorage(Value tid, nvgpu::MBarrierGroupType barrierType,
                                int64_t stages, int64_t bytes,
-                               int64_t consumerThreads);
+                               int64_t consumerThreads,
+                               ArrayRef<int64_t> extraArrivals = {});
   /// The parity of the phase of its stage's mbarrier that `round` (the
   /// CTA's K tiles so far, over `stages` stages) completes: (round /
   /// stages) % 2, flipped for the producer's wait for the round before.
