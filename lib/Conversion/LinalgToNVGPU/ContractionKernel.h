@@ -82,13 +82,6 @@ struct ContractionEpilogue {
 /// ContractionKernelSpec::chooseTiles).
 constexpr int64_t kMinLargeTileCTAs = 120;
 
-/// Tiles a multiprocessor up to which a persistent kernel takes every
-/// gridDim.x-th tile; with more it claims them (ContractionKernelSpec).
-constexpr int64_t kPersistentTilesPerSM = 4;
-/// The multiprocessors the claiming threshold assumes (H100 SXM, H200); the
-/// grid itself follows the device's count at run time.
-constexpr int64_t kNominalMultiprocessors = 132;
-
 /// The tensor-core instruction of a kernel.
 enum class ContractionStrategy {
   /// ldmatrix + mma.sync, operands staged through registers (sm_80+).

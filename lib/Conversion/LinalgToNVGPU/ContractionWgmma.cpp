@@ -60,6 +60,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ContractionKernelBuilder.h"
+#include "qat/Conversion/TensorCoreKernels/PersistentLaunch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -96,8 +97,6 @@ constexpr int64_t kWaitTicks = 10000000;
 /// (setmaxnreg; 232 * 256 + 40 * 128 <= the 64K registers of an SM).
 constexpr int64_t kConsumerRegisters = 232;
 constexpr int64_t kProducerRegisters = 40;
-/// Claimed tiles in flight from the producer to the consumers.
-constexpr int64_t kClaimSlots = 2;
 
 int64_t elementBytes(const ContractionKernelSpec &spec) {
   return spec.computeType.getIntOrFloatBitWidth() / 8;
@@ -112,14 +111,9 @@ int64_t stageBytes(const ContractionKernelSpec &spec) {
   return (kTileM + spec.tileN) * kLineBytes;
 }
 
-/// The stages, then the claim slots.
-int64_t storageBytes(const ContractionKernelSpec &spec) {
-  return spec.stages * stageBytes(spec) +
-         (spec.claimTiles ? 4 * kClaimSlots : 0);
-}
-
 int64_t sharedBytes(const ContractionKernelSpec &spec) {
-  return storageBytes(spec) + kSwizzleAlign;
+  return spec.stages * stageBytes(spec) +
+         (spec.claimTiles ? kTileClaimSlotBytes : 0) + kSwizzleAlign;
 }
 
 /// One operand's tiles: K-major (one box of `rows` x 128 bytes) or MN-major
@@ -190,7 +184,7 @@ public:
             b.getContext(),
             gpu::AddressSpaceAttr::get(b.getContext(),
                                        gpu::AddressSpace::Workgroup),
-            2 * spec.stages + (spec.claimTiles ? 2 * kClaimSlots : 0))) {
+            getWarpSpecializedBarriers(spec.stages, spec.claimTiles))) {
     SmallVector<Type> fields(kWgmmaM * spec.tileN / kWarpgroupSize,
                              b.getF32Type());
     accType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
@@ -207,21 +201,10 @@ private:
     return add(mul(stage, stageBytes(spec)),
                operand * kTileM * kLineBytes + box * tiles[operand].boxBytes());
   }
-  /// Starts the loop over this CTA's tiles (sets m0, n0 and batchIndex for
-  /// the body, where it leaves the builder) and returns the rounds before
-  /// the tile. With spec.claimTiles the producer claims each tile and
-  /// passes it to the consumers (claimTile, receiveTile).
+  /// Starts the loop over this CTA's tiles (KernelBuilder::beginTileLoop;
+  /// sets m0, n0 and batchIndex for the body, where it leaves the builder)
+  /// and returns the rounds before the tile.
   Value beginTileLoop(bool producer);
-  /// The producer's next tile from the counter, written to the claim's slot.
-  Value claimTile(Value claims);
-  /// The consumers' next tile, read from the claim's slot.
-  Value receiveTile(Value claims);
-  /// The mbarriers of claim slot `slot`: full (the producer wrote it) and
-  /// empty (every consumer read it).
-  Value slotFull(Value slot) { return add(slot, 2 * spec.stages); }
-  Value slotEmpty(Value slot) {
-    return add(slot, 2 * spec.stages + kClaimSlots);
-  }
   /// The consumers' arrival on the empty barrier of round
   /// `roundPlusStages` - stages (given so, to stay unsigned).
   void releaseStage(Value roundPlusStages);
@@ -238,9 +221,9 @@ private:
   /// and that start as a shared-memory address; the mbarriers: full[s] at
   /// s, empty[s] at stages + s.
   Value shared, sharedAddress, barriers;
-  /// spec.claimTiles: the global tile counter and the claim slots (i32 in
-  /// shared memory past the stages).
-  Value counter, slots;
+  /// spec.claimTiles: the global tile counter.
+  Value counter;
+  WarpSpecializedStorage storage;
   int64_t kTiles = 0;
 };
 
@@ -371,75 +354,14 @@ void ContractionWgmmaBuilder::releaseStage(Value roundPlusStages) {
 
 Value ContractionWgmmaBuilder::beginTileLoop(bool producer) {
   int64_t tilesPerBatch = spec.getGridX();
-  Value tiles = idx(tilesPerBatch * spec.batch);
-  Value tile, first;
-  if (!spec.claimTiles) {
-    // CTA c computes tiles c, c + gridDim.x, ...; `round` counts the K
-    // tiles of this CTA so far, which is what the stages and phases follow.
-    Value pid = gpu::BlockIdOp::create(b, gpu::Dimension::x);
-    Value ctas = gpu::GridDimOp::create(b, gpu::Dimension::x);
-    auto loop = scf::ForOp::create(b, pid, tiles, ctas, ValueRange{idx(0)});
-    b.setInsertionPointToStart(loop.getBody());
-    tile = loop.getInductionVar();
-    first = loop.getRegionIterArgs()[0];
-    scf::YieldOp::create(b, ValueRange{add(first, kTiles)});
-    b.setInsertionPointToStart(loop.getBody());
-  } else {
-    // (claims so far, rounds so far) -> (tile, claims, rounds) while the
-    // claimed tile exists; each side counts claims alike.
-    Type index = b.getIndexType();
-    Location loc = b.getLoc();
-    auto loop = scf::WhileOp::create(b, TypeRange{index, index, index},
-                                     ValueRange{idx(0), idx(0)});
-    Block *before =
-        b.createBlock(&loop.getBefore(), {}, {index, index}, {loc, loc});
-    Value claims = before->getArgument(0);
-    Value claimed = producer ? claimTile(claims) : receiveTile(claims);
-    scf::ConditionOp::create(
-        b, ult(claimed, tiles),
-        ValueRange{claimed, claims, before->getArgument(1)});
-    Block *after = b.createBlock(&loop.getAfter(), {}, {index, index, index},
-                                 {loc, loc, loc});
-    tile = after->getArgument(0);
-    first = after->getArgument(2);
-    scf::YieldOp::create(
-        b, ValueRange{add(after->getArgument(1), 1), add(first, kTiles)});
-    b.setInsertionPointToStart(after);
-  }
+  auto [tile, first] = KernelBuilder::beginTileLoop(
+      storage, counter, idx(tilesPerBatch * spec.batch), kTiles, producer);
   batchIndex = spec.batch == 1
                    ? idx(0)
                    : b.createOrFold<arith::DivUIOp>(tile, idx(tilesPerBatch));
   computeTileOrigin(spec.batch == 1 ? tile : rem(tile, tilesPerBatch), kTileM,
                     spec.tileN);
   return first;
-}
-
-Value ContractionWgmmaBuilder::claimTile(Value claims) {
-  Value slot = rem(claims, kClaimSlots);
-  // The consumers have read what this slot held two claims ago.
-  nvgpu::MBarrierTryWaitParityOp::create(
-      b, barriers, phaseParity(claims, kClaimSlots, /*flip=*/true),
-      idx(kWaitTicks), slotEmpty(slot));
-  Value one = arith::ConstantIntOp::create(b, b.getI32Type(), 1);
-  Value ticket = memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, one,
-                                             counter, ValueRange{idx(0)});
-  memref::StoreOp::create(b, ticket, slots, ValueRange{slot});
-  nvgpu::MBarrierArriveOp::create(b,
-                                  nvgpu::MBarrierTokenType::get(b.getContext()),
-                                  barriers, slotFull(slot));
-  return arith::IndexCastUIOp::create(b, b.getIndexType(), ticket);
-}
-
-Value ContractionWgmmaBuilder::receiveTile(Value claims) {
-  Value slot = rem(claims, kClaimSlots);
-  nvgpu::MBarrierTryWaitParityOp::create(
-      b, barriers, phaseParity(claims, kClaimSlots, /*flip=*/false),
-      idx(kWaitTicks), slotFull(slot));
-  Value ticket = memref::LoadOp::create(b, slots, ValueRange{slot});
-  nvgpu::MBarrierArriveOp::create(b,
-                                  nvgpu::MBarrierTokenType::get(b.getContext()),
-                                  barriers, slotEmpty(slot));
-  return arith::IndexCastUIOp::create(b, b.getIndexType(), ticket);
 }
 
 void ContractionWgmmaBuilder::emitEpilogue(Value acc, Value consumerTid) {
@@ -491,26 +413,14 @@ void ContractionWgmmaBuilder::build(gpu::GPUFuncOp func) {
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
 
-  SmallVector<int64_t> slotArrivals;
-  if (spec.claimTiles) {
+  if (spec.claimTiles)
     counter = entry->getArgument(arg + 2);
-    slotArrivals.append(kClaimSlots, 1);
-    slotArrivals.append(kClaimSlots, kConsumerThreads);
-  }
-  WarpSpecializedStorage storage = createWarpSpecializedStorage(
-      tid, barrierType, spec.stages, storageBytes(spec), kConsumerThreads,
-      slotArrivals);
+  storage = createWarpSpecializedStorage(tid, barrierType, spec.stages,
+                                         spec.stages * stageBytes(spec),
+                                         kConsumerThreads, spec.claimTiles);
   shared = storage.bytes;
   sharedAddress = storage.address;
   barriers = storage.barriers;
-  if (spec.claimTiles)
-    slots = memref::ViewOp::create(
-        b,
-        MemRefType::get({kClaimSlots}, b.getI32Type(),
-                        MemRefLayoutAttrInterface(),
-                        gpu::AddressSpaceAttr::get(
-                            b.getContext(), gpu::AddressSpace::Workgroup)),
-        shared, idx(spec.stages * stageBytes(spec)), ValueRange{});
   emitWarpSpecializedRoles(
       tid, kConsumerThreads, kConsumerRegisters, kProducerRegisters,
       [&] { emitConsumer(tid); }, [&] { emitProducer(); });
@@ -544,14 +454,10 @@ void mlir::qat::chooseWgmmaTiles(ContractionKernelSpec &spec) {
   spec.tileN = largeCTAs >= kMinLargeTileCTAs ? 256 : 128;
   spec.warpsM = 2;
   spec.warpsN = 1;
-  // CTAs that each take every gridDim.x-th of many tiles drift apart and
-  // read A and B panels further apart in L2; claiming tiles in order keeps
-  // the tiles in flight together (docs/gpu.md).
-  spec.claimTiles = spec.getGridX() * spec.batch >
-                    kPersistentTilesPerSM * kNominalMultiprocessors;
-  spec.stages =
-      std::min(kMaxStages, (kMaxSharedBytes - kSwizzleAlign - 4 * kClaimSlots) /
-                               stageBytes(spec));
+  spec.claimTiles = claimsTiles(spec.getGridX() * spec.batch);
+  spec.stages = std::min(
+      kMaxStages, (kMaxSharedBytes - kSwizzleAlign - kTileClaimSlotBytes) /
+                      stageBytes(spec));
 }
 
 ContractionKernel

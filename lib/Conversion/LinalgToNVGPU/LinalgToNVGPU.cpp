@@ -8,6 +8,7 @@
 
 #include "qat/Conversion/LinalgToNVGPU/LinalgToNVGPU.h"
 #include "qat/Conversion/QATMatmulToNVGPU/QATMatmulToNVGPU.h"
+#include "qat/Conversion/TensorCoreKernels/PersistentLaunch.h"
 #include "qat/Transforms/OptionCheckedPass.h"
 
 #include "ContractionKernel.h"
@@ -281,21 +282,6 @@ private:
   std::vector<Entry> kernels;
 };
 
-/// The runtime's `mgpuMultiprocessorCount() -> i32`, declared in the module
-/// of `user` if it is not yet.
-func::FuncOp getMultiprocessorCount(Operation *user) {
-  constexpr StringLiteral kName = "mgpuMultiprocessorCount";
-  auto module = user->getParentOfType<ModuleOp>();
-  if (auto existing = module.lookupSymbol<func::FuncOp>(kName))
-    return existing;
-  OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
-  auto func =
-      func::FuncOp::create(builder, module.getLoc(), kName,
-                           builder.getFunctionType({}, builder.getI32Type()));
-  func.setPrivate();
-  return func;
-}
-
 /// contraction (and its epilogue op) -> to_buffer (A, B, init when read, the
 /// epilogue's buffers), memref.alloc (result), gpu.launch_func, to_tensor
 /// (result).
@@ -354,38 +340,10 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   };
   Value one = index(1);
   Value gridX = index(kernel.gridX);
-  if (kernel.persistent) {
-    Value count = arith::IndexCastUIOp::create(
-        rewriter, loc, rewriter.getIndexType(),
-        func::CallOp::create(rewriter, loc, getMultiprocessorCount(op),
-                             ValueRange{})
-            .getResult(0));
-    Value ctas = arith::MinUIOp::create(rewriter, loc, gridX, count);
-    if (kernel.claimsTiles) {
-      // One CTA a multiprocessor, claiming tiles until none are left.
-      gridX = ctas;
-    } else {
-      // Up to kPersistentTilesPerSM tiles a multiprocessor (asked of the
-      // qat CUDA runtime), one CTA each loops over them; more tiles get a
-      // CTA each (the loop runs once).
-      Value few = arith::CmpIOp::create(
-          rewriter, loc, arith::CmpIPredicate::ule, gridX,
-          arith::MulIOp::create(rewriter, loc, count,
-                                index(kPersistentTilesPerSM)));
-      gridX = arith::SelectOp::create(rewriter, loc, few, ctas, gridX);
-    }
-  }
-  if (kernel.claimsTiles) {
-    // A fresh counter a launch, so that launches on other streams do not
-    // share it; zeroed right before the launch, in the same asynchronous
-    // region of host code.
-    Value counter = memref::AllocOp::create(
-        rewriter, loc, MemRefType::get({1}, rewriter.getI32Type()));
-    gpu::MemsetOp::create(
-        rewriter, loc, /*asyncToken=*/Type(), ValueRange(), counter,
-        arith::ConstantIntOp::create(rewriter, loc, rewriter.getI32Type(), 0));
-    buffers.push_back(counter);
-  }
+  if (kernel.persistent)
+    gridX = buildPersistentGrid(rewriter, loc, gridX, kernel.claimsTiles);
+  if (kernel.claimsTiles)
+    buffers.push_back(buildTileCounter(rewriter, loc));
   Value sharedBytes;
   if (kernel.dynamicSharedBytes)
     sharedBytes = arith::ConstantIntOp::create(

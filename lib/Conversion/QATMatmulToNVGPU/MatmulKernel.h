@@ -220,6 +220,10 @@ struct MatmulKernel {
   bool lhsRowSumArg = false, rhsRowSumArg = false;
   /// Partial sums of a fused sum the kernel writes (one a consumer warp).
   int64_t partialSums = 0;
+  /// gridSize counts tiles, of which each CTA computes several: the host
+  /// launches buildPersistentGrid's CTAs. With claimsTiles the kernel's
+  /// last argument is a counter of claimed tiles (buildTileCounter).
+  bool persistent = false, claimsTiles = false;
 };
 
 //===----------------------------------------------------------------------===//
@@ -260,8 +264,13 @@ unsigned getWgmmaDefaultStages();
 /// multiprocessor of an H100 (see WgmmaStrategy.cpp).
 int64_t chooseWgmmaTileN(const MatmulKernelSpec &spec);
 
+/// Whether the wgmma kernel for `spec` claims its tiles (claimsTiles of its
+/// count of tiles; always with a dynamic M).
+bool claimsWgmmaTiles(const MatmulKernelSpec &spec);
+
 /// Builds the wgmma kernel for `spec` as a `gpu.func` named
-/// `qat_matmul_wgmma` inside `module`.
+/// `qat_matmul_wgmma` inside `module`: persistent, its CTAs taking every
+/// gridDim.x-th tile or claiming them.
 MatmulKernel buildWgmmaKernel(OpBuilder &builder, Location loc,
                               gpu::GPUModuleOp module,
                               const MatmulKernelSpec &spec);

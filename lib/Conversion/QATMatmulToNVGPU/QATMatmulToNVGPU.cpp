@@ -11,6 +11,7 @@
 #include "MatmulKernel.h"
 
 #include "qat/Conversion/GPUShapeChecks/GPUShapeChecks.h"
+#include "qat/Conversion/TensorCoreKernels/PersistentLaunch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -90,7 +91,8 @@ std::string MatmulKernelSpec::getName() const {
      << resultElementType;
   if (strategy == MatmulGPUStrategy::Wgmma)
     os << "_wgmma"
-       << (wgmmaTileN == 256 ? "" : "_n" + std::to_string(wgmmaTileN));
+       << (wgmmaTileN == 256 ? "" : "_n" + std::to_string(wgmmaTileN))
+       << (claimsWgmmaTiles(*this) ? "_claimed" : "");
   if (consumers)
     os << "_epilogue";
   return name;
@@ -362,6 +364,10 @@ void lowerMatmul(RewriterBase &rewriter, MatmulOp op,
     }
   }
 
+  if (kernel.persistent)
+    grid = buildPersistentGrid(rewriter, loc, grid, kernel.claimsTiles);
+  if (kernel.claimsTiles)
+    buffers.push_back(buildTileCounter(rewriter, loc));
   Value one = index(1);
   Value sharedBytes;
   if (kernel.dynamicSharedBytes)

@@ -63,6 +63,8 @@
 
 #include "MatmulKernel.h"
 
+#include "qat/Conversion/TensorCoreKernels/PersistentLaunch.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -116,11 +118,13 @@ constexpr int64_t kConsumerRegisters = 232;
 constexpr int64_t kProducerRegisters = 40;
 
 int64_t sharedBytes(const MatmulKernelSpec &spec) {
-  return spec.stages * stageBytes(spec.wgmmaTileN) + kSwizzleAlign;
+  return spec.stages * stageBytes(spec.wgmmaTileN) +
+         (claimsWgmmaTiles(spec) ? kTileClaimSlotBytes : 0) + kSwizzleAlign;
 }
 
 int64_t maxStages(int64_t tileN) {
-  return (kMaxSharedBytes - kSwizzleAlign) / stageBytes(tileN);
+  return (kMaxSharedBytes - kSwizzleAlign - kTileClaimSlotBytes) /
+         stageBytes(tileN);
 }
 
 /// The sum of `value` (i32 or f32) over the lanes of a warp, in every lane:
@@ -155,7 +159,7 @@ public:
             b.getContext(),
             gpu::AddressSpaceAttr::get(b.getContext(),
                                        gpu::AddressSpace::Workgroup),
-            2 * spec.stages)) {
+            getWarpSpecializedBarriers(spec.stages, claimsWgmmaTiles(spec)))) {
     SmallVector<Type> fields(kWgmmaM * tileN / kWarpgroupSize, i32Type);
     accType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
   }
@@ -174,6 +178,10 @@ private:
 
   /// Stage `stage`'s tile of A (operand 0) or B (operand 1).
   Value tile(Value stage, int64_t operand);
+  /// Starts the loop over this CTA's tiles (KernelBuilder::beginTileLoop;
+  /// sets m0, n0 and tileIndex for the body, where it leaves the builder)
+  /// and returns the rounds before the tile.
+  Value beginTileLoop(bool producer);
   void emitProducer();
   void emitConsumer(Value consumerTid);
   void emitEpilogue(Value acc, Value consumerTid);
@@ -204,11 +212,23 @@ private:
   IRMapping hostConstants;
   /// Dynamic shared memory from its 1024-byte aligned start, and the
   /// mbarriers: full[s] at s, empty[s] at stages + s.
+  WarpSpecializedStorage storage;
   Value shared, barriers;
+  /// The counter of claimed tiles (claimsWgmmaTiles), the count of tiles and
+  /// the tile of the loop's body.
+  Value counter, tiles, tileIndex;
   int64_t kTiles = 0;
 };
 
 } // namespace
+
+Value WgmmaKernelBuilder::beginTileLoop(bool producer) {
+  auto [tile, first] =
+      KernelBuilder::beginTileLoop(storage, counter, tiles, kTiles, producer);
+  tileIndex = tile;
+  computeTileOrigin(tile, kTileM, tileN);
+  return first;
+}
 
 Value WgmmaKernelBuilder::tile(Value stage, int64_t operand) {
   Value offset = add(mul(stage, tileStageBytes), operand * kTileBytesA);
@@ -223,14 +243,16 @@ void WgmmaKernelBuilder::emitProducer() {
                       .getResult(0);
   nvgpu::TmaPrefetchOp::create(b, lhsDesc, Value());
   nvgpu::TmaPrefetchOp::create(b, rhsDesc, Value());
-  auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1));
   ImplicitLocOpBuilder::InsertionGuard guard(b);
+  Value first = beginTileLoop(/*producer=*/true);
+  auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1));
   b.setInsertionPointToStart(loop.getBody());
   Value kTile = loop.getInductionVar();
-  Value stage = rem(kTile, spec.stages);
+  Value round = add(first, kTile);
+  Value stage = rem(round, spec.stages);
   // The consumers have released this stage's previous round.
   nvgpu::MBarrierTryWaitParityOp::create(
-      b, barriers, phaseParity(kTile, spec.stages, /*flip=*/true),
+      b, barriers, phaseParity(round, spec.stages, /*flip=*/true),
       idx(kWaitTicks), add(stage, spec.stages));
   nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(tileStageBytes),
                                           stage, Value());
@@ -248,6 +270,8 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
   Value lhsOffset = arith::IndexCastOp::create(
       b, i64Type, mul(warpgroup, kWgmmaM * kTileKBytes / 16));
 
+  ImplicitLocOpBuilder::InsertionGuard tileGuard(b);
+  Value first = beginTileLoop(/*producer=*/false);
   Value zero = LLVM::ZeroOp::create(b, accType);
   auto loop =
       scf::ForOp::create(b, idx(0), idx(kTiles), idx(1), ValueRange{zero});
@@ -256,9 +280,10 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
     b.setInsertionPointToStart(loop.getBody());
     Value kTile = loop.getInductionVar();
     Value acc = loop.getRegionIterArgs()[0];
-    Value stage = rem(kTile, spec.stages);
+    Value round = add(first, kTile);
+    Value stage = rem(round, spec.stages);
     nvgpu::MBarrierTryWaitParityOp::create(
-        b, barriers, phaseParity(kTile, spec.stages, /*flip=*/false),
+        b, barriers, phaseParity(round, spec.stages, /*flip=*/false),
         idx(kWaitTicks), stage);
 
     // Descriptors carry the start address in 16-byte units in bits 0-13:
@@ -300,15 +325,19 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
     {
       ImplicitLocOpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(release.thenBlock());
-      Value previous = rem(add(kTile, spec.stages - 1), spec.stages);
+      Value previous = rem(add(round, spec.stages - 1), spec.stages);
       nvgpu::MBarrierArriveOp::create(
           b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
           add(previous, spec.stages));
     }
     scf::YieldOp::create(b, ValueRange{acc});
   }
-  // The last group; its stage is never refilled.
+  // The tile's last group; its stage goes back to the producer, which loads
+  // the next tile while this one's results are stored.
   NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  nvgpu::MBarrierArriveOp::create(
+      b, nvgpu::MBarrierTokenType::get(b.getContext()), barriers,
+      add(rem(add(first, kTiles - 1), spec.stages), spec.stages));
   emitEpilogue(loop.getResult(0), consumerTid);
 }
 
@@ -526,9 +555,7 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
   // The warp's total, stored by lane 0 at the warp's slot: CTA-major, then
   // the consumer warp.
   partial = sumOverWarp(b, partial);
-  Value slot =
-      add(mul(gpu::BlockIdOp::create(b, gpu::Dimension::x), kConsumerWarps),
-          shr(consumerTid, 5));
+  Value slot = add(mul(tileIndex, kConsumerWarps), shr(consumerTid, 5));
   emitGuarded(
       arith::CmpIOp::create(b, arith::CmpIPredicate::eq, lane, idx(0)), [&] {
         memref::StoreOp::create(b, partial, partialSums, ValueRange{slot});
@@ -555,17 +582,22 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
     if (spec.consumers->sum)
       partialSums = entry->getArgument(next++);
   }
-  if (dynamicM())
+  bool claims = claimsWgmmaTiles(spec);
+  if (claims)
+    counter = entry->getArgument(next++);
+  int64_t tilesN = llvm::divideCeil(spec.n, tileN);
+  if (dynamicM()) {
     mRows = memref::DimOp::create(b, lhs, 0);
+    tiles = mul(b.createOrFold<arith::CeilDivUIOp>(mRows, idx(kTileM)), tilesN);
+  } else {
+    tiles = idx(llvm::divideCeil(spec.m, kTileM) * tilesN);
+  }
   kTiles = llvm::divideCeil(spec.kBytes, kTileKBytes);
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  computeTileOrigin(gpu::BlockIdOp::create(b, gpu::Dimension::x), kTileM,
-                    tileN);
-
-  WarpSpecializedStorage storage = createWarpSpecializedStorage(
-      tid, barrierType, spec.stages, spec.stages * tileStageBytes,
-      kConsumerThreads);
+  storage = createWarpSpecializedStorage(tid, barrierType, spec.stages,
+                                         spec.stages * tileStageBytes,
+                                         kConsumerThreads, claims);
   shared = storage.bytes;
   barriers = storage.barriers;
   // The consumers' 128 accumulators and the epilogue need more than the 168
@@ -650,6 +682,13 @@ int64_t mlir::qat::chooseWgmmaTileN(const MatmulKernelSpec &spec) {
   return wideTiles >= kMinWideTiles ? kMaxTileN : 128;
 }
 
+bool mlir::qat::claimsWgmmaTiles(const MatmulKernelSpec &spec) {
+  return claimsTiles(ShapedType::isDynamic(spec.m)
+                         ? ShapedType::kDynamic
+                         : llvm::divideCeil(spec.m, kTileM) *
+                               llvm::divideCeil(spec.n, spec.wgmmaTileN));
+}
+
 MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
                                          gpu::GPUModuleOp module,
                                          const MatmulKernelSpec &spec) {
@@ -694,6 +733,9 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
       arguments.push_back(MemRefType::get({partialSums}, b.getF32Type()));
     }
   }
+  bool claims = claimsWgmmaTiles(spec);
+  if (claims)
+    arguments.push_back(MemRefType::get({1}, b.getI32Type()));
   auto funcType = b.getFunctionType(arguments, {});
   auto func = gpu::GPUFuncOp::create(b, "qat_matmul_wgmma", funcType);
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
@@ -720,6 +762,8 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
   kernel.tmaRowsB = spec.wgmmaTileN;
   kernel.lhsRowSumArg = epilogue.needsLhsRowSums();
   kernel.rhsRowSumArg = epilogue.needsRhsRowSums();
+  kernel.persistent = true;
+  kernel.claimsTiles = claims;
   return kernel;
 }
 

@@ -17,11 +17,13 @@ using namespace mlir::qat;
 
 /// The period of the 128-byte swizzle: 8 lines of 128 bytes.
 constexpr int64_t kSwizzleAlign = 1024;
+/// Spin hint of mbarrier.try_wait (upstream's examples use the same).
+constexpr int64_t kClaimWaitTicks = 10000000;
 
 KernelBuilder::WarpSpecializedStorage
 KernelBuilder::createWarpSpecializedStorage(
     Value tid, nvgpu::MBarrierGroupType barrierType, int64_t stages,
-    int64_t bytes, int64_t consumerThreads, ArrayRef<int64_t> extraArrivals) {
+    int64_t bytes, int64_t consumerThreads, bool claimTiles) {
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   Value dynamic = gpu::DynamicSharedMemoryOp::create(
@@ -40,14 +42,14 @@ KernelBuilder::createWarpSpecializedStorage(
       b, b.getIndexType(),
       nvgpu::MBarrierGetOp::create(
           b, b.getI64Type(), barriers,
-          idx(2 * stages + static_cast<int64_t>(extraArrivals.size()) - 1)));
+          idx(getWarpSpecializedBarriers(stages, claimTiles) - 1)));
   Value start = b.createOrFold<arith::MaxUIOp>(address, add(lastBarrier, 8));
   Value aligned = bitAnd(add(start, kSwizzleAlign - 1), ~(kSwizzleAlign - 1));
   Value skip = b.createOrFold<arith::SubIOp>(aligned, address);
   Value storage = memref::ViewOp::create(
       b,
-      MemRefType::get({bytes}, b.getI8Type(), MemRefLayoutAttrInterface(),
-                      workgroup),
+      MemRefType::get({bytes + (claimTiles ? kTileClaimSlotBytes : 0)},
+                      b.getI8Type(), MemRefLayoutAttrInterface(), workgroup),
       dynamic, skip, ValueRange{});
 
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
@@ -60,9 +62,13 @@ KernelBuilder::createWarpSpecializedStorage(
       nvgpu::MBarrierInitOp::create(b, barriers, idx(consumerThreads),
                                     idx(stages + stage), Value());
     }
-    for (auto [i, arrivals] : llvm::enumerate(extraArrivals))
-      nvgpu::MBarrierInitOp::create(b, barriers, idx(arrivals),
-                                    idx(2 * stages + i), Value());
+    for (int64_t slot = 0; claimTiles && slot < kTileClaimSlots; ++slot) {
+      nvgpu::MBarrierInitOp::create(b, barriers, idx(1), idx(2 * stages + slot),
+                                    Value());
+      nvgpu::MBarrierInitOp::create(b, barriers, idx(consumerThreads),
+                                    idx(2 * stages + kTileClaimSlots + slot),
+                                    Value());
+    }
     // The copy engine (the async proxy) completes transactions on them.
     NVVM::FenceProxyOp::create(
         b, NVVM::ProxyKind::async_shared,
@@ -70,7 +76,72 @@ KernelBuilder::createWarpSpecializedStorage(
                                    NVVM::SharedSpace::shared_cta));
   }
   gpu::BarrierOp::create(b);
-  return {storage, aligned, barriers};
+  Value slots;
+  if (claimTiles)
+    slots = memref::ViewOp::create(
+        b,
+        MemRefType::get({kTileClaimSlots}, b.getI32Type(),
+                        MemRefLayoutAttrInterface(), workgroup),
+        storage, idx(bytes), ValueRange{});
+  return {storage, aligned, barriers, slots, stages};
+}
+
+std::pair<Value, Value>
+KernelBuilder::beginTileLoop(const WarpSpecializedStorage &storage,
+                             Value counter, Value tiles, int64_t kTiles,
+                             bool producer) {
+  if (!counter) {
+    Value pid = gpu::BlockIdOp::create(b, gpu::Dimension::x);
+    Value ctas = gpu::GridDimOp::create(b, gpu::Dimension::x);
+    auto loop = scf::ForOp::create(b, pid, tiles, ctas, ValueRange{idx(0)});
+    b.setInsertionPointToStart(loop.getBody());
+    Value first = loop.getRegionIterArgs()[0];
+    scf::YieldOp::create(b, ValueRange{add(first, kTiles)});
+    b.setInsertionPointToStart(loop.getBody());
+    return {loop.getInductionVar(), first};
+  }
+  // (claims so far, rounds so far) -> (tile, claims, rounds) while the
+  // claimed tile exists; both sides count claims alike.
+  Type index = b.getIndexType();
+  Location loc = b.getLoc();
+  auto loop = scf::WhileOp::create(b, TypeRange{index, index, index},
+                                   ValueRange{idx(0), idx(0)});
+  Block *before =
+      b.createBlock(&loop.getBefore(), {}, {index, index}, {loc, loc});
+  Value claims = before->getArgument(0);
+  Value slot = b.createOrFold<arith::RemUIOp>(claims, idx(kTileClaimSlots));
+  Value full = add(slot, 2 * storage.stages);
+  Value empty = add(slot, 2 * storage.stages + kTileClaimSlots);
+  auto tokenType = nvgpu::MBarrierTokenType::get(b.getContext());
+  Value ticket;
+  if (producer) {
+    // The consumers have read what this slot held kTileClaimSlots claims ago.
+    nvgpu::MBarrierTryWaitParityOp::create(
+        b, storage.barriers,
+        phaseParity(claims, kTileClaimSlots, /*flip=*/true),
+        idx(kClaimWaitTicks), empty);
+    ticket = memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, i32(1),
+                                         counter, ValueRange{idx(0)});
+    memref::StoreOp::create(b, ticket, storage.claimSlots, ValueRange{slot});
+    nvgpu::MBarrierArriveOp::create(b, tokenType, storage.barriers, full);
+  } else {
+    nvgpu::MBarrierTryWaitParityOp::create(
+        b, storage.barriers,
+        phaseParity(claims, kTileClaimSlots, /*flip=*/false),
+        idx(kClaimWaitTicks), full);
+    ticket = memref::LoadOp::create(b, storage.claimSlots, ValueRange{slot});
+    nvgpu::MBarrierArriveOp::create(b, tokenType, storage.barriers, empty);
+  }
+  Value tile = arith::IndexCastUIOp::create(b, index, ticket);
+  scf::ConditionOp::create(b, ult(tile, tiles),
+                           ValueRange{tile, claims, before->getArgument(1)});
+  Block *after = b.createBlock(&loop.getAfter(), {}, {index, index, index},
+                               {loc, loc, loc});
+  Value first = after->getArgument(2);
+  scf::YieldOp::create(
+      b, ValueRange{add(after->getArgument(1), 1), add(first, kTiles)});
+  b.setInsertionPointToStart(after);
+  return {after->getArgument(0), first};
 }
 
 Value KernelBuilder::phaseParity(Value round, int64_t stages, bool flip) {

@@ -128,17 +128,17 @@ func.func @tf32(%a: tensor<100x48xf32>, %b: tensor<72x48xf32>) -> tensor<100x72x
 // CHECK:         gpu.func @qat_contraction_wgmma({{.*}}, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %[[COUNTER:.*]]: memref<1xi32>)
 // CHECK:           nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 12>
 // CHECK:           nvgpu.mbarrier.init %{{.*}}[%c8], %c1
-// CHECK:           nvgpu.mbarrier.init %{{.*}}[%c9], %c1
 // CHECK:           nvgpu.mbarrier.init %{{.*}}[%c10], %c256
+// CHECK:           nvgpu.mbarrier.init %{{.*}}[%c9], %c1
 // CHECK:           nvgpu.mbarrier.init %{{.*}}[%c11], %c256
 // CHECK:           %[[SLOTS:.*]] = memref.view %{{.*}}[%c196608{{.*}}][] : memref<196616xi8, #gpu.address_space<workgroup>> to memref<2xi32, #gpu.address_space<workgroup>>
 // CHECK:           nvvm.setmaxregister  increase 232
 // CHECK:           scf.while (%[[CLAIMS:.*]] = %c0{{.*}}, %{{.*}} = %c0{{.*}}) : (index, index) -> (index, index, index)
 // CHECK:             %[[SLOT:.*]] = arith.remui %[[CLAIMS]], %c2
 // CHECK:             %[[FULL:.*]] = arith.addi %[[SLOT]], %c8
+// CHECK:             %[[EMPTY:.*]] = arith.addi %[[SLOT]], %c10
 // CHECK:             nvgpu.mbarrier.try_wait.parity %{{.*}}[%[[FULL]]]
 // CHECK:             %[[GOT:.*]] = memref.load %[[SLOTS]][%[[SLOT]]]
-// CHECK:             %[[EMPTY:.*]] = arith.addi %[[SLOT]], %c10
 // CHECK:             nvgpu.mbarrier.arrive %{{.*}}[%[[EMPTY]]]
 // CHECK:             %[[TILE:.*]] = arith.index_castui %[[GOT]] : i32 to index
 // CHECK:             %[[MORE:.*]] = arith.cmpi ult, %[[TILE]], %c561

@@ -27,6 +27,9 @@
 // CHECK: nvvm.fence.proxy
 // CHECK: gpu.barrier
 // CHECK: nvvm.setmaxregister  increase 232
+// CHECK: %[[PID:.*]] = gpu.block_id  x
+// CHECK: %[[CTAS:.*]] = gpu.grid_dim  x
+// CHECK: scf.for %{{.*}} = %[[PID]] to %c144 step %[[CTAS]] iter_args
 // CHECK: nvgpu.mbarrier.try_wait.parity
 // CHECK-NOT: nvvm.dot.accumulate.4way
 // CHECK: nvgpu.warpgroup.generate.descriptor
@@ -36,6 +39,10 @@
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 1
 // CHECK: nvgpu.mbarrier.arrive
 // CHECK: nvvm.wgmma.wait.group.sync.aligned 0
+// CHECK-NEXT: arith.addi
+// CHECK-NEXT: arith.remui
+// CHECK-NEXT: arith.addi
+// CHECK-NEXT: nvgpu.mbarrier.arrive
 // CHECK-NOT: nvvm.barrier
 // CHECK: memref.load %{{.*}} : memref<2000xi32>
 // CHECK: llvm.extractvalue
@@ -70,7 +77,10 @@
 // CHECK: memref.view {{.*}} to memref<2000x256xui8>
 // CHECK: nvgpu.tma.create.descriptor %{{.*}} box[%c128{{.*}}, %c128{{.*}}] : memref<*xui8> -> <tensor = memref<128x128xui8
 // CHECK: nvgpu.tma.create.descriptor %{{.*}} box[%c256{{.*}}, %c128{{.*}}] : memref<*xui8> -> <tensor = memref<256x128xui8
-// CHECK: gpu.launch_func  @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma blocks in (%c144, %{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}})  dynamic_shared_memory_size %c197632_i32 args({{.*}}, %[[SUMBUF]] : memref<2000xi32>, {{.*}} : !llvm.ptr, {{.*}} : !llvm.ptr)
+// CHECK: %[[SMS:.*]] = call @mgpuMultiprocessorCount() : () -> i32
+// CHECK: arith.minui %c144
+// CHECK: %[[GRID:.*]] = arith.select
+// CHECK: gpu.launch_func  @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma blocks in (%[[GRID]], %{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}})  dynamic_shared_memory_size %c197632_i32 args({{.*}}, %[[SUMBUF]] : memref<2000xi32>, {{.*}} : !llvm.ptr, {{.*}} : !llvm.ptr)
 // CHECK: gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_mma_sync
 
 // SM90-NOT: wgmma
@@ -112,7 +122,7 @@ func.func @matmuls(%a: tensor<2000x256xi8>, %b: tensor<2056x256xi8>,
 // NARROW: nvgpu.mbarrier.arrive.expect_tx %{{.*}}[%{{.*}}], %c32768
 // NARROW: nvgpu.tma.async.load {{.*}} : <tensor = memref<128x128xui8, #gpu.address_space<workgroup>>, swizzle = swizzle_128b
 // NARROW: nvgpu.tma.create.descriptor %{{.*}} box[%c128{{.*}}, %c128{{.*}}] : memref<*xui8> -> <tensor = memref<128x128xui8
-// NARROW: gpu.launch_func  @qat_matmul_200x136x256_signed_signed_s8_bf16_wgmma_n128::@qat_matmul_wgmma blocks in (%c4, %c1, %c1) threads in (%c384, %c1, %c1)  dynamic_shared_memory_size %c132096_i32
+// NARROW: gpu.launch_func  @qat_matmul_200x136x256_signed_signed_s8_bf16_wgmma_n128::@qat_matmul_wgmma blocks in (%{{.*}}, %c1, %c1) threads in (%c384, %c1, %c1)  dynamic_shared_memory_size %c132096_i32
 func.func @narrow(%a: tensor<200x256xi8>, %b: tensor<136x256xi8>,
                   %sa: tensor<200x1xf32>, %sb: tensor<136x1xf32>)
     -> tensor<200x136xbf16> {
@@ -151,4 +161,44 @@ func.func @both_centered(%a: tensor<300x256xi8>, %b: tensor<136x256xi8>,
       : tensor<300x256xi8>, tensor<136x256xi8>, tensor<300x1xf32>,
         tensor<136x1xf32> -> tensor<300x136xf32>
   return %y : tensor<300x136xf32>
+}
+
+// -----
+
+// M known at run time: the kernel claims its tiles from a counter (its
+// count, ceil(M / 128) x 8 tiles, is unknown when compiling): one CTA a
+// multiprocessor at most, the counter zeroed before the launch and passed
+// last; the producer claims with an atomic add, the consumers receive each
+// tile through a slot of shared memory, and both stop past the last tile.
+// CHECK: gpu.module @qat_matmul_dynx2048x256_signed_signed_s8_bf16_wgmma_claimed
+// CHECK: gpu.func @qat_matmul_wgmma(%[[A:.*]]: memref<?x256xi8>, {{.*}}, %[[COUNTER:.*]]: memref<1xi32>) kernel
+// CHECK: %[[M:.*]] = memref.dim %[[A]], %c0
+// CHECK: %[[TILES_M:.*]] = arith.ceildivui %[[M]], %c128
+// CHECK: %[[TILES:.*]] = arith.muli %[[TILES_M]], %c8
+// CHECK: nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 12>
+// CHECK: nvvm.setmaxregister  increase 232
+// CHECK: scf.while
+// CHECK: memref.load
+// CHECK: %[[GOT:.*]] = arith.index_castui
+// CHECK: arith.cmpi ult, %[[GOT]], %[[TILES]]
+// CHECK: nvvm.wgmma.mma_async
+// CHECK: nvvm.setmaxregister  decrease 40
+// CHECK: scf.while
+// CHECK: memref.atomic_rmw addi %{{.*}}, %[[COUNTER]][%{{.*}}] : (i32, memref<1xi32>) -> i32
+// CHECK: nvgpu.tma.async.load
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK: call @mgpuMultiprocessorCount
+// CHECK: %[[GRID:.*]] = arith.minui
+// CHECK-NOT: arith.select
+// CHECK: %[[C:.*]] = memref.alloc() : memref<1xi32>
+// CHECK: gpu.memset %[[C]]
+// CHECK: gpu.launch_func  @qat_matmul_dynx2048x256_signed_signed_s8_bf16_wgmma_claimed::@qat_matmul_wgmma blocks in (%[[GRID]], %{{.*}}, %{{.*}}) {{.*}}, %[[C]] : memref<1xi32>)
+func.func @dynamic_rows(%a: tensor<?x256xi8>, %b: tensor<2048x256xi8>,
+                        %sa: tensor<?x1xf32>, %sb: tensor<2048x1xf32>)
+    -> tensor<?x2048xbf16> {
+  %y = qat.matmul %a, %b, %sa, %sb
+      as <signed, 8 bits, absmax, per_row>, <signed, 8 bits, absmax, per_row>
+      : tensor<?x256xi8>, tensor<2048x256xi8>, tensor<?x1xf32>,
+        tensor<2048x1xf32> -> tensor<?x2048xbf16>
+  return %y : tensor<?x2048xbf16>
 }

@@ -20,6 +20,11 @@
 
 namespace mlir::qat {
 
+/// Tiles claimed ahead by the producer of a kernel that claims its tiles
+/// (KernelBuilder::beginTileLoop), and the shared memory their slots take.
+constexpr int64_t kTileClaimSlots = 2;
+constexpr int64_t kTileClaimSlotBytes = 4 * kTileClaimSlots;
+
 /// Index and int32 constants created once, at the kernel's entry (`entry`,
 /// set by the derived builder before the first use); index arithmetic folded
 /// where operands are constant.
@@ -51,24 +56,43 @@ protected:
                                             Value tilesMValue, int64_t tilesN,
                                             int64_t tileM, int64_t tileN);
 
+  /// The mbarriers of a warp-specialized kernel with `stages` stages.
+  static int64_t getWarpSpecializedBarriers(int64_t stages, bool claimTiles) {
+    return 2 * stages + (claimTiles ? 2 * kTileClaimSlots : 0);
+  }
+
   /// The storage of a warp-specialized wgmma kernel (consumerThreads
   /// consumer threads, then a producer warpgroup): `bytes` of its dynamic
   /// shared memory from the first multiple of 1024 bytes (the 128-byte
   /// swizzle's period) past the memory's start and past the mbarriers of
-  /// `barrierType` (2 stages of them: full[s] at s with one arrival, empty[s]
-  /// at stages + s with consumerThreads; then one per `extraArrivals`, at
-  /// 2 stages + i with that many arrivals), which thread `tid` 0
-  /// initializes and fences for the async proxy before a CTA barrier.
-  /// Returns the bytes (an i8 memref), their shared-memory address and the
-  /// mbarrier group.
+  /// `barrierType` (getWarpSpecializedBarriers: full[s] at s with one
+  /// arrival, empty[s] at stages + s with consumerThreads; with claimTiles
+  /// then the claim slots' full[i] at 2 stages + i with one arrival and
+  /// empty[i] at 2 stages + kTileClaimSlots + i with consumerThreads), which
+  /// thread `tid` 0 initializes and fences for the async proxy before a CTA
+  /// barrier. With claimTiles the claim slots (kTileClaimSlots i32) follow the
+  /// bytes, which the kernel's shared memory must leave room for.
   struct WarpSpecializedStorage {
-    Value bytes, address, barriers;
+    /// The bytes (an i8 memref), their shared-memory address, the mbarrier
+    /// group and the claim slots (or null).
+    Value bytes, address, barriers, claimSlots;
+    int64_t stages = 0;
   };
-  WarpSpecializedStorage
-  createWarpSpecializedStorage(Value tid, nvgpu::MBarrierGroupType barrierType,
-                               int64_t stages, int64_t bytes,
-                               int64_t consumerThreads,
-                               ArrayRef<int64_t> extraArrivals = {});
+  WarpSpecializedStorage createWarpSpecializedStorage(
+      Value tid, nvgpu::MBarrierGroupType barrierType, int64_t stages,
+      int64_t bytes, int64_t consumerThreads, bool claimTiles = false);
+  /// Starts the loop of a persistent warp-specialized kernel over its CTA's
+  /// tiles out of [0, tiles), each of kTiles K tiles, leaving the builder in
+  /// the loop's body; returns the tile and the rounds before it (the CTA's
+  /// K tiles so far, which the stages and phases follow). Without a
+  /// `counter`, CTA c takes tiles c, c + gridDim.x, ...; with one (an i32
+  /// memref<1> that is zero at launch), the producer thread claims each
+  /// next tile with an atomic add and passes it to the consumers through a
+  /// claim slot, and every side stops at the first tile past the last.
+  std::pair<Value, Value> beginTileLoop(const WarpSpecializedStorage &storage,
+                                        Value counter, Value tiles,
+                                        int64_t kTiles, bool producer);
+
   /// The parity of the phase of its stage's mbarrier that `round` (the
   /// CTA's K tiles so far, over `stages` stages) completes: (round /
   /// stages) % 2, flipped for the producer's wait for the round before.
