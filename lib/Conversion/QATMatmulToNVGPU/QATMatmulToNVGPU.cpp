@@ -365,7 +365,8 @@ void lowerMatmul(RewriterBase &rewriter, MatmulOp op,
   }
 
   if (kernel.persistent)
-    grid = buildPersistentGrid(rewriter, loc, grid, kernel.claimsTiles);
+    grid = buildPersistentGrid(rewriter, loc, grid, kernel.claimsTiles,
+                               kWgmmaPersistentTilesPerSM);
   if (kernel.claimsTiles)
     buffers.push_back(buildTileCounter(rewriter, loc));
   Value one = index(1);

@@ -26,7 +26,8 @@ static func::FuncOp getMultiprocessorCount(ModuleOp module) {
 }
 
 Value mlir::qat::buildPersistentGrid(OpBuilder &builder, Location loc,
-                                     Value tiles, bool claims) {
+                                     Value tiles, bool claims,
+                                     int64_t tilesPerSM) {
   auto module =
       builder.getInsertionBlock()->getParentOp()->getParentOfType<ModuleOp>();
   Value count = arith::IndexCastUIOp::create(
@@ -41,7 +42,7 @@ Value mlir::qat::buildPersistentGrid(OpBuilder &builder, Location loc,
       builder, loc, arith::CmpIPredicate::ule, tiles,
       arith::MulIOp::create(
           builder, loc, count,
-          arith::ConstantIndexOp::create(builder, loc, kPersistentTilesPerSM)));
+          arith::ConstantIndexOp::create(builder, loc, tilesPerSM)));
   return arith::SelectOp::create(builder, loc, few, ctas, tiles);
 }
 

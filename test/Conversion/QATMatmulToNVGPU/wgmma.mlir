@@ -13,8 +13,11 @@
 // of them) and the 1024 bytes of alignment slack; in the kernel mbarriers,
 // TMA loads and nvvm.wgmma.mma_async. The signed x centered product needs
 // the row sums of A's codes: a kernel of their own computes them before the
-// launch, and the epilogue reads them. Packed 4-bit codes keep the mma.sync kernel, and so
-// does plain sm_90 (wgmma is sm_90a only).
+// launch, and the epilogue reads them. The kernel is persistent: each CTA
+// takes every gridDim.x-th of the 144 tiles, one CTA a multiprocessor for
+// up to 2 tiles each (else one a tile), and gives the tile's last stage
+// back to the producer before its epilogue. Packed 4-bit codes keep the
+// mma.sync kernel, and so does plain sm_90 (wgmma is sm_90a only).
 
 // CHECK: gpu.module @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma
 // CHECK: gpu.func @qat_matmul_wgmma(%{{.*}}: memref<2000x256xi8>, %{{.*}}: memref<2056x256xi8>, %{{.*}}: memref<1x1xf32>, %{{.*}}: memref<2056x1xf32>, %{{.*}}: memref<2000x2056xbf16>, %{{.*}}: memref<2000xi32>, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) kernel
@@ -79,6 +82,8 @@
 // CHECK: nvgpu.tma.create.descriptor %{{.*}} box[%c256{{.*}}, %c128{{.*}}] : memref<*xui8> -> <tensor = memref<256x128xui8
 // CHECK: %[[SMS:.*]] = call @mgpuMultiprocessorCount() : () -> i32
 // CHECK: arith.minui %c144
+// CHECK: %[[MOST:.*]] = arith.muli %{{.*}}, %c2
+// CHECK: arith.cmpi ule, %c144{{.*}}, %[[MOST]]
 // CHECK: %[[GRID:.*]] = arith.select
 // CHECK: gpu.launch_func  @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma blocks in (%[[GRID]], %{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}})  dynamic_shared_memory_size %c197632_i32 args({{.*}}, %[[SUMBUF]] : memref<2000xi32>, {{.*}} : !llvm.ptr, {{.*}} : !llvm.ptr)
 // CHECK: gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_mma_sync

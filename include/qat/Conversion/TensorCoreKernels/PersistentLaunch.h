@@ -33,9 +33,11 @@ inline bool claimsTiles(int64_t tiles) {
 /// runtime's `mgpuMultiprocessorCount` (declared in the module of the
 /// builder's insertion point if it is not yet): one a multiprocessor at
 /// most where it claims its tiles; otherwise one a multiprocessor for up to
-/// kPersistentTilesPerSM tiles each, else one a tile (the loop runs once).
+/// `tilesPerSM` (at most kPersistentTilesPerSM) tiles each, else one a tile
+/// (the loop runs once).
 Value buildPersistentGrid(OpBuilder &builder, Location loc, Value tiles,
-                          bool claims);
+                          bool claims,
+                          int64_t tilesPerSM = kPersistentTilesPerSM);
 
 /// A fresh i32 counter of claimed tiles for one launch, zeroed on the
 /// launch's stream, so that launches on other streams never share one.
