@@ -108,8 +108,8 @@ struct ContractionKernelSpec {
   int64_t tileM = 128, tileN = 128, warpsM = 2, warpsN = 4, stages = 0;
   /// wgmma: the CTAs claim their tiles one at a time from a counter in
   /// global memory (zeroed by the host before each launch) instead of
-  /// taking every gridDim.x-th: for more tiles than a CTA a multiprocessor
-  /// takes statically (ContractionWgmma.cpp says why).
+  /// taking every gridDim.x-th (claimsTiles in PersistentLaunch.h says
+  /// when and why). The kernel then takes the counter as its last argument.
   bool claimTiles = false;
 
   /// The tile heuristic. mma.sync: 128x128 CTA tiles on 8 warps (64x32
@@ -144,10 +144,6 @@ struct ContractionKernel {
   /// host launches fewer CTAs than tiles where that pays (one per
   /// multiprocessor for at most a few tiles each).
   bool persistent = false;
-  /// The kernel's last argument is a 1-element i32 counter that must be
-  /// zero at launch (spec.claimTiles); the grid is then one CTA a
-  /// multiprocessor at most, whatever the count of tiles.
-  bool claimsTiles = false;
 };
 
 /// Whether the wgmma kernel takes `spec` (whatever the chip): A and B

@@ -91,8 +91,6 @@ constexpr int64_t kSwizzleAlign = 1024;
 /// Shared memory of one CTA on sm_90 (227 KiB), less the static mbarriers.
 constexpr int64_t kMaxSharedBytes = 227 * 1024 - 1024;
 constexpr int64_t kMaxStages = 6;
-/// Spin hint of mbarrier.try_wait (upstream's examples use the same).
-constexpr int64_t kWaitTicks = 10000000;
 /// Registers a thread: the consumers take what the producer gives back
 /// (setmaxnreg; 232 * 256 + 40 * 128 <= the 64K registers of an SM).
 constexpr int64_t kConsumerRegisters = 232;
@@ -250,7 +248,7 @@ void ContractionWgmmaBuilder::emitProducer() {
   // The consumers have released this stage's previous round.
   nvgpu::MBarrierTryWaitParityOp::create(
       b, barriers, phaseParity(round, spec.stages, /*flip=*/true),
-      idx(kWaitTicks), add(stage, spec.stages));
+      idx(kMBarrierWaitTicks), add(stage, spec.stages));
   nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(stageBytes(spec)),
                                           stage, Value());
   Value k0 = mul(kTile, tileK(spec));
@@ -300,7 +298,7 @@ void ContractionWgmmaBuilder::emitConsumer(Value consumerTid) {
     Value stage = rem(round, spec.stages);
     nvgpu::MBarrierTryWaitParityOp::create(
         b, barriers, phaseParity(round, spec.stages, /*flip=*/false),
-        idx(kWaitTicks), stage);
+        idx(kMBarrierWaitTicks), stage);
     // Descriptors: the start address in 16-byte units in bits 0-13.
     Value starts[2] = {i64(shr(add(lhsStart, boxOffset(stage, 0, 0)), 4)),
                        i64(shr(add(sharedAddress, boxOffset(stage, 1, 0)), 4))};
@@ -483,7 +481,6 @@ mlir::qat::buildContractionWgmmaKernel(OpBuilder &builder, Location loc,
   ContractionKernel kernel{func, spec.getGridX() * spec.batch, 1, kThreads,
                            sharedBytes(spec)};
   kernel.persistent = true;
-  kernel.claimsTiles = spec.claimTiles;
   return kernel;
 }
 

@@ -341,8 +341,8 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   Value one = index(1);
   Value gridX = index(kernel.gridX);
   if (kernel.persistent)
-    gridX = buildPersistentGrid(rewriter, loc, gridX, kernel.claimsTiles);
-  if (kernel.claimsTiles)
+    gridX = buildPersistentGrid(rewriter, loc, gridX, spec.claimTiles);
+  if (spec.claimTiles)
     buffers.push_back(buildTileCounter(rewriter, loc));
   Value sharedBytes;
   if (kernel.dynamicSharedBytes)

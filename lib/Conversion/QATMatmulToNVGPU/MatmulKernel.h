@@ -265,8 +265,8 @@ unsigned getWgmmaDefaultStages();
 int64_t chooseWgmmaTileN(const MatmulKernelSpec &spec);
 
 /// Tiles a multiprocessor up to which the wgmma kernel's CTAs take every
-/// gridDim.x-th tile (beyond, up to claiming, a CTA a tile): on the H100
-/// two tiles a CTA were 3% faster than a CTA a tile, four 2-4% slower.
+/// gridDim.x-th tile (beyond, up to claiming, a CTA a tile); fewer than the
+/// float kernel's, as measured (docs/gpu.md).
 constexpr int64_t kWgmmaPersistentTilesPerSM = 2;
 
 /// Whether the wgmma kernel for `spec` claims its tiles (claimsTiles of its

@@ -101,8 +101,6 @@ constexpr int64_t kDefaultStages = 4;
 /// Rows (one warp each) a CTA of the row-sum kernel sums, and a warp's lanes.
 constexpr int64_t kRowSumWarps = 8;
 constexpr int64_t kRowSumLanes = 32;
-/// Spin hint of mbarrier.try_wait (upstream's examples use the same).
-constexpr int64_t kWaitTicks = 10000000;
 
 static_assert(kTileKBytes == 128, "one row of a tile is one swizzle line");
 /// The widest tile: 256 columns.
@@ -116,6 +114,14 @@ int64_t stageBytes(int64_t tileN) { return (kTileM + tileN) * kTileKBytes; }
 /// (setmaxnreg; 232 * 256 + 40 * 128 <= the 64K registers of an SM).
 constexpr int64_t kConsumerRegisters = 232;
 constexpr int64_t kProducerRegisters = 40;
+
+/// The kernel's CTA tiles; dynamic with M.
+int64_t countTiles(const MatmulKernelSpec &spec) {
+  return ShapedType::isDynamic(spec.m)
+             ? ShapedType::kDynamic
+             : llvm::divideCeil(spec.m, kTileM) *
+                   llvm::divideCeil(spec.n, spec.wgmmaTileN);
+}
 
 int64_t sharedBytes(const MatmulKernelSpec &spec) {
   return spec.stages * stageBytes(spec.wgmmaTileN) +
@@ -253,7 +259,7 @@ void WgmmaKernelBuilder::emitProducer() {
   // The consumers have released this stage's previous round.
   nvgpu::MBarrierTryWaitParityOp::create(
       b, barriers, phaseParity(round, spec.stages, /*flip=*/true),
-      idx(kWaitTicks), add(stage, spec.stages));
+      idx(kMBarrierWaitTicks), add(stage, spec.stages));
   nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(tileStageBytes),
                                           stage, Value());
   Value kByte = mul(kTile, kTileKBytes);
@@ -284,7 +290,7 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
     Value stage = rem(round, spec.stages);
     nvgpu::MBarrierTryWaitParityOp::create(
         b, barriers, phaseParity(round, spec.stages, /*flip=*/false),
-        idx(kWaitTicks), stage);
+        idx(kMBarrierWaitTicks), stage);
 
     // Descriptors carry the start address in 16-byte units in bits 0-13:
     // a k-step of 32 bytes adds 2, this warpgroup's rows of A 512.
@@ -552,7 +558,7 @@ void WgmmaKernelBuilder::emitEpilogue(Value acc, Value consumerTid) {
   }
   if (!sum)
     return;
-  // The warp's total, stored by lane 0 at the warp's slot: CTA-major, then
+  // The warp's total, stored by lane 0 at the warp's slot: tile-major, then
   // the consumer warp.
   partial = sumOverWarp(b, partial);
   Value slot = add(mul(tileIndex, kConsumerWarps), shr(consumerTid, 5));
@@ -585,12 +591,12 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
   bool claims = claimsWgmmaTiles(spec);
   if (claims)
     counter = entry->getArgument(next++);
-  int64_t tilesN = llvm::divideCeil(spec.n, tileN);
   if (dynamicM()) {
     mRows = memref::DimOp::create(b, lhs, 0);
-    tiles = mul(b.createOrFold<arith::CeilDivUIOp>(mRows, idx(kTileM)), tilesN);
+    tiles = mul(b.createOrFold<arith::CeilDivUIOp>(mRows, idx(kTileM)),
+                llvm::divideCeil(spec.n, tileN));
   } else {
-    tiles = idx(llvm::divideCeil(spec.m, kTileM) * tilesN);
+    tiles = idx(countTiles(spec));
   }
   kTiles = llvm::divideCeil(spec.kBytes, kTileKBytes);
 
@@ -661,8 +667,7 @@ mlir::qat::checkWgmmaSupport(const MatmulKernelSpec &spec,
                        << " KiB of shared memory each), got " << spec.stages;
   if (ShapedType::isDynamic(spec.m))
     return success();
-  int64_t ctas = llvm::divideCeil(spec.m, kTileM) *
-                 llvm::divideCeil(spec.n, spec.wgmmaTileN);
+  int64_t ctas = countTiles(spec);
   if (ctas > std::numeric_limits<int32_t>::max())
     return emitError() << "a " << spec.m << "x" << spec.n << " result needs "
                        << ctas << " tiles of " << kTileM << "x"
@@ -683,10 +688,7 @@ int64_t mlir::qat::chooseWgmmaTileN(const MatmulKernelSpec &spec) {
 }
 
 bool mlir::qat::claimsWgmmaTiles(const MatmulKernelSpec &spec) {
-  return claimsTiles(ShapedType::isDynamic(spec.m)
-                         ? ShapedType::kDynamic
-                         : llvm::divideCeil(spec.m, kTileM) *
-                               llvm::divideCeil(spec.n, spec.wgmmaTileN));
+  return claimsTiles(countTiles(spec));
 }
 
 MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
@@ -717,10 +719,7 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
   if (epilogue.needsRhsRowSums())
     arguments.push_back(MemRefType::get({spec.n}, b.getI32Type()));
   arguments.append({pointer, pointer});
-  int64_t gridSize = ShapedType::isDynamic(spec.m)
-                         ? ShapedType::kDynamic
-                         : llvm::divideCeil(spec.m, kTileM) *
-                               llvm::divideCeil(spec.n, spec.wgmmaTileN);
+  int64_t gridSize = countTiles(spec);
   int64_t partialSums = 0;
   if (spec.consumers) {
     for (Value input : spec.consumers->inputs) {

@@ -17,8 +17,6 @@ using namespace mlir::qat;
 
 /// The period of the 128-byte swizzle: 8 lines of 128 bytes.
 constexpr int64_t kSwizzleAlign = 1024;
-/// Spin hint of mbarrier.try_wait (upstream's examples use the same).
-constexpr int64_t kClaimWaitTicks = 10000000;
 
 KernelBuilder::WarpSpecializedStorage
 KernelBuilder::createWarpSpecializedStorage(
@@ -119,7 +117,7 @@ KernelBuilder::beginTileLoop(const WarpSpecializedStorage &storage,
     nvgpu::MBarrierTryWaitParityOp::create(
         b, storage.barriers,
         phaseParity(claims, kTileClaimSlots, /*flip=*/true),
-        idx(kClaimWaitTicks), empty);
+        idx(kMBarrierWaitTicks), empty);
     ticket = memref::AtomicRMWOp::create(b, arith::AtomicRMWKind::addi, i32(1),
                                          counter, ValueRange{idx(0)});
     memref::StoreOp::create(b, ticket, storage.claimSlots, ValueRange{slot});
@@ -128,7 +126,7 @@ KernelBuilder::beginTileLoop(const WarpSpecializedStorage &storage,
     nvgpu::MBarrierTryWaitParityOp::create(
         b, storage.barriers,
         phaseParity(claims, kTileClaimSlots, /*flip=*/false),
-        idx(kClaimWaitTicks), full);
+        idx(kMBarrierWaitTicks), full);
     ticket = memref::LoadOp::create(b, storage.claimSlots, ValueRange{slot});
     nvgpu::MBarrierArriveOp::create(b, tokenType, storage.barriers, empty);
   }

@@ -20,6 +20,9 @@
 
 namespace mlir::qat {
 
+/// Spin hint of mbarrier.try_wait (upstream's examples use the same).
+constexpr int64_t kMBarrierWaitTicks = 10000000;
+
 /// Tiles claimed ahead by the producer of a kernel that claims its tiles
 /// (KernelBuilder::beginTileLoop), and the shared memory their slots take.
 constexpr int64_t kTileClaimSlots = 2;
