@@ -269,6 +269,11 @@ int64_t chooseWgmmaTileN(const MatmulKernelSpec &spec);
 /// float kernel's, as measured (docs/gpu.md).
 constexpr int64_t kWgmmaPersistentTilesPerSM = 2;
 
+/// Whether the wgmma kernel for `spec` loops over tiles (claiming them, or
+/// with at most kWgmmaPersistentTilesPerSM a multiprocessor of an H100);
+/// otherwise each CTA computes the tile of its blockIdx.x.
+bool loopsOverTiles(const MatmulKernelSpec &spec);
+
 /// Whether the wgmma kernel for `spec` claims its tiles (claimsTiles of its
 /// count of tiles; always with a dynamic M).
 bool claimsWgmmaTiles(const MatmulKernelSpec &spec);
