@@ -695,8 +695,7 @@ int64_t mlir::qat::chooseWgmmaTileN(const MatmulKernelSpec &spec) {
 
 bool mlir::qat::loopsOverTiles(const MatmulKernelSpec &spec) {
   return claimsWgmmaTiles(spec) ||
-         llvm::divideCeil(spec.m, kTileM) *
-                 llvm::divideCeil(spec.n, spec.wgmmaTileN) <=
+         countTiles(spec) <=
              kWgmmaPersistentTilesPerSM * kNominalMultiprocessors;
 }
 

@@ -207,3 +207,27 @@ func.func @dynamic_rows(%a: tensor<?x256xi8>, %b: tensor<2048x256xi8>,
         tensor<2048x1xf32> -> tensor<?x2048xbf16>
   return %y : tensor<?x2048xbf16>
 }
+
+// -----
+
+// 32 x 16 = 512 tiles: more than 2 a multiprocessor of 132 and too few to
+// claim, so each tile gets a CTA, in a kernel without a tile loop.
+// CHECK-LABEL: gpu.module @qat_matmul_4096x4096x128_signed_signed_s8_bf16_wgmma
+// CHECK: nvvm.setmaxregister  increase 232
+// CHECK-NOT: gpu.grid_dim
+// CHECK-NOT: scf.while
+// CHECK: gpu.block_id  x
+// CHECK-NOT: gpu.grid_dim
+// CHECK: nvvm.wgmma.mma_async
+// CHECK-LABEL: func.func @one_tile_a_cta
+// CHECK-NOT: mgpuMultiprocessorCount
+// CHECK: gpu.launch_func  @qat_matmul_4096x4096x128_signed_signed_s8_bf16_wgmma::@qat_matmul_wgmma blocks in (%c512,
+func.func @one_tile_a_cta(%a: tensor<4096x128xi8>, %b: tensor<4096x128xi8>,
+                          %sa: tensor<4096x1xf32>, %sb: tensor<4096x1xf32>)
+    -> tensor<4096x4096xbf16> {
+  %y = qat.matmul %a, %b, %sa, %sb
+      as <signed, 8 bits, absmax, per_row>, <signed, 8 bits, absmax, per_row>
+      : tensor<4096x128xi8>, tensor<4096x128xi8>, tensor<4096x1xf32>,
+        tensor<4096x1xf32> -> tensor<4096x4096xbf16>
+  return %y : tensor<4096x4096xbf16>
+}
