@@ -51,6 +51,32 @@ def bench_gpu(fn, calls=20, repeat=5):
     return times[len(times) // 2]
 
 
+def kernel_times(fn, steps=5):
+    """[(kernel, us per step, launches per step)] of fn() from torch.profiler
+    (CUPTI sees the qat runtime's launches too), longest first; where the
+    step's time goes. A profiler failure is reported, not fatal."""
+    from torch.profiler import ProfilerActivity, profile
+    try:
+        fn()
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(steps):
+                fn()
+            torch.cuda.synchronize()
+        rows = []
+        for e in prof.key_averages():
+            # The attribute's name changed across torch versions.
+            us = max(getattr(e, a, 0) or 0 for a in (
+                "device_time_total", "self_device_time_total", "cuda_time_total",
+                "self_cuda_time_total"))
+            if us > 0:
+                rows.append((e.key, us / steps, e.count / steps))
+        return sorted(rows, key=lambda r: -r[1])
+    except Exception as e:  # noqa: BLE001
+        print(f"profiler failed: {type(e).__name__}: {e}")
+        return []
+
+
 def bench(fn, warmup=5, repeat=30):
     """Median milliseconds of one call of fn() with CUDA events, the host's
     launch overhead included (the GPU waits for it)."""

@@ -31,7 +31,8 @@ The qat variants' artifacts come from examples/torch/build.py (its
 first use.
 
 usage:
-  layer_bench.py [--shapes ...] [--compile] [--json OUT.json]    on the GPU machine
+  layer_bench.py [--shapes ...] [--compile] [--profile] [--json OUT.json]
+                                              on the GPU machine
   layer_bench.py --device cpu --shapes 64x256x96                 a smoke run on the CPU
                                               (wall-clock times, CPU artifacts)
 Shapes are MxKxN (x: M x K, weight: N x K); the default is QuEST's target
@@ -132,7 +133,7 @@ def bench_layer(make, x, dy, repeat=20):
         start = time.perf_counter()
         step()
         ms = (time.perf_counter() - start) * 1e3
-        return layer, ms, ms
+        return layer, ms, ms, step
 
     from run_gpu import bench_gpu
 
@@ -147,13 +148,14 @@ def bench_layer(make, x, dy, repeat=20):
         end.record()
         end.synchronize()
         samples.append(start.elapsed_time(end) / repeat)
-    return layer, gpu_ms, statistics.median(samples)
+    return layer, gpu_ms, statistics.median(samples), step
 
 
-def bench_shape(m, k, n, where="cuda", compile_bf16=False, failed=None):
+def bench_shape(m, k, n, where="cuda", compile_bf16=False, failed=None, profile=False):
     """The rows (one dict per variant) of one shape; ratios are to the first
     (bf16). Failures (a variant that cannot run, a qat layer that disagrees
-    with its dynamic-rows twin) go to `failed`."""
+    with its dynamic-rows twin) go to `failed`. With `profile`, the bf16 and
+    qat rows get their kernels' GPU times (`kernels_us`)."""
     import torch
 
     from torch_layers import QATLinear
@@ -166,7 +168,7 @@ def bench_shape(m, k, n, where="cuda", compile_bf16=False, failed=None):
     rows = []
     for name, make in layers(m, k, n, compile_bf16, where):
         try:
-            layer, gpu_ms, ms = bench_layer(make, x, dy)
+            layer, gpu_ms, ms, step = bench_layer(make, x, dy)
         except Exception as e:  # noqa: BLE001 -- reported, the others still run
             print(f"  {name:24s} failed: {e}", flush=True)
             failed.append(f"{shape} {name}: {e}")
@@ -181,8 +183,12 @@ def bench_shape(m, k, n, where="cuda", compile_bf16=False, failed=None):
             worst = max(row["agree"].values())
             if not worst <= AGREE_TOLERANCE:  # NaN fails
                 failed.append(f"{shape} {name}: differs from dynamic rows by {worst:.3e}")
+        if profile and where == "cuda" and (name == "bf16" or name.startswith("qat")):
+            from run_gpu import kernel_times
+
+            row["kernels_us"] = kernel_times(step)
         rows.append(row)
-        del layer
+        del layer, step
     for row in rows:
         row["gpu_vs_bf16"] = row["gpu_ms"] / rows[0]["gpu_ms"]
         row["vs_bf16"] = row["ms"] / rows[0]["ms"]
@@ -191,6 +197,12 @@ def bench_shape(m, k, n, where="cuda", compile_bf16=False, failed=None):
         print(f"  {row['variant']:24s} gpu {row['gpu_ms']:8.3f} ms {row['gpu_vs_bf16']:6.2f}x"
               f" {row['gemm_tflops']:6.1f} TFLOP/s   iter {row['ms']:8.3f} ms"
               f" {row['vs_bf16']:6.2f}x{agree}", flush=True)
+    for row in rows:
+        if row.get("kernels_us"):
+            print(f"\n  kernels of {row['variant']} (torch.profiler, us per iteration, launches):")
+            for kernel, us, count in row["kernels_us"]:
+                print(f"    {us:9.1f}  {count:4.1f}  {kernel[:100]}")
+            print(f"    {sum(r[1] for r in row['kernels_us']):9.1f}  in all", flush=True)
     if where == "cuda":
         torch.cuda.empty_cache()
     return rows
@@ -210,7 +222,7 @@ def run(args):
     for index, shape in enumerate(args.shapes):
         m, k, n = parse(shape)
         print(f"\nx {m}x{k} -> {n} (weight {n}x{k})", flush=True)
-        rows = bench_shape(m, k, n, where, args.compile and index == 0, failed)
+        rows = bench_shape(m, k, n, where, args.compile and index == 0, failed, args.profile)
         results["shapes"].append({"m": m, "k": k, "n": n, "rows": rows})
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
@@ -227,6 +239,8 @@ def main():
                     help="add the bf16 layer under torch.compile (first shape)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--device", default="cuda", choices=("cuda", "cpu"))
+    ap.add_argument("--profile", action="store_true",
+                    help="the bf16 and qat layers' kernel times (torch.profiler)")
     args = ap.parse_args()
     args.shapes = args.shapes.split(",")
     run(args)
