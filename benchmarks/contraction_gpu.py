@@ -15,7 +15,10 @@ usage:
   out (as benchmarks/qat_kernels.py --matmul-only);
 - matmul_c4_MxNxK: the same on QuEST's centered 4-bit codes (one a byte, level
   code + 1/2), whose wgmma kernel reads the row sums of both operands' codes
-  (a launch of the row-sum kernel each; their time is in the row).
+  (a launch of the row-sum kernel each; their time is in the row);
+- matmul_p4_MxNxK: the same codes packed two a byte, as stored weights come:
+  a kernel unpacks each operand to one code a byte for the s8 wgmma kernel
+  (their time is in the row).
 
 `run` checks every function on random data against a float64 product on the
 GPU (bf16 products are exact in f32: the error is the f32 accumulation and
@@ -48,6 +51,7 @@ def functions(n, k):
     dy = t(k, M)
     sa, sb = t(M, 1, dtype="f32"), t(n, 1, dtype="f32")
     a8, b8 = t(M, k, dtype="i8"), t(n, k, dtype="i8")
+    a4, b4 = t(M, k // 2, dtype="i8"), t(n, k // 2, dtype="i8")
     shape = f"{M}x{n}x{k}"
     fill = (f"  %zero = arith.constant 0.0 : bf16\n  %e = tensor.empty() : {y}\n"
             f"  %z = linalg.fill ins(%zero : bf16) outs(%e : {y}) -> {y}\n")
@@ -70,6 +74,10 @@ func.func @matmul_s8_{shape}(%a: {a8}, %b: {b8}, %sa: {sa}, %sb: {sb}) -> {y} {{
 }}
 func.func @matmul_c4_{shape}(%a: {a8}, %b: {b8}, %sa: {sa}, %sb: {sb}) -> {y} {{
   %y = qat.matmul %a, %b, %sa, %sb as {C4}, {C4} : {a8}, {b8}, {sa}, {sb} -> {y}
+  return %y : {y}
+}}
+func.func @matmul_p4_{shape}(%a: {a4}, %b: {b4}, %sa: {sa}, %sb: {sb}) -> {y} {{
+  %y = qat.matmul %a, %b, %sa, %sb as {C4}, {C4} packed : {a4}, {b4}, {sa}, {sb} -> {y}
   return %y : {y}
 }}
 """
@@ -147,28 +155,35 @@ def run(args):
         ref = ((c4a.double() + 0.5) @ (c4b.double() + 0.5).t()) * sa.double() * sb.double().t()
         (out,) = qat.fetch(f"matmul_c4_{shape}", c4a, c4b, sa, sb)
         checked(f"matmul_c4_{shape}", out, ref, ref.abs(), 1e-6)
+        # Two codes a byte, element 2j in the low nibble (docs/semantics.md).
+        p4a = ((c4a[:, 0::2] & 15) | (c4a[:, 1::2] << 4)).to(torch.int8)
+        p4b = ((c4b[:, 0::2] & 15) | (c4b[:, 1::2] << 4)).to(torch.int8)
+        (out,) = qat.fetch(f"matmul_p4_{shape}", p4a, p4b, sa, sb)
+        checked(f"matmul_p4_{shape}", out, ref, ref.abs(), 1e-6)
         del ref, terms
 
         nt = flops / bench_gpu(lambda: qat.run(f"bf16_nt_{shape}", a16, b16)) / 1e9
         tn = flops / bench_gpu(lambda: qat.run(f"bf16_tn_{shape}", dy16, x16)) / 1e9
         s8 = flops / bench_gpu(lambda: qat.run(f"matmul_s8_{shape}", a8, b8, sa, sb)) / 1e9
         c4 = flops / bench_gpu(lambda: qat.run(f"matmul_c4_{shape}", c4a, c4b, sa, sb)) / 1e9
+        p4 = flops / bench_gpu(lambda: qat.run(f"matmul_p4_{shape}", p4a, p4b, sa, sb)) / 1e9
         rows.append({"shape": shape, "cublas_bf16_nt": cublas_nt, "cublas_bf16_tn": cublas_tn,
                      "torch_int_mm": int_mm, "qat_bf16_nt": nt, "qat_bf16_tn": tn,
-                     "qat_s8": s8, "qat_c4": c4})
+                     "qat_s8": s8, "qat_c4": c4, "qat_p4": p4})
 
     print("\nTFLOP/s (TOP/s for s8), M = 4096, GPU time per call")
     print("| M x N x K | cuBLAS bf16 a@b.t() | qat bf16 (same) | ratio | cuBLAS bf16 "
           "a.t()@b | qat bf16 (same) | ratio | torch._int_mm | qat s8 | s8 / cuBLAS bf16 "
-          "| s8 / _int_mm | qat c4 | c4 / cuBLAS bf16 |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| s8 / _int_mm | qat c4 | c4 / cuBLAS bf16 | qat p4 | p4 / cuBLAS bf16 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['shape']} | {r['cublas_bf16_nt']:.0f} | {r['qat_bf16_nt']:.0f} | "
               f"{r['qat_bf16_nt'] / r['cublas_bf16_nt']:.2f} | {r['cublas_bf16_tn']:.0f} | "
               f"{r['qat_bf16_tn']:.0f} | {r['qat_bf16_tn'] / r['cublas_bf16_tn']:.2f} | "
               f"{r['torch_int_mm']:.0f} | {r['qat_s8']:.0f} | "
               f"{r['qat_s8'] / r['cublas_bf16_nt']:.2f} | {r['qat_s8'] / r['torch_int_mm']:.2f} | "
-              f"{r['qat_c4']:.0f} | {r['qat_c4'] / r['cublas_bf16_nt']:.2f} |")
+              f"{r['qat_c4']:.0f} | {r['qat_c4'] / r['cublas_bf16_nt']:.2f} | "
+              f"{r['qat_p4']:.0f} | {r['qat_p4'] / r['cublas_bf16_nt']:.2f} |")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(
             {"device": torch.cuda.get_device_name(), "torch": torch.__version__,

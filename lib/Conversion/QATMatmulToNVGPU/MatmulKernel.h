@@ -278,6 +278,11 @@ bool loopsOverTiles(const MatmulKernelSpec &spec);
 /// count of tiles; always with a dynamic M).
 bool claimsWgmmaTiles(const MatmulKernelSpec &spec);
 
+/// `op` on its codes one a byte instead of packed two a byte (the wgmma
+/// kernel multiplies s8): a producing qat.quantize makes them unpacked, else
+/// an elementwise linalg op unpacks them (UnpackCodes.cpp).
+MatmulOp unpackCodes(RewriterBase &rewriter, MatmulOp op);
+
 /// Builds the wgmma kernel for `spec` as a `gpu.func` named
 /// `qat_matmul_wgmma` inside `module`: persistent, its CTAs taking every
 /// gridDim.x-th tile or claiming them.

@@ -432,6 +432,18 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
   KernelCache &cache;
 };
 
+/// The wgmma kernel's spec for the packed op of `spec` once unpackCodes has
+/// made its codes one a byte.
+static MatmulKernelSpec getUnpackedWgmmaSpec(MatmulKernelSpec spec,
+                                             unsigned stages) {
+  spec.packed = spec.unpackInt4 = false;
+  spec.kBytes = spec.k;
+  spec.strategy = MatmulGPUStrategy::Wgmma;
+  spec.stages = stages ? stages : getWgmmaDefaultStages();
+  spec.wgmmaTileN = chooseWgmmaTileN(spec);
+  return spec;
+}
+
 struct ConvertQATMatmulToNVGPUPass
     : qat::OptionCheckedPass<
           ConvertQATMatmulToNVGPUPass,
@@ -477,6 +489,24 @@ struct ConvertQATMatmulToNVGPUPass
                        : int4Mma;
     KernelCache cache(module, strategy, chip, stages, mode);
 
+    // Packed 4-bit codes on wgmma: the kernel multiplies them one a byte.
+    // Auto keeps the mma.sync kernel (which unpacks in registers) where the
+    // wgmma kernel would not take the unpacked op.
+    SmallVector<MatmulOp> packed;
+    module.walk([&](MatmulOp op) {
+      if (!op.getPacked())
+        return;
+      if (strategy == MatmulGPUStrategy::Wgmma ||
+          (strategy == MatmulGPUStrategy::Auto && hasWarpgroupMma(chip) &&
+           succeeded(checkWgmmaSupport(
+               getUnpackedWgmmaSpec(cache.getSpec(op), stages),
+               [] { return InFlightDiagnostic(); }))))
+        packed.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (MatmulOp op : packed)
+      unpackCodes(rewriter, op);
+
     // Report every op the strategy cannot compile before changing anything.
     bool supported = true;
     // Integer mma.sync of shape m16n8k32 (and k64) is sm_80 and newer; an
@@ -517,7 +547,6 @@ struct ConvertQATMatmulToNVGPUPass
         if (spec.consumers)
           fused.emplace_back(op, spec);
       });
-      IRRewriter rewriter(&getContext());
       for (auto &[op, spec] : fused)
         lowerMatmul(rewriter, op, spec, cache);
     }

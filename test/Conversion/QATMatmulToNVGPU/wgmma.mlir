@@ -3,7 +3,7 @@
 // RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu=chip=sm_90 | FileCheck %s --check-prefix=SM90
 // RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu="stages=2 chip=sm_90a" | FileCheck %s --check-prefix=TWO
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma stages=5" 2>&1 | FileCheck %s --check-prefix=FIVE
-// RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_90a" 2>&1 | FileCheck %s --check-prefix=PACKED
+// RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_90a" | FileCheck %s --check-prefix=PACKED
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=SM80
 
 // With chip=sm_90a, s8 codes take the warpgroup-MMA kernel: TMA
@@ -16,8 +16,8 @@
 // launch, and the epilogue reads them. The kernel is persistent: each CTA
 // takes every gridDim.x-th of the 144 tiles, one CTA a multiprocessor for
 // up to 2 tiles each (else one a tile), and gives the tile's last stage
-// back to the producer before its epilogue. Packed 4-bit codes keep the
-// mma.sync kernel, and so does plain sm_90 (wgmma is sm_90a only).
+// back to the producer before its epilogue. Plain sm_90 keeps the mma.sync
+// kernel (wgmma is sm_90a only).
 
 // CHECK: gpu.module @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma
 // CHECK: gpu.func @qat_matmul_wgmma(%{{.*}}: memref<2000x256xi8>, %{{.*}}: memref<2056x256xi8>, %{{.*}}: memref<1x1xf32>, %{{.*}}: memref<2056x1xf32>, %{{.*}}: memref<2000x2056xbf16>, %{{.*}}: memref<2000xi32>, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) kernel
@@ -66,10 +66,6 @@
 // CHECK-COUNT-5: gpu.shuffle  xor
 // CHECK: memref.store
 
-// The packed kernel of the same module is mma.sync's.
-// CHECK: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_f32 {
-// CHECK: gpu.func @qat_matmul_mma_sync
-
 // CHECK-LABEL: func.func @matmuls
 // CHECK: %[[A:.*]] = bufferization.to_buffer %arg0
 // CHECK: %[[SUMBUF:.*]] = memref.alloc() : memref<2000xi32>
@@ -86,36 +82,26 @@
 // CHECK: arith.cmpi ule, %c144{{.*}}, %[[MOST]]
 // CHECK: %[[GRID:.*]] = arith.select
 // CHECK: gpu.launch_func  @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma blocks in (%[[GRID]], %{{.*}}, %{{.*}}) threads in (%c384, %{{.*}}, %{{.*}})  dynamic_shared_memory_size %c197632_i32 args({{.*}}, %[[SUMBUF]] : memref<2000xi32>, {{.*}} : !llvm.ptr, {{.*}} : !llvm.ptr)
-// CHECK: gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_mma_sync
 
 // SM90-NOT: wgmma
 // SM90: gpu.func @qat_matmul_mma_sync
 // SM90-NOT: wgmma
 
-// Two stages (96 KiB); forcing wgmma onto packed codes or another chip is
-// an error.
+// Two stages (96 KiB); forcing wgmma onto another chip is an error.
 // TWO: nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 4>
 // TWO: gpu.launch_func  @qat_matmul_2000x2056x256_signed_centered_s8_bf16_wgmma::@qat_matmul_wgmma {{.*}} dynamic_shared_memory_size %c99328_i32
 
 // FIVE: convert-qat-matmul-to-nvgpu: stages=5 must be 0 (the strategy's default) or 2 to 4
-// PACKED: error: 'qat.matmul' op the wgmma kernel multiplies s8 codes; packed 4-bit codes take the mma-sync kernel (strategy=auto or mma-sync)
 // SM80: error: 'qat.matmul' op the wgmma kernel needs chip=sm_90a, got chip=sm_80
 func.func @matmuls(%a: tensor<2000x256xi8>, %b: tensor<2056x256xi8>,
-                   %sa: tensor<1x1xf32>, %sb: tensor<2056x1xf32>,
-                   %pa: tensor<256x512xi8>, %pb: tensor<128x512xi8>,
-                   %psa: tensor<256x1xf32>, %psb: tensor<128x1xf32>)
-    -> (tensor<2000x2056xbf16>, tensor<256x128xf32>) {
+                   %sa: tensor<1x1xf32>, %sb: tensor<2056x1xf32>)
+    -> tensor<2000x2056xbf16> {
   %y = qat.matmul %a, %b, %sa, %sb
       as <signed, 8 bits, learned, per_tensor>,
          <centered, 8 bits, rms_gaussian, per_row>
       : tensor<2000x256xi8>, tensor<2056x256xi8>, tensor<1x1xf32>,
         tensor<2056x1xf32> -> tensor<2000x2056xbf16>
-  %z = qat.matmul %pa, %pb, %psa, %psb
-      as <centered, 4 bits, rms_gaussian, per_row>,
-         <centered, 4 bits, rms_gaussian, per_row> packed
-      : tensor<256x512xi8>, tensor<128x512xi8>, tensor<256x1xf32>,
-        tensor<128x1xf32> -> tensor<256x128xf32>
-  return %y, %z : tensor<2000x2056xbf16>, tensor<256x128xf32>
+  return %y : tensor<2000x2056xbf16>
 }
 
 // -----
@@ -230,4 +216,77 @@ func.func @one_tile_a_cta(%a: tensor<4096x128xi8>, %b: tensor<4096x128xi8>,
       : tensor<4096x128xi8>, tensor<4096x128xi8>, tensor<4096x1xf32>,
         tensor<4096x1xf32> -> tensor<4096x4096xbf16>
   return %y : tensor<4096x4096xbf16>
+}
+
+// -----
+
+// Packed 4-bit codes reach the s8 wgmma kernel one code a byte (strategy
+// auto or wgmma). Codes that come in packed are unpacked by an elementwise
+// linalg op: byte j of a row holds code 2j in its low nibble (shifted left
+// by 4, then arithmetically right by 4) and code 2j+1 in its high nibble
+// (shifted by 0, then by 4). Plain sm_90 keeps mma.sync on the packed codes.
+// CHECK-LABEL: gpu.module @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128
+// CHECK-LABEL: func.func @packed_arguments
+// CHECK:         %[[PAIRS:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<256x512xi8>) outs(%{{.*}} : tensor<256x512x2xi8>)
+// CHECK:         ^bb0(%[[BYTE:.*]]: i8, %{{.*}}: i8):
+// CHECK-DAG:       %[[ONE:.*]] = arith.constant 1 : i8
+// CHECK-DAG:       %[[FOUR:.*]] = arith.constant 4 : i8
+// CHECK:           %[[H:.*]] = arith.index_cast %{{.*}} : index to i8
+// CHECK:           %[[LOW:.*]] = arith.subi %[[ONE]], %[[H]] : i8
+// CHECK:           %[[UP:.*]] = arith.muli %[[LOW]], %[[FOUR]] : i8
+// CHECK:           %[[TOP:.*]] = arith.shli %[[BYTE]], %[[UP]] : i8
+// CHECK:           %[[CODE:.*]] = arith.shrsi %[[TOP]], %[[FOUR]] : i8
+// CHECK:           linalg.yield %[[CODE]] : i8
+// CHECK:         tensor.collapse_shape %[[PAIRS]] {{\[\[}}0], [1, 2]] : tensor<256x512x2xi8> into tensor<256x1024xi8>
+// CHECK:         linalg.generic {{.*}} ins(%arg1 : tensor<128x512xi8>) outs(%{{.*}} : tensor<128x512x2xi8>)
+// CHECK:         tensor.collapse_shape {{.*}} into tensor<128x1024xi8>
+// CHECK:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma
+// CHECK-NOT:     qat.matmul
+// PACKED-LABEL: func.func @packed_arguments
+// PACKED:         linalg.generic
+// PACKED:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma
+// SM90: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_f32 {
+// SM90: gpu.func @qat_matmul_mma_sync
+func.func @packed_arguments(%a: tensor<256x512xi8>, %b: tensor<128x512xi8>,
+                            %sa: tensor<256x1xf32>, %sb: tensor<128x1xf32>)
+    -> tensor<256x128xf32> {
+  %y = qat.matmul %a, %b, %sa, %sb
+      as <centered, 4 bits, rms_gaussian, per_row>,
+         <centered, 4 bits, rms_gaussian, per_row> packed
+      : tensor<256x512xi8>, tensor<128x512xi8>, tensor<256x1xf32>,
+        tensor<128x1xf32> -> tensor<256x128xf32>
+  return %y : tensor<256x128xf32>
+}
+
+// -----
+
+// Codes that a qat.quantize of the function makes are made unpacked instead,
+// and a qat.dequantize of them reads them unpacked: no unpacking op, and the
+// packed codes are gone.
+// CHECK-LABEL: func.func @packed_quantized
+// CHECK-NOT:     linalg.generic
+// CHECK:         %[[CX:.*]] = qat.quantize %arg0, %[[SX:.*]] as <centered, 4 bits, rms_gaussian, per_row> : tensor<256x1024xf32>, tensor<256x1xf32> -> tensor<256x1024xi8>
+// CHECK:         %[[XQ:.*]] = qat.dequantize %[[CX]], %[[SX]] as <centered, 4 bits, rms_gaussian, per_row> : tensor<256x1024xi8>, tensor<256x1xf32> -> tensor<256x1024xf32>
+// CHECK:         qat.quantize %arg1, %{{.*}} as <centered, 4 bits, rms_gaussian, per_row> : tensor<128x1024xf32>, tensor<128x1xf32> -> tensor<128x1024xi8>
+// CHECK-NOT:     packed
+// CHECK:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma
+// CHECK:         return %{{.*}}, %[[XQ]]
+func.func @packed_quantized(%x: tensor<256x1024xf32>, %w: tensor<128x1024xf32>)
+    -> (tensor<256x128xf32>, tensor<256x1024xf32>) {
+  %sx = qat.scale %x as <centered, 4 bits, rms_gaussian, per_row>
+      : tensor<256x1024xf32> -> tensor<256x1xf32>
+  %cx = qat.quantize %x, %sx as <centered, 4 bits, rms_gaussian, per_row> packed
+      : tensor<256x1024xf32>, tensor<256x1xf32> -> tensor<256x512xi8>
+  %xq = qat.dequantize %cx, %sx as <centered, 4 bits, rms_gaussian, per_row> packed
+      : tensor<256x512xi8>, tensor<256x1xf32> -> tensor<256x1024xf32>
+  %sw = qat.scale %w as <centered, 4 bits, rms_gaussian, per_row>
+      : tensor<128x1024xf32> -> tensor<128x1xf32>
+  %cw = qat.quantize %w, %sw as <centered, 4 bits, rms_gaussian, per_row> packed
+      : tensor<128x1024xf32>, tensor<128x1xf32> -> tensor<128x512xi8>
+  %y = qat.matmul %cx, %cw, %sx, %sw
+      as <centered, 4 bits, rms_gaussian, per_row>,
+         <centered, 4 bits, rms_gaussian, per_row> packed
+      : tensor<256x512xi8>, tensor<128x512xi8>, tensor<256x1xf32>,
+        tensor<128x1xf32> -> tensor<256x128xf32>
+  return %y, %xq : tensor<256x128xf32>, tensor<256x1024xf32>
 }
