@@ -99,10 +99,10 @@ MatmulOp mlir::qat::unpackCodes(RewriterBase &rewriter, MatmulOp op) {
   Value lhs = unpack(rewriter, op, packedLhs);
   Value rhs = packedRhs == packedLhs ? lhs : unpack(rewriter, op, packedRhs);
   rewriter.setInsertionPoint(op);
-  auto unpacked = MatmulOp::create(
-      rewriter, op.getLoc(), op.getType(), lhs, rhs, op.getLhsScale(),
-      op.getRhsScale(), op.getLhsQuantizer(), op.getRhsQuantizer(),
-      /*packed=*/UnitAttr());
+  auto unpacked = MatmulOp::create(rewriter, op.getLoc(), op.getType(), lhs,
+                                   rhs, op.getLhsScale(), op.getRhsScale(),
+                                   op.getLhsQuantizer(), op.getRhsQuantizer(),
+                                   /*packed=*/UnitAttr());
   unpacked->setDiscardableAttrs(op->getDiscardableAttrDictionary());
   rewriter.replaceOp(op, unpacked);
   // A packed qat.quantize whose users all moved to the unpacked codes.
