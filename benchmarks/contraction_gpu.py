@@ -16,9 +16,9 @@ usage:
 - matmul_c4_MxNxK: the same on QuEST's centered 4-bit codes (one a byte, level
   code + 1/2), whose wgmma kernel reads the row sums of both operands' codes
   (a launch of the row-sum kernel each; their time is in the row);
-- matmul_p4_MxNxK: the same codes packed two a byte, as stored weights come:
-  a kernel unpacks each operand to one code a byte for the s8 wgmma kernel
-  (their time is in the row).
+- matmul_p4_MxNxK: the same codes packed two a byte, as stored weights come
+  (function arguments): the mma.sync kernel, which unpacks them in registers
+  (codes that the function quantizes would reach wgmma one a byte).
 
 `run` checks every function on random data against a float64 product on the
 GPU (bf16 products are exact in f32: the error is the f32 accumulation and

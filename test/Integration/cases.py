@@ -874,6 +874,56 @@ def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a, dynamic=False)
     return Case(name, mlir, func, args, check, [([m, n], out_dtype)], dynamic_rows=dynamic)
 
 
+def quantized_matmul_case(m, n, k, out_dtype):
+    """QuEST's forward on packed codes in one function: x and w scaled,
+    quantized (packed) and dequantized, then qat.matmul of the codes. On
+    sm_90a the quantizers make the codes one a byte for the s8 wgmma kernel
+    (wgmma has no 4-bit integers) and the dequantize reads them so; elsewhere
+    they stay packed. The product is checked against the codes that the
+    dequantized values show, those codes against the reference quantizer
+    (up to ties)."""
+    q = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
+    a = q.attr()
+    name = f"quantized_matmul_{m}x{n}x{k}_{out_dtype}"
+    func = "case_" + name
+    xt, wt, sxt, swt = t([m, k]), t([n, k]), t([m, 1]), t([n, 1])
+    cxt, cwt, yt = t([m, k // 2], "i8"), t([n, k // 2], "i8"), t([m, n], out_dtype)
+    mlir = (f"func.func @{func}(%x: {xt}, %w: {wt}) -> ({yt}, {sxt}, {xt}, {swt}, {wt}) "
+            "attributes {llvm.emit_c_interface} {\n"
+            f"  %sx = qat.scale %x as {a} : {xt} -> {sxt}\n"
+            f"  %cx = qat.quantize %x, %sx as {a} packed : {xt}, {sxt} -> {cxt}\n"
+            f"  %xq = qat.dequantize %cx, %sx as {a} packed : {cxt}, {sxt} -> {xt}\n"
+            f"  %sw = qat.scale %w as {a} : {wt} -> {swt}\n"
+            f"  %cw = qat.quantize %w, %sw as {a} packed : {wt}, {swt} -> {cwt}\n"
+            f"  %wq = qat.dequantize %cw, %sw as {a} packed : {cwt}, {swt} -> {wt}\n"
+            f"  %y = qat.matmul %cx, %cw, %sx, %sw as {a}, {a} packed "
+            f": {cxt}, {cwt}, {sxt}, {swt} -> {yt}\n"
+            f"  return %y, %sx, %xq, %sw, %wq : {yt}, {sxt}, {xt}, {swt}, {wt}\n}}\n")
+
+    def codes_of(values, inputs, s, what):
+        s = s.astype(F32)
+        codes = np.rint(values.astype(np.float64) / s - 0.5).astype(np.int64)
+        close(s, R.scale(inputs, q), f"scale of {what}", rtol=1e-5, atol_scale=1e-30)
+        v = inputs.astype(F32) / s
+        equal_except_near(codes, R.quantize(inputs.astype(F32), s, q), near_tie(v, q),
+                          f"codes of {what}")
+        close(values, R.dequantize(codes, s, q), f"dequantized {what}")
+        return codes
+
+    def check(inputs, outputs):
+        x, w = inputs
+        y, sx, xq, sw, wq = outputs
+        cx, cw = codes_of(xq, x, sx, "x"), codes_of(wq, w, sw, "w")
+        ref = R.matmul(cx, cw, sx.astype(F32), sw.astype(F32), q, q)
+        tol = {"f32": 1e-6, "bf16": 2.0 ** -7}[out_dtype]
+        close(y, ref, "matmul", rtol=tol, atol_scale=float(np.max(np.abs(ref))) * 1e-3)
+        return "ok"
+
+    return Case(name, mlir, func, [([m, k], "f32", normal()), ([n, k], "f32", normal())],
+                check, [([m, n], out_dtype), ([m, 1], "f32"), ([m, k], "f32"),
+                        ([n, 1], "f32"), ([n, k], "f32")])
+
+
 def matmul_loss_case(m, n, k, y_dtype, dy_dtype):
     """QuEST's forward product and its loss: y = qat.matmul of centered s8
     codes, dy = (y - t) / 8 (rounded to dy_dtype) and sum((y - t)^2). On
@@ -1003,6 +1053,10 @@ def matmul_cases(rng):
     # QuEST step's float64 check covers the GPU's, 512 tiles).
     cases.append(matmul_case(c8, s8, 2100, 2300, 128, False, "bf16", False))
     cases.append(matmul_case(s8, s8, 4200, 4352, 128, False, "bf16", False))
+    # Packed codes that the function quantizes: wgmma on sm_90a; tails in M,
+    # N and K (K = 2 x 144: rows of 288 bytes, a multiple of 16 for TMA).
+    cases.append(quantized_matmul_case(200, 136, 288, "f32"))
+    cases.append(quantized_matmul_case(33, 300, 512, "bf16"))
     return cases
 
 

@@ -278,9 +278,11 @@ bool loopsOverTiles(const MatmulKernelSpec &spec);
 /// count of tiles; always with a dynamic M).
 bool claimsWgmmaTiles(const MatmulKernelSpec &spec);
 
-/// `op` on its codes one a byte instead of packed two a byte (the wgmma
-/// kernel multiplies s8): a producing qat.quantize makes them unpacked, else
-/// an elementwise linalg op unpacks them (UnpackCodes.cpp).
+/// Whether `op` multiplies packed codes that qat.quantize ops make.
+bool hasQuantizedPackedCodes(MatmulOp op);
+
+/// `op` (hasQuantizedPackedCodes) on its codes made one a byte instead of
+/// packed two a byte, for the wgmma kernel, which multiplies s8.
 MatmulOp unpackCodes(RewriterBase &rewriter, MatmulOp op);
 
 /// Builds the wgmma kernel for `spec` as a `gpu.func` named

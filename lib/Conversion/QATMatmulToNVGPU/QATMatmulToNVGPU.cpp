@@ -489,12 +489,12 @@ struct ConvertQATMatmulToNVGPUPass
                        : int4Mma;
     KernelCache cache(module, strategy, chip, stages, mode);
 
-    // Packed 4-bit codes on wgmma: the kernel multiplies them one a byte.
-    // Auto keeps the mma.sync kernel (which unpacks in registers) where the
-    // wgmma kernel would not take the unpacked op.
+    // Packed 4-bit codes that the function quantizes reach wgmma made one
+    // a byte. Auto keeps the mma.sync kernel (which unpacks in registers)
+    // where the wgmma kernel would not take the unpacked op.
     SmallVector<MatmulOp> packed;
     module.walk([&](MatmulOp op) {
-      if (!op.getPacked())
+      if (!hasQuantizedPackedCodes(op))
         return;
       if (strategy == MatmulGPUStrategy::Wgmma ||
           (strategy == MatmulGPUStrategy::Auto && hasWarpgroupMma(chip) &&

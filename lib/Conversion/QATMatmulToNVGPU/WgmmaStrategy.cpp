@@ -644,8 +644,9 @@ mlir::qat::checkWgmmaSupport(const MatmulKernelSpec &spec,
                              function_ref<InFlightDiagnostic()> emitError) {
   if (spec.packed)
     return emitError() << "the wgmma kernel multiplies s8 codes; packed "
-                          "4-bit codes take the mma-sync kernel "
-                          "(strategy=auto or mma-sync)";
+                          "4-bit codes that no qat.quantize of the function "
+                          "makes take the mma-sync kernel (strategy=auto or "
+                          "mma-sync)";
   for (auto [role, codeType] :
        {std::pair{"lhs", spec.lhsCodeType}, {"rhs", spec.rhsCodeType}}) {
     if (!codeType.isInteger(8))

@@ -3,7 +3,7 @@
 // RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu=chip=sm_90 | FileCheck %s --check-prefix=SM90
 // RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu="stages=2 chip=sm_90a" | FileCheck %s --check-prefix=TWO
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma stages=5" 2>&1 | FileCheck %s --check-prefix=FIVE
-// RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_90a" | FileCheck %s --check-prefix=PACKED
+// RUN: not qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_90a" 2>&1 >/dev/null | FileCheck %s --check-prefix=PACKED
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=SM80
 
 // With chip=sm_90a, s8 codes take the warpgroup-MMA kernel: TMA
@@ -220,31 +220,15 @@ func.func @one_tile_a_cta(%a: tensor<4096x128xi8>, %b: tensor<4096x128xi8>,
 
 // -----
 
-// Packed 4-bit codes reach the s8 wgmma kernel one code a byte (strategy
-// auto or wgmma). Codes that come in packed are unpacked by an elementwise
-// linalg op: byte j of a row holds code 2j in its low nibble (shifted left
-// by 4, then arithmetically right by 4) and code 2j+1 in its high nibble
-// (shifted by 0, then by 4). Plain sm_90 keeps mma.sync on the packed codes.
-// CHECK-LABEL: gpu.module @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128
+// Packed 4-bit codes that come in as such (function arguments, stored
+// weights) keep the mma.sync kernel, which unpacks them in registers;
+// forcing wgmma onto them is an error.
+// CHECK-LABEL: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_f32 {
+// CHECK: gpu.func @qat_matmul_mma_sync
 // CHECK-LABEL: func.func @packed_arguments
-// CHECK:         %[[PAIRS:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<256x512xi8>) outs(%{{.*}} : tensor<256x512x2xi8>)
-// CHECK:         ^bb0(%[[BYTE:.*]]: i8, %{{.*}}: i8):
-// CHECK-DAG:       %[[ONE:.*]] = arith.constant 1 : i8
-// CHECK-DAG:       %[[FOUR:.*]] = arith.constant 4 : i8
-// CHECK:           %[[H:.*]] = arith.index_cast %{{.*}} : index to i8
-// CHECK:           %[[LOW:.*]] = arith.subi %[[ONE]], %[[H]] : i8
-// CHECK:           %[[UP:.*]] = arith.muli %[[LOW]], %[[FOUR]] : i8
-// CHECK:           %[[TOP:.*]] = arith.shli %[[BYTE]], %[[UP]] : i8
-// CHECK:           %[[CODE:.*]] = arith.shrsi %[[TOP]], %[[FOUR]] : i8
-// CHECK:           linalg.yield %[[CODE]] : i8
-// CHECK:         tensor.collapse_shape %[[PAIRS]] {{\[\[}}0], [1, 2]] : tensor<256x512x2xi8> into tensor<256x1024xi8>
-// CHECK:         linalg.generic {{.*}} ins(%arg1 : tensor<128x512xi8>) outs(%{{.*}} : tensor<128x512x2xi8>)
-// CHECK:         tensor.collapse_shape {{.*}} into tensor<128x1024xi8>
-// CHECK:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma
-// CHECK-NOT:     qat.matmul
-// PACKED-LABEL: func.func @packed_arguments
-// PACKED:         linalg.generic
-// PACKED:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma
+// CHECK: gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_mma_sync
+// PACKED: error: 'qat.matmul' op the wgmma kernel multiplies s8 codes; packed 4-bit codes that no qat.quantize of the function makes take the mma-sync kernel (strategy=auto or mma-sync)
+// PACKED-NOT: error
 // SM90: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_f32 {
 // SM90: gpu.func @qat_matmul_mma_sync
 func.func @packed_arguments(%a: tensor<256x512xi8>, %b: tensor<128x512xi8>,
@@ -260,9 +244,11 @@ func.func @packed_arguments(%a: tensor<256x512xi8>, %b: tensor<128x512xi8>,
 
 // -----
 
-// Codes that a qat.quantize of the function makes are made unpacked instead,
-// and a qat.dequantize of them reads them unpacked: no unpacking op, and the
-// packed codes are gone.
+// Packed codes that qat.quantize ops of the function make reach the s8
+// wgmma kernel made one a byte instead (wgmma has no 4-bit integers), and a
+// qat.dequantize of them reads them so: nothing unpacks, and the packed
+// codes are gone. Plain sm_90 keeps mma.sync on the packed codes.
+// CHECK-LABEL: gpu.module @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128
 // CHECK-LABEL: func.func @packed_quantized
 // CHECK-NOT:     linalg.generic
 // CHECK:         %[[CX:.*]] = qat.quantize %arg0, %[[SX:.*]] as <centered, 4 bits, rms_gaussian, per_row> : tensor<256x1024xf32>, tensor<256x1xf32> -> tensor<256x1024xi8>
@@ -271,6 +257,8 @@ func.func @packed_arguments(%a: tensor<256x512xi8>, %b: tensor<128x512xi8>,
 // CHECK-NOT:     packed
 // CHECK:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma
 // CHECK:         return %{{.*}}, %[[XQ]]
+// SM90: qat.quantize {{.*}} packed
+// SM90: gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_mma_sync
 func.func @packed_quantized(%x: tensor<256x1024xf32>, %w: tensor<128x1024xf32>)
     -> (tensor<256x128xf32>, tensor<256x1024xf32>) {
   %sx = qat.scale %x as <centered, 4 bits, rms_gaussian, per_row>
