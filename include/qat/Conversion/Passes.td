@@ -239,16 +239,16 @@ def ConvertQATMatmulToNVGPU
            "::mlir::qat::MatmulGPUStrategy::Auto",
            "Kernel strategy", [{::llvm::cl::values(
              clEnumValN(::mlir::qat::MatmulGPUStrategy::Auto, "auto",
-                        "wgmma with chip=sm_90a (packed 4-bit codes "
-                        "unpacked to a code a byte first), mma-sync "
-                        "otherwise"),
+                        "wgmma with chip=sm_90a (packed 4-bit codes where "
+                        "the function quantizes them, made a code a byte), "
+                        "mma-sync otherwise"),
              clEnumValN(::mlir::qat::MatmulGPUStrategy::MmaSync, "mma-sync",
                         "warp-level mma.sync with cp.async pipelining "
                         "(sm_80 and later)"),
              clEnumValN(::mlir::qat::MatmulGPUStrategy::Wgmma, "wgmma",
                         "warpgroup wgmma.mma_async with TMA loads and an "
-                        "mbarrier pipeline (sm_90a; s8, packed codes "
-                        "unpacked first)"))}]>,
+                        "mbarrier pipeline (sm_90a; s8 codes, or packed ones "
+                        "that the function quantizes)"))}]>,
     Option<"stages", "stages", "unsigned", /*default=*/"0",
            "Shared-memory pipeline stages of the K loop; 0: the strategy's "
            "default (mma-sync: 3, at most 3 of 16 KiB; wgmma: 4, at most 6 "
