@@ -17,8 +17,8 @@ usage:
   code + 1/2), whose wgmma kernel reads the row sums of both operands' codes
   (a launch of the row-sum kernel each; their time is in the row);
 - matmul_p4_MxNxK: the same codes packed two a byte, as stored weights come
-  (function arguments): the mma.sync kernel, which unpacks them in registers
-  (codes that the function quantizes would reach wgmma one a byte).
+  (function arguments): a launch of the unpacking kernel per operand, then
+  the s8 wgmma kernel (their time is in the row).
 
 `run` checks every function on random data against a float64 product on the
 GPU (bf16 products are exact in f32: the error is the f32 accumulation and

@@ -166,16 +166,19 @@ def ConvertQATMatmulToNVGPU
     or `wgmma` (Hopper warpgroup MMA, `nvvm.wgmma.mma_async` m64n256k32 s8,
     fed by TMA loads of 128-byte swizzled tiles through an mbarrier pipeline
     from a producer warpgroup to two consumer warpgroups; `chip=sm_90a`
-    only, s8 codes only). `auto`, the default, takes `wgmma` for s8 codes
-    when `chip` is `sm_90a` and `mma-sync` otherwise: for packed 4-bit
-    codes, for `sm_80` to `sm_89`, for plain `sm_90` (whose PTX must not use
-    the sm_90a-only instructions) and when no chip is named. The wgmma
+    only, s8 codes: packed 4-bit codes are first made one a byte by the
+    `qat.quantize` that makes them, or else unpacked by a kernel of their
+    own). `auto`, the default, takes `wgmma` when `chip` is `sm_90a` and
+    `mma-sync` otherwise: for `sm_80` to `sm_89`, for plain `sm_90` (whose
+    PTX must not use the sm_90a-only instructions) and when no chip is
+    named. The wgmma
     kernel gets TMA descriptors of A and B made on the host by
     `nvgpu.tma.create.descriptor` (lowered to calls of the CUDA runtime's
     `mgpuTensorMapEncodeTiledMemref`).
 
-    `packed` 4-bit codes stay packed in global and shared memory (half the
-    bytes of s8). `int4-mma` says how they meet the tensor cores: `unpack`
+    On mma-sync, `packed` 4-bit codes stay packed in global and shared
+    memory (half the bytes of s8). `int4-mma` says how they meet the tensor
+    cores: `unpack`
     turns each fragment register of eight codes into two s8 registers, one
     for the even and one for the odd codes (16c for a signed code c,
     16c + 8 = 8(2c+1) for a centered one, so no row sums are needed), and
@@ -239,16 +242,16 @@ def ConvertQATMatmulToNVGPU
            "::mlir::qat::MatmulGPUStrategy::Auto",
            "Kernel strategy", [{::llvm::cl::values(
              clEnumValN(::mlir::qat::MatmulGPUStrategy::Auto, "auto",
-                        "wgmma with chip=sm_90a (packed 4-bit codes where "
-                        "the function quantizes them, made a code a byte), "
-                        "mma-sync otherwise"),
+                        "wgmma with chip=sm_90a (packed 4-bit codes made "
+                        "or unpacked to a code a byte first), mma-sync "
+                        "otherwise"),
              clEnumValN(::mlir::qat::MatmulGPUStrategy::MmaSync, "mma-sync",
                         "warp-level mma.sync with cp.async pipelining "
                         "(sm_80 and later)"),
              clEnumValN(::mlir::qat::MatmulGPUStrategy::Wgmma, "wgmma",
                         "warpgroup wgmma.mma_async with TMA loads and an "
-                        "mbarrier pipeline (sm_90a; s8 codes, or packed ones "
-                        "that the function quantizes)"))}]>,
+                        "mbarrier pipeline (sm_90a; packed codes unpacked "
+                        "first)"))}]>,
     Option<"stages", "stages", "unsigned", /*default=*/"0",
            "Shared-memory pipeline stages of the K loop; 0: the strategy's "
            "default (mma-sync: 3, at most 3 of 16 KiB; wgmma: 4, at most 6 "

@@ -278,12 +278,26 @@ bool loopsOverTiles(const MatmulKernelSpec &spec);
 /// count of tiles; always with a dynamic M).
 bool claimsWgmmaTiles(const MatmulKernelSpec &spec);
 
-/// Whether `op` multiplies packed codes that qat.quantize ops make.
-bool hasQuantizedPackedCodes(MatmulOp op);
+/// Bytes of packed codes a thread of the unpacking kernel reads.
+constexpr int64_t kUnpackChunkBytes = 8;
 
-/// `op` (hasQuantizedPackedCodes) on its codes made one a byte instead of
-/// packed two a byte, for the wgmma kernel, which multiplies s8.
-MatmulOp unpackCodes(RewriterBase &rewriter, MatmulOp op);
+/// Whether unpackCodes takes `op`: packed codes that qat.quantize ops make,
+/// or rows of a multiple of kUnpackChunkBytes.
+bool canUnpackCodes(MatmulOp op);
+
+/// `op` (canUnpackCodes) on its codes one a byte instead of packed two a
+/// byte, for the wgmma kernel, which multiplies s8: a packed qat.quantize
+/// that makes them makes them unpacked, else the kernel from `getKernel`
+/// (buildUnpackCodesKernel of the op's bytes a row) unpacks them.
+MatmulOp unpackCodes(RewriterBase &rewriter, MatmulOp op,
+                     llvm::function_ref<gpu::GPUFuncOp()> getKernel);
+
+/// The kernel `qat_unpack_codes(packed: memref<? x kBytes x i8>, unpacked:
+/// memref<? x 2 kBytes x i8>)` in `module`: each thread sign-extends the 16
+/// codes of kUnpackChunkBytes bytes. kBytes is a multiple of
+/// kUnpackChunkBytes.
+gpu::GPUFuncOp buildUnpackCodesKernel(OpBuilder &builder, Location loc,
+                                      gpu::GPUModuleOp module, int64_t kBytes);
 
 /// Builds the wgmma kernel for `spec` as a `gpu.func` named
 /// `qat_matmul_wgmma` inside `module`: persistent, its CTAs taking every

@@ -266,6 +266,19 @@ public:
     return kernel;
   }
 
+  /// The unpacking kernel of packed codes of `kBytes` bytes a row.
+  gpu::GPUFuncOp getOrCreateUnpack(OpBuilder &builder, Operation *user,
+                                   int64_t kBytes) {
+    gpu::GPUFuncOp &kernel = unpackKernels[kBytes];
+    if (kernel)
+      return kernel;
+    OpBuilder::InsertionGuard guard(builder);
+    gpu::GPUModuleOp gpuModule = createModule(
+        builder, user, "qat_unpack_codes_k" + std::to_string(kBytes));
+    kernel = buildUnpackCodesKernel(builder, user->getLoc(), gpuModule, kBytes);
+    return kernel;
+  }
+
 private:
   /// A `gpu.module` named `name` (renamed if the name is taken) before the
   /// top-level op that holds `user`; leaves `builder` there.
@@ -290,6 +303,7 @@ private:
   Int4Mma int4Mma;
   std::vector<std::pair<MatmulKernelSpec, MatmulKernel>> kernels;
   llvm::DenseMap<std::pair<int64_t, unsigned>, gpu::GPUFuncOp> rowSumKernels;
+  llvm::DenseMap<int64_t, gpu::GPUFuncOp> unpackKernels;
 };
 
 /// qat.matmul -> to_buffer (A, B, sa, sb), memref.alloc (result),
@@ -489,12 +503,12 @@ struct ConvertQATMatmulToNVGPUPass
                        : int4Mma;
     KernelCache cache(module, strategy, chip, stages, mode);
 
-    // Packed 4-bit codes that the function quantizes reach wgmma made one
-    // a byte. Auto keeps the mma.sync kernel (which unpacks in registers)
-    // where the wgmma kernel would not take the unpacked op.
+    // Packed 4-bit codes reach wgmma one a byte. Auto keeps the mma.sync
+    // kernel (which unpacks in registers) where the wgmma kernel would not
+    // take the unpacked op.
     SmallVector<MatmulOp> packed;
     module.walk([&](MatmulOp op) {
-      if (!hasQuantizedPackedCodes(op))
+      if (!canUnpackCodes(op))
         return;
       if (strategy == MatmulGPUStrategy::Wgmma ||
           (strategy == MatmulGPUStrategy::Auto && hasWarpgroupMma(chip) &&
@@ -505,7 +519,10 @@ struct ConvertQATMatmulToNVGPUPass
     });
     IRRewriter rewriter(&getContext());
     for (MatmulOp op : packed)
-      unpackCodes(rewriter, op);
+      unpackCodes(rewriter, op, [&] {
+        return cache.getOrCreateUnpack(rewriter, op,
+                                       op.getLhs().getType().getDimSize(1));
+      });
 
     // Report every op the strategy cannot compile before changing anything.
     bool supported = true;

@@ -643,10 +643,11 @@ LogicalResult
 mlir::qat::checkWgmmaSupport(const MatmulKernelSpec &spec,
                              function_ref<InFlightDiagnostic()> emitError) {
   if (spec.packed)
-    return emitError() << "the wgmma kernel multiplies s8 codes; packed "
-                          "4-bit codes that no qat.quantize of the function "
-                          "makes take the mma-sync kernel (strategy=auto or "
-                          "mma-sync)";
+    return emitError() << "the wgmma kernel multiplies s8 codes and unpacks "
+                          "packed codes from rows of a multiple of "
+                       << kUnpackChunkBytes << " bytes, got " << spec.kBytes
+                       << "; the mma-sync kernel takes these (strategy="
+                          "auto or mma-sync)";
   for (auto [role, codeType] :
        {std::pair{"lhs", spec.lhsCodeType}, {"rhs", spec.rhsCodeType}}) {
     if (!codeType.isInteger(8))

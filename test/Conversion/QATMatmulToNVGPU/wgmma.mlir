@@ -3,7 +3,7 @@
 // RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu=chip=sm_90 | FileCheck %s --check-prefix=SM90
 // RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu="stages=2 chip=sm_90a" | FileCheck %s --check-prefix=TWO
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma stages=5" 2>&1 | FileCheck %s --check-prefix=FIVE
-// RUN: not qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_90a" 2>&1 >/dev/null | FileCheck %s --check-prefix=PACKED
+// RUN: qat-opt %s --split-input-file --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_90a" | FileCheck %s --check-prefix=PACKED
 // RUN: not qat-opt %s --convert-qat-matmul-to-nvgpu="strategy=wgmma chip=sm_80" 2>&1 | FileCheck %s --check-prefix=SM80
 
 // With chip=sm_90a, s8 codes take the warpgroup-MMA kernel: TMA
@@ -221,14 +221,35 @@ func.func @one_tile_a_cta(%a: tensor<4096x128xi8>, %b: tensor<4096x128xi8>,
 // -----
 
 // Packed 4-bit codes that come in as such (function arguments, stored
-// weights) keep the mma.sync kernel, which unpacks them in registers;
-// forcing wgmma onto them is an error.
-// CHECK-LABEL: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_f32 {
-// CHECK: gpu.func @qat_matmul_mma_sync
+// weights) reach the s8 wgmma kernel through a kernel that unpacks them:
+// each thread loads 8 bytes, sign-extends the low nibbles (shifted left,
+// then arithmetically right by 4) and the high ones (right by 4), and
+// stores the 16 codes interleaved, code 2j from the low nibble of byte j.
+// Plain sm_90 keeps mma.sync on the packed codes.
+// CHECK-LABEL: gpu.module @qat_unpack_codes_k512
+// CHECK:       gpu.func @qat_unpack_codes(%[[SRC:.*]]: memref<?x512xi8>, %[[CODES:.*]]: memref<?x1024xi8>) kernel
+// CHECK-SAME:    known_block_size = array<i32: 256, 1, 1>
+// CHECK:         %[[ROW:.*]] = arith.divui %{{.*}}, %c64
+// CHECK:         %[[ROWS:.*]] = memref.dim %[[SRC]], %c0
+// CHECK:         arith.cmpi ult, %[[ROW]], %[[ROWS]]
+// CHECK:         %[[BYTES:.*]] = vector.load %[[SRC]][%[[ROW]], %[[COL:.*]]] {alignment = 8 : i64} : memref<?x512xi8>, vector<8xi8>
+// CHECK:         %[[FOUR:.*]] = arith.constant dense<4> : vector<8xi8>
+// CHECK:         %[[UP:.*]] = arith.shli %[[BYTES]], %[[FOUR]] : vector<8xi8>
+// CHECK:         %[[LOW:.*]] = arith.shrsi %[[UP]], %[[FOUR]] : vector<8xi8>
+// CHECK:         %[[HIGH:.*]] = arith.shrsi %[[BYTES]], %[[FOUR]] : vector<8xi8>
+// CHECK:         %[[BOTH:.*]] = vector.shuffle %[[LOW]], %[[HIGH]] [0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15]
+// CHECK:         %[[AT:.*]] = arith.muli %[[COL]], %c2
+// CHECK:         vector.store %[[BOTH]], %[[CODES]][%[[ROW]], %[[AT]]] {alignment = 16 : i64} : memref<?x1024xi8>, vector<16xi8>
 // CHECK-LABEL: func.func @packed_arguments
-// CHECK: gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_mma_sync
-// PACKED: error: 'qat.matmul' op the wgmma kernel multiplies s8 codes; packed 4-bit codes that no qat.quantize of the function makes take the mma-sync kernel (strategy=auto or mma-sync)
-// PACKED-NOT: error
+// CHECK:         %[[A:.*]] = bufferization.to_buffer %arg0 read_only : tensor<256x512xi8> to memref<256x512xi8>
+// CHECK:         %[[UA:.*]] = memref.alloc() : memref<256x1024xi8>
+// CHECK:         gpu.launch_func  @qat_unpack_codes_k512::@qat_unpack_codes blocks in (%{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}})  args(%{{.*}} : memref<?x512xi8>, %{{.*}} : memref<?x1024xi8>)
+// CHECK:         bufferization.to_tensor %[[UA]] restrict writable
+// CHECK:         gpu.launch_func  @qat_unpack_codes_k512::@qat_unpack_codes
+// CHECK:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma
+// PACKED-LABEL: func.func @packed_arguments
+// PACKED-COUNT-2: gpu.launch_func  @qat_unpack_codes_k512::@qat_unpack_codes
+// PACKED:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma
 // SM90: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_f32 {
 // SM90: gpu.func @qat_matmul_mma_sync
 func.func @packed_arguments(%a: tensor<256x512xi8>, %b: tensor<128x512xi8>,
