@@ -524,7 +524,7 @@ struct ConvertQATMatmulToNVGPUPass
                                        op.getLhs().getType().getDimSize(1));
       });
 
-    // Report every op the strategy cannot compile before changing anything.
+    // Report every op the strategy cannot compile before building a kernel.
     bool supported = true;
     // Integer mma.sync of shape m16n8k32 (and k64) is sm_80 and newer; an
     // older chip would end in the NVPTX backend's fatal "Cannot select". (No
