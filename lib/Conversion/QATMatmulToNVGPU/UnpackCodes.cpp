@@ -12,6 +12,8 @@
 
 #include "MatmulKernel.h"
 
+#include "qat/Dialect/QAT/IR/QuantizerMath.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -73,13 +75,7 @@ gpu::GPUFuncOp mlir::qat::buildUnpackCodesKernel(OpBuilder &builder,
   Value bytes = vector::LoadOp::create(
       b, bytesType, packed, ValueRange{row, column},
       /*nontemporal=*/false, llvm::MaybeAlign(kUnpackChunkBytes));
-  // Code 2j sits in the low nibble of byte j, code 2j+1 in the high one;
-  // arithmetic shifts extend their signs.
-  Value four = arith::ConstantOp::create(
-      b, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(4)));
-  Value low =
-      arith::ShRSIOp::create(b, arith::ShLIOp::create(b, bytes, four), four);
-  Value high = arith::ShRSIOp::create(b, bytes, four);
+  auto [low, high] = unpackCodePair(b, b.getLoc(), bytes);
   SmallVector<int64_t> interleaved;
   for (int64_t j = 0; j < kUnpackChunkBytes; ++j)
     interleaved.append({j, j + kUnpackChunkBytes});
@@ -93,60 +89,20 @@ gpu::GPUFuncOp mlir::qat::buildUnpackCodesKernel(OpBuilder &builder,
   return func;
 }
 
-/// The codes of `packed` one a byte: a packed qat.quantize that makes them
-/// makes them unpacked, else `kernel` unpacks them.
-static Value unpack(RewriterBase &rewriter, MatmulOp matmul, Value packed,
-                    gpu::GPUFuncOp kernel) {
-  auto quantize = packed.getDefiningOp<QuantizeOp>();
-  auto type = cast<RankedTensorType>(packed.getType());
-  if (!quantize || !quantize.getPacked()) {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPoint(matmul);
-    ImplicitLocOpBuilder b(matmul.getLoc(), rewriter);
-    auto memrefType = [](RankedTensorType t) {
-      return MemRefType::get(t.getShape(), t.getElementType());
-    };
-    Value buffer =
-        bufferization::ToBufferOp::create(b, memrefType(type), packed,
-                                          /*read_only=*/true);
-    SmallVector<Value> dynamicRows;
-    Value rows = type.isDynamicDim(0)
-                     ? Value(memref::DimOp::create(b, buffer, 0))
-                     : arith::ConstantIndexOp::create(b, type.getDimSize(0));
-    if (type.isDynamicDim(0))
-      dynamicRows.push_back(rows);
-    RankedTensorType unpackedType = getUnpackedType(type);
-    Value result =
-        memref::AllocOp::create(b, memrefType(unpackedType), dynamicRows);
-    auto argTypes = kernel.getArgumentTypes();
-    Value chunks =
-        arith::MulIOp::create(b, rows,
-                              arith::ConstantIndexOp::create(
-                                  b, type.getDimSize(1) / kUnpackChunkBytes));
-    Value one = arith::ConstantIndexOp::create(b, 1);
-    gpu::LaunchFuncOp::create(
-        b, kernel,
-        gpu::KernelDim3{
-            arith::CeilDivUIOp::create(
-                b, chunks, arith::ConstantIndexOp::create(b, kUnpackThreads)),
-            one, one},
-        gpu::KernelDim3{arith::ConstantIndexOp::create(b, kUnpackThreads), one,
-                        one},
-        /*dynamicSharedMemorySize=*/Value(),
-        ValueRange{
-            memref::CastOp::create(b, cast<MemRefType>(argTypes[0]), buffer),
-            memref::CastOp::create(b, cast<MemRefType>(argTypes[1]), result)});
-    // The kernel writes every element of the fresh buffer.
-    return bufferization::ToTensorOp::create(b, unpackedType, result,
-                                             /*restrict=*/true,
-                                             /*writable=*/true);
-  }
+/// The packed qat.quantize that makes `codes`, or null.
+static QuantizeOp getPackedProducer(Value codes) {
+  auto quantize = codes.getDefiningOp<QuantizeOp>();
+  return quantize && quantize.getPacked() ? quantize : QuantizeOp();
+}
+
+/// The codes of `quantize` made one a byte; a qat.dequantize of them reads
+/// those.
+static Value makeUnpacked(RewriterBase &rewriter, QuantizeOp quantize) {
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(quantize);
   auto unpacked = cast<QuantizeOp>(rewriter.clone(*quantize));
   unpacked.setPacked(false);
-  unpacked.getResult().setType(getUnpackedType(type));
-  // Dequantizing the unpacked codes gives the same values.
+  unpacked.getResult().setType(getUnpackedType(quantize.getType()));
   for (Operation *user : llvm::make_early_inc_range(quantize->getUsers()))
     if (auto dequantize = dyn_cast<DequantizeOp>(user))
       rewriter.modifyOpInPlace(dequantize, [&] {
@@ -156,13 +112,55 @@ static Value unpack(RewriterBase &rewriter, MatmulOp matmul, Value packed,
   return unpacked;
 }
 
-bool mlir::qat::canUnpackCodes(MatmulOp op) {
-  auto isMadeByQuantize = [](Value codes) {
-    auto quantize = codes.getDefiningOp<QuantizeOp>();
-    return quantize && quantize.getPacked();
+/// `packed`, an operand of `matmul`, unpacked by a launch of `kernel`
+/// (buildUnpackCodesKernel) before `matmul`.
+static Value launchUnpack(RewriterBase &rewriter, MatmulOp matmul, Value packed,
+                          gpu::GPUFuncOp kernel) {
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(matmul);
+  auto type = cast<RankedTensorType>(packed.getType());
+  ImplicitLocOpBuilder b(matmul.getLoc(), rewriter);
+  auto memrefType = [](RankedTensorType t) {
+    return MemRefType::get(t.getShape(), t.getElementType());
   };
+  Value buffer = bufferization::ToBufferOp::create(b, memrefType(type), packed,
+                                                   /*read_only=*/true);
+  SmallVector<Value> dynamicRows;
+  Value rows = type.isDynamicDim(0)
+                   ? Value(memref::DimOp::create(b, buffer, 0))
+                   : arith::ConstantIndexOp::create(b, type.getDimSize(0));
+  if (type.isDynamicDim(0))
+    dynamicRows.push_back(rows);
+  RankedTensorType unpackedType = getUnpackedType(type);
+  Value result =
+      memref::AllocOp::create(b, memrefType(unpackedType), dynamicRows);
+  auto argTypes = kernel.getArgumentTypes();
+  Value chunks =
+      arith::MulIOp::create(b, rows,
+                            arith::ConstantIndexOp::create(
+                                b, type.getDimSize(1) / kUnpackChunkBytes));
+  Value one = arith::ConstantIndexOp::create(b, 1);
+  gpu::LaunchFuncOp::create(
+      b, kernel,
+      gpu::KernelDim3{
+          arith::CeilDivUIOp::create(
+              b, chunks, arith::ConstantIndexOp::create(b, kUnpackThreads)),
+          one, one},
+      gpu::KernelDim3{arith::ConstantIndexOp::create(b, kUnpackThreads), one,
+                      one},
+      /*dynamicSharedMemorySize=*/Value(),
+      ValueRange{
+          memref::CastOp::create(b, cast<MemRefType>(argTypes[0]), buffer),
+          memref::CastOp::create(b, cast<MemRefType>(argTypes[1]), result)});
+  // The kernel writes every element of the fresh buffer.
+  return bufferization::ToTensorOp::create(b, unpackedType, result,
+                                           /*restrict=*/true,
+                                           /*writable=*/true);
+}
+
+bool mlir::qat::canUnpackCodes(MatmulOp op) {
   return op.getPacked() &&
-         ((isMadeByQuantize(op.getLhs()) && isMadeByQuantize(op.getRhs())) ||
+         ((getPackedProducer(op.getLhs()) && getPackedProducer(op.getRhs())) ||
           op.getLhs().getType().getDimSize(1) % kUnpackChunkBytes == 0);
 }
 
@@ -170,10 +168,9 @@ MatmulOp mlir::qat::unpackCodes(RewriterBase &rewriter, MatmulOp op,
                                 function_ref<gpu::GPUFuncOp()> getKernel) {
   Value packedLhs = op.getLhs(), packedRhs = op.getRhs();
   auto unpackOperand = [&](Value packed) {
-    auto quantize = packed.getDefiningOp<QuantizeOp>();
-    return unpack(rewriter, op, packed,
-                  quantize && quantize.getPacked() ? gpu::GPUFuncOp()
-                                                   : getKernel());
+    if (QuantizeOp quantize = getPackedProducer(packed))
+      return makeUnpacked(rewriter, quantize);
+    return launchUnpack(rewriter, op, packed, getKernel());
   };
   Value lhs = unpackOperand(packedLhs);
   Value rhs = packedRhs == packedLhs ? lhs : unpackOperand(packedRhs);
@@ -187,7 +184,7 @@ MatmulOp mlir::qat::unpackCodes(RewriterBase &rewriter, MatmulOp op,
   // A packed qat.quantize whose users all moved to the unpacked codes.
   SmallPtrSet<Operation *, 2> producers;
   for (Value codes : {packedLhs, packedRhs})
-    if (auto producer = codes.getDefiningOp<QuantizeOp>())
+    if (QuantizeOp producer = getPackedProducer(codes))
       producers.insert(producer);
   for (Operation *producer : producers)
     if (producer->use_empty())

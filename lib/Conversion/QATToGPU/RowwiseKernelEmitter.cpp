@@ -1017,14 +1017,10 @@ SmallVector<Value> RowKernelEmitter::loadCodes(Value tensor, bool packed) {
       }
       continue;
     }
-    // Two codes per byte, element 2i in the low nibble: sign-extend each
-    // nibble by shifting it to the top of the byte and back.
-    Value four = arith::ConstantOp::create(b, b.getI8IntegerAttr(4));
+    // Two codes per byte.
     for (int64_t l = 0; l < V / 2; ++l) {
       Value byte = vector::ExtractOp::create(b, vector, l);
-      Value low =
-          arith::ShRSIOp::create(b, arith::ShLIOp::create(b, byte, four), four);
-      Value high = arith::ShRSIOp::create(b, byte, four);
+      auto [low, high] = unpackCodePair(b, b.getLoc(), byte);
       elements.push_back(arith::ExtSIOp::create(b, i32, low));
       elements.push_back(arith::ExtSIOp::create(b, i32, high));
     }

@@ -11,6 +11,7 @@
 #include "qat/Dialect/QAT/IR/QATAttrs.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 
 #include <cmath>
@@ -191,4 +192,15 @@ Value QuantizerAttr::buildStepGradTerm(QuantMath &math,
 
 double QuantizerAttr::getStepGradFactor(int64_t numElements) const {
   return 1.0 / std::sqrt(double(numElements) * double(getMaxCode()));
+}
+
+std::pair<Value, Value> mlir::qat::unpackCodePair(OpBuilder &builder,
+                                                  Location loc, Value bytes) {
+  // Each nibble goes to the top of the byte; an arithmetic shift back
+  // extends its sign.
+  Value four = createScalarOrSplatConstant(builder, loc, bytes.getType(), 4);
+  Value low = arith::ShRSIOp::create(
+      builder, loc, arith::ShLIOp::create(builder, loc, bytes, four), four);
+  Value high = arith::ShRSIOp::create(builder, loc, bytes, four);
+  return {low, high};
 }

@@ -123,6 +123,12 @@ struct QuantElement {
   Value inCodeRange, clamped, rounded, level;
 };
 
+/// The two codes of each byte of packed codes `bytes` (i8 or a vector of
+/// i8), sign-extended to i8: element 2j from the low nibble of byte j and
+/// element 2j+1 from its high nibble (docs/semantics.md).
+std::pair<Value, Value> unpackCodePair(OpBuilder &builder, Location loc,
+                                       Value bytes);
+
 } // namespace mlir::qat
 
 #endif // QAT_DIALECT_QAT_IR_QUANTIZERMATH_H
