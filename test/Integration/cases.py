@@ -1064,11 +1064,11 @@ def matmul_cases(rng):
 
 
 def contraction_case(name, m, n, k, a_dtype, b_dtype, out_dtype, a_form="mk", b_form="kn",
-                     out_form="mn", batch=0, accumulate=False):
+                     out_form="mn", batch=None, accumulate=False, dynamic=None):
     """C (+)= A B as a linalg.generic with the given operand layouts ("mk" or
     "km" for A, "kn" or "nk" for B, "mn" or "nm" for C), a batch dimension
-    when batch > 0, and C read from an argument when accumulate (otherwise a
-    fill of zero). On the GPU these run on the tensor cores (tf32 for f32
+    of `batch` (0 included) when given, and C read from an argument when
+    accumulate (otherwise a fill of zero). On the GPU these run on the tensor cores (tf32 for f32
     inputs, the default contraction-precision, bf16/f16 otherwise) with f32
     accumulation; the CPU computes them in f32 in loop order.
 
@@ -1079,20 +1079,45 @@ def contraction_case(name, m, n, k, a_dtype, b_dtype, out_dtype, a_form="mk", b_
     inputs; f32 accumulation over K <= 2048 in any order), plus (K + 1)
     roundings of the accumulator for 16-bit results (the CPU follows
     linalg's per-step rounding); out_rel is one rounding to the result
-    type. The init of an accumulating case is -c (a fresh tensor)."""
+    type. The init of an accumulating case is -c (a fresh tensor).
+
+    `dynamic` ("m", "k" or "b"): that size is dynamic in the function's types
+    (one function for every size: A's first dimension; the name leaves it
+    out). Only the leading dimensions of the forms may be dynamic, and no
+    other leading dimension may equal it."""
     dims = {"m": m, "n": n, "k": k}
-    bdim = "b, " if batch else ""
-    bshape = [batch] if batch else []
+    bdim = "b, " if batch is not None else ""
+    bshape = [batch] if batch is not None else []
 
     def shape(form):
         return bshape + [dims[d] for d in form]
 
+    def type_shape(form):
+        return (["?" if dynamic == "b" else batch] if batch is not None else []) + \
+            ["?" if d == dynamic else dims[d] for d in form]
+
     def amap(form):
         return f"affine_map<({bdim}m, n, k) -> ({bdim}{', '.join(form)})>"
 
-    at, bt, ct = t(shape(a_form), a_dtype), t(shape(b_form), b_dtype), t(shape(out_form), out_dtype)
-    iters = (['"parallel"'] if batch else []) + ['"parallel"', '"parallel"', '"reduction"']
+    at, bt = t(type_shape(a_form), a_dtype), t(type_shape(b_form), b_dtype)
+    ct = t(type_shape(out_form), out_dtype)
+    iters = (['"parallel"'] if batch is not None else []) + ['"parallel"', '"parallel"', '"reduction"']
     func = "case_contraction_" + name
+    # tensor.empty of the result: its dynamic sizes from A's dimensions.
+    empty_sizes, dims_ir = [], ""
+    for i, d in enumerate((["b"] if batch is not None else []) + list(out_form)):
+        if d == dynamic:
+            pos = ((["b"] if batch is not None else []) + list(a_form)).index(d)
+            dims_ir += (f"  %c{pos} = arith.constant {pos} : index\n"
+                        f"  %d{pos} = tensor.dim %a, %c{pos} : {at}\n")
+            empty_sizes.append(f"%d{pos}")
+    empty = f"tensor.empty({', '.join(empty_sizes)})"
+    if dynamic:
+        # `name` leaves the dynamic size out: every size shares the function.
+        rows = {"m": m, "k": k, "b": batch}[dynamic]
+        case_name = f"dynamic_contraction_{name}_{rows}rows"
+    else:
+        case_name = "contraction_" + name
 
     def ext(v, dtype):
         return (f"    %{v}x = arith.extf %{v}e : {dtype} to {out_dtype}\n", f"%{v}x") \
@@ -1107,7 +1132,7 @@ def contraction_case(name, m, n, k, a_dtype, b_dtype, out_dtype, a_form="mk", b_
         parallel = '"parallel"'
         ident = f"affine_map<({', '.join(f'd{i}' for i in range(rank))}) -> " \
                 f"({', '.join(f'd{i}' for i in range(rank))})>"
-        prologue = (f"  %e = tensor.empty() : {ct}\n"
+        prologue = (dims_ir + f"  %e = {empty} : {ct}\n"
                     f"  %n = linalg.generic {{indexing_maps = [{ident}, {ident}], iterator_types = "
                     f"[{', '.join([parallel] * rank)}]}} ins(%c : {ct}) outs(%e : {ct}) {{\n"
                     f"  ^bb0(%v: {out_dtype}, %o: {out_dtype}):\n"
@@ -1115,8 +1140,8 @@ def contraction_case(name, m, n, k, a_dtype, b_dtype, out_dtype, a_form="mk", b_
                     f"    linalg.yield %nv : {out_dtype}\n  }} -> {ct}\n")
     else:
         params, init = f"%a: {at}, %b: {bt}", "%z"
-        prologue = (f"  %zero = arith.constant 0.0 : {out_dtype}\n"
-                    f"  %e = tensor.empty() : {ct}\n"
+        prologue = (dims_ir + f"  %zero = arith.constant 0.0 : {out_dtype}\n"
+                    f"  %e = {empty} : {ct}\n"
                     f"  %z = linalg.fill ins(%zero : {out_dtype}) outs(%e : {ct}) -> {ct}\n")
     mlir = (f"func.func @{func}({params}) -> {ct} attributes {{llvm.emit_c_interface}} {{\n"
             + prologue
@@ -1132,7 +1157,7 @@ def contraction_case(name, m, n, k, a_dtype, b_dtype, out_dtype, a_form="mk", b_
 
     def canonical(x, form, first, second):
         # -> [batch, first, second]
-        x = x if batch else x[None]
+        x = x if batch is not None else x[None]
         return x if form == first + second else np.swapaxes(x, 1, 2)
 
     def check(inputs, outputs):
@@ -1155,7 +1180,7 @@ def contraction_case(name, m, n, k, a_dtype, b_dtype, out_dtype, a_form="mk", b_
         finite_like(out, ref, "contraction")
         err = np.abs(out - ref)
         bound = rel * terms + out_rel * np.abs(ref) + 1e-30
-        worst = float(np.max(err / bound))
+        worst = float(np.max(err / bound)) if err.size else 0.0
         if worst > 1:
             i = np.unravel_index(np.argmax(err / bound), err.shape)
             raise Failure(f"contraction: error {err[i]:.3g} at {i} (got {out[i]}, "
@@ -1165,7 +1190,8 @@ def contraction_case(name, m, n, k, a_dtype, b_dtype, out_dtype, a_form="mk", b_
     args = [(shape(a_form), a_dtype, normal()), (shape(b_form), b_dtype, normal())]
     if accumulate:
         args.append((shape(out_form), out_dtype, normal()))
-    return Case("contraction_" + name, mlir, func, args, check, [(shape(out_form), out_dtype)])
+    return Case(case_name, mlir, func, args, check, [(shape(out_form), out_dtype)],
+                dynamic_rows=dynamic is not None)
 
 
 def contraction_cases():
@@ -1378,7 +1404,8 @@ def _bcast(v, along):
     return v[..., None, :]
 
 
-def epilogue_case(name, m, n, k, in_dtype, out_dtype, consumer, batch=0, b_form="kn"):
+def epilogue_case(name, m, n, k, in_dtype, out_dtype, consumer, batch=0, b_form="kn",
+                  dynamic=False):
     """Y = A B (linalg.matmul or linalg.batch_matmul into a fill of zero, f32)
     and an elementwise consumer of Y (see _epilogue_consumers), which the GPU
     applies in the contraction kernel's epilogue.
@@ -1386,20 +1413,25 @@ def epilogue_case(name, m, n, k, in_dtype, out_dtype, consumer, batch=0, b_form=
     Tolerance, against float64: the product's error e = rel * sum_k |a b|
     (contraction_case's rel) times the consumer's |df/dy|, plus 1e-6 of the
     magnitude the consumer's f32 operations (and erf/tanh) work at, plus one
-    rounding to the output type of |ref| + that error."""
+    rounding to the output type of |ref| + that error.
+
+    `dynamic`: M is dynamic in the function's types (no batch; one function
+    for every M, which the name leaves out)."""
     rform = ("b" if batch else "") + "mn"
     bshape = [batch] if batch else []
     dims = {"m": m, "n": n, "k": k}
     ashape, bshp = bshape + [m, k], bshape + [dims[d] for d in b_form]
     rshape = bshape + [m, n]
-    mlir_of, extras, ref_f, lip, mag = _epilogue_consumers(out_dtype, rshape, rform)[consumer]
+    mt = "?" if dynamic else m
+    mlir_of, extras, ref_f, lip, mag = _epilogue_consumers(
+        out_dtype, bshape + [mt, n], rform)[consumer]
 
     def eshape(form):
         form = rform if form == "*" else \
             rform.replace(form[1:], "") if form.startswith("-") else form
         return [{"b": batch, "m": m, "n": n, "1": 1}[d] for d in form]
-    at, bt = t(ashape, in_dtype), t(bshp, in_dtype)
-    yt, ot = t(rshape), t(rshape, out_dtype)
+    at, bt = t(bshape + [mt, k], in_dtype), t(bshp, in_dtype)
+    yt, ot = t(bshape + [mt, n]), t(bshape + [mt, n], out_dtype)
     if batch:
         bmap = "(b, n, k)" if b_form == "nk" else "(b, k, n)"
         maps = (f"indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, "
@@ -1413,12 +1445,18 @@ def epilogue_case(name, m, n, k, in_dtype, out_dtype, consumer, batch=0, b_form=
     eargs = [(nm, eshape(form), dt, gen) for nm, form, dt, gen in extras]
     params = ", ".join([f"%a: {at}", f"%bm: {bt}"] + [f"%{nm}: {t(s, dt)}" for nm, s, dt, _ in eargs])
     func = "case_epilogue_" + name
-    mlir = (f"func.func @{func}({params}) -> {ot} attributes {{llvm.emit_c_interface}} {{\n"
-            f"  %zf = arith.constant 0.0 : f32\n"
+    body = (f"  %zf = arith.constant 0.0 : f32\n"
             f"  %ey = tensor.empty() : {yt}\n"
             f"  %z = linalg.fill ins(%zf : f32) outs(%ey : {yt}) -> {yt}\n"
             f"  %y = {op} {maps}ins(%a, %bm : {at}, {bt}) outs(%z : {yt}) -> {yt}\n"
-            + mlir_of(eshape) + f"  return %r : {ot}\n}}\n")
+            + mlir_of(eshape))
+    if dynamic:
+        # Every tensor.empty of the consumers has the result's shape.
+        body = (f"  %c0i = arith.constant 0 : index\n  %dm = tensor.dim %a, %c0i : {at}\n"
+                + body.replace("tensor.empty()", "tensor.empty(%dm)"))
+    case_name = f"dynamic_epilogue_{name}_{m}rows" if dynamic else "epilogue_" + name
+    mlir = (f"func.func @{func}({params}) -> {ot} attributes {{llvm.emit_c_interface}} {{\n"
+            + body + f"  return %r : {ot}\n}}\n")
 
     def check(inputs, outputs):
         a = maybe_bf16(inputs[0], in_dtype).astype(np.float64)
@@ -1436,7 +1474,7 @@ def epilogue_case(name, m, n, k, in_dtype, out_dtype, consumer, batch=0, b_form=
         bound = err_in + out_rel * (np.abs(ref) + err_in) + 1e-30
         finite_like(out, ref, "epilogue")
         err = np.abs(out - ref)
-        worst = float(np.max(err / bound))
+        worst = float(np.max(err / bound)) if err.size else 0.0
         if worst > 1:
             i = np.unravel_index(np.argmax(err / bound), err.shape)
             raise Failure(f"epilogue: error {err[i]:.3g} at {i} (got {out[i]}, "
@@ -1445,7 +1483,8 @@ def epilogue_case(name, m, n, k, in_dtype, out_dtype, consumer, batch=0, b_form=
 
     args = [(ashape, in_dtype, normal()), (bshp, in_dtype, normal())] + \
         [(s, dt, gen) for _, s, dt, gen in eargs]
-    return Case("epilogue_" + name, mlir, func, args, check, [(rshape, out_dtype)])
+    return Case(case_name, mlir, func, args, check, [(rshape, out_dtype)],
+                dynamic_rows=dynamic)
 
 
 def epilogue_cases():
@@ -1478,6 +1517,41 @@ def epilogue_cases():
 # not multiples of the row kernels' rows per CTA (8 or 16) nor of
 # qat.matmul's 128-row tiles, and more than one tile.
 DYNAMIC_ROWS = [1, 7, 37, 130, 300]
+
+
+# Row counts of the dynamic contraction cases: DYNAMIC_ROWS and none at all.
+DYNAMIC_CONTRACTION_ROWS = [0] + DYNAMIC_ROWS
+
+
+def dynamic_contraction_cases():
+    """Float contractions whose M, K or batch is known only at run time, one
+    function each for every size (the tensor-core kernels read the sizes from
+    A's buffer): the forward product X W^T and the input gradient dY W (M
+    dynamic), the weight gradient dY^T X (K dynamic: the tokens), a batch of
+    dynamic count, tf32, a 16-bit result of whole column tiles, an init, and
+    a fused epilogue (a bias over dynamic rows). No rows at all: an empty
+    result, or for K the init or zeros."""
+    cases = []
+    for rows in DYNAMIC_CONTRACTION_ROWS:
+        cases += [
+            contraction_case("bf16_tB_x264x200", rows, 264, 200, "bf16", "bf16", "f32",
+                             b_form="nk", dynamic="m"),
+            contraction_case("bf16_x256x72_bf16", rows, 256, 72, "bf16", "bf16", "bf16",
+                             dynamic="m"),
+            contraction_case("tf32_tB_x136x40", rows, 136, 40, "f32", "f32", "f32",
+                             b_form="nk", dynamic="m"),
+            contraction_case("bf16_tA_136x200", 136, 200, rows, "bf16", "bf16", "f32",
+                             a_form="km", dynamic="k"),
+            contraction_case("f32_tA_acc_72x40", 72, 40, rows, "f32", "f32", "f32",
+                             a_form="km", accumulate=True, dynamic="k"),
+            contraction_case("f16_batch_65x72x80", 65, 72, 80, "f16", "f16", "f16",
+                             batch=rows, dynamic="b"),
+            epilogue_case("bias_gelu_bf16_tB_x128x64", rows, 128, 64, "bf16", "bf16",
+                          "bias_gelu", b_form="nk", dynamic=True),
+            epilogue_case("bias_gelu_f32_x45x100", rows, 45, 100, "f32", "f32", "bias_gelu",
+                          dynamic=True),
+        ]
+    return cases
 
 
 def dynamic_row_cases():
@@ -1533,5 +1607,6 @@ def all_cases(seed=2026):
     rng = np.random.default_rng(seed)
     return (quantizer_cases(rng) + rms_cases() + hadamard_cases(rng) + row_kernel_cases()
             + matmul_cases(rng) + contraction_cases() + epilogue_cases() + dynamic_row_cases()
+            + dynamic_contraction_cases()
             + dynamic_per_tensor_cases() + special_cases()
             + exact_cases.exact_cases())

@@ -11,8 +11,8 @@
 //   the same block: with a second consumer the result must exist in memory
 //   anyway, and across regions (E in a loop body) the product would be
 //   recomputed per iteration.
-// * E is elementwise: tensors of static shape, all loops parallel, one
-//   result, which it writes through an identity map, and it reads the
+// * E is elementwise: all loops parallel, one result, which it writes
+//   through an identity map, and it reads the
 //   contraction's result through identity maps too: a thread holds the
 //   accumulator of element (i, j) and nothing else, so a transposed or
 //   shifted read of the result cannot be served from registers.
@@ -69,8 +69,8 @@ bool isScalarBody(linalg::LinalgOp op) {
 /// `op` is elementwise in the sense of the rules above (except for how it
 /// reads the contraction's result, which only E is checked for).
 bool isEpilogueElementwise(linalg::LinalgOp op) {
-  if (!op.hasPureTensorSemantics() || op.hasDynamicShape() ||
-      op.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInits() != 1 ||
+      op->getNumResults() != 1 ||
       op.getNumLoops() != op.getNumParallelLoops() ||
       !op.getIndexingMapMatchingResult(op->getResult(0)).isIdentity() ||
       !isScalarBody(op))

@@ -93,6 +93,9 @@ enum class ContractionStrategy {
 /// Everything a kernel depends on; contractions with equal specs share one
 /// kernel.
 struct ContractionKernelSpec {
+  /// The sizes; batch, m and k may be ShapedType::kDynamic (rows known at run
+  /// time: the kernel reads them from its buffers, the host computes the
+  /// grid), n is static.
   int64_t batch = 1, m = 0, n = 0, k = 0;
   ContractionOperand lhs, rhs, out;
   /// The result adds the init (read through its own buffer, laid out as the
@@ -118,31 +121,42 @@ struct ContractionKernelSpec {
   /// better reuse of shared memory does not leave SMs idle; otherwise 64x64
   /// tiles on 4 warps (32x32 warp tiles), four times as many CTAs. wgmma:
   /// 128x256 tiles under the same condition, otherwise 128x128 (see
-  /// ContractionWgmma.cpp).
+  /// ContractionWgmma.cpp). A dynamic M or batch counts as large: rows known
+  /// only at run time are a training batch's tokens.
   void chooseTiles();
+  /// Whether the CTA tiles count at least kMinLargeTileCTAs with tiles of
+  /// tileM x `largeTileN`.
+  bool hasManyLargeTiles(int64_t largeTileN) const;
+  bool isDynamic() const {
+    return ShapedType::isDynamic(batch) || ShapedType::isDynamic(m) ||
+           ShapedType::isDynamic(k);
+  }
   int64_t getThreads() const {
     return strategy == ContractionStrategy::Wgmma ? 384 : warpsM * warpsN * 32;
   }
+  /// The CTA tiles of one batch; dynamic with M.
   int64_t getGridX() const {
+    if (ShapedType::isDynamic(m))
+      return ShapedType::kDynamic;
     return llvm::divideCeil(m, tileM) * llvm::divideCeil(n, tileN);
   }
   /// A symbol-friendly name that tells kernels apart, e.g.
   /// `qat_contraction_64x256x128_tf32_f32_64x64` (`_epilogue` appended for a
-  /// fused epilogue).
+  /// fused epilogue, `dyn` for a dynamic size).
   std::string getName() const;
   bool operator==(const ContractionKernelSpec &other) const;
 };
 
-/// A kernel and how to launch it: a grid of gridX x gridY blocks of
-/// blockSize threads with dynamicSharedBytes of dynamic shared memory; a
-/// wgmma kernel also takes the TMA descriptors of A and B
-/// (buildContractionTensorMaps) after its other arguments.
+/// A kernel and how to launch it: blocks of blockSize threads with
+/// dynamicSharedBytes of dynamic shared memory; a wgmma kernel also takes the
+/// TMA descriptors of A and B (buildContractionTensorMaps) after its other
+/// arguments. The grid is computed on the host (buildContractionGrid).
 struct ContractionKernel {
   gpu::GPUFuncOp func;
-  int64_t gridX = 0, gridY = 0, blockSize = 0, dynamicSharedBytes = 0;
-  /// gridX counts tiles, of which each CTA computes every gridDim.x-th: the
-  /// host launches fewer CTAs than tiles where that pays (one per
-  /// multiprocessor for at most a few tiles each).
+  int64_t blockSize = 0, dynamicSharedBytes = 0;
+  /// The kernel loops over the tiles along x (every gridDim.x-th, or
+  /// claimed): the host launches fewer CTAs than tiles where that pays (one
+  /// per multiprocessor for at most a few tiles each).
   bool persistent = false;
 };
 
@@ -172,6 +186,24 @@ ContractionKernel
 buildContractionWgmmaKernel(OpBuilder &builder, Location loc,
                             gpu::GPUModuleOp module,
                             const ContractionKernelSpec &spec);
+
+/// The dimensions whose size may be dynamic (ContractionKernelSpec).
+enum class ContractionDim { Batch, M, K };
+
+/// The size of `dim`: a constant, or read from A's buffer `lhs` where it is
+/// dynamic (A holds every dimension that may be).
+Value buildContractionSize(OpBuilder &builder, Location loc,
+                           const ContractionKernelSpec &spec,
+                           ContractionDim dim, Value lhs);
+
+/// Host side: the grid of `kernel` for `spec` (x, y) given A's buffer `lhs`,
+/// from which dynamic sizes are read: mma.sync has the tiles of a batch
+/// along x and the batch along y, wgmma the tiles of every batch along x
+/// (fewer CTAs where the kernel is persistent).
+std::pair<Value, Value> buildContractionGrid(OpBuilder &builder, Location loc,
+                                             const ContractionKernelSpec &spec,
+                                             const ContractionKernel &kernel,
+                                             Value lhs);
 
 /// Host side: the TMA descriptors of the buffers `lhs` and `rhs` of a wgmma
 /// kernel for `spec`, as its `!llvm.ptr` arguments.

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ContractionKernelBuilder.h"
+#include "qat/Conversion/TensorCoreKernels/PersistentLaunch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -26,9 +27,7 @@ void ContractionKernelSpec::chooseTiles() {
     chooseWgmmaTiles(*this);
     return;
   }
-  int64_t largeCTAs =
-      llvm::divideCeil(m, 128) * llvm::divideCeil(n, 128) * batch;
-  if (largeCTAs >= kMinLargeTileCTAs) {
+  if (hasManyLargeTiles(128)) {
     tileM = tileN = 128;
     warpsM = 2;
     warpsN = 4;
@@ -38,13 +37,26 @@ void ContractionKernelSpec::chooseTiles() {
   }
 }
 
+bool ContractionKernelSpec::hasManyLargeTiles(int64_t largeTileN) const {
+  if (ShapedType::isDynamic(m) || ShapedType::isDynamic(batch))
+    return true;
+  return llvm::divideCeil(m, 128) * llvm::divideCeil(n, largeTileN) * batch >=
+         kMinLargeTileCTAs;
+}
+
 std::string ContractionKernelSpec::getName() const {
   std::string name;
   llvm::raw_string_ostream os(name);
+  auto size = [&](int64_t value) -> llvm::raw_ostream & {
+    if (ShapedType::isDynamic(value))
+      return os << "dyn";
+    return os << value;
+  };
   os << "qat_contraction_";
   if (batch != 1)
-    os << batch << "x";
-  os << m << "x" << n << "x" << k << "_"
+    size(batch) << "x";
+  size(m) << "x" << n << "x";
+  size(k) << "_"
      << (computeType.isF32() ? std::string("tf32")
                              : [&] {
                                  std::string type;
@@ -71,6 +83,58 @@ bool ContractionKernelSpec::operator==(
          tileN == other.tileN && warpsM == other.warpsM &&
          warpsN == other.warpsN && strategy == other.strategy &&
          stages == other.stages && claimTiles == other.claimTiles;
+}
+
+Value mlir::qat::buildContractionSize(OpBuilder &builder, Location loc,
+                                      const ContractionKernelSpec &spec,
+                                      ContractionDim dim, Value lhs) {
+  auto [size, position] =
+      dim == ContractionDim::Batch ? std::pair{spec.batch, spec.lhs.batchDim}
+      : dim == ContractionDim::M   ? std::pair{spec.m, spec.lhs.rowDim}
+                                   : std::pair{spec.k, spec.lhs.colDim};
+  if (!ShapedType::isDynamic(size))
+    return arith::ConstantIndexOp::create(builder, loc, size);
+  return memref::DimOp::create(builder, loc, lhs, position);
+}
+
+std::pair<Value, Value>
+mlir::qat::buildContractionGrid(OpBuilder &builder, Location loc,
+                                const ContractionKernelSpec &spec,
+                                const ContractionKernel &kernel, Value lhs) {
+  auto index = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(builder, loc, value);
+  };
+  auto size = [&](ContractionDim dim) {
+    return buildContractionSize(builder, loc, spec, dim, lhs);
+  };
+  bool staticM = !ShapedType::isDynamic(spec.m);
+  bool staticBatch = !ShapedType::isDynamic(spec.batch);
+  auto tilesPerBatch = [&]() -> Value {
+    if (staticM)
+      return index(spec.getGridX());
+    Value tilesM = arith::CeilDivUIOp::create(
+        builder, loc, size(ContractionDim::M), index(spec.tileM));
+    int64_t tilesN = llvm::divideCeil(spec.n, spec.tileN);
+    if (tilesN == 1)
+      return tilesM;
+    return arith::MulIOp::create(builder, loc, tilesM, index(tilesN));
+  };
+  if (spec.strategy == ContractionStrategy::MmaSync) {
+    Value tiles = tilesPerBatch();
+    return {tiles, size(ContractionDim::Batch)};
+  }
+  Value tiles;
+  if (staticM && staticBatch) {
+    tiles = index(spec.getGridX() * spec.batch);
+  } else {
+    tiles = tilesPerBatch();
+    if (!staticBatch || spec.batch != 1)
+      tiles = arith::MulIOp::create(builder, loc, tiles,
+                                    size(ContractionDim::Batch));
+  }
+  if (kernel.persistent)
+    tiles = buildPersistentGrid(builder, loc, tiles, spec.claimTiles);
+  return {tiles, index(1)};
 }
 
 //===----------------------------------------------------------------------===//
@@ -131,14 +195,42 @@ unsigned ContractionKernelBuilderBase::bindArguments(gpu::GPUFuncOp func) {
                      ->getResult(cast<OpResult>(value).getResultNumber()));
   }
   result = entry->getArgument(arg++);
+  auto size = [&](int64_t value, ContractionDim dim) {
+    return ShapedType::isDynamic(value)
+               ? buildContractionSize(b, b.getLoc(), spec, dim, lhs)
+               : idx(value);
+  };
+  mSize = size(spec.m, ContractionDim::M);
+  kSize = size(spec.k, ContractionDim::K);
+  batchSize = size(spec.batch, ContractionDim::Batch);
   return arg;
+}
+
+Value ContractionKernelBuilderBase::countTilesM(int64_t tileM) {
+  if (!ShapedType::isDynamic(spec.m))
+    return idx(llvm::divideCeil(spec.m, tileM));
+  return b.createOrFold<arith::CeilDivUIOp>(mSize, idx(tileM));
+}
+
+Value ContractionKernelBuilderBase::countTilesK(int64_t tileK) {
+  if (!ShapedType::isDynamic(spec.k))
+    return idx(llvm::divideCeil(spec.k, tileK));
+  return b.createOrFold<arith::CeilDivUIOp>(kSize, idx(tileK));
+}
+
+Value ContractionKernelBuilderBase::lastRow() {
+  if (!ShapedType::isDynamic(spec.m))
+    return idx(spec.m - 1);
+  return b.createOrFold<arith::SubIOp>(mSize, idx(1));
 }
 
 void ContractionKernelBuilderBase::computeTileOrigin(Value pid, int64_t tileM,
                                                      int64_t tileN) {
-  std::tie(m0, n0) =
-      groupedTileOrigin(pid, llvm::divideCeil(spec.m, tileM), Value(),
-                        llvm::divideCeil(spec.n, tileN), tileM, tileN);
+  bool dynamic = ShapedType::isDynamic(spec.m);
+  std::tie(m0, n0) = groupedTileOrigin(
+      pid, dynamic ? ShapedType::kDynamic : llvm::divideCeil(spec.m, tileM),
+      dynamic ? countTilesM(tileM) : Value(), llvm::divideCeil(spec.n, tileN),
+      tileM, tileN);
 }
 
 Value ContractionKernelBuilderBase::applyEpilogue(Value element, Value row,

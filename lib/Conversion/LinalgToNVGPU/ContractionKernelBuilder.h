@@ -30,9 +30,18 @@ protected:
 
   /// Binds A, B, the init, the epilogue's buffers and the result to the
   /// arguments of `func` (buildContractionKernelFunc's order), clones the
-  /// epilogue's captured constants at the entry, and sets `entry` and the
-  /// builder there. Returns the number of arguments bound.
+  /// epilogue's captured constants at the entry, sets the sizes, and sets
+  /// `entry` and the builder there. Returns the number of arguments bound.
   unsigned bindArguments(gpu::GPUFuncOp func);
+  /// The CTA tiles along M and the K tiles, as many as cover the sizes.
+  Value countTilesM(int64_t tileM);
+  Value countTilesK(int64_t tileK);
+  /// M - 1.
+  Value lastRow();
+  /// Whether tiles of `tileM` rows may reach past M.
+  bool guardsRows(int64_t tileM) const {
+    return ShapedType::isDynamic(spec.m) || spec.m % tileM != 0;
+  }
   /// Sets m0 and n0 for the CTA tile `pid` of tileM x tileN tiles: CTAs
   /// along N within groups of 8 tile rows, so that the CTAs resident
   /// together share A and B panels in L2.
@@ -61,6 +70,9 @@ protected:
 
   const ContractionKernelSpec &spec;
   Value lhs, rhs, init, result;
+  /// The sizes of M, K and the batch: constants, or read from A's buffer at
+  /// the kernel's entry where they are dynamic.
+  Value mSize, kSize, batchSize;
   /// First row of A and of B (first column of the result) of the CTA tile;
   /// the batch index.
   Value m0, n0, batchIndex;

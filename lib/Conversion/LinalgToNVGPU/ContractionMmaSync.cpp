@@ -125,6 +125,8 @@ private:
   SmallVector<StagedElement> loadTile(Value kTile);
   void storeTile(ArrayRef<StagedElement> elements, Value stage);
   void multiplyTile(Value stage, MutableArrayRef<Value> accumulators);
+  /// The K loop over `kTiles` (at least one) tiles into `accumulators`.
+  void multiplyTiles(Value kTiles, MutableArrayRef<Value> accumulators);
   void emitEpilogue(ArrayRef<Value> accumulators);
 
   const int64_t elementBytes, rowElements, chunkElements, threads;
@@ -138,15 +140,17 @@ SmallVector<ContractionKernelBuilder::StagedElement>
 ContractionKernelBuilder::loadTile(Value kTile) {
   SmallVector<StagedElement> staged;
   Value kBase = mul(kTile, rowElements);
-  bool guardK = spec.k % rowElements != 0;
+  bool dynamicK = ShapedType::isDynamic(spec.k);
+  bool guardK = dynamicK || spec.k % rowElements != 0;
   for (int64_t operand : {0, 1}) {
     const ContractionOperand &layout = operand ? spec.rhs : spec.lhs;
     Value source = operand ? rhs : lhs;
     int64_t tileRows = operand ? spec.tileN : spec.tileM;
-    int64_t rows = operand ? spec.n : spec.m;
+    Value rows = operand ? idx(spec.n) : mSize;
+    Value lastRow = operand ? idx(spec.n - 1) : this->lastRow();
     Value rowBase = operand ? n0 : m0;
-    bool guardRows = rows % tileRows != 0;
-    if (layout.colsContiguous() && spec.k % chunkElements == 0) {
+    bool guardRows = operand ? spec.n % tileRows != 0 : guardsRows(spec.tileM);
+    if (layout.colsContiguous() && !dynamicK && spec.k % chunkElements == 0) {
       // Rows of whole chunks: each thread moves 16-byte chunks of the tile,
       // four threads a row, with one vector load each (a chunk is in K or
       // out of it as a whole, and aligned).
@@ -165,7 +169,7 @@ ContractionKernelBuilder::loadTile(Value kTile) {
         Value valid;
         if (guardRows) {
           valid = ult(globalRow, rows);
-          globalRow = b.createOrFold<arith::MinUIOp>(globalRow, idx(rows - 1));
+          globalRow = b.createOrFold<arith::MinUIOp>(globalRow, lastRow);
         }
         if (guardK) {
           valid = both(valid, ult(globalCol, spec.k));
@@ -202,11 +206,13 @@ ContractionKernelBuilder::loadTile(Value kTile) {
       Value valid;
       if (guardRows) {
         valid = ult(globalRow, rows);
-        globalRow = b.createOrFold<arith::MinUIOp>(globalRow, idx(rows - 1));
+        globalRow = b.createOrFold<arith::MinUIOp>(globalRow, lastRow);
       }
       if (guardK) {
-        valid = both(valid, ult(globalCol, spec.k));
-        globalCol = b.createOrFold<arith::MinUIOp>(globalCol, idx(spec.k - 1));
+        // K > 0 here: an empty K loads no tile (build).
+        valid = both(valid, ult(globalCol, kSize));
+        globalCol = b.createOrFold<arith::MinUIOp>(
+            globalCol, b.createOrFold<arith::SubIOp>(kSize, idx(1)));
       }
       Value value = memref::LoadOp::create(
           b, source, indices(layout, globalRow, globalCol));
@@ -299,7 +305,7 @@ void ContractionKernelBuilder::multiplyTile(
 }
 
 void ContractionKernelBuilder::emitEpilogue(ArrayRef<Value> accumulators) {
-  bool guardRows = spec.m % spec.tileM != 0;
+  bool guardRows = guardsRows(spec.tileM);
   bool guardCols = spec.n % spec.tileN != 0;
   Value laneRow = shr(lane, 2);
   Value laneCol = mul(bitAnd(lane, 3), 2);
@@ -308,7 +314,7 @@ void ContractionKernelBuilder::emitEpilogue(ArrayRef<Value> accumulators) {
       Value row =
           add(add(m0, add(mul(warpM, warpTileM), idx(tileM * kMmaM + h * 8))),
               laneRow);
-      Value rowInBounds = guardRows ? ult(row, spec.m) : Value();
+      Value rowInBounds = guardRows ? ult(row, mSize) : Value();
       for (int64_t tileN = 0; tileN < mmaTilesN; ++tileN) {
         Value acc = accumulators[tileM * mmaTilesN + tileN];
         Value col = add(add(n0, add(mul(warpN, warpTileN), idx(tileN * kMmaN))),
@@ -321,6 +327,38 @@ void ContractionKernelBuilder::emitEpilogue(ArrayRef<Value> accumulators) {
       }
     }
   }
+}
+
+void ContractionKernelBuilder::multiplyTiles(
+    Value kTiles, MutableArrayRef<Value> accumulators) {
+  // Prologue: K tile 0 into stage 0.
+  storeTile(loadTile(idx(0)), idx(0));
+  gpu::BarrierOp::create(b);
+
+  // Tiles 0 .. kTiles-2: the next tile's loads are issued before the
+  // multiplication of the current one and land in the other stage after
+  // it; the barrier publishes them and retires the stage just read.
+  std::optional<int64_t> knownTiles = getConstantIntValue(kTiles);
+  Value lastTile = knownTiles ? idx(*knownTiles - 1)
+                              : b.createOrFold<arith::SubIOp>(kTiles, idx(1));
+  auto loop =
+      scf::ForOp::create(b, idx(0), lastTile, idx(1), ValueRange(accumulators));
+  {
+    ImplicitLocOpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value kTile = loop.getInductionVar();
+    SmallVector<Value> accs(loop.getRegionIterArgs());
+    Value stage = bitAnd(kTile, kStages - 1);
+    SmallVector<StagedElement> next = loadTile(add(kTile, 1));
+    multiplyTile(stage, accs);
+    storeTile(next, b.createOrFold<arith::XOrIOp>(stage, idx(1)));
+    gpu::BarrierOp::create(b);
+    scf::YieldOp::create(b, accs);
+  }
+  llvm::copy(loop.getResults(), accumulators.begin());
+  multiplyTile(knownTiles ? idx((*knownTiles - 1) % kStages)
+                          : bitAnd(lastTile, kStages - 1),
+               accumulators);
 }
 
 void ContractionKernelBuilder::build(gpu::GPUFuncOp func,
@@ -338,34 +376,32 @@ void ContractionKernelBuilder::build(gpu::GPUFuncOp func,
   shared = memref::GetGlobalOp::create(b, sharedBuffer.getType(),
                                        sharedBuffer.getName());
 
-  // Prologue: K tile 0 into stage 0.
-  int64_t kTiles = llvm::divideCeil(spec.k, rowElements);
-  storeTile(loadTile(idx(0)), idx(0));
-  gpu::BarrierOp::create(b);
-
   Value zero = arith::ConstantOp::create(
       b, DenseElementsAttr::get(VectorType::get({2, 2}, b.getF32Type()),
                                 b.getF32FloatAttr(0)));
   SmallVector<Value> accumulators(mmaTilesM * mmaTilesN, zero);
-  // Tiles 0 .. kTiles-2: the next tile's loads are issued before the
-  // multiplication of the current one and land in the other stage after
-  // it; the barrier publishes them and retires the stage just read.
-  auto loop =
-      scf::ForOp::create(b, idx(0), idx(kTiles - 1), idx(1), accumulators);
-  {
-    ImplicitLocOpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    Value kTile = loop.getInductionVar();
-    SmallVector<Value> accs(loop.getRegionIterArgs());
-    Value stage = bitAnd(kTile, kStages - 1);
-    SmallVector<StagedElement> next = loadTile(add(kTile, 1));
-    multiplyTile(stage, accs);
-    storeTile(next, b.createOrFold<arith::XOrIOp>(stage, idx(1)));
-    gpu::BarrierOp::create(b);
-    scf::YieldOp::create(b, accs);
+  Value kTiles = countTilesK(rowElements);
+  if (!ShapedType::isDynamic(spec.k)) {
+    multiplyTiles(kTiles, accumulators);
+  } else {
+    // K may be 0 at run time (no rows of a weight gradient's operands):
+    // then no tile is loaded and the sums are zero.
+    auto nonEmpty = scf::IfOp::create(
+        b, TypeRange(ValueRange(accumulators)),
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ne, kTiles, idx(0)),
+        /*withElseRegion=*/true);
+    {
+      ImplicitLocOpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(nonEmpty.thenBlock());
+      SmallVector<Value> sums = accumulators;
+      multiplyTiles(kTiles, sums);
+      scf::YieldOp::create(b, sums);
+      b.setInsertionPointToStart(nonEmpty.elseBlock());
+      scf::YieldOp::create(b, accumulators);
+    }
+    accumulators.assign(nonEmpty.getResults().begin(),
+                        nonEmpty.getResults().end());
   }
-  accumulators.assign(loop.getResults().begin(), loop.getResults().end());
-  multiplyTile(idx((kTiles - 1) % kStages), accumulators);
   emitEpilogue(accumulators);
   gpu::ReturnOp::create(b);
 }
@@ -395,5 +431,5 @@ mlir::qat::buildContractionMmaSyncKernel(OpBuilder &builder, Location loc,
                                          "qat_contraction_mma_sync");
 
   ContractionKernelBuilder(b, spec).build(func, sharedBuffer);
-  return {func, spec.getGridX(), spec.batch, spec.getThreads()};
+  return {func, spec.getThreads()};
 }

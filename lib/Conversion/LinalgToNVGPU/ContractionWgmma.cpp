@@ -222,7 +222,8 @@ private:
   /// spec.claimTiles: the global tile counter.
   Value counter;
   WarpSpecializedStorage storage;
-  int64_t kTiles = 0;
+  /// The K tiles of a CTA tile; the CTA tiles of a batch and of all.
+  Value kTiles, tilesPerBatch, ctaTiles;
 };
 
 } // namespace
@@ -240,7 +241,7 @@ void ContractionWgmmaBuilder::emitProducer() {
   }
   ImplicitLocOpBuilder::InsertionGuard guard(b);
   Value first = beginTileLoop(/*producer=*/true);
-  auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1));
+  auto loop = scf::ForOp::create(b, idx(0), kTiles, idx(1));
   b.setInsertionPointToStart(loop.getBody());
   Value kTile = loop.getInductionVar();
   Value round = add(first, kTile);
@@ -287,8 +288,7 @@ void ContractionWgmmaBuilder::emitConsumer(Value consumerTid) {
   ImplicitLocOpBuilder::InsertionGuard tileGuard(b);
   Value first = beginTileLoop(/*producer=*/false);
   Value zero = LLVM::ZeroOp::create(b, accType);
-  auto loop =
-      scf::ForOp::create(b, idx(0), idx(kTiles), idx(1), ValueRange{zero});
+  auto loop = scf::ForOp::create(b, idx(0), kTiles, idx(1), ValueRange{zero});
   {
     ImplicitLocOpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -338,9 +338,18 @@ void ContractionWgmmaBuilder::emitConsumer(Value consumerTid) {
     scf::YieldOp::create(b, ValueRange{acc});
   }
   // The tile's last group; its stage goes back to the producer, which loads
-  // the next tile while this one's results are stored.
+  // the next tile while this one's results are stored (an empty K, possible
+  // at run time, used none).
   NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
-  releaseStage(add(first, kTiles - 1 + spec.stages));
+  if (std::optional<int64_t> known = getConstantIntValue(kTiles)) {
+    releaseStage(add(first, *known - 1 + spec.stages));
+  } else {
+    Value anyTile =
+        arith::CmpIOp::create(b, arith::CmpIPredicate::ne, kTiles, idx(0));
+    emitGuarded(anyTile, [&] {
+      releaseStage(add(add(first, kTiles), spec.stages - 1));
+    });
+  }
   emitEpilogue(loop.getResult(0), consumerTid);
 }
 
@@ -351,19 +360,20 @@ void ContractionWgmmaBuilder::releaseStage(Value roundPlusStages) {
 }
 
 Value ContractionWgmmaBuilder::beginTileLoop(bool producer) {
-  int64_t tilesPerBatch = spec.getGridX();
-  auto [tile, first] = KernelBuilder::beginTileLoop(
-      storage, counter, idx(tilesPerBatch * spec.batch), kTiles, producer);
-  batchIndex = spec.batch == 1
-                   ? idx(0)
-                   : b.createOrFold<arith::DivUIOp>(tile, idx(tilesPerBatch));
-  computeTileOrigin(spec.batch == 1 ? tile : rem(tile, tilesPerBatch), kTileM,
-                    spec.tileN);
+  auto [tile, first] = KernelBuilder::beginTileLoop(storage, counter, ctaTiles,
+                                                    kTiles, producer);
+  if (spec.batch == 1) {
+    batchIndex = idx(0);
+  } else {
+    batchIndex = b.createOrFold<arith::DivUIOp>(tile, tilesPerBatch);
+    tile = b.createOrFold<arith::RemUIOp>(tile, tilesPerBatch);
+  }
+  computeTileOrigin(tile, kTileM, spec.tileN);
   return first;
 }
 
 void ContractionWgmmaBuilder::emitEpilogue(Value acc, Value consumerTid) {
-  bool guardRows = spec.m % kTileM != 0;
+  bool guardRows = guardsRows(kTileM);
   bool guardCols = spec.n % spec.tileN != 0;
   Value warpgroup = shr(consumerTid, 7);
   Value warp = bitAnd(shr(consumerTid, 5), 3);
@@ -374,7 +384,7 @@ void ContractionWgmmaBuilder::emitEpilogue(Value acc, Value consumerTid) {
   for (int64_t h = 0; h < 2; ++h) {
     Value row = add(m0, add(add(mul(warpgroup, kWgmmaM), mul(warp, 16)),
                             add(laneRow, h * 8)));
-    Value rowInBounds = guardRows ? ult(row, spec.m) : Value();
+    Value rowInBounds = guardRows ? ult(row, mSize) : Value();
     auto accPair = [&](int64_t j) {
       SmallVector<Value, 2> pair;
       for (int64_t e : {0, 1})
@@ -391,7 +401,7 @@ void ContractionWgmmaBuilder::emitEpilogue(Value acc, Value consumerTid) {
     // 16-byte stores of 8 columns (storeBlocks): the results of a row past
     // M are computed from the last row's operands and not stored.
     Value readRow =
-        guardRows ? b.createOrFold<arith::MinUIOp>(row, idx(spec.m - 1)) : row;
+        guardRows ? b.createOrFold<arith::MinUIOp>(row, lastRow()) : row;
     for (int64_t group = 0; group < spec.tileN / 32; ++group) {
       SmallVector<Value, 8> pairs;
       for (int64_t j = 4 * group; j < 4 * group + 4; ++j)
@@ -407,7 +417,17 @@ void ContractionWgmmaBuilder::build(gpu::GPUFuncOp func) {
   unsigned arg = bindArguments(func);
   maps[0] = entry->getArgument(arg);
   maps[1] = entry->getArgument(arg + 1);
-  kTiles = llvm::divideCeil(spec.k, tileK(spec));
+  kTiles = countTilesK(tileK(spec));
+  int64_t tilesN = llvm::divideCeil(spec.n, spec.tileN);
+  tilesPerBatch = ShapedType::isDynamic(spec.m)
+                      ? mul(countTilesM(kTileM), tilesN)
+                      : idx(spec.getGridX());
+  ctaTiles =
+      !ShapedType::isDynamic(spec.m) && !ShapedType::isDynamic(spec.batch)
+          ? idx(spec.getGridX() * spec.batch)
+      : spec.batch == 1
+          ? tilesPerBatch
+          : b.createOrFold<arith::MulIOp>(tilesPerBatch, batchSize);
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
 
@@ -439,7 +459,8 @@ bool mlir::qat::canUseWgmma(const ContractionKernelSpec &spec) {
     if (!kMajor && (operand->rowDim != last || type.isF32()))
       return false;
     // TMA: row strides of a multiple of 16 bytes.
-    if (operand->shape.back() * elementBytes(spec) % 16 != 0)
+    if (ShapedType::isDynamic(operand->shape.back()) ||
+        operand->shape.back() * elementBytes(spec) % 16 != 0)
       return false;
   }
   return true;
@@ -447,12 +468,14 @@ bool mlir::qat::canUseWgmma(const ContractionKernelSpec &spec) {
 
 void mlir::qat::chooseWgmmaTiles(ContractionKernelSpec &spec) {
   spec.tileM = kTileM;
-  int64_t largeCTAs = llvm::divideCeil(spec.m, kTileM) *
-                      llvm::divideCeil(spec.n, 256) * spec.batch;
-  spec.tileN = largeCTAs >= kMinLargeTileCTAs ? 256 : 128;
+  spec.tileN = spec.hasManyLargeTiles(256) ? 256 : 128;
   spec.warpsM = 2;
   spec.warpsN = 1;
-  spec.claimTiles = claimsTiles(spec.getGridX() * spec.batch);
+  int64_t tiles = spec.getGridX();
+  spec.claimTiles = claimsTiles(ShapedType::isDynamic(tiles) ||
+                                        ShapedType::isDynamic(spec.batch)
+                                    ? ShapedType::kDynamic
+                                    : tiles * spec.batch);
   spec.stages = std::min(
       kMaxStages, (kMaxSharedBytes - kSwizzleAlign - kTileClaimSlotBytes) /
                       stageBytes(spec));
@@ -478,8 +501,7 @@ mlir::qat::buildContractionWgmmaKernel(OpBuilder &builder, Location loc,
   func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                 b.getI32IntegerAttr(1));
   ContractionWgmmaBuilder(b, spec).build(func);
-  ContractionKernel kernel{func, spec.getGridX() * spec.batch, 1, kThreads,
-                           sharedBytes(spec)};
+  ContractionKernel kernel{func, kThreads, sharedBytes(spec)};
   kernel.persistent = true;
   return kernel;
 }

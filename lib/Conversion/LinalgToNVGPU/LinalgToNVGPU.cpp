@@ -110,12 +110,13 @@ FailureOr<ContractionOperand> getOperand(RankedTensorType type, AffineMap map,
 }
 
 /// The kernel spec of `op`, or failure if the kernel does not handle it (the
-/// op then keeps the plain parallel-loop kernel).
+/// op then keeps the plain parallel-loop kernel). The batch, M and K may be
+/// dynamic; N, the result's columns, may not.
 FailureOr<ContractionKernelSpec>
 getSpec(linalg::LinalgOp op, ContractionPrecision precision, bool wgmma) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
-      op.hasDynamicShape() || !isMultiplyAccumulate(op))
+      !isMultiplyAccumulate(op))
     return failure();
   for (AffineMap map : op.getIndexingMapsArray())
     if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
@@ -153,7 +154,8 @@ getSpec(linalg::LinalgOp op, ContractionPrecision precision, bool wgmma) {
   spec.m = ranges[m];
   spec.n = ranges[n];
   spec.k = ranges[k];
-  if (spec.m == 0 || spec.n == 0 || spec.k == 0 || spec.batch == 0)
+  if (spec.m == 0 || spec.n == 0 || spec.k == 0 || spec.batch == 0 ||
+      ShapedType::isDynamic(spec.n))
     return failure();
   spec.lhs = *lhs;
   spec.rhs = *rhs;
@@ -185,7 +187,8 @@ getSpec(linalg::LinalgOp op, ContractionPrecision precision, bool wgmma) {
       !fill || !matchPattern(fill.getInputs().front(), m_AnyZeroFloat());
 
   spec.chooseTiles();
-  // Grid limits: x up to 2^31 - 1, y (the batch) up to 65535.
+  // Grid limits: x up to 2^31 - 1, y (the batch) up to 65535; dynamic
+  // sizes are checked by the driver at the launch.
   constexpr int64_t kMaxGridX = std::numeric_limits<int32_t>::max();
   if (spec.getGridX() > kMaxGridX || spec.batch > 65535)
     return failure();
@@ -199,8 +202,10 @@ getSpec(linalg::LinalgOp op, ContractionPrecision precision, bool wgmma) {
     converted.strategy = ContractionStrategy::Wgmma;
     converted.chooseTiles();
     // The wgmma kernel counts the tiles of every batch on the grid's x.
-    if (canUseWgmma(converted) &&
-        converted.getGridX() * converted.batch <= kMaxGridX)
+    bool fitsGrid = converted.getGridX() * converted.batch <= kMaxGridX ||
+                    ShapedType::isDynamic(converted.getGridX()) ||
+                    ShapedType::isDynamic(converted.batch);
+    if (canUseWgmma(converted) && fitsGrid)
       spec = converted;
   }
   return spec;
@@ -213,7 +218,8 @@ Value convertElements(OpBuilder &builder, Location loc, Value tensor, Type to) {
   Type from = type.getElementType();
   if (from == to)
     return tensor;
-  Value init = tensor::EmptyOp::create(builder, loc, type.getShape(), to);
+  Value init = tensor::EmptyOp::create(
+      builder, loc, tensor::getMixedSizes(builder, loc, tensor), to);
   AffineMap identity = builder.getMultiDimIdentityMap(type.getRank());
   SmallVector<utils::IteratorType> parallel(type.getRank(),
                                             utils::IteratorType::parallel);
@@ -327,9 +333,18 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
         /*read_only=*/true));
   }
   auto resultType = cast<RankedTensorType>(replaced->getResult(0).getType());
+  SmallVector<Value> dynamicSizes;
+  for (auto [dim, size] : llvm::enumerate(resultType.getShape()))
+    if (ShapedType::isDynamic(size))
+      dynamicSizes.push_back(buildContractionSize(
+          rewriter, loc, spec,
+          static_cast<int64_t>(dim) == spec.out.batchDim ? ContractionDim::Batch
+                                                         : ContractionDim::M,
+          buffers[0]));
   Value resultBuffer = memref::AllocOp::create(
       rewriter, loc,
-      MemRefType::get(resultType.getShape(), resultType.getElementType()));
+      MemRefType::get(resultType.getShape(), resultType.getElementType()),
+      dynamicSizes);
   buffers.push_back(resultBuffer);
   if (spec.strategy == ContractionStrategy::Wgmma)
     buffers.append(buildContractionTensorMaps(rewriter, loc, spec, buffers[0],
@@ -339,19 +354,17 @@ void convertContraction(RewriterBase &rewriter, linalg::LinalgOp op,
     return arith::ConstantIndexOp::create(rewriter, loc, value);
   };
   Value one = index(1);
-  Value gridX = index(kernel.gridX);
-  if (kernel.persistent)
-    gridX = buildPersistentGrid(rewriter, loc, gridX, spec.claimTiles);
+  auto [gridX, gridY] =
+      buildContractionGrid(rewriter, loc, spec, kernel, buffers[0]);
   if (spec.claimTiles)
     buffers.push_back(buildTileCounter(rewriter, loc));
   Value sharedBytes;
   if (kernel.dynamicSharedBytes)
     sharedBytes = arith::ConstantIntOp::create(
         rewriter, loc, rewriter.getI32Type(), kernel.dynamicSharedBytes);
-  gpu::LaunchFuncOp::create(rewriter, loc, kernel.func,
-                            gpu::KernelDim3{gridX, index(kernel.gridY), one},
-                            gpu::KernelDim3{index(kernel.blockSize), one, one},
-                            sharedBytes, buffers);
+  gpu::LaunchFuncOp::create(
+      rewriter, loc, kernel.func, gpu::KernelDim3{gridX, gridY, one},
+      gpu::KernelDim3{index(kernel.blockSize), one, one}, sharedBytes, buffers);
   // The kernel writes every element of the fresh buffer and nothing else
   // aliases it.
   rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(

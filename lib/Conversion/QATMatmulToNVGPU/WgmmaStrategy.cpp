@@ -231,8 +231,8 @@ private:
 Value WgmmaKernelBuilder::beginTileLoop(bool producer) {
   Value first = idx(0);
   if (loopsOverTiles(spec)) {
-    std::tie(tileIndex, first) =
-        KernelBuilder::beginTileLoop(storage, counter, tiles, kTiles, producer);
+    std::tie(tileIndex, first) = KernelBuilder::beginTileLoop(
+        storage, counter, tiles, idx(kTiles), producer);
   } else {
     // A CTA a tile: without the loop, the kernel keeps the registers the
     // loop's state would take (docs/gpu.md).

@@ -86,7 +86,7 @@ KernelBuilder::createWarpSpecializedStorage(
 
 std::pair<Value, Value>
 KernelBuilder::beginTileLoop(const WarpSpecializedStorage &storage,
-                             Value counter, Value tiles, int64_t kTiles,
+                             Value counter, Value tiles, Value kTiles,
                              bool producer) {
   if (!counter) {
     Value pid = gpu::BlockIdOp::create(b, gpu::Dimension::x);

@@ -108,6 +108,8 @@ struct Runtime {
   std::map<std::array<uint64_t, 16>, CUdeviceptr> tensorMaps;
   CUdeviceptr tensorMapSlab = 0;
   size_t tensorMapSlabUsed = 0;
+  /// What the descriptors of tensors without elements point to.
+  CUdeviceptr emptyTensorStandIn = 0;
 };
 
 constexpr size_t kTensorMapsPerSlab = 512;
@@ -786,14 +788,31 @@ void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *descriptor,
   }
   for (int64_t i = 0; i + 1 < rank; ++i)
     globalStrides[i] = static_cast<cuuint64_t>(strides[rank - 2 - i]) * bytes;
+  void *address = aligned + offset * bytes;
+  // A tensor without elements (no rows at run time): the driver encodes no
+  // descriptor of one, and the compiled kernels read none through it (no
+  // CTA where M or N is empty, no K tile where K is). A tensor of one
+  // element a dimension at memory of the runtime's own stands in.
+  if (std::any_of(sizes, sizes + rank,
+                  [](int64_t size) { return size == 0; })) {
+    Runtime &rt = runtime();
+    std::lock_guard<std::mutex> lock(rt.mutex);
+    if (!rt.emptyTensorStandIn &&
+        check(cuMemAlloc(&rt.emptyTensorStandIn, 256), "cuMemAlloc",
+              "the stand-in of empty tensors"))
+      return nullptr;
+    address = reinterpret_cast<void *>(rt.emptyTensorStandIn);
+    std::fill(globalDim, globalDim + rank, 1);
+    std::fill(globalStrides, globalStrides + rank - 1, 16);
+  }
   CUtensorMap map;
   std::string subject = "a TMA descriptor of a rank-" + std::to_string(rank) +
                         " tensor of " + std::to_string(sizes[0]) +
                         (rank > 1 ? " x ..." : "") + " elements";
   if (check(cuTensorMapEncodeTiled(
-                &map, dataType, static_cast<cuuint32_t>(rank),
-                aligned + offset * bytes, globalDim, globalStrides, boxDim,
-                elementStrides, interleave, swizzle, l2Promotion, oobFill),
+                &map, dataType, static_cast<cuuint32_t>(rank), address,
+                globalDim, globalStrides, boxDim, elementStrides, interleave,
+                swizzle, l2Promotion, oobFill),
             "cuTensorMapEncodeTiled", subject))
     return nullptr;
 

@@ -18,6 +18,12 @@ long mock_cuda_calls(const char *name);
 void mock_cuda_reset(void);
 void mock_cuda_print(const char *title);
 void *mock_cuda_last_free_stream(void);
+/* The runtime's entry point of nvgpu.tma.create.descriptor (its CUtensorMap
+   enums as ints). */
+void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *descriptor,
+                                     int dataType, int interleave, int swizzle,
+                                     int l2Promotion, int oobFill,
+                                     int64_t *box);
 
 /* dlpack.h 0.8, as lib/Runtime/CUDA/DLPack.cpp writes it. */
 typedef struct {
@@ -137,5 +143,20 @@ int main(void) {
   gpu_affine_free_results(&r);
   qat_cuda_free(xd.allocated);
   printf("error: %s\n", qat_cuda_last_error() ? qat_cuda_last_error() : "none");
+
+  /* A TMA descriptor of a tensor without rows (a dynamic M of 0): the
+     driver takes none, the runtime encodes a stand-in. */
+  {
+    struct {
+      void *allocated, *aligned;
+      int64_t offset, sizes[2], strides[2];
+    } empty = {NULL, NULL, 0, {0, 64}, {64, 1}};
+    int64_t box[2] = {128, 64};
+    /* bf16, no interleave, 128-byte swizzle, 256-byte L2 promotion, no
+       NaN fill. */
+    void *map = mgpuTensorMapEncodeTiledMemref(2, &empty, 9, 0, 3, 3, 0, box);
+    printf("empty tensor: descriptor %s, error: %s\n", map ? "made" : "none",
+           qat_cuda_last_error() ? qat_cuda_last_error() : "none");
+  }
   return 0;
 }

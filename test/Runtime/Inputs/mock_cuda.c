@@ -207,17 +207,21 @@ CUresult cuMemcpyHtoD(CUdeviceptr d, const void *h, size_t n) {
   return CUDA_SUCCESS;
 }
 /* The runtime's TMA descriptors (wgmma kernels): the address is all a
-   caller of this mock could look at. */
+   caller of this mock could look at. As the driver, it rejects a dimension
+   of no elements. */
 CUresult cuTensorMapEncodeTiled(
     CUtensorMap *map, CUtensorMapDataType type, cuuint32_t rank, void *address,
     const cuuint64_t *dims, const cuuint64_t *strides, const cuuint32_t *box,
     const cuuint32_t *elementStrides, CUtensorMapInterleave interleave,
     CUtensorMapSwizzle swizzle, CUtensorMapL2promotion promotion,
     CUtensorMapFloatOOBfill fill) {
-  (void)type, (void)rank, (void)dims, (void)strides, (void)box;
+  (void)type, (void)strides, (void)box;
   (void)elementStrides, (void)interleave, (void)swizzle, (void)promotion;
   (void)fill;
   COUNT();
+  for (cuuint32_t i = 0; i < rank; ++i)
+    if (dims[i] == 0)
+      return CUDA_ERROR_INVALID_VALUE;
   memset(map, 0, sizeof *map);
   memcpy(map, &address, sizeof address);
   return CUDA_SUCCESS;

@@ -94,7 +94,7 @@ protected:
   /// claim slot, and every side stops at the first tile past the last.
   std::pair<Value, Value> beginTileLoop(const WarpSpecializedStorage &storage,
                                         Value counter, Value tiles,
-                                        int64_t kTiles, bool producer);
+                                        Value kTiles, bool producer);
 
   /// The parity of the phase of its stage's mbarrier that `round` (the
   /// CTA's K tiles so far, over `stages` stages) completes: (round /
