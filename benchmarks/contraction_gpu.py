@@ -11,6 +11,9 @@ usage:
   with a transposed B map (the forward of a linear layer, cuBLAS's a @ b.t());
 - bf16_tn_MxNxK(dy: K' x M, x: K' x N) -> M x N: dy^T x, the weight gradient
   form of a backward pass (here K' = K rows of the reduction);
+- bf16_nt_dyn_MxNxK, bf16_tn_dyn_MxNxK: the same two with the rows dynamic
+  in the types (M of the first, the reduction's K' of the second), as a
+  training step compiled for every batch size has them;
 - matmul_s8_MxNxK: qat.matmul of signed 8-bit codes with per-row steps, bf16
   out (as benchmarks/qat_kernels.py --matmul-only);
 - matmul_c4_MxNxK: the same on QuEST's centered 4-bit codes (one a byte, level
@@ -66,6 +69,23 @@ func.func @bf16_tn_{shape}(%dy: {dy}, %x: {bt}) -> {y} {{
 {fill}  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>,
       affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
       ins(%dy, %x : {dy}, {bt}) outs(%z : {y}) -> {y}
+  return %y : {y}
+}}
+func.func @bf16_nt_dyn_{shape}(%a: {t("?", k)}, %b: {b}) -> {t("?", n)} {{
+  %c0 = arith.constant 0 : index
+  %m = tensor.dim %a, %c0 : {t("?", k)}
+  %zero = arith.constant 0.0 : bf16
+  %e = tensor.empty(%m) : {t("?", n)}
+  %z = linalg.fill ins(%zero : bf16) outs(%e : {t("?", n)}) -> {t("?", n)}
+  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+      affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%a, %b : {t("?", k)}, {b}) outs(%z : {t("?", n)}) -> {t("?", n)}
+  return %y : {t("?", n)}
+}}
+func.func @bf16_tn_dyn_{shape}(%dy: {t("?", M)}, %x: {t("?", n)}) -> {y} {{
+{fill}  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>,
+      affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%dy, %x : {t("?", M)}, {t("?", n)}) outs(%z : {y}) -> {y}
   return %y : {y}
 }}
 func.func @matmul_s8_{shape}(%a: {a8}, %b: {b8}, %sa: {sa}, %sb: {sb}) -> {y} {{
@@ -147,6 +167,12 @@ def run(args):
         terms = dy16.double().abs().t() @ x16.double().abs()
         (out,) = qat.fetch(f"bf16_tn_{shape}", dy16, x16)
         checked(f"bf16_tn_{shape}", out, ref, terms, 2.0 ** -14)
+        (out,) = qat.fetch(f"bf16_tn_dyn_{shape}", dy16, x16)
+        checked(f"bf16_tn_dyn_{shape}", out, ref, terms, 2.0 ** -14)
+        ref = a16.double() @ b16.double().t()
+        terms = a16.double().abs() @ b16.double().abs().t()
+        (out,) = qat.fetch(f"bf16_nt_dyn_{shape}", a16, b16)
+        checked(f"bf16_nt_dyn_{shape}", out, ref, terms, 2.0 ** -14)
         ref = (a8.double() @ b8.double().t()) * sa.double() * sb.double().t()
         (out,) = qat.fetch(f"matmul_s8_{shape}", a8, b8, sa, sb)
         checked(f"matmul_s8_{shape}", out, ref, ref.abs(), 1e-6)
@@ -164,11 +190,14 @@ def run(args):
 
         nt = flops / bench_gpu(lambda: qat.run(f"bf16_nt_{shape}", a16, b16)) / 1e9
         tn = flops / bench_gpu(lambda: qat.run(f"bf16_tn_{shape}", dy16, x16)) / 1e9
+        nt_dyn = flops / bench_gpu(lambda: qat.run(f"bf16_nt_dyn_{shape}", a16, b16)) / 1e9
+        tn_dyn = flops / bench_gpu(lambda: qat.run(f"bf16_tn_dyn_{shape}", dy16, x16)) / 1e9
         s8 = flops / bench_gpu(lambda: qat.run(f"matmul_s8_{shape}", a8, b8, sa, sb)) / 1e9
         c4 = flops / bench_gpu(lambda: qat.run(f"matmul_c4_{shape}", c4a, c4b, sa, sb)) / 1e9
         p4 = flops / bench_gpu(lambda: qat.run(f"matmul_p4_{shape}", p4a, p4b, sa, sb)) / 1e9
         rows.append({"shape": shape, "cublas_bf16_nt": cublas_nt, "cublas_bf16_tn": cublas_tn,
                      "torch_int_mm": int_mm, "qat_bf16_nt": nt, "qat_bf16_tn": tn,
+                     "qat_bf16_nt_dyn_m": nt_dyn, "qat_bf16_tn_dyn_k": tn_dyn,
                      "qat_s8": s8, "qat_c4": c4, "qat_p4": p4})
 
     print("\nTFLOP/s (TOP/s for s8), M = 4096, GPU time per call")
@@ -184,6 +213,14 @@ def run(args):
               f"{r['qat_s8'] / r['cublas_bf16_nt']:.2f} | {r['qat_s8'] / r['torch_int_mm']:.2f} | "
               f"{r['qat_c4']:.0f} | {r['qat_c4'] / r['cublas_bf16_nt']:.2f} | "
               f"{r['qat_p4']:.0f} | {r['qat_p4'] / r['cublas_bf16_nt']:.2f} |")
+    print("\nbf16 with the rows dynamic (M of a@b.t(), K of a.t()@b), ratio to cuBLAS")
+    print("| M x N x K | a@b.t() static | dynamic M | a.t()@b static | dynamic K |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['shape']} | {r['qat_bf16_nt'] / r['cublas_bf16_nt']:.2f} | "
+              f"{r['qat_bf16_nt_dyn_m'] / r['cublas_bf16_nt']:.2f} | "
+              f"{r['qat_bf16_tn'] / r['cublas_bf16_tn']:.2f} | "
+              f"{r['qat_bf16_tn_dyn_k'] / r['cublas_bf16_tn']:.2f} |")
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(
             {"device": torch.cuda.get_device_name(), "torch": torch.__version__,
