@@ -46,7 +46,7 @@ def main():
     artifacts = []
     for method, bits, m, n, k, packed in layers:
         # QATLinear's artifacts: one per (M, N, K, method, bits), the GEMMs
-        # inside, and the dynamic-rows one (GEMMs in torch) per (N, K, ...)
+        # inside, and the dynamic-rows one per (N, K, ...)
         # for check_layers.py --dynamic-rows and layer_bench.py.
         for rows in (m, None):
             artifacts.append(torch_mlir.layer_artifact(method, bits, rows, n, k, packed=packed))

@@ -9,13 +9,13 @@ same inputs, with the rotated activation rounded to bf16 as the bf16 layer
 does; the errors printed are ||qat - ref|| / ||ref|| over the whole tensor,
 and for quantized values the fraction of elements that differ. The layer
 under test runs its GEMMs on bf16 operands with f32 accumulation (in its
-compiled functions; in torch with dynamic_rows), which bounds what
+compiled functions, with static or dynamic rows), which bounds what
 agreement to expect (tolerances in docs/pytorch.md). NaN never passes.
 
 Each case runs the layer's forward and full backward, and the backward
 without an input gradient (backward_w: dw and ds must equal the full
 backward's bit for bit, the same computation); `--dynamic-rows` also checks
-the layers with dynamic rows (GEMMs in torch).
+the layers with dynamic rows (one artifact for every number of rows).
 
 usage: check_layers.py [--device cuda|cpu] [--small] [--dynamic-rows] [--filter S]
        (exit status 1 on failure)
@@ -240,7 +240,7 @@ def main():
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--small", action="store_true", help="skip the full-size cases")
     ap.add_argument("--dynamic-rows", action="store_true",
-                    help="also check each case with dynamic rows (GEMMs in torch)")
+                    help="also check each case with dynamic rows")
     ap.add_argument("--filter", default="", help="only the cases whose name contains this")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()

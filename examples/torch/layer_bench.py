@@ -11,8 +11,8 @@ Variants (rows that name a layer that cannot run here are left out):
                      shape only, where it compiles in seconds)
   qat quest W4A4     QATLinear, its GEMMs in its compiled functions (qat's
                      tensor-core contraction kernels)
-  qat quest W4A4 dyn QATLinear(dynamic_rows=True): quantizers compiled, the
-                     float GEMMs in torch (cuBLAS)
+  qat quest W4A4 dyn QATLinear(dynamic_rows=True): one artifact for every
+                     number of rows, the GEMMs' kernels reading M at run time
   qat stableqat W4   the same for StableQAT (and its dyn)
   torch quest W4A4   the pure-PyTorch fake-quant layer (reference.py), eager
 
@@ -23,7 +23,7 @@ back-to-back iterations with the host included (CUDA events around 20,
 median of 5), what a training loop sees when the host is the bottleneck;
 `gemm_tflops` counts the three GEMMs' 6 M N K flops over `gpu_ms`.
 Before timing, the qat layers' outputs and gradients are compared with the
-dynamic-rows layer's (the same math, GEMMs in cuBLAS): relative errors go
+dynamic-rows layer's (the same math, other kernels): relative errors go
 into the JSON (`agree`), over 2e-2 fails the run.
 
 The qat variants' artifacts come from examples/torch/build.py (its

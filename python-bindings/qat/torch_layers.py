@@ -7,10 +7,10 @@ GEMMs included (python-bindings/qat/torch_mlir.py says what each computes).
 Activations are bf16, the weight (and StableQAT's step) are f32 parameters,
 the output is bf16.
 
-A layer has one compiled artifact per (in, out, method, bits, rows, device):
-qat's tensor-core contraction kernels take static shapes only. With
-`dynamic_rows=True` one artifact serves every number of rows (tokens, M)
-and the float GEMMs run in torch (cuBLAS). An artifact lives in
+A layer has one compiled artifact per (in, out, method, bits, rows, device),
+its kernels specialized to the number of rows. With `dynamic_rows=True` one
+artifact serves every number of rows (tokens, M), the float GEMMs on the
+same tensor-core kernels reading M at run time. An artifact lives in
 `<artifacts>/<name>/` with `module.o` and `manifest.json`
 (scripts/gpu/compile.py). Where `build/bin/qat-opt` exists a missing
 artifact is compiled on first use (for sm_90a on Hopper, see
@@ -418,56 +418,6 @@ def load_kernels(name, source, device_type):
 # Autograd functions
 #===----------------------------------------------------------------------===#
 
-_mm_out_dtype = None
-
-
-def mm_f32(a, b):
-    """a @ b of bf16 matrices with the result in f32 (cuBLAS accumulates in
-    f32 either way; out_dtype spares the rounding to bf16)."""
-    global _mm_out_dtype
-    if _mm_out_dtype is None:
-        try:
-            torch.mm(a[:1, :1], b[:1, :1], out_dtype=torch.float32)
-            _mm_out_dtype = True
-        except (TypeError, RuntimeError):
-            _mm_out_dtype = False
-    if _mm_out_dtype:
-        return torch.mm(a, b, out_dtype=torch.float32)
-    return torch.mm(a.float(), b.float())  # older torch: an f32 GEMM instead
-
-
-def torch_gemms(method, kernels):
-    """The functions of a dynamic-rows artifact, whose module leaves the
-    GEMMs to its caller, behind the signatures of the static ones: the
-    GEMMs here in torch (cuBLAS), bf16 with g_w in f32."""
-    if method == "quest":
-        forward, backward, backward_w = (kernels[f] for f in
-                                         ("forward", "backward", "backward_w"))
-
-        def quest_backward(dy, x, xq, sx, wq, w, sw):
-            return backward(torch.mm(dy, wq), x, sx, mm_f32(dy.t(), xq), w, sw)
-
-        def quest_backward_w(dy, xq, w, sw):
-            return backward_w(mm_f32(dy.t(), xq), w, sw)
-
-        return {"forward": forward, "backward": quest_backward,
-                "backward_w": quest_backward_w, "_kernels": kernels}
-    quantize, estimator = kernels["forward"], kernels["backward"]
-
-    def stableqat_forward(x, w, s):
-        (wq,) = quantize(w, s)
-        return torch.mm(x, wq.t()), wq
-
-    def stableqat_backward(dy, x, wq, w, s):
-        return [torch.mm(dy, wq)] + estimator(mm_f32(dy.t(), x), w, s)
-
-    def stableqat_backward_w(dy, x, w, s):
-        return estimator(mm_f32(dy.t(), x), w, s)
-
-    return {"forward": stableqat_forward, "backward": stableqat_backward,
-            "backward_w": stableqat_backward_w, "_kernels": kernels}
-
-
 class QuESTLinearFunction(torch.autograd.Function):
     """y = Q(x H) Q(w H)^T and its trust-masked backward, each one compiled
     function (the backward's GEMMs g_x = dy w^ and g_w = dy^T x^ included)."""
@@ -530,10 +480,9 @@ class QATLinear(nn.Module):
 
     Each number of input rows (tokens) M has its own compiled functions,
     GEMMs included, compiled on first use where qat-opt is (or beforehand
-    by examples/torch/build.py): qat's tensor-core contraction kernels take
-    static shapes only. `dynamic_rows=True` compiles the quantizers once
-    for every M instead and runs the float GEMMs in torch (cuBLAS), for
-    inputs whose number of rows varies."""
+    by examples/torch/build.py). `dynamic_rows=True` compiles them once for
+    every M instead (the kernels read M at run time), for inputs whose
+    number of rows varies."""
 
     def __init__(self, in_features, out_features, bias=False, method="quest",
                  bits=4, fourier=torch_mlir.DEFAULT_FOURIER, packed=None, device=None,
@@ -600,8 +549,6 @@ class QATLinear(nn.Module):
         kernels = self._kernels.get(key)
         if kernels is None:
             kernels = load_kernels(*self.artifact(device_type, m), device_type)
-            if self.dynamic_rows:
-                kernels = torch_gemms(self.method, kernels)
             self._kernels[key] = kernels
         return kernels
 

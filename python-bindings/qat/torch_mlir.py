@@ -1,12 +1,13 @@
 """MLIR modules of the qat linear layers that python-bindings/qat/torch_layers.py
-calls from PyTorch, one module per layer shape (qat shapes are static).
+calls from PyTorch, one module per layer shape (the rows static, or dynamic
+for one module serving every number of rows).
 
 Pure Python (no numpy, no torch), so that it runs where qat-opt is (to
 compile) as well as on the GPU machine (to name the artifacts).
 
-With M input rows, a layer's module computes everything but the bias: the
-float GEMMs are linalg.matmul (bf16 operands, f32 accumulation), which
-qat-to-nvptx puts on its tensor-core contraction kernels.
+A layer's module computes everything but the bias: the float GEMMs are
+linalg.matmul (bf16 operands, f32 accumulation), which qat-to-nvptx puts on
+its tensor-core contraction kernels, with M rows or M dynamic (None).
 
 QuEST (W{b}A{b}, Hadamard 128, rms_gaussian scale, centered grid, trust):
   forward     x_h = x H, w_h = w H; per-row steps; codes (two per byte if
@@ -21,11 +22,6 @@ StableQAT (W{b}, learned per-row step, signed grid, Fourier estimator):
   backward    dx = dy w^, g_w = dy^T x (f32); dw = g_w * [qn <= w/s <= qp]
               (1 - S)/(1 + S) and the LSQ step gradient ds, one fused kernel.
   backward_w  g_w, dw and ds only.
-
-M None (dynamic rows, one artifact for any number of rows): the contraction
-kernels take static shapes only, so these modules leave the GEMMs to the
-caller (torch_layers.torch_gemms runs them in torch): QuEST's backward takes
-g_x and g_w, StableQAT's forward returns w^ and its backward takes g_w.
 
 compile_artifact() compiles a module where qat-opt and LLVM are: for the
 GPU into module.o + manifest.json (scripts/gpu/compile.py), to be linked on
@@ -100,8 +96,8 @@ def quest_name(m, n, k, bits, packed):
 
 
 def stableqat_name(m, n, k, bits, fourier=DEFAULT_FOURIER):
-    """m None: the quantizer alone, for any number of rows (the GEMMs in torch)."""
-    rows = "" if m is None else f"_m{m}"
+    """m None: the rows (tokens) are dynamic, one artifact for every m."""
+    rows = "_mdyn" if m is None else f"_m{m}"
     name = f"stableqat_b{bits}{rows}_n{n}_k{k}"
     if tuple(fourier) != DEFAULT_FOURIER:
         name += "_a" + "_".join(f"{a:g}".replace(".", "p").replace("-", "m")
@@ -134,17 +130,21 @@ def _matmul(result, a, b, at, bt, rows, cols, form=None, out="f32"):
     "nt" or "tn" for the transposed products), rounded to bf16 by an
     elementwise op when `out` is bf16 (qat-to-nvptx fuses that rounding
     into the contraction kernel's epilogue, so the f32 product never reaches
-    memory)."""
+    memory). `rows` None: dynamic, a's first dimension (forms None, "nt")."""
     acc = _t(rows, cols, "f32")
     maps = f"indexing_maps = {_MATMUL_MAPS[form]}\n      " if form else ""
     name = result if out == "f32" else result + "_f32"
-    lines = f"""  %{result}_init = tensor.empty() : {acc}
+    sizes, lines = "", ""
+    if rows is None:
+        lines = f"""  %{result}_rows = tensor.dim %{a}, %c0 : {at}\n"""
+        sizes = f"%{result}_rows"
+    lines += f"""  %{result}_init = tensor.empty({sizes}) : {acc}
   %{result}_zero = linalg.fill ins(%zero : f32) outs(%{result}_init : {acc}) -> {acc}
   %{name} = linalg.matmul {maps}ins(%{a}, %{b} : {at}, {bt}) outs(%{result}_zero : {acc}) -> {acc}
 """
     if out == "bf16":
         o = _t(rows, cols, "bf16")
-        lines += f"""  %{result}_empty = tensor.empty() : {o}
+        lines += f"""  %{result}_empty = tensor.empty({sizes}) : {o}
   %{result} = linalg.generic {{indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
       iterator_types = ["parallel", "parallel"]}} ins(%{name} : {acc}) outs(%{result}_empty : {o}) {{
   ^bb0(%v: f32, %unused: bf16):
@@ -158,12 +158,9 @@ def _matmul(result, a, b, at, bt, rows, cols, form=None, out="f32"):
 def quest_module(m, n, k, bits=4, packed=False, block=128):
     """Functions <name>_forward, <name>_backward, <name>_backward_w.
 
-    With m rows, the backward computes the two float GEMMs itself (as
-    linalg.matmul: qat-to-nvptx puts them on its tensor-core contraction
-    kernels). m None: dynamic rows (`?`), one artifact for every number of
-    rows, and the backward takes the GEMMs' results from the caller
-    (torch), because the tensor-core contraction kernels take static shapes
-    only (docs/pytorch.md)."""
+    The backward computes the two float GEMMs itself (as linalg.matmul:
+    qat-to-nvptx puts them on its tensor-core contraction kernels). m None:
+    dynamic rows (`?`), one artifact for every number of rows."""
     check_quest_shape(m, n, k, bits, block)
     if packed and bits > 4:
         raise ValueError(f"{bits}-bit codes do not pack two per byte")
@@ -205,25 +202,6 @@ func.func @{name}_forward(%x: {x}, %w: {w})
   %mw = qat.fake_quant_grad %gw, %wh, %sw as #quest with trust : {w}, {sw}
   %dw = qat.hadamard %mw block {block} : {w}
 """
-    if m is None:
-        return forward + f"""
-// dx = (g_x * mask_x) H and dw = (g_w * mask_w) H, where g_x = dy Q(w H) and
-// g_w = dy^T Q(x H) are the gradients in the rotated space (computed by the
-// caller: dynamic rows).
-func.func @{name}_backward(%gx: {x}, %x: {x}, %sx: {sx},
-                           %gw: {w}, %w: {w}, %sw: {sw})
-    -> ({x}, {w})
-    attributes {{llvm.emit_c_interface}} {{
-{masks_x}{masks_w}  return %dx, %dw : {x}, {w}
-}}
-
-// The weight gradient alone (the input needs none, e.g. the first layer).
-func.func @{name}_backward_w(%gw: {w}, %w: {w}, %sw: {sw})
-    -> {w}
-    attributes {{llvm.emit_c_interface}} {{
-{masks_w}  return %dw : {w}
-}}
-"""
     gw = _matmul("gw", "dy", "xq", y, xb, n, k, "tn")
     return forward + f"""
 // dx = (g_x * mask_x) H and dw = (g_w * mask_w) H, where g_x = dy Q(w H)
@@ -234,6 +212,7 @@ func.func @{name}_backward(%dy: {y}, %x: {x}, %xq: {xb}, %sx: {sx},
     -> ({x}, {w})
     attributes {{llvm.emit_c_interface}} {{
   %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
 {_matmul("gx", "dy", "wq", y, wb, m, k, out="bf16")}{masks_x}{gw}{masks_w}  return %dx, %dw : {x}, {w}
 }}
 
@@ -248,15 +227,12 @@ func.func @{name}_backward_w(%dy: {y}, %xq: {xb}, %w: {w}, %sw: {sw})
 
 
 def stableqat_module(m, n, k, bits=4, fourier=DEFAULT_FOURIER):
-    """Functions <name>_forward, <name>_backward, and with m rows also
-    <name>_backward_w.
+    """Functions <name>_forward, <name>_backward and <name>_backward_w.
 
-    With m rows the module computes the GEMMs too (linalg.matmul, on
-    qat-to-nvptx's tensor-core contraction kernels): forward y = x Q(w)^T,
-    backward dx = dy w^ and g = dy^T x, then the Fourier/LSQ kernel. m None:
-    the quantizer and its backward only, for any number of rows, the GEMMs
-    left to the caller (torch), because the tensor-core contraction kernels
-    take static shapes only."""
+    The module computes the GEMMs too (linalg.matmul, on qat-to-nvptx's
+    tensor-core contraction kernels): forward y = x Q(w)^T, backward
+    dx = dy w^ and g = dy^T x, then the Fourier/LSQ kernel. m None: dynamic
+    rows (`?`), one artifact for every number of rows."""
     if not 1 <= bits <= 8:
         raise ValueError(f"StableQAT bit width {bits} is not in [1, 8]")
     name = stableqat_name(m, n, k, bits, fourier)
@@ -275,22 +251,6 @@ def stableqat_module(m, n, k, bits=4, fourier=DEFAULT_FOURIER):
     estimator = f"""  %dw, %ds = qat.fake_quant_grad %g, %w, %s as #lsq with fourier<[{amps}]>
       : {w}, {s} -> {s}
 """
-    if m is None:
-        return head + f"""
-// w^ = s * clamp(round(w / s), qn, qp), in bf16 for the GEMMs.
-func.func @{name}_forward(%w: {w}, %s: {s}) -> {wb}
-    attributes {{llvm.emit_c_interface}} {{
-{quantize}  return %wq : {wb}
-}}
-
-// dw through the Fourier surrogate and the LSQ step gradient ds, given
-// g = dL/dw^ = dy^T x.
-func.func @{name}_backward(%g: {w}, %w: {w}, %s: {s})
-    -> ({w}, {s})
-    attributes {{llvm.emit_c_interface}} {{
-{estimator}  return %dw, %ds : {w}, {s}
-}}
-"""
     x, y = _t(m, k, "bf16"), _t(m, n, "bf16")
     g = _matmul("g", "dy", "x", y, x, n, k, "tn")
     return head + f"""
@@ -299,6 +259,7 @@ func.func @{name}_backward(%g: {w}, %w: {w}, %s: {s})
 func.func @{name}_forward(%x: {x}, %w: {w}, %s: {s}) -> ({y}, {wb})
     attributes {{llvm.emit_c_interface}} {{
   %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
 {quantize}{_matmul("y", "x", "wq", x, wb, m, n, "nt", out="bf16")}  return %y, %wq : {y}, {wb}
 }}
 
@@ -308,6 +269,7 @@ func.func @{name}_backward(%dy: {y}, %x: {x}, %wq: {wb}, %w: {w}, %s: {s})
     -> ({x}, {w}, {s})
     attributes {{llvm.emit_c_interface}} {{
   %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
 {_matmul("dx", "dy", "wq", y, wb, m, k, out="bf16")}{g}{estimator}  return %dx, %dw, %ds : {x}, {w}, {s}
 }}
 
