@@ -202,9 +202,9 @@ getSpec(linalg::LinalgOp op, ContractionPrecision precision, bool wgmma) {
     converted.strategy = ContractionStrategy::Wgmma;
     converted.chooseTiles();
     // The wgmma kernel counts the tiles of every batch on the grid's x.
-    bool fitsGrid = converted.getGridX() * converted.batch <= kMaxGridX ||
-                    ShapedType::isDynamic(converted.getGridX()) ||
-                    ShapedType::isDynamic(converted.batch);
+    bool fitsGrid = ShapedType::isDynamic(converted.getGridX()) ||
+                    ShapedType::isDynamic(converted.batch) ||
+                    converted.getGridX() * converted.batch <= kMaxGridX;
     if (canUseWgmma(converted) && fitsGrid)
       spec = converted;
   }
