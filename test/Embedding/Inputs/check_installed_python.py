@@ -44,19 +44,28 @@ assert qat_opt == (prefix / "bin" / "qat-opt").resolve(), qat_opt
 assert (torch_mlir.SCRIPTS / "gpu" / "compile.py").exists(), torch_mlir.SCRIPTS
 print("torch_mlir: qat-opt", qat_opt)
 
-# StableQAT's weight quantizer for 3 rows of 16 (its dynamic-rows module, the
-# quantizer alone), against numpy.
-name, text = torch_mlir.layer_artifact("stableqat", 4, None, 3, 16)  # the quantizer alone
+# StableQAT's layer for 3 outputs of 16 inputs (its dynamic-rows module),
+# here on 2 rows, against numpy: the quantized weight exactly, y = x w^T to
+# bf16 rounding.
+name, text = torch_mlir.layer_artifact("stableqat", 4, None, 3, 16)
 with tempfile.TemporaryDirectory() as tmp:
     artifact = pathlib.Path(tmp) / name
     torch_mlir.compile_artifact(artifact, text, "cpu")
     library = compiled.CompiledModule(artifact / "module.so", artifact / "manifest.json")
     forward = library[name + "_forward"]
+    x = compiled.to_bf16(rng.standard_normal((2, 16)).astype(np.float32))
     w = rng.standard_normal((3, 16)).astype(np.float32)
     s = np.full((3, 1), 0.3, np.float32)
-    (desc,) = forward.call_on_pointers([w.ctypes.data, s.ctypes.data])
-    out = np.ctypeslib.as_array(
-        (compiled.ctypes.c_uint16 * 48).from_address(desc.aligned)).reshape(3, 16)
-    got = compiled.from_bf16(out.copy())
+    y_desc, wq_desc = forward.call_on_pointers(
+        [x.ctypes.data, w.ctypes.data, s.ctypes.data], [(2, 16), (3, 16), (3, 1)])
+
+    def bf16_result(desc, rows, cols):
+        bits = np.ctypeslib.as_array(
+            (compiled.ctypes.c_uint16 * (rows * cols)).from_address(desc.aligned))
+        return compiled.from_bf16(bits.reshape(rows, cols).copy())
+    got = bf16_result(wq_desc, 3, 16)
     want = compiled.from_bf16(compiled.to_bf16(np.clip(np.round(w / s), -8, 7) * s))
+    y = bf16_result(y_desc, 2, 3)
+    y_want = compiled.from_bf16(x).astype(np.float64) @ want.T.astype(np.float64)
+    assert np.allclose(y, y_want, rtol=2 ** -7, atol=1e-3), (y, y_want)
     print("CPU artifact: max |error|", float(np.abs(got - want).max()))
