@@ -115,8 +115,8 @@ class QATKernels:
         return name in self.module.functions
 
     def call(self, name, *tensors):
-        descs = self.module[name].call_on_pointers([t.data_ptr() for t in tensors])
-        return descs
+        return self.module[name].call_on_pointers([t.data_ptr() for t in tensors],
+                                                  [tuple(t.shape) for t in tensors])
 
     def free(self, descs):
         for d in descs:
@@ -131,7 +131,8 @@ class QATKernels:
         fn = self.module[name]
         descs = self.call(name, *tensors)
         torch.cuda.synchronize()
-        outs = [self.rt.download(d.aligned, t) for d, t in zip(descs, fn.results)]
+        outs = [self.rt.download(d.aligned, t, t.result_shape(d))
+                for d, t in zip(descs, fn.results)]
         self.free(descs)
         self.rt.check()
         return outs

@@ -552,8 +552,16 @@ void mgpuModuleUnload(CUmodule module) {
 }
 
 CUfunction mgpuModuleGetFunction(CUmodule module, const char *name) {
-  if (!module || !enter())
+  if (!enter())
     return nullptr;
+  // The module failed to load when the library did (its error then went to
+  // the first caller): every call must fail too, not skip its launches.
+  if (!module) {
+    fail("kernel '%s' is in a GPU binary that failed to load (the first error "
+         "said why: cuModuleLoadData)",
+         name);
+    return nullptr;
+  }
   Runtime &rt = runtime();
   LookupKey key{module, name};
   {

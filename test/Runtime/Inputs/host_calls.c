@@ -20,6 +20,7 @@ void mock_cuda_print(const char *title);
 void *mock_cuda_last_free_stream(void);
 /* The runtime's entry point of nvgpu.tma.create.descriptor (its CUtensorMap
    enums as ints). */
+void *mgpuModuleGetFunction(void *module, const char *name);
 void *mgpuTensorMapEncodeTiledMemref(int64_t rank, void *descriptor,
                                      int dataType, int interleave, int swizzle,
                                      int l2Promotion, int oobFill,
@@ -158,5 +159,15 @@ int main(void) {
     printf("empty tensor: descriptor %s, error: %s\n", map ? "made" : "none",
            qat_cuda_last_error() ? qat_cuda_last_error() : "none");
   }
+  /* A kernel of a module that failed to load (the module is null): the call
+     fails every time instead of skipping its launches (recorded here rather
+     than exiting, as Python hosts do). */
+  qat_cuda_set_error_mode(QAT_CUDA_ERRORS_RECORD);
+  {
+    void *kernel = mgpuModuleGetFunction(NULL, "k");
+    printf("kernel of no module: %s, error: %s\n", kernel ? "found" : "none",
+           qat_cuda_last_error() ? qat_cuda_last_error() : "none");
+  }
+  qat_cuda_clear_error();
   return 0;
 }
