@@ -136,7 +136,8 @@ def _matmul(result, a, b, at, bt, rows, cols, form=None, out="f32"):
     name = result if out == "f32" else result + "_f32"
     sizes, lines = "", ""
     if rows is None:
-        lines = f"""  %{result}_rows = tensor.dim %{a}, %c0 : {at}\n"""
+        lines = (f"  %{result}_c0 = arith.constant 0 : index\n"
+                 f"  %{result}_rows = tensor.dim %{a}, %{result}_c0 : {at}\n")
         sizes = f"%{result}_rows"
     lines += f"""  %{result}_init = tensor.empty({sizes}) : {acc}
   %{result}_zero = linalg.fill ins(%zero : f32) outs(%{result}_init : {acc}) -> {acc}
@@ -212,7 +213,6 @@ func.func @{name}_backward(%dy: {y}, %x: {x}, %xq: {xb}, %sx: {sx},
     -> ({x}, {w})
     attributes {{llvm.emit_c_interface}} {{
   %zero = arith.constant 0.0 : f32
-  %c0 = arith.constant 0 : index
 {_matmul("gx", "dy", "wq", y, wb, m, k, out="bf16")}{masks_x}{gw}{masks_w}  return %dx, %dw : {x}, {w}
 }}
 
@@ -259,7 +259,6 @@ def stableqat_module(m, n, k, bits=4, fourier=DEFAULT_FOURIER):
 func.func @{name}_forward(%x: {x}, %w: {w}, %s: {s}) -> ({y}, {wb})
     attributes {{llvm.emit_c_interface}} {{
   %zero = arith.constant 0.0 : f32
-  %c0 = arith.constant 0 : index
 {quantize}{_matmul("y", "x", "wq", x, wb, m, n, "nt", out="bf16")}  return %y, %wq : {y}, {wb}
 }}
 
@@ -269,7 +268,6 @@ func.func @{name}_backward(%dy: {y}, %x: {x}, %wq: {wb}, %w: {w}, %s: {s})
     -> ({x}, {w}, {s})
     attributes {{llvm.emit_c_interface}} {{
   %zero = arith.constant 0.0 : f32
-  %c0 = arith.constant 0 : index
 {_matmul("dx", "dy", "wq", y, wb, m, k, out="bf16")}{g}{estimator}  return %dx, %dw, %ds : {x}, {w}, {s}
 }}
 

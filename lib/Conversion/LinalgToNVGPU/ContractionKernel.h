@@ -127,10 +127,6 @@ struct ContractionKernelSpec {
   /// Whether the CTA tiles count at least kMinLargeTileCTAs with tiles of
   /// tileM x `largeTileN`.
   bool hasManyLargeTiles(int64_t largeTileN) const;
-  bool isDynamic() const {
-    return ShapedType::isDynamic(batch) || ShapedType::isDynamic(m) ||
-           ShapedType::isDynamic(k);
-  }
   int64_t getThreads() const {
     return strategy == ContractionStrategy::Wgmma ? 384 : warpsM * warpsN * 32;
   }

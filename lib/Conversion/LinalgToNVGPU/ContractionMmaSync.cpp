@@ -147,7 +147,7 @@ ContractionKernelBuilder::loadTile(Value kTile) {
     Value source = operand ? rhs : lhs;
     int64_t tileRows = operand ? spec.tileN : spec.tileM;
     Value rows = operand ? idx(spec.n) : mSize;
-    Value lastRow = operand ? idx(spec.n - 1) : this->lastRow();
+    Value maxRow = operand ? idx(spec.n - 1) : lastRow();
     Value rowBase = operand ? n0 : m0;
     bool guardRows = operand ? spec.n % tileRows != 0 : guardsRows(spec.tileM);
     if (layout.colsContiguous() && !dynamicK && spec.k % chunkElements == 0) {
@@ -169,7 +169,7 @@ ContractionKernelBuilder::loadTile(Value kTile) {
         Value valid;
         if (guardRows) {
           valid = ult(globalRow, rows);
-          globalRow = b.createOrFold<arith::MinUIOp>(globalRow, lastRow);
+          globalRow = b.createOrFold<arith::MinUIOp>(globalRow, maxRow);
         }
         if (guardK) {
           valid = both(valid, ult(globalCol, spec.k));
@@ -206,7 +206,7 @@ ContractionKernelBuilder::loadTile(Value kTile) {
       Value valid;
       if (guardRows) {
         valid = ult(globalRow, rows);
-        globalRow = b.createOrFold<arith::MinUIOp>(globalRow, lastRow);
+        globalRow = b.createOrFold<arith::MinUIOp>(globalRow, maxRow);
       }
       if (guardK) {
         // K > 0 here: an empty K loads no tile (build).

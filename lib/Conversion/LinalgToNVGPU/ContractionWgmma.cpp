@@ -418,16 +418,16 @@ void ContractionWgmmaBuilder::build(gpu::GPUFuncOp func) {
   maps[0] = entry->getArgument(arg);
   maps[1] = entry->getArgument(arg + 1);
   kTiles = countTilesK(tileK(spec));
-  int64_t tilesN = llvm::divideCeil(spec.n, spec.tileN);
-  tilesPerBatch = ShapedType::isDynamic(spec.m)
-                      ? mul(countTilesM(kTileM), tilesN)
-                      : idx(spec.getGridX());
-  ctaTiles =
-      !ShapedType::isDynamic(spec.m) && !ShapedType::isDynamic(spec.batch)
-          ? idx(spec.getGridX() * spec.batch)
-      : spec.batch == 1
-          ? tilesPerBatch
-          : b.createOrFold<arith::MulIOp>(tilesPerBatch, batchSize);
+  bool dynamicM = ShapedType::isDynamic(spec.m);
+  tilesPerBatch =
+      dynamicM ? mul(countTilesM(kTileM), llvm::divideCeil(spec.n, spec.tileN))
+               : idx(spec.getGridX());
+  if (spec.batch == 1)
+    ctaTiles = tilesPerBatch;
+  else if (!dynamicM && !ShapedType::isDynamic(spec.batch))
+    ctaTiles = idx(spec.getGridX() * spec.batch);
+  else
+    ctaTiles = b.createOrFold<arith::MulIOp>(tilesPerBatch, batchSize);
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
 
