@@ -41,8 +41,9 @@ def main():
     layers = shapes.all_layers(models, default_packed)
     for shape in filter(None, args.layer_bench.split(",")):
         m, k, n = layer_bench.parse(shape)
-        layers += [(method, bits, m, n, k, method == "quest" and default_packed(bits))
-                   for _, method, bits, _ in layer_bench.QAT_VARIANTS]
+        layers += [(method, bits, m, n, k,
+                    method == "quest" and (default_packed(bits) if packed is None else packed))
+                   for _, method, bits, _, packed in layer_bench.QAT_VARIANTS]
     artifacts = []
     for method, bits, m, n, k, packed in layers:
         # QATLinear's artifacts: one per (M, N, K, method, bits), the GEMMs

@@ -13,6 +13,8 @@ Variants (rows that name a layer that cannot run here are left out):
                      tensor-core contraction kernels)
   qat quest W4A4 dyn QATLinear(dynamic_rows=True): one artifact for every
                      number of rows, the GEMMs' kernels reading M at run time
+  qat quest W4A4 packed  QATLinear(packed=True): 4-bit codes two a byte (on
+                     Hopper the default stores one a byte)
   qat stableqat W4   the same for StableQAT (and its dyn)
   torch quest W4A4   the pure-PyTorch fake-quant layer (reference.py), eager
 
@@ -54,9 +56,12 @@ sys.path.insert(0, str(HERE.parents[1] / "benchmarks"))
 SHAPES = ["8192x2048x4096", "4096x2048x2048", "4096x2048x11264", "4096x4096x4096",
           "4096x11008x4096"]
 # (name, method, bits, dynamic_rows)
-QAT_VARIANTS = [("qat quest W4A4", "quest", 4, False), ("qat quest W4A4 dyn", "quest", 4, True),
-                ("qat stableqat W4", "stableqat", 4, False),
-                ("qat stableqat W4 dyn", "stableqat", 4, True)]
+# (name, method, bits, dynamic rows, packed codes; None: the chip's default)
+QAT_VARIANTS = [("qat quest W4A4", "quest", 4, False, None),
+                ("qat quest W4A4 dyn", "quest", 4, True, None),
+                ("qat quest W4A4 packed", "quest", 4, False, True),
+                ("qat stableqat W4", "stableqat", 4, False, None),
+                ("qat stableqat W4 dyn", "stableqat", 4, True, None)]
 AGREE_TOLERANCE = 2e-2
 
 
@@ -85,9 +90,9 @@ def layers(m, k, n, compile_bf16, device):
             ("bf16 autocast", lambda: AutocastLinear(k, n, bias=False, device=device))]
     if compile_bf16:
         made.append(("compiled bf16", lambda: torch.compile(bf16())))
-    made += [(name, lambda method=method, bits=bits, dynamic=dynamic: QATLinear(
-        k, n, method=method, bits=bits, device=device, dynamic_rows=dynamic))
-        for name, method, bits, dynamic in QAT_VARIANTS]
+    made += [(name, lambda method=method, bits=bits, dynamic=dynamic, packed=packed: QATLinear(
+        k, n, method=method, bits=bits, packed=packed, device=device, dynamic_rows=dynamic))
+        for name, method, bits, dynamic, packed in QAT_VARIANTS]
     made.append(("torch quest W4A4",
                  lambda: ref.RefQuantLinear(k, n, method="quest", bits=4, device=device)))
     return made

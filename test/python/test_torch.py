@@ -211,8 +211,9 @@ def test_layer_bench_smoke(check_layers, artifacts):
     rows = layer_bench.bench_shape(37, 256, 41, "cpu", failed=failed)
     assert not failed, failed
     assert [r["variant"] for r in rows] == [
-        "bf16", "bf16 autocast", "qat quest W4A4", "qat quest W4A4 dyn", "qat stableqat W4",
-        "qat stableqat W4 dyn", "torch quest W4A4"]
+        "bf16", "bf16 autocast", "qat quest W4A4", "qat quest W4A4 dyn",
+        "qat quest W4A4 packed", "qat stableqat W4", "qat stableqat W4 dyn",
+        "torch quest W4A4"]
     for row in rows:
         assert row["ms"] > 0 and row["gpu_vs_bf16"] > 0
         if "agree" in row:
