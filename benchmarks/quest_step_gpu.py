@@ -12,16 +12,16 @@ usage:
 `emit` writes the step with examples/quest_linear.py (the example's own
 generator, so the math is the example's): quantizers (Hadamard, rms_gaussian
 scale, 4-bit centered codes), qat.matmul, MSE loss and its gradient, the two
-backward matmuls, trust masks, SGD update. For Hopper it takes s8 codes (one
-4-bit code per byte: on sm_90a qat.matmul runs them on wgmma, while packed
-codes stay on mma.sync) and bf16 operands for the backward matmuls (dy rounded
+backward matmuls, trust masks, SGD update. It takes s8 codes (one 4-bit code
+per byte; --codes packed: two a byte, which the wgmma kernel unpacks in shared
+memory) and bf16 operands for the backward matmuls (dy rounded
 to bf16, the codes dequantized to bf16; f32 accumulation), so that the
 contraction kernels load them as they are. The master weight, the loss, the
 gradients and the update are f32; y (qat.matmul's result) and the target are
 f32 as in the example, or bf16 with --output-type bf16 (a bf16 model's: the
 loss reads half the bytes). scripts/gpu/compile.py compiles it (--chip
-sm_90a); scripts/gpu/quest-step.sh prepare compiles both forms into DIR/f32y
-and DIR/bf16y, and runs them there.
+sm_90a); scripts/gpu/quest-step.sh prepare compiles the forms of FORMS into
+DIR/f32y, DIR/bf16y and DIR/bf16y-packed, and runs them there.
 
 `run` (CUDA, PyTorch, numpy; no LLVM) links the artifacts with the qat CUDA
 runtime, checks one step of each form against a float64 reference on the
@@ -86,10 +86,16 @@ TOL_LOSS = 2.0 ** -10
 # The variants timed: the element type of y and the target (the example's
 # f32, or bf16 as in a bf16 model: half the bytes of the loss's reads).
 OUTPUT_TYPES = ("f32", "bf16")
+# The forms timed: (y and target type, codes), each in its own folder.
+FORMS = (("f32", "s8"), ("bf16", "s8"), ("bf16", "packed"))
 
 
-def emit(out, tokens=M, inputs=K, outputs=N, output_type="f32"):
-    pathlib.Path(out).write_text(quest_linear.step(tokens, inputs, outputs, codes="s8",
+def form_dir(output_type, codes):
+    return f"{output_type}y" + ("-packed" if codes == "packed" else "")
+
+
+def emit(out, tokens=M, inputs=K, outputs=N, output_type="f32", codes="s8"):
+    pathlib.Path(out).write_text(quest_linear.step(tokens, inputs, outputs, codes=codes,
                                                    backward="bf16", output_type=output_type))
 
 
@@ -233,11 +239,12 @@ def cpu_check(a):
     import compiled
 
     seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "little")
-    print(f"seed {seed}; {a.tokens} x {a.inputs} -> {a.outputs}, y and target {a.output_type}")
+    print(f"seed {seed}; {a.tokens} x {a.inputs} -> {a.outputs}, y and target {a.output_type},"
+          f" {a.codes} codes")
     x, w, t = make_data(a.tokens, a.inputs, a.outputs, seed, "cpu", a.output_type)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
-        emit(tmp / "step.mlir", a.tokens, a.inputs, a.outputs, a.output_type)
+        emit(tmp / "step.mlir", a.tokens, a.inputs, a.outputs, a.output_type, a.codes)
         for cmd in ([a.qat_run, tmp / "step.mlir", "--entry=quest_linear_step",
                      f"--emit-object={tmp / 'module.o'}", "--opt-level=2"],
                     [os.environ.get("CC", "cc"), "-shared", "-o", tmp / "module.so",
@@ -339,7 +346,7 @@ def run(a):
     from run_gpu import bench_gpu, kernel_times
 
     root = pathlib.Path(a.artifacts)
-    found = [o for o in OUTPUT_TYPES if (root / f"{o}y" / "module.o").exists()]
+    found = [f for f in FORMS if (root / form_dir(*f) / "module.o").exists()]
     if not found:
         raise SystemExit(f"quest_step_gpu.py: no {{f32y,bf16y}}/module.o under {root} "
                          "(scripts/gpu/quest-step.sh prepare writes them)")
@@ -348,13 +355,14 @@ def run(a):
     seed = a.seed if a.seed is not None else int.from_bytes(os.urandom(4), "little")
     print(f"seed {seed}")
     rows, failures, timed = {}, 0, []
-    for o in found:
-        step = Step(root / f"{o}y")
+    for o, codes in found:
+        step = Step(root / form_dir(o, codes))
         x, w, t = make_data(M, K, N, seed, "cuda", o)
-        print(f"qat step, y and target {o}:")
+        print(f"qat step, y and target {o}, {codes} codes:")
         got = step.fetch(x, w, t, LR)
         failures += compare(x, w, LR, [g.cuda() for g in got], reference(x, w, t, LR))
-        timed.append((f"qat QuEST W4A4 (y, target {o})", step, x, w, t))
+        packed = ", packed codes" if codes == "packed" else ""
+        timed.append((f"qat QuEST W4A4 (y, target {o}{packed})", step, x, w, t))
     for name, step, x, w, t in timed:
         rows[name] = bench_gpu(lambda: step.run(x, w, t, LR))
     x, w, t = make_data(M, K, N, seed, "cuda")
@@ -412,11 +420,13 @@ def main():
         p.add_argument("--outputs", type=int, default=N)
         p.add_argument("--output-type", choices=OUTPUT_TYPES, default="f32",
                        help="element type of y and the target")
+        p.add_argument("--codes", choices=("s8", "packed"), default="s8",
+                       help="4-bit codes one a byte or two")
     for p in (r, c):
         p.add_argument("--seed", type=int)
     a = ap.parse_args()
     if a.command == "emit":
-        emit(a.out, a.tokens, a.inputs, a.outputs, a.output_type)
+        emit(a.out, a.tokens, a.inputs, a.outputs, a.output_type, a.codes)
     elif a.command == "run":
         run(a)
     else:

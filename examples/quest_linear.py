@@ -99,9 +99,9 @@ def step(tokens=64, inputs=256, outputs=128, codes="packed", backward="f32", out
         grad_body = """    %grad = arith.mulf %diff, %twoOverN : f32
     %gradRounded = arith.truncf %grad : f32 to bf16
     linalg.yield %gradRounded : bf16"""
-        operands = f"""  %xq = qat.dequantize %qx, %sx as #q4
+        operands = f"""  %xq = qat.dequantize %qx, %sx as #q4{packed}
       : {qx}, {sx} -> {xq}
-  %wq = qat.dequantize %qw, %sw as #q4
+  %wq = qat.dequantize %qw, %sw as #q4{packed}
       : {qw}, {sw} -> {wq}
 """
     return header + f"""

@@ -20,9 +20,12 @@ if [ "${1:-}" = prepare ]; then
   set -e
   carry=${2:-$root/.device-carry/step}
   rm -rf "$carry" && mkdir -p "$carry"
-  for o in f32 bf16; do   # the element type of y and the target
-    "$py" "$root/benchmarks/quest_step_gpu.py" emit "$carry/step-$o.mlir" --output-type $o
-    "$py" "$root/scripts/gpu/compile.py" "$carry/step-$o.mlir" "$carry/${o}y" --chip "$chip"
+  # quest_step_gpu.py's FORMS: the element type of y and the target, the codes.
+  for form in "f32 s8 f32y" "bf16 s8 bf16y" "bf16 packed bf16y-packed"; do
+    read -r o codes dir <<<"$form"
+    "$py" "$root/benchmarks/quest_step_gpu.py" emit "$carry/$dir.mlir" --output-type $o \
+      --codes $codes
+    "$py" "$root/scripts/gpu/compile.py" "$carry/$dir.mlir" "$carry/$dir" --chip "$chip"
   done
   # Only module.o and the manifests travel.
   find "$carry" \( -name module.ll -o -name module.llvm.mlir -o -name '*.mlir' \) -delete
