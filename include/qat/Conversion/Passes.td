@@ -166,11 +166,9 @@ def ConvertQATMatmulToNVGPU
     or `wgmma` (Hopper warpgroup MMA, `nvvm.wgmma.mma_async` m64n256k32 s8,
     fed by TMA loads of 128-byte swizzled tiles through an mbarrier pipeline
     from a producer warpgroup to two consumer warpgroups; `chip=sm_90a`
-    only; packed 4-bit codes are loaded packed into staging slots and
-    unpacked into the swizzled stages by three warps of the producer
-    warpgroup, as `int4-mma=unpack` unpacks them, so K is bounded the same
-    way). `auto`, the default, takes `wgmma` when `chip` is `sm_90a` (packed
-    codes up to that bound, beyond it `mma-sync` with `native`) and
+    only, s8 codes: packed 4-bit codes are first made one a byte by the
+    `qat.quantize` that makes them, or else unpacked by a kernel of their
+    own). `auto`, the default, takes `wgmma` when `chip` is `sm_90a` and
     `mma-sync` otherwise: for `sm_80` to `sm_89`, for plain `sm_90` (whose
     PTX must not use the sm_90a-only instructions) and when no chip is
     named. The wgmma
@@ -244,20 +242,20 @@ def ConvertQATMatmulToNVGPU
            "::mlir::qat::MatmulGPUStrategy::Auto",
            "Kernel strategy", [{::llvm::cl::values(
              clEnumValN(::mlir::qat::MatmulGPUStrategy::Auto, "auto",
-                        "wgmma with chip=sm_90a (packed 4-bit codes up to "
-                        "K = 130944), mma-sync otherwise"),
+                        "wgmma with chip=sm_90a (packed 4-bit codes made "
+                        "or unpacked to a code a byte first), mma-sync "
+                        "otherwise"),
              clEnumValN(::mlir::qat::MatmulGPUStrategy::MmaSync, "mma-sync",
                         "warp-level mma.sync with cp.async pipelining "
                         "(sm_80 and later)"),
              clEnumValN(::mlir::qat::MatmulGPUStrategy::Wgmma, "wgmma",
                         "warpgroup wgmma.mma_async with TMA loads and an "
                         "mbarrier pipeline (sm_90a; packed codes unpacked "
-                        "in shared memory)"))}]>,
+                        "first)"))}]>,
     Option<"stages", "stages", "unsigned", /*default=*/"0",
            "Shared-memory pipeline stages of the K loop; 0: the strategy's "
            "default (mma-sync: 3, at most 3 of 16 KiB; wgmma: 4, at most 6 "
-           "of 32 KiB, or 4 of 48 KiB with 256-column tiles; packed codes' "
-           "staging slots take room for one to two stages)">,
+           "of 32 KiB)">,
     Option<"int4Mma", "int4-mma", "::mlir::qat::Int4Mma",
            "::mlir::qat::Int4Mma::Auto",
            "Tensor-core instruction for packed 4-bit codes", [{::llvm::cl::values(

@@ -212,8 +212,8 @@ struct MatmulKernel {
   int64_t tileM = 0;
   int64_t tilesN = 0;
   int64_t dynamicSharedBytes = 0;
-  /// Rows of the TMA boxes of A and B (0: no TMA), and their bytes a row.
-  int64_t tmaRowsA = 0, tmaRowsB = 0, tmaRowBytes = 0;
+  /// Rows of the TMA boxes of A and B; 0: no TMA.
+  int64_t tmaRowsA = 0, tmaRowsB = 0;
   /// Whether the kernel takes the row sums of A's and of B's codes (i32, M
   /// and N) as arguments after the result, computed before the launch
   /// (launchCodeRowSums), rather than summing them itself.
@@ -251,15 +251,13 @@ MatmulKernel buildMmaSyncKernel(OpBuilder &builder, Location loc,
 //===----------------------------------------------------------------------===//
 
 /// Checks that the wgmma kernel handles `spec` (what checkMmaSyncSupport
-/// says, for codes one a byte or packed ones it unpacks, and its own stage
-/// bounds).
+/// says, for s8 codes and its own stage bounds).
 LogicalResult
 checkWgmmaSupport(const MatmulKernelSpec &spec,
                   llvm::function_ref<InFlightDiagnostic()> emitError);
 
-/// The pipeline depth of the wgmma kernel for `spec` (its wgmmaTileN set)
-/// when the pass names none.
-unsigned getWgmmaDefaultStages(const MatmulKernelSpec &spec);
+/// The pipeline depth of the wgmma kernel when the pass names none.
+unsigned getWgmmaDefaultStages();
 
 /// The wgmma kernel's tile columns for `spec`: 256, or 128 where N is at
 /// most 128 or a static M gives fewer than about one 128 x 256 tile per
@@ -279,6 +277,27 @@ bool loopsOverTiles(const MatmulKernelSpec &spec);
 /// Whether the wgmma kernel for `spec` claims its tiles (claimsTiles of its
 /// count of tiles; always with a dynamic M).
 bool claimsWgmmaTiles(const MatmulKernelSpec &spec);
+
+/// Bytes of packed codes a thread of the unpacking kernel reads.
+constexpr int64_t kUnpackChunkBytes = 8;
+
+/// Whether unpackCodes takes `op`: packed codes that qat.quantize ops make,
+/// or rows of a multiple of kUnpackChunkBytes.
+bool canUnpackCodes(MatmulOp op);
+
+/// `op` (canUnpackCodes) on its codes one a byte instead of packed two a
+/// byte, for the wgmma kernel, which multiplies s8: a packed qat.quantize
+/// that makes them makes them unpacked, else the kernel from `getKernel`
+/// (buildUnpackCodesKernel of the op's bytes a row) unpacks them.
+MatmulOp unpackCodes(RewriterBase &rewriter, MatmulOp op,
+                     llvm::function_ref<gpu::GPUFuncOp()> getKernel);
+
+/// The kernel `qat_unpack_codes(packed: memref<? x kBytes x i8>, unpacked:
+/// memref<? x 2 kBytes x i8>)` in `module`: each thread sign-extends the 16
+/// codes of kUnpackChunkBytes bytes. kBytes is a multiple of
+/// kUnpackChunkBytes.
+gpu::GPUFuncOp buildUnpackCodesKernel(OpBuilder &builder, Location loc,
+                                      gpu::GPUModuleOp module, int64_t kBytes);
 
 /// Builds the wgmma kernel for `spec` as a `gpu.func` named
 /// `qat_matmul_wgmma` inside `module`: persistent, its CTAs taking every
@@ -306,9 +325,8 @@ SmallVector<Value> launchCodeRowSums(OpBuilder &builder, Location loc,
                                      gpu::GPUFuncOp kernel, ValueRange codes);
 
 /// Host side: the TMA descriptors of the code buffers `lhs` and `rhs` (boxes
-/// of kernel.tmaRowsA and tmaRowsB rows of tmaRowBytes bytes: 128, swizzled
-/// by 128 bytes, or 64 of packed codes), as the `!llvm.ptr` kernel arguments
-/// of `kernel`.
+/// of kernel.tmaRowsA and tmaRowsB rows of 128 bytes, 128-byte swizzled),
+/// as the `!llvm.ptr` kernel arguments of `kernel`.
 SmallVector<Value> buildWgmmaTensorMaps(OpBuilder &builder, Location loc,
                                         const MatmulKernel &kernel, Value lhs,
                                         Value rhs);

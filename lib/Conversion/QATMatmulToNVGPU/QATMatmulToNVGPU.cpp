@@ -61,22 +61,20 @@ MatmulKernelSpec MatmulKernelSpec::get(MatmulOp op, MatmulGPUStrategy strategy,
   spec.lhsScaleElementType = op.getLhsScale().getType().getElementType();
   spec.rhsScaleElementType = op.getRhsScale().getType().getElementType();
   spec.resultElementType = op.getType().getElementType();
-  spec.unpackInt4 = spec.packed &&
-                    (int4Mma == Int4Mma::Unpack ||
-                     (int4Mma == Int4Mma::Auto && spec.k <= kMaxUnpackedInt4K));
-  // The wgmma kernel unpacks packed codes to s8 (natively multiplied 4-bit
-  // codes take mma.sync).
   if (strategy == MatmulGPUStrategy::Auto)
-    strategy = hasWarpgroupMma(chip) && (!spec.packed || spec.unpackInt4)
+    strategy = hasWarpgroupMma(chip) && !spec.packed
                    ? MatmulGPUStrategy::Wgmma
                    : MatmulGPUStrategy::MmaSync;
   spec.strategy = strategy;
-  if (strategy == MatmulGPUStrategy::Wgmma)
-    spec.wgmmaTileN = chooseWgmmaTileN(spec);
   spec.stages = stages ? stages
                 : strategy == MatmulGPUStrategy::Wgmma
-                    ? getWgmmaDefaultStages(spec)
+                    ? getWgmmaDefaultStages()
                     : getMmaSyncDefaultStages();
+  spec.unpackInt4 = spec.packed &&
+                    (int4Mma == Int4Mma::Unpack ||
+                     (int4Mma == Int4Mma::Auto && spec.k <= kMaxUnpackedInt4K));
+  if (strategy == MatmulGPUStrategy::Wgmma)
+    spec.wgmmaTileN = chooseWgmmaTileN(spec);
   return spec;
 }
 
@@ -268,6 +266,19 @@ public:
     return kernel;
   }
 
+  /// The unpacking kernel of packed codes of `kBytes` bytes a row.
+  gpu::GPUFuncOp getOrCreateUnpack(OpBuilder &builder, Operation *user,
+                                   int64_t kBytes) {
+    gpu::GPUFuncOp &kernel = unpackKernels[kBytes];
+    if (kernel)
+      return kernel;
+    OpBuilder::InsertionGuard guard(builder);
+    gpu::GPUModuleOp gpuModule = createModule(
+        builder, user, "qat_unpack_codes_k" + std::to_string(kBytes));
+    kernel = buildUnpackCodesKernel(builder, user->getLoc(), gpuModule, kBytes);
+    return kernel;
+  }
+
 private:
   /// A `gpu.module` named `name` (renamed if the name is taken) before the
   /// top-level op that holds `user`; leaves `builder` there.
@@ -292,6 +303,7 @@ private:
   Int4Mma int4Mma;
   std::vector<std::pair<MatmulKernelSpec, MatmulKernel>> kernels;
   llvm::DenseMap<std::pair<int64_t, unsigned>, gpu::GPUFuncOp> rowSumKernels;
+  llvm::DenseMap<int64_t, gpu::GPUFuncOp> unpackKernels;
 };
 
 /// qat.matmul -> to_buffer (A, B, sa, sb), memref.alloc (result),
@@ -434,6 +446,18 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
   KernelCache &cache;
 };
 
+/// The wgmma kernel's spec for the packed op of `spec` once unpackCodes has
+/// made its codes one a byte.
+static MatmulKernelSpec getUnpackedWgmmaSpec(MatmulKernelSpec spec,
+                                             unsigned stages) {
+  spec.packed = spec.unpackInt4 = false;
+  spec.kBytes = spec.k;
+  spec.strategy = MatmulGPUStrategy::Wgmma;
+  spec.stages = stages ? stages : getWgmmaDefaultStages();
+  spec.wgmmaTileN = chooseWgmmaTileN(spec);
+  return spec;
+}
+
 struct ConvertQATMatmulToNVGPUPass
     : qat::OptionCheckedPass<
           ConvertQATMatmulToNVGPUPass,
@@ -479,6 +503,27 @@ struct ConvertQATMatmulToNVGPUPass
                        : int4Mma;
     KernelCache cache(module, strategy, chip, stages, mode);
 
+    // Packed 4-bit codes reach wgmma one a byte. Auto keeps the mma.sync
+    // kernel (which unpacks in registers) where the wgmma kernel would not
+    // take the unpacked op.
+    SmallVector<MatmulOp> packed;
+    module.walk([&](MatmulOp op) {
+      if (!canUnpackCodes(op))
+        return;
+      if (strategy == MatmulGPUStrategy::Wgmma ||
+          (strategy == MatmulGPUStrategy::Auto && hasWarpgroupMma(chip) &&
+           succeeded(checkWgmmaSupport(
+               getUnpackedWgmmaSpec(cache.getSpec(op), stages),
+               [] { return InFlightDiagnostic(); }))))
+        packed.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (MatmulOp op : packed)
+      unpackCodes(rewriter, op, [&] {
+        return cache.getOrCreateUnpack(rewriter, op,
+                                       op.getLhs().getType().getDimSize(1));
+      });
+
     // Report every op the strategy cannot compile before building a kernel.
     bool supported = true;
     // Integer mma.sync of shape m16n8k32 (and k64) is sm_80 and newer; an
@@ -509,7 +554,6 @@ struct ConvertQATMatmulToNVGPUPass
     // replaces and erases those consumers too, so it runs here rather than
     // in the walk below (which erases only the op it visits).
     if (fuseEpilogues) {
-      IRRewriter rewriter(&getContext());
       std::vector<std::pair<MatmulOp, MatmulKernelSpec>> fused;
       module.walk([&](MatmulOp op) {
         MatmulKernelSpec spec = cache.getSpec(op);

@@ -16,7 +16,7 @@
 //   wgmma.mma_async m64 x tileN x k32 .s32.s8.s8 (tileN / 2 int32
 //   accumulators a thread, in registers for the whole K loop). Warpgroup 2
 //   produces: one of its threads issues the TMA loads, the others idle.
-// * K advances in tiles of 128 codes. A stage holds the A tile (128 rows x
+// * K advances in tiles of 128 bytes. A stage holds the A tile (128 rows x
 //   128 bytes) and the B tile (tileN rows), 48 or 32 KiB, written by
 //   cp.async.bulk.tensor with the 128-byte swizzle: 16-byte chunk c of row r
 //   lands at chunk c ^ (r % 8) of the row's 128-byte line. That is the
@@ -29,18 +29,6 @@
 //   longer reads the stage). Round i of stage s waits for phase parity
 //   i % 2 of full[s] (consumers) and (i - 1) % 2 of empty[s] (producer; a
 //   fresh barrier passes that wait for round 0).
-// * Packed 4-bit codes (spec.packed; wgmma has no 4-bit integers): TMA
-//   loads a K tile of 128 codes as 64 bytes a row, unswizzled, into one of
-//   2 staging slots (loaded[j]: one arrival plus the bytes; free[j]: 96
-//   arrivals). Warps 1-3 of the producer warpgroup wait for the slot and for
-//   the stage's empty[s], write the codes as s8 into the stage where TMA
-//   would have put s8 codes (even codes of a 32-code chunk in one 16-byte
-//   chunk, odd ones in the next: the same permutation of K in A and B), as
-//   16c or 16c + 8 (mma.sync's Int4Mma::Unpack, so no row sums), fence
-//   the writes for the async proxy and arrive on free[j] and on full[s]
-//   (96 arrivals instead of the transaction count). Unpacking in the
-//   producer keeps the consumers' loop identical; a separate unpacking
-//   kernel (its bytes written and read again) cost 8-18%.
 // * Bounds: TMA zero-fills the rows past M or N and the bytes past K, so
 //   odd sizes and K's last tile need no code in the loop; zero codes add
 //   nothing to the products or the row sums. The epilogue stores only
@@ -122,27 +110,6 @@ constexpr int64_t kMaxTileN = 256;
 constexpr int64_t kMinWideTiles = 120;
 
 int64_t stageBytes(int64_t tileN) { return (kTileM + tileN) * kTileKBytes; }
-
-/// Packed operands: a K tile's 128 codes are 64 bytes a row, which TMA loads
-/// unswizzled into one of kStagingSlots staging slots and kUnpackThreads
-/// threads of the producer warpgroup unpack into the stage.
-constexpr int64_t kPackedTileKBytes = kTileKBytes / 2;
-constexpr int64_t kStagingSlots = 2;
-constexpr int64_t kUnpackThreads = 3 * kWarpSize;
-int64_t stagingBytes(int64_t tileN) {
-  return (kTileM + tileN) * kPackedTileKBytes;
-}
-StagingRing getStagingRing(const MatmulKernelSpec &spec) {
-  if (!spec.packed)
-    return {};
-  return {kStagingSlots, kUnpackThreads};
-}
-/// Shared memory besides the stages: the staging slots, the claim slots and
-/// the slack of the 1024-byte alignment.
-int64_t fixedSharedBytes(const MatmulKernelSpec &spec) {
-  return getStagingRing(spec).slots * stagingBytes(spec.wgmmaTileN) +
-         (claimsWgmmaTiles(spec) ? kTileClaimSlotBytes : 0) + kSwizzleAlign;
-}
 /// Registers a thread: the consumers take what the producer gives back
 /// (setmaxnreg; 232 * 256 + 40 * 128 <= the 64K registers of an SM).
 constexpr int64_t kConsumerRegisters = 232;
@@ -157,22 +124,13 @@ int64_t countTiles(const MatmulKernelSpec &spec) {
 }
 
 int64_t sharedBytes(const MatmulKernelSpec &spec) {
-  return spec.stages * stageBytes(spec.wgmmaTileN) + fixedSharedBytes(spec);
+  return spec.stages * stageBytes(spec.wgmmaTileN) +
+         (claimsWgmmaTiles(spec) ? kTileClaimSlotBytes : 0) + kSwizzleAlign;
 }
 
-int64_t maxStages(const MatmulKernelSpec &spec) {
-  return (kMaxSharedBytes - fixedSharedBytes(spec)) /
-         stageBytes(spec.wgmmaTileN);
-}
-
-/// The integer epilogue: packed codes are unpacked as for mma.sync's
-/// Int4Mma::Unpack, K zero-filled to whole K tiles.
-EpilogueCoefficients getEpilogue(const MatmulKernelSpec &spec) {
-  if (spec.packed)
-    return EpilogueCoefficients::getUnpackedInt4(
-        spec.lhsGrid, spec.rhsGrid, spec.k,
-        llvm::alignTo(spec.kBytes, kPackedTileKBytes) * 2);
-  return EpilogueCoefficients::get(spec.lhsGrid, spec.rhsGrid, spec.k);
+int64_t maxStages(int64_t tileN) {
+  return (kMaxSharedBytes - kSwizzleAlign - kTileClaimSlotBytes) /
+         stageBytes(tileN);
 }
 
 /// The sum of `value` (i32 or f32) over the lanes of a warp, in every lane:
@@ -196,36 +154,26 @@ Value sumOverWarp(ImplicitLocOpBuilder &b, Value value) {
 class WgmmaKernelBuilder : MatmulKernelBuilderBase {
 public:
   WgmmaKernelBuilder(ImplicitLocOpBuilder &b, const MatmulKernelSpec &spec)
-      : MatmulKernelBuilderBase(b, spec), epilogue(getEpilogue(spec)),
+      : MatmulKernelBuilderBase(b, spec),
+        epilogue(EpilogueCoefficients::get(spec.lhsGrid, spec.rhsGrid, spec.k)),
         i32Type(b.getI32Type()), i64Type(b.getI64Type()),
-        tileTypeA(getTileType(b.getContext(), kTileM, kTileKBytes)),
-        tileTypeB(getTileType(b.getContext(), spec.wgmmaTileN, kTileKBytes)),
-        tensorMapTypeA(getTensorMapType(
-            getTileType(b.getContext(), kTileM, getLoadedBytes(spec)))),
-        tensorMapTypeB(getTensorMapType(getTileType(
-            b.getContext(), spec.wgmmaTileN, getLoadedBytes(spec)))),
+        tileTypeA(getTileType(b.getContext(), kTileM)),
+        tileTypeB(getTileType(b.getContext(), spec.wgmmaTileN)),
+        tensorMapTypeA(getTensorMapType(tileTypeA)),
+        tensorMapTypeB(getTensorMapType(tileTypeB)),
         barrierType(nvgpu::MBarrierGroupType::get(
             b.getContext(),
             gpu::AddressSpaceAttr::get(b.getContext(),
                                        gpu::AddressSpace::Workgroup),
-            getWarpSpecializedBarriers(spec.stages, claimsWgmmaTiles(spec),
-                                       getStagingRing(spec)))) {
+            getWarpSpecializedBarriers(spec.stages, claimsWgmmaTiles(spec)))) {
     SmallVector<Type> fields(kWgmmaM * tileN / kWarpgroupSize, i32Type);
     accType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
   }
 
   void build(gpu::GPUFuncOp func);
 
-  /// A tile of `rows` rows of `bytes` bytes of K in shared memory.
-  static MemRefType getTileType(MLIRContext *context, int64_t rows,
-                                int64_t bytes);
-  /// The bytes of K a TMA load brings a row: a K tile's codes.
-  static int64_t getLoadedBytes(const MatmulKernelSpec &spec) {
-    return spec.packed ? kPackedTileKBytes : kTileKBytes;
-  }
-  /// The TMA descriptor type that loads `tile`: 128-byte swizzled for whole
-  /// 128-byte rows (the stages), unswizzled for packed ones (the staging
-  /// slots; their writers swizzle).
+  /// A tile of `rows` rows of K bytes in shared memory.
+  static MemRefType getTileType(MLIRContext *context, int64_t rows);
   static nvgpu::TensorMapDescriptorType getTensorMapType(MemRefType tile);
 
 private:
@@ -236,15 +184,11 @@ private:
 
   /// Stage `stage`'s tile of A (operand 0) or B (operand 1).
   Value tile(Value stage, int64_t operand);
-  /// Staging slot `slot`'s packed tile of A or B.
-  Value stagingTile(Value slot, int64_t operand);
   /// Starts the loop over this CTA's tiles (KernelBuilder::beginTileLoop;
   /// sets m0, n0 and tileIndex for the body, where it leaves the builder)
   /// and returns the rounds before the tile.
   Value beginTileLoop(bool producer);
   void emitProducer();
-  /// The staging slots' writers: packed codes to the stages.
-  void emitUnpacker(Value writerTid);
   void emitConsumer(Value consumerTid);
   void emitEpilogue(Value acc, Value consumerTid);
   SmallVector<Value> loadConsumerInputs(Value row, ArrayRef<Value> cols,
@@ -258,8 +202,6 @@ private:
   const int64_t tileStageBytes = stageBytes(tileN);
   Type i32Type, i64Type;
   MemRefType tileTypeA, tileTypeB;
-  /// The TMA descriptors' types (of the staging slots' tiles with packed
-  /// codes).
   nvgpu::TensorMapDescriptorType tensorMapTypeA, tensorMapTypeB;
   nvgpu::MBarrierGroupType barrierType;
   LLVM::LLVMStructType accType;
@@ -306,17 +248,6 @@ Value WgmmaKernelBuilder::tile(Value stage, int64_t operand) {
                                 offset, ValueRange{});
 }
 
-Value WgmmaKernelBuilder::stagingTile(Value slot, int64_t operand) {
-  // The slots follow the stages.
-  Value offset =
-      add(mul(slot, stagingBytes(tileN)),
-          spec.stages * tileStageBytes + operand * kTileM * kPackedTileKBytes);
-  return memref::ViewOp::create(
-      b,
-      getTileType(b.getContext(), operand ? tileN : kTileM, kPackedTileKBytes),
-      shared, offset, ValueRange{});
-}
-
 void WgmmaKernelBuilder::emitProducer() {
   Value lhsDesc = UnrealizedConversionCastOp::create(b, tensorMapTypeA, lhsMap)
                       .getResult(0);
@@ -330,129 +261,19 @@ void WgmmaKernelBuilder::emitProducer() {
   b.setInsertionPointToStart(loop.getBody());
   Value kTile = loop.getInductionVar();
   Value round = add(first, kTile);
-  // Round `round` goes to its stage, or with packed codes to its staging
-  // slot, once the slot's readers have released its previous round.
-  int64_t slots = spec.packed ? kStagingSlots : spec.stages;
-  Value slot = rem(round, slots);
-  Value full = spec.packed ? add(slot, storage.stagingBarriers) : slot;
-  Value released = add(full, slots);
-  nvgpu::MBarrierTryWaitParityOp::create(
-      b, barriers, phaseParity(round, slots, /*flip=*/true),
-      idx(kMBarrierWaitTicks), released);
-  nvgpu::MBarrierArriveExpectTxOp::create(
-      b, barriers, idx(spec.packed ? stagingBytes(tileN) : tileStageBytes),
-      full, Value());
-  Value kByte = mul(kTile, getLoadedBytes(spec));
-  // Coordinates innermost first: (byte of K, row).
-  for (auto [operand, desc, row] :
-       {std::tuple{0, lhsDesc, m0}, {1, rhsDesc, n0}})
-    nvgpu::TmaAsyncLoadOp::create(
-        b, spec.packed ? stagingTile(slot, operand) : tile(slot, operand),
-        barriers, desc, ValueRange{kByte, row}, full, Value(), Value());
-}
-
-void WgmmaKernelBuilder::emitUnpacker(Value writerTid) {
-  ImplicitLocOpBuilder::InsertionGuard guard(b);
-  Value first = beginTileLoop(/*producer=*/false);
-  auto loop = scf::ForOp::create(b, idx(0), idx(kTiles), idx(1));
-  b.setInsertionPointToStart(loop.getBody());
-  Value round = add(first, loop.getInductionVar());
   Value stage = rem(round, spec.stages);
-  Value slot = rem(round, kStagingSlots);
-  nvgpu::MBarrierTryWaitParityOp::create(
-      b, barriers, phaseParity(round, kStagingSlots, /*flip=*/false),
-      idx(kMBarrierWaitTicks), add(slot, storage.stagingBarriers));
+  // The consumers have released this stage's previous round.
   nvgpu::MBarrierTryWaitParityOp::create(
       b, barriers, phaseParity(round, spec.stages, /*flip=*/true),
       idx(kMBarrierWaitTicks), add(stage, spec.stages));
-
-  // 16-byte chunk c of the slot (rows of A, then of B, 4 chunks a row) holds
-  // 32 codes of row c / 4 of the stage. Its even codes go to 16-byte chunk
-  // 2 (c % 4) of that 128-byte line and its odd ones to the next, each as
-  // 16 times the code (and + 8 on the centered grid, mma.sync's unpacking):
-  // the same permutation of K in A and B, so the products are unchanged.
-  // Thread t takes chunks t + i * kUnpackThreads: consecutive threads read
-  // consecutive chunks, and the writes of 8 of them (two rows) cover all 32
-  // banks once the swizzle (chunk j of line r at j ^ (r % 8), what TMA would
-  // have done) is applied. A thread's rows advance by a multiple of 8, so its
-  // swizzle and chunk in the row stay the same: its addresses are constant
-  // offsets from two bases.
-  static_assert(kUnpackThreads / 4 % 8 == 0, "a thread's swizzle is fixed");
-  auto wordsType = VectorType::get({4}, i32Type);
-  auto bytesType = VectorType::get({kChunkBytes}, b.getI8Type());
-  auto splat = [&](uint32_t value) -> Value {
-    return arith::ConstantOp::create(
-        b, DenseElementsAttr::get(wordsType, static_cast<int32_t>(value)));
-  };
-  auto levelOffset = [&](GridAttrInterface grid) -> uint32_t {
-    return grid.hasHalfIntegerLevels() ? 0x08080808u : 0u;
-  };
-  int64_t chunks = (kTileM + tileN) * kPackedTileKBytes / kChunkBytes;
-  int64_t chunksA = kTileM * kPackedTileKBytes / kChunkBytes;
-  Value firstRow = shr(writerTid, 2);
-  Value evenChunk = mul(bitAnd(writerTid, 3), 2);
-  Value swizzle = bitAnd(firstRow, 7);
-  Value source =
-      add(add(mul(slot, stagingBytes(tileN)), spec.stages * tileStageBytes),
-          mul(writerTid, kChunkBytes));
-  Value line = add(mul(stage, tileStageBytes), mul(firstRow, kTileKBytes));
-  Value evenTarget =
-      add(line,
-          mul(b.createOrFold<arith::XOrIOp>(evenChunk, swizzle), kChunkBytes));
-  Value oddTarget =
-      add(line, mul(b.createOrFold<arith::XOrIOp>(add(evenChunk, 1), swizzle),
-                    kChunkBytes));
-  Value nibbles = splat(0xF0F0F0F0u);
-  Value four = splat(4);
-  uint32_t lhsOffset = levelOffset(spec.lhsGrid),
-           rhsOffset = levelOffset(spec.rhsGrid);
-  for (int64_t i = 0; i * kUnpackThreads < chunks; ++i) {
-    int64_t firstChunk = i * kUnpackThreads;
-    int64_t lastChunk = firstChunk + kUnpackThreads - 1;
-    Value chunk = add(writerTid, firstChunk);
-    Value inSlot = lastChunk >= chunks ? ult(chunk, chunks) : Value();
-    emitGuarded(inSlot, [&] {
-      Value packed = vector::LoadOp::create(
-          b, bytesType, shared,
-          ValueRange{add(source, firstChunk * kChunkBytes)},
-          /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
-      Value words = vector::BitCastOp::create(b, wordsType, packed);
-      Value even = arith::AndIOp::create(
-          b, arith::ShLIOp::create(b, words, four), nibbles);
-      Value odd = arith::AndIOp::create(b, words, nibbles);
-      Value offset;
-      if (lastChunk < chunksA || firstChunk >= chunksA ||
-          lhsOffset == rhsOffset) {
-        uint32_t mine = firstChunk < chunksA ? lhsOffset : rhsOffset;
-        if (mine)
-          offset = splat(mine);
-      } else {
-        offset = arith::SelectOp::create(b, ult(chunk, chunksA),
-                                         splat(lhsOffset), splat(rhsOffset));
-      }
-      if (offset) {
-        even = arith::OrIOp::create(b, even, offset);
-        odd = arith::OrIOp::create(b, odd, offset);
-      }
-      int64_t rowBytes = firstChunk / 4 * kTileKBytes;
-      for (auto [target, codes] :
-           {std::pair{evenTarget, even}, {oddTarget, odd}})
-        vector::StoreOp::create(
-            b, vector::BitCastOp::create(b, bytesType, codes), shared,
-            ValueRange{add(target, rowBytes)},
-            /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
-    });
-  }
-  // The tensor cores (the async proxy) read what these generic stores wrote.
-  NVVM::FenceProxyOp::create(
-      b, NVVM::ProxyKind::async_shared,
-      NVVM::SharedSpaceAttr::get(b.getContext(),
-                                 NVVM::SharedSpace::shared_cta));
-  auto tokenType = nvgpu::MBarrierTokenType::get(b.getContext());
-  nvgpu::MBarrierArriveOp::create(
-      b, tokenType, barriers,
-      add(slot, storage.stagingBarriers + kStagingSlots));
-  nvgpu::MBarrierArriveOp::create(b, tokenType, barriers, stage);
+  nvgpu::MBarrierArriveExpectTxOp::create(b, barriers, idx(tileStageBytes),
+                                          stage, Value());
+  Value kByte = mul(kTile, kTileKBytes);
+  // Coordinates innermost first: (byte of K, row).
+  nvgpu::TmaAsyncLoadOp::create(b, tile(stage, 0), barriers, lhsDesc,
+                                ValueRange{kByte, m0}, stage, Value(), Value());
+  nvgpu::TmaAsyncLoadOp::create(b, tile(stage, 1), barriers, rhsDesc,
+                                ValueRange{kByte, n0}, stage, Value(), Value());
 }
 
 void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
@@ -478,17 +299,15 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
         idx(kMBarrierWaitTicks), stage);
 
     // Descriptors carry the start address in 16-byte units in bits 0-13:
-    // a k-step of 32 bytes adds 2, this warpgroup's rows of A 512. The op
-    // takes the layout from the tensor map's type (the stages are 128-byte
-    // swizzled also where the unpacking wrote them).
+    // a k-step of 32 bytes adds 2, this warpgroup's rows of A 512.
     auto descriptor = [&](int64_t operand) -> Value {
-      MemRefType tileType = operand ? tileTypeB : tileTypeA;
-      auto type =
-          nvgpu::WarpgroupMatrixDescriptorType::get(b.getContext(), tileType);
+      auto type = nvgpu::WarpgroupMatrixDescriptorType::get(
+          b.getContext(), operand ? tileTypeB : tileTypeA);
       Value desc = nvgpu::WarpgroupGenerateDescriptorOp::create(
           b, type, tile(stage, operand),
-          UnrealizedConversionCastOp::create(b, getTensorMapType(tileType),
-                                             operand ? rhsMap : lhsMap)
+          UnrealizedConversionCastOp::create(
+              b, operand ? tensorMapTypeB : tensorMapTypeA,
+              operand ? rhsMap : lhsMap)
               .getResult(0));
       return UnrealizedConversionCastOp::create(b, i64Type, desc).getResult(0);
     };
@@ -785,36 +604,28 @@ void WgmmaKernelBuilder::build(gpu::GPUFuncOp func) {
   } else {
     tiles = idx(countTiles(spec));
   }
-  kTiles = llvm::divideCeil(spec.kBytes, getLoadedBytes(spec));
+  kTiles = llvm::divideCeil(spec.kBytes, kTileKBytes);
 
   Value tid = gpu::ThreadIdOp::create(b, gpu::Dimension::x);
-  StagingRing staging = getStagingRing(spec);
-  storage = createWarpSpecializedStorage(
-      tid, barrierType, spec.stages,
-      spec.stages * tileStageBytes + staging.slots * stagingBytes(tileN),
-      kConsumerThreads, claims, staging);
+  storage = createWarpSpecializedStorage(tid, barrierType, spec.stages,
+                                         spec.stages * tileStageBytes,
+                                         kConsumerThreads, claims);
   shared = storage.bytes;
   barriers = storage.barriers;
   // The consumers' 128 accumulators and the epilogue need more than the 168
   // registers a thread of 384 gets.
-  auto unpacker = [&] {
-    emitUnpacker(
-        b.createOrFold<arith::SubIOp>(tid, idx(kConsumerThreads + kWarpSize)));
-  };
   emitWarpSpecializedRoles(
       tid, kConsumerThreads, kConsumerRegisters, kProducerRegisters,
-      [&] { emitConsumer(tid); }, [&] { emitProducer(); },
-      spec.packed ? function_ref<void()>(unpacker) : nullptr);
+      [&] { emitConsumer(tid); }, [&] { emitProducer(); });
   gpu::ReturnOp::create(b);
 }
 
-MemRefType WgmmaKernelBuilder::getTileType(MLIRContext *context, int64_t rows,
-                                           int64_t bytes) {
+MemRefType WgmmaKernelBuilder::getTileType(MLIRContext *context, int64_t rows) {
   // Unsigned: upstream's lowering of nvgpu.tma.create.descriptor maps ui8 to
   // CU_TENSOR_MAP_DATA_TYPE_UINT8 but signless i8 to its default, BFLOAT16.
   // The copy engine moves bytes; wgmma reads them as s8.
   return MemRefType::get(
-      {rows, bytes}, IntegerType::get(context, 8, IntegerType::Unsigned),
+      {rows, kTileKBytes}, IntegerType::get(context, 8, IntegerType::Unsigned),
       MemRefLayoutAttrInterface(),
       gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup));
 }
@@ -822,10 +633,7 @@ MemRefType WgmmaKernelBuilder::getTileType(MLIRContext *context, int64_t rows,
 nvgpu::TensorMapDescriptorType
 WgmmaKernelBuilder::getTensorMapType(MemRefType tile) {
   return nvgpu::TensorMapDescriptorType::get(
-      tile.getContext(), tile,
-      tile.getDimSize(1) == kTileKBytes
-          ? nvgpu::TensorMapSwizzleKind::SWIZZLE_128B
-          : nvgpu::TensorMapSwizzleKind::SWIZZLE_NONE,
+      tile.getContext(), tile, nvgpu::TensorMapSwizzleKind::SWIZZLE_128B,
       nvgpu::TensorMapL2PromoKind::L2PROMO_256B,
       nvgpu::TensorMapOOBKind::OOB_ZERO,
       nvgpu::TensorMapInterleaveKind::INTERLEAVE_NONE);
@@ -834,15 +642,12 @@ WgmmaKernelBuilder::getTensorMapType(MemRefType tile) {
 LogicalResult
 mlir::qat::checkWgmmaSupport(const MatmulKernelSpec &spec,
                              function_ref<InFlightDiagnostic()> emitError) {
-  if (spec.packed && !spec.unpackInt4) {
-    InFlightDiagnostic diag = emitError();
-    diag << "the wgmma kernel multiplies packed 4-bit codes as s8, ";
-    if (spec.k > kMaxUnpackedInt4K)
-      return diag << "exact up to K = " << kMaxUnpackedInt4K
-                  << ", got K = " << spec.k
-                  << "; use strategy=mma-sync int4-mma=native";
-    return diag << "not natively (int4-mma=native needs strategy=mma-sync)";
-  }
+  if (spec.packed)
+    return emitError() << "the wgmma kernel multiplies s8 codes and unpacks "
+                          "packed codes from rows of a multiple of "
+                       << kUnpackChunkBytes << " bytes, got " << spec.kBytes
+                       << "; the mma-sync kernel takes these (strategy="
+                          "auto or mma-sync)";
   for (auto [role, codeType] :
        {std::pair{"lhs", spec.lhsCodeType}, {"rhs", spec.rhsCodeType}}) {
     if (!codeType.isInteger(8))
@@ -863,16 +668,11 @@ mlir::qat::checkWgmmaSupport(const MatmulKernelSpec &spec,
                        << " bytes; the wgmma kernel loads rows with TMA, "
                           "which needs row strides of a multiple of "
                        << kChunkBytes << " bytes";
-  if (spec.stages < 2 || spec.stages > maxStages(spec)) {
-    InFlightDiagnostic diag = emitError();
-    diag << "the wgmma kernel takes 2 to " << maxStages(spec)
-         << " pipeline stages (" << stageBytes(spec.wgmmaTileN) / 1024
-         << " KiB of shared memory each";
-    if (spec.packed)
-      diag << ", besides " << kStagingSlots << " staging slots of "
-           << stagingBytes(spec.wgmmaTileN) / 1024 << " KiB for packed codes";
-    return diag << "), got " << spec.stages;
-  }
+  if (spec.stages < 2 || spec.stages > maxStages(spec.wgmmaTileN))
+    return emitError() << "the wgmma kernel takes 2 to "
+                       << maxStages(spec.wgmmaTileN) << " pipeline stages ("
+                       << stageBytes(spec.wgmmaTileN) / 1024
+                       << " KiB of shared memory each), got " << spec.stages;
   if (ShapedType::isDynamic(spec.m))
     return success();
   int64_t ctas = countTiles(spec);
@@ -883,9 +683,7 @@ mlir::qat::checkWgmmaSupport(const MatmulKernelSpec &spec,
   return success();
 }
 
-unsigned mlir::qat::getWgmmaDefaultStages(const MatmulKernelSpec &spec) {
-  return std::min(kDefaultStages, maxStages(spec));
-}
+unsigned mlir::qat::getWgmmaDefaultStages() { return kDefaultStages; }
 
 int64_t mlir::qat::chooseWgmmaTileN(const MatmulKernelSpec &spec) {
   if (spec.n <= 128)
@@ -921,7 +719,8 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
     return MemRefType::get({perRow ? rows : 1, 1}, elementType);
   };
   auto pointer = LLVM::LLVMPointerType::get(b.getContext());
-  EpilogueCoefficients epilogue = getEpilogue(spec);
+  EpilogueCoefficients epilogue =
+      EpilogueCoefficients::get(spec.lhsGrid, spec.rhsGrid, spec.k);
   SmallVector<Type> arguments = {
       codes(spec.m), codes(spec.n),
       steps(spec.lhsPerRow, spec.m, spec.lhsScaleElementType),
@@ -974,7 +773,6 @@ MatmulKernel mlir::qat::buildWgmmaKernel(OpBuilder &builder, Location loc,
   kernel.dynamicSharedBytes = sharedBytes(spec);
   kernel.tmaRowsA = kTileM;
   kernel.tmaRowsB = spec.wgmmaTileN;
-  kernel.tmaRowBytes = WgmmaKernelBuilder::getLoadedBytes(spec);
   kernel.lhsRowSumArg = epilogue.needsLhsRowSums();
   kernel.rhsRowSumArg = epilogue.needsRhsRowSums();
   kernel.persistent = loopsOverTiles(spec);
@@ -1118,8 +916,7 @@ SmallVector<Value> mlir::qat::buildWgmmaTensorMaps(OpBuilder &builder,
   SmallVector<Value> maps;
   for (auto [codes, rows] :
        {std::pair{lhs, kernel.tmaRowsA}, {rhs, kernel.tmaRowsB}}) {
-    MemRefType tileType =
-        WgmmaKernelBuilder::getTileType(context, rows, kernel.tmaRowBytes);
+    MemRefType tileType = WgmmaKernelBuilder::getTileType(context, rows);
     // The codes as ui8 (see getTileType): a 1-D view of the bytes, then a
     // 2-D ui8 view of it.
     auto type = cast<MemRefType>(codes.getType());
@@ -1138,7 +935,7 @@ SmallVector<Value> mlir::qat::buildWgmmaTensorMaps(OpBuilder &builder,
     Value map = nvgpu::TmaCreateDescriptorOp::create(
         b, WgmmaKernelBuilder::getTensorMapType(tileType), unranked,
         ValueRange{arith::ConstantIndexOp::create(b, rows),
-                   arith::ConstantIndexOp::create(b, kernel.tmaRowBytes)});
+                   arith::ConstantIndexOp::create(b, kTileKBytes)});
     maps.push_back(UnrealizedConversionCastOp::create(
                        b, LLVM::LLVMPointerType::get(context), map)
                        .getResult(0));

@@ -21,8 +21,7 @@ constexpr int64_t kSwizzleAlign = 1024;
 KernelBuilder::WarpSpecializedStorage
 KernelBuilder::createWarpSpecializedStorage(
     Value tid, nvgpu::MBarrierGroupType barrierType, int64_t stages,
-    int64_t bytes, int64_t consumerThreads, bool claimTiles,
-    StagingRing staging) {
+    int64_t bytes, int64_t consumerThreads, bool claimTiles) {
   auto workgroup =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   Value dynamic = gpu::DynamicSharedMemoryOp::create(
@@ -41,7 +40,7 @@ KernelBuilder::createWarpSpecializedStorage(
       b, b.getIndexType(),
       nvgpu::MBarrierGetOp::create(
           b, b.getI64Type(), barriers,
-          idx(getWarpSpecializedBarriers(stages, claimTiles, staging) - 1)));
+          idx(getWarpSpecializedBarriers(stages, claimTiles) - 1)));
   Value start = b.createOrFold<arith::MaxUIOp>(address, add(lastBarrier, 8));
   Value aligned = bitAnd(add(start, kSwizzleAlign - 1), ~(kSwizzleAlign - 1));
   Value skip = b.createOrFold<arith::SubIOp>(aligned, address);
@@ -51,28 +50,22 @@ KernelBuilder::createWarpSpecializedStorage(
                       b.getI8Type(), MemRefLayoutAttrInterface(), workgroup),
       dynamic, skip, ValueRange{});
 
-  int64_t stagingBarriers = 2 * stages + (claimTiles ? 2 * kTileClaimSlots : 0);
   Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid, idx(0));
   {
     auto ifOp = scf::IfOp::create(b, first, /*withElseRegion=*/false);
     ImplicitLocOpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifOp.thenBlock());
-    auto init = [&](int64_t barrier, int64_t arrivals) {
-      nvgpu::MBarrierInitOp::create(b, barriers, idx(arrivals), idx(barrier),
-                                    Value());
-    };
     for (int64_t stage = 0; stage < stages; ++stage) {
-      init(stage, staging.slots ? staging.writers : 1);
-      init(stages + stage, consumerThreads);
+      nvgpu::MBarrierInitOp::create(b, barriers, idx(1), idx(stage), Value());
+      nvgpu::MBarrierInitOp::create(b, barriers, idx(consumerThreads),
+                                    idx(stages + stage), Value());
     }
     for (int64_t slot = 0; claimTiles && slot < kTileClaimSlots; ++slot) {
-      init(2 * stages + slot, 1);
-      init(2 * stages + kTileClaimSlots + slot,
-           consumerThreads + staging.writers);
-    }
-    for (int64_t slot = 0; slot < staging.slots; ++slot) {
-      init(stagingBarriers + slot, 1);
-      init(stagingBarriers + staging.slots + slot, staging.writers);
+      nvgpu::MBarrierInitOp::create(b, barriers, idx(1), idx(2 * stages + slot),
+                                    Value());
+      nvgpu::MBarrierInitOp::create(b, barriers, idx(consumerThreads),
+                                    idx(2 * stages + kTileClaimSlots + slot),
+                                    Value());
     }
     // The copy engine (the async proxy) completes transactions on them.
     NVVM::FenceProxyOp::create(
@@ -88,7 +81,7 @@ KernelBuilder::createWarpSpecializedStorage(
         MemRefType::get({kTileClaimSlots}, b.getI32Type(),
                         MemRefLayoutAttrInterface(), workgroup),
         storage, idx(bytes), ValueRange{});
-  return {storage, aligned, barriers, slots, stages, stagingBarriers};
+  return {storage, aligned, barriers, slots, stages};
 }
 
 std::pair<Value, Value>
@@ -159,8 +152,7 @@ Value KernelBuilder::phaseParity(Value round, int64_t stages, bool flip) {
 void KernelBuilder::emitWarpSpecializedRoles(
     Value tid, int64_t consumerThreads, int64_t consumerRegisters,
     int64_t producerRegisters, llvm::function_ref<void()> consumer,
-    llvm::function_ref<void()> producer,
-    llvm::function_ref<void()> stagingWriter) {
+    llvm::function_ref<void()> producer) {
   auto roles = scf::IfOp::create(b, ult(tid, consumerThreads),
                                  /*withElseRegion=*/true);
   ImplicitLocOpBuilder::InsertionGuard guard(b);
@@ -171,13 +163,6 @@ void KernelBuilder::emitWarpSpecializedRoles(
   b.setInsertionPointToStart(roles.elseBlock());
   NVVM::SetMaxRegisterOp::create(b, producerRegisters,
                                  NVVM::SetMaxRegisterAction::decrease);
-  if (stagingWriter) {
-    auto writers = scf::IfOp::create(b, ult(idx(consumerThreads + 31), tid),
-                                     /*withElseRegion=*/false);
-    ImplicitLocOpBuilder::InsertionGuard writerGuard(b);
-    b.setInsertionPointToStart(writers.thenBlock());
-    stagingWriter();
-  }
   auto first =
       scf::IfOp::create(b,
                         arith::CmpIOp::create(b, arith::CmpIPredicate::eq, tid,

@@ -220,48 +220,36 @@ func.func @one_tile_a_cta(%a: tensor<4096x128xi8>, %b: tensor<4096x128xi8>,
 
 // -----
 
-// Packed 4-bit codes (function arguments, stored weights) take the wgmma
-// kernel as they are: TMA loads K tiles of 64 packed bytes a row, unswizzled,
-// into 2 staging slots (16 KiB each with the 128 x 128 tile, after 4 stages
-// of 32 KiB); the producer warpgroup's warps 1-3 (96 threads) wait for a
-// slot and for its stage, turn each 16-byte chunk into the stage's even and
-// odd codes, 16c + 8 each on the centered grid, store them where the
-// 128-byte swizzle puts them, fence for the async proxy and arrive on the
-// stage's full barrier (96 arrivals) and the slot's free one. No row sums:
-// the epilogue shifts the sum right. Plain sm_90 keeps mma.sync on the
-// packed codes.
-// CHECK-LABEL: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_f32_wgmma_n128
-// CHECK:         gpu.func @qat_matmul_wgmma(%{{.*}}: memref<256x512xi8>, %{{.*}}: memref<128x512xi8>, %{{.*}}: memref<256x1xf32>, %{{.*}}: memref<128x1xf32>, %{{.*}}: memref<256x128xf32>, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) kernel
-// CHECK:         nvgpu.mbarrier.create -> <memorySpace = #gpu.address_space<workgroup>, num_barriers = 12>
-// CHECK:         nvgpu.mbarrier.init %{{.*}}[%c0{{.*}}], %c96
-// CHECK:         nvgpu.mbarrier.init %{{.*}}[%c4{{.*}}], %c256
-// CHECK:         nvgpu.mbarrier.init %{{.*}}[%c8{{.*}}], %c1
-// CHECK:         nvgpu.mbarrier.init %{{.*}}[%c10{{.*}}], %c96
-// CHECK:         nvvm.setmaxregister  decrease 40
-// CHECK:         %[[WRITERS:.*]] = arith.cmpi ugt, %thread_id_x, %c287
-// CHECK:         scf.if %[[WRITERS]] {
-// CHECK:           nvgpu.mbarrier.try_wait.parity
-// CHECK:           nvgpu.mbarrier.try_wait.parity
-// CHECK:           %[[CHUNK:.*]] = vector.load %{{.*}} {alignment = 16 : i64} : memref<163840xi8, #gpu.address_space<workgroup>>, vector<16xi8>
-// CHECK:           %[[WORDS:.*]] = vector.bitcast %[[CHUNK]] : vector<16xi8> to vector<4xi32>
-// CHECK:           %[[UP:.*]] = arith.shli %[[WORDS]], %{{.*}} : vector<4xi32>
-// CHECK:           %[[EVEN:.*]] = arith.andi %[[UP]], %[[NIBBLES:.*]] : vector<4xi32>
-// CHECK:           %[[ODD:.*]] = arith.andi %[[WORDS]], %[[NIBBLES]] : vector<4xi32>
-// CHECK:           arith.ori %[[EVEN]], %[[HALF:.*]] : vector<4xi32>
-// CHECK:           arith.ori %[[ODD]], %[[HALF]] : vector<4xi32>
-// CHECK-COUNT-2:   vector.store %{{.*}} {alignment = 16 : i64} : memref<163840xi8, #gpu.address_space<workgroup>>, vector<16xi8>
-// CHECK:           nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
-// CHECK:           nvgpu.mbarrier.arrive
-// CHECK:           nvgpu.mbarrier.arrive
-// CHECK:         nvgpu.mbarrier.arrive.expect_tx %{{.*}}[%{{.*}}], %c16384
-// CHECK-COUNT-2: nvgpu.tma.async.load {{.*}} : <tensor = memref<128x64xui8, #gpu.address_space<workgroup>>, swizzle = none, {{.*}} -> memref<128x64xui8, #gpu.address_space<workgroup>>
+// Packed 4-bit codes that come in as such (function arguments, stored
+// weights) reach the s8 wgmma kernel through a kernel that unpacks them:
+// each thread loads 8 bytes, sign-extends the low nibbles (shifted left,
+// then arithmetically right by 4) and the high ones (right by 4), and
+// stores the 16 codes interleaved, code 2j from the low nibble of byte j.
+// Plain sm_90 keeps mma.sync on the packed codes.
+// CHECK-LABEL: gpu.module @qat_unpack_codes_k512
+// CHECK:       gpu.func @qat_unpack_codes(%[[SRC:.*]]: memref<?x512xi8>, %[[CODES:.*]]: memref<?x1024xi8>) kernel
+// CHECK-SAME:    known_block_size = array<i32: 256, 1, 1>
+// CHECK:         %[[ROW:.*]] = arith.divui %{{.*}}, %c64
+// CHECK:         %[[ROWS:.*]] = memref.dim %[[SRC]], %c0
+// CHECK:         arith.cmpi ult, %[[ROW]], %[[ROWS]]
+// CHECK:         %[[BYTES:.*]] = vector.load %[[SRC]][%[[ROW]], %[[COL:.*]]] {alignment = 8 : i64} : memref<?x512xi8>, vector<8xi8>
+// CHECK:         %[[FOUR:.*]] = arith.constant dense<4> : vector<8xi8>
+// CHECK:         %[[UP:.*]] = arith.shli %[[BYTES]], %[[FOUR]] : vector<8xi8>
+// CHECK:         %[[LOW:.*]] = arith.shrsi %[[UP]], %[[FOUR]] : vector<8xi8>
+// CHECK:         %[[HIGH:.*]] = arith.shrsi %[[BYTES]], %[[FOUR]] : vector<8xi8>
+// CHECK:         %[[BOTH:.*]] = vector.shuffle %[[LOW]], %[[HIGH]] [0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15]
+// CHECK:         %[[AT:.*]] = arith.muli %[[COL]], %c2
+// CHECK:         vector.store %[[BOTH]], %[[CODES]][%[[ROW]], %[[AT]]] {alignment = 16 : i64} : memref<?x1024xi8>, vector<16xi8>
 // CHECK-LABEL: func.func @packed_arguments
-// CHECK:         nvgpu.tma.create.descriptor %{{.*}} box[%c128{{.*}}, %c64{{.*}}] : memref<*xui8> -> <tensor = memref<128x64xui8, #gpu.address_space<workgroup>>, swizzle = none
-// CHECK:         nvgpu.tma.create.descriptor %{{.*}} box[%c128{{.*}}, %c64{{.*}}]
-// CHECK-NOT:     gpu.launch_func
-// CHECK:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32_wgmma_n128::@qat_matmul_wgmma {{.*}} dynamic_shared_memory_size %c164864_i32 args(%{{.*}} : memref<256x512xi8>, %{{.*}} : memref<128x512xi8>, %{{.*}} : memref<256x1xf32>, %{{.*}} : memref<128x1xf32>, %{{.*}} : memref<256x128xf32>, %{{.*}} : !llvm.ptr, %{{.*}} : !llvm.ptr)
+// CHECK:         %[[A:.*]] = bufferization.to_buffer %arg0 read_only : tensor<256x512xi8> to memref<256x512xi8>
+// CHECK:         %[[UA:.*]] = memref.alloc() : memref<256x1024xi8>
+// CHECK:         gpu.launch_func  @qat_unpack_codes_k512::@qat_unpack_codes blocks in (%{{.*}}, %c1{{.*}}, %c1{{.*}}) threads in (%c256{{.*}}, %c1{{.*}}, %c1{{.*}})  args(%{{.*}} : memref<?x512xi8>, %{{.*}} : memref<?x1024xi8>)
+// CHECK:         bufferization.to_tensor %[[UA]] restrict writable
+// CHECK:         gpu.launch_func  @qat_unpack_codes_k512::@qat_unpack_codes
+// CHECK:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma
 // PACKED-LABEL: func.func @packed_arguments
-// PACKED:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32_wgmma_n128::@qat_matmul_wgmma
+// PACKED-COUNT-2: gpu.launch_func  @qat_unpack_codes_k512::@qat_unpack_codes
+// PACKED:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma
 // SM90: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_f32 {
 // SM90: gpu.func @qat_matmul_mma_sync
 func.func @packed_arguments(%a: tensor<256x512xi8>, %b: tensor<128x512xi8>,
@@ -277,15 +265,19 @@ func.func @packed_arguments(%a: tensor<256x512xi8>, %b: tensor<128x512xi8>,
 
 // -----
 
-// Packed codes that qat.quantize ops of the function make stay packed (half
-// the bytes to write and to load), and so does a qat.dequantize of them.
-// CHECK-LABEL: gpu.module @qat_matmul_256x128x1024_centered_centered_s4_f32_wgmma_n128
+// Packed codes that qat.quantize ops of the function make reach the s8
+// wgmma kernel made one a byte instead (wgmma has no 4-bit integers), and a
+// qat.dequantize of them reads them so: nothing unpacks, and the packed
+// codes are gone. Plain sm_90 keeps mma.sync on the packed codes.
+// CHECK-LABEL: gpu.module @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128
 // CHECK-LABEL: func.func @packed_quantized
-// CHECK:         qat.quantize %arg0, %{{.*}} as <centered, 4 bits, rms_gaussian, per_row> packed : tensor<256x1024xf32>, tensor<256x1xf32> -> tensor<256x512xi8>
-// CHECK:         qat.dequantize %{{.*}} packed : tensor<256x512xi8>, tensor<256x1xf32> -> tensor<256x1024xf32>
-// CHECK:         qat.quantize %arg1, %{{.*}} packed : tensor<128x1024xf32>, tensor<128x1xf32> -> tensor<128x512xi8>
-// CHECK-NOT:     gpu.launch_func
-// CHECK:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32_wgmma_n128::@qat_matmul_wgmma
+// CHECK-NOT:     linalg.generic
+// CHECK:         %[[CX:.*]] = qat.quantize %arg0, %[[SX:.*]] as <centered, 4 bits, rms_gaussian, per_row> : tensor<256x1024xf32>, tensor<256x1xf32> -> tensor<256x1024xi8>
+// CHECK:         %[[XQ:.*]] = qat.dequantize %[[CX]], %[[SX]] as <centered, 4 bits, rms_gaussian, per_row> : tensor<256x1024xi8>, tensor<256x1xf32> -> tensor<256x1024xf32>
+// CHECK:         qat.quantize %arg1, %{{.*}} as <centered, 4 bits, rms_gaussian, per_row> : tensor<128x1024xf32>, tensor<128x1xf32> -> tensor<128x1024xi8>
+// CHECK-NOT:     packed
+// CHECK:         gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s8_f32_wgmma_n128::@qat_matmul_wgmma
+// CHECK:         return %{{.*}}, %[[XQ]]
 // SM90: qat.quantize {{.*}} packed
 // SM90: gpu.launch_func  @qat_matmul_256x128x1024_centered_centered_s4_f32::@qat_matmul_mma_sync
 func.func @packed_quantized(%x: tensor<256x1024xf32>, %w: tensor<128x1024xf32>)

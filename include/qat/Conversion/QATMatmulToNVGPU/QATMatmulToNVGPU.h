@@ -20,14 +20,13 @@ namespace qat {
 /// How a qat.matmul kernel drives the tensor cores. Each strategy has its
 /// own kernel builder and shares the host-side rewrite and the epilogue math.
 enum class MatmulGPUStrategy {
-  /// `Wgmma` when the `chip` option is sm_90a (packed 4-bit codes up to
-  /// kMaxUnpackedInt4K), `MmaSync` otherwise (other chips, no chip named).
+  /// `Wgmma` for s8 codes when the `chip` option is sm_90a, `MmaSync`
+  /// otherwise (packed 4-bit codes, other chips, no chip named).
   Auto,
   /// Warp-level `mma.sync` with cp.async pipelining: sm_80 and later.
   MmaSync,
   /// Hopper warpgroup MMA (`wgmma.mma_async`) fed by TMA loads through an
-  /// mbarrier pipeline: sm_90a only; packed 4-bit codes are unpacked to s8
-  /// in shared memory.
+  /// mbarrier pipeline: sm_90a only, s8 codes only.
   Wgmma,
 };
 

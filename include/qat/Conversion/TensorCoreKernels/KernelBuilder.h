@@ -28,15 +28,6 @@ constexpr int64_t kMBarrierWaitTicks = 10000000;
 constexpr int64_t kTileClaimSlots = 2;
 constexpr int64_t kTileClaimSlotBytes = 4 * kTileClaimSlots;
 
-/// A ring of `slots` shared-memory slots of a warp-specialized kernel
-/// between the copy engine and `writers` threads of the producer warpgroup
-/// that turn what it loads into the stages' contents (packed codes unpacked,
-/// say): the stages are then full once those threads have written them.
-struct StagingRing {
-  int64_t slots = 0;
-  int64_t writers = 0;
-};
-
 /// Index and int32 constants created once, at the kernel's entry (`entry`,
 /// set by the derived builder before the first use); index arithmetic folded
 /// where operands are constant.
@@ -69,10 +60,8 @@ protected:
                                             int64_t tileM, int64_t tileN);
 
   /// The mbarriers of a warp-specialized kernel with `stages` stages.
-  static int64_t getWarpSpecializedBarriers(int64_t stages, bool claimTiles,
-                                            StagingRing staging = {}) {
-    return 2 * stages + (claimTiles ? 2 * kTileClaimSlots : 0) +
-           2 * staging.slots;
+  static int64_t getWarpSpecializedBarriers(int64_t stages, bool claimTiles) {
+    return 2 * stages + (claimTiles ? 2 * kTileClaimSlots : 0);
   }
 
   /// The storage of a warp-specialized wgmma kernel (consumerThreads
@@ -80,28 +69,21 @@ protected:
   /// shared memory from the first multiple of 1024 bytes (the 128-byte
   /// swizzle's period) past the memory's start and past the mbarriers of
   /// `barrierType` (getWarpSpecializedBarriers: full[s] at s with one
-  /// arrival, or staging.writers; empty[s] at stages + s with
-  /// consumerThreads; with claimTiles then the claim slots' full[i] at
-  /// 2 stages + i with one arrival and empty[i] at 2 stages +
-  /// kTileClaimSlots + i with consumerThreads + staging.writers; then the
-  /// staging slots' loaded[j] at stagingBarriers + j with one arrival and
-  /// free[j] at stagingBarriers + staging.slots + j with staging.writers),
-  /// which thread `tid` 0 initializes and fences for the async proxy before
-  /// a CTA barrier. With claimTiles the claim slots (kTileClaimSlots i32)
-  /// follow the bytes, which the kernel's shared memory must leave room for.
+  /// arrival, empty[s] at stages + s with consumerThreads; with claimTiles
+  /// then the claim slots' full[i] at 2 stages + i with one arrival and
+  /// empty[i] at 2 stages + kTileClaimSlots + i with consumerThreads), which
+  /// thread `tid` 0 initializes and fences for the async proxy before a CTA
+  /// barrier. With claimTiles the claim slots (kTileClaimSlots i32) follow the
+  /// bytes, which the kernel's shared memory must leave room for.
   struct WarpSpecializedStorage {
     /// The bytes (an i8 memref), their shared-memory address, the mbarrier
     /// group and the claim slots (or null).
     Value bytes, address, barriers, claimSlots;
     int64_t stages = 0;
-    /// The index of the first staging mbarrier.
-    int64_t stagingBarriers = 0;
   };
-  WarpSpecializedStorage
-  createWarpSpecializedStorage(Value tid, nvgpu::MBarrierGroupType barrierType,
-                               int64_t stages, int64_t bytes,
-                               int64_t consumerThreads, bool claimTiles = false,
-                               StagingRing staging = {});
+  WarpSpecializedStorage createWarpSpecializedStorage(
+      Value tid, nvgpu::MBarrierGroupType barrierType, int64_t stages,
+      int64_t bytes, int64_t consumerThreads, bool claimTiles = false);
   /// Starts the loop of a persistent warp-specialized kernel over its CTA's
   /// tiles out of [0, tiles), each of kTiles K tiles, leaving the builder in
   /// the loop's body; returns the tile and the rounds before it (the CTA's
@@ -121,14 +103,12 @@ protected:
   /// The roles as the two branches of one condition, so that setmaxnreg
   /// applies: threads below consumerThreads run `consumer` with
   /// consumerRegisters registers; the rest give registers back down to
-  /// producerRegisters and the first of them runs `producer`; with a
-  /// `stagingWriter`, the producer warpgroup's warps 1-3 run it.
-  void
-  emitWarpSpecializedRoles(Value tid, int64_t consumerThreads,
-                           int64_t consumerRegisters, int64_t producerRegisters,
-                           llvm::function_ref<void()> consumer,
-                           llvm::function_ref<void()> producer,
-                           llvm::function_ref<void()> stagingWriter = nullptr);
+  /// producerRegisters and the first of them runs `producer`.
+  void emitWarpSpecializedRoles(Value tid, int64_t consumerThreads,
+                                int64_t consumerRegisters,
+                                int64_t producerRegisters,
+                                llvm::function_ref<void()> consumer,
+                                llvm::function_ref<void()> producer);
 
   ImplicitLocOpBuilder &b;
   Block *entry = nullptr;
