@@ -13,8 +13,9 @@ usage:
 generator, so the math is the example's): quantizers (Hadamard, rms_gaussian
 scale, 4-bit centered codes), qat.matmul, MSE loss and its gradient, the two
 backward matmuls, trust masks, SGD update. It takes s8 codes (one 4-bit code
-per byte; --codes packed: two a byte, which the wgmma kernel unpacks in shared
-memory) and bf16 operands for the backward matmuls (dy rounded
+per byte; --codes packed: two a byte, which qat.matmul's lowering for sm_90a
+makes one a byte again, since wgmma has no 4-bit integers) and bf16 operands
+for the backward matmuls (dy rounded
 to bf16, the codes dequantized to bf16; f32 accumulation), so that the
 contraction kernels load them as they are. The master weight, the loss, the
 gradients and the update are f32; y (qat.matmul's result) and the target are
