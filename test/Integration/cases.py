@@ -876,10 +876,12 @@ def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a, dynamic=False)
 
 def quantized_matmul_case(m, n, k, out_dtype):
     """QuEST's forward on packed codes in one function: x and w scaled,
-    quantized (packed) and dequantized, then qat.matmul of the codes (on
-    sm_90a the wgmma kernel unpacks them in shared memory). The product is
-    checked against the codes that the dequantized values show, those codes
-    against the reference quantizer (up to ties)."""
+    quantized (packed) and dequantized, then qat.matmul of the codes. On
+    sm_90a the quantizers make the codes one a byte for the s8 wgmma kernel
+    (wgmma has no 4-bit integers) and the dequantize reads them so; elsewhere
+    they stay packed. The product is checked against the codes that the
+    dequantized values show, those codes against the reference quantizer
+    (up to ties)."""
     q = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
     a = q.attr()
     name = f"quantized_matmul_{m}x{n}x{k}_{out_dtype}"
@@ -1051,10 +1053,9 @@ def matmul_cases(rng):
     # QuEST step's float64 check covers the GPU's, 512 tiles).
     cases.append(matmul_case(c8, s8, 2100, 2300, 128, False, "bf16", False))
     cases.append(matmul_case(s8, s8, 4200, 4352, 128, False, "bf16", False))
-    # Packed codes on the same kernels, unpacked in shared memory: 128 x 256
-    # tiles whose staging slots hold A's and B's rows in one chunk range
-    # (centered x signed: the chunk range of A and B differ in the + 8), K a
-    # tail of a K tile; claimed tiles.
+    # Packed codes as arguments on the same kernels (sm_90a: the unpacking
+    # kernel, then s8 wgmma): 128 x 256 tiles, centered x signed (row sums of
+    # B), K a tail of a K tile; claimed tiles.
     cases.append(matmul_case(c4, s4, 2100, 2300, 352, True, "bf16", False))
     cases.append(matmul_case(s4, s4, 4200, 4352, 128, True, "bf16", False))
     # Packed codes that the function quantizes: wgmma on sm_90a; tails in M,
