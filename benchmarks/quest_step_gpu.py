@@ -349,7 +349,7 @@ def run(a):
     root = pathlib.Path(a.artifacts)
     found = [f for f in FORMS if (root / form_dir(*f) / "module.o").exists()]
     if not found:
-        raise SystemExit(f"quest_step_gpu.py: no {{f32y,bf16y}}/module.o under {root} "
+        raise SystemExit(f"quest_step_gpu.py: no {{f32y,bf16y,bf16y-packed}}/module.o under {root} "
                          "(scripts/gpu/quest-step.sh prepare writes them)")
     dev = torch.cuda.get_device_name()
     print(f"device: {dev}; torch {torch.__version__}; step {M} x {K} -> {N}, lr {LR}")

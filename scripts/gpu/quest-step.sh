@@ -21,8 +21,9 @@ if [ "${1:-}" = prepare ]; then
   carry=${2:-$root/.device-carry/step}
   rm -rf "$carry" && mkdir -p "$carry"
   # quest_step_gpu.py's FORMS: the element type of y and the target, the codes.
-  for form in "f32 s8 f32y" "bf16 s8 bf16y" "bf16 packed bf16y-packed"; do
-    read -r o codes dir <<<"$form"
+  for form in "f32 s8" "bf16 s8" "bf16 packed"; do
+    read -r o codes <<<"$form"
+    dir=${o}y; [ "$codes" = packed ] && dir=$dir-packed   # form_dir()
     "$py" "$root/benchmarks/quest_step_gpu.py" emit "$carry/$dir.mlir" --output-type $o \
       --codes $codes
     "$py" "$root/scripts/gpu/compile.py" "$carry/$dir.mlir" "$carry/$dir" --chip "$chip"
