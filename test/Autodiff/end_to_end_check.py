@@ -1,22 +1,27 @@
 """qat-quantize -> qat-differentiate -> qat-training-step -> qat-to-cpu -> run,
-on the float MLP and transformer block of examples/float/, for QuEST W4A4
-and StableQAT W2.
+on the float MLP and transformer block of examples/float/, for QuEST W4A4,
+W8A8 and W2A2 and StableQAT W2.
 
 Quantized forwards are piecewise constant, so finite differences do not
 apply; what is checked instead:
 1. the training step's loss is the quantized forward's loss (same params);
 2. every parameter and every learned step gets a finite, nonzero gradient;
-3. StableQAT W2 (weights only): the gradients equal an independent reference
-   built from the float model's gradient (itself checked against finite
-   differences and torch in float-models.test) evaluated at the
-   fake-quantized weights, times StableQAT's Fourier surrogate, and the LSQ
-   step gradients, all written here in numpy;
-   QuEST W8A8 (activations quantized too): the QAT gradient of each
-   parameter points where the float model's does (cosine similarity above
-   0.95: at 8 bits the trust estimator masks little, so a wrong rule shows;
-   at 4 bits on these tiny tensors the quantization error alone can turn a
-   gradient around, so W4A4's cosines are printed, not checked);
+3. the loss and every gradient against an independent reference:
+   QuEST: the model written in PyTorch (torch_models.py) with QuEST's
+   fake-quantizer (Hadamard rotation, rms_gaussian clip, centered grid,
+   trust mask) around both operands of each contraction qat-quantize
+   quantizes, differentiated by torch autograd (on rows this short the
+   trust mask seldom drops an element at 4 and 8 bits; at 2 bits it does);
+   StableQAT W2 (weights only): the float model's gradient (itself checked
+   against finite differences and torch in float-models.test) evaluated at
+   the fake-quantized weights, times StableQAT's Fourier surrogate, and the
+   LSQ step gradients, all written here in numpy;
 4. 40 AdamW steps on one batch lower the loss (W4A4 and W2).
+
+Two implementations that differ by f32 rounding can round an element lying
+within an ulp of a rounding tie differently (and, with it, mask its
+gradient differently), so inputs whose reference meets an element closer
+than TIE_MARGIN to a tie are drawn again (printed as `redrawn`).
 
 Usage: end_to_end_check.py SRC_ROOT [SEED]
 """
@@ -26,11 +31,13 @@ import re
 import sys
 
 import numpy as np
+import torch
 
 import qat
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gradcheck_lib  # noqa: E402
+import torch_models  # noqa: E402
 
 ROOT = sys.argv[1]
 SEED = int(sys.argv[2]) if len(sys.argv) > 2 else int.from_bytes(os.urandom(4), "little")
@@ -41,6 +48,7 @@ MODELS = [("mlp.mlir", "mlp_loss", 2), ("transformer_block.mlir", "transformer_b
 # (label, qat-quantize options, whether the 40 training steps run)
 RECIPES = [("QuEST W4A4", dict(recipe="quest", bits=4), True),
            ("QuEST W8A8", dict(recipe="quest", bits=8), False),
+           ("QuEST W2A2", dict(recipe="quest", bits=2), False),
            ("StableQAT W2", dict(recipe="stableqat", bits=2), True)]
 # The parameters that are weights of contractions, in the order of their
 # contractions (the order of qat-quantize's step arguments), and whether the
@@ -49,16 +57,22 @@ RECIPES = [("QuEST W4A4", dict(recipe="quest", bits=4), True),
 WEIGHTS = {"mlp_loss": [(0, True), (2, False)],
            "transformer_block_loss": [(i, False) for i in (2, 3, 4, 5, 8, 10, 12)]}
 QN, QP, AMPLITUDE = -2, 1, 0.21
+TIE_MARGIN = 1e-4
+TORCH_MODELS = {"mlp_loss": torch_models.mlp, "transformer_block_loss": torch_models.block}
 
 
 def stableqat_reference(float_grad, inputs, params, steps, weights):
     """Gradients of the StableQAT W2 model, from the float model's."""
     quantized = list(params)
     rows = []
+    margin = np.inf
     for (index, nk), s in zip(weights, steps):
         w = params[index] if nk else params[index].T
         v = w / s
         r = np.round(v)  # round half to even, as the dialect
+        # Rounding ties and the clip window's ends.
+        margin = min(margin, float(np.min(np.abs(v - np.floor(v) - 0.5))),
+                     float(np.min(np.abs(v - QN))), float(np.min(np.abs(v - QP))))
         wq = (np.clip(r, QN, QP) * s).astype(np.float32)
         quantized[index] = wq if nk else wq.T
         rows.append((w, v, r))
@@ -73,7 +87,17 @@ def stableqat_reference(float_grad, inputs, params, steps, weights):
         g = 1 / np.sqrt(w.size * QP)
         step_grads.append(g * np.sum(gw * np.where(inside, r - v, np.clip(v, QN, QP)),
                                      axis=1, keepdims=True))
-    return grads + step_grads
+    return grads + step_grads, margin
+
+
+def quest_reference(name, bits, inputs, params):
+    """Loss, gradients and tie margin of the torch model with QuEST's
+    fake-quantizer."""
+    matmul = torch_models.QuestMatmul(bits)
+    tparams = [torch.tensor(p, requires_grad=True) for p in params]
+    loss = TORCH_MODELS[name](*[torch.tensor(a) for a in inputs], *tparams, matmul=matmul)
+    loss.backward()
+    return float(loss), [p.grad.numpy() for p in tparams], matmul.margin
 
 
 def trainable(module, name):
@@ -93,11 +117,6 @@ def inputs(shapes, name):
     return args
 
 
-def cosine(a, b):
-    a, b = a.reshape(-1).astype(np.float64), b.reshape(-1).astype(np.float64)
-    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-
-
 for path, name, num_inputs in MODELS:
     with open(os.path.join(ROOT, "examples", "float", path)) as f:
         text = f.read()
@@ -105,8 +124,6 @@ for path, name, num_inputs in MODELS:
     qat.run_pipeline(float_module, "qat-differentiate")
     float_grad = qat.compile(float_module)[name + "_grad"]
     shapes = gradcheck_lib.arg_shapes(float_module, name)
-    base = inputs(shapes, name)
-    float_grads = float_grad(*base)[1:]
 
     for label, options, train in RECIPES:
         module = qat.Module.parse(text)
@@ -114,12 +131,24 @@ for path, name, num_inputs in MODELS:
         wrt = trainable(module, name)
         qat.run_pipeline(module, "qat-training-step", optimizer="adamw")
         compiled = qat.compile(module)
-        args = list(base)
-        num_params = len(base) - num_inputs
-        if options["recipe"] == "stableqat":
-            steps = compiled[name + "_init_steps"](*args[num_inputs:])
-            steps = list(steps) if isinstance(steps, tuple) else [steps]
-            args += steps
+        for redrawn in range(20):
+            args = inputs(shapes, name)
+            num_params = len(args) - num_inputs
+            params = args[num_inputs:]
+            if options["recipe"] == "stableqat":
+                steps = compiled[name + "_init_steps"](*params)
+                steps = list(steps) if isinstance(steps, tuple) else [steps]
+                args += steps
+                want, margin = stableqat_reference(float_grad, args[:num_inputs], params,
+                                                   steps, WEIGHTS[name])
+                want_loss = None
+            else:
+                want_loss, want, margin = quest_reference(name, options["bits"],
+                                                          args[:num_inputs], params)
+            if margin >= TIE_MARGIN:
+                break
+        else:
+            raise AssertionError(f"{label} {path}: 20 draws of inputs, all next to a tie")
         assert len(wrt) == len(args) - num_inputs, (wrt, len(args))
 
         # 1 and 2: the gradient function and the forward agree on the loss;
@@ -136,23 +165,15 @@ for path, name, num_inputs in MODELS:
         assert abs(loss - forward_loss) <= 1e-5 * abs(forward_loss), (loss, forward_loss)
         for i, g in zip(wrt, grads):
             assert np.all(np.isfinite(g)) and np.any(g != 0), f"{label} {path}: gradient #{i}"
-        # 3: against a reference (StableQAT) or the float gradients (QuEST).
-        if options["recipe"] == "stableqat":
-            want = stableqat_reference(float_grad, args[:num_inputs], args[num_inputs:][:num_params],
-                                       args[num_inputs + num_params:], WEIGHTS[name])
-            err = max(float(np.max(np.abs(g - w)) / np.max(np.abs(w))) for g, w in zip(grads, want))
-            print(f"{path} {label}: loss {loss:.4f}; {num_params} parameter and "
-                  f"{len(grads) - num_params} step gradients vs the numpy reference: "
-                  f"max relative error {err:.2e}")
-            assert err < 1e-4, err
-        else:
-            cos = [cosine(g, fg) for g, fg in zip(grads, float_grads)]
-            print(f"{path} {label}: loss {loss:.4f}; cosine(QAT grad, float grad) "
-                  f"min {min(cos):.3f} mean {np.mean(cos):.3f} over {num_params} params")
-            # The QuEST rules themselves are checked bit for bit against the
-            # hand-written backward (examples_check.py).
-            if options["bits"] == 8:
-                assert min(cos) > 0.95, cos
+        # 3: against the reference.
+        if want_loss is not None:
+            assert abs(loss - want_loss) <= 1e-5 * abs(want_loss), (loss, want_loss)
+        err = max(float(np.max(np.abs(g - w)) / np.max(np.abs(w))) for g, w in zip(grads, want))
+        print(f"{path} {label}: loss {loss:.4f}; {num_params} parameter and "
+              f"{len(grads) - num_params} step gradients vs the "
+              f"{'numpy' if want_loss is None else 'torch'} reference: "
+              f"max relative error {err:.2e} (redrawn {redrawn})")
+        assert err < 2e-4, err
 
         if not train:
             continue

@@ -22,6 +22,7 @@ import qat
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gradcheck_lib  # noqa: E402
+import torch_models  # noqa: E402
 
 ROOT = sys.argv[1]
 SEED = int(sys.argv[2]) if len(sys.argv) > 2 else int.from_bytes(os.urandom(4), "little")
@@ -35,39 +36,9 @@ def read(name):
         return f.read()
 
 
-def torch_mlp(x, t, w1, b1, w2, b2):
-    h = torch.tanh(x @ w1.T + b1)
-    y = h @ w2 + b2
-    return ((y - t) ** 2).mean()
-
-
-def layer_norm(x, g, b):
-    mean = x.mean(dim=1, keepdim=True)
-    c = x - mean
-    var = (c * c).mean(dim=1, keepdim=True)
-    return c * torch.rsqrt(var + 1e-5) * g + b
-
-
-def torch_block(x, onehot, ln1g, ln1b, wq, wk, wv, wo, ln2g, ln2b, w1, b1, w2, b2, wout):
-    n1 = layer_norm(x, ln1g, ln1b)
-    heads = lambda m: m.reshape(5, 2, 4).permute(1, 0, 2)  # noqa: E731
-    q, k, v = heads(n1 @ wq), heads(n1 @ wk), heads(n1 @ wv)
-    s = (q @ k.transpose(1, 2)) * 0.5
-    mask = torch.triu(torch.ones(5, 5, dtype=torch.bool), diagonal=1)
-    s = s.masked_fill(mask, float("-inf"))
-    p = torch.softmax(s, dim=-1)
-    ctx = (p @ v).permute(1, 0, 2).reshape(5, 8)
-    a = x + ctx @ wo
-    u = layer_norm(a, ln2g, ln2b) @ w1 + b1
-    gelu = 0.5 * u * (1 + torch.erf(u * 0.7071067811865476))
-    h = a + gelu @ w2 + b2
-    logits = h @ wout
-    return (torch.logsumexp(logits, dim=1) - (logits * onehot).sum(dim=1)).mean()
-
-
 MODELS = [
-    ("mlp.mlir", "mlp_loss", torch_mlp, 2),
-    ("transformer_block.mlir", "transformer_block_loss", torch_block, 2),
+    ("mlp.mlir", "mlp_loss", torch_models.mlp, 2),
+    ("transformer_block.mlir", "transformer_block_loss", torch_models.block, 2),
 ]
 
 
