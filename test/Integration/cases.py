@@ -1029,14 +1029,17 @@ def matmul_cases(rng):
     s4 = R.Quantizer("signed", 4, "learned", "per_row")
     s4t = R.Quantizer("signed", 4, "learned", "per_tensor")
     c8 = R.Quantizer("centered", 8, "absmax", "per_row")
+    s8 = R.Quantizer("signed", 8, "absmax", "per_row")
     cases.append(matmul_case(c4, c4, 300, 200, 4000, True, "f32", False))
     cases.append(matmul_case(s4t, s4, 130, 260, 4096, True, "f32", True))
     cases.append(matmul_case(c4, s4, 200, 136, 2080, True, "f32", False))
     cases.append(matmul_case(c8, c8, 160, 96, 4096, False, "f32", False))
+    # Rows of 8208 bytes: the row-sum kernel's lanes take three rounds of up
+    # to 8 chunks of 16 bytes, the last one past the row's end.
+    cases.append(matmul_case(c8, s8, 130, 136, 8208, False, "f32", False))
     # 16-bit results with whole 256-column tiles of the sm_90a kernel: 16-byte
     # stores of 8 columns, rows past M (300) computed but not stored;
     # centered x signed: row sums of B in the epilogue.
-    s8 = R.Quantizer("signed", 8, "absmax", "per_row")
     cases.append(matmul_case(c8, s8, 300, 512, 384, False, "bf16", False))
     s8t = R.Quantizer("signed", 8, "absmax", "per_tensor")
     cases.append(matmul_case(s8t, s8, 130, 256, 256, False, "f16", True))
