@@ -31,7 +31,8 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LIT = "/usr/lib/llvm-22/bin/lit"
-TARGETS = ["qat-opt", "qat-run"]
+# The Python package too: tests such as Autodiff/end-to-end-run.test import it.
+TARGETS = ["qat-opt", "qat-run", "QATPython"]
 
 
 class Fault:
