@@ -40,10 +40,10 @@
 //   address bits 4-9.
 // * Row sums (only for centered operands, see EpilogueCoefficients) are
 //   kernel arguments, computed before the launch by a kernel of their own
-//   (buildCodeRowSumKernel: a warp a row, 16-byte loads, dp4a): summed
-//   here, each CTA would read its 384 rows of [A; B] from shared memory a
-//   second time, as many bytes as the tensor cores read, and every row of
-//   A would be summed by each of the N / 256 CTAs of its tile row.
+//   (buildCodeRowSumKernel: a warp a row, rounds of 16-byte loads, dp4a):
+//   summed here, each CTA would read its 384 rows of [A; B] from shared memory
+//   a second time, as many bytes as the tensor cores read, and every row of A
+//   would be summed by each of the N / 256 CTAs of its tile row.
 // * Epilogue: each warp of a consumer warpgroup holds the wgmma accumulator
 //   in the mma.sync m16n8 fragment layout per 8 columns: register 4j + 2h + e
 //   of lane l of warp w is row 16w + l/4 + 8h, column 8j + 2(l % 4) + e.
@@ -837,6 +837,8 @@ gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
                                        kRowSumUnroll);
     int64_t roundChunks = unroll * kRowSumLanes;
     bool partialRound = chunks % roundChunks != 0;
+    Value zeros = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(vec16xi8, b.getI8IntegerAttr(0)));
     auto loop = scf::ForOp::create(b, lane, index(chunks), index(roundChunks),
                                    ValueRange{i32(0)});
     {
@@ -844,10 +846,9 @@ gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
       b.setInsertionPointToStart(loop.getBody());
       auto load = [&](Value chunk) -> Value {
         Value column = arith::MulIOp::create(b, chunk, index(kChunkBytes));
-        return vector::LoadOp::create(b, vec16xi8, codes,
-                                      ValueRange{row, column},
-                                      /*nontemporal=*/false,
-                                      llvm::MaybeAlign(kChunkBytes));
+        return vector::LoadOp::create(
+            b, vec16xi8, codes, ValueRange{row, column},
+            /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
       };
       SmallVector<Value> loaded{load(loop.getInductionVar())};
       for (int64_t u = 1; u < unroll; ++u) {
@@ -866,9 +867,7 @@ gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
         b.setInsertionPointToStart(inRow.thenBlock());
         scf::YieldOp::create(b, load(chunk));
         b.setInsertionPointToStart(inRow.elseBlock());
-        scf::YieldOp::create(
-            b, Value(arith::ConstantOp::create(
-                   b, DenseElementsAttr::get(vec16xi8, b.getI8IntegerAttr(0)))));
+        scf::YieldOp::create(b, zeros);
         loaded.push_back(inRow.getResult(0));
       }
       Value sum = loop.getRegionIterArgs()[0];

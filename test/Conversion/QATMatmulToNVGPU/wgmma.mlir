@@ -306,13 +306,14 @@ func.func @packed_quantized(%x: tensor<256x1024xf32>, %w: tensor<128x1024xf32>)
 // lane + 32 and lane + 64 before summing any; the two past the first are
 // guarded against the row's end (zeros past it).
 // CHECK: gpu.module @qat_code_row_sums_k1040
+// CHECK: %[[ZEROS:.*]] = arith.constant dense<0> : vector<16xi8>
 // CHECK: scf.for %[[FIRST:.*]] = %{{.*}} to %c65 step %c96
 // CHECK: vector.load {{.*}} : memref<?x1040xi8>, vector<16xi8>
 // CHECK: %[[SECOND:.*]] = arith.addi %[[FIRST]], %c32
 // CHECK: arith.cmpi ult, %[[SECOND]], %c65
 // CHECK: scf.if {{.*}} -> (vector<16xi8>)
 // CHECK: vector.load
-// CHECK: arith.constant dense<0> : vector<16xi8>
+// CHECK: scf.yield %[[ZEROS]]
 // CHECK: %[[THIRD:.*]] = arith.addi %[[FIRST]], %c64
 // CHECK: arith.cmpi ult, %[[THIRD]], %c65
 // CHECK: scf.if {{.*}} -> (vector<16xi8>)
