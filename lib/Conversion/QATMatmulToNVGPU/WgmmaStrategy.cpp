@@ -40,10 +40,10 @@
 //   address bits 4-9.
 // * Row sums (only for centered operands, see EpilogueCoefficients) are
 //   kernel arguments, computed before the launch by a kernel of their own
-//   (buildCodeRowSumKernel: a warp a row, rounds of 16-byte loads, dp4a):
-//   summed here, each CTA would read its 384 rows of [A; B] from shared memory
-//   a second time, as many bytes as the tensor cores read, and every row of A
-//   would be summed by each of the N / 256 CTAs of its tile row.
+//   (buildCodeRowSumKernel: a warp a row, 16-byte loads, dp4a): summed
+//   here, each CTA would read its 384 rows of [A; B] from shared memory a
+//   second time, as many bytes as the tensor cores read, and every row of
+//   A would be summed by each of the N / 256 CTAs of its tile row.
 // * Epilogue: each warp of a consumer warpgroup holds the wgmma accumulator
 //   in the mma.sync m16n8 fragment layout per 8 columns: register 4j + 2h + e
 //   of lane l of warp w is row 16w + l/4 + 8h, column 8j + 2(l % 4) + e.
@@ -101,8 +101,6 @@ constexpr int64_t kDefaultStages = 4;
 /// Rows (one warp each) a CTA of the row-sum kernel sums, and a warp's lanes.
 constexpr int64_t kRowSumWarps = 8;
 constexpr int64_t kRowSumLanes = 32;
-/// 16-byte chunks a lane of the row-sum kernel loads before summing them.
-constexpr int64_t kRowSumUnroll = 8;
 
 static_assert(kTileKBytes == 128, "one row of a tile is one swizzle line");
 /// The widest tile: 256 columns.
@@ -828,51 +826,17 @@ gpu::GPUFuncOp mlir::qat::buildCodeRowSumKernel(OpBuilder &builder,
     OpBuilder::InsertionGuard rowGuard(b);
     b.setInsertionPointToStart(inBounds.thenBlock());
     auto vec16xi8 = VectorType::get({kChunkBytes}, b.getI8Type());
-    // A round loads up to kRowSumUnroll chunks a lane before summing any:
-    // one load at a time would leave each warp waiting out the memory
-    // latency once per chunk. The chunks past the row of a last, partial
-    // round read as zeros.
-    int64_t chunks = kBytes / kChunkBytes;
-    int64_t unroll = std::min<int64_t>(llvm::divideCeil(chunks, kRowSumLanes),
-                                       kRowSumUnroll);
-    int64_t roundChunks = unroll * kRowSumLanes;
-    bool partialRound = chunks % roundChunks != 0;
-    Value zeros = arith::ConstantOp::create(
-        b, DenseElementsAttr::get(vec16xi8, b.getI8IntegerAttr(0)));
-    auto loop = scf::ForOp::create(b, lane, index(chunks), index(roundChunks),
-                                   ValueRange{i32(0)});
+    auto loop = scf::ForOp::create(b, lane, index(kBytes / kChunkBytes),
+                                   index(kRowSumLanes), ValueRange{i32(0)});
     {
       OpBuilder::InsertionGuard loopGuard(b);
       b.setInsertionPointToStart(loop.getBody());
-      auto load = [&](Value chunk) -> Value {
-        Value column = arith::MulIOp::create(b, chunk, index(kChunkBytes));
-        return vector::LoadOp::create(
-            b, vec16xi8, codes, ValueRange{row, column},
-            /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
-      };
-      SmallVector<Value> loaded{load(loop.getInductionVar())};
-      for (int64_t u = 1; u < unroll; ++u) {
-        Value chunk = arith::AddIOp::create(b, loop.getInductionVar(),
-                                            index(u * kRowSumLanes));
-        if (!partialRound) {
-          loaded.push_back(load(chunk));
-          continue;
-        }
-        auto inRow = scf::IfOp::create(
-            b, TypeRange{vec16xi8},
-            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, chunk,
-                                  index(chunks)),
-            /*withElseRegion=*/true);
-        OpBuilder::InsertionGuard ifGuard(b);
-        b.setInsertionPointToStart(inRow.thenBlock());
-        scf::YieldOp::create(b, load(chunk));
-        b.setInsertionPointToStart(inRow.elseBlock());
-        scf::YieldOp::create(b, zeros);
-        loaded.push_back(inRow.getResult(0));
-      }
-      Value sum = loop.getRegionIterArgs()[0];
-      for (Value bytes : loaded)
-        sum = accumulateBytes(b, bytes, sum);
+      Value column =
+          arith::MulIOp::create(b, loop.getInductionVar(), index(kChunkBytes));
+      Value bytes = vector::LoadOp::create(
+          b, vec16xi8, codes, ValueRange{row, column},
+          /*nontemporal=*/false, llvm::MaybeAlign(kChunkBytes));
+      Value sum = accumulateBytes(b, bytes, loop.getRegionIterArgs()[0]);
       scf::YieldOp::create(b, ValueRange{sum});
     }
     Value total = sumOverWarp(b, loop.getResult(0));

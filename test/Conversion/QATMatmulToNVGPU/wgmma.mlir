@@ -299,35 +299,3 @@ func.func @packed_quantized(%x: tensor<256x1024xf32>, %w: tensor<128x1024xf32>)
         tensor<128x1xf32> -> tensor<256x128xf32>
   return %y, %xq : tensor<256x128xf32>, tensor<256x1024xf32>
 }
-
-// -----
-
-// Rows of 1040 bytes, 65 chunks of 16: a lane loads its chunks lane,
-// lane + 32 and lane + 64 before summing any; the two past the first are
-// guarded against the row's end (zeros past it).
-// CHECK: gpu.module @qat_code_row_sums_k1040
-// CHECK: %[[ZEROS:.*]] = arith.constant dense<0> : vector<16xi8>
-// CHECK: scf.for %[[FIRST:.*]] = %{{.*}} to %c65 step %c96
-// CHECK: vector.load {{.*}} : memref<?x1040xi8>, vector<16xi8>
-// CHECK: %[[SECOND:.*]] = arith.addi %[[FIRST]], %c32
-// CHECK: arith.cmpi ult, %[[SECOND]], %c65
-// CHECK: scf.if {{.*}} -> (vector<16xi8>)
-// CHECK: vector.load
-// CHECK: scf.yield %[[ZEROS]]
-// CHECK: %[[THIRD:.*]] = arith.addi %[[FIRST]], %c64
-// CHECK: arith.cmpi ult, %[[THIRD]], %c65
-// CHECK: scf.if {{.*}} -> (vector<16xi8>)
-// CHECK-COUNT-12: nvvm.dot.accumulate.4way
-// CHECK-NOT: nvvm.dot.accumulate.4way
-// CHECK: scf.yield
-// CHECK-LABEL: func.func @long_rows
-func.func @long_rows(%a: tensor<300x1040xi8>, %b: tensor<136x1040xi8>,
-                     %sa: tensor<300x1xf32>, %sb: tensor<136x1xf32>)
-    -> tensor<300x136xf32> {
-  %y = qat.matmul %a, %b, %sa, %sb
-      as <centered, 4 bits, rms_gaussian, per_row>,
-         <signed, 8 bits, absmax, per_row>
-      : tensor<300x1040xi8>, tensor<136x1040xi8>, tensor<300x1xf32>,
-        tensor<136x1xf32> -> tensor<300x136xf32>
-  return %y : tensor<300x136xf32>
-}
