@@ -67,6 +67,7 @@ void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(toSCF));
   }
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerDynamicExpandShape());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

@@ -161,6 +161,7 @@ void mlir::qat::buildQATToNVPTXPipeline(
   target.optLevel = options.optLevel;
   pm.addPass(createGpuNVVMAttachTarget(target));
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createLowerDynamicExpandShape());
   kernels.addPass(memref::createExpandStridedMetadataPass());
   kernels.addPass(createLowerAffinePass());
   kernels.addPass(createSCFToControlFlowPass());
@@ -186,6 +187,7 @@ void mlir::qat::buildQATToNVPTXPipeline(
   // mgpuTensorMapEncodeTiledMemref (the kernels are binaries by now, so
   // this converts host ops only).
   pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addPass(createLowerDynamicExpandShape());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

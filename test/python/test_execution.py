@@ -425,3 +425,40 @@ def test_dynamic_rows_per_tensor(rng):
             # The all-zero tensor's: clip 1e-8, step 2 * 1e-8 / 15 in f32.
             step = F32(2) * (F32(0) + F32(1e-8)) / F32(15)
             assert s[0, 0] == step and r[0, 0] == 0 and ds[0, 0] == 0, (s, r, ds)
+
+
+DYNAMIC_TOKENS = """
+#q4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
+#l4 = #qat.quantizer<signed, 4 bits, learned, per_row>
+func.func @forward(%x: tensor<BxTx64xf32>, %s: tensor<BxTx1xf32>)
+    -> (tensor<BxTx64xf32>, tensor<BxTx32xi8>, tensor<BxTx64xf32>) {
+  %y = qat.fake_quant %x, %s as #l4 with fourier : tensor<BxTx64xf32>, tensor<BxTx1xf32>
+  %h = qat.hadamard %x block 64 : tensor<BxTx64xf32>
+  %sq = qat.scale %h as #q4 : tensor<BxTx64xf32> -> tensor<BxTx1xf32>
+  %q = qat.quantize %h, %sq as #q4 packed : tensor<BxTx64xf32>, tensor<BxTx1xf32> -> tensor<BxTx32xi8>
+  return %y, %q, %h : tensor<BxTx64xf32>, tensor<BxTx32xi8>, tensor<BxTx64xf32>
+}
+"""
+
+
+def test_dynamic_batch_and_sequence(rng):
+    """Batch and sequence both dynamic (tensor<?x?x64xf32>): the row-wise ops
+    run on the [B*T, 64] view, whose result is expanded back into two
+    dynamic dimensions, which MLIR 22's expand-strided-metadata crashed on
+    (qat-lower-dynamic-expand-shape). The same bits as the function compiled
+    for each shape, and the fake quantization against numpy."""
+    dynamic = qat.compile(DYNAMIC_TOKENS.replace("BxT", "?x?"))["forward"]
+    for b, t in ((2, 3), (1, 5), (0, 4)):
+        x = rng.normal(0, 1, (b, t, 64)).astype(F32)
+        s = rng.uniform(0.1, 0.4, (b, t, 1)).astype(F32)
+        static = qat.compile(DYNAMIC_TOKENS.replace("BxT", f"{b}x{t}"))["forward"]
+        got, want = dynamic(x, s), static(x, s)
+        for a, w in zip(got, want):
+            assert a.shape == w.shape and a.dtype == w.dtype, ((b, t), a.shape, w.shape)
+            assert np.array_equal(a.view(np.uint8), w.view(np.uint8)), (b, t)
+        if x.size == 0:
+            continue
+        keep = ~ties(x / s)
+        expected = signed_codes(x, s, 4) * s
+        report(f"fake_quant {b}x{t}x64", got[0][keep], expected[keep].astype(F32))
+        assert np.array_equal(got[0][keep], expected[keep].astype(F32)), (b, t)

@@ -10,6 +10,30 @@
 
 include "mlir/Pass/PassBase.td"
 
+def LowerDynamicExpandShape : Pass<"qat-lower-dynamic-expand-shape"> {
+  let summary = "Lower memref.expand_shape ops that split a dimension into "
+                "several dynamic ones to memref.reinterpret_cast";
+  let description = [{
+    MLIR 22's `expand-strided-metadata` crashes on a `memref.expand_shape`
+    with more than one dynamic size in a reassociation group (for example a
+    `?x64` buffer expanded to `?x?x64`, batch and sequence both dynamic): it
+    derives the sizes of a group from its static ones and leaves all but one
+    dynamic size unset (llvm-project issue 186830, fixed in LLVM 23). Such
+    ops come from any model with dynamic batch and sequence dimensions, and
+    from the qat lowerings that compute a row-wise op on the [rows, D] view
+    of such a tensor.
+
+    This pass rewrites each of them, before `expand-strided-metadata`, into
+    `memref.reinterpret_cast` of the source's base buffer and offset, with
+    the sizes of the op's `output_shape` and the strides they imply: within
+    a group the innermost dimension keeps the source dimension's stride and
+    each outer one is the next inner one's stride times its size. Other
+    `memref.expand_shape` ops are left to `expand-strided-metadata`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def GPUDeviceBuffers : Pass<"qat-gpu-device-buffers", "func::FuncOp"> {
   let summary = "Place the buffers of host code in GPU memory";
   let description = [{
