@@ -301,8 +301,11 @@ private:
          llvm::zip(yield.getOperands(), loop.getRegionIterArgs()))
       yielded.push_back(varying.contains(arg) ? asVector(value, yield.getLoc())
                                               : mapping.lookupOrDefault(value));
+    // The builder inserts before that implicit yield: erasing it would leave
+    // the insertion point dangling.
     if (body->mightHaveTerminator())
       body->getTerminator()->erase();
+    b.setInsertionPointToEnd(body);
     scf::YieldOp::create(b, yield.getLoc(), yielded);
     mapping.map(loop.getResults(), vectorLoop.getResults());
   }

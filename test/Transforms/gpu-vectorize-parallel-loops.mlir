@@ -234,3 +234,38 @@ func.func @bits(%x: memref<8x8xi1>, %y: memref<8x8xi1>) {
   }
   return
 }
+
+// -----
+
+// A sequential loop that carries no value (a matmul on buffers that
+// accumulates into C in memory): its rebuilt loop gets the one yield.
+// qat-to-nvptx crashed here on linalg.matmul over memrefs.
+// CHECK-LABEL: func.func @store_loop
+// CHECK: scf.parallel (%[[I:.*]], %[[J:.*]]) = (%c0, %c0) to (%c64, %{{.*}}) step (%c1, %c1)
+// CHECK: %[[COL:.*]] = arith.muli %[[J]], %c4
+// CHECK: scf.for %[[K:.*]] = %c0 to %c128 step %c1 {
+// CHECK:   %[[A:.*]] = memref.load %{{.*}}[%[[I]], %[[K]]] : memref<64x128xf32>
+// CHECK:   %[[B:.*]] = vector.load %{{.*}}[%[[K]], %[[COL]]] {{.*}} : memref<128x256xf32>, vector<4xf32>
+// CHECK:   %[[C:.*]] = vector.load %{{.*}}[%[[I]], %[[COL]]] {{.*}} : memref<64x256xf32>, vector<4xf32>
+// CHECK:   vector.store %{{.*}}, %{{.*}}[%[[I]], %[[COL]]] {{.*}} : memref<64x256xf32>, vector<4xf32>
+// CHECK-NEXT: }
+// CHECK-NEXT: scf.reduce
+func.func @store_loop(%a: memref<64x128xf32>, %b: memref<128x256xf32>, %c: memref<64x256xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c128 = arith.constant 128 : index
+  %c256 = arith.constant 256 : index
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c256) step (%c1, %c1) {
+    scf.for %k = %c0 to %c128 step %c1 {
+      %x = memref.load %a[%i, %k] : memref<64x128xf32>
+      %y = memref.load %b[%k, %j] : memref<128x256xf32>
+      %z = memref.load %c[%i, %j] : memref<64x256xf32>
+      %p = arith.mulf %x, %y : f32
+      %s = arith.addf %z, %p : f32
+      memref.store %s, %c[%i, %j] : memref<64x256xf32>
+    }
+    scf.reduce
+  }
+  return
+}
