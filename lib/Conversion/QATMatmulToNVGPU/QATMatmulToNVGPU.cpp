@@ -553,19 +553,24 @@ struct ConvertQATMatmulToNVGPUPass
     // qat.matmul ops whose consumers the wgmma kernel applies: the rewrite
     // replaces and erases those consumers too, so it runs here rather than
     // in the walk below (which erases only the op it visits).
+    // Each op's consumers are matched right before it is lowered: lowering
+    // an op replaces its elementwise consumer, which a later op's consumer
+    // may read (a residual chain), so a match made earlier could hold the
+    // erased value.
     if (fuseEpilogues) {
-      std::vector<std::pair<MatmulOp, MatmulKernelSpec>> fused;
+      SmallVector<MatmulOp> candidates;
       module.walk([&](MatmulOp op) {
         MatmulKernelSpec spec = cache.getSpec(op);
-        if (spec.strategy != MatmulGPUStrategy::Wgmma ||
-            ShapedType::isDynamic(spec.m))
-          return;
+        if (spec.strategy == MatmulGPUStrategy::Wgmma &&
+            !ShapedType::isDynamic(spec.m))
+          candidates.push_back(op);
+      });
+      for (MatmulOp op : candidates) {
+        MatmulKernelSpec spec = cache.getSpec(op);
         spec.consumers = matchFusedConsumers(op);
         if (spec.consumers)
-          fused.emplace_back(op, spec);
-      });
-      for (auto &[op, spec] : fused)
-        lowerMatmul(rewriter, op, spec, cache);
+          lowerMatmul(rewriter, op, spec, cache);
+      }
     }
 
     // One rewrite per op, no fixed point: every match adds (or reuses) a

@@ -147,3 +147,42 @@ func.func @not_fused(%a: tensor<64x128xi8>, %b: tensor<64x128xi8>,
       : tensor<64x64xf32>, tensor<64x64xf32>, tensor<64x64xf32>, tensor<f32>,
         tensor<64x64xf32>, tensor<64x64xf32>
 }
+
+// -----
+
+// A residual chain: the second product's consumer reads the first one's
+// (h1 = x + A1 B1, h2 = h1 + A2 B2). Each op's consumers are matched when it
+// is lowered, so the second kernel reads the first kernel's result; matched
+// up front, the second match held the erased first consumer (a crash on the
+// transformer's QuEST W4A4 step).
+// CHECK-LABEL: func.func @residual_chain
+//       CHECK:   %[[H1BUF:.*]] = memref.alloc() : memref<256x64xf32>
+//       CHECK:   gpu.launch_func  @{{.*}}_epilogue{{.*}}::@qat_matmul_wgmma {{.*}}args({{.*}}%[[H1BUF]] : memref<256x64xf32>
+//       CHECK:   %[[H1:.*]] = bufferization.to_tensor %[[H1BUF]]
+//       CHECK:   %[[H1READ:.*]] = bufferization.to_buffer %[[H1]]
+//       CHECK:   gpu.launch_func  @{{.*}}_epilogue{{.*}}::@qat_matmul_wgmma {{.*}}%[[H1READ]] : memref<256x64xf32>)
+//   CHECK-NOT:   linalg.generic
+#s8 = #qat.quantizer<signed, 8 bits, absmax, per_row>
+#map = affine_map<(i, j) -> (i, j)>
+func.func @residual_chain(%x: tensor<256x64xf32>, %a: tensor<256x128xi8>, %b1: tensor<64x128xi8>,
+                          %b2: tensor<64x128xi8>, %sa: tensor<256x1xf32>, %sb: tensor<64x1xf32>)
+    -> tensor<256x64xf32> {
+  %e = tensor.empty() : tensor<256x64xf32>
+  %p1 = qat.matmul %a, %b1, %sa, %sb as #s8, #s8
+      : tensor<256x128xi8>, tensor<64x128xi8>, tensor<256x1xf32>, tensor<64x1xf32> -> tensor<256x64xf32>
+  %h1 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %p1 : tensor<256x64xf32>, tensor<256x64xf32>) outs(%e : tensor<256x64xf32>) {
+  ^bb0(%u: f32, %v: f32, %o: f32):
+    %s = arith.addf %u, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<256x64xf32>
+  %p2 = qat.matmul %a, %b2, %sa, %sb as #s8, #s8
+      : tensor<256x128xi8>, tensor<64x128xi8>, tensor<256x1xf32>, tensor<64x1xf32> -> tensor<256x64xf32>
+  %h2 = linalg.generic {indexing_maps = [#map, #map, #map], iterator_types = ["parallel", "parallel"]}
+      ins(%h1, %p2 : tensor<256x64xf32>, tensor<256x64xf32>) outs(%e : tensor<256x64xf32>) {
+  ^bb0(%u: f32, %v: f32, %o: f32):
+    %s = arith.addf %u, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<256x64xf32>
+  return %h2 : tensor<256x64xf32>
+}
