@@ -52,14 +52,14 @@ struct DynamicExpandShapeToReinterpretCast
                                 PatternRewriter &rewriter) const override {
     if (!hasDynamicGroup(op))
       return failure();
+    SmallVector<int64_t> sourceStrides;
+    int64_t sourceOffset;
+    if (failed(
+            op.getSrcType().getStridesAndOffset(sourceStrides, sourceOffset)))
+      return rewriter.notifyMatchFailure(op, "source is not strided");
     Location loc = op.getLoc();
     auto metadata =
         memref::ExtractStridedMetadataOp::create(rewriter, loc, op.getSrc());
-    MemRefType sourceType = op.getSrcType();
-    SmallVector<int64_t> sourceStrides;
-    int64_t sourceOffset;
-    if (failed(sourceType.getStridesAndOffset(sourceStrides, sourceOffset)))
-      return rewriter.notifyMatchFailure(op, "source is not strided");
     // A static value where the source type knows it, so that the cast's
     // operands agree with the static strides of the result type.
     auto known = [&](int64_t value, Value dynamic) -> OpFoldResult {
