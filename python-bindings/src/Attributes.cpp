@@ -145,10 +145,11 @@ static py::object makeQuantizer(const std::string &grid, int64_t bits,
                                 const py::object &granularity,
                                 const py::object &ctx) {
   Grid gridValue =
-      parseEnum<Grid>(grid, "grid", symbolizeGrid, {"centered", "signed"});
+      parseEnum<Grid>(grid, "grid", symbolizeGrid,
+                      {"centered", "signed", "e4m3", "e5m2", "e2m1"});
   ScaleMethod methodValue =
       parseEnum<ScaleMethod>(method, "scale method", symbolizeScaleMethod,
-                             {"rms_gaussian", "absmax", "learned"});
+                             {"rms_gaussian", "absmax", "mx", "learned"});
   auto [granularityValue, groupSize] = parseGranularity(granularity);
 
   py::object context = PyMlirContext::resolve(ctx);
@@ -322,8 +323,10 @@ str(attr) is its MLIR text. Attributes are uniqued by their context:
     qat.Quantizer(grid='signed', bits=2, method='learned',
                   granularity=('per_group', 64))
 
-grid: 'centered' (QuEST) or 'signed' (LSQ); bits: 1 to 8; method:
-'rms_gaussian', 'absmax' or 'learned' (signed grid only); granularity:
+grid: 'centered' (QuEST), 'signed' (LSQ) or a float element format,
+'e4m3', 'e5m2' (8 bits) or 'e2m1' (4 bits); bits: 1 to 8; method:
+'rms_gaussian', 'absmax', 'mx' (float grids: a power-of-two step per block,
+OCP Microscaling) or 'learned' (signed grid only); granularity:
 'per_tensor', 'per_row', ('per_group', G) or 'per_group<G>'.
 The dialect's verifier checks the combination: a violation raises MLIRError
 located at the calling line; unknown names raise ValueError. str(q) is the

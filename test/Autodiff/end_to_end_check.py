@@ -1,6 +1,7 @@
 """qat-quantize -> qat-differentiate -> qat-training-step -> qat-to-cpu -> run,
 on the float MLP and transformer block of examples/float/, for QuEST W4A4,
-W8A8 and W2A2 and StableQAT W2.
+W8A8 and W2A2, StableQAT W2, and the float element formats (MXFP4-style
+e2m1 with mx block steps and STE; fp8 e4m3 with absmax steps and clip).
 
 Quantized forwards are piecewise constant, so finite differences do not
 apply; what is checked instead:
@@ -16,6 +17,8 @@ apply; what is checked instead:
    against finite differences and torch in float-models.test) evaluated at
    the fake-quantized weights, times StableQAT's Fourier surrogate, and the
    LSQ step gradients, all written here in numpy;
+   float formats: the model in PyTorch with FormatMatmul's fake-quantizer
+   around both operands of each quantized contraction;
 4. 40 AdamW steps on one batch lower the loss (W4A4 and W2).
 
 Two implementations that differ by f32 rounding can round an element lying
@@ -49,7 +52,12 @@ MODELS = [("mlp.mlir", "mlp_loss", 2), ("transformer_block.mlir", "transformer_b
 RECIPES = [("QuEST W4A4", dict(recipe="quest", bits=4), True),
            ("QuEST W8A8", dict(recipe="quest", bits=8), False),
            ("QuEST W2A2", dict(recipe="quest", bits=2), False),
-           ("StableQAT W2", dict(recipe="stableqat", bits=2), True)]
+           ("StableQAT W2", dict(recipe="stableqat", bits=2), True),
+           ("MXFP4 W4A4", {"recipe": "ste", "format": "e2m1", "scale": "mx",
+                           "granularity": "per_group", "group-size": 2,
+                           "activation-bits": 4}, True),
+           ("FP8 e4m3 W8A8", {"recipe": "clip", "format": "e4m3", "scale": "absmax",
+                              "granularity": "per_row", "activation-bits": 8}, False)]
 # The parameters that are weights of contractions, in the order of their
 # contractions (the order of qat-quantize's step arguments), and whether the
 # contraction reads them as N x K (True) or K x N (False, transposed for the
@@ -100,6 +108,17 @@ def quest_reference(name, bits, inputs, params):
     return float(loss), [p.grad.numpy() for p in tparams], matmul.margin
 
 
+def format_reference(name, options, inputs, params):
+    """Loss, gradients and tie margin of the torch model with the float
+    format's fake-quantizer."""
+    matmul = torch_models.FormatMatmul(options["format"], options["scale"],
+                                       options.get("group-size", 0), options["recipe"])
+    tparams = [torch.tensor(p, requires_grad=True) for p in params]
+    loss = TORCH_MODELS[name](*[torch.tensor(a) for a in inputs], *tparams, matmul=matmul)
+    loss.backward()
+    return float(loss), [p.grad.numpy() for p in tparams], matmul.margin
+
+
 def trainable(module, name):
     """Indices of the qat.param / qat.step arguments of @name."""
     text = str(module)
@@ -142,9 +161,12 @@ for path, name, num_inputs in MODELS:
                 want, margin = stableqat_reference(float_grad, args[:num_inputs], params,
                                                    steps, WEIGHTS[name])
                 want_loss = None
-            else:
+            elif options["recipe"] == "quest":
                 want_loss, want, margin = quest_reference(name, options["bits"],
                                                           args[:num_inputs], params)
+            else:
+                want_loss, want, margin = format_reference(name, options,
+                                                           args[:num_inputs], params)
             if margin >= TIE_MARGIN:
                 break
         else:

@@ -91,3 +91,52 @@ class QuestMatmul:
 
     def __call__(self, x, w):
         return self.quantize(x) @ self.quantize(w).T
+
+
+class FormatMatmul:
+    """x @ w.T with both operands fake-quantized onto a float element format
+    (docs/semantics.md, "Float element formats") in groups of `group` along
+    K (`group` 0: the whole row): steps `absmax / max` or, for `mx`, the power of two
+    2^(floor(log2 absmax) - emax); the element nearest x/step found from
+    torch.frexp (the compiler reads exponent bits, the numpy reference of
+    test/Integration searches a table). The backward is `ste` (dx = dy) or
+    `clip` (dy where |x/step| <= max).
+
+    `margin` records the smallest distance of x/step, in units of the element
+    spacing, from a rounding tie."""
+
+    FORMATS = {"e4m3": (3, -6, 448.0), "e5m2": (2, -14, 57344.0), "e2m1": (1, 0, 6.0)}
+
+    def __init__(self, name, scale, group, estimator):
+        self.mantissa_bits, self.min_exponent, self.max_value = self.FORMATS[name]
+        self.scale, self.group, self.estimator = scale, group, estimator
+        self.margin = math.inf
+
+    def step(self, amax):
+        if self.scale == "absmax":
+            return amax / self.max_value
+        emax = math.floor(math.log2(self.max_value))
+        _, e = torch.frexp(amax)  # amax = m * 2^e, m in [0.5, 1)
+        return torch.clamp(torch.pow(2.0, (e - 1 - emax).to(amax.dtype)), min=2.0 ** -126)
+
+    def quantize(self, x):
+        k = x.shape[-1]
+        group = self.group or k
+        groups = x.detach().reshape(*x.shape[:-1], k // group, group)
+        step = self.step(groups.abs().amax(dim=-1, keepdim=True))
+        v = groups / step
+        w = torch.clamp(v, -self.max_value, self.max_value)
+        _, e = torch.frexp(w)
+        exponent = torch.clamp(e - 1, min=self.min_exponent) - self.mantissa_bits
+        spacing = torch.pow(2.0, exponent.to(x.dtype))
+        units = w / spacing
+        self.margin = min(self.margin,
+                          float(((units - torch.floor(units)) - 0.5).abs().min()))
+        xq = (torch.round(units) * spacing * step).reshape(x.shape)
+        if self.estimator == "ste":
+            return xq + (x - x.detach())
+        keep = (v.abs() <= self.max_value).reshape(x.shape)
+        return xq + (x - x.detach()) * keep
+
+    def __call__(self, x, w):
+        return self.quantize(x) @ self.quantize(w).T

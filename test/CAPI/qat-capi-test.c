@@ -298,8 +298,8 @@ static void testInvalidAttributes(MlirContext ctx, MlirLocation loc) {
   // CHECK: trust factor must be positive and finite, got nan
   // CHECK: learned steps (LSQ) require the signed grid, got centered
   // CHECK: group size must be positive, got 0
-  // CHECK: unknown quantization grid 7, expected 0 (centered) or 1 (signed)
-  // CHECK: other invalid attributes: errors 6
+  // CHECK: unknown quantization grid 7, expected 0 (centered), 1 (signed), 2
+  // (e4m3), 3 (e5m2) or 4 (e2m1) CHECK: other invalid attributes: errors 6
 
   mlirContextDetachDiagnosticHandler(ctx, handler);
 }

@@ -153,6 +153,9 @@ def near_tie(v, q):
         return np.zeros(v.shape, bool)
     d = np.spacing(np.abs(v)) * F32(2)
     lo, hi = v - d, v + d
+    if q.is_float:
+        with np.errstate(invalid="ignore"):
+            return R.round_to_format(lo, q.grid)[1] != R.round_to_format(hi, q.grid)[1]
     if q.grid == "centered":
         lo, hi = lo + F32(0.5), hi + F32(0.5)
     low, high = (q.qn + 1, q.qp + 1) if q.grid == "centered" else (q.qn, q.qp)
@@ -239,6 +242,9 @@ ESTIMATORS = {"ste": "ste", "clip": "clip", "trust": "trust",
 
 
 def estimators_for(q):
+    if q.is_float:
+        # trust's default threshold is defined for the integer grids only.
+        return ["ste", "clip", "trust_explicit"]
     names = ["ste", "clip", "trust", "trust_explicit"]
     if q.grid == "signed":
         names += ["fourier", "fourier2"]
@@ -270,7 +276,8 @@ def quantizer_mlir(q, shape, dtype, packed, func):
     pk = " packed" if packed else ""
     body.append(f"%q = qat.quantize %x, %s as {q.attr()}{pk} : {xt}, {st} -> {ct}")
     body.append(f"%d = qat.dequantize %q, %s as {q.attr()}{pk} : {ct}, {st} -> {xt}")
-    body.append(f"%f = qat.fake_quant %x, %s as {q.attr()} with trust : {xt}, {st}")
+    forward_estimator = "ste" if q.is_float else "trust"  # plays no part in the forward
+    body.append(f"%f = qat.fake_quant %x, %s as {q.attr()} with {forward_estimator} : {xt}, {st}")
     outs += [("%q", ct), ("%d", xt), ("%f", xt)]
     ests = estimators_for(q)
     for e in ests:
@@ -420,6 +427,22 @@ def quantizer_cases(rng):
         cols += cols % 2  # packed codes need an even row
         shape = [rows, cols] if index % 4 else [2, rows, cols]
         packed = bits <= 4 and index % 2 == 0
+        dtype = "bf16" if index % 5 == 4 else "f32"
+        cases.append(quantizer_case(q, shape, dtype, packed, index))
+        index += 1
+    # The float element formats: fp8 scaled per tensor, row or block, and the
+    # MX formats (a power-of-two step per block of 32, or any block).
+    for grid, method, gran in itertools.product(
+            ["e4m3", "e5m2", "e2m1"], ["absmax", "rms_gaussian", "mx"],
+            ["per_tensor", "per_row", "per_group"]):
+        bits = 4 if grid == "e2m1" else 8
+        group = int(rng.choice([16, 32])) if gran == "per_group" else 0
+        q = R.Quantizer(grid, bits, method, gran, group)
+        rows = int(rng.choice([5, 7, 13]))
+        cols = (group or 2) * int(rng.integers(2, 6))
+        cols += cols % 2
+        shape = [rows, cols] if index % 4 else [2, rows, cols]
+        packed = bits == 4 and index % 2 == 0
         dtype = "bf16" if index % 5 == 4 else "f32"
         cases.append(quantizer_case(q, shape, dtype, packed, index))
         index += 1

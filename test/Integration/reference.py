@@ -13,8 +13,37 @@ ALPHA = [0.7978845587140913, 1.4935346200015913, 2.051068354131873,
          3.6010497188221655, 3.884938678807525]
 
 
+# The float element formats of DESIGN.md section 3: exponent bits, mantissa
+# bits, exponent bias, and what the top encodings hold ("nan": only the
+# all-ones magnitude is NaN; "ieee": the all-ones exponent is inf/NaN).
+FLOAT_FORMATS = {"e4m3": (4, 3, 7, "nan"), "e5m2": (5, 2, 15, "ieee"),
+                 "e2m1": (2, 1, 1, "none")}
+
+
+def format_value(name, magnitude):
+    """The value of a sign-less encoding, from the format's definition."""
+    e, m, bias, special = FLOAT_FORMATS[name]
+    exponent, mantissa = magnitude >> m, magnitude & ((1 << m) - 1)
+    if special == "nan" and magnitude == (1 << (e + m)) - 1:
+        return np.nan
+    if special == "ieee" and exponent == (1 << e) - 1:
+        return np.inf if mantissa == 0 else np.nan
+    if exponent == 0:
+        return mantissa * 2.0 ** (1 - bias - m)
+    return (1 + mantissa / 2.0 ** m) * 2.0 ** (exponent - bias)
+
+
+def format_values(name):
+    """The finite non-negative values, indexed by their encoding."""
+    e, m = FLOAT_FORMATS[name][:2]
+    values = [format_value(name, c) for c in range(1 << (e + m))]
+    return np.array([v for v in values if np.isfinite(v)])
+
+
 class Quantizer:
-    """Mirror of #qat.quantizer<grid, bits, method, granularity>."""
+    """Mirror of #qat.quantizer<grid, bits, method, granularity>. On a float
+    grid, qn and qp are the range of x/s that rounds without saturating,
+    +-(the format's largest value); its codes are encodings (code_range)."""
 
     def __init__(self, grid, bits, method, granularity, group=0):
         self.grid, self.bits, self.method = grid, bits, method
@@ -26,14 +55,32 @@ class Quantizer:
         return f"<{self.grid}, {self.bits} bits, {self.method}, {gran}>"
 
     @property
+    def is_float(self):
+        return self.grid in FLOAT_FORMATS
+
+    @property
+    def max_value(self):
+        return float(format_values(self.grid)[-1])
+
+    @property
     def qn(self):
+        if self.is_float:
+            return -self.max_value
         return -(1 << (self.bits - 1))
 
     @property
     def qp(self):
+        if self.is_float:
+            return self.max_value
         if self.grid == "signed" and self.bits == 1:
             return 1
         return (1 << (self.bits - 1)) - 1
+
+    @property
+    def code_range(self):
+        if self.is_float:
+            return -(1 << (self.bits - 1)), (1 << (self.bits - 1)) - 1
+        return self.qn, self.qp
 
     def scale_shape(self, shape):
         shape = list(shape)
@@ -91,7 +138,16 @@ def scale(x, q):
         # No elements: the clip of an all-zero group, 0.
         c = np.max(np.abs(xs), axis=-1, initial=F32(0))
     c = c.astype(F32)
-    if q.grid == "centered":
+    if q.method == "mx":
+        # 2^(floor(log2 amax) - emax), at least 2^-126; NaN stays NaN.
+        emax = np.floor(np.log2(q.max_value))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            exponent = np.floor(np.log2(c.astype(np.float64)))
+            step = np.maximum(2.0 ** (exponent - emax), 2.0 ** -126)
+        step = np.where(np.isnan(c), np.nan, step).astype(F32)
+    elif q.is_float:
+        step = c / F32(q.max_value)
+    elif q.grid == "centered":
         step = F32(2) * c / F32((1 << q.bits) - 1)
     else:
         step = c / F32(q.qp)
@@ -106,12 +162,47 @@ def rms(x, q):
     return std.reshape(q.scale_shape(x.shape)).astype(F32)
 
 
+def round_to_format(v, name):
+    """(encoding of |v| rounded, the rounded |v|, v's sign bit): the nearest
+    finite value of the format by searching its table, ties to the even
+    encoding, saturating; NaN gives a NaN value (encoding 0)."""
+    values = format_values(name)
+    a = np.minimum(np.abs(np.asarray(v, np.float64)), values[-1])
+    nan = np.isnan(a)
+    a = np.where(nan, 0.0, a)
+    hi = np.minimum(np.searchsorted(values, a), len(values) - 1)
+    lo = np.maximum(hi - 1, 0)
+    d_lo, d_hi = a - values[lo], values[hi] - a
+    pick_hi = (d_hi < d_lo) | ((d_hi == d_lo) & (hi % 2 == 0))
+    code = np.where(pick_hi, hi, lo)
+    return code, np.where(nan, np.nan, values[code]), np.signbit(v)
+
+
+def quantize_float(v, q):
+    """Encodings read as width-bit two's complement; NaN stores the format's
+    NaN (0x7F) or, without one, the lowest code."""
+    code, _, negative = round_to_format(v, q.grid)
+    code = np.where(negative, code - (1 << (q.bits - 1)), code)
+    nan_code = q.code_range[0] if FLOAT_FORMATS[q.grid][3] == "none" else 127
+    return np.where(np.isnan(v), nan_code, code).astype(np.int64)
+
+
+def dequantize_float(codes, q):
+    byte = codes.astype(np.int64) & ((1 << q.bits) - 1)
+    magnitude = byte & ((1 << (q.bits - 1)) - 1)
+    table = np.array([format_value(q.grid, c) for c in range(1 << (q.bits - 1))])
+    value = table[magnitude]
+    return np.where(byte >> (q.bits - 1), -value, value).astype(F32)
+
+
 def quantize(x, s, q):
     """The integer codes. NaN has no code: it stores the lowest one (qn), as
     torch.quantize_per_tensor does; infinities clamp to the ends."""
     x = x.astype(F32)
     with np.errstate(invalid="ignore", divide="ignore"):
         v = x / expand(s, x, q)
+        if q.is_float:
+            return quantize_float(v, q)
         if q.grid == "centered":
             k = np.clip(np.round(v + F32(0.5)), q.qn + 1, q.qp + 1)
             codes = k - 1
@@ -123,6 +214,10 @@ def quantize(x, s, q):
 
 
 def dequantize(codes, s, q):
+    if q.is_float:
+        c = dequantize_float(codes, q)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return c * expand(s, c, q)
     c = codes.astype(F32)
     if q.grid == "centered":
         c = c + F32(0.5)
@@ -137,6 +232,9 @@ def fake_quant(x, s, q):
     se = expand(s, x, q)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         v = x / se
+        if q.is_float:
+            _, value, negative = round_to_format(v, q.grid)
+            return (np.where(negative, -value, value).astype(F32) * se).astype(F32)
         if q.grid == "centered":
             k = np.clip(np.round(v + F32(0.5)), q.qn + 1, q.qp + 1)
             return ((k - F32(0.5)) * se).astype(F32)

@@ -85,6 +85,11 @@ SPECIAL_QUANTIZERS = [
     ("centered", 4, "absmax", "per_row", 0, ["clip", "trust"]),
     ("signed", 8, "absmax", "per_group", 16, ["clip", "fourier"]),
     ("centered", 2, "rms_gaussian", "per_row", 0, ["ste", "clip", "trust"]),
+    # Float element formats: NaN keeps its encoding (e4m3, e5m2) or stores
+    # the lowest code (e2m1); infinities saturate.
+    ("e4m3", 8, "absmax", "per_row", 0, ["ste", "clip"]),
+    ("e5m2", 8, "rms_gaussian", "per_row", 0, ["clip"]),
+    ("e2m1", 4, "mx", "per_group", 32, ["ste", "clip"]),
 ]
 
 ESTIMATOR_SYNTAX = {"ste": "ste", "clip": "clip", "trust": "trust", "fourier": "fourier"}

@@ -44,6 +44,24 @@ def test_one_bit_signed_codes():
     assert q.scale_shape((5, 7)) == (1, 1)
 
 
+@pytest.mark.parametrize("grid, bits, codes", [
+    ("e4m3", 8, (-128, 127, 8)), ("e5m2", 8, (-128, 127, 8)),
+    ("e2m1", 4, (-8, 7, 4))])
+def test_float_formats(grid, bits, codes):
+    q = qat.Quantizer(grid=grid, bits=bits, method="mx",
+                      granularity=("per_group", 32))
+    assert str(q) == f"#qat.quantizer<{grid}, {bits} bits, mx, per_group<32>>"
+    assert (q.grid, q.method) == (grid, "mx")
+    # The codes are the format's encodings, read as two's complement.
+    assert (q.min_code, q.max_code, q.code_bits) == codes
+    assert q == qat.Attribute.parse(str(q))
+    with pytest.raises(qat.MLIRError,
+                       match=f"the {grid} grid has {bits}-bit codes, got 3 bits"):
+        qat.Quantizer(grid=grid, bits=3, method="absmax")
+    with pytest.raises(qat.MLIRError, match="mx steps require a float element grid"):
+        qat.Quantizer(grid="signed", bits=bits, method="mx")
+
+
 @pytest.mark.parametrize("bits", [0, 9, -1, 2**40])
 def test_bits_out_of_range(bits):
     with pytest.raises(qat.MLIRError) as info:

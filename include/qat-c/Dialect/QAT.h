@@ -28,10 +28,18 @@ MLIR_DECLARE_CAPI_DIALECT_REGISTRATION(QAT, qat);
 // Enums (values equal those of the C++ enums generated from QATEnums.td)
 //===----------------------------------------------------------------------===//
 
-/// The built-in quantization grids: QuEST's `centered` (no zero level) or
-/// LSQ's `signed`. A getter returns QatGridOther for a grid that C has no name
-/// for (one a dialect extension added).
-enum QatGrid { QatGridOther = -1, QatGridCentered = 0, QatGridSigned = 1 };
+/// The built-in quantization grids: QuEST's `centered` (no zero level),
+/// LSQ's `signed`, or a float element format (fp8 e4m3 and e5m2, fp4 e2m1).
+/// A getter returns QatGridOther for a grid that C has no name for (one a
+/// dialect extension added).
+enum QatGrid {
+  QatGridOther = -1,
+  QatGridCentered = 0,
+  QatGridSigned = 1,
+  QatGridE4M3 = 2,
+  QatGridE5M2 = 3,
+  QatGridE2M1 = 4
+};
 typedef enum QatGrid QatGrid;
 
 /// The built-in ways to obtain the step: from the data or trained;
@@ -40,7 +48,8 @@ enum QatScaleMethod {
   QatScaleMethodOther = -1,
   QatScaleMethodRmsGaussian = 0,
   QatScaleMethodAbsMax = 1,
-  QatScaleMethodLearned = 2
+  QatScaleMethodLearned = 2,
+  QatScaleMethodMx = 3
 };
 typedef enum QatScaleMethod QatScaleMethod;
 

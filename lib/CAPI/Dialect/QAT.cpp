@@ -26,12 +26,16 @@ MLIR_DEFINE_CAPI_DIALECT_REGISTRATION(QAT, qat, QATDialect)
 // The C enums are the ABI of the C++ ones: keep the values in step with
 // QATEnums.td.
 static_assert(QatGridCentered == static_cast<int>(Grid::Centered) &&
-                  QatGridSigned == static_cast<int>(Grid::Signed),
+                  QatGridSigned == static_cast<int>(Grid::Signed) &&
+                  QatGridE4M3 == static_cast<int>(Grid::E4M3) &&
+                  QatGridE5M2 == static_cast<int>(Grid::E5M2) &&
+                  QatGridE2M1 == static_cast<int>(Grid::E2M1),
               "QatGrid out of sync with qat::Grid");
 static_assert(
     QatScaleMethodRmsGaussian == static_cast<int>(ScaleMethod::RmsGaussian) &&
         QatScaleMethodAbsMax == static_cast<int>(ScaleMethod::AbsMax) &&
-        QatScaleMethodLearned == static_cast<int>(ScaleMethod::Learned),
+        QatScaleMethodLearned == static_cast<int>(ScaleMethod::Learned) &&
+        QatScaleMethodMx == static_cast<int>(ScaleMethod::Mx),
     "QatScaleMethod out of sync with qat::ScaleMethod");
 static_assert(
     QatGranularityPerTensor == static_cast<int>(Granularity::PerTensor) &&
@@ -70,7 +74,8 @@ MlirAttribute qatQuantizerAttrGetChecked(MlirLocation loc, QatGrid grid,
   if (!gridValue) {
     emitError(location) << "unknown quantization grid "
                         << static_cast<int>(grid)
-                        << ", expected 0 (centered) or 1 (signed)";
+                        << ", expected 0 (centered), 1 (signed), 2 (e4m3), 3 "
+                           "(e5m2) or 4 (e2m1)";
     return MlirAttribute{nullptr};
   }
   std::optional<ScaleMethod> methodValue =
@@ -78,8 +83,8 @@ MlirAttribute qatQuantizerAttrGetChecked(MlirLocation loc, QatGrid grid,
   if (!methodValue) {
     emitError(location) << "unknown scale method "
                         << static_cast<int>(scaleMethod)
-                        << ", expected 0 (rms_gaussian), 1 (absmax) or 2 "
-                           "(learned)";
+                        << ", expected 0 (rms_gaussian), 1 (absmax), 2 "
+                           "(learned) or 3 (mx)";
     return MlirAttribute{nullptr};
   }
   std::optional<Granularity> granularityValue =

@@ -45,7 +45,7 @@ func.func @unknown_granularity(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
 // -----
 
 func.func @unknown_grid(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
-  // expected-error @+1 {{expected a quantization grid (centered, signed), got 'unsigned'}}
+  // expected-error @+1 {{expected a quantization grid (centered, signed, e4m3, e5m2, e2m1), got 'unsigned'}}
   %0 = qat.scale %x as <unsigned, 4 bits, absmax, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
   return %0 : tensor<4x1xf32>
 }
@@ -54,7 +54,7 @@ func.func @unknown_grid(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
 
 // A qat attribute that is not a grid: the grid is an attribute interface.
 func.func @estimator_as_grid(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
-  // expected-error @+1 {{expected a quantization grid (centered, signed), got 'ste'}}
+  // expected-error @+1 {{expected a quantization grid (centered, signed, e4m3, e5m2, e2m1), got 'ste'}}
   %0 = qat.scale %x as <ste, 4 bits, absmax, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
   return %0 : tensor<4x1xf32>
 }
@@ -62,7 +62,7 @@ func.func @estimator_as_grid(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
 // -----
 
 func.func @grid_as_scale_method(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
-  // expected-error @+1 {{expected a scale method (rms_gaussian, absmax, learned), got 'centered'}}
+  // expected-error @+1 {{expected a scale method (rms_gaussian, absmax, mx, learned), got 'centered'}}
   %0 = qat.scale %x as <signed, 4 bits, centered, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
   return %0 : tensor<4x1xf32>
 }
@@ -70,7 +70,7 @@ func.func @grid_as_scale_method(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
 // -----
 
 func.func @unknown_scale_method(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
-  // expected-error @+1 {{expected a scale method (rms_gaussian, absmax, learned), got 'minmax'}}
+  // expected-error @+1 {{expected a scale method (rms_gaussian, absmax, mx, learned), got 'minmax'}}
   %0 = qat.scale %x as <signed, 4 bits, minmax, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
   return %0 : tensor<4x1xf32>
 }

@@ -53,8 +53,8 @@ Value ClipAttr::buildInputGrad(QuantMath &math, const QuantizerAttr &quantizer,
     keep = quantizer.getInCodeRange(math, element);
   } else {
     // k * qn <= v <= k * qp.
-    keep = math.inRange(element.v, k * double(quantizer.getMinCode()),
-                        k * double(quantizer.getMaxCode()));
+    auto [qn, qp] = quantizer.getGrid().getRatioRange(quantizer.getBits());
+    keep = math.inRange(element.v, k * qn, k * qp);
   }
   return masked(math, keep, element.dy);
 }

@@ -131,13 +131,14 @@ static ParseResult parseByMnemonic(AsmParser &parser, Interface &result,
 }
 
 static ParseResult parsePart(AsmParser &parser, GridAttrInterface &grid) {
-  return parseByMnemonic(parser, grid, "quantization grid (centered, signed)");
+  return parseByMnemonic(
+      parser, grid, "quantization grid (centered, signed, e4m3, e5m2, e2m1)");
 }
 
 static ParseResult parsePart(AsmParser &parser,
                              ScaleMethodAttrInterface &method) {
   return parseByMnemonic(parser, method,
-                         "scale method (rms_gaussian, absmax, learned)");
+                         "scale method (rms_gaussian, absmax, mx, learned)");
 }
 
 static void printPart(AsmPrinter &printer, Attribute part) {
@@ -158,6 +159,12 @@ GridAttrInterface mlir::qat::getBuiltinGrid(MLIRContext *ctx, Grid grid) {
     return CenteredGridAttr::get(ctx);
   case Grid::Signed:
     return SignedGridAttr::get(ctx);
+  case Grid::E4M3:
+    return E4M3GridAttr::get(ctx);
+  case Grid::E5M2:
+    return E5M2GridAttr::get(ctx);
+  case Grid::E2M1:
+    return E2M1GridAttr::get(ctx);
   }
   llvm_unreachable("unknown built-in grid");
 }
@@ -171,6 +178,8 @@ ScaleMethodAttrInterface mlir::qat::getBuiltinScaleMethod(MLIRContext *ctx,
     return AbsMaxAttr::get(ctx);
   case ScaleMethod::Learned:
     return LearnedAttr::get(ctx);
+  case ScaleMethod::Mx:
+    return MxAttr::get(ctx);
   }
   llvm_unreachable("unknown built-in scale method");
 }
@@ -222,6 +231,8 @@ QuantizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "a quantizer needs a grid and a scale method";
   if (bits < 1 || bits > 8)
     return emitError() << "bits must be in [1, 8], got " << bits;
+  if (failed(grid.verifyBits(emitError, bits)))
+    return failure();
   if (granularity == Granularity::PerGroup && groupSize <= 0)
     return emitError() << "group size must be positive, got " << groupSize;
   if (granularity != Granularity::PerGroup && groupSize != 0)
@@ -363,6 +374,18 @@ void TrustAttr::print(AsmPrinter &printer) const {
 }
 
 LogicalResult
+TrustAttr::verifyForGrid(function_ref<InFlightDiagnostic()> emitError,
+                         GridAttrInterface grid, unsigned) const {
+  // The default threshold is half a step of an integer grid's rms_gaussian
+  // scale, which means nothing for a float format's uneven spacing.
+  if (!getFactor() && !grid.hasIntegerLevels())
+    return emitError() << "the trust estimator needs an explicit threshold "
+                          "(trust<T>) on the "
+                       << stringifyGrid(grid) << " grid";
+  return success();
+}
+
+LogicalResult
 FourierAttr::verifyForGrid(function_ref<InFlightDiagnostic()> emitError,
                            GridAttrInterface grid, unsigned) const {
   if (!isa<SignedGridAttr>(grid))
@@ -482,8 +505,8 @@ verifyDataQuantizer(function_ref<InFlightDiagnostic()> emitError,
                        << attr;
   if (quantizer.hasLearnedStep())
     return emitError() << "intn " << role
-                       << " steps come from the data (absmax or "
-                          "rms_gaussian), got learned; use #qat.stableqat "
+                       << " steps come from the data (absmax, rms_gaussian "
+                          "or mx), got learned; use #qat.stableqat "
                           "for learned steps";
   return success();
 }

@@ -354,6 +354,12 @@ LogicalResult MatmulOp::verify() {
   for (auto [role, codes, scale, quantizer, rows] :
        {std::tuple{"lhs", lhs, getLhsScale().getType(), getLhsQuantizer(), m},
         {"rhs", rhs, getRhsScale().getType(), getRhsQuantizer(), n}}) {
+    if (!quantizer.getGrid().hasIntegerLevels())
+      return emitOpError()
+             << "multiplies integer codes; the " << role << "'s "
+             << stringifyGrid(quantizer.getGrid())
+             << " codes are float encodings (dequantize them and use a float "
+                "contraction)";
     if (quantizer.getGranularity() == Granularity::PerGroup)
       return emitOpError() << "takes per_tensor or per_row scales, got "
                               "per_group for the "

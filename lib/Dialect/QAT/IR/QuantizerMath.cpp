@@ -94,6 +94,20 @@ Value QuantMath::select(Value cond, Value a, Value b) {
   return arith::SelectOp::create(builder, loc, cond, a, b);
 }
 
+Value QuantMath::toBits(Value x) {
+  return arith::BitcastOp::create(builder, loc, builder.getI32Type(), x);
+}
+
+Value QuantMath::fromBits(Value bits) {
+  return arith::BitcastOp::create(builder, loc, builder.getF32Type(), bits);
+}
+
+Value QuantMath::powerOfTwoFloor(Value x) {
+  Value exponent =
+      arith::AndIOp::create(builder, loc, toBits(x), constantI32(0x7F800000));
+  return fromBits(exponent);
+}
+
 //===----------------------------------------------------------------------===//
 // QuantizerAttr: the grid's and the scale method's math at the quantizer's
 // bit width
@@ -110,8 +124,8 @@ Value QuantizerAttr::buildRootMeanSquare(QuantMath &math, Value sumOfSquares,
 
 Value QuantizerAttr::buildStep(QuantMath &math, Value statistic,
                                const GroupLength &groupLength) const {
-  Value clip =
-      getScaleMethod().buildClip(math, getBits(), statistic, groupLength);
+  Value clip = getScaleMethod().buildClip(math, getGrid(), getBits(), statistic,
+                                          groupLength);
   return getGrid().buildStepFromClip(math, getBits(), clip);
 }
 
@@ -141,7 +155,7 @@ Value QuantizerAttr::getInCodeRange(QuantMath &math,
                                     QuantElement &element) const {
   if (element.inCodeRange)
     return element.inCodeRange;
-  double qn = double(getMinCode()), qp = double(getMaxCode());
+  auto [qn, qp] = getGrid().getRatioRange(getBits());
   if (element.withStepGrad) {
     // The step gradient needs clamp(v, qn, qp) anyway, and v lies in the
     // range exactly when clamping leaves it unchanged (NaN: neither).
@@ -170,7 +184,8 @@ Value QuantizerAttr::getLevel(QuantMath &math, QuantElement &element) const {
 }
 
 double QuantizerAttr::getMaxAbsRatioInRange() const {
-  return double(std::max(-getMinCode(), getMaxCode()));
+  auto [qn, qp] = getGrid().getRatioRange(getBits());
+  return std::max(-qn, qp);
 }
 
 double QuantizerAttr::getClipPerStep() const {
@@ -182,9 +197,9 @@ Value QuantizerAttr::buildStepGradTerm(QuantMath &math,
   OpBuilder &b = math.getBuilder();
   Location loc = math.getLoc();
   Value inside = getInCodeRange(math, element);
+  auto [qn, qp] = getGrid().getRatioRange(getBits());
   if (!element.clamped)
-    element.clamped =
-        math.clamp(element.v, double(getMinCode()), double(getMaxCode()));
+    element.clamped = math.clamp(element.v, qn, qp);
   Value offset =
       arith::SubFOp::create(b, loc, getRoundedRatio(math, element), element.v);
   return math.select(inside, offset, element.clamped);

@@ -11,6 +11,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::qat;
 
@@ -22,8 +24,8 @@ GroupStatistic RmsGaussianAttr::getStepStatistic() const {
   return GroupStatistic::SumOfSquares;
 }
 
-Value RmsGaussianAttr::buildClip(QuantMath &math, unsigned bits,
-                                 Value statistic,
+Value RmsGaussianAttr::buildClip(QuantMath &math, GridAttrInterface,
+                                 unsigned bits, Value statistic,
                                  const GroupLength &groupLength) const {
   OpBuilder &b = math.getBuilder();
   Location loc = math.getLoc();
@@ -41,9 +43,45 @@ GroupStatistic AbsMaxAttr::getStepStatistic() const {
   return GroupStatistic::MaxAbs;
 }
 
-Value AbsMaxAttr::buildClip(QuantMath &, unsigned, Value statistic,
-                            const GroupLength &) const {
+Value AbsMaxAttr::buildClip(QuantMath &, GridAttrInterface, unsigned,
+                            Value statistic, const GroupLength &) const {
   return statistic;
+}
+
+//===----------------------------------------------------------------------===//
+// mx: step = 2^(floor(log2(max|x|)) - emax) (OCP Microscaling)
+//===----------------------------------------------------------------------===//
+
+GroupStatistic MxAttr::getStepStatistic() const {
+  return GroupStatistic::MaxAbs;
+}
+
+Value MxAttr::buildClip(QuantMath &math, GridAttrInterface grid, unsigned bits,
+                        Value statistic, const GroupLength &) const {
+  OpBuilder &b = math.getBuilder();
+  Location loc = math.getLoc();
+  // The clip is the step times the largest element, so that the grid's
+  // step = c / max is the power of two (dividing exactly).
+  double largest = grid.getClipPerStep(bits);
+  int emax = std::ilogb(largest);
+  Value step = arith::MulFOp::create(b, loc, math.powerOfTwoFloor(statistic),
+                                     math.constant(std::ldexp(1.0, -emax)));
+  step = arith::MaximumFOp::create(b, loc, step,
+                                   math.constant(std::ldexp(1.0, -126)));
+  Value clip = arith::MulFOp::create(b, loc, step, math.constant(largest));
+  // A NaN in the block makes its step NaN, as absmax does (powerOfTwoFloor
+  // gives +inf for it).
+  return math.select(math.isNaN(statistic), statistic, clip);
+}
+
+LogicalResult
+MxAttr::verifyForGrid(function_ref<InFlightDiagnostic()> emitError,
+                      GridAttrInterface grid) const {
+  if (grid.hasIntegerLevels())
+    return emitError() << "mx steps require a float element grid (e4m3, "
+                          "e5m2 or e2m1), got "
+                       << stringifyGrid(grid);
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -54,7 +92,7 @@ GroupStatistic LearnedAttr::getStepStatistic() const {
   return GroupStatistic::None;
 }
 
-Value LearnedAttr::buildClip(QuantMath &, unsigned, Value,
+Value LearnedAttr::buildClip(QuantMath &, GridAttrInterface, unsigned, Value,
                              const GroupLength &) const {
   llvm_unreachable("a learned step is an operand, not computed from a clip");
 }

@@ -18,6 +18,7 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <cmath>
@@ -249,6 +250,8 @@ struct QATQuantizePass : qat::impl::QATQuantizeBase<QATQuantizePass> {
 
 private:
   FailureOr<RecipeAttrInterface> buildDefaultRecipe();
+  /// The grid a format option names (`int`: the signed integer grid).
+  FailureOr<GridAttrInterface> parseFormat(StringRef option, StringRef name);
   LogicalResult quantizeFunction(func::FuncOp func, RecipeAttrInterface def);
   LogicalResult rewrite(func::FuncOp func, const Contraction &c,
                         RecipeAttrInterface recipe, unsigned weightIndex,
@@ -259,12 +262,37 @@ private:
 } // namespace
 
 /// The options each default recipe reads besides `recipe`.
+/// The width of a float element format's codes, or none for the integer
+/// grids (whose width is the `bits` option).
+static std::optional<unsigned> getFormatWidth(GridAttrInterface grid) {
+  return llvm::TypeSwitch<Attribute, std::optional<unsigned>>(grid)
+      .Case<E4M3GridAttr, E5M2GridAttr, E2M1GridAttr>(
+          [](auto format) { return format.getFormat().width; })
+      .Default(std::nullopt);
+}
+
+FailureOr<GridAttrInterface> QATQuantizePass::parseFormat(StringRef option,
+                                                          StringRef name) {
+  MLIRContext *ctx = &getContext();
+  if (name == "int")
+    return GridAttrInterface(SignedGridAttr::get(ctx));
+  std::optional<Grid> grid = symbolizeGrid(name);
+  if (!grid || *grid == Grid::Centered || *grid == Grid::Signed)
+    return emitError(getOperation().getLoc())
+               << "qat-quantize: " << option
+               << " must be int, e4m3, e5m2 or e2m1, got '" << name << "'",
+           failure();
+  return getBuiltinGrid(ctx, *grid);
+}
+
 static StringRef getRecipeOptions(StringRef recipe) {
   return llvm::StringSwitch<StringRef>(recipe)
       .Case("quest", "bits, block")
       .Case("stableqat", "bits, amplitudes")
-      .Case("ste", "bits, activation-bits, scale, granularity, group-size")
-      .Case("clip", "bits, activation-bits, scale, granularity, group-size")
+      .Case("ste", "bits, activation-bits, scale, granularity, group-size, "
+                   "format, activation-format")
+      .Case("clip", "bits, activation-bits, scale, granularity, group-size, "
+                    "format, activation-format")
       .Default("");
 }
 
@@ -283,6 +311,8 @@ FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
         {scale.hasValue(), "scale"},
         {granularity.hasValue(), "granularity"},
         {groupSize.hasValue(), "group-size"},
+        {format.hasValue(), "format"},
+        {activationFormat.hasValue(), "activation-format"},
         {amplitudes.hasValue(), "amplitudes"}};
     for (auto [set, name] : given)
       if (set && !llvm::is_contained(reads, name))
@@ -321,10 +351,12 @@ FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
       method = AbsMaxAttr::get(ctx);
     else if (scale == "rms")
       method = RmsGaussianAttr::get(ctx);
+    else if (scale == "mx")
+      method = MxAttr::get(ctx);
     else
       return emitError(loc)
-                 << "qat-quantize: scale must be absmax or rms, got '" << scale
-                 << "'",
+                 << "qat-quantize: scale must be absmax, rms or mx, got '"
+                 << scale << "'",
              failure();
     std::optional<Granularity> gran = symbolizeGranularity(granularity);
     if (!gran)
@@ -334,16 +366,26 @@ FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
                  << granularity << "'",
              failure();
     int64_t group = *gran == Granularity::PerGroup ? int64_t(groupSize) : 0;
-    auto quantizer = [&](unsigned b) {
-      return QuantizerAttr::getChecked(
-          fail, ctx, GridAttrInterface(SignedGridAttr::get(ctx)), b, method,
-          *gran, group);
+    FailureOr<GridAttrInterface> weightGrid = parseFormat("format", format);
+    FailureOr<GridAttrInterface> activationGrid =
+        activationFormat.empty()
+            ? weightGrid
+            : parseFormat("activation-format", activationFormat);
+    if (failed(weightGrid) || failed(activationGrid))
+      return failure();
+    // Given bits, else the float format's width, else 4.
+    auto quantizer = [&](GridAttrInterface grid, unsigned b) {
+      if (!b)
+        b = getFormatWidth(grid).value_or(4u);
+      return QuantizerAttr::getChecked(fail, ctx, grid, b, method, *gran,
+                                       group);
     };
-    QuantizerAttr weights = quantizer(bits ? unsigned(bits) : 4u);
+    QuantizerAttr weights = quantizer(*weightGrid, bits);
     QuantizerAttr activations;
-    if (activationBits)
-      activations = quantizer(activationBits);
-    if (!weights || (activationBits && !activations))
+    bool quantizeActivations = activationBits || !activationFormat.empty();
+    if (quantizeActivations)
+      activations = quantizer(*activationGrid, activationBits);
+    if (!weights || (quantizeActivations && !activations))
       return failure();
     Attribute estimator = recipe == "ste" ? Attribute(SteAttr::get(ctx))
                                           : Attribute(ClipAttr::get(ctx));

@@ -6,6 +6,10 @@
 // RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=quest block=0" 2>&1 | FileCheck %s --check-prefix=BLOCK
 // RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=quest amplitudes=0.1" 2>&1 | FileCheck %s --check-prefix=OTHER
 // RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=none bits=4" 2>&1 | FileCheck %s --check-prefix=NONE
+// RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=ste format=fp8" 2>&1 | FileCheck %s --check-prefix=FORMAT
+// RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=ste format=e4m3 bits=4" 2>&1 | FileCheck %s --check-prefix=FBITS
+// RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=ste scale=mx" 2>&1 | FileCheck %s --check-prefix=MXINT
+// RUN: not qat-opt %s --split-input-file --qat-quantize="recipe=quest format=e4m3" 2>&1 | FileCheck %s --check-prefix=QFORMAT
 
 // RECIPE: error: qat-quantize: unknown recipe 'lsq'; expected quest, stableqat, ste, clip or none
 // BITS: quantize-invalid.mlir:{{.*}}: error: qat-quantize: recipe=stableqat (options bits, amplitudes): stableqat bits must be in [1, 4], got 5
@@ -14,6 +18,10 @@
 // BLOCK: error: qat-quantize: recipe=quest (options bits, block): quest Hadamard block must be a positive power of two, got 0
 // OTHER: error: qat-quantize: option 'amplitudes' does not apply to recipe=quest (it reads bits, block)
 // NONE: error: qat-quantize: option 'bits' does not apply to recipe=none (it reads no other option)
+// FORMAT: error: qat-quantize: format must be int, e4m3, e5m2 or e2m1, got 'fp8'
+// FBITS: error: qat-quantize: recipe=ste (options {{.*}}): the e4m3 grid has 8-bit codes, got 4 bits
+// MXINT: error: qat-quantize: recipe=ste (options {{.*}}): mx steps require a float element grid (e4m3, e5m2 or e2m1), got signed
+// QFORMAT: error: qat-quantize: option 'format' does not apply to recipe=quest (it reads bits, block)
 
 func.func @already_quantized(%x: tensor<4x16xf32>, %s: tensor<4x1xf32>) -> tensor<4x16xf32> {
   // expected-error @+1 {{qat-quantize expects a float model without qat ops, found 'qat.fake_quant' in @already_quantized}}

@@ -2,6 +2,10 @@
 // RUN: qat-opt %s --split-input-file --qat-quantize="recipe=stableqat bits=3 amplitudes=0.2,0.01" | FileCheck %s --check-prefix=SQ
 // RUN: qat-opt %s --split-input-file --qat-quantize="recipe=ste bits=4 granularity=per_group group-size=32 activation-bits=8" | FileCheck %s --check-prefix=STE
 // RUN: qat-opt %s --split-input-file --qat-quantize="recipe=none" | FileCheck %s --check-prefix=NONE
+// MXFP4 weights (e2m1 elements, a power-of-two step per block of 32) with fp8
+// e4m3 activations scaled per row: the bits default to the formats' widths.
+// RUN: qat-opt %s --split-input-file --qat-quantize="recipe=ste format=e2m1 scale=mx granularity=per_group group-size=32 activation-format=e4m3" | FileCheck %s --check-prefix=MX
+// RUN: qat-opt %s --split-input-file --qat-quantize="recipe=clip format=e5m2 granularity=per_tensor activation-bits=8" | FileCheck %s --check-prefix=FP8
 
 // A linear layer y = x W with W stored K x N (linalg.matmul's plain form):
 // the weight is transposed to N x K, both operands rotated along K.
@@ -42,6 +46,18 @@
 // STE: %[[SX:.*]] = qat.scale %{{.*}} as <signed, 8 bits, absmax, per_group<32>> : tensor<8x256xf32> -> tensor<8x8xf32>
 // STE: qat.fake_quant %{{.*}}, %[[SX]] as <signed, 8 bits, absmax, per_group<32>> with ste
 // STE: linalg.matmul
+
+// MX-LABEL: func.func @linear
+// MX: %[[SW:.*]] = qat.scale %{{.*}} as <e2m1, 4 bits, mx, per_group<32>> : tensor<64x256xf32> -> tensor<64x8xf32>
+// MX: qat.fake_quant %{{.*}}, %[[SW]] as <e2m1, 4 bits, mx, per_group<32>> with ste
+// MX: %[[SX:.*]] = qat.scale %{{.*}} as <e4m3, 8 bits, mx, per_group<32>> : tensor<8x256xf32> -> tensor<8x8xf32>
+// MX: qat.fake_quant %{{.*}}, %[[SX]] as <e4m3, 8 bits, mx, per_group<32>> with ste
+// MX: linalg.matmul
+
+// FP8-LABEL: func.func @linear
+// FP8: qat.fake_quant %{{.*}} as <e5m2, 8 bits, absmax, per_tensor> with clip
+// FP8: qat.fake_quant %{{.*}} as <e5m2, 8 bits, absmax, per_tensor> with clip
+// FP8: linalg.matmul
 
 // NONE-LABEL: func.func @linear
 // NONE-NOT: = qat.

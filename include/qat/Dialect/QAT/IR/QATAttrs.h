@@ -14,6 +14,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OpImplementation.h"
 
+#include "qat/Dialect/QAT/IR/FloatFormats.h"
 #include "qat/Dialect/QAT/IR/QATEnums.h.inc"
 #include "qat/Dialect/QAT/IR/QuantizerMath.h"
 

@@ -183,6 +183,88 @@ def QAT_SignedGridAttr
   }];
 }
 
+/// A low-bit float element format (DESIGN.md section 3) as a grid: the level
+/// of x is x/s rounded to the nearest value of the format (ties to even),
+/// saturating at its largest finite value; the code is the format's bit
+/// encoding, read as a two's complement integer of its width. The math is
+/// FloatFormat's (FloatFormats.cpp), shared by the three formats.
+class QAT_FloatGridAttr<string name, string attrMnemonic, string format>
+    : QAT_GridAttr<name, attrMnemonic,
+                   ["hasIntegerLevels", "getRatioRange", "verifyBits"]> {
+  let extraClassDeclaration = [{
+    /// The element format this grid rounds to.
+    static const ::mlir::qat::FloatFormat &getFormat();
+  }];
+  let extraClassDefinition = [{
+    const ::mlir::qat::FloatFormat &$cppClass::getFormat() {
+      return ::mlir::qat::FloatFormat::}] # format # [{;
+    }
+    int64_t $cppClass::getMinCode(unsigned) const {
+      return getFormat().getMinCode();
+    }
+    int64_t $cppClass::getMaxCode(unsigned) const {
+      return getFormat().getMaxCode();
+    }
+    bool $cppClass::hasIntegerLevels() const { return false; }
+    std::pair<double, double> $cppClass::getRatioRange(unsigned) const {
+      return {-getFormat().maxValue, getFormat().maxValue};
+    }
+    ::llvm::LogicalResult $cppClass::verifyBits(
+        ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError,
+        unsigned bits) const {
+      return getFormat().verifyBits(emitError, bits);
+    }
+    double $cppClass::getClipPerStep(unsigned) const {
+      return getFormat().maxValue;
+    }
+    ::mlir::Value $cppClass::buildStepFromClip(::mlir::qat::QuantMath &math,
+        unsigned, ::mlir::Value clip) const {
+      return math.divideByConstant(clip, getFormat().maxValue);
+    }
+    ::mlir::Value $cppClass::buildQuantize(::mlir::qat::QuantMath &math,
+        unsigned, ::mlir::Value, ::mlir::Value v) const {
+      return getFormat().buildQuantize(math, v);
+    }
+    ::mlir::Value $cppClass::buildDequantize(::mlir::qat::QuantMath &math,
+        unsigned, ::mlir::Value code, ::mlir::Value s) const {
+      return getFormat().buildDequantize(math, code, s);
+    }
+    ::mlir::Value $cppClass::buildFakeQuant(::mlir::qat::QuantMath &math,
+        unsigned, ::mlir::Value, ::mlir::Value v, ::mlir::Value s,
+        ::mlir::Value) const {
+      return getFormat().buildFakeQuant(math, v, s);
+    }
+  }];
+}
+
+def QAT_E4M3GridAttr : QAT_FloatGridAttr<"E4M3Grid", "e4m3", "e4m3"> {
+  let summary = "fp8 e4m3 elements: max 448, saturating, no infinities";
+  let description = [{
+    The OCP fp8 E4M3 format (`f8E4M3FN`): 4 exponent bits (bias 7), 3
+    mantissa bits, largest value 448, NaN encoded `S.1111.111`, no
+    infinities. 8 bits. Written `e4m3` inside `#qat.quantizer`.
+  }];
+}
+
+def QAT_E5M2GridAttr : QAT_FloatGridAttr<"E5M2Grid", "e5m2", "e5m2"> {
+  let summary = "fp8 e5m2 elements: max 57344, saturating";
+  let description = [{
+    The OCP fp8 E5M2 format (`f8E5M2`): 5 exponent bits (bias 15), 2
+    mantissa bits, largest finite value 57344; infinities and NaN as in
+    IEEE 754 (quantization saturates, so only dequantize meets the
+    infinities). 8 bits. Written `e5m2` inside `#qat.quantizer`.
+  }];
+}
+
+def QAT_E2M1GridAttr : QAT_FloatGridAttr<"E2M1Grid", "e2m1", "e2m1"> {
+  let summary = "fp4 e2m1 elements: 0, 0.5, 1, 1.5, 2, 3, 4, 6 and negatives";
+  let description = [{
+    The OCP fp4 E2M1 format (`f4E2M1FN`): 2 exponent bits (bias 1), 1
+    mantissa bit, largest value 6, no infinities or NaN. 4 bits (packable
+    two a byte). Written `e2m1` inside `#qat.quantizer`.
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Scale methods (ScaleMethodAttrInterface; their math in ScaleMethods.cpp)
 //===----------------------------------------------------------------------===//
@@ -205,6 +287,21 @@ def QAT_AbsMaxAttr : QAT_ScaleMethodAttr<"AbsMax", "absmax"> {
   let summary = "clip at the largest magnitude";
   let description = [{
     `c = max|x|`. Written `absmax` inside `#qat.quantizer`.
+  }];
+}
+
+def QAT_MxAttr : QAT_ScaleMethodAttr<"Mx", "mx", ["verifyForGrid"]> {
+  let summary = "OCP Microscaling: a power-of-two step per block";
+  let description = [{
+    The shared scale of the OCP Microscaling formats (MX v1.0):
+    `step = 2^(floor(log2(max|x|)) - emax)`, `emax` the exponent of the
+    element format's largest value (2 for e2m1, 8 for e4m3, 15 for e5m2), so
+    the step is an e8m0 value. Float grids only; MXFP4/MXFP8 use it with
+    `per_group<32>`. Steps below 2^-126 (f32's smallest normal) are raised
+    to it. Written `mx` inside `#qat.quantizer`:
+    ```mlir
+    #mxfp4 = #qat.quantizer<e2m1, 4 bits, mx, per_group<32>>
+    ```
   }];
 }
 
@@ -262,7 +359,7 @@ def QAT_ClipAttr : QAT_EstimatorAttr<"Clip", "clip", ["isMask"]> {
 def QAT_TrustAttr : QAT_EstimatorAttr<"Trust", "trust",
                                       ["buildGroupInvariant",
                                        "getGroupStatistic", "isMask",
-                                       "usesLevel"]> {
+                                       "usesLevel", "verifyForGrid"]> {
   let summary = "QuEST trust estimator: masks large quantization errors";
   let description = [{
     `dx = dy * [|xq - x| <= T * std]`, `std = sqrt(mean(x^2))` of the group.
@@ -373,15 +470,20 @@ def QAT_IntRecipeAttr : QAT_RecipeAttr<"IntRecipe", "intn"> {
   let description = [{
     The int-N fake quantization of torchao's QAT configurations: the weight
     operand (and the activation operand when `activations` is given) is
-    fake-quantized with steps computed from the data (`absmax` or
-    `rms_gaussian`) per tensor, row or group along the contraction
-    dimension, and the backward uses `estimator` (`#qat.ste` or `#qat.clip`).
-    The contraction itself stays in float.
+    fake-quantized with steps computed from the data (`absmax`,
+    `rms_gaussian`, or `mx` on a float format) per tensor, row or group
+    along the contraction dimension, and the backward uses `estimator`
+    (`#qat.ste` or `#qat.clip`). The contraction itself stays in float.
+    The quantizers may be on a float element grid: fp8 training with
+    per-tensor steps, or the MX formats.
 
     ```mlir
     #int4 = #qat.intn<estimator = #qat.ste,
               weights = #qat.quantizer<signed, 4 bits, absmax, per_group<32>>,
               activations = #qat.quantizer<signed, 8 bits, absmax, per_row>>
+    #mxfp4 = #qat.intn<estimator = #qat.ste,
+              weights = #qat.quantizer<e2m1, 4 bits, mx, per_group<32>>,
+              activations = #qat.quantizer<e2m1, 4 bits, mx, per_group<32>>>
     ```
   }];
   let parameters = (ins "::mlir::Attribute":$estimator,

@@ -16,7 +16,11 @@ def QAT_Grid : I32EnumAttr<"Grid", "built-in quantization grid", [
     // QuEST: 2^b levels symmetric around zero, zero itself not a level.
     I32EnumAttrCase<"Centered", 0, "centered">,
     // LSQ/StableQAT: two's complement levels [-2^(b-1), 2^(b-1)-1], with zero.
-    I32EnumAttrCase<"Signed", 1, "signed">]> {
+    I32EnumAttrCase<"Signed", 1, "signed">,
+    // Float element formats (their encodings are the codes): fp8 and fp4.
+    I32EnumAttrCase<"E4M3", 2, "e4m3">,
+    I32EnumAttrCase<"E5M2", 3, "e5m2">,
+    I32EnumAttrCase<"E2M1", 4, "e2m1">]> {
   let cppNamespace = "::mlir::qat";
   let genSpecializedAttr = 0;
 }
@@ -27,7 +31,9 @@ def QAT_ScaleMethod : I32EnumAttr<"ScaleMethod", "built-in scale method", [
     // c = max|x|.
     I32EnumAttrCase<"AbsMax", 1, "absmax">,
     // The step is a trained parameter (LSQ) and receives a gradient.
-    I32EnumAttrCase<"Learned", 2, "learned">]> {
+    I32EnumAttrCase<"Learned", 2, "learned">,
+    // A power-of-two step per block, OCP Microscaling (float grids).
+    I32EnumAttrCase<"Mx", 3, "mx">]> {
   let cppNamespace = "::mlir::qat";
   let genSpecializedAttr = 0;
 }

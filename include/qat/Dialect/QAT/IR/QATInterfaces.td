@@ -41,6 +41,28 @@ def QAT_GridAttrInterface : AttrInterface<"GridAttrInterface"> {
       }], "bool", "hasHalfIntegerLevels", (ins),
       [{}], [{ return false; }]>,
     InterfaceMethod<[{
+        Whether the level of code q is q * s or (q + 1/2) * s, so that integer
+        matmuls can multiply codes (false for the float element formats,
+        whose codes are bit encodings).
+      }], "bool", "hasIntegerLevels", (ins),
+      [{}], [{ return true; }]>,
+    InterfaceMethod<[{
+        The range [lo, hi] of v = x/s that rounds to a level without
+        clamping: what `clip` and `fourier` keep, where LSQ's step gradient
+        switches to the clamped term. [qn, qp] on the integer grids.
+      }], "std::pair<double, double>", "getRatioRange", (ins "unsigned":$bits),
+      [{}], [{
+        return {double($_attr.getMinCode(bits)),
+                double($_attr.getMaxCode(bits))};
+      }]>,
+    InterfaceMethod<[{
+        Checks that the grid is defined at `bits` bits (every width of the
+        quantizer's [1, 8] unless a grid says otherwise).
+      }], "::llvm::LogicalResult", "verifyBits",
+      (ins "::llvm::function_ref<::mlir::InFlightDiagnostic()>":$emitError,
+           "unsigned":$bits),
+      [{}], [{ return ::mlir::success(); }]>,
+    InterfaceMethod<[{
         The clip c of the grid as a multiple of the step: c = s * this.
       }], "double", "getClipPerStep", (ins "unsigned":$bits)>,
     InterfaceMethod<[{
@@ -93,10 +115,11 @@ def QAT_ScaleMethodAttrInterface : AttrInterface<"ScaleMethodAttrInterface"> {
     InterfaceMethod<[{
         The clip c (f32) of a group from its statistic (f32) over
         `groupLength` elements (a constant, or an f32 value computed at run
-        time), for a `bits`-bit quantizer. Called only when
+        time), for a `bits`-bit quantizer on `grid`. Called only when
         getStepStatistic() is not None.
       }], "::mlir::Value", "buildClip",
-      (ins "::mlir::qat::QuantMath &":$math, "unsigned":$bits,
+      (ins "::mlir::qat::QuantMath &":$math,
+           "::mlir::qat::GridAttrInterface":$grid, "unsigned":$bits,
            "::mlir::Value":$statistic,
            "const ::mlir::qat::GroupLength &":$groupLength)>,
     InterfaceMethod<[{

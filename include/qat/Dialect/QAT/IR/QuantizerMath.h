@@ -93,6 +93,13 @@ public:
   /// cond ? a : b.
   Value select(Value cond, Value a, Value b);
 
+  /// The bits of an f32 as an i32, and back.
+  Value toBits(Value x);
+  Value fromBits(Value bits);
+  /// 2^floor(log2|x|) for a normal x (exact: x with its mantissa cleared);
+  /// 0 for zeros and subnormals, +inf for infinities and NaN.
+  Value powerOfTwoFloor(Value x);
+
 protected:
   OpBuilder &builder;
   Location loc;

@@ -31,7 +31,9 @@ def QATQuantize : Pass<"qat-quantize", "ModuleOp"> {
       surrogate; a function `@<name>_init_steps` computes the initial steps
       from the weights (LSQ: `2 * mean|w| / sqrt(qp)` per row).
     * `#qat.intn`: weights (and activations if asked) fake-quantized with
-      steps from the data, `ste` or `clip` estimator.
+      steps from the data, `ste` or `clip` estimator, on the signed integer
+      grid or a float element format (fp8 e4m3/e5m2, fp4 e2m1, with `mx`
+      block steps for the MX formats).
 
     Which contractions: by default those whose weight operand is (a view of)
     a function argument marked `qat.param`, so that products of two
@@ -53,7 +55,15 @@ def QATQuantize : Pass<"qat-quantize", "ModuleOp"> {
     Option<"block", "block", "int64_t", /*default=*/"128",
            "quest: largest Hadamard block along K">,
     Option<"scale", "scale", "std::string", /*default=*/"\"absmax\"",
-           "ste/clip: step from absmax or rms (rms_gaussian)">,
+           "ste/clip: step from absmax, rms (rms_gaussian) or mx (a power "
+           "of two per block, float formats)">,
+    Option<"format", "format", "std::string", /*default=*/"\"int\"",
+           "ste/clip: weight elements: int (the signed integer grid), "
+           "e4m3, e5m2 (fp8) or e2m1 (fp4); bits default to the format's">,
+    Option<"activationFormat", "activation-format", "std::string",
+           /*default=*/"\"\"",
+           "ste/clip: activation elements (default: format); given, "
+           "activations are fake-quantized">,
     Option<"granularity", "granularity", "std::string",
            /*default=*/"\"per_row\"",
            "ste/clip: per_tensor, per_row or per_group">,
