@@ -228,8 +228,76 @@ def clip_factor_case(index, grid, bits, method, k, dtype):
     return Case(name, mlir, func, in_args, check, results)
 
 
+# --- Float element formats on every value and tie -------------------------------
+
+
+def format_points(name):
+    """Every value of the format with both signs, every midpoint between
+    neighbours (the ties) and its f32 neighbours, values beyond the largest,
+    f32 subnormals, zeros, NaN and infinities."""
+    values = R.format_values(name)
+    mids = ((values[1:] + values[:-1]) / 2).astype(F32)
+    up = np.nextafter(mids, F32(np.inf))
+    down = np.nextafter(mids, F32(0))
+    top = F32(values[-1])
+    extra = [np.nextafter(top, F32(np.inf)), top * F32(1.5), F32(3.4e38), SUBNORMAL, TINY,
+             F32(1e-39), F32(0), F32(np.nan), F32(np.inf)]
+    pos = np.concatenate([values.astype(F32), mids, up, down, np.array(extra, F32)])
+    pts = np.concatenate([pos, -pos])
+    return np.concatenate([pts, np.zeros(len(pts) % 2, F32)]).reshape(1, -1)
+
+
+def format_exact_case(name, step):
+    """quantize, dequantize and fake_quant of format_points(name) times
+    `step` with that step, compared bit for bit (any NaN matches a NaN): each
+    element is its own check of rounding (ties to even), saturation,
+    subnormals and the encodings."""
+    bits = 4 if name == "e2m1" else 8
+    q = R.Quantizer(name, bits, "absmax", "per_tensor")
+    data = format_points(name) * F32(step)
+    shape = list(data.shape)
+    packed = bits == 4
+    xt, st = t(shape), t([1, 1])
+    ct = t([1, shape[1] // 2] if packed else shape, "i8")
+    pk = " packed" if packed else ""
+    func = f"case_format_exact_{name}_{str(step).replace('.', 'p')}"
+    mlir = (f"func.func @{func}(%x: {xt}, %s: {st}) -> ({ct}, {xt}, {xt}) "
+            "attributes {llvm.emit_c_interface} {\n"
+            f"  %q = qat.quantize %x, %s as {q.attr()}{pk} : {xt}, {st} -> {ct}\n"
+            f"  %d = qat.dequantize %q, %s as {q.attr()}{pk} : {ct}, {st} -> {xt}\n"
+            f"  %f = qat.fake_quant %x, %s as {q.attr()} with ste : {xt}, {st}\n"
+            f"  return %q, %d, %f : {ct}, {xt}, {xt}\n}}\n")
+    in_args = [(shape, "f32", lambda rng, sh: data),
+               ([1, 1], "f32", lambda rng, sh: np.full(sh, step, F32))]
+
+    def check(inputs, outputs):
+        x, s = inputs[0].astype(F32), inputs[1].astype(F32)
+        q_out, d_out, f_out = outputs
+        got = R.unpack(q_out) if packed else q_out.astype(np.int64)
+        codes = R.quantize(x, s, q)
+        with np.errstate(all="ignore"):
+            for what, out, ref in [("quantize", got, codes),
+                                   ("dequantize", d_out, R.dequantize(codes, s, q)),
+                                   ("fake_quant", f_out, R.fake_quant(x, s, q))]:
+                a, b = np.asarray(out), np.asarray(ref).astype(np.asarray(out).dtype)
+                differ = (a.view(np.uint8).reshape(a.size, -1)
+                          != b.view(np.uint8).reshape(b.size, -1)).any(axis=1)
+                if a.dtype.kind == "f":  # a NaN's payload and sign are not the semantics'
+                    differ &= ~(np.isnan(a) & np.isnan(b)).reshape(-1)
+                if differ.any():
+                    i = int(np.argwhere(differ)[0][0])
+                    raise Failure(f"{what}: got {a.flat[i]}, want {b.flat[i]} "
+                                  f"(x = {x.flat[i]!r}, step {step})")
+        return f"{x.size} points bit for bit"
+
+    return Case(f"format_exact_{name}_step{step}", mlir, func, in_args, check,
+                [(shape_of(ct), "i8"), (shape, "f32"), (shape, "f32")])
+
+
 def special_cases():
     cases = [special_case(i, *spec) for i, spec in enumerate(SPECIAL_QUANTIZERS)]
+    cases += [format_exact_case(name, step) for name in ("e4m3", "e5m2", "e2m1")
+              for step in (1.0, 0.75)]
     index = 0
     for grid, bits, method in [("centered", 4, "absmax"), ("signed", 4, "learned"),
                                ("signed", 2, "learned"), ("centered", 8, "rms_gaussian")]:

@@ -79,38 +79,44 @@ Value FloatFormat::buildFakeQuant(QuantMath &math, Value v, Value s) const {
 }
 
 Value FloatFormat::buildQuantize(QuantMath &math, Value v) const {
+  // The code comes from v's bits directly (fewer instructions than the
+  // rounded value's: the quantizing kernels are bound by instruction issue).
   OpBuilder &b = math.getBuilder();
   Location loc = math.getLoc();
-  Value rounded = buildRound(math, v);
-  Value magnitude = math::AbsFOp::create(b, loc, rounded);
-  double minNormal = std::ldexp(1.0, getMinNormalExponent());
-  // A normal value: f32's exponent rebiased and its top mantissa bits.
+  auto i32 = [&](int64_t value) { return math.constantI32(value); };
+  Value w = math.clamp(v, -maxValue, maxValue);
+  Value magnitude = math::AbsFOp::create(b, loc, w);
+  // Normal values: f32's mantissa rounded to m bits on the bit pattern,
+  // ties to even (a carry moves into the exponent, as rounding up to the
+  // next binade does), then the exponent rebiased.
+  int64_t shift = kF32ExponentShift - int64_t(mantissaBits);
+  Value bits = math.toBits(magnitude);
+  Value lowestKept = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, bits, i32(shift)), i32(1));
+  Value roundedBits = arith::AddIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, bits, lowestKept),
+      i32((int64_t(1) << (shift - 1)) - 1));
   Value normal = arith::SubIOp::create(
-      b, loc,
-      arith::ShRUIOp::create(
-          b, loc, math.toBits(magnitude),
-          math.constantI32(kF32ExponentShift - int64_t(mantissaBits))),
-      math.constantI32((kF32Bias - exponentBias) << mantissaBits));
-  // A subnormal one: its multiple of the smallest subnormal (the clamp keeps
-  // the unused arm of the select in range too).
-  Value belowNormal =
-      arith::MinimumFOp::create(b, loc, magnitude, math.constant(minNormal));
+      b, loc, arith::ShRUIOp::create(b, loc, roundedBits, i32(shift)),
+      i32((kF32Bias - exponentBias) << mantissaBits));
+  // Subnormal values: the multiple of the smallest subnormal, rounded to
+  // even (2^m when it rounds up to the smallest normal: its encoding).
+  // Clamped to the smallest normal, this is 2^m for every normal value.
+  double minNormal = std::ldexp(1.0, getMinNormalExponent());
   Value subnormal = math.roundToI32(arith::MulFOp::create(
-      b, loc, belowNormal,
+      b, loc,
+      arith::MinimumFOp::create(b, loc, magnitude, math.constant(minNormal)),
       math.constant(
           std::ldexp(1.0, int(mantissaBits) - getMinNormalExponent()))));
-  Value isSubnormal = arith::CmpFOp::create(
-      b, loc, arith::CmpFPredicate::OLT, magnitude, math.constant(minNormal));
-  Value code = math.select(isSubnormal, subnormal, normal);
+  // Below the smallest normal, `normal` is at most `subnormal` (f32's
+  // exponent rebiased is <= 0); above it, `subnormal` is 2^m <= `normal`.
+  Value code = arith::MaxSIOp::create(b, loc, normal, subnormal);
   // The sign bit makes the code negative: code - 2^(width-1).
-  Value negative =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                            math.toBits(rounded), math.constantI32(0));
+  Value negative = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                         math.toBits(w), i32(0));
   code = math.select(
-      negative,
-      arith::AddIOp::create(b, loc, code, math.constantI32(getMinCode())),
-      code);
-  return math.select(math.isNaN(rounded), math.constantI32(getNaNCode()), code);
+      negative, arith::AddIOp::create(b, loc, code, i32(getMinCode())), code);
+  return math.select(math.isNaN(w), i32(getNaNCode()), code);
 }
 
 Value FloatFormat::buildDequantize(QuantMath &math, Value code, Value s) const {

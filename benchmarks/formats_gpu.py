@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""The float element formats on the GPU: qat's fused quantizer kernels for
+fp8 (e4m3, a step per row) and MXFP4 (e2m1, a power-of-two step per 32
+elements), checked bit for bit against PyTorch and timed side by side with
+what users would write instead (the same math in PyTorch eager and under
+torch.compile), with the share of the copy bandwidth each one reaches.
+
+usage: formats_gpu.py module OUT.mlir        (here, with LLVM: the functions)
+       formats_gpu.py run DIR [--json PATH]  (on the GPU machine: DIR is
+                                              OUT.mlir compiled by
+                                              scripts/gpu/compile.py)
+
+Functions, on bf16 x and dy of M x K (M = 4096):
+- fp8_quant: e4m3 codes (one byte each, the float8_e4m3fn encoding) and the
+  per-row steps absmax/448;
+- fp8_fq: the fake-quantized x (the forward of fp8 QAT), bf16;
+- fp8t_fq: the same with one step for the whole tensor (two passes over x:
+  the tensor's absmax first);
+- mxfp4_quant: e2m1 codes packed two a byte and the e8m0 steps as f32;
+- mxfp4_fq: the fake-quantized x, bf16;
+- mxfp4_clip_bwd: dx of the clip estimator (dy where |x/step| <= 6).
+The PyTorch side: fp8 through torch's own float8_e4m3fn conversion (its codes
+must equal qat's), MXFP4 written with torch.frexp (its results must equal
+qat's bit for bit).
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+
+M = 4096
+KS = [2048, 4096, 11008]
+FP8 = "<e4m3, 8 bits, absmax, per_row>"
+FP8_TENSOR = "<e4m3, 8 bits, absmax, per_tensor>"
+MXFP4 = "<e2m1, 4 bits, mx, per_group<32>>"
+
+
+def t(*shape, dtype="bf16"):
+    return "tensor<" + "x".join(map(str, shape)) + f"x{dtype}>"
+
+
+def functions(k):
+    x, s8, s4 = t(M, k), t(M, 1, dtype="f32"), t(M, k // 32, dtype="f32")
+    c8, c4 = t(M, k, dtype="i8"), t(M, k // 2, dtype="i8")
+    return f"""
+func.func @fp8_quant_{M}x{k}(%x: {x}) -> ({c8}, {s8}) {{
+  %s = qat.scale %x as {FP8} : {x} -> {s8}
+  %q = qat.quantize %x, %s as {FP8} : {x}, {s8} -> {c8}
+  return %q, %s : {c8}, {s8}
+}}
+func.func @fp8_fq_{M}x{k}(%x: {x}) -> {x} {{
+  %s = qat.scale %x as {FP8} : {x} -> {s8}
+  %f = qat.fake_quant %x, %s as {FP8} with ste : {x}, {s8}
+  return %f : {x}
+}}
+func.func @fp8t_fq_{M}x{k}(%x: {x}) -> {x} {{
+  %s = qat.scale %x as {FP8_TENSOR} : {x} -> {t(1, 1, dtype="f32")}
+  %f = qat.fake_quant %x, %s as {FP8_TENSOR} with ste : {x}, {t(1, 1, dtype="f32")}
+  return %f : {x}
+}}
+func.func @mxfp4_quant_{M}x{k}(%x: {x}) -> ({c4}, {s4}) {{
+  %s = qat.scale %x as {MXFP4} : {x} -> {s4}
+  %q = qat.quantize %x, %s as {MXFP4} packed : {x}, {s4} -> {c4}
+  return %q, %s : {c4}, {s4}
+}}
+func.func @mxfp4_fq_{M}x{k}(%x: {x}) -> {x} {{
+  %s = qat.scale %x as {MXFP4} : {x} -> {s4}
+  %f = qat.fake_quant %x, %s as {MXFP4} with ste : {x}, {s4}
+  return %f : {x}
+}}
+func.func @mxfp4_clip_bwd_{M}x{k}(%dy: {x}, %x: {x}) -> {x} {{
+  %s = qat.scale %x as {MXFP4} : {x} -> {s4}
+  %dx = qat.fake_quant_grad %dy, %x, %s as {MXFP4} with clip : {x}, {s4}
+  return %dx : {x}
+}}
+"""
+
+
+def write_module(path):
+    pathlib.Path(path).write_text("".join(functions(k) for k in KS))
+
+
+# --- PyTorch: what users would write instead ---------------------------------
+
+
+def torch_fp8_quant(x, per_tensor=False):
+    import torch
+    xf = x.float()
+    amax = xf.abs().amax() if per_tensor else xf.abs().amax(-1, keepdim=True)
+    # Divided by a tensor: PyTorch divides by a Python float as a product
+    # with its reciprocal, which is not the IEEE quotient (1/448 is inexact).
+    s = amax / torch.full_like(amax, 448.0)
+    q = torch.clamp(xf / s, -448.0, 448.0).to(torch.float8_e4m3fn)
+    return q, s
+
+
+def torch_fp8_fq(x, per_tensor=False):
+    q, s = torch_fp8_quant(x, per_tensor)
+    return (q.float() * s).to(x.dtype)
+
+
+def torch_mxfp4_fq(x, clip_dy=None):
+    """MXFP4 fake quantization (or, given dy, the clip estimator's dx)."""
+    import torch
+    m, k = x.shape
+    v = x.float().reshape(m, k // 32, 32)
+    _, e = torch.frexp(v.abs().amax(-1, keepdim=True))
+    step = torch.clamp(torch.pow(2.0, (e - 3).float()), min=2.0 ** -126)
+    r = v / step
+    if clip_dy is not None:
+        keep = (r.abs() <= 6.0).reshape(m, k)
+        return torch.where(keep, clip_dy, torch.zeros_like(clip_dy))
+    w = torch.clamp(r, -6.0, 6.0)
+    _, we = torch.frexp(w)
+    spacing = torch.pow(2.0, (torch.clamp(we - 1, min=0) - 1).float())
+    return (torch.round(w / spacing) * spacing * step).reshape(m, k).to(x.dtype)
+
+
+def run(directory, json_path):
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    from profile_rows import Variant, link, make_runtime, same
+    from run_gpu import bench_gpu, copy_bandwidth
+    from compiled import from_bf16
+
+    link(f"qat={directory}")
+    rt = make_runtime()
+    qat = Variant(f"qat={directory}", rt)
+    bw = copy_bandwidth()
+    dev = torch.cuda.get_device_name()
+    print(f"device: {dev}; torch {torch.__version__}; copy bandwidth {bw / 1e12:.2f} TB/s")
+    compiled = {name: torch.compile(fn) for name, fn in
+                [("fp8_quant", torch_fp8_quant), ("fp8_fq", torch_fp8_fq),
+                 ("fp8t_fq", lambda x: torch_fp8_fq(x, per_tensor=True)),
+                 ("mxfp4_fq", torch_mxfp4_fq)]}
+    rows, failures = [], 0
+    for k in KS:
+        g = torch.Generator(device="cuda").manual_seed(k)
+        x = torch.randn(M, k, device="cuda", dtype=torch.bfloat16, generator=g)
+        dy = torch.randn(M, k, device="cuda", dtype=torch.bfloat16, generator=g)
+        n = M * k
+        # name: (qat args, torch eager, torch.compile or None, bytes moved)
+        cases = {
+            "fp8_quant": ((x,), lambda: torch_fp8_quant(x),
+                          lambda: compiled["fp8_quant"](x), 3 * n + 4 * M),
+            "fp8_fq": ((x,), lambda: torch_fp8_fq(x), lambda: compiled["fp8_fq"](x), 4 * n),
+            "fp8t_fq": ((x,), lambda: torch_fp8_fq(x, per_tensor=True),
+                        lambda: compiled["fp8t_fq"](x), 4 * n),
+            "mxfp4_quant": ((x,), None, None, 2.5 * n + n / 8),
+            "mxfp4_fq": ((x,), lambda: torch_mxfp4_fq(x), lambda: compiled["mxfp4_fq"](x),
+                         4 * n),
+            "mxfp4_clip_bwd": ((dy, x), lambda: torch_mxfp4_fq(x, dy),
+                               lambda: compiled["mxfp4_fq"](x, dy), 6 * n),
+        }
+        for kind, (argv, eager, comp, nbytes) in cases.items():
+            name = f"{kind}_{M}x{k}"
+            outs = qat.fetch(name, *argv)
+            # Bit for bit against PyTorch.
+            if kind == "fp8_quant":
+                q, s = torch_fp8_quant(x)
+                ref = [q.view(torch.int8).cpu().numpy(), s.cpu().numpy()]
+            elif kind == "mxfp4_quant":
+                # The packed codes decoded (low nibble first) times the steps
+                # must be mxfp4_fq's values.
+                table = np.array([0, .5, 1, 1.5, 2, 3, 4, 6, -0., -.5, -1, -1.5, -2, -3, -4, -6],
+                                 np.float32)
+                b = outs[0].astype(np.uint8)
+                codes = np.stack([b & 15, b >> 4], -1).reshape(M, k)
+                values = table[codes] * np.repeat(outs[1], 32, axis=1)
+                want = torch_mxfp4_fq(x).float().cpu().numpy()
+                outs = [torch.from_numpy(values).to(torch.bfloat16).float().numpy()]
+                ref = [want]
+            else:
+                ref = [eager().float().cpu().numpy()]
+                outs = [from_bf16(outs[0])]
+            differing = max(same(a, b) for a, b in zip(outs, ref))
+            failures += differing != 0
+            entry = dict(function=name, bytes=nbytes, differing=differing)
+            entry["qat_us"] = 1e3 * bench_gpu(lambda: qat.run(name, *argv))
+            if eager:
+                entry["eager_us"] = 1e3 * bench_gpu(eager)
+                entry["compile_us"] = 1e3 * bench_gpu(comp)
+            line = f"{name:26} differing {differing:.1g}  qat {entry['qat_us']:7.1f} us " \
+                   f"({100 * nbytes / (entry['qat_us'] * 1e-6) / bw:4.1f}% of copy)"
+            if eager:
+                line += (f"  eager {entry['eager_us']:7.1f} us (x{entry['eager_us'] / entry['qat_us']:.2f})"
+                         f"  torch.compile {entry['compile_us']:7.1f} us "
+                         f"(x{entry['compile_us'] / entry['qat_us']:.2f})")
+            print(line, flush=True)
+            rows.append(entry)
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(dict(device=dev, torch=torch.__version__, copy_bw=bw, rows=rows), f, indent=1)
+    print("formats: all outputs equal PyTorch's" if not failures else
+          f"formats: {failures} functions differ from PyTorch")
+    return 1 if failures else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("mode", choices=["module", "run"])
+    ap.add_argument("path")
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    if args.mode == "module":
+        write_module(args.path)
+        return 0
+    return run(args.path, args.json)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
