@@ -37,7 +37,7 @@ NAMES = list(METHODS)
 
 # The other bit widths of the same recipes (the stability study,
 # docs/training.md): quest_w<b>a<b>, stableqat_w<b>, ste_w<b>a<b> and the
-# weight-only ste_w<b>, b in 2..4.
+# weight-only ste_w<b>, b in 2..4; and the float element formats.
 _FAMILIES = {
     r"quest_w([2-4])a\1": ("QuEST W{b}A{b}: Hadamard, rms_gaussian, trust",
                            "recipe=quest bits={b}"),
@@ -48,6 +48,13 @@ _FAMILIES = {
                          "scale=absmax"),
     r"ste_w([2-4])": ("STE W{b}: absmax steps, straight-through",
                      "recipe=ste bits={b} scale=absmax"),
+    # The float element formats (docs/semantics.md): MXFP4 (e2m1 elements,
+    # a power-of-two step per 32) and fp8 e4m3 with a step per row.
+    r"mxfp4_w4a4": ("MXFP4 W4A4: e2m1, power-of-two step per 32, straight-through",
+                   "recipe=ste format=e2m1 scale=mx granularity=per_group "
+                   "group-size=32 activation-bits=4"),
+    r"fp8_w8a8": ("FP8 W8A8: e4m3, absmax step per row, straight-through",
+                 "recipe=ste format=e4m3 activation-bits=8"),
 }
 
 
@@ -58,7 +65,8 @@ def lookup(name):
     for pattern, (desc, opts) in _FAMILIES.items():
         m = re.fullmatch(pattern, name)
         if m:
-            return desc.format(b=m.group(1)), opts.format(b=m.group(1))
+            b = m.group(1) if m.re.groups else ""
+            return desc.format(b=b), opts.format(b=b)
     return None
 
 
@@ -82,7 +90,8 @@ class Method:
         if lookup(name) is None:
             raise ValueError(f"unknown method {name!r}; choose from "
                              f"{', '.join(NAMES)} (or another bit width "
-                             "of them: quest_w3a3, stableqat_w2, ste_w2)")
+                             "of them: quest_w3a3, stableqat_w2, ste_w2; or "
+                             "the float formats mxfp4_w4a4, fp8_w8a8)")
         self.name = name
         self.description, self.quantize = lookup(name)
         self.model_dir = pathlib.Path(model_dir)
