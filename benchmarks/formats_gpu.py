@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The float element formats on the GPU: qat's fused quantizer kernels for
-fp8 (e4m3, a step per row) and MXFP4 (e2m1, a power-of-two step per 32
-elements), checked bit for bit against PyTorch and timed side by side with
+fp8 (e4m3, a step per row or tensor), MXFP4 (e2m1, a power-of-two step per
+32 elements) and NVFP4 (e2m1, an e4m3 step per 16), checked bit for bit against PyTorch and timed side by side with
 what users would write instead (the same math in PyTorch eager and under
 torch.compile), with the share of the copy bandwidth each one reaches.
 
@@ -18,10 +18,12 @@ Functions, on bf16 x and dy of M x K (M = 4096):
   the tensor's absmax first);
 - mxfp4_quant: e2m1 codes packed two a byte and the e8m0 steps as f32;
 - mxfp4_fq: the fake-quantized x, bf16;
+- nvfp4_fq: NVFP4 fake quantization (e2m1, an e4m3 step per 16 under the
+  tensor's scale: the tensor's absmax first);
 - mxfp4_clip_bwd: dx of the clip estimator (dy where |x/step| <= 6).
 The PyTorch side: fp8 through torch's own float8_e4m3fn conversion (its codes
-must equal qat's), MXFP4 written with torch.frexp (its results must equal
-qat's bit for bit).
+must equal qat's), MXFP4 and NVFP4 written with torch.frexp (their results
+must equal qat's bit for bit).
 """
 
 import argparse
@@ -34,6 +36,7 @@ KS = [2048, 4096, 11008]
 FP8 = "<e4m3, 8 bits, absmax, per_row>"
 FP8_TENSOR = "<e4m3, 8 bits, absmax, per_tensor>"
 MXFP4 = "<e2m1, 4 bits, mx, per_group<32>>"
+NVFP4 = "<e2m1, 4 bits, nvfp4, per_group<16>>"
 
 
 def t(*shape, dtype="bf16"):
@@ -42,6 +45,7 @@ def t(*shape, dtype="bf16"):
 
 def functions(k):
     x, s8, s4 = t(M, k), t(M, 1, dtype="f32"), t(M, k // 32, dtype="f32")
+    s16 = t(M, k // 16, dtype="f32")
     c8, c4 = t(M, k, dtype="i8"), t(M, k // 2, dtype="i8")
     return f"""
 func.func @fp8_quant_{M}x{k}(%x: {x}) -> ({c8}, {s8}) {{
@@ -67,6 +71,11 @@ func.func @mxfp4_quant_{M}x{k}(%x: {x}) -> ({c4}, {s4}) {{
 func.func @mxfp4_fq_{M}x{k}(%x: {x}) -> {x} {{
   %s = qat.scale %x as {MXFP4} : {x} -> {s4}
   %f = qat.fake_quant %x, %s as {MXFP4} with ste : {x}, {s4}
+  return %f : {x}
+}}
+func.func @nvfp4_fq_{M}x{k}(%x: {x}) -> {x} {{
+  %s = qat.scale %x as {NVFP4} : {x} -> {s16}
+  %f = qat.fake_quant %x, %s as {NVFP4} with ste : {x}, {s16}
   return %f : {x}
 }}
 func.func @mxfp4_clip_bwd_{M}x{k}(%dy: {x}, %x: {x}) -> {x} {{
@@ -117,6 +126,27 @@ def torch_mxfp4_fq(x, clip_dy=None):
     return (torch.round(w / spacing) * spacing * step).reshape(m, k).to(x.dtype)
 
 
+def _round_to(w, mantissa_bits, min_exponent):
+    import torch
+    _, e = torch.frexp(w)
+    spacing = torch.pow(2.0, (torch.clamp(e - 1, min=min_exponent) - mantissa_bits).float())
+    return torch.round(w / spacing) * spacing
+
+
+def torch_nvfp4_fq(x):
+    """NVFP4 fake quantization in the f32 order of docs/semantics.md."""
+    import torch
+    m, k = x.shape
+    v = x.float().reshape(m, k // 16, 16)
+    a = v.abs().amax(-1, keepdim=True) / torch.tensor(6.0, device=x.device)
+    t = v.abs().amax() / torch.tensor(6.0, device=x.device)
+    g = torch.tensor(448.0, device=x.device) / t
+    sb = torch.clamp(_round_to(torch.clamp(a * g, max=448.0), 3, -6), min=2.0 ** -9)
+    step = torch.where(t == 0, torch.ones_like(sb), sb / g)
+    w = torch.clamp(v / step, -6.0, 6.0)
+    return (_round_to(w, 1, 0) * step).reshape(m, k).to(x.dtype)
+
+
 def run(directory, json_path):
     import numpy as np
     import torch
@@ -134,6 +164,7 @@ def run(directory, json_path):
     print(f"device: {dev}; torch {torch.__version__}; copy bandwidth {bw / 1e12:.2f} TB/s")
     compiled = {name: torch.compile(fn) for name, fn in
                 [("fp8_quant", torch_fp8_quant), ("fp8_fq", torch_fp8_fq),
+                 ("nvfp4_fq", torch_nvfp4_fq),
                  ("fp8t_fq", lambda x: torch_fp8_fq(x, per_tensor=True)),
                  ("mxfp4_fq", torch_mxfp4_fq)]}
     rows, failures = [], 0
@@ -151,6 +182,8 @@ def run(directory, json_path):
                         lambda: compiled["fp8t_fq"](x), 4 * n),
             "mxfp4_quant": ((x,), None, None, 2.5 * n + n / 8),
             "mxfp4_fq": ((x,), lambda: torch_mxfp4_fq(x), lambda: compiled["mxfp4_fq"](x),
+                         4 * n),
+            "nvfp4_fq": ((x,), lambda: torch_nvfp4_fq(x), lambda: compiled["nvfp4_fq"](x),
                          4 * n),
             "mxfp4_clip_bwd": ((dy, x), lambda: torch_mxfp4_fq(x, dy),
                                lambda: compiled["mxfp4_fq"](x, dy), 6 * n),

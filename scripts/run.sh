@@ -14,7 +14,8 @@
 #                       [--artifacts DIR]
 #   methods: float, quest_w4a4, stableqat_w2, stableqat_w3, stableqat_w4,
 #            ste_w4a4 (default: all); also other bit widths (quest_w3a3,
-#            stableqat_w2, ste_w2) and the float formats mxfp4_w4a4, fp8_w8a8
+#            stableqat_w2, ste_w2) and the float formats mxfp4_w4a4,
+#            nvfp4_w4a4, fp8_w8a8
 #   default: the committed model (2 layers, d_model 64, batch 8 x context
 #            32), 250 steps per method, 2 methods at a time: minutes
 #   --full:  d_model 128, batch 16 x context 64, 300 steps (over an hour

@@ -55,6 +55,10 @@ _FAMILIES = {
                    "group-size=32 activation-bits=4"),
     r"fp8_w8a8": ("FP8 W8A8: e4m3, absmax step per row, straight-through",
                  "recipe=ste format=e4m3 activation-bits=8"),
+    r"nvfp4_w4a4": ("NVFP4 W4A4: e2m1, e4m3 step per 16 under a tensor scale, "
+                    "straight-through",
+                    "recipe=ste format=e2m1 scale=nvfp4 granularity=per_group "
+                    "group-size=16 activation-bits=4"),
 }
 
 
@@ -91,7 +95,8 @@ class Method:
             raise ValueError(f"unknown method {name!r}; choose from "
                              f"{', '.join(NAMES)} (or another bit width "
                              "of them: quest_w3a3, stableqat_w2, ste_w2; or "
-                             "the float formats mxfp4_w4a4, fp8_w8a8)")
+                             "the float formats mxfp4_w4a4, nvfp4_w4a4, "
+                             "fp8_w8a8)")
         self.name = name
         self.description, self.quantize = lookup(name)
         self.model_dir = pathlib.Path(model_dir)

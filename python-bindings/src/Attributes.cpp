@@ -147,9 +147,9 @@ static py::object makeQuantizer(const std::string &grid, int64_t bits,
   Grid gridValue =
       parseEnum<Grid>(grid, "grid", symbolizeGrid,
                       {"centered", "signed", "e4m3", "e5m2", "e2m1"});
-  ScaleMethod methodValue =
-      parseEnum<ScaleMethod>(method, "scale method", symbolizeScaleMethod,
-                             {"rms_gaussian", "absmax", "mx", "learned"});
+  ScaleMethod methodValue = parseEnum<ScaleMethod>(
+      method, "scale method", symbolizeScaleMethod,
+      {"rms_gaussian", "absmax", "mx", "nvfp4", "learned"});
   auto [granularityValue, groupSize] = parseGranularity(granularity);
 
   py::object context = PyMlirContext::resolve(ctx);
@@ -326,7 +326,8 @@ str(attr) is its MLIR text. Attributes are uniqued by their context:
 grid: 'centered' (QuEST), 'signed' (LSQ) or a float element format,
 'e4m3', 'e5m2' (8 bits) or 'e2m1' (4 bits); bits: 1 to 8; method:
 'rms_gaussian', 'absmax', 'mx' (float grids: a power-of-two step per block,
-OCP Microscaling) or 'learned' (signed grid only); granularity:
+OCP Microscaling), 'nvfp4' (e2m1: an e4m3 step per block under a
+per-tensor scale) or 'learned' (signed grid only); granularity:
 'per_tensor', 'per_row', ('per_group', G) or 'per_group<G>'.
 The dialect's verifier checks the combination: a violation raises MLIRError
 located at the calling line; unknown names raise ValueError. str(q) is the

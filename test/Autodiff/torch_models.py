@@ -96,8 +96,9 @@ class QuestMatmul:
 class FormatMatmul:
     """x @ w.T with both operands fake-quantized onto a float element format
     (docs/semantics.md, "Float element formats") in groups of `group` along
-    K (`group` 0: the whole row): steps `absmax / max` or, for `mx`, the power of two
-    2^(floor(log2 absmax) - emax); the element nearest x/step found from
+    K (`group` 0: the whole row): steps `absmax / max`, for `mx` the power of two
+    2^(floor(log2 absmax) - emax), for `nvfp4` an e4m3 block scale under the
+    tensor's; the element nearest x/step found from
     torch.frexp (the compiler reads exponent bits, the numpy reference of
     test/Integration searches a table). The backward is `ste` (dx = dy) or
     `clip` (dy where |x/step| <= max).
@@ -112,9 +113,23 @@ class FormatMatmul:
         self.scale, self.group, self.estimator = scale, group, estimator
         self.margin = math.inf
 
-    def step(self, amax):
+    @staticmethod
+    def round_to(w, mantissa_bits, min_exponent):
+        """w (within the format's range) rounded to the format, ties to even."""
+        _, e = torch.frexp(w)  # |w| = m * 2^e, m in [0.5, 1)
+        exponent = torch.clamp(e - 1, min=min_exponent) - mantissa_bits
+        spacing = torch.pow(2.0, exponent.to(w.dtype))
+        return torch.round(w / spacing) * spacing, w / spacing
+
+    def step(self, amax, tensor_amax=None):
         if self.scale == "absmax":
             return amax / self.max_value
+        if self.scale == "nvfp4":
+            # e4m3 block scales under a per-tensor scale, zeros aside.
+            a, t = amax / self.max_value, tensor_amax / self.max_value
+            g = torch.full_like(t, 448.0) / t  # 448.0 / t is 448 * (1 / t) in torch
+            sb, _ = self.round_to(torch.clamp(a * g, max=448.0), 3, -6)
+            return torch.clamp(sb, min=2.0 ** -9) / g
         emax = math.floor(math.log2(self.max_value))
         _, e = torch.frexp(amax)  # amax = m * 2^e, m in [0.5, 1)
         return torch.clamp(torch.pow(2.0, (e - 1 - emax).to(amax.dtype)), min=2.0 ** -126)
@@ -123,16 +138,13 @@ class FormatMatmul:
         k = x.shape[-1]
         group = self.group or k
         groups = x.detach().reshape(*x.shape[:-1], k // group, group)
-        step = self.step(groups.abs().amax(dim=-1, keepdim=True))
+        step = self.step(groups.abs().amax(dim=-1, keepdim=True), x.detach().abs().max())
         v = groups / step
         w = torch.clamp(v, -self.max_value, self.max_value)
-        _, e = torch.frexp(w)
-        exponent = torch.clamp(e - 1, min=self.min_exponent) - self.mantissa_bits
-        spacing = torch.pow(2.0, exponent.to(x.dtype))
-        units = w / spacing
+        rounded, units = self.round_to(w, self.mantissa_bits, self.min_exponent)
         self.margin = min(self.margin,
                           float(((units - torch.floor(units)) - 0.5).abs().min()))
-        xq = (torch.round(units) * spacing * step).reshape(x.shape)
+        xq = (rounded * step).reshape(x.shape)
         if self.estimator == "ste":
             return xq + (x - x.detach())
         keep = (v.abs() <= self.max_value).reshape(x.shape)

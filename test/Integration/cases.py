@@ -446,6 +446,14 @@ def quantizer_cases(rng):
         dtype = "bf16" if index % 5 == 4 else "f32"
         cases.append(quantizer_case(q, shape, dtype, packed, index))
         index += 1
+    # NVFP4: e2m1 with an e4m3 step per block under a per-tensor scale.
+    for gran, group in [("per_group", 16), ("per_group", 32), ("per_row", 0)]:
+        q = R.Quantizer("e2m1", 4, "nvfp4", gran, group)
+        rows = int(rng.choice([5, 7, 13]))
+        shape = [rows, (group or 8) * int(rng.integers(2, 6))]
+        cases.append(quantizer_case(q, shape, "bf16" if index % 5 == 4 else "f32",
+                                    index % 2 == 0, index))
+        index += 1
     return cases
 
 

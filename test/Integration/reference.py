@@ -130,7 +130,25 @@ def mean_of_squares(xs):
     return np.mean(xs * xs, axis=-1, dtype=F32)
 
 
+def nvfp4_scale(x, q):
+    """NVFP4's two levels (docs/semantics.md), in f32 in the order stated
+    there: a = max|x| / 6 per group, T = max|x| / 6 of the tensor,
+    g = 448 / T, sb = e4m3(a * g) (at least 2^-9), step = sb / g; a tensor
+    of zeros gets the step 1."""
+    absmax = Quantizer(q.grid, q.bits, "absmax", q.granularity, q.group)
+    a = scale(x, absmax)
+    t = scale(x, Quantizer(q.grid, q.bits, "absmax", "per_tensor"))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        g = (F32(448) / t).astype(F32)
+        _, sb, _ = round_to_format((a * g).astype(F32), "e4m3")
+        sb = np.maximum(sb.astype(F32), F32(2.0 ** -9))
+        step = (sb / g).astype(F32)
+    return np.where(t == 0, F32(1), step).astype(F32)
+
+
 def scale(x, q):
+    if q.method == "nvfp4":
+        return nvfp4_scale(x, q)
     xs = groups(x.astype(F32), q)
     if q.method == "rms_gaussian":
         c = F32(ALPHA[q.bits - 1]) * np.sqrt(mean_of_squares(xs)) + F32(1e-8)

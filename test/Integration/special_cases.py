@@ -90,6 +90,7 @@ SPECIAL_QUANTIZERS = [
     ("e4m3", 8, "absmax", "per_row", 0, ["ste", "clip"]),
     ("e5m2", 8, "rms_gaussian", "per_row", 0, ["clip"]),
     ("e2m1", 4, "mx", "per_group", 32, ["ste", "clip"]),
+    ("e2m1", 4, "nvfp4", "per_group", 16, ["ste", "clip"]),
 ]
 
 ESTIMATOR_SYNTAX = {"ste": "ste", "clip": "clip", "trust": "trust", "fourier": "fourier"}

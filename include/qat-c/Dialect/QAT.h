@@ -49,7 +49,8 @@ enum QatScaleMethod {
   QatScaleMethodRmsGaussian = 0,
   QatScaleMethodAbsMax = 1,
   QatScaleMethodLearned = 2,
-  QatScaleMethodMx = 3
+  QatScaleMethodMx = 3,
+  QatScaleMethodNvFp4 = 4
 };
 typedef enum QatScaleMethod QatScaleMethod;
 

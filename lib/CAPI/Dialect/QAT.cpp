@@ -35,7 +35,8 @@ static_assert(
     QatScaleMethodRmsGaussian == static_cast<int>(ScaleMethod::RmsGaussian) &&
         QatScaleMethodAbsMax == static_cast<int>(ScaleMethod::AbsMax) &&
         QatScaleMethodLearned == static_cast<int>(ScaleMethod::Learned) &&
-        QatScaleMethodMx == static_cast<int>(ScaleMethod::Mx),
+        QatScaleMethodMx == static_cast<int>(ScaleMethod::Mx) &&
+        QatScaleMethodNvFp4 == static_cast<int>(ScaleMethod::NvFp4),
     "QatScaleMethod out of sync with qat::ScaleMethod");
 static_assert(
     QatGranularityPerTensor == static_cast<int>(Granularity::PerTensor) &&
@@ -84,7 +85,7 @@ MlirAttribute qatQuantizerAttrGetChecked(MlirLocation loc, QatGrid grid,
     emitError(location) << "unknown scale method "
                         << static_cast<int>(scaleMethod)
                         << ", expected 0 (rms_gaussian), 1 (absmax), 2 "
-                           "(learned) or 3 (mx)";
+                           "(learned), 3 (mx) or 4 (nvfp4)";
     return MlirAttribute{nullptr};
   }
   std::optional<Granularity> granularityValue =

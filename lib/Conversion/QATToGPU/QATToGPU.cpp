@@ -111,6 +111,7 @@ struct ConvertQATToGPUPass
           << "convert-qat-to-gpu: " << llvm::toString(std::move(error));
       return signalPassFailure();
     }
+    expandTwoLevelScales(getOperation());
     // Before any planning: dynamic dimensions where the kernels take them,
     // sizes the planners' int64 arithmetic can take, and no zero-size tensor
     // left for them (the CPU's linalg instead).

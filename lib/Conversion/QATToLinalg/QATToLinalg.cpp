@@ -1150,6 +1150,7 @@ struct ConvertQATToLinalgPass
     : qat::impl::ConvertQATToLinalgBase<ConvertQATToLinalgPass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    expandTwoLevelScales(getOperation());
     ConversionTarget target(*ctx);
     target.addIllegalDialect<QATDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,

@@ -63,3 +63,11 @@ func.func @unknown_grid(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
   %0 = qat.scale %x as <e3m4, 8 bits, absmax, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
   return %0 : tensor<4x1xf32>
 }
+
+// -----
+
+func.func @nvfp4_e4m3(%x: tensor<4x64xf32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{nvfp4 steps require the e2m1 grid, got e4m3}}
+  %0 = qat.scale %x as <e4m3, 8 bits, nvfp4, per_group<16>> : tensor<4x64xf32> -> tensor<4x4xf32>
+  return %0 : tensor<4x4xf32>
+}

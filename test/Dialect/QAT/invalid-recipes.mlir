@@ -25,7 +25,7 @@
 
 // -----
 
-// expected-error @+1 {{intn weights steps come from the data (absmax, rms_gaussian or mx), got learned}}
+// expected-error @+1 {{intn weights steps come from the data (absmax, rms_gaussian, mx or nvfp4), got learned}}
 "test.op"() {qat.recipe = #qat.intn<estimator = #qat.ste, weights = #qat.quantizer<signed, 4 bits, learned, per_row>>} : () -> ()
 
 // -----

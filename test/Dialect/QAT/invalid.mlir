@@ -62,7 +62,7 @@ func.func @estimator_as_grid(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
 // -----
 
 func.func @grid_as_scale_method(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
-  // expected-error @+1 {{expected a scale method (rms_gaussian, absmax, mx, learned), got 'centered'}}
+  // expected-error @+1 {{expected a scale method (rms_gaussian, absmax, mx, nvfp4, learned), got 'centered'}}
   %0 = qat.scale %x as <signed, 4 bits, centered, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
   return %0 : tensor<4x1xf32>
 }
@@ -70,7 +70,7 @@ func.func @grid_as_scale_method(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
 // -----
 
 func.func @unknown_scale_method(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
-  // expected-error @+1 {{expected a scale method (rms_gaussian, absmax, mx, learned), got 'minmax'}}
+  // expected-error @+1 {{expected a scale method (rms_gaussian, absmax, mx, nvfp4, learned), got 'minmax'}}
   %0 = qat.scale %x as <signed, 4 bits, minmax, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
   return %0 : tensor<4x1xf32>
 }

@@ -137,8 +137,9 @@ static ParseResult parsePart(AsmParser &parser, GridAttrInterface &grid) {
 
 static ParseResult parsePart(AsmParser &parser,
                              ScaleMethodAttrInterface &method) {
-  return parseByMnemonic(parser, method,
-                         "scale method (rms_gaussian, absmax, mx, learned)");
+  return parseByMnemonic(
+      parser, method,
+      "scale method (rms_gaussian, absmax, mx, nvfp4, learned)");
 }
 
 static void printPart(AsmPrinter &printer, Attribute part) {
@@ -180,6 +181,8 @@ ScaleMethodAttrInterface mlir::qat::getBuiltinScaleMethod(MLIRContext *ctx,
     return LearnedAttr::get(ctx);
   case ScaleMethod::Mx:
     return MxAttr::get(ctx);
+  case ScaleMethod::NvFp4:
+    return NvFp4Attr::get(ctx);
   }
   llvm_unreachable("unknown built-in scale method");
 }
@@ -505,8 +508,8 @@ verifyDataQuantizer(function_ref<InFlightDiagnostic()> emitError,
                        << attr;
   if (quantizer.hasLearnedStep())
     return emitError() << "intn " << role
-                       << " steps come from the data (absmax, rms_gaussian "
-                          "or mx), got learned; use #qat.stableqat "
+                       << " steps come from the data (absmax, rms_gaussian, "
+                          "mx or nvfp4), got learned; use #qat.stableqat "
                           "for learned steps";
   return success();
 }

@@ -85,6 +85,52 @@ MxAttr::verifyForGrid(function_ref<InFlightDiagnostic()> emitError,
 }
 
 //===----------------------------------------------------------------------===//
+// nvfp4: sb = e4m3(a * g), g = 448 / T, step = sb / g (two levels)
+//===----------------------------------------------------------------------===//
+
+GroupStatistic NvFp4Attr::getStepStatistic() const {
+  return GroupStatistic::MaxAbs;
+}
+
+Value NvFp4Attr::buildClip(QuantMath &, GridAttrInterface, unsigned, Value,
+                           const GroupLength &) const {
+  llvm_unreachable("nvfp4 steps are built by buildTwoLevelStep");
+}
+
+bool NvFp4Attr::isTwoLevel() const { return true; }
+
+Value NvFp4Attr::buildTwoLevelStep(QuantMath &math, GridAttrInterface, unsigned,
+                                   Value groupStep, Value tensorStep) const {
+  OpBuilder &b = math.getBuilder();
+  Location loc = math.getLoc();
+  const FloatFormat &blockFormat = FloatFormat::e4m3;
+  // g maps the tensor's largest element to e4m3's largest block scale.
+  Value g = math.divide(math.constant(blockFormat.maxValue), tensorStep);
+  Value blockScale =
+      blockFormat.buildRound(math, arith::MulFOp::create(b, loc, groupStep, g));
+  // A block too small for e4m3 keeps its smallest subnormal rather than 0
+  // (0 would make every element of the block 0/0).
+  blockScale = arith::MaximumFOp::create(
+      b, loc, blockScale,
+      math.constant(std::ldexp(1.0, blockFormat.getMinNormalExponent() -
+                                        int(blockFormat.mantissaBits))));
+  Value step = math.divide(blockScale, g);
+  // A tensor of zeros: g is infinite; any step quantizes it to zeros.
+  Value zeroTensor = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                           tensorStep, math.constant(0.0));
+  return math.select(zeroTensor, math.constant(1.0), step);
+}
+
+LogicalResult
+NvFp4Attr::verifyForGrid(function_ref<InFlightDiagnostic()> emitError,
+                         GridAttrInterface grid) const {
+  if (!isa<E2M1GridAttr>(grid))
+    return emitError() << "nvfp4 steps require the e2m1 grid, got "
+                       << stringifyGrid(grid);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // learned: the step is a trained operand (LSQ)
 //===----------------------------------------------------------------------===//
 

@@ -353,10 +353,12 @@ FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
       method = RmsGaussianAttr::get(ctx);
     else if (scale == "mx")
       method = MxAttr::get(ctx);
+    else if (scale == "nvfp4")
+      method = NvFp4Attr::get(ctx);
     else
-      return emitError(loc)
-                 << "qat-quantize: scale must be absmax, rms or mx, got '"
-                 << scale << "'",
+      return emitError(loc) << "qat-quantize: scale must be absmax, rms, mx or "
+                               "nvfp4, got '"
+                            << scale << "'",
              failure();
     std::optional<Granularity> gran = symbolizeGranularity(granularity);
     if (!gran)

@@ -6,6 +6,7 @@
 // e4m3 activations scaled per row: the bits default to the formats' widths.
 // RUN: qat-opt %s --split-input-file --qat-quantize="recipe=ste format=e2m1 scale=mx granularity=per_group group-size=32 activation-format=e4m3" | FileCheck %s --check-prefix=MX
 // RUN: qat-opt %s --split-input-file --qat-quantize="recipe=clip format=e5m2 granularity=per_tensor activation-bits=8" | FileCheck %s --check-prefix=FP8
+// RUN: qat-opt %s --split-input-file --qat-quantize="recipe=ste format=e2m1 scale=nvfp4 granularity=per_group group-size=16 activation-bits=4" | FileCheck %s --check-prefix=NVFP4
 
 // A linear layer y = x W with W stored K x N (linalg.matmul's plain form):
 // the weight is transposed to N x K, both operands rotated along K.
@@ -53,6 +54,11 @@
 // MX: %[[SX:.*]] = qat.scale %{{.*}} as <e4m3, 8 bits, mx, per_group<32>> : tensor<8x256xf32> -> tensor<8x8xf32>
 // MX: qat.fake_quant %{{.*}}, %[[SX]] as <e4m3, 8 bits, mx, per_group<32>> with ste
 // MX: linalg.matmul
+
+// NVFP4-LABEL: func.func @linear
+// NVFP4: qat.scale %{{.*}} as <e2m1, 4 bits, nvfp4, per_group<16>> : tensor<64x256xf32> -> tensor<64x16xf32>
+// NVFP4: qat.scale %{{.*}} as <e2m1, 4 bits, nvfp4, per_group<16>> : tensor<8x256xf32> -> tensor<8x16xf32>
+// NVFP4: linalg.matmul
 
 // FP8-LABEL: func.func @linear
 // FP8: qat.fake_quant %{{.*}} as <e5m2, 8 bits, absmax, per_tensor> with clip

@@ -305,6 +305,22 @@ def QAT_MxAttr : QAT_ScaleMethodAttr<"Mx", "mx", ["verifyForGrid"]> {
   }];
 }
 
+def QAT_NvFp4Attr
+    : QAT_ScaleMethodAttr<"NvFp4", "nvfp4",
+                          ["verifyForGrid", "isTwoLevel", "buildTwoLevelStep"]> {
+  let summary = "NVFP4: an e4m3 step per block under a per-tensor f32 scale";
+  let description = [{
+    Two-level scaling of e2m1 elements: with `a = max|x| / 6` of the group
+    and `T = max|x| / 6` of the whole tensor (f32), `g = 448 / T`, the
+    block scale `sb = e4m3(a * g)` (at least e4m3's smallest subnormal,
+    2^-9) and the step `sb / g`; a tensor of zeros gets the step 1. The
+    e2m1 grid only; NVFP4 uses it with `per_group<16>`:
+    ```mlir
+    #nvfp4 = #qat.quantizer<e2m1, 4 bits, nvfp4, per_group<16>>
+    ```
+  }];
+}
+
 def QAT_LearnedAttr
     : QAT_ScaleMethodAttr<"Learned", "learned", ["isLearned", "verifyForGrid"]> {
   let summary = "the step is a trained operand (LSQ)";

@@ -33,7 +33,9 @@ def QAT_ScaleMethod : I32EnumAttr<"ScaleMethod", "built-in scale method", [
     // The step is a trained parameter (LSQ) and receives a gradient.
     I32EnumAttrCase<"Learned", 2, "learned">,
     // A power-of-two step per block, OCP Microscaling (float grids).
-    I32EnumAttrCase<"Mx", 3, "mx">]> {
+    I32EnumAttrCase<"Mx", 3, "mx">,
+    // An e4m3 step per block under a per-tensor f32 scale (NVFP4, e2m1).
+    I32EnumAttrCase<"NvFp4", 4, "nvfp4">]> {
   let cppNamespace = "::mlir::qat";
   let genSpecializedAttr = 0;
 }

@@ -127,6 +127,24 @@ def QAT_ScaleMethodAttrInterface : AttrInterface<"ScaleMethodAttrInterface"> {
         (LSQ).
       }], "bool", "isLearned", (ins), [{}], [{ return false; }]>,
     InterfaceMethod<[{
+        Whether a group's step also depends on the whole tensor (two-level
+        scaling, NVFP4). Such a qat.scale is expanded before it is lowered
+        (expandTwoLevelScales, QATOps.h) into an `absmax` qat.scale per
+        group, one per tensor, and an elementwise map by buildTwoLevelStep;
+        buildClip is not called.
+      }], "bool", "isTwoLevel", (ins), [{}], [{ return false; }]>,
+    InterfaceMethod<[{
+        The step (f32) of a group of a two-level method from the group's
+        `absmax` step `groupStep` and the whole tensor's `tensorStep` (both
+        max|x| / the grid's clip per step).
+      }], "::mlir::Value", "buildTwoLevelStep",
+      (ins "::mlir::qat::QuantMath &":$math,
+           "::mlir::qat::GridAttrInterface":$grid, "unsigned":$bits,
+           "::mlir::Value":$groupStep, "::mlir::Value":$tensorStep),
+      [{}], [{
+        llvm_unreachable("not a two-level scale method");
+      }]>,
+    InterfaceMethod<[{
         Checks that the method is defined on `grid`.
       }], "::llvm::LogicalResult", "verifyForGrid",
       (ins "::llvm::function_ref<::mlir::InFlightDiagnostic()>":$emitError,

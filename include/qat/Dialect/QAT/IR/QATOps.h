@@ -19,4 +19,14 @@
 #define GET_OP_CLASSES
 #include "qat/Dialect/QAT/IR/QATOps.h.inc"
 
+namespace mlir::qat {
+
+/// Replaces every qat.scale under `root` whose scale method is two-level
+/// (nvfp4) by an `absmax` qat.scale per group, one per tensor, and the
+/// elementwise map (linalg.generic) of the method's buildTwoLevelStep: what
+/// the lowerings of qat.scale take. Both lowerings call it first.
+void expandTwoLevelScales(Operation *root);
+
+} // namespace mlir::qat
+
 #endif // QAT_DIALECT_QAT_IR_QATOPS_H

@@ -54,14 +54,15 @@ def QAT_HadamardOp : QAT_Op<"hadamard", [Pure, AllTypesMatch<["input", "result"]
 def QAT_ScaleOp : QAT_Op<"scale", [Pure]> {
   let summary = "steps of a quantizer computed from data";
   let description = [{
-    Computes one step per group for the `rms_gaussian` and `absmax` scale
-    methods (learned steps are operands, not computed). Per group of `x`:
+    Computes one step per group for the scale methods that derive it from
+    the data (learned steps are operands, not computed). Per group of `x`:
 
     * `rms_gaussian`: `c = alpha_b * sqrt(mean(x^2)) + 1e-8`
     * `absmax`: `c = max|x|`
 
     and the step is `2c/(2^b-1)` on the centered grid, `c/qp` on the signed
-    grid. The result has the input's rank; its last dimension counts the
+    grid, `c/max` on a float grid; `mx` and `nvfp4` compute theirs as
+    docs/semantics.md states. The result has the input's rank; its last dimension counts the
     groups of a row (1 per row), its other dimensions are the input's
     (all 1 for `per_tensor`).
 

@@ -55,8 +55,9 @@ def QATQuantize : Pass<"qat-quantize", "ModuleOp"> {
     Option<"block", "block", "int64_t", /*default=*/"128",
            "quest: largest Hadamard block along K">,
     Option<"scale", "scale", "std::string", /*default=*/"\"absmax\"",
-           "ste/clip: step from absmax, rms (rms_gaussian) or mx (a power "
-           "of two per block, float formats)">,
+           "ste/clip: step from absmax, rms (rms_gaussian), mx (a power "
+           "of two per block, float formats) or nvfp4 (e2m1: an e4m3 step "
+           "per block under a per-tensor scale)">,
     Option<"format", "format", "std::string", /*default=*/"\"int\"",
            "ste/clip: weight elements: int (the signed integer grid), "
            "e4m3, e5m2 (fp8) or e2m1 (fp4); bits default to the format's">,
