@@ -104,7 +104,8 @@ class FormatMatmul:
     `clip` (dy where |x/step| <= max).
 
     `margin` records the smallest distance of x/step, in units of the element
-    spacing, from a rounding tie."""
+    spacing, from a rounding tie (and, for `mx`, of a block's absmax from a
+    power of two, relative to it)."""
 
     FORMATS = {"e4m3": (3, -6, 448.0), "e5m2": (2, -14, 57344.0), "e2m1": (1, 0, 6.0)}
 
@@ -131,7 +132,9 @@ class FormatMatmul:
             sb, _ = self.round_to(torch.clamp(a * g, max=448.0), 3, -6)
             return torch.clamp(sb, min=2.0 ** -9) / g
         emax = math.floor(math.log2(self.max_value))
-        _, e = torch.frexp(amax)  # amax = m * 2^e, m in [0.5, 1)
+        m, e = torch.frexp(amax)  # amax = m * 2^e, m in [0.5, 1)
+        # An absmax next to a power of two: the step doubles across it.
+        self.margin = min(self.margin, float(torch.minimum(m - 0.5, 1 - m).min() / 0.5))
         return torch.clamp(torch.pow(2.0, (e - 1 - emax).to(amax.dtype)), min=2.0 ** -126)
 
     def quantize(self, x):
