@@ -177,6 +177,27 @@ static void testQuantizer(MlirContext ctx, MlirLocation loc) {
   printAttr("int8", int8);
   // CHECK: int8: #qat.quantizer<signed, 8 bits, absmax, per_tensor>
 
+  // The float element formats and their block steps.
+  MlirAttribute mxfp4 = qatQuantizerAttrGetChecked(
+      loc, QatGridE2M1, 4, QatScaleMethodMx, QatGranularityPerGroup, 32);
+  MlirAttribute nvfp4 = qatQuantizerAttrGetChecked(
+      loc, QatGridE2M1, 4, QatScaleMethodNvFp4, QatGranularityPerGroup, 16);
+  MlirAttribute fp8 = qatQuantizerAttrGetChecked(
+      loc, QatGridE4M3, 8, QatScaleMethodAbsMax, QatGranularityPerTensor, 0);
+  printAttr("mxfp4", mxfp4);
+  printAttr("nvfp4", nvfp4);
+  printAttr("fp8", fp8);
+  EXPECT(qatQuantizerAttrGetGrid(mxfp4) == QatGridE2M1);
+  EXPECT(qatQuantizerAttrGetScaleMethod(mxfp4) == QatScaleMethodMx);
+  EXPECT(qatQuantizerAttrGetScaleMethod(nvfp4) == QatScaleMethodNvFp4);
+  EXPECT(qatQuantizerAttrGetGrid(fp8) == QatGridE4M3);
+  printf("fp8 codes [%lld, %lld]\n", (long long)qatQuantizerAttrGetMinCode(fp8),
+         (long long)qatQuantizerAttrGetMaxCode(fp8));
+  // CHECK: mxfp4: #qat.quantizer<e2m1, 4 bits, mx, per_group<32>>
+  // CHECK: nvfp4: #qat.quantizer<e2m1, 4 bits, nvfp4, per_group<16>>
+  // CHECK: fp8: #qat.quantizer<e4m3, 8 bits, absmax, per_tensor>
+  // CHECK: fp8 codes [-128, 127]
+
   // A quantizer built from C is the very attribute the parser makes.
   MlirAttribute parsed = mlirAttributeParseGet(
       ctx, mlirStringRefCreateFromCString(
@@ -298,8 +319,9 @@ static void testInvalidAttributes(MlirContext ctx, MlirLocation loc) {
   // CHECK: trust factor must be positive and finite, got nan
   // CHECK: learned steps (LSQ) require the signed grid, got centered
   // CHECK: group size must be positive, got 0
-  // CHECK: unknown quantization grid 7, expected 0 (centered), 1 (signed), 2
-  // (e4m3), 3 (e5m2) or 4 (e2m1) CHECK: other invalid attributes: errors 6
+  // CHECK: unknown quantization grid 7, expected 0 (centered), 1 (signed),
+  // CHECK-SAME: 2 (e4m3), 3 (e5m2) or 4 (e2m1)
+  // CHECK: other invalid attributes: errors 6
 
   mlirContextDetachDiagnosticHandler(ctx, handler);
 }
