@@ -1624,7 +1624,8 @@ def dynamic_per_tensor_cases():
     only at run time, one function each serving every row count: rms_gaussian
     and absmax steps with quantize/dequantize/fake_quant and fake_quant_grad
     under every estimator (trust reduces x itself), a learned step (LSQ's ds
-    over the run-time count), and qat.rms."""
+    over the run-time count), qat.rms, and the float formats' per-tensor
+    steps (fp8, NVFP4's tensor scale)."""
     cases = []
     for rows in DYNAMIC_PER_TENSOR_ROWS:
         cases += [
@@ -1636,6 +1637,11 @@ def dynamic_per_tensor_cases():
                            [rows, 30], "f32", False, 902, dynamic=True),
             rms_case(R.Quantizer("centered", 4, "rms_gaussian", "per_tensor"),
                      [rows, 72], "bf16", dynamic=True),
+            # Float formats: fp8 per tensor, and NVFP4's tensor-wide scale.
+            quantizer_case(R.Quantizer("e4m3", 8, "absmax", "per_tensor"),
+                           [rows, 40], "f32", False, 903, dynamic=True),
+            quantizer_case(R.Quantizer("e2m1", 4, "nvfp4", "per_group", 16),
+                           [rows, 32], "bf16", True, 904, dynamic=True),
         ]
     return cases
 
