@@ -21,14 +21,18 @@ usage:
   (a launch of the row-sum kernel each; their time is in the row);
 - matmul_p4_MxNxK: the same codes packed two a byte, as stored weights come
   (function arguments): a launch of the unpacking kernel per operand, then
-  the s8 wgmma kernel (their time is in the row).
+  the s8 wgmma kernel (their time is in the row);
+- matmul_e4m3_MxNxK: qat.matmul of fp8 e4m3 codes with per-row steps, bf16
+  out, next to torch._scaled_mm with the same row-wise scales.
 
 `run` checks every function on random data against a float64 product on the
 GPU (bf16 products are exact in f32: the error is the f32 accumulation and
 one bf16 rounding of the result, bound 2^-8 |ref| + 2^-14 sum|a b|; the s8
 sum is exact, bound 2^-8 |ref|), then times them (GPU time per call,
 run_gpu.bench_gpu) with cuBLAS bf16 and torch._int_mm on the same shapes and
-prints TFLOP/s (TOP/s for integers) and ratios.
+prints TFLOP/s (TOP/s for integers) and ratios. fp8 sums in f32 on
+Hopper's tensor cores, which keep fewer bits: bound 2^-8 |ref| + 2^-10
+sum|a b|.
 """
 
 import argparse
@@ -42,6 +46,7 @@ sys.path.insert(0, str(HERE))
 M = 4096
 SHAPES = [(2048, 2048), (11264, 2048), (4096, 4096), (22016, 4096), (4096, 11008)]
 S8 = "<signed, 8 bits, absmax, per_row>"
+E4M3 = "<e4m3, 8 bits, absmax, per_row>"
 C4 = "<centered, 4 bits, rms_gaussian, per_row>"
 
 
@@ -94,6 +99,10 @@ func.func @matmul_s8_{shape}(%a: {a8}, %b: {b8}, %sa: {sa}, %sb: {sb}) -> {y} {{
 }}
 func.func @matmul_c4_{shape}(%a: {a8}, %b: {b8}, %sa: {sa}, %sb: {sb}) -> {y} {{
   %y = qat.matmul %a, %b, %sa, %sb as {C4}, {C4} : {a8}, {b8}, {sa}, {sb} -> {y}
+  return %y : {y}
+}}
+func.func @matmul_e4m3_{shape}(%a: {a8}, %b: {b8}, %sa: {sa}, %sb: {sb}) -> {y} {{
+  %y = qat.matmul %a, %b, %sa, %sb as {E4M3}, {E4M3} : {a8}, {b8}, {sa}, {sb} -> {y}
   return %y : {y}
 }}
 func.func @matmul_p4_{shape}(%a: {a4}, %b: {b4}, %sa: {sa}, %sb: {sb}) -> {y} {{
@@ -186,6 +195,17 @@ def run(args):
         p4b = ((c4b[:, 0::2] & 15) | (c4b[:, 1::2] << 4)).to(torch.int8)
         (out,) = qat.fetch(f"matmul_p4_{shape}", p4a, p4b, sa, sb)
         checked(f"matmul_p4_{shape}", out, ref, ref.abs(), 1e-6)
+        f8a = (torch.randn(M, k, device="cuda") * 4).to(torch.float8_e4m3fn)
+        f8b = (torch.randn(n, k, device="cuda") * 4).to(torch.float8_e4m3fn)
+        ref = (f8a.double() @ f8b.double().t()) * sa.double() * sb.double().t()
+        terms = (f8a.double().abs() @ f8b.double().abs().t()) * sa.double() * sb.double().t()
+        e4a, e4b = f8a.view(torch.int8), f8b.view(torch.int8)
+        (out,) = qat.fetch(f"matmul_e4m3_{shape}", e4a, e4b, sa, sb)
+        checked(f"matmul_e4m3_{shape}", out, ref, terms, 2.0 ** -10)
+        f8bt, sbt = f8b.t(), sb.t().contiguous()
+        scaled = torch._scaled_mm(f8a, f8bt, scale_a=sa, scale_b=sbt, out_dtype=torch.bfloat16)
+        checked(f"torch._scaled_mm_{shape}", scaled.float().cpu().numpy(), ref, terms,
+                2.0 ** -10)
         del ref, terms
 
         nt = flops / bench_gpu(lambda: qat.run(f"bf16_nt_{shape}", a16, b16)) / 1e9
@@ -195,10 +215,14 @@ def run(args):
         s8 = flops / bench_gpu(lambda: qat.run(f"matmul_s8_{shape}", a8, b8, sa, sb)) / 1e9
         c4 = flops / bench_gpu(lambda: qat.run(f"matmul_c4_{shape}", c4a, c4b, sa, sb)) / 1e9
         p4 = flops / bench_gpu(lambda: qat.run(f"matmul_p4_{shape}", p4a, p4b, sa, sb)) / 1e9
+        e4 = flops / bench_gpu(lambda: qat.run(f"matmul_e4m3_{shape}", e4a, e4b, sa, sb)) / 1e9
+        scaled_mm = flops / bench_gpu(lambda: torch._scaled_mm(
+            f8a, f8bt, scale_a=sa, scale_b=sbt, out_dtype=torch.bfloat16)) / 1e9
         rows.append({"shape": shape, "cublas_bf16_nt": cublas_nt, "cublas_bf16_tn": cublas_tn,
                      "torch_int_mm": int_mm, "qat_bf16_nt": nt, "qat_bf16_tn": tn,
                      "qat_bf16_nt_dyn_m": nt_dyn, "qat_bf16_tn_dyn_k": tn_dyn,
-                     "qat_s8": s8, "qat_c4": c4, "qat_p4": p4})
+                     "qat_s8": s8, "qat_c4": c4, "qat_p4": p4,
+                     "torch_scaled_mm_e4m3": scaled_mm, "qat_e4m3": e4})
 
     print("\nTFLOP/s (TOP/s for s8), M = 4096, GPU time per call")
     print("| M x N x K | cuBLAS bf16 a@b.t() | qat bf16 (same) | ratio | cuBLAS bf16 "
@@ -213,6 +237,14 @@ def run(args):
               f"{r['qat_s8'] / r['cublas_bf16_nt']:.2f} | {r['qat_s8'] / r['torch_int_mm']:.2f} | "
               f"{r['qat_c4']:.0f} | {r['qat_c4'] / r['cublas_bf16_nt']:.2f} | "
               f"{r['qat_p4']:.0f} | {r['qat_p4'] / r['cublas_bf16_nt']:.2f} |")
+    print("\nfp8 e4m3 with row-wise steps, bf16 out (TFLOP/s)")
+    print("| M x N x K | cuBLAS bf16 | torch._scaled_mm | qat e4m3 | e4m3 / cuBLAS bf16 "
+          "| e4m3 / _scaled_mm |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['shape']} | {r['cublas_bf16_nt']:.0f} | {r['torch_scaled_mm_e4m3']:.0f} | "
+              f"{r['qat_e4m3']:.0f} | {r['qat_e4m3'] / r['cublas_bf16_nt']:.2f} | "
+              f"{r['qat_e4m3'] / r['torch_scaled_mm_e4m3']:.2f} |")
     print("\nbf16 with the rows dynamic (M of a@b.t(), K of a.t()@b), ratio to cuBLAS")
     print("| M x N x K | a@b.t() static | dynamic M | a.t()@b static | dynamic K |")
     print("|---|---|---|---|---|")

@@ -886,6 +886,11 @@ def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a, dynamic=False)
 
     def codes(q, rows):
         def gen(rng, shape):
+            if q.is_float:
+                # Values of every magnitude: subnormals, saturation, zeros.
+                v = rng.standard_normal((rows, k)) * np.exp2(rng.uniform(-12, 10, (rows, k)))
+                v[rng.random((rows, k)) < 0.02] = 0.0
+                return R.quantize_float(v, q)
             c = rng.integers(q.qn, q.qp + 1, (rows, k))
             return R.pack(c) if packed else c
         return gen
@@ -895,6 +900,17 @@ def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a, dynamic=False)
         ca = R.unpack(a) if packed else a.astype(np.int64)
         cb = R.unpack(b) if packed else b.astype(np.int64)
         ref = R.matmul(ca, cb, sa, sb, qa, qb)
+        if qa.is_float:
+            # fp8 sums in f32, in any order (on Hopper's tensor cores with
+            # fewer bits than f32): an error relative to the sum of the
+            # products' magnitudes.
+            magnitudes = [np.abs(R.dequantize_float(c, q)).astype(np.float64)
+                          for c, q in [(ca, qa), (cb, qb)]]
+            bound = (magnitudes[0] @ magnitudes[1].T) * np.abs(
+                sa.astype(np.float64).reshape(-1, 1) * sb.astype(np.float64).reshape(1, -1))
+            tol = {"f32": 2.0 ** -10, "bf16": 2.0 ** -7, "f16": 2.0 ** -9}[out_dtype]
+            close(outputs[0], ref, "matmul", rtol=tol, atol_scale=bound)
+            return "ok"
         tol = {"f32": 1e-6, "bf16": 2.0 ** -7, "f16": 2.0 ** -10}[out_dtype]
         close(outputs[0], ref, "matmul", rtol=tol, atol_scale=float(np.max(np.abs(ref))) * 1e-3)
         return "ok"
@@ -1092,6 +1108,20 @@ def matmul_cases(rng):
     # B), K a tail of a K tile; claimed tiles.
     cases.append(matmul_case(c4, s4, 2100, 2300, 352, True, "bf16", False))
     cases.append(matmul_case(s4, s4, 4200, 4352, 128, True, "bf16", False))
+    # fp8 codes (f32 sums; wgmma .e4m3/.e5m2 on sm_90a, their values on the
+    # float contractions' kernels elsewhere): each format and the mixes,
+    # per-tensor and per-row steps, tails of M, N and K (K a multiple of 16
+    # for TMA, and 200, which sm_90a computes as a float contraction), long
+    # K, whole 256-column tiles with 16-bit stores, claimed tiles.
+    e4 = R.Quantizer("e4m3", 8, "absmax", "per_row")
+    e4t = R.Quantizer("e4m3", 8, "absmax", "per_tensor")
+    e5 = R.Quantizer("e5m2", 8, "absmax", "per_row")
+    cases.append(matmul_case(e4, e4, 130, 136, 4096, False, "f32", False))
+    cases.append(matmul_case(e5, e4, 77, 48, 256, False, "f32", False))
+    cases.append(matmul_case(e4t, e5, 200, 264, 208, False, "f16", True))
+    cases.append(matmul_case(e5, e5, 33, 300, 200, False, "f32", False))
+    cases.append(matmul_case(e4, e4, 300, 512, 384, False, "bf16", False))
+    cases.append(matmul_case(e4, e5, 4200, 4352, 128, False, "bf16", False))
     # Packed codes that the function quantizes: wgmma on sm_90a; tails in M,
     # N and K (K = 2 x 144: rows of 288 bytes, a multiple of 16 for TMA).
     cases.append(quantized_matmul_case(200, 136, 288, "f32"))
@@ -1597,9 +1627,10 @@ def dynamic_row_cases():
     """One compiled function per kernel serving every row count (the rows
     dynamic in its types), each row count checked as its own case: QuEST's
     forward and backward chains, StableQAT's chain, qat.matmul with M
-    dynamic (s8 per-row, and packed 4-bit centered)."""
+    dynamic (s8 per-row, packed 4-bit centered, and e4m3)."""
     c4 = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
     s8 = R.Quantizer("signed", 8, "absmax", "per_row")
+    e4 = R.Quantizer("e4m3", 8, "absmax", "per_row")
     cases = []
     for rows in DYNAMIC_ROWS:
         cases += [quest_chain_case([rows, 2048], "bf16", dynamic=True),
@@ -1609,7 +1640,8 @@ def dynamic_row_cases():
                   stable_chain_case([rows, 2048], "bf16", dynamic=True),
                   matmul_case(s8, s8, rows, 96, 256, False, "bf16", False, dynamic=True),
                   matmul_case(s8, s8, rows, 256, 128, False, "bf16", False, dynamic=True),
-                  matmul_case(c4, c4, rows, 72, 384, True, "f32", False, dynamic=True)]
+                  matmul_case(c4, c4, rows, 72, 384, True, "f32", False, dynamic=True),
+                  matmul_case(e4, e4, rows, 136, 256, False, "f32", False, dynamic=True)]
     return cases
 
 

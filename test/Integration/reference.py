@@ -334,10 +334,14 @@ def _fake_quant_grad(dy, x, s, q, estimator, param=None):
 
 
 def matmul(a_codes, b_codes, sa, sb, qa, qb):
-    """Exact integer sum of the levels, then the epilogue (float64 here)."""
+    """Exact integer sum of the levels (the fp8 values' sum in float64), then
+    the epilogue (float64 here)."""
     a = a_codes.astype(np.int64)
     b = b_codes.astype(np.int64)
     fa = fb = 1.0
+    if qa.is_float:
+        a = dequantize_float(a, qa).astype(np.float64)
+        b = dequantize_float(b, qb).astype(np.float64)
     if qa.grid == "centered":
         a, fa = 2 * a + 1, 0.5
     if qb.grid == "centered":

@@ -40,6 +40,10 @@ Value MatmulKernelBuilderBase::loadStep(Value steps, Value row) {
 Value MatmulKernelBuilderBase::dequantize(
     const EpilogueCoefficients &coefficients, Value acc, Value lhsRowSum,
     Value rhsRowSum, Value rowScale, Value colScale) {
+  Type f32 = b.getF32Type();
+  // An f32 accumulator (fp8 codes) holds the sum of the levels already.
+  if (acc.getType() == f32)
+    return scaleProduct(acc, rowScale, colScale);
   // Exact integer part of the epilogue (see EpilogueCoefficients). Every
   // product of unpacked 4-bit codes is a multiple of 2^accShift: the shift
   // is exact.
@@ -59,11 +63,14 @@ Value MatmulKernelBuilderBase::dequantize(
     addScaled(rhsRowSum, coefficients.rhsRowSumFactor);
   if (coefficients.constant != 0)
     t = arith::AddIOp::create(b, t, i32(coefficients.constant));
-  Type f32 = b.getF32Type();
+  return scaleProduct(arith::SIToFPOp::create(b, f32, t), rowScale, colScale);
+}
+
+Value MatmulKernelBuilderBase::scaleProduct(Value sum, Value rowScale,
+                                            Value colScale) {
   Value value = arith::MulFOp::create(
-      b, arith::MulFOp::create(b, arith::SIToFPOp::create(b, f32, t), rowScale),
-      colScale);
-  if (spec.resultElementType != f32)
+      b, arith::MulFOp::create(b, sum, rowScale), colScale);
+  if (spec.resultElementType != value.getType())
     value = arith::TruncFOp::create(b, spec.resultElementType, value);
   return value;
 }

@@ -184,11 +184,14 @@ protected:
   /// Element `row` of a step buffer (rows x 1), as f32.
   Value loadStep(Value steps, Value row);
   /// The epilogue of one accumulator element `acc` (see
-  /// EpilogueCoefficients): `rowScale` already holds the 1/2 or 1/4 factor.
-  /// Returns the value in the result type.
+  /// EpilogueCoefficients; an f32 `acc`, of fp8 codes, is the sum of the
+  /// levels): `rowScale` already holds the 1/2 or 1/4 factor. Returns the
+  /// value in the result type.
   Value dequantize(const EpilogueCoefficients &coefficients, Value acc,
                    Value lhsRowSum, Value rhsRowSum, Value rowScale,
                    Value colScale);
+  /// sum * rowScale * colScale (f32) in the result type.
+  Value scaleProduct(Value sum, Value rowScale, Value colScale);
 
   const MatmulKernelSpec &spec;
   /// First row of A and of B (first column of the result) of the CTA tile.

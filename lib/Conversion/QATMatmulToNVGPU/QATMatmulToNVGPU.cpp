@@ -11,6 +11,7 @@
 #include "MatmulKernel.h"
 
 #include "qat/Conversion/GPUShapeChecks/GPUShapeChecks.h"
+#include "qat/Conversion/QATToLinalg/QATToLinalg.h"
 #include "qat/Conversion/TensorCoreKernels/PersistentLaunch.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -87,8 +88,11 @@ std::string MatmulKernelSpec::getName() const {
   else
     os << m;
   os << "x" << n << "x" << k << "_" << stringifyGrid(lhsGrid) << "_"
-     << stringifyGrid(rhsGrid) << "_" << (packed ? "s4" : "s8") << "_"
-     << resultElementType;
+     << stringifyGrid(rhsGrid) << "_"
+     << (packed                       ? "s4"
+         : lhsGrid.hasIntegerLevels() ? "s8"
+                                      : "f8")
+     << "_" << resultElementType;
   if (strategy == MatmulGPUStrategy::Wgmma)
     os << "_wgmma"
        << (wgmmaTileN == 256 ? "" : "_n" + std::to_string(wgmmaTileN))
@@ -194,6 +198,17 @@ bool mlir::qat::hasWarpgroupMma(StringRef chip) {
 //===----------------------------------------------------------------------===//
 
 namespace {
+
+/// Whether `check` (a support check that reports through the function it
+/// is given) passes for `op`, reporting nothing. (An empty
+/// InFlightDiagnostic would not do: it converts to success.)
+bool passesQuietly(
+    MatmulOp op,
+    function_ref<LogicalResult(function_ref<InFlightDiagnostic()>)> check) {
+  ScopedDiagnosticHandler quiet(op.getContext(),
+                                [](Diagnostic &) { return success(); });
+  return succeeded(check([&] { return op.emitOpError(); }));
+}
 
 /// The kernels of one module, created on demand: equal specs share a kernel.
 class KernelCache {
@@ -437,7 +452,9 @@ struct MatmulToKernelLaunch : OpRewritePattern<MatmulOp> {
                                 PatternRewriter &rewriter) const override {
     MatmulKernelSpec spec = cache.getSpec(op);
     // The pass has reported unsupported ops already; stay silent here.
-    if (failed(cache.checkSupport(spec, [] { return InFlightDiagnostic(); })))
+    if (!passesQuietly(op, [&](auto emitError) {
+          return cache.checkSupport(spec, emitError);
+        }))
       return rewriter.notifyMatchFailure(op, "unsupported by the strategy");
     lowerMatmul(rewriter, op, spec, cache);
     return success();
@@ -502,6 +519,31 @@ struct ConvertQATMatmulToNVGPUPass
                        ? Int4Mma::Native
                        : int4Mma;
     KernelCache cache(module, strategy, chip, stages, mode);
+    IRRewriter rewriter(&getContext());
+
+    // fp8 codes multiply on wgmma only; elsewhere (and where strategy=auto
+    // finds the wgmma kernel unfit) their values, exact in bf16 and tf32,
+    // go through the float contractions' tensor-core kernels, which a later
+    // pass builds.
+    SmallVector<MatmulOp> floatCodes;
+    module.walk([&](MatmulOp op) {
+      if (op.getLhsQuantizer().getGrid().hasIntegerLevels())
+        return;
+      MatmulKernelSpec spec = cache.getSpec(op);
+      if (spec.strategy != MatmulGPUStrategy::Wgmma ||
+          (strategy == MatmulGPUStrategy::Auto &&
+           !passesQuietly(op, [&](auto emitError) {
+             return checkWgmmaSupport(spec, emitError);
+           })))
+        floatCodes.push_back(op);
+    });
+    for (MatmulOp op : floatCodes) {
+      rewriter.setInsertionPoint(op);
+      rewriter.replaceOp(op, buildMatmulAsLinalg(rewriter, op.getLoc(), op,
+                                                 op.getLhs(), op.getRhs(),
+                                                 op.getLhsScale(),
+                                                 op.getRhsScale()));
+    }
 
     // Packed 4-bit codes reach wgmma one a byte. Auto keeps the mma.sync
     // kernel (which unpacks in registers) where the wgmma kernel would not
@@ -512,12 +554,12 @@ struct ConvertQATMatmulToNVGPUPass
         return;
       if (strategy == MatmulGPUStrategy::Wgmma ||
           (strategy == MatmulGPUStrategy::Auto && hasWarpgroupMma(chip) &&
-           succeeded(checkWgmmaSupport(
-               getUnpackedWgmmaSpec(cache.getSpec(op), stages),
-               [] { return InFlightDiagnostic(); }))))
+           passesQuietly(op, [&](auto emitError) {
+             return checkWgmmaSupport(
+                 getUnpackedWgmmaSpec(cache.getSpec(op), stages), emitError);
+           })))
         packed.push_back(op);
     });
-    IRRewriter rewriter(&getContext());
     for (MatmulOp op : packed)
       unpackCodes(rewriter, op, [&] {
         return cache.getOrCreateUnpack(rewriter, op,

@@ -7,7 +7,9 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Kernel layout (sizes of the K dimension in bytes, one s8 code each):
+// Kernel layout (sizes of the K dimension in bytes, one s8 or fp8 code
+// each; fp8 codes take .f32.e4m3/.e5m2 instead of .s32.s8.s8, f32
+// accumulators, and no row sums):
 //
 // * One CTA of 384 threads (3 warpgroups) computes a 128 x tileN tile of the
 //   output: tileN 256, or 128 where N is at most 128 or a static M gives
@@ -150,6 +152,15 @@ Value sumOverWarp(ImplicitLocOpBuilder &b, Value value) {
   return value;
 }
 
+/// What wgmma reads a code of `grid` as.
+static NVVM::WGMMATypes getWgmmaType(GridAttrInterface grid) {
+  if (isa<E4M3GridAttr>(grid))
+    return NVVM::WGMMATypes::e4m3;
+  if (isa<E5M2GridAttr>(grid))
+    return NVVM::WGMMATypes::e5m2;
+  return NVVM::WGMMATypes::s8;
+}
+
 /// Emits the body of the wgmma kernel.
 class WgmmaKernelBuilder : MatmulKernelBuilderBase {
 public:
@@ -166,7 +177,8 @@ public:
             gpu::AddressSpaceAttr::get(b.getContext(),
                                        gpu::AddressSpace::Workgroup),
             getWarpSpecializedBarriers(spec.stages, claimsWgmmaTiles(spec)))) {
-    SmallVector<Type> fields(kWgmmaM * tileN / kWarpgroupSize, i32Type);
+    SmallVector<Type> fields(kWgmmaM * tileN / kWarpgroupSize,
+                             floatCodes ? Type(b.getF32Type()) : i32Type);
     accType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
   }
 
@@ -197,6 +209,8 @@ private:
                   Value acc = Value());
 
   EpilogueCoefficients epilogue;
+  /// fp8 codes: wgmma's float types, an f32 accumulator.
+  const bool floatCodes = !spec.lhsGrid.hasIntegerLevels();
   /// The tile's columns and the bytes of a stage.
   const int64_t tileN = spec.wgmmaTileN;
   const int64_t tileStageBytes = stageBytes(tileN);
@@ -322,7 +336,8 @@ void WgmmaKernelBuilder::emitConsumer(Value consumerTid) {
       acc = NVVM::WgmmaMmaAsyncOp::create(
           b, accType, acc, arith::AddIOp::create(b, lhsDesc, offset),
           arith::AddIOp::create(b, rhsDesc, offset), shape,
-          NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s8, NVVM::WGMMATypes::s32,
+          getWgmmaType(spec.lhsGrid), getWgmmaType(spec.rhsGrid),
+          floatCodes ? NVVM::WGMMATypes::f32 : NVVM::WGMMATypes::s32,
           NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
           NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row, NVVM::MMALayout::col,
           /*satfinite=*/nullptr);

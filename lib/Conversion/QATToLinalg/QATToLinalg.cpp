@@ -972,97 +972,121 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
 // qat.matmul
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// Integer operands (codes, or odd integers 2*code+1 on the centered grid)
-/// accumulated exactly in i32 by a transposed-B linalg.matmul, then
+/// The operand of the GEMM: on an integer grid the codes themselves
+/// (linalg.matmul sign-extends them) or, for half-integer levels, 2*code+1
+/// in i32, unpacked first when packed; on an fp8 grid the values they encode,
+/// in f32.
+static Value buildMatmulOperand(OpBuilder &b, Location loc, Value codes,
+                                QuantizerAttr q, bool packed) {
+  auto type = cast<RankedTensorType>(codes.getType());
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, b.getContext());
+  auto elementwise = [&](Type elementType, auto body) {
+    return buildGeneric(
+        b, loc, codes, emptyTensor(b, loc, type.getShape(), elementType, codes),
+        {identity, identity}, parallelIterators(2),
+        [&](OpBuilder &nb, Location nl, ValueRange args) {
+          return body(nb, nl, args[0]);
+        });
+  };
+  if (!q.getGrid().hasIntegerLevels())
+    return elementwise(b.getF32Type(), [&](OpBuilder &nb, Location nl,
+                                           Value code) {
+      QuantMath math(nb, nl);
+      return q.buildDequantize(math, toI32(nb, nl, code), math.constant(1.0));
+    });
+  bool centered = q.getGrid().hasHalfIntegerLevels();
+  if (!centered && !packed)
+    return codes;
+  Type i32 = b.getI32Type();
+  auto toOperand = [&](OpBuilder &nb, Location nl, Value code) {
+    Value wide = castInt(nb, nl, code, i32);
+    if (!centered)
+      return wide;
+    Value twice =
+        arith::ShLIOp::create(nb, nl, wide, constantInt(nb, nl, i32, 1));
+    return arith::OrIOp::create(nb, nl, twice, constantInt(nb, nl, i32, 1))
+        .getResult();
+  };
+  if (packed) {
+    SmallVector<int64_t> shape(type.getShape());
+    shape.back() *= 2;
+    return buildUnpack(b, loc, codes, shape, i32,
+                       [&](OpBuilder &nb, Location nl, Value code, ValueRange) {
+                         return toOperand(nb, nl, code);
+                       });
+  }
+  return elementwise(i32, toOperand);
+}
+
+/// Integer operands accumulated exactly in i32 (fp8 values in f32) by a
+/// transposed-B linalg.matmul, then
 /// y = acc * (1/2 per centered operand) * sa[m] * sb[n].
+Value mlir::qat::buildMatmulAsLinalg(OpBuilder &b, Location loc, MatmulOp op,
+                                     Value lhsCodes, Value rhsCodes,
+                                     Value lhsScale, Value rhsScale) {
+  MLIRContext *ctx = b.getContext();
+  RankedTensorType resultType = op.getType();
+  bool packed = op.getPacked();
+  int64_t m = resultType.getDimSize(0), n = resultType.getDimSize(1);
+
+  Value lhs =
+      buildMatmulOperand(b, loc, lhsCodes, op.getLhsQuantizer(), packed);
+  Value rhs =
+      buildMatmulOperand(b, loc, rhsCodes, op.getRhsQuantizer(), packed);
+  bool integer = op.getLhsQuantizer().getGrid().hasIntegerLevels();
+  Value zero = filledTensor(b, loc, {m, n},
+                            integer ? TypedAttr(b.getI32IntegerAttr(0))
+                                    : b.getF32FloatAttr(0.0f),
+                            lhs);
+  Value acc =
+      linalg::MatmulTransposeBOp::create(b, loc, TypeRange{zero.getType()},
+                                         ValueRange{lhs, rhs}, ValueRange{zero})
+          .getResult(0);
+
+  double factor = 1.0;
+  if (op.getLhsQuantizer().getGrid().hasHalfIntegerLevels())
+    factor *= 0.5;
+  if (op.getRhsQuantizer().getGrid().hasHalfIntegerLevels())
+    factor *= 0.5;
+  AffineExpr zeroExpr = getAffineConstantExpr(0, ctx);
+  auto scaleMap = [&](QuantizerAttr q, unsigned dim) {
+    AffineExpr row = q.getGranularity() == Granularity::PerTensor
+                         ? zeroExpr
+                         : getAffineDimExpr(dim, ctx);
+    return AffineMap::get(2, 0, {row, zeroExpr}, ctx);
+  };
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
+  Type elementType = resultType.getElementType();
+  return buildGeneric(
+      b, loc, {acc, lhsScale, rhsScale},
+      emptyTensor(b, loc, {m, n}, elementType, lhs),
+      {identity, scaleMap(op.getLhsQuantizer(), 0),
+       scaleMap(op.getRhsQuantizer(), 1), identity},
+      parallelIterators(2), [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value y =
+            integer ? arith::SIToFPOp::create(nb, nl, nb.getF32Type(), args[0])
+                          .getResult()
+                    : args[0];
+        if (factor != 1.0)
+          y = arith::MulFOp::create(nb, nl, y, constantF32(nb, nl, factor));
+        y = arith::MulFOp::create(nb, nl, y, toF32(nb, nl, args[1]));
+        y = arith::MulFOp::create(nb, nl, y, toF32(nb, nl, args[2]));
+        return castFloat(nb, nl, y, elementType);
+      });
+}
+
+namespace {
 struct MatmulOpLowering : OpConversionPattern<MatmulOp> {
   using OpConversionPattern::OpConversionPattern;
 
   LogicalResult
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    RankedTensorType resultType = op.getType();
-    bool packed = op.getPacked();
-    int64_t m = resultType.getDimSize(0), n = resultType.getDimSize(1);
-
-    Value lhs = buildOperand(rewriter, loc, adaptor.getLhs(),
-                             op.getLhsQuantizer(), packed);
-    Value rhs = buildOperand(rewriter, loc, adaptor.getRhs(),
-                             op.getRhsQuantizer(), packed);
-    Value zero =
-        filledTensor(rewriter, loc, {m, n}, rewriter.getI32IntegerAttr(0), lhs);
-    Value acc = linalg::MatmulTransposeBOp::create(
-                    rewriter, loc, TypeRange{zero.getType()},
-                    ValueRange{lhs, rhs}, ValueRange{zero})
-                    .getResult(0);
-
-    double factor = 1.0;
-    if (op.getLhsQuantizer().getGrid().hasHalfIntegerLevels())
-      factor *= 0.5;
-    if (op.getRhsQuantizer().getGrid().hasHalfIntegerLevels())
-      factor *= 0.5;
-    AffineExpr zeroExpr = getAffineConstantExpr(0, ctx);
-    auto scaleMap = [&](QuantizerAttr q, unsigned dim) {
-      AffineExpr row = q.getGranularity() == Granularity::PerTensor
-                           ? zeroExpr
-                           : getAffineDimExpr(dim, ctx);
-      return AffineMap::get(2, 0, {row, zeroExpr}, ctx);
-    };
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(2, ctx);
-    Type elementType = resultType.getElementType();
-    Value result = buildGeneric(
-        rewriter, loc, {acc, adaptor.getLhsScale(), adaptor.getRhsScale()},
-        emptyTensor(rewriter, loc, {m, n}, elementType, lhs),
-        {identity, scaleMap(op.getLhsQuantizer(), 0),
-         scaleMap(op.getRhsQuantizer(), 1), identity},
-        parallelIterators(2), [&](OpBuilder &b, Location nl, ValueRange args) {
-          Value y = arith::SIToFPOp::create(b, nl, b.getF32Type(), args[0]);
-          if (factor != 1.0)
-            y = arith::MulFOp::create(b, nl, y, constantF32(b, nl, factor));
-          y = arith::MulFOp::create(b, nl, y, toF32(b, nl, args[1]));
-          y = arith::MulFOp::create(b, nl, y, toF32(b, nl, args[2]));
-          return castFloat(b, nl, y, elementType);
-        });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(
+        op, buildMatmulAsLinalg(rewriter, op.getLoc(), op, adaptor.getLhs(),
+                                adaptor.getRhs(), adaptor.getLhsScale(),
+                                adaptor.getRhsScale()));
     return success();
-  }
-
-  /// The integer operand of the GEMM: the codes themselves on an integer
-  /// grid (linalg.matmul sign-extends them), 2*code+1 in i32 on a grid of
-  /// half-integer levels, unpacked first when packed.
-  static Value buildOperand(OpBuilder &b, Location loc, Value codes,
-                            QuantizerAttr q, bool packed) {
-    bool centered = q.getGrid().hasHalfIntegerLevels();
-    if (!centered && !packed)
-      return codes;
-    auto type = cast<RankedTensorType>(codes.getType());
-    Type i32 = b.getI32Type();
-    auto toOperand = [&](OpBuilder &nb, Location nl, Value code) {
-      Value wide = castInt(nb, nl, code, i32);
-      if (!centered)
-        return wide;
-      Value twice =
-          arith::ShLIOp::create(nb, nl, wide, constantInt(nb, nl, i32, 1));
-      return arith::OrIOp::create(nb, nl, twice, constantInt(nb, nl, i32, 1))
-          .getResult();
-    };
-    if (packed) {
-      SmallVector<int64_t> shape(type.getShape());
-      shape.back() *= 2;
-      return buildUnpack(b, loc, codes, shape, i32,
-                         [&](OpBuilder &nb, Location nl, Value code,
-                             ValueRange) { return toOperand(nb, nl, code); });
-    }
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(2, b.getContext());
-    return buildGeneric(b, loc, codes,
-                        emptyTensor(b, loc, type.getShape(), i32, codes),
-                        {identity, identity}, parallelIterators(2),
-                        [&](OpBuilder &nb, Location nl, ValueRange args) {
-                          return toOperand(nb, nl, args[0]);
-                        });
   }
 };
 } // namespace

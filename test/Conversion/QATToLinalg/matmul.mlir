@@ -76,3 +76,25 @@ func.func @packed_mixed(%a: tensor<8x16xi8>, %b: tensor<4x16xi8>, %sa: tensor<8x
   %y = qat.matmul %a, %b, %sa, %sb as <centered, 4 bits, absmax, per_row>, <signed, 4 bits, learned, per_row> packed : tensor<8x16xi8>, tensor<4x16xi8>, tensor<8x1xf32>, tensor<4x1xf32> -> tensor<8x4xbf16>
   return %y : tensor<8x4xbf16>
 }
+
+// -----
+
+// fp8 codes enter as the values they encode (the format's decoding, in f32)
+// and are summed in f32; the epilogue multiplies by the steps only.
+// CHECK-LABEL: func.func @fp8
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<8x32xi8>) outs(%{{.*}} : tensor<8x32xf32>)
+// CHECK: arith.bitcast %{{.*}} : i32 to f32
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<4x32xi8>) outs(%{{.*}} : tensor<4x32xf32>)
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<8x4xf32>)
+// CHECK: %[[ACC:.*]] = linalg.matmul {{.*}} ins(%{{.*}}, %{{.*}} : tensor<8x32xf32>, tensor<4x32xf32>) outs(%[[INIT]] : tensor<8x4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[ACC]], %{{.*}}, %{{.*}} : tensor<8x4xf32>, tensor<1x1xf32>, tensor<4x1xf32>)
+// CHECK: ^bb0(%[[SUM:.*]]: f32, %[[STEPA:.*]]: f32, %[[STEPB:.*]]: f32, %{{.*}}: bf16):
+// CHECK-NOT: arith.sitofp
+// CHECK: %[[Y:.*]] = arith.mulf %[[SUM]], %[[STEPA]]
+// CHECK: %[[Z:.*]] = arith.mulf %[[Y]], %[[STEPB]]
+// CHECK: arith.truncf %[[Z]] : f32 to bf16
+func.func @fp8(%a: tensor<8x32xi8>, %b: tensor<4x32xi8>, %sa: tensor<1x1xf32>, %sb: tensor<4x1xf32>) -> tensor<8x4xbf16> {
+  %y = qat.matmul %a, %b, %sa, %sb as <e4m3, 8 bits, absmax, per_tensor>, <e5m2, 8 bits, absmax, per_row> : tensor<8x32xi8>, tensor<4x32xi8>, tensor<1x1xf32>, tensor<4x1xf32> -> tensor<8x4xbf16>
+  return %y : tensor<8x4xbf16>
+}

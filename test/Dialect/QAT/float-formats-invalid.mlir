@@ -50,9 +50,33 @@ func.func @fourier_float(%x: tensor<4x8xf32>, %s: tensor<4x1xf32>) -> tensor<4x8
 
 // -----
 
-func.func @matmul_float_codes(%a: tensor<4x16xi8>, %sa: tensor<4x1xf32>, %b: tensor<8x16xi8>, %sb: tensor<8x1xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{multiplies integer codes; the lhs's e4m3 codes are float encodings (dequantize them and use a float contraction)}}
+func.func @matmul_float_by_integer_codes(%a: tensor<4x16xi8>, %sa: tensor<4x1xf32>, %b: tensor<8x16xi8>, %sb: tensor<8x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{multiplies integer codes by integer codes or fp8 codes by fp8 codes, got e4m3 lhs and signed rhs codes}}
   %0 = qat.matmul %a, %b, %sa, %sb as <e4m3, 8 bits, absmax, per_row>, <signed, 8 bits, absmax, per_row> : tensor<4x16xi8>, tensor<8x16xi8>, tensor<4x1xf32>, tensor<8x1xf32> -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @matmul_fp4_codes(%a: tensor<4x16xi8>, %sa: tensor<4x1xf32>, %b: tensor<8x16xi8>, %sb: tensor<8x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{multiplies integer or fp8 (e4m3, e5m2) codes; the rhs's e2m1 codes have no tensor-core product here (dequantize them and use a float contraction)}}
+  %0 = qat.matmul %a, %b, %sa, %sb as <e4m3, 8 bits, absmax, per_row>, <e2m1, 4 bits, absmax, per_row> : tensor<4x16xi8>, tensor<8x16xi8>, tensor<4x1xf32>, tensor<8x1xf32> -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @matmul_fp8_packed(%a: tensor<4x8xi8>, %sa: tensor<4x1xf32>, %b: tensor<8x8xi8>, %sb: tensor<8x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{packed}}
+  %0 = qat.matmul %a, %b, %sa, %sb as <e4m3, 8 bits, absmax, per_row>, <e5m2, 8 bits, absmax, per_row> packed : tensor<4x8xi8>, tensor<8x8xi8>, tensor<4x1xf32>, tensor<8x1xf32> -> tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @matmul_fp8_per_group(%a: tensor<4x64xi8>, %sa: tensor<4x2xf32>, %b: tensor<8x64xi8>, %sb: tensor<8x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{takes per_tensor or per_row scales, got per_group for the lhs}}
+  %0 = qat.matmul %a, %b, %sa, %sb as <e4m3, 8 bits, mx, per_group<32>>, <e4m3, 8 bits, absmax, per_row> : tensor<4x64xi8>, tensor<8x64xi8>, tensor<4x2xf32>, tensor<8x1xf32> -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }
 

@@ -351,15 +351,22 @@ LogicalResult MatmulOp::verify() {
     return emitOpError() << "expects result of shape " << m << "x" << n
                          << ", got " << formatShape(result.getShape());
 
+  GridAttrInterface lhsGrid = getLhsQuantizer().getGrid(),
+                    rhsGrid = getRhsQuantizer().getGrid();
+  if (lhsGrid.hasIntegerLevels() != rhsGrid.hasIntegerLevels())
+    return emitOpError() << "multiplies integer codes by integer codes or fp8 "
+                            "codes by fp8 codes, got "
+                         << stringifyGrid(lhsGrid) << " lhs and "
+                         << stringifyGrid(rhsGrid) << " rhs codes";
   for (auto [role, codes, scale, quantizer, rows] :
        {std::tuple{"lhs", lhs, getLhsScale().getType(), getLhsQuantizer(), m},
         {"rhs", rhs, getRhsScale().getType(), getRhsQuantizer(), n}}) {
-    if (!quantizer.getGrid().hasIntegerLevels())
-      return emitOpError()
-             << "multiplies integer codes; the " << role << "'s "
-             << stringifyGrid(quantizer.getGrid())
-             << " codes are float encodings (dequantize them and use a float "
-                "contraction)";
+    if (isa<E2M1GridAttr>(quantizer.getGrid()))
+      return emitOpError() << "multiplies integer or fp8 (e4m3, e5m2) codes; "
+                              "the "
+                           << role
+                           << "'s e2m1 codes have no tensor-core product here "
+                              "(dequantize them and use a float contraction)";
     if (quantizer.getGranularity() == Granularity::PerGroup)
       return emitOpError() << "takes per_tensor or per_row scales, got "
                               "per_group for the "
@@ -371,6 +378,9 @@ LogicalResult MatmulOp::verify() {
       return failure();
   }
 
+  // fp8 products are exact in f32 and summed in f32: no bound on K.
+  if (!lhsGrid.hasIntegerLevels())
+    return success();
   // Each product of the sum is bounded by the operands' largest integers;
   // the whole sum must stay inside the int32 accumulator.
   int64_t bound = maxAccumulatedMagnitude(getLhsQuantizer()) *

@@ -245,7 +245,7 @@ def QAT_FakeQuantGradOp : QAT_Op<"fake_quant_grad",
 //===----------------------------------------------------------------------===//
 
 def QAT_MatmulOp : QAT_Op<"matmul", [Pure]> {
-  let summary = "low-bit matmul of integer codes with a dequantizing epilogue";
+  let summary = "low-bit matmul of integer or fp8 codes with a dequantizing epilogue";
   let description = [{
     `result[m, n] = sa[m] * sb[n] * sum_k A[m, k] * B[n, k]` where `A` and `B`
     are the levels of the codes in units of their steps: the code itself on
@@ -255,6 +255,11 @@ def QAT_MatmulOp : QAT_Op<"matmul", [Pure]> {
     layout of a weight matrix); scales are `per_row` (M x 1 and N x 1) or
     `per_tensor` (1 x 1). With `packed`, both operands hold two codes of at
     most 4 bits per `i8` along K.
+
+    On the fp8 grids (`e4m3`, `e5m2`, both operands, in any mix) the levels
+    are the values the codes encode; each product is exact in f32 and the
+    sum is accumulated in f32 (in an order each target chooses, so results
+    agree to f32 rounding of the sum, not bit for bit).
 
     <!-- mlir-doc: wrap %a: tensor<64x256xi8>, %b: tensor<128x256xi8>, %sa: tensor<64x1xf32>, %sb: tensor<128x1xf32> -->
     ```mlir
