@@ -21,6 +21,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MathExtras.h"
 
+#include <array>
 #include <cmath>
 
 namespace mlir::qat {
@@ -526,6 +527,65 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
     rewriter.replaceOp(op, clone->getResults());
   };
 
+  // Both operands (rotated by Hadamard blocks of `block` unless 0) quantized
+  // to codes that qat.matmul multiplies, in place of the contraction: QuEST,
+  // and fp8 weights and activations.
+  auto emitCodeProduct = [&](std::array<QuantizerAttr, 2> quantizers,
+                             Attribute estimator, int64_t block, bool packed) {
+    // Several M dimensions become one row dimension for qat.matmul.
+    SmallVector<ReassociationIndices> rows = {
+        llvm::to_vector(llvm::seq<int64_t>(0, c.numM)), {c.numM}};
+    if (c.numM > 1)
+      normal[0] =
+          tensor::CollapseShapeOp::create(rewriter, loc, normal[0], rows);
+    Value codes[2], scales[2];
+    for (unsigned i : {0u, 1u}) {
+      QuantizerAttr q = quantizers[i];
+      Value h = normal[i];
+      if (block)
+        h = HadamardOp::create(rewriter, loc, h.getType(), h,
+                               rewriter.getI64IntegerAttr(block));
+      scales[i] = ScaleOp::create(rewriter, loc, scaleType(h, q), h, q);
+      auto shape =
+          llvm::to_vector(cast<RankedTensorType>(h.getType()).getShape());
+      if (packed)
+        shape.back() /= 2;
+      auto quantize = QuantizeOp::create(
+          rewriter, loc, RankedTensorType::get(shape, rewriter.getI8Type()), h,
+          scales[i], q, packed ? rewriter.getUnitAttr() : UnitAttr());
+      quantize->setAttr(QATDialect::kEstimatorAttrName, estimator);
+      codes[i] = quantize;
+    }
+    auto outType = cast<RankedTensorType>(op.getDpsInits()[0].getType());
+    SmallVector<int64_t> normalShape(outType.getShape());
+    if (!c.outPerm.empty())
+      normalShape = applyPermutation(outType.getShape(), inverse(c.outPerm));
+    auto normalType =
+        RankedTensorType::get(normalShape, outType.getElementType());
+    SmallVector<int64_t> productShape = {
+        cast<RankedTensorType>(normal[0].getType()).getDimSize(0),
+        normalShape.back()};
+    Value y = MatmulOp::create(
+        rewriter, loc,
+        RankedTensorType::get(productShape, outType.getElementType()), codes[0],
+        codes[1], scales[0], scales[1], quantizers[0], quantizers[1],
+        packed ? rewriter.getUnitAttr() : UnitAttr());
+    if (c.numM > 1)
+      y = tensor::ExpandShapeOp::create(rewriter, loc, normalType, y, rows);
+    y = transpose(rewriter, loc, y, c.outPerm);
+    // linalg contractions accumulate into their init; qat.matmul starts
+    // from zero, so anything but a zero fill is added back.
+    Value init = op.getDpsInits()[0];
+    if (!isZeroFill(init)) {
+      Value empty = tensor::EmptyOp::create(rewriter, loc, outType.getShape(),
+                                            outType.getElementType());
+      y = linalg::AddOp::create(rewriter, loc, ValueRange{init, y},
+                                ValueRange{empty})
+              ->getResult(0);
+    }
+    rewriter.replaceOp(op, y);
+  };
+
   if (auto quest = dyn_cast<QuestRecipeAttr>(recipe)) {
     QuantizerAttr q = quest.getQuantizer();
     bool packed = q.getBits() <= 4;
@@ -554,56 +614,7 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
       replaceOperands(quantized);
       return success();
     }
-    // Several M dimensions become one row dimension for qat.matmul.
-    SmallVector<ReassociationIndices> rows = {
-        llvm::to_vector(llvm::seq<int64_t>(0, c.numM)), {c.numM}};
-    if (c.numM > 1)
-      normal[0] =
-          tensor::CollapseShapeOp::create(rewriter, loc, normal[0], rows);
-    Value codes[2], scales[2];
-    for (unsigned i : {0u, 1u}) {
-      Value h =
-          HadamardOp::create(rewriter, loc, normal[i].getType(), normal[i],
-                             rewriter.getI64IntegerAttr(block));
-      scales[i] = ScaleOp::create(rewriter, loc, scaleType(h, q), h, q);
-      auto shape =
-          llvm::to_vector(cast<RankedTensorType>(h.getType()).getShape());
-      if (packed)
-        shape.back() /= 2;
-      auto quantize = QuantizeOp::create(
-          rewriter, loc, RankedTensorType::get(shape, rewriter.getI8Type()), h,
-          scales[i], q, packed ? rewriter.getUnitAttr() : UnitAttr());
-      quantize->setAttr(QATDialect::kEstimatorAttrName, estimator);
-      codes[i] = quantize;
-    }
-    auto outType = cast<RankedTensorType>(op.getDpsInits()[0].getType());
-    SmallVector<int64_t> normalShape(outType.getShape());
-    if (!c.outPerm.empty())
-      normalShape = applyPermutation(outType.getShape(), inverse(c.outPerm));
-    auto normalType =
-        RankedTensorType::get(normalShape, outType.getElementType());
-    SmallVector<int64_t> productShape = {
-        cast<RankedTensorType>(normal[0].getType()).getDimSize(0),
-        normalShape.back()};
-    Value y = MatmulOp::create(
-        rewriter, loc,
-        RankedTensorType::get(productShape, outType.getElementType()), codes[0],
-        codes[1], scales[0], scales[1], q, q,
-        packed ? rewriter.getUnitAttr() : UnitAttr());
-    if (c.numM > 1)
-      y = tensor::ExpandShapeOp::create(rewriter, loc, normalType, y, rows);
-    y = transpose(rewriter, loc, y, c.outPerm);
-    // linalg contractions accumulate into their init; qat.matmul starts
-    // from zero, so anything but a zero fill is added back.
-    Value init = op.getDpsInits()[0];
-    if (!isZeroFill(init)) {
-      Value empty = tensor::EmptyOp::create(rewriter, loc, outType.getShape(),
-                                            outType.getElementType());
-      y = linalg::AddOp::create(rewriter, loc, ValueRange{init, y},
-                                ValueRange{empty})
-              ->getResult(0);
-    }
-    rewriter.replaceOp(op, y);
+    emitCodeProduct({q, q}, estimator, block, packed);
     return success();
   }
 
@@ -638,7 +649,6 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
       {weightIndex, cast<QuantizerAttr>(intn.getWeights())}};
   if (auto act = dyn_cast_or_null<QuantizerAttr>(intn.getActivations()))
     which.push_back({1 - weightIndex, act});
-  SmallVector<std::pair<unsigned, Value>> quantized;
   for (auto [i, q] : which) {
     if (q.getGranularity() == Granularity::PerGroup &&
         c.k % q.getGroupSize() != 0)
@@ -649,6 +659,25 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
     if (failed(estimator.verifyForGrid([&] { return op->emitError(); },
                                        q.getGrid(), q.getBits())))
       return failure();
+  }
+  // fp8 weights and activations with a step per row or tensor multiply on
+  // the fp8 tensor cores.
+  auto isFp8 = [](QuantizerAttr q) {
+    return isa<E4M3GridAttr, E5M2GridAttr>(q.getGrid()) &&
+           q.getGranularity() != Granularity::PerGroup;
+  };
+  Type outElement = getElementTypeOrSelf(op.getDpsInits()[0].getType());
+  if (which.size() == 2 && !c.batched && isFp8(which[0].second) &&
+      isFp8(which[1].second) &&
+      (outElement.isF32() || outElement.isBF16() || outElement.isF16())) {
+    std::array<QuantizerAttr, 2> quantizers;
+    for (auto [i, q] : which)
+      quantizers[i] = q;
+    emitCodeProduct(quantizers, estimator, /*block=*/0, /*packed=*/false);
+    return success();
+  }
+  SmallVector<std::pair<unsigned, Value>> quantized;
+  for (auto [i, q] : which) {
     Value s =
         ScaleOp::create(rewriter, loc, scaleType(normal[i], q), normal[i], q);
     Value fq = FakeQuantOp::create(rewriter, loc, normal[i].getType(),

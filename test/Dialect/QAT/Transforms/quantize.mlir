@@ -60,10 +60,16 @@
 // NVFP4: qat.scale %{{.*}} as <e2m1, 4 bits, nvfp4, per_group<16>> : tensor<8x256xf32> -> tensor<8x16xf32>
 // NVFP4: linalg.matmul
 
+// fp8 weights and activations with a step per tensor (or row): both quantized
+// to codes, with the recipe's estimator, and multiplied by qat.matmul.
 // FP8-LABEL: func.func @linear
-// FP8: qat.fake_quant %{{.*}} as <e5m2, 8 bits, absmax, per_tensor> with clip
-// FP8: qat.fake_quant %{{.*}} as <e5m2, 8 bits, absmax, per_tensor> with clip
-// FP8: linalg.matmul
+// FP8: %[[SX:.*]] = qat.scale %arg0 as <e5m2, 8 bits, absmax, per_tensor> : tensor<8x256xf32> -> tensor<1x1xf32>
+// FP8: %[[CX:.*]] = qat.quantize %arg0, %[[SX]] as <e5m2, 8 bits, absmax, per_tensor> {qat.estimator = #qat.clip} : tensor<8x256xf32>, tensor<1x1xf32> -> tensor<8x256xi8>
+// FP8: %[[SW:.*]] = qat.scale %[[WT:.*]] as <e5m2, 8 bits, absmax, per_tensor> : tensor<64x256xf32> -> tensor<1x1xf32>
+// FP8: %[[CW:.*]] = qat.quantize %[[WT]], %[[SW]] as <e5m2, 8 bits, absmax, per_tensor> {qat.estimator = #qat.clip} : tensor<64x256xf32>, tensor<1x1xf32> -> tensor<64x256xi8>
+// FP8: %[[Y:.*]] = qat.matmul %[[CX]], %[[CW]], %[[SX]], %[[SW]] as <e5m2, 8 bits, absmax, per_tensor>, <e5m2, 8 bits, absmax, per_tensor> : tensor<8x256xi8>, tensor<64x256xi8>, tensor<1x1xf32>, tensor<1x1xf32> -> tensor<8x64xf32>
+// FP8-NOT: linalg.matmul
+// FP8: return %[[Y]]
 
 // NONE-LABEL: func.func @linear
 // NONE-NOT: = qat.
