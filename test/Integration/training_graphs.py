@@ -32,6 +32,9 @@ RECIPES = {
     "ste_w4a8_group32": ("recipe=ste bits=4 activation-bits=8 "
                          "granularity=per_group group-size=32"),
     "clip_w3_rms_row": "recipe=clip bits=3 scale=rms granularity=per_row",
+    # fp8 weights and activations: qat.matmul of e4m3 codes in training and
+    # inference.
+    "fp8_w8a8_row": "recipe=ste format=e4m3 activation-bits=8 granularity=per_row",
 }
 
 
