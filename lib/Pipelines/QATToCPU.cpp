@@ -26,24 +26,29 @@ using namespace mlir;
 void mlir::qat::buildQATToCPUPipeline(OpPassManager &pm,
                                       const QATToCPUPipelineOptions &options) {
   pm.addPass(createConvertQATToLinalg());
-  // Fuses an elementwise linalg.generic into its single consumer (e.g. a
-  // dequantize or fake_quant feeding a user's elementwise op), so that the
-  // tensor between them never becomes a buffer. Producers with several uses
-  // are left alone (a Hadamard stage reads its input through four maps and
-  // would recompute it four times); on a QuEST linear forward+backward the
-  // results are bit for bit the same and the time is unchanged.
-  if (options.fuseElementwise)
-    pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Transposed matmul operands are copied into row-major tensors, then the
   // matmuls become loops over register blocks of vector.contract; on
   // tensors, so that each block of C is a loop-carried value that stays in
-  // registers over the contraction loop.
+  // registers over the contraction loop. Before the elementwise fusion, which
+  // would otherwise fold a quantizer feeding a matmul into the matmul's body
+  // (recomputed for every output column, and no longer a matmul the
+  // micro-kernel takes).
   if (options.vectorizeContractions) {
     pm.addNestedPass<func::FuncOp>(createCPUPackContractionOperands());
     pm.addNestedPass<func::FuncOp>(createCPUVectorizeContractions());
     pm.addPass(createCanonicalizerPass());
+  }
+  // Fuses an elementwise linalg.generic into its single consumer (e.g. a
+  // dequantize or fake_quant feeding a user's elementwise op), so that the
+  // tensor between them never becomes a buffer. Producers with several uses
+  // are left alone (a Hadamard stage reads its input through four maps and
+  // would recompute it four times).
+  if (options.fuseElementwise) {
+    pm.addPass(createLinalgElementwiseOpFusionPass());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
   }
 
   // Tensors to buffers. Function boundaries get identity layouts so that

@@ -43,6 +43,13 @@ B, D, H, O, N = 64, 128, 256, 32, 1024  # as in generate.py
 STEPS = 8
 LR = 0.05
 GRAD_TOL = 1e-2
+# STE's first-layer weight gradient: its forward multiplies fake-quantized
+# floats whose integer sums often cancel exactly (about 90 of the 16384
+# pre-activations), so their ReLU mask is the sign of f32 rounding noise,
+# which the compiled matmul (vectorized, fused multiply-adds) and numpy's set
+# differently: 3.2e-2 to 6.1e-2 over 11 seeds (docs/testing.md). QuEST multiplies
+# its codes as integers: its cancelled sums are exact zeros on both sides.
+GRAD_TOL_OF = {("ste", "w1"): 0.1}
 LOSS_TOL = {"fp32": 1e-4}  # other methods: QUANTIZED_LOSS_TOL
 QUANTIZED_LOSS_TOL = 1e-2
 ALPHA4 = 2.513930578568423
@@ -261,8 +268,9 @@ def check(qat_run, name, inputs, work):
     for pname, p0, p1, g in zip(names, start, after, grads):
         e = rel(p0.astype(np.float64) - p1, g)
         errors.append(f"{pname} {e:.2e}")
-        if not e <= GRAD_TOL:
-            failures.append(f"gradient of {pname}: relative error {e:.3g} > {GRAD_TOL}")
+        tol = GRAD_TOL_OF.get((name, pname), GRAD_TOL)
+        if not e <= tol:
+            failures.append(f"gradient of {pname}: relative error {e:.3g} > {tol}")
     # The loss curve.
     losses, _ = compiled(qat_run, name, inputs, STEPS, LR, work)
     ref_losses, _, _ = reference(name, inputs, STEPS, LR)
