@@ -395,7 +395,9 @@ def ConvertLinalgContractionsToNVGPU
            "epilogue">,
     Option<"chip", "chip", "std::string", /*default=*/"",
            "Target chip: sm_90a gives the contractions that the wgmma "
-           "kernel takes to it; any other (or none) keeps mma.sync">
+           "kernel takes to it; any other (or none) keeps mma.sync; before "
+           "sm_80 (no such mma.sync) the pass leaves contractions as they "
+           "are">
   ];
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect",

@@ -393,6 +393,11 @@ struct ConvertLinalgContractionsToNVGPUPass
     ModuleOp module = getOperation();
     if (!hasValidOptions())
       return signalPassFailure();
+    // Before sm_80 the contractions stay linalg ops, which the pipeline's
+    // generic route makes plain kernels (the NVPTX backend cannot select
+    // these mma.sync shapes there).
+    if (!hasTensorCoreMma(chip))
+      return;
     // The contractions first: an epilogue's rewrite erases ops after its
     // contraction (never a contraction: epilogue ops are all-parallel).
     // Ops already inside kernels (none today) stay.

@@ -187,6 +187,12 @@ std::string mlir::qat::checkChipOption(StringRef chip) {
   return "";
 }
 
+bool mlir::qat::hasTensorCoreMma(StringRef chip) {
+  unsigned version = 0;
+  return chip.empty() || (chip.consume_front("sm_") &&
+                          !chip.consumeInteger(10, version) && version >= 80);
+}
+
 bool mlir::qat::hasWarpgroupMma(StringRef chip) {
   // wgmma and setmaxnreg are architecture-specific: sm_90a, not sm_90 (whose
   // PTX must run on later chips too) nor later chips.
@@ -568,17 +574,9 @@ struct ConvertQATMatmulToNVGPUPass
 
     // Report every op the strategy cannot compile before building a kernel.
     bool supported = true;
-    // Integer mma.sync of shape m16n8k32 (and k64) is sm_80 and newer; an
-    // older chip would end in the NVPTX backend's fatal "Cannot select". (No
-    // chip: the target is decided later.)
-    StringRef chipName = chip;
-    unsigned version = 0;
-    bool hasIntegerMma =
-        chipName.empty() ||
-        (chipName.consume_front("sm_") &&
-         !chipName.consumeInteger(10, version) && version >= 80);
+    // An older chip would end in the NVPTX backend's fatal "Cannot select".
     module.walk([&](MatmulOp op) {
-      if (!hasIntegerMma) {
+      if (!hasTensorCoreMma(chip)) {
         op.emitOpError() << "the tensor-core kernel needs integer mma.sync "
                             "(sm_80 or newer), got chip="
                          << chip;

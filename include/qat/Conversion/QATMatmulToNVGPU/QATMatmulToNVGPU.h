@@ -39,6 +39,11 @@ std::string checkChipOption(llvm::StringRef chip);
 /// instructions (wgmma, setmaxnreg): exactly `sm_90a`.
 bool hasWarpgroupMma(llvm::StringRef chip);
 
+/// Whether `chip` has the mma.sync shapes the tensor-core kernels issue
+/// (s8 m16n8k32, bf16/f16 m16n8k16, tf32 m16n8k8): sm_80 and newer. True
+/// for an empty chip (the target is decided later).
+bool hasTensorCoreMma(llvm::StringRef chip);
+
 /// How packed 4-bit codes reach the tensor cores. Only sm_80 to sm_89 have
 /// 4-bit integer MMA in hardware; on sm_90 `mma.sync ... .s4` is emulated
 /// (about 18x slower than s8, measured on an H100) and later chips have no
