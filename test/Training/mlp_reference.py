@@ -47,8 +47,8 @@ GRAD_TOL = 1e-2
 # floats whose integer sums often cancel exactly (about 90 of the 16384
 # pre-activations), so their ReLU mask is the sign of f32 rounding noise,
 # which the compiled matmul (vectorized, fused multiply-adds) and numpy's set
-# differently: 3.2e-2 to 6.1e-2 over 11 seeds (docs/testing.md). QuEST multiplies
-# its codes as integers: its cancelled sums are exact zeros on both sides.
+# differently (measurements in docs/testing.md). QuEST multiplies its codes
+# as integers: its cancelled sums are exact zeros on both sides.
 GRAD_TOL_OF = {("ste", "w1"): 0.1}
 LOSS_TOL = {"fp32": 1e-4}  # other methods: QUANTIZED_LOSS_TOL
 QUANTIZED_LOSS_TOL = 1e-2

@@ -163,14 +163,20 @@ EpilogueCoefficients EpilogueCoefficients::getUnpackedInt4(
 // Chips
 //===----------------------------------------------------------------------===//
 
+/// N of `sm_<N>...`; std::nullopt for any other string.
+static std::optional<unsigned> getSMVersion(StringRef chip) {
+  unsigned version = 0;
+  if (!chip.consume_front("sm_") || chip.consumeInteger(10, version))
+    return std::nullopt;
+  return version;
+}
+
 bool mlir::qat::hasNativeInt4Mma(StringRef chip) {
   // sm_80 to sm_89 (Ampere, Ada) have 4-bit integer tensor cores. Hopper
   // emulates mma.sync .s4 (about 18x slower than s8 on an H100,
   // docs/gpu.md); later chips are not known to run it natively either.
-  unsigned version;
-  if (!chip.consume_front("sm_") || chip.consumeInteger(10, version))
-    return false;
-  return version >= 80 && version < 90;
+  std::optional<unsigned> version = getSMVersion(chip);
+  return version && *version >= 80 && *version < 90;
 }
 
 std::string mlir::qat::checkChipOption(StringRef chip) {
@@ -188,9 +194,8 @@ std::string mlir::qat::checkChipOption(StringRef chip) {
 }
 
 bool mlir::qat::hasTensorCoreMma(StringRef chip) {
-  unsigned version = 0;
-  return chip.empty() || (chip.consume_front("sm_") &&
-                          !chip.consumeInteger(10, version) && version >= 80);
+  std::optional<unsigned> version = getSMVersion(chip);
+  return chip.empty() || (version && *version >= 80);
 }
 
 bool mlir::qat::hasWarpgroupMma(StringRef chip) {
