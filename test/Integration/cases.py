@@ -866,9 +866,14 @@ def row_kernel_cases():
 # --- Matmul -------------------------------------------------------------------------
 
 
-def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a, dynamic=False):
+def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a, dynamic=False,
+                specials=False):
+    """With `specials` (fp8 codes, at least 6 rows and 12 columns): NaN codes
+    in a row of A and of B, +-inf codes of e5m2 in A (one row +inf, one
+    +inf and -inf, one +inf against a zero of B's first row)."""
     name = (f"matmul_{qa.grid}{qa.bits}x{qb.grid}{qb.bits}_{m}x{n}x{k}_{out_dtype}"
-            + ("_packed" if packed else "") + ("_ta" if per_tensor_a else ""))
+            + ("_packed" if packed else "") + ("_ta" if per_tensor_a else "")
+            + ("_specials" if specials else ""))
     kk = k // 2 if packed else k
     mt = "?" if dynamic else m
     at, bt = t([mt, kk], "i8"), t([n, kk], "i8")
@@ -892,7 +897,15 @@ def matmul_case(qa, qb, m, n, k, packed, out_dtype, per_tensor_a, dynamic=False)
                 top = 3 if out_dtype == "f16" else 10
                 v = rng.standard_normal((rows, k)) * np.exp2(rng.uniform(-12, top, (rows, k)))
                 v[rng.random((rows, k)) < 0.02] = 0.0
-                return R.quantize_float(v, q)
+                c = R.quantize_float(v, q)
+                if specials:
+                    c[0 if q is qa else 5, 2] = 127  # NaN in both formats
+                    if q is qb:
+                        c[0, 11] = 0
+                    elif q.grid == "e5m2":
+                        c[1, 3] = c[2, 5] = c[3, 11] = 124  # +inf
+                        c[2, 9] = -4  # -inf (0xFC)
+                return c
             c = rng.integers(q.qn, q.qp + 1, (rows, k))
             return R.pack(c) if packed else c
         return gen
@@ -1124,6 +1137,7 @@ def matmul_cases(rng):
     cases.append(matmul_case(e5, e5, 33, 300, 200, False, "f32", False))
     cases.append(matmul_case(e4, e4, 300, 512, 384, False, "bf16", False))
     cases.append(matmul_case(e4, e5, 4200, 4352, 128, False, "bf16", False))
+    cases.append(matmul_case(e5, e4, 130, 136, 256, False, "f32", False, specials=True))
     # Packed codes that the function quantizes: wgmma on sm_90a; tails in M,
     # N and K (K = 2 x 144: rows of 288 bytes, a multiple of 16 for TMA).
     cases.append(quantized_matmul_case(200, 136, 288, "f32"))
