@@ -143,6 +143,7 @@ parseGranularity(const py::object &granularity) {
 static py::object makeQuantizer(const std::string &grid, int64_t bits,
                                 const std::string &method,
                                 const py::object &granularity,
+                                const std::string &rounding,
                                 const py::object &ctx) {
   Grid gridValue =
       parseEnum<Grid>(grid, "grid", symbolizeGrid,
@@ -151,6 +152,8 @@ static py::object makeQuantizer(const std::string &grid, int64_t bits,
       method, "scale method", symbolizeScaleMethod,
       {"rms_gaussian", "absmax", "mx", "nvfp4", "learned"});
   auto [granularityValue, groupSize] = parseGranularity(granularity);
+  Rounding roundingValue = parseEnum<Rounding>(
+      rounding, "rounding", symbolizeRounding, {"nearest", "stochastic"});
 
   py::object context = PyMlirContext::resolve(ctx);
   MLIRContext *mlirContext = PyMlirContext::unwrap(context);
@@ -163,9 +166,9 @@ static py::object makeQuantizer(const std::string &grid, int64_t bits,
   if (bits < 0 || bits > std::numeric_limits<unsigned>::max())
     emitError() << "bits must be in [1, 8], got " << bits;
   else
-    attr = QuantizerAttr::getChecked(emitError, mlirContext, gridValue,
-                                     static_cast<unsigned>(bits), methodValue,
-                                     granularityValue, groupSize);
+    attr = QuantizerAttr::getChecked(
+        emitError, mlirContext, gridValue, static_cast<unsigned>(bits),
+        methodValue, granularityValue, groupSize, roundingValue);
   checkBuilt(attr, capture, "quantizer");
   return wrapAttribute(std::move(context), attr);
 }
@@ -241,7 +244,8 @@ static std::string getRepr(const PyAttribute &self) {
     return "qat.Quantizer(grid='" + stringifyGrid(quantizer.getGrid()).str() +
            "', bits=" + std::to_string(quantizer.getBits()) + ", method='" +
            stringifyScaleMethod(quantizer.getScaleMethod()).str() +
-           "', granularity=" + granularity + ")";
+           "', granularity=" + granularity +
+           (quantizer.isStochastic() ? ", rounding='stochastic')" : ")");
   }
   if (auto trust = dyn_cast<TrustAttr>(attr))
     return trust.getFactor()
@@ -328,16 +332,18 @@ grid: 'centered' (QuEST), 'signed' (LSQ) or a float element format,
 'rms_gaussian', 'absmax', 'mx' (float grids: a power-of-two step per block,
 OCP Microscaling), 'nvfp4' (e2m1: an e4m3 step per block under a
 per-tensor scale) or 'learned' (signed grid only); granularity:
-'per_tensor', 'per_row', ('per_group', G) or 'per_group<G>'.
+'per_tensor', 'per_row', ('per_group', G) or 'per_group<G>'; rounding
+(keyword): 'nearest' (ties to even) or 'stochastic' (the ops that round
+then take an i64 seed; not with learned steps).
 The dialect's verifier checks the combination: a violation raises MLIRError
 located at the calling line; unknown names raise ValueError. str(q) is the
 attribute's text, for alias definitions (#q4 = #qat.quantizer<...>);
 q.op_syntax is the form ops write after `as` ('<centered, 4 bits, ...>').)")
       .def(py::init([](const std::string &grid, int64_t bits,
                        const std::string &method, const py::object &granularity,
-                       const py::object &ctx) {
+                       const std::string &rounding, const py::object &ctx) {
              py::object built =
-                 makeQuantizer(grid, bits, method, granularity, ctx);
+                 makeQuantizer(grid, bits, method, granularity, rounding, ctx);
              return std::make_unique<PyQuantizer>(
                  built.cast<PyAttribute &>().getContextObject(),
                  built.cast<PyAttribute &>().get());
@@ -345,7 +351,7 @@ q.op_syntax is the form ops write after `as` ('<centered, 4 bits, ...>').)")
            py::arg("grid") = "centered", py::arg("bits") = 4,
            py::arg("method") = "rms_gaussian",
            py::arg("granularity") = "per_row", py::kw_only(),
-           py::arg("ctx") = py::none())
+           py::arg("rounding") = "nearest", py::arg("ctx") = py::none())
       .def_property_readonly(
           "op_syntax",
           [](const PyQuantizer &self) {
@@ -385,6 +391,12 @@ q.op_syntax is the form ops write after `as` ('<centered, 4 bits, ...>').)")
             return py::int_(q.getGroupSize());
           },
           "G of per_group<G>; None for the other granularities.")
+      .def_property_readonly(
+          "rounding",
+          [](const PyQuantizer &self) {
+            return stringifyRounding(self.getQuantizer().getRounding()).str();
+          },
+          "'nearest' (ties to even) or 'stochastic'.")
       .def_property_readonly(
           "min_code",
           [](const PyQuantizer &self) {

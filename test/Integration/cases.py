@@ -1697,9 +1697,10 @@ def dynamic_per_tensor_cases():
 def all_cases(seed=2026):
     import exact_cases  # it builds on this module
     from special_cases import special_cases  # NaN/Inf/zero/subnormal, clip<k>
+    from stochastic_cases import stochastic_cases
     rng = np.random.default_rng(seed)
     return (quantizer_cases(rng) + rms_cases() + hadamard_cases(rng) + row_kernel_cases()
             + matmul_cases(rng) + contraction_cases() + epilogue_cases() + dynamic_row_cases()
             + dynamic_contraction_cases()
-            + dynamic_per_tensor_cases() + special_cases()
+            + dynamic_per_tensor_cases() + special_cases() + stochastic_cases()
             + exact_cases.exact_cases())

@@ -180,10 +180,32 @@ def rms(x, q):
     return std.reshape(q.scale_shape(x.shape)).astype(F32)
 
 
-def round_to_format(v, name):
+def uniform_draws(seed, shape):
+    """The draw u in [0, 1) of every element of a tensor of `shape` under an
+    i64 `seed`, as stochastic rounding uses it (docs/semantics.md): the
+    SplitMix64 output for counter (row-major index + 1), its top 24 bits."""
+    count = int(np.prod(shape, dtype=np.int64))
+    with np.errstate(over="ignore"):
+        z = (np.uint64(seed % (1 << 64)) +
+             np.arange(1, count + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return ((z >> np.uint64(40)).astype(np.float64) * 2.0 ** -24).reshape(shape)
+
+
+def stochastic_round(y, u):
+    """floor(y), plus one with probability y - floor(y): when u < y - floor(y)."""
+    below = np.floor(y)
+    return np.where(u < y - below, below + 1, below)
+
+
+def round_to_format(v, name, u=None):
     """(encoding of |v| rounded, the rounded |v|, v's sign bit): the nearest
     finite value of the format by searching its table, ties to the even
-    encoding, saturating; NaN gives a NaN value (encoding 0)."""
+    encoding, saturating; NaN gives a NaN value (encoding 0). With draws
+    `u`, stochastically: v goes to its neighbour towards +inf with
+    probability (distance from the other neighbour) / (their distance)."""
     values = format_values(name)
     a = np.minimum(np.abs(np.asarray(v, np.float64)), values[-1])
     nan = np.isnan(a)
@@ -191,15 +213,21 @@ def round_to_format(v, name):
     hi = np.minimum(np.searchsorted(values, a), len(values) - 1)
     lo = np.maximum(hi - 1, 0)
     d_lo, d_hi = a - values[lo], values[hi] - a
-    pick_hi = (d_hi < d_lo) | ((d_hi == d_lo) & (hi % 2 == 0))
+    if u is None:
+        pick_hi = (d_hi < d_lo) | ((d_hi == d_lo) & (hi % 2 == 0))
+    else:
+        spacing = np.where(hi == lo, 1.0, values[hi] - values[lo])
+        # Towards +inf is the larger magnitude for v >= 0, the smaller below.
+        up = u < np.where(np.signbit(v), d_hi, d_lo) / spacing
+        pick_hi = (hi == lo) | (up != np.signbit(v))
     code = np.where(pick_hi, hi, lo)
     return code, np.where(nan, np.nan, values[code]), np.signbit(v)
 
 
-def quantize_float(v, q):
+def quantize_float(v, q, u=None):
     """Encodings read as width-bit two's complement; NaN stores the format's
     NaN (0x7F) or, without one, the lowest code."""
-    code, _, negative = round_to_format(v, q.grid)
+    code, _, negative = round_to_format(v, q.grid, u)
     code = np.where(negative, code - (1 << (q.bits - 1)), code)
     nan_code = q.code_range[0] if FLOAT_FORMATS[q.grid][3] == "none" else 127
     return np.where(np.isnan(v), nan_code, code).astype(np.int64)
@@ -213,21 +241,27 @@ def dequantize_float(codes, q):
     return np.where(byte >> (q.bits - 1), -value, value).astype(F32)
 
 
-def quantize(x, s, q):
+def _round(y, u):
+    """Round to nearest even, or stochastically with draws u."""
+    return np.round(y) if u is None else stochastic_round(y, u)
+
+
+def quantize(x, s, q, u=None):
     """The integer codes. NaN has no code: it stores the lowest one (qn), as
-    torch.quantize_per_tensor does; infinities clamp to the ends."""
+    torch.quantize_per_tensor does; infinities clamp to the ends. `u`: the
+    draws of stochastic rounding (uniform_draws), else to nearest."""
     x = x.astype(F32)
     with np.errstate(invalid="ignore", divide="ignore"):
         v = x / expand(s, x, q)
         if q.is_float:
-            return quantize_float(v, q)
+            return quantize_float(v, q, u)
         if q.grid == "centered":
-            k = np.clip(np.round(v + F32(0.5)), q.qn + 1, q.qp + 1)
+            k = _round(np.clip(v + F32(0.5), q.qn + 1, q.qp + 1), u)
             codes = k - 1
         elif q.bits == 1:
             codes = np.sign(x)
         else:
-            codes = np.clip(np.round(v), q.qn, q.qp)
+            codes = _round(np.clip(v, q.qn, q.qp), u)
     return np.where(np.isnan(codes), q.qn, codes).astype(np.int64)
 
 
@@ -242,23 +276,25 @@ def dequantize(codes, s, q):
     return c * expand(s, c, q)
 
 
-def fake_quant(x, s, q):
+def fake_quant(x, s, q, u=None):
     """dequantize(quantize(x)) in float, as the methods' PyTorch code writes
     it (torch.clamp(torch.round(x / s), qn, qp) * s): NaN in gives NaN out,
-    infinities give the end levels."""
+    infinities give the end levels. `u` as for quantize."""
     x = x.astype(F32)
     se = expand(s, x, q)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         v = x / se
         if q.is_float:
-            _, value, negative = round_to_format(v, q.grid)
+            _, value, negative = round_to_format(v, q.grid, u)
             return (np.where(negative, -value, value).astype(F32) * se).astype(F32)
         if q.grid == "centered":
-            k = np.clip(np.round(v + F32(0.5)), q.qn + 1, q.qp + 1)
+            k = _round(np.clip(v + F32(0.5), q.qn + 1, q.qp + 1), u)
             return ((k - F32(0.5)) * se).astype(F32)
         if q.bits == 1:
             return (np.sign(x) * se).astype(F32)
-        return (np.clip(np.round(v), q.qn, q.qp) * se).astype(F32)
+        y = np.clip(v, q.qn, q.qp)
+        # A zero level keeps v's sign, as rounding to nearest gives it.
+        return (np.copysign(_round(y, u), y) * se).astype(F32)
 
 
 def pack(codes):

@@ -62,6 +62,24 @@ def test_float_formats(grid, bits, codes):
         qat.Quantizer(grid="signed", bits=bits, method="mx")
 
 
+def test_stochastic_rounding():
+    q = qat.Quantizer(grid="e2m1", bits=4, method="nvfp4",
+                      granularity=("per_group", 16), rounding="stochastic")
+    assert str(q) == "#qat.quantizer<e2m1, 4 bits, nvfp4, per_group<16>, stochastic>"
+    assert q.rounding == "stochastic"
+    assert q == qat.Attribute.parse(str(q))
+    assert eval(repr(q), {"qat": qat}) == q
+    nearest = qat.Quantizer(grid="e2m1", bits=4, method="nvfp4",
+                            granularity=("per_group", 16))
+    assert nearest.rounding == "nearest" and nearest != q
+    assert qat.Quantizer(rounding="nearest") == qat.Quantizer()
+    with pytest.raises(qat.MLIRError,
+                       match="stochastic rounding with learned steps is not supported"):
+        qat.Quantizer(grid="signed", bits=2, method="learned", rounding="stochastic")
+    with pytest.raises(ValueError, match="rounding"):
+        qat.Quantizer(rounding="random")
+
+
 @pytest.mark.parametrize("bits", [0, 9, -1, 2**40])
 def test_bits_out_of_range(bits):
     with pytest.raises(qat.MLIRError) as info:

@@ -24,8 +24,15 @@ using namespace mlir::qat;
 // Row shapes and roles
 //===----------------------------------------------------------------------===//
 
-/// The float tensor whose rows the op walks.
+/// The float tensor whose rows the op walks; none for ops the row kernels
+/// leave to convert-qat-to-linalg's kernels: stochastic rounding, whose draw
+/// needs each element's index in the tensor.
 static RankedTensorType getRowTensorType(Operation *op) {
+  if (auto quantize = dyn_cast<QuantizeOp>(op); quantize && quantize.getSeed())
+    return {};
+  if (auto fakeQuant = dyn_cast<FakeQuantOp>(op);
+      fakeQuant && fakeQuant.getSeed())
+    return {};
   if (auto hadamard = dyn_cast<HadamardOp>(op))
     return hadamard.getInput().getType();
   if (auto scale = dyn_cast<ScaleOp>(op))

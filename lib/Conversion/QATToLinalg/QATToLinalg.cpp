@@ -90,6 +90,44 @@ static Value quantizeElement(QuantMath &math, QuantizerAttr q, Value x,
   return q.buildQuantize(math, x, ratioFor(math, q, x, s));
 }
 
+/// Inside a generic over a row-major view `viewShape` of a tensor, the
+/// row-major index (i64) of the element in that tensor, plus `offset`. A
+/// dynamic size is only allowed after sizes of 1 (a per_tensor group view
+/// of dynamic rows), whose indices are then 0.
+static Value buildLinearIndex(OpBuilder &b, Location loc,
+                              ArrayRef<int64_t> viewShape, int64_t offset = 0) {
+  Type i64 = b.getI64Type();
+  auto indexAt = [&](unsigned dim) -> Value {
+    return arith::IndexCastOp::create(b, loc, i64,
+                                      linalg::IndexOp::create(b, loc, dim));
+  };
+  Value index = indexAt(0);
+  for (unsigned dim = 1; dim < viewShape.size(); ++dim) {
+    if (ShapedType::isDynamic(viewShape[dim])) {
+      assert(llvm::all_of(viewShape.take_front(dim),
+                          [](int64_t size) { return size == 1; }) &&
+             "a dynamic size after a size other than 1");
+      index = indexAt(dim);
+      continue;
+    }
+    index = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, index,
+                              constantInt(b, loc, i64, viewShape[dim])),
+        indexAt(dim));
+  }
+  if (offset)
+    index =
+        arith::AddIOp::create(b, loc, index, constantInt(b, loc, i64, offset));
+  return index;
+}
+
+/// Makes `math`'s roundings stochastic with the draw of the element at
+/// `index` under `seed` (the operand of an op with a stochastic quantizer).
+static void setRoundingDraw(QuantMath &math, Value seed, Value index) {
+  math.setRoundingDraw(math.buildUniformDraw(seed, index));
+}
+
 //===----------------------------------------------------------------------===//
 // Tensor-level helpers
 //===----------------------------------------------------------------------===//
@@ -679,18 +717,22 @@ struct QuantizeOpLowering : OpConversionPattern<QuantizeOp> {
     ArrayRef<int64_t> shape = op.getInput().getType().getShape();
     Type codeType = resultType.getElementType();
 
+    Value seed = adaptor.getSeed();
     if (!op.getPacked()) {
       GroupView view = GroupView::get(q, shape);
       rewriter.replaceOp(
-          op, buildGroupwise(rewriter, loc, view, adaptor.getInput(),
-                             adaptor.getScale(), resultType,
-                             [&](OpBuilder &b, Location nl, ValueRange args) {
-                               QuantMath math(b, nl);
-                               Value x = toF32(b, nl, args[0]);
-                               Value step = toF32(b, nl, args[1]);
-                               Value code = quantizeElement(math, q, x, step);
-                               return codeToStorage(b, nl, code, codeType);
-                             }));
+          op, buildGroupwise(
+                  rewriter, loc, view, adaptor.getInput(), adaptor.getScale(),
+                  resultType, [&](OpBuilder &b, Location nl, ValueRange args) {
+                    QuantMath math(b, nl);
+                    if (seed)
+                      setRoundingDraw(math, seed,
+                                      buildLinearIndex(b, nl, view.shape()));
+                    Value x = toF32(b, nl, args[0]);
+                    Value step = toF32(b, nl, args[1]);
+                    Value code = quantizeElement(math, q, x, step);
+                    return codeToStorage(b, nl, code, codeType);
+                  }));
       return success();
     }
 
@@ -726,9 +768,21 @@ struct QuantizeOpLowering : OpConversionPattern<QuantizeOp> {
           Type i8 = b.getI8Type();
           Value lowStep = toF32(b, nl, args[2]);
           Value highStep = args.size() == 5 ? toF32(b, nl, args[3]) : lowStep;
+          // The pair (row, j) holds elements 2j and 2j + 1 of the row.
+          Value lowIndex;
+          if (seed) {
+            Value pair = buildLinearIndex(b, nl, pairs.packedShape());
+            lowIndex = arith::AddIOp::create(b, nl, pair, pair);
+            setRoundingDraw(math, seed, lowIndex);
+          }
           Value low = codeToStorage(
               b, nl, quantizeElement(math, q, toF32(b, nl, args[0]), lowStep),
               i8);
+          if (seed)
+            setRoundingDraw(
+                math, seed,
+                arith::AddIOp::create(b, nl, lowIndex,
+                                      constantInt(b, nl, b.getI64Type(), 1)));
           Value high = codeToStorage(
               b, nl, quantizeElement(math, q, toF32(b, nl, args[1]), highStep),
               i8);
@@ -812,18 +866,22 @@ struct FakeQuantOpLowering : OpConversionPattern<FakeQuantOp> {
     RankedTensorType resultType = op.getType();
     Type elementType = resultType.getElementType();
     GroupView view = GroupView::get(q, resultType.getShape());
+    Value seed = adaptor.getSeed();
     rewriter.replaceOp(
-        op, buildGroupwise(rewriter, op.getLoc(), view, adaptor.getInput(),
-                           adaptor.getScale(), resultType,
-                           [&](OpBuilder &b, Location nl, ValueRange args) {
-                             QuantMath math(b, nl);
-                             Value x = toF32(b, nl, args[0]);
-                             Value s = toF32(b, nl, args[1]);
-                             Value v = ratioFor(math, q, x, s);
-                             return castFloat(b, nl,
-                                              q.buildFakeQuant(math, x, v, s),
-                                              elementType);
-                           }));
+        op,
+        buildGroupwise(
+            rewriter, op.getLoc(), view, adaptor.getInput(), adaptor.getScale(),
+            resultType, [&](OpBuilder &b, Location nl, ValueRange args) {
+              QuantMath math(b, nl);
+              if (seed)
+                setRoundingDraw(math, seed,
+                                buildLinearIndex(b, nl, view.shape()));
+              Value x = toF32(b, nl, args[0]);
+              Value s = toF32(b, nl, args[1]);
+              Value v = ratioFor(math, q, x, s);
+              return castFloat(b, nl, q.buildFakeQuant(math, x, v, s),
+                               elementType);
+            }));
     return success();
   }
 };

@@ -52,7 +52,7 @@ Value FloatFormat::buildRound(QuantMath &math, Value v) const {
   OpBuilder &b = math.getBuilder();
   Location loc = math.getLoc();
   // Clamping first is rounding then saturating (maxValue is a value of the
-  // format) and bounds what roundEven sees.
+  // format) and bounds what roundToLevel sees.
   Value w = math.clamp(v, -maxValue, maxValue);
   // The spacing of the format's values around w: 2^(e - m) with e the
   // exponent of w, at least that of the smallest normal (subnormals share
@@ -68,8 +68,8 @@ Value FloatFormat::buildRound(QuantMath &math, Value v) const {
       math.toBits(spacing)));
   // |w * inverse| < 2^(m+1): a few integers, rounded to even as the
   // format's last mantissa bit.
-  Value units = math.roundEven(arith::MulFOp::create(b, loc, w, inverse),
-                               /*keepZeroSign=*/true);
+  Value units = math.roundToLevel(arith::MulFOp::create(b, loc, w, inverse),
+                                  /*keepZeroSign=*/true);
   return arith::MulFOp::create(b, loc, units, spacing);
 }
 
@@ -84,6 +84,10 @@ Value FloatFormat::buildQuantize(QuantMath &math, Value v) const {
   OpBuilder &b = math.getBuilder();
   Location loc = math.getLoc();
   auto i32 = [&](int64_t value) { return math.constantI32(value); };
+  // Stochastic rounding rounds v onto the format first; the encoding below
+  // then rounds nothing.
+  if (math.isRoundingStochastic())
+    v = buildRound(math, v);
   Value w = math.clamp(v, -maxValue, maxValue);
   Value magnitude = math::AbsFOp::create(b, loc, w);
   // Normal values: f32's mantissa rounded to m bits on the bit pattern,

@@ -20,7 +20,7 @@ using namespace mlir::qat;
 /// Clamps what the level of x rounds to an integer k, to [lo, hi], before
 /// rounding. Clamping before rounding gives the formulas' round-then-clamp
 /// (rounding is monotonic and keeps the integer bounds) and bounds the
-/// argument of QuantMath::roundEven. Infinities become the ends; NaN stays
+/// argument of QuantMath::roundToLevel. Infinities become the ends; NaN stays
 /// NaN, or with `nanToLowest` becomes `lo` (maxnumf: the same one
 /// instruction as maximumf on every target).
 static Value clampLevelArgument(QuantMath &math, Value y, double lo, double hi,
@@ -73,7 +73,7 @@ Value CenteredGridAttr::buildQuantize(QuantMath &math, unsigned bits, Value,
                                       Value v) const {
   // NaN stores the lowest code, as torch.quantize_per_tensor does
   // (docs/semantics.md).
-  Value k = math.roundToI32(
+  Value k = math.roundToLevelI32(
       buildCenteredLevelIndex(math, *this, bits, v, /*nanToLowest=*/true));
   return arith::SubIOp::create(math.getBuilder(), math.getLoc(), k,
                                math.constantI32(1));
@@ -94,7 +94,7 @@ Value CenteredGridAttr::buildFakeQuant(QuantMath &math, unsigned bits, Value,
   OpBuilder &b = math.getBuilder();
   Location loc = math.getLoc();
   // (k - 1/2) * s, never zero.
-  Value k = math.roundEven(
+  Value k = math.roundToLevel(
       buildCenteredLevelIndex(math, *this, bits, v, /*nanToLowest=*/false),
       /*keepZeroSign=*/false);
   if (negHalfStep)
@@ -139,9 +139,9 @@ Value SignedGridAttr::buildQuantize(QuantMath &math, unsigned bits, Value x,
   // An integer code cannot hold NaN: NaN stores the lowest code, as
   // torch.quantize_per_tensor does (docs/semantics.md).
   if (needsRatio(bits))
-    return math.roundToI32(clampLevelArgument(math, v, double(getMinCode(bits)),
-                                              double(getMaxCode(bits)),
-                                              /*nanToLowest=*/true));
+    return math.roundToLevelI32(clampLevelArgument(
+        math, v, double(getMinCode(bits)), double(getMaxCode(bits)),
+        /*nanToLowest=*/true));
   // sign(x) as -1, 0 or 1; NaN (unordered) as -1.
   OpBuilder &b = math.getBuilder();
   Location loc = math.getLoc();
@@ -169,9 +169,10 @@ Value SignedGridAttr::buildFakeQuant(QuantMath &math, unsigned bits, Value x,
   if (!needsRatio(bits))
     return arith::MulFOp::create(b, loc, math.sign(x), s);
   // k * s; a zero keeps v's sign, as roundeven gives it.
-  Value k = math.roundEven(clampLevelArgument(math, v, double(getMinCode(bits)),
-                                              double(getMaxCode(bits)),
-                                              /*nanToLowest=*/false),
-                           /*keepZeroSign=*/true);
+  Value k =
+      math.roundToLevel(clampLevelArgument(math, v, double(getMinCode(bits)),
+                                           double(getMaxCode(bits)),
+                                           /*nanToLowest=*/false),
+                        /*keepZeroSign=*/true);
   return arith::MulFOp::create(b, loc, k, s);
 }

@@ -41,9 +41,10 @@ static ParseResult parseBits(AsmParser &parser, unsigned &bits) {
 
 static void printBits(AsmPrinter &printer, unsigned bits) { printer << bits; }
 
-/// `per_tensor`, `per_row` or `per_group<G>`.
+/// `per_tensor`, `per_row` or `per_group<G>`, then the rounding: nothing
+/// (to nearest), `, nearest` or `, stochastic`.
 static ParseResult parseGranularity(AsmParser &parser, Granularity &granularity,
-                                    int64_t &groupSize) {
+                                    int64_t &groupSize, Rounding &rounding) {
   SMLoc loc = parser.getCurrentLocation();
   StringRef keyword;
   if (parser.parseKeyword(&keyword))
@@ -55,19 +56,32 @@ static ParseResult parseGranularity(AsmParser &parser, Granularity &granularity,
            << keyword << "'";
   granularity = *parsed;
   groupSize = 0;
-  if (*parsed != Granularity::PerGroup)
-    return success();
-  if (parser.parseLess() || parser.parseInteger(groupSize) ||
-      parser.parseGreater())
+  if (*parsed == Granularity::PerGroup &&
+      (parser.parseLess() || parser.parseInteger(groupSize) ||
+       parser.parseGreater()))
     return failure();
+  rounding = Rounding::Nearest;
+  if (failed(parser.parseOptionalComma()))
+    return success();
+  loc = parser.getCurrentLocation();
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<Rounding> parsedRounding = symbolizeRounding(keyword);
+  if (!parsedRounding)
+    return parser.emitError(loc, "expected rounding nearest or stochastic, "
+                                 "got '")
+           << keyword << "'";
+  rounding = *parsedRounding;
   return success();
 }
 
 static void printGranularity(AsmPrinter &printer, Granularity granularity,
-                             int64_t groupSize) {
+                             int64_t groupSize, Rounding rounding) {
   printer << stringifyGranularity(granularity);
   if (granularity == Granularity::PerGroup)
     printer << "<" << groupSize << ">";
+  if (rounding != Rounding::Nearest)
+    printer << ", " << stringifyRounding(rounding);
 }
 
 /// Prints the shortest decimal that parses back to exactly `value`, so that
@@ -225,11 +239,10 @@ void QATDialect::registerAttributes() {
 // QuantizerAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult
-QuantizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                      GridAttrInterface grid, unsigned bits,
-                      ScaleMethodAttrInterface scaleMethod,
-                      Granularity granularity, int64_t groupSize) {
+LogicalResult QuantizerAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, GridAttrInterface grid,
+    unsigned bits, ScaleMethodAttrInterface scaleMethod,
+    Granularity granularity, int64_t groupSize, Rounding rounding) {
   if (!grid || !scaleMethod)
     return emitError() << "a quantizer needs a grid and a scale method";
   if (bits < 1 || bits > 8)
@@ -241,7 +254,16 @@ QuantizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (granularity != Granularity::PerGroup && groupSize != 0)
     return emitError() << "a group size is only meaningful for per_group, got "
                        << stringifyGranularity(granularity);
+  if (rounding == Rounding::Stochastic && scaleMethod.isLearned())
+    return emitError() << "stochastic rounding with learned steps is not "
+                          "supported: the LSQ step gradient reads the rounded "
+                          "value, which the backward cannot draw again";
   return scaleMethod.verifyForGrid(emitError, grid);
+}
+
+QuantizerAttr QuantizerAttr::withRounding(Rounding rounding) const {
+  return get(getContext(), getGrid(), getBits(), getScaleMethod(),
+             getGranularity(), getGroupSize(), rounding);
 }
 
 int64_t QuantizerAttr::getMinCode() const {
@@ -471,7 +493,7 @@ QuantizerAttr QuestRecipeAttr::getQuantizer() const {
   return QuantizerAttr::get(ctx, GridAttrInterface(CenteredGridAttr::get(ctx)),
                             getBits(),
                             ScaleMethodAttrInterface(RmsGaussianAttr::get(ctx)),
-                            Granularity::PerRow, 0);
+                            Granularity::PerRow, 0, Rounding::Nearest);
 }
 
 LogicalResult
@@ -487,9 +509,10 @@ StableQATRecipeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 QuantizerAttr StableQATRecipeAttr::getQuantizer() const {
   MLIRContext *ctx = getContext();
-  return QuantizerAttr::get(
-      ctx, GridAttrInterface(SignedGridAttr::get(ctx)), getBits(),
-      ScaleMethodAttrInterface(LearnedAttr::get(ctx)), Granularity::PerRow, 0);
+  return QuantizerAttr::get(ctx, GridAttrInterface(SignedGridAttr::get(ctx)),
+                            getBits(),
+                            ScaleMethodAttrInterface(LearnedAttr::get(ctx)),
+                            Granularity::PerRow, 0, Rounding::Nearest);
 }
 
 FourierAttr StableQATRecipeAttr::getSurrogateOrDefault() const {

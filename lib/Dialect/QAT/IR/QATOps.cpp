@@ -123,8 +123,26 @@ static LogicalResult verifyCodes(Operation *op, RankedTensorType values,
 static LogicalResult verifyEstimator(Operation *op,
                                      GradientEstimatorAttrInterface estimator,
                                      QuantizerAttr quantizer) {
+  if (quantizer.isStochastic() && isa<TrustAttr, FourierAttr>(estimator))
+    return op->emitOpError()
+           << "the " << estimator
+           << " estimator reads the rounded value, which the backward cannot "
+              "draw again: stochastic rounding takes ste or clip";
   return estimator.verifyForGrid([&] { return op->emitOpError(); },
                                  quantizer.getGrid(), quantizer.getBits());
+}
+
+/// A stochastic quantizer's rounding draws from a seed, and only it does.
+static LogicalResult verifySeed(Operation *op, Value seed,
+                                QuantizerAttr quantizer) {
+  if (quantizer.isStochastic() && !seed)
+    return op->emitOpError() << "a stochastic quantizer needs a 'seed' "
+                                "operand (i64) to draw its rounding from";
+  if (!quantizer.isStochastic() && seed)
+    return op->emitOpError() << "a 'seed' operand is only meaningful for a "
+                                "stochastic quantizer; this one rounds to "
+                                "nearest";
+  return success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -227,7 +245,8 @@ LogicalResult RmsOp::verify() {
 
 LogicalResult QuantizeOp::verify() {
   if (failed(verifyScaleShape(*this, getInput().getType(), getScale().getType(),
-                              getQuantizer())))
+                              getQuantizer())) ||
+      failed(verifySeed(*this, getSeed(), getQuantizer())))
     return failure();
   return verifyCodes(*this, getInput().getType(), getType(), getQuantizer(),
                      getPacked());
@@ -258,7 +277,8 @@ LogicalResult DequantizeOp::verify() {
 
 LogicalResult FakeQuantOp::verify() {
   if (failed(verifyScaleShape(*this, getInput().getType(), getScale().getType(),
-                              getQuantizer())))
+                              getQuantizer())) ||
+      failed(verifySeed(*this, getSeed(), getQuantizer())))
     return failure();
   return verifyEstimator(*this, getEstimator(), getQuantizer());
 }

@@ -58,6 +58,57 @@ Value QuantMath::roundToI32(Value y) {
                                  roundEven(y, /*keepZeroSign=*/false));
 }
 
+Value QuantMath::buildUniformDraw(Value seed, Value index) {
+  // SplitMix64 (Steele, Lea and Flood, 2014): the generator's state after
+  // index + 1 steps from `seed`, mixed.
+  Type i64 = builder.getI64Type();
+  auto c = [&](uint64_t value) -> Value {
+    return arith::ConstantOp::create(builder, loc,
+                                     builder.getIntegerAttr(i64, value));
+  };
+  auto xorShift = [&](Value z, uint64_t shift) -> Value {
+    return arith::XOrIOp::create(
+        builder, loc, z, arith::ShRUIOp::create(builder, loc, z, c(shift)));
+  };
+  Value counter = arith::AddIOp::create(builder, loc, index, c(1));
+  Value z = arith::AddIOp::create(
+      builder, loc, seed,
+      arith::MulIOp::create(builder, loc, counter, c(0x9E3779B97F4A7C15ull)));
+  z = arith::MulIOp::create(builder, loc, xorShift(z, 30),
+                            c(0xBF58476D1CE4E5B9ull));
+  z = arith::MulIOp::create(builder, loc, xorShift(z, 27),
+                            c(0x94D049BB133111EBull));
+  z = xorShift(z, 31);
+  // The top 24 bits, exact in f32.
+  Value top =
+      arith::TruncIOp::create(builder, loc, builder.getI32Type(),
+                              arith::ShRUIOp::create(builder, loc, z, c(40)));
+  Value draw = arith::UIToFPOp::create(builder, loc, builder.getF32Type(), top);
+  return arith::MulFOp::create(builder, loc, draw, constant(0x1p-24));
+}
+
+Value QuantMath::roundToLevel(Value y, bool keepZeroSign) {
+  if (!roundingDraw)
+    return roundEven(y, keepZeroSign);
+  // y - floor(y) is exact for |y| <= 2^22; NaN compares false and stays NaN.
+  Value below = math::FloorOp::create(builder, loc, y);
+  Value fraction = arith::SubFOp::create(builder, loc, y, below);
+  Value up = arith::CmpFOp::create(builder, loc, arith::CmpFPredicate::OLT,
+                                   roundingDraw, fraction);
+  Value rounded = select(
+      up, arith::AddFOp::create(builder, loc, below, constant(1.0)), below);
+  // A zero result is +0 (floor(-0.5) + 1); give it y's sign.
+  return keepZeroSign ? math::CopySignOp::create(builder, loc, rounded, y)
+                      : rounded;
+}
+
+Value QuantMath::roundToLevelI32(Value y) {
+  if (!roundingDraw)
+    return roundToI32(y);
+  return arith::FPToSIOp::create(builder, loc, builder.getI32Type(),
+                                 roundToLevel(y, /*keepZeroSign=*/false));
+}
+
 Value QuantMath::cos(Value theta, double) {
   return math::CosOp::create(builder, loc, theta);
 }

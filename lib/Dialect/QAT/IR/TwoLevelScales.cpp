@@ -24,9 +24,11 @@ static Value expand(OpBuilder &b, ScaleOp op) {
   QuantizerAttr q = op.getQuantizer();
   auto absmax = ScaleMethodAttrInterface(AbsMaxAttr::get(ctx));
   auto perGroup = QuantizerAttr::get(ctx, q.getGrid(), q.getBits(), absmax,
-                                     q.getGranularity(), q.getGroupSize());
-  auto perTensor = QuantizerAttr::get(ctx, q.getGrid(), q.getBits(), absmax,
-                                      Granularity::PerTensor, 0);
+                                     q.getGranularity(), q.getGroupSize(),
+                                     Rounding::Nearest);
+  auto perTensor =
+      QuantizerAttr::get(ctx, q.getGrid(), q.getBits(), absmax,
+                         Granularity::PerTensor, 0, Rounding::Nearest);
   RankedTensorType resultType = op.getType();
   int64_t rank = resultType.getRank();
   auto tensorType =

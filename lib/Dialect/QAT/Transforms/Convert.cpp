@@ -170,7 +170,10 @@ LogicalResult QATConvertPass::convert(func::FuncOp func) {
         stepArg && hasArgAttr(stepArg, QATDialect::kStepAttrName);
     if (!isWeightValue(input) || (!learnedStep && !isWeightValue(scale)))
       return;
-    WeightQuantizer w{op, input, scale, q, {}, false};
+    // Deployed weights round to nearest: stochastic rounding is a device of
+    // training.
+    WeightQuantizer w{op, input, scale, q.withRounding(Rounding::Nearest),
+                      {}, false};
     if (auto quantize = dyn_cast<QuantizeOp>(op)) {
       // QuEST's codes go to qat.matmul as they are.
       w.codesType = quantize.getType();
@@ -225,7 +228,7 @@ LogicalResult QATConvertPass::convert(func::FuncOp func) {
     Value input = cloneFrom(b, packMapping, w.input);
     Value scale = cloneFrom(b, packMapping, w.scale);
     Value codes = QuantizeOp::create(b, w.op->getLoc(), w.codesType, input,
-                                     scale, w.quantizer,
+                                     scale, /*seed=*/Value(), w.quantizer,
                                      w.packed ? b.getUnitAttr() : UnitAttr());
     packed.append({codes, scale});
   }

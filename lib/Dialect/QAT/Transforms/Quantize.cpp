@@ -380,8 +380,8 @@ FailureOr<RecipeAttrInterface> QATQuantizePass::buildDefaultRecipe() {
     auto quantizer = [&](GridAttrInterface grid, unsigned b) {
       if (!b)
         b = getFormatWidth(grid).value_or(4u);
-      return QuantizerAttr::getChecked(fail, ctx, grid, b, method, *gran,
-                                       group);
+      return QuantizerAttr::getChecked(fail, ctx, grid, b, method, *gran, group,
+                                       Rounding::Nearest);
     };
     QuantizerAttr weights = quantizer(*weightGrid, bits);
     QuantizerAttr activations;
@@ -552,7 +552,8 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
         shape.back() /= 2;
       auto quantize = QuantizeOp::create(
           rewriter, loc, RankedTensorType::get(shape, rewriter.getI8Type()), h,
-          scales[i], q, packed ? rewriter.getUnitAttr() : UnitAttr());
+          scales[i], /*seed=*/Value(), q,
+          packed ? rewriter.getUnitAttr() : UnitAttr());
       quantize->setAttr(QATDialect::kEstimatorAttrName, estimator);
       codes[i] = quantize;
     }
@@ -607,8 +608,8 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
             HadamardOp::create(rewriter, loc, normal[i].getType(), normal[i],
                                rewriter.getI64IntegerAttr(block));
         Value s = ScaleOp::create(rewriter, loc, scaleType(h, q), h, q);
-        Value fq =
-            FakeQuantOp::create(rewriter, loc, h.getType(), h, s, q, estimator);
+        Value fq = FakeQuantOp::create(rewriter, loc, h.getType(), h, s,
+                                       /*seed=*/Value(), q, estimator);
         quantized.push_back({i, fq});
       }
       replaceOperands(quantized);
@@ -635,7 +636,8 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
                                 "to @"
                              << func.getName();
     BlockArgument step = func.getArgument(index);
-    Value fq = FakeQuantOp::create(rewriter, loc, w.getType(), w, step, q,
+    Value fq = FakeQuantOp::create(rewriter, loc, w.getType(), w, step,
+                                   /*seed=*/Value(), q,
                                    stable.getSurrogateOrDefault());
     steps.push_back({operands[weightIndex],
                      SmallVector<int64_t>(perms[weightIndex]), step, q});
@@ -680,8 +682,9 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
   for (auto [i, q] : which) {
     Value s =
         ScaleOp::create(rewriter, loc, scaleType(normal[i], q), normal[i], q);
-    Value fq = FakeQuantOp::create(rewriter, loc, normal[i].getType(),
-                                   normal[i], s, q, estimator);
+    Value fq =
+        FakeQuantOp::create(rewriter, loc, normal[i].getType(), normal[i], s,
+                            /*seed=*/Value(), q, estimator);
     quantized.push_back({i, fq});
   }
   replaceOperands(quantized);

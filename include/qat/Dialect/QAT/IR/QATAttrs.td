@@ -42,12 +42,18 @@ def QAT_QuantizerAttr : QAT_Attr<"Quantizer", "quantizer"> {
       `c/(2^(b-1)-1)` on the signed grid.
     * granularity: `per_tensor`, `per_row` (the last dimension) or
       `per_group<G>` (G consecutive elements of the last dimension).
+    * rounding (optional): round to nearest, ties to even, unless
+      `stochastic` follows: then a value rounds up with probability equal
+      to its fractional distance, from a counter-based generator keyed by
+      the `seed` operand of the op that rounds and the element's index
+      (docs/semantics.md), so every target draws the same bits.
 
     Example:
 
     ```mlir
     #w4 = #qat.quantizer<centered, 4 bits, rms_gaussian, per_row>
     #lsq2 = #qat.quantizer<signed, 2 bits, learned, per_group<64>>
+    #nvfp4sr = #qat.quantizer<e2m1, 4 bits, nvfp4, per_group<16>, stochastic>
     ```
   }];
   let parameters = (ins
@@ -55,28 +61,35 @@ def QAT_QuantizerAttr : QAT_Attr<"Quantizer", "quantizer"> {
     "unsigned":$bits,
     "ScaleMethodAttrInterface":$scaleMethod,
     EnumParameter<QAT_Granularity>:$granularity,
-    DefaultValuedParameter<"int64_t", "0">:$groupSize);
+    DefaultValuedParameter<"int64_t", "0">:$groupSize,
+    DefaultValuedParameter<"::mlir::qat::Rounding",
+                           "::mlir::qat::Rounding::Nearest">:$rounding);
   // The grid and the scale method are written by their mnemonics
   // (`centered`, not `#qat.centered`).
   let assemblyFormat = [{
     `<` custom<Part>($grid) `,` custom<Bits>($bits) `bits` `,`
     custom<Part>($scaleMethod) `,`
-    custom<Granularity>($granularity, $groupSize) `>`
+    custom<Granularity>($granularity, $groupSize, $rounding) `>`
   }];
   let builders = [
     // The built-in grids and methods by their C API and Python names.
     AttrBuilder<(ins "Grid":$grid, "unsigned":$bits,
                      "ScaleMethod":$scaleMethod, "Granularity":$granularity,
-                     CArg<"int64_t", "0">:$groupSize), [{
+                     CArg<"int64_t", "0">:$groupSize,
+                     CArg<"Rounding", "Rounding::Nearest">:$rounding), [{
       return $_get($_ctxt, getBuiltinGrid($_ctxt, grid), bits,
                    getBuiltinScaleMethod($_ctxt, scaleMethod), granularity,
-                   groupSize);
+                   groupSize, rounding);
     }]>
   ];
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     /// Whether the step is a trained operand (LSQ) that receives a gradient.
     bool hasLearnedStep() const { return getScaleMethod().isLearned(); }
+    /// Whether the ops that round with this quantizer take a seed.
+    bool isStochastic() const { return getRounding() == Rounding::Stochastic; }
+    /// This quantizer with another rounding.
+    QuantizerAttr withRounding(Rounding rounding) const;
 
     /// Range of the integer codes. Signed grid: [qn, qp] = [-2^(b-1),
     /// 2^(b-1)-1], and [-1, 1] for one bit (sign). Centered grid: the code

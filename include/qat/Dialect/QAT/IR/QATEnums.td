@@ -1,6 +1,6 @@
 //===- QATEnums.td - Enumerations of the qat dialect -------*- tablegen -*-===//
 //
-// The granularity of a quantizer, and the names under which the C API and the
+// The granularity and rounding of a quantizer, and the names under which the C API and the
 // Python bindings know the built-in grids and scale methods (their ABI). The
 // grids and scale methods themselves are attributes (QATAttrs.td); a new one
 // needs a case here only to be reachable from C or Python.
@@ -47,6 +47,16 @@ def QAT_Granularity : I32EnumAttr<"Granularity",
     I32EnumAttrCase<"PerRow", 1, "per_row">,
     // One step per group of G consecutive elements of the last dimension.
     I32EnumAttrCase<"PerGroup", 2, "per_group">]> {
+  let cppNamespace = "::mlir::qat";
+  let genSpecializedAttr = 0;
+}
+
+def QAT_Rounding : I32EnumAttr<"Rounding", "how values round onto the grid", [
+    // Round to nearest, ties to even.
+    I32EnumAttrCase<"Nearest", 0, "nearest">,
+    // Up with probability equal to the fractional distance (unbiased), from
+    // a counter-based generator keyed by a seed and the element's index.
+    I32EnumAttrCase<"Stochastic", 1, "stochastic">]> {
   let cppNamespace = "::mlir::qat";
   let genSpecializedAttr = 0;
 }

@@ -120,7 +120,10 @@ def QAT_QuantizeOp : QAT_Op<"quantize", [Pure]> {
       `code = k - 1`, so that the level is `(code + 1/2) * s` and the odd
       integer `2*code + 1` is the exact operand of integer GEMMs.
 
-    `round` is round-half-to-even. Codes are signless integers read as two's
+    `round` is round-half-to-even; a `stochastic` quantizer rounds up with
+    probability equal to the fractional distance instead, drawing from the
+    `seed` operand (i64) and the element's row-major index, which the op
+    then takes. Codes are signless integers read as two's
     complement; the element type must hold `bits` bits (two for the one-bit
     signed grid). With `packed`, codes of at most 4 bits are stored two per
     `i8`, element `2j` in the low nibble and `2j+1` in the high nibble, so the
@@ -133,11 +136,12 @@ def QAT_QuantizeOp : QAT_Op<"quantize", [Pure]> {
     ```
   }];
   let arguments = (ins QAT_FloatTensor:$input, QAT_FloatTensor:$scale,
-                       QAT_QuantizerAttr:$quantizer, UnitAttr:$packed);
+                       Optional<I64>:$seed, QAT_QuantizerAttr:$quantizer,
+                       UnitAttr:$packed);
   let results = (outs QAT_CodeTensor:$result);
   let assemblyFormat = [{
-    $input `,` $scale `as` $quantizer (`packed` $packed^)? attr-dict `:`
-    type($input) `,` type($scale) `->` type($result)
+    $input `,` $scale `as` $quantizer (`packed` $packed^)? (`seed` $seed^)?
+    attr-dict `:` type($input) `,` type($scale) `->` type($result)
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
@@ -176,21 +180,28 @@ def QAT_FakeQuantOp : QAT_Op<"fake_quant", [Pure, AllTypesMatch<["input", "resul
     `result = dequantize(quantize(x, s), s)`, computed in floating point,
     except that NaN stays NaN (quantize stores NaN as the lowest code, so the
     round trip through codes is not folded into this op). The op carries the gradient estimator that its backward
-    (`qat.fake_quant_grad`) uses.
+    (`qat.fake_quant_grad`) uses. A `stochastic` quantizer takes a `seed`
+    (i64) and rounds as `qat.quantize` does with it.
 
     <!-- mlir-doc: wrap %x: tensor<64x512xf32>, %s: tensor<64x1xf32> -->
     ```mlir
     %y = qat.fake_quant %x, %s as <centered, 4 bits, rms_gaussian, per_row>
         with trust : tensor<64x512xf32>, tensor<64x1xf32>
     ```
+
+    <!-- mlir-doc: wrap %x: tensor<64x512xf32>, %s: tensor<64x32xf32>, %seed: i64 -->
+    ```mlir
+    %y = qat.fake_quant %x, %s as <e2m1, 4 bits, mx, per_group<16>, stochastic>
+        seed %seed with ste : tensor<64x512xf32>, tensor<64x32xf32>
+    ```
   }];
   let arguments = (ins QAT_FloatTensor:$input, QAT_FloatTensor:$scale,
-                       QAT_QuantizerAttr:$quantizer,
+                       Optional<I64>:$seed, QAT_QuantizerAttr:$quantizer,
                        QAT_EstimatorAttr:$estimator);
   let results = (outs QAT_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $scale `as` $quantizer `with` custom<Estimator>($estimator) attr-dict `:`
-    type($input) `,` type($scale)
+    $input `,` $scale `as` $quantizer (`seed` $seed^)? `with`
+    custom<Estimator>($estimator) attr-dict `:` type($input) `,` type($scale)
   }];
   let hasVerifier = 1;
 }

@@ -82,6 +82,20 @@ public:
   /// be anything beyond).
   virtual Value cos(Value theta, double maxAbs);
 
+  /// The uniform draw u in [0, 1) that stochastic rounding of the element at
+  /// row-major index `index` (i64) uses under `seed` (i64): SplitMix64's
+  /// output for that counter, its top 24 bits as u (docs/semantics.md).
+  Value buildUniformDraw(Value seed, Value index);
+  /// Makes the quantization roundings below stochastic with draw `u` (null:
+  /// round to nearest, ties to even), for the element being built.
+  void setRoundingDraw(Value u) { roundingDraw = u; }
+  /// y rounded onto the integers as the quantizer rounds: roundEven, or
+  /// with a draw floor(y) + [u < y - floor(y)] (|y| <= 2^22 as roundEven).
+  Value roundToLevel(Value y, bool keepZeroSign);
+  /// roundToLevel(y) as an i32, for |y| <= 2^22 and y not NaN.
+  Value roundToLevelI32(Value y);
+  bool isRoundingStochastic() const { return bool(roundingDraw); }
+
   /// clamp(v, lo, hi); NaN stays NaN (maximumf/minimumf).
   Value clamp(Value v, double lo, double hi);
   /// lo <= v <= hi (false for NaN).
@@ -103,6 +117,7 @@ public:
 protected:
   OpBuilder &builder;
   Location loc;
+  Value roundingDraw;
 };
 
 /// The values of one element of fake_quant_grad, and the intermediate values
