@@ -198,6 +198,18 @@ static void testQuantizer(MlirContext ctx, MlirLocation loc) {
   // CHECK: fp8: #qat.quantizer<e4m3, 8 bits, absmax, per_tensor>
   // CHECK: fp8 codes [-128, 127]
 
+  // Stochastic rounding.
+  MlirAttribute nvfp4sr =
+      qatQuantizerAttrWithRoundingChecked(loc, nvfp4, QatRoundingStochastic);
+  printAttr("nvfp4 stochastic", nvfp4sr);
+  EXPECT(qatQuantizerAttrGetRounding(nvfp4sr) == QatRoundingStochastic);
+  EXPECT(qatQuantizerAttrGetRounding(nvfp4) == QatRoundingNearest);
+  EXPECT(mlirAttributeEqual(
+      qatQuantizerAttrWithRoundingChecked(loc, nvfp4sr, QatRoundingNearest),
+      nvfp4));
+  // CHECK: nvfp4 stochastic: #qat.quantizer<e2m1, 4 bits, nvfp4, per_group<16>,
+  // stochastic>
+
   // A quantizer built from C is the very attribute the parser makes.
   MlirAttribute parsed = mlirAttributeParseGet(
       ctx, mlirStringRefCreateFromCString(
@@ -312,8 +324,14 @@ static void testInvalidAttributes(MlirContext ctx, MlirLocation loc) {
       loc, QatGridSigned, 4, QatScaleMethodAbsMax, QatGranularityPerGroup, 0)));
   EXPECT(mlirAttributeIsNull(qatQuantizerAttrGetChecked(
       loc, (QatGrid)7, 4, QatScaleMethodAbsMax, QatGranularityPerRow, 0)));
+  MlirAttribute learned = qatQuantizerAttrGetChecked(
+      loc, QatGridSigned, 2, QatScaleMethodLearned, QatGranularityPerRow, 0);
+  EXPECT(mlirAttributeIsNull(qatQuantizerAttrWithRoundingChecked(
+      loc, learned, QatRoundingStochastic)));
+  EXPECT(mlirAttributeIsNull(
+      qatQuantizerAttrWithRoundingChecked(loc, learned, (QatRounding)5)));
   printf("other invalid attributes: errors %d\n", numErrors);
-  EXPECT(numErrors == 6);
+  EXPECT(numErrors == 8);
   // CHECK: the fourier estimator needs at least one amplitude
   // CHECK: trust factor must be positive and finite, got -1.0{{.*}}
   // CHECK: trust factor must be positive and finite, got nan
@@ -321,7 +339,9 @@ static void testInvalidAttributes(MlirContext ctx, MlirLocation loc) {
   // CHECK: group size must be positive, got 0
   // CHECK: unknown quantization grid 7, expected 0 (centered), 1 (signed),
   // CHECK-SAME: 2 (e4m3), 3 (e5m2) or 4 (e2m1)
-  // CHECK: other invalid attributes: errors 6
+  // CHECK: stochastic rounding with learned steps is not supported
+  // CHECK: unknown rounding 5, expected 0 (nearest) or 1 (stochastic)
+  // CHECK: other invalid attributes: errors 8
 
   mlirContextDetachDiagnosticHandler(ctx, handler);
 }

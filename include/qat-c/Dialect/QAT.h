@@ -62,6 +62,11 @@ enum QatGranularity {
 };
 typedef enum QatGranularity QatGranularity;
 
+/// How values round onto the grid: to nearest (ties to even), or
+/// stochastically (the ops that round then take an i64 seed).
+enum QatRounding { QatRoundingNearest = 0, QatRoundingStochastic = 1 };
+typedef enum QatRounding QatRounding;
+
 //===----------------------------------------------------------------------===//
 // #qat.quantizer
 //===----------------------------------------------------------------------===//
@@ -86,6 +91,12 @@ MLIR_CAPI_EXPORTED QatGranularity
 qatQuantizerAttrGetGranularity(MlirAttribute attr);
 /// The G of per_group<G>; 0 for per_tensor and per_row.
 MLIR_CAPI_EXPORTED int64_t qatQuantizerAttrGetGroupSize(MlirAttribute attr);
+MLIR_CAPI_EXPORTED QatRounding qatQuantizerAttrGetRounding(MlirAttribute attr);
+/// `quantizer` with `rounding` instead of its own, in the context of `loc`;
+/// null (and a diagnostic at `loc`) where the combination is invalid
+/// (stochastic rounding with learned steps) or `rounding` is unknown.
+MLIR_CAPI_EXPORTED MlirAttribute qatQuantizerAttrWithRoundingChecked(
+    MlirLocation loc, MlirAttribute quantizer, QatRounding rounding);
 /// The range [min, max] of the integer codes of the quantizer.
 MLIR_CAPI_EXPORTED int64_t qatQuantizerAttrGetMinCode(MlirAttribute attr);
 MLIR_CAPI_EXPORTED int64_t qatQuantizerAttrGetMaxCode(MlirAttribute attr);

@@ -129,6 +129,29 @@ int64_t qatQuantizerAttrGetGroupSize(MlirAttribute attr) {
   return cast<QuantizerAttr>(unwrap(attr)).getGroupSize();
 }
 
+QatRounding qatQuantizerAttrGetRounding(MlirAttribute attr) {
+  return static_cast<QatRounding>(
+      cast<QuantizerAttr>(unwrap(attr)).getRounding());
+}
+
+MlirAttribute qatQuantizerAttrWithRoundingChecked(MlirLocation loc,
+                                                  MlirAttribute quantizer,
+                                                  QatRounding rounding) {
+  Location location = unwrap(loc);
+  std::optional<Rounding> roundingValue =
+      symbolizeRounding(static_cast<uint32_t>(rounding));
+  if (!roundingValue) {
+    emitError(location) << "unknown rounding " << static_cast<int>(rounding)
+                        << ", expected 0 (nearest) or 1 (stochastic)";
+    return MlirAttribute{nullptr};
+  }
+  auto q = cast<QuantizerAttr>(unwrap(quantizer));
+  return wrap(QuantizerAttr::getChecked(
+      [&] { return emitError(location); }, q.getContext(), q.getGrid(),
+      q.getBits(), q.getScaleMethod(), q.getGranularity(), q.getGroupSize(),
+      *roundingValue));
+}
+
 int64_t qatQuantizerAttrGetMinCode(MlirAttribute attr) {
   return cast<QuantizerAttr>(unwrap(attr)).getMinCode();
 }
