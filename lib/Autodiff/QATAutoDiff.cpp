@@ -72,9 +72,14 @@ struct HadamardReverse
     Value g = state.getAdjoint(hadamard.getResult());
     if (!g || !state.isActive(hadamard.getInput()))
       return success();
-    // H is orthogonal and symmetric: its transpose is itself.
-    Value dx = HadamardOp::create(b, op->getLoc(), g.getType(), g,
-                                  hadamard.getBlockAttr());
+    // The rotation is orthogonal, so its backward is its inverse: H itself,
+    // or with signs the op with `inverse` toggled.
+    UnitAttr inverse = hadamard.getSeed() && !hadamard.getInverse()
+                           ? b.getUnitAttr()
+                           : UnitAttr();
+    Value dx =
+        HadamardOp::create(b, op->getLoc(), g.getType(), g, hadamard.getSeed(),
+                           hadamard.getBlockAttr(), inverse);
     state.addAdjoint(b, hadamard.getInput(), dx);
     return success();
   }

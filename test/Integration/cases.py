@@ -597,31 +597,53 @@ def rms_cases():
 # --- Hadamard ---------------------------------------------------------------
 
 
-def hadamard_case(block, shape, dtype):
-    name = f"hadamard_b{block}_{'x'.join(map(str, shape))}_{dtype}"
+def hadamard_case(block, shape, dtype, seed=None):
+    """qat.hadamard against the reference; with `seed`, the random-sign
+    rotation and, as a second result, the inverse rotation of the same x."""
+    signs = "" if seed is None else f"_signs{seed}".replace("-", "m")
+    name = f"hadamard_b{block}_{'x'.join(map(str, shape))}_{dtype}{signs}"
     xt = t(shape, dtype)
     func = "case_" + name
-    mlir = (f"func.func @{func}(%x: {xt}) -> {xt} attributes {{llvm.emit_c_interface}} {{\n"
-            f"  %y = qat.hadamard %x block {block} : {xt}\n  return %y : {xt}\n}}\n")
+    if seed is None:
+        body = f"  %y = qat.hadamard %x block {block} : {xt}\n  return %y : {xt}\n"
+        results = xt
+    else:
+        body = (f"  %seed = arith.constant {seed} : i64\n"
+                f"  %y = qat.hadamard %x block {block} signs %seed : {xt}\n"
+                f"  %z = qat.hadamard %x block {block} signs %seed inverse : {xt}\n"
+                f"  return %y, %z : {xt}, {xt}\n")
+        results = f"{xt}, {xt}"
+    mlir = (f"func.func @{func}(%x: {xt}) -> ({results}) attributes "
+            f"{{llvm.emit_c_interface}} {{\n{body}}}\n")
 
     def check(inputs, outputs):
         x = inputs[0].astype(F32)
         if dtype == "bf16":
             x = bf16_round(x)
-        ref = R.hadamard(x.astype(np.float64), block)
-        y = outputs[0].astype(np.float64)
+        x64 = x.astype(np.float64)
+        if seed is None:
+            refs = [R.hadamard(x64, block)]
+        else:
+            refs = [R.random_sign_hadamard(x64, block, seed),
+                    R.random_sign_hadamard(x64, block, seed, inverse=True)]
         # Each output is a sum of `block` terms of magnitude |x|/sqrt(block).
-        terms = np.abs(x.astype(np.float64)).reshape(list(shape[:-1]) + [-1, block]).sum(-1)
+        terms = np.abs(x64).reshape(list(shape[:-1]) + [-1, block]).sum(-1)
         terms = np.repeat(terms, block, axis=-1).reshape(shape) / np.sqrt(block)
         tol = 2.0 ** -7 if dtype == "bf16" else 1e-6
-        err = np.abs(y - ref) / (tol * np.maximum(terms, 1e-30) + 1e-30)
-        finite_like(y, ref, "hadamard")
-        if np.max(err) > 1:
-            raise Failure(f"hadamard: relative error {np.max(err) * tol:.3g}")
-        # Orthogonality: applying it twice gives the input back.
-        return f"max error {np.max(np.abs(y - ref)):.3g}"
+        worst = 0.0
+        for out, ref, what in zip(outputs, refs, ["hadamard", "inverse hadamard"]):
+            y = out.astype(np.float64)
+            err = np.abs(y - ref) / (tol * np.maximum(terms, 1e-30) + 1e-30)
+            finite_like(y, ref, what)
+            if np.max(err) > 1:
+                raise Failure(f"{what}: relative error {np.max(err) * tol:.3g}")
+            worst = max(worst, float(np.max(np.abs(y - ref))))
+        if seed is not None and block > 1 and np.allclose(refs[0], R.hadamard(x64, block)):
+            raise Failure("the signs changed nothing: pick another seed")
+        return f"max error {worst:.3g}"
 
-    return Case(name, mlir, func, [(shape, dtype, normal())], check, [(shape, dtype)])
+    return Case(name, mlir, func, [(shape, dtype, normal())], check,
+                [(shape, dtype)] * (1 if seed is None else 2))
 
 
 def hadamard_cases(rng):
@@ -636,6 +658,10 @@ def hadamard_cases(rng):
     # layout (the first with idle lanes past the row).
     cases.append(hadamard_case(128, [3, 768], "bf16"))
     cases.append(hadamard_case(128, [5, 1024], "bf16"))
+    # Random signs (DESIGN.md section 3), and their inverse.
+    cases.append(hadamard_case(128, [5, 384], "f32", seed=11))
+    cases.append(hadamard_case(16, [2, 3, 64], "bf16", seed=-7))
+    cases.append(hadamard_case(1, [4, 9], "f32", seed=12345))
     return cases
 
 

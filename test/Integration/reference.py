@@ -180,18 +180,36 @@ def rms(x, q):
     return std.reshape(q.scale_shape(x.shape)).astype(F32)
 
 
-def uniform_draws(seed, shape):
-    """The draw u in [0, 1) of every element of a tensor of `shape` under an
-    i64 `seed`, as stochastic rounding uses it (docs/semantics.md): the
-    SplitMix64 output for counter (row-major index + 1), its top 24 bits."""
-    count = int(np.prod(shape, dtype=np.int64))
+def random_bits(seed, count):
+    """SplitMix64's outputs (uint64) for counters 1..count from an i64 seed:
+    the one generator of the dialect's draws (docs/semantics.md)."""
     with np.errstate(over="ignore"):
         z = (np.uint64(seed % (1 << 64)) +
              np.arange(1, count + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
+        return z ^ (z >> np.uint64(31))
+
+
+def uniform_draws(seed, shape):
+    """The draw u in [0, 1) of every element of a tensor of `shape` under an
+    i64 `seed`, as stochastic rounding uses it: the top 24 bits of the
+    generator's output for counter (row-major index + 1)."""
+    z = random_bits(seed, int(np.prod(shape, dtype=np.int64)))
     return ((z >> np.uint64(40)).astype(np.float64) * 2.0 ** -24).reshape(shape)
+
+
+def random_signs(seed, n):
+    """The column signs (+-1, f32) of a random-sign Hadamard rotation of rows
+    of length n: -1 where the generator's output for counter j + 1 has its
+    top bit set."""
+    return np.where(random_bits(seed, n) >> np.uint64(63), F32(-1), F32(1))
+
+
+def random_sign_hadamard(x, n, seed, inverse=False):
+    """x diag(s) H (or, inverse, x H diag(s)) with H = blockdiag(H_n)."""
+    s = random_signs(seed, x.shape[-1])
+    return hadamard(x, n) * s if inverse else hadamard(x * s, n)
 
 
 def stochastic_round(y, u):

@@ -112,6 +112,7 @@ struct ConvertQATToGPUPass
       return signalPassFailure();
     }
     expandTwoLevelScales(getOperation());
+    expandRandomSignHadamards(getOperation());
     // Before any planning: dynamic dimensions where the kernels take them,
     // sizes the planners' int64 arithmetic can take, and no zero-size tensor
     // left for them (the CPU's linalg instead).

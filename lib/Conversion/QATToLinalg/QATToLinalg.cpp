@@ -1233,6 +1233,7 @@ struct ConvertQATToLinalgPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     expandTwoLevelScales(getOperation());
+    expandRandomSignHadamards(getOperation());
     ConversionTarget target(*ctx);
     target.addIllegalDialect<QATDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,

@@ -185,18 +185,25 @@ LogicalResult HadamardOp::verify() {
   if (rowLength % block != 0)
     return emitOpError() << "block size " << block
                          << " does not divide the last dimension " << rowLength;
+  if (getInverse() && !getSeed())
+    return emitOpError() << "'inverse' is only meaningful with 'signs': a "
+                            "block Hadamard rotation is its own inverse";
   return success();
 }
 
 OpFoldResult HadamardOp::fold(FoldAdaptor adaptor) {
-  // H_1 = [1].
-  if (getBlock() == 1)
+  // H_1 = [1] (but the signs of a random-sign rotation remain).
+  if (getBlock() == 1 && !getSeed())
     return getInput();
-  // H_n is orthogonal and symmetric, so it is its own inverse.
+  // H_n is orthogonal and symmetric, so it is its own inverse; with signs,
+  // diag(s) H and H diag(s) are each other's inverse.
   if (auto producer = getInput().getDefiningOp<HadamardOp>())
-    if (producer.getBlock() == getBlock())
+    if (producer.getBlock() == getBlock() && producer.getSeed() == getSeed() &&
+        (!getSeed() || producer.getInverse() != getInverse()))
       return producer.getInput();
-  // A rotation of zero is zero.
+  // A rotation of zero is zero (signs could make some zeros -0).
+  if (getSeed())
+    return {};
   if (auto splat = dyn_cast_or_null<SplatElementsAttr>(adaptor.getInput()))
     if (splat.getSplatValue<APFloat>().isZero())
       return getInput();

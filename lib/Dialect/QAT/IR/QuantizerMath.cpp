@@ -58,7 +58,7 @@ Value QuantMath::roundToI32(Value y) {
                                  roundEven(y, /*keepZeroSign=*/false));
 }
 
-Value QuantMath::buildUniformDraw(Value seed, Value index) {
+Value QuantMath::buildRandomBits(Value seed, Value index) {
   // SplitMix64 (Steele, Lea and Flood, 2014): the generator's state after
   // index + 1 steps from `seed`, mixed.
   Type i64 = builder.getI64Type();
@@ -78,13 +78,26 @@ Value QuantMath::buildUniformDraw(Value seed, Value index) {
                             c(0xBF58476D1CE4E5B9ull));
   z = arith::MulIOp::create(builder, loc, xorShift(z, 27),
                             c(0x94D049BB133111EBull));
-  z = xorShift(z, 31);
+  return xorShift(z, 31);
+}
+
+Value QuantMath::buildUniformDraw(Value seed, Value index) {
   // The top 24 bits, exact in f32.
-  Value top =
-      arith::TruncIOp::create(builder, loc, builder.getI32Type(),
-                              arith::ShRUIOp::create(builder, loc, z, c(40)));
-  Value draw = arith::UIToFPOp::create(builder, loc, builder.getF32Type(), top);
+  Value top = arith::ShRUIOp::create(
+      builder, loc, buildRandomBits(seed, index),
+      arith::ConstantOp::create(builder, loc,
+                                builder.getIntegerAttr(seed.getType(), 40)));
+  Value draw = arith::UIToFPOp::create(
+      builder, loc, builder.getF32Type(),
+      arith::TruncIOp::create(builder, loc, builder.getI32Type(), top));
   return arith::MulFOp::create(builder, loc, draw, constant(0x1p-24));
+}
+
+Value QuantMath::buildRandomSignIsNegative(Value seed, Value index) {
+  Value zero = arith::ConstantOp::create(
+      builder, loc, builder.getIntegerAttr(seed.getType(), 0));
+  return arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::slt,
+                               buildRandomBits(seed, index), zero);
 }
 
 Value QuantMath::roundToLevel(Value y, bool keepZeroSign) {

@@ -543,8 +543,9 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
       QuantizerAttr q = quantizers[i];
       Value h = normal[i];
       if (block)
-        h = HadamardOp::create(rewriter, loc, h.getType(), h,
-                               rewriter.getI64IntegerAttr(block));
+        h = HadamardOp::create(rewriter, loc, h.getType(), h, /*seed=*/Value(),
+                               rewriter.getI64IntegerAttr(block),
+                               /*inverse=*/UnitAttr());
       scales[i] = ScaleOp::create(rewriter, loc, scaleType(h, q), h, q);
       auto shape =
           llvm::to_vector(cast<RankedTensorType>(h.getType()).getShape());
@@ -604,9 +605,10 @@ LogicalResult QATQuantizePass::rewrite(func::FuncOp func, const Contraction &c,
       // codes up to the order of the fp32 additions.
       SmallVector<std::pair<unsigned, Value>> quantized;
       for (unsigned i : {0u, 1u}) {
-        Value h =
-            HadamardOp::create(rewriter, loc, normal[i].getType(), normal[i],
-                               rewriter.getI64IntegerAttr(block));
+        Value h = HadamardOp::create(
+            rewriter, loc, normal[i].getType(), normal[i],
+            /*seed=*/Value(), rewriter.getI64IntegerAttr(block),
+            /*inverse=*/UnitAttr());
         Value s = ScaleOp::create(rewriter, loc, scaleType(h, q), h, q);
         Value fq = FakeQuantOp::create(rewriter, loc, h.getType(), h, s,
                                        /*seed=*/Value(), q, estimator);

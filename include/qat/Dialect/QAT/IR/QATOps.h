@@ -27,6 +27,11 @@ namespace mlir::qat {
 /// the lowerings of qat.scale take. Both lowerings call it first.
 void expandTwoLevelScales(Operation *root);
 
+/// Replaces every qat.hadamard with `signs` by the plain rotation and the
+/// elementwise map (linalg.generic) of the column signs, in the op's order:
+/// what the lowerings of qat.hadamard take. Both lowerings call it first.
+void expandRandomSignHadamards(Operation *root);
+
 } // namespace mlir::qat
 
 #endif // QAT_DIALECT_QAT_IR_QATOPS_H

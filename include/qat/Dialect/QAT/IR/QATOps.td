@@ -35,14 +35,29 @@ def QAT_HadamardOp : QAT_Op<"hadamard", [Pure, AllTypesMatch<["input", "result"]
     The transform is orthogonal and symmetric: it is its own inverse and its
     own backward, so `hadamard(hadamard(x))` folds to `x`.
 
-    <!-- mlir-doc: wrap %x: tensor<64x512xf32> -->
+    With `signs %seed` (i64) it is the random-sign Hadamard
+    `x · diag(s) · blockdiag(H_n)`: column `j` of the last dimension is
+    multiplied by a sign `s_j = ±1` drawn from the seed and `j`
+    (docs/semantics.md), the same for every row, so that rotating both
+    operands of a matmul along K with one seed leaves the product unchanged.
+    It is orthogonal but not symmetric: `inverse` gives its inverse and
+    backward, `x · blockdiag(H_n) · diag(s)`, and a rotation followed by its
+    `inverse` under the same seed folds away.
+
+    <!-- mlir-doc: wrap %x: tensor<64x512xf32>, %seed: i64 -->
     ```mlir
     %r = qat.hadamard %x block 128 : tensor<64x512xf32>
+    %t = qat.hadamard %x block 128 signs %seed : tensor<64x512xf32>
+    %u = qat.hadamard %t block 128 signs %seed inverse : tensor<64x512xf32>
     ```
   }];
-  let arguments = (ins QAT_FloatTensor:$input, I64Attr:$block);
+  let arguments = (ins QAT_FloatTensor:$input, Optional<I64>:$seed,
+                       I64Attr:$block, UnitAttr:$inverse);
   let results = (outs QAT_FloatTensor:$result);
-  let assemblyFormat = "$input `block` $block attr-dict `:` type($input)";
+  let assemblyFormat = [{
+    $input `block` $block (`signs` $seed^)? (`inverse` $inverse^)? attr-dict
+    `:` type($input)
+  }];
   let hasVerifier = 1;
   let hasFolder = 1;
 }

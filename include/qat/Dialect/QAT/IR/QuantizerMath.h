@@ -83,9 +83,12 @@ public:
   virtual Value cos(Value theta, double maxAbs);
 
   /// The uniform draw u in [0, 1) that stochastic rounding of the element at
-  /// row-major index `index` (i64) uses under `seed` (i64): SplitMix64's
-  /// output for that counter, its top 24 bits as u (docs/semantics.md).
+  /// row-major index `index` (i64) uses under `seed` (i64): the top 24 bits
+  /// of buildRandomBits(seed, index) (docs/semantics.md).
   Value buildUniformDraw(Value seed, Value index);
+  /// Whether the sign of column `index` (i64) of a random-sign Hadamard
+  /// rotation under `seed` is -1: the top bit of buildRandomBits (i1).
+  Value buildRandomSignIsNegative(Value seed, Value index);
   /// Makes the quantization roundings below stochastic with draw `u` (null:
   /// round to nearest, ties to even), for the element being built.
   void setRoundingDraw(Value u) { roundingDraw = u; }
@@ -115,6 +118,10 @@ public:
   Value powerOfTwoFloor(Value x);
 
 protected:
+  /// SplitMix64's output (i64) for counter index + 1 from `seed`: the one
+  /// generator of the dialect's random draws.
+  Value buildRandomBits(Value seed, Value index);
+
   OpBuilder &builder;
   Location loc;
   Value roundingDraw;
