@@ -167,6 +167,20 @@ func.func @fake_quant_learned(%x: tensor<4x8xf32>, %w: tensor<3x8xf32> {qat.para
 
 // -----
 
+// A random-sign rotation x diag(s) H is orthogonal but not symmetric: its
+// adjoint is the inverse, H diag(s), under the same seed.
+// CHECK-LABEL: func.func @random_sign_hadamard_grad
+// CHECK-SAME:    (%{{.*}}: tensor<3x8xf32>, %[[SEED:.*]]: i64) -> (f32, tensor<3x8xf32>)
+// CHECK:         qat.hadamard %{{.*}} block 8 signs %[[SEED]] inverse : tensor<3x8xf32>
+func.func @random_sign_hadamard(%w: tensor<3x8xf32> {qat.param}, %seed: i64) -> f32 {
+  %h = qat.hadamard %w block 8 signs %seed : tensor<3x8xf32>
+  %c0 = arith.constant 0 : index
+  %l = tensor.extract %h[%c0, %c0] : tensor<3x8xf32>
+  return %l : f32
+}
+
+// -----
+
 // QuEST: dB = dy^T deq(A) as a matmul reading dy transposed, then the
 // estimator that the weight's qat.quantize names (clip); steps from
 // qat.scale get no gradient.

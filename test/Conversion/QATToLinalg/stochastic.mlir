@@ -61,3 +61,32 @@ func.func @nearest(%x: tensor<4x64xf32>, %s: tensor<4x1xf32>) -> tensor<4x64xi8>
   %q = qat.quantize %x, %s as <e4m3, 8 bits, absmax, per_row> : tensor<4x64xf32>, tensor<4x1xf32> -> tensor<4x64xi8>
   return %q : tensor<4x64xi8>
 }
+
+// -----
+
+// A random-sign rotation: the sign map (the top bit of SplitMix64 at the
+// column's counter) before the butterflies; its inverse after them.
+// CHECK-LABEL: func.func @random_signs
+// CHECK-SAME: %[[SEED:[a-z0-9]+]]: i64
+// CHECK: linalg.generic
+// CHECK: %[[COLUMN:.*]] = linalg.index 1 : index
+// CHECK: arith.addi %[[SEED]]
+// CHECK: %[[NEGATIVE:.*]] = arith.cmpi slt
+// CHECK: %[[FLIPPED:.*]] = arith.negf %[[IN:.*]] : f32
+// CHECK: arith.select %[[NEGATIVE]], %[[FLIPPED]], %[[IN]] : f32
+// CHECK: tensor.expand_shape
+// CHECK-LABEL: func.func @random_signs_inverse
+// CHECK: tensor.expand_shape
+// CHECK: tensor.collapse_shape
+// CHECK: linalg.generic
+// CHECK: linalg.index 1 : index
+// CHECK: arith.cmpi slt
+// CHECK: arith.negf
+func.func @random_signs(%x: tensor<4x64xf32>, %seed: i64) -> tensor<4x64xf32> {
+  %h = qat.hadamard %x block 16 signs %seed : tensor<4x64xf32>
+  return %h : tensor<4x64xf32>
+}
+func.func @random_signs_inverse(%x: tensor<4x64xf32>, %seed: i64) -> tensor<4x64xf32> {
+  %h = qat.hadamard %x block 16 signs %seed inverse : tensor<4x64xf32>
+  return %h : tensor<4x64xf32>
+}

@@ -174,3 +174,42 @@ func.func @dead_ops(%x: tensor<4x8xf32>) {
   %1 = qat.scale %0 as <centered, 4 bits, rms_gaussian, per_row> : tensor<4x8xf32> -> tensor<4x1xf32>
   return
 }
+
+// -----
+
+// A random-sign rotation and its inverse under the same seed cancel, in
+// either order; the same rotation twice, or two seeds, do not.
+// CHECK-LABEL: func.func @random_sign_inverse
+// CHECK-SAME: (%[[X:.*]]: tensor<4x256xf32>, %{{.*}}: i64)
+// CHECK-NEXT: return %[[X]], %[[X]]
+func.func @random_sign_inverse(%x: tensor<4x256xf32>, %seed: i64) -> (tensor<4x256xf32>, tensor<4x256xf32>) {
+  %0 = qat.hadamard %x block 128 signs %seed : tensor<4x256xf32>
+  %1 = qat.hadamard %0 block 128 signs %seed inverse : tensor<4x256xf32>
+  %2 = qat.hadamard %x block 128 signs %seed inverse : tensor<4x256xf32>
+  %3 = qat.hadamard %2 block 128 signs %seed : tensor<4x256xf32>
+  return %1, %3 : tensor<4x256xf32>, tensor<4x256xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @random_sign_not_inverse
+// CHECK-COUNT-6: qat.hadamard
+func.func @random_sign_not_inverse(%x: tensor<4x256xf32>, %a: i64, %b: i64) -> (tensor<4x256xf32>, tensor<4x256xf32>, tensor<4x256xf32>) {
+  %0 = qat.hadamard %x block 128 signs %a : tensor<4x256xf32>
+  %1 = qat.hadamard %0 block 128 signs %a : tensor<4x256xf32>
+  %2 = qat.hadamard %x block 128 signs %a : tensor<4x256xf32>
+  %3 = qat.hadamard %2 block 128 signs %b inverse : tensor<4x256xf32>
+  %4 = qat.hadamard %x block 128 : tensor<4x256xf32>
+  %5 = qat.hadamard %4 block 128 signs %a inverse : tensor<4x256xf32>
+  return %1, %3, %5 : tensor<4x256xf32>, tensor<4x256xf32>, tensor<4x256xf32>
+}
+
+// -----
+
+// Block 1 keeps its signs.
+// CHECK-LABEL: func.func @random_sign_block_one
+// CHECK: qat.hadamard %{{.*}} block 1 signs
+func.func @random_sign_block_one(%x: tensor<4x256xf32>, %seed: i64) -> tensor<4x256xf32> {
+  %0 = qat.hadamard %x block 1 signs %seed : tensor<4x256xf32>
+  return %0 : tensor<4x256xf32>
+}

@@ -56,3 +56,11 @@ func.func @unknown_rounding(%x: tensor<4x8xf32>) -> tensor<4x1xf32> {
   %s = qat.scale %x as <signed, 4 bits, absmax, per_row, random> : tensor<4x8xf32> -> tensor<4x1xf32>
   return %s : tensor<4x1xf32>
 }
+
+// -----
+
+func.func @inverse_without_signs(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{'inverse' is only meaningful with 'signs': a block Hadamard rotation is its own inverse}}
+  %h = qat.hadamard %x block 8 inverse : tensor<4x8xf32>
+  return %h : tensor<4x8xf32>
+}

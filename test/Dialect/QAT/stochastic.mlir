@@ -32,3 +32,15 @@ func.func @gradient(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor<4x1x
   %dx = qat.fake_quant_grad %dy, %x, %s as <e4m3, 8 bits, absmax, per_row, stochastic> with ste : tensor<4x64xf32>, tensor<4x1xf32>
   return %dx : tensor<4x64xf32>
 }
+
+// -----
+
+// The random-sign Hadamard rotation and its inverse.
+// CHECK-LABEL: func.func @random_signs
+// CHECK: qat.hadamard %{{.*}} block 64 signs %{{.*}} : tensor<4x128xbf16>
+// CHECK: qat.hadamard %{{.*}} block 64 signs %{{.*}} inverse : tensor<4x128xbf16>
+func.func @random_signs(%x: tensor<4x128xbf16>, %seed: i64) -> (tensor<4x128xbf16>, tensor<4x128xbf16>) {
+  %h = qat.hadamard %x block 64 signs %seed : tensor<4x128xbf16>
+  %i = qat.hadamard %x block 64 signs %seed inverse : tensor<4x128xbf16>
+  return %h, %i : tensor<4x128xbf16>, tensor<4x128xbf16>
+}
