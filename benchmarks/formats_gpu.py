@@ -20,10 +20,13 @@ Functions, on bf16 x and dy of M x K (M = 4096):
 - mxfp4_fq: the fake-quantized x, bf16;
 - nvfp4_fq: NVFP4 fake quantization (e2m1, an e4m3 step per 16 under the
   tensor's scale: the tensor's absmax first);
-- mxfp4_clip_bwd: dx of the clip estimator (dy where |x/step| <= 6).
+- mxfp4_clip_bwd: dx of the clip estimator (dy where |x/step| <= 6);
+- nvfp4_sr_fq: NVFP4 fake quantization with stochastic rounding (seed 2026).
 The PyTorch side: fp8 through torch's own float8_e4m3fn conversion (its codes
 must equal qat's), MXFP4 and NVFP4 written with torch.frexp (their results
-must equal qat's bit for bit).
+must equal qat's bit for bit); stochastic NVFP4 as a user writes it with
+torch.rand draws (timed), and with qat's draws (test/Integration/reference.py)
+for the bit-for-bit check.
 """
 
 import argparse
@@ -31,12 +34,15 @@ import json
 import pathlib
 import sys
 
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 M = 4096
 KS = [2048, 4096, 11008]
 FP8 = "<e4m3, 8 bits, absmax, per_row>"
 FP8_TENSOR = "<e4m3, 8 bits, absmax, per_tensor>"
 MXFP4 = "<e2m1, 4 bits, mx, per_group<32>>"
 NVFP4 = "<e2m1, 4 bits, nvfp4, per_group<16>>"
+NVFP4_SR = "<e2m1, 4 bits, nvfp4, per_group<16>, stochastic>"
+SR_SEED = 2026
 
 
 def t(*shape, dtype="bf16"):
@@ -76,6 +82,12 @@ func.func @mxfp4_fq_{M}x{k}(%x: {x}) -> {x} {{
 func.func @nvfp4_fq_{M}x{k}(%x: {x}) -> {x} {{
   %s = qat.scale %x as {NVFP4} : {x} -> {s16}
   %f = qat.fake_quant %x, %s as {NVFP4} with ste : {x}, {s16}
+  return %f : {x}
+}}
+func.func @nvfp4_sr_fq_{M}x{k}(%x: {x}) -> {x} {{
+  %seed = arith.constant {SR_SEED} : i64
+  %s = qat.scale %x as {NVFP4_SR} : {x} -> {s16}
+  %f = qat.fake_quant %x, %s as {NVFP4_SR} seed %seed with ste : {x}, {s16}
   return %f : {x}
 }}
 func.func @mxfp4_clip_bwd_{M}x{k}(%dy: {x}, %x: {x}) -> {x} {{
@@ -126,14 +138,19 @@ def torch_mxfp4_fq(x, clip_dy=None):
     return (torch.round(w / spacing) * spacing * step).reshape(m, k).to(x.dtype)
 
 
-def _round_to(w, mantissa_bits, min_exponent):
+def _round_to(w, mantissa_bits, min_exponent, u=None):
+    """w rounded to the format (to nearest, or stochastically with draws u)."""
     import torch
     _, e = torch.frexp(w)
     spacing = torch.pow(2.0, (torch.clamp(e - 1, min=min_exponent) - mantissa_bits).float())
-    return torch.round(w / spacing) * spacing
+    y = w / spacing
+    if u is None:
+        return torch.round(y) * spacing
+    below = torch.floor(y)
+    return torch.where(u < y - below, below + 1, below) * spacing
 
 
-def torch_nvfp4_fq(x):
+def torch_nvfp4_fq(x, u=None):
     """NVFP4 fake quantization in the f32 order of docs/semantics.md."""
     import torch
     m, k = x.shape
@@ -144,7 +161,15 @@ def torch_nvfp4_fq(x):
     sb = torch.clamp(_round_to(torch.clamp(a * g, max=448.0), 3, -6), min=2.0 ** -9)
     step = torch.where(t == 0, torch.ones_like(sb), sb / g)
     w = torch.clamp(v / step, -6.0, 6.0)
-    return (_round_to(w, 1, 0) * step).reshape(m, k).to(x.dtype)
+    if u is not None:
+        u = u.reshape(w.shape)
+    return (_round_to(w, 1, 0, u) * step).reshape(m, k).to(x.dtype)
+
+
+def torch_nvfp4_sr_fq(x):
+    """Stochastic NVFP4 as a user writes it: uniform draws from torch.rand."""
+    import torch
+    return torch_nvfp4_fq(x, torch.rand(x.shape, device=x.device))
 
 
 def run(directory, json_path):
@@ -164,7 +189,7 @@ def run(directory, json_path):
     print(f"device: {dev}; torch {torch.__version__}; copy bandwidth {bw / 1e12:.2f} TB/s")
     compiled = {name: torch.compile(fn) for name, fn in
                 [("fp8_quant", torch_fp8_quant), ("fp8_fq", torch_fp8_fq),
-                 ("nvfp4_fq", torch_nvfp4_fq),
+                 ("nvfp4_fq", torch_nvfp4_fq), ("nvfp4_sr_fq", torch_nvfp4_sr_fq),
                  ("fp8t_fq", lambda x: torch_fp8_fq(x, per_tensor=True)),
                  ("mxfp4_fq", torch_mxfp4_fq)]}
     rows, failures = [], 0
@@ -185,6 +210,8 @@ def run(directory, json_path):
                          4 * n),
             "nvfp4_fq": ((x,), lambda: torch_nvfp4_fq(x), lambda: compiled["nvfp4_fq"](x),
                          4 * n),
+            "nvfp4_sr_fq": ((x,), lambda: torch_nvfp4_sr_fq(x),
+                            lambda: compiled["nvfp4_sr_fq"](x), 4 * n),
             "mxfp4_clip_bwd": ((dy, x), lambda: torch_mxfp4_fq(x, dy),
                                lambda: compiled["mxfp4_fq"](x, dy), 6 * n),
         }
@@ -206,6 +233,13 @@ def run(directory, json_path):
                 want = torch_mxfp4_fq(x).float().cpu().numpy()
                 outs = [torch.from_numpy(values).to(torch.bfloat16).float().numpy()]
                 ref = [want]
+            elif kind == "nvfp4_sr_fq":
+                # PyTorch's formulation on qat's draws.
+                sys.path.insert(0, str(ROOT / "test" / "Integration"))
+                import reference
+                u = torch.from_numpy(reference.uniform_draws(SR_SEED, (M, k)).astype(np.float32))
+                ref = [torch_nvfp4_fq(x, u.cuda()).float().cpu().numpy()]
+                outs = [from_bf16(outs[0])]
             else:
                 ref = [eager().float().cpu().numpy()]
                 outs = [from_bf16(outs[0])]
