@@ -147,7 +147,8 @@ def _round_to(w, mantissa_bits, min_exponent, u=None):
     if u is None:
         return torch.round(y) * spacing
     below = torch.floor(y)
-    return torch.where(u < y - below, below + 1, below) * spacing
+    # A zero keeps w's sign, as torch.round's does (floor(-0.3) + 1 is +0).
+    return torch.copysign(torch.where(u < y - below, below + 1, below), w) * spacing
 
 
 def torch_nvfp4_fq(x, u=None):
