@@ -31,10 +31,11 @@ namespace {
 bool isLearned(QuantizerAttr quantizer) { return quantizer.hasLearnedStep(); }
 
 /// Emits the estimator's backward of the quantizer that maps `input` with
-/// step `scale`, for the incoming gradient `grad`; adds dx (and ds for a
+/// step `scale` (and `seed`, for stochastic rounding), for the incoming
+/// gradient `grad`; adds dx (and ds for a
 /// learned step) to the adjoints.
 void emitQuantizerBackward(OpBuilder &b, Location loc, AdjointState &state,
-                           Value grad, Value input, Value scale,
+                           Value grad, Value input, Value scale, Value seed,
                            QuantizerAttr quantizer,
                            GradientEstimatorAttrInterface estimator) {
   bool scaleGrad = isLearned(quantizer) && state.isActive(scale);
@@ -43,7 +44,7 @@ void emitQuantizerBackward(OpBuilder &b, Location loc, AdjointState &state,
   Type scaleGradType = isLearned(quantizer) ? scale.getType() : Type();
   auto backward = FakeQuantGradOp::create(
       b, loc, input.getType(), scaleGradType, grad, input, scale,
-      /*std=*/Value(), quantizer, estimator);
+      /*std=*/Value(), seed, quantizer, estimator);
   state.addAdjoint(b, input, backward.getInputGrad());
   if (scaleGrad)
     state.addAdjoint(b, scale, backward.getScaleGrad());
@@ -104,7 +105,8 @@ struct FakeQuantReverse
     if (!g)
       return success();
     emitQuantizerBackward(b, op->getLoc(), state, g, fq.getInput(),
-                          fq.getScale(), fq.getQuantizer(), fq.getEstimator());
+                          fq.getScale(), fq.getSeed(), fq.getQuantizer(),
+                          fq.getEstimator());
     return success();
   }
 };
@@ -125,8 +127,8 @@ struct QuantizeReverse
       return state.refuse(op, "has no 'qat.estimator' attribute naming the "
                               "gradient estimator of its backward");
     emitQuantizerBackward(b, op->getLoc(), state, g, quantize.getInput(),
-                          quantize.getScale(), quantize.getQuantizer(),
-                          estimator);
+                          quantize.getScale(), quantize.getSeed(),
+                          quantize.getQuantizer(), estimator);
     return success();
   }
 };

@@ -334,7 +334,7 @@ OCP Microscaling), 'nvfp4' (e2m1: an e4m3 step per block under a
 per-tensor scale) or 'learned' (signed grid only); granularity:
 'per_tensor', 'per_row', ('per_group', G) or 'per_group<G>'; rounding
 (keyword): 'nearest' (ties to even) or 'stochastic' (the ops that round
-then take an i64 seed; not with learned steps).
+then take an i64 seed).
 The dialect's verifier checks the combination: a violation raises MLIRError
 located at the calling line; unknown names raise ValueError. str(q) is the
 attribute's text, for alias definitions (#q4 = #qat.quantizer<...>);

@@ -367,9 +367,9 @@ def range_boundary(v, q):
         return (np.abs(v - q.qn) <= w) | (np.abs(v - q.qp) <= w)
 
 
-def boundary_mask(x, s, q, estimator):
+def boundary_mask(x, s, q, estimator, u=None):
     """Elements whose mask under `estimator` can differ between f32 and exact
-    arithmetic (see the module's tolerances)."""
+    arithmetic (see the module's tolerances); `u`: stochastic draws."""
     se = R.expand(s, x, q)
     v = (x / se).astype(np.float64)
     near = np.zeros(x.shape, bool)
@@ -384,7 +384,7 @@ def boundary_mask(x, s, q, estimator):
             xs = R.groups(x, q).astype(np.float64)
             std = np.sqrt(np.sum(xs * xs, axis=-1) / max(xs.shape[-1], 1))
             std = R.expand(std.reshape(q.scale_shape(x.shape)), x, q).astype(np.float64)
-            err = np.abs(R.fake_quant(x, s, q).astype(np.float64) - x)
+            err = np.abs(R.fake_quant(x, s, q, u).astype(np.float64) - x)
             T = R.trust_factor(q, estimator_param(estimator))
             n = R.groups(x, q).shape[-1]
             # The reference's f32 mean (a pairwise sum: log2(n) roundings)

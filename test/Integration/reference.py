@@ -344,15 +344,16 @@ def fourier_s(v, amplitudes):
     return F32(np.sqrt(2) * np.pi) * total
 
 
-def fake_quant_grad(dy, x, s, q, estimator, param=None):
+def fake_quant_grad(dy, x, s, q, estimator, param=None, u=None):
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return _fake_quant_grad(dy, x, s, q, estimator, param)
+        return _fake_quant_grad(dy, x, s, q, estimator, param, u)
 
 
-def _fake_quant_grad(dy, x, s, q, estimator, param=None):
+def _fake_quant_grad(dy, x, s, q, estimator, param=None, u=None):
     """Returns (dx, ds); ds is None unless the step is learned. The trust
     estimator's std is always recomputed from x: a `std` operand from qat.rms
-    of the same x must give this dx."""
+    of the same x must give this dx. `u`: the forward's stochastic draws
+    (trust's xq and the LSQ term's round(v) are then its roundings)."""
     dy, x = dy.astype(F32), x.astype(F32)
     se = expand(s, x, q)
     v = x / se
@@ -368,7 +369,7 @@ def _fake_quant_grad(dy, x, s, q, estimator, param=None):
         dx = np.where(mask, dy, F32(0))
     elif estimator == "trust":
         std = expand(rms(x, q), x, q)
-        err = np.abs(fake_quant(x, s, q) - x)
+        err = np.abs(fake_quant(x, s, q, u) - x)
         dx = np.where(err <= F32(trust_factor(q, param)) * std, dy, F32(0))
     elif estimator == "fourier":
         amps = param if param is not None else [0.21]
@@ -381,7 +382,7 @@ def _fake_quant_grad(dy, x, s, q, estimator, param=None):
     if q.method != "learned":
         return dx, None
     inside = (v >= q.qn) & (v <= q.qp)
-    term = np.where(inside, np.round(v) - v, np.clip(v, q.qn, q.qp))
+    term = np.where(inside, _round(v, u) - v, np.clip(v, q.qn, q.qp))
     g = F32(1 / np.sqrt(max(x.size, 1) * q.qp))  # no elements: ds = 0
     ds = g * np.sum(groups((dy * term).astype(F32), q), axis=-1, dtype=F32)
     return dx, ds.reshape(s.shape).astype(F32)

@@ -2,23 +2,29 @@
 rounding"), run by run_cases.py with the other cases of cases.py on the CPU
 and the GPU.
 
-Each case computes the step, then quantizes and fake-quantizes x with a
-`stochastic` quantizer under two seeds, and compares with the reference
+Each case computes the step (or takes a learned one), then quantizes and
+fake-quantizes x with a `stochastic` quantizer under two seeds, and takes
+the backward that reads the forward's rounding where the grid has one
+(trust on the centered grid, the LSQ step gradient for learned steps; clip,
+which reads none, elsewhere). Everything is compared with the reference
 evaluated on the same draws (reference.uniform_draws): codes and levels
 exactly, except where moving v = x/s by 2 ulps would change the rounding
-(as for ties of rounding to nearest; at most 0.1% of the elements). The
-check also fails when the two seeds give the same codes or when nothing
-rounds differently from rounding to nearest, so that a lowering that
-ignores the seed cannot pass. Every grid (integer and float formats, packed
-codes), granularity and the dynamic-rows path (whose element index the
-lowering builds differently) are covered.
+(as for ties of rounding to nearest; at most 0.1% of the elements), masks
+exactly except at their boundaries (cases.boundary_mask), ds within the
+bound of cases.check_ds. The check also fails when the two seeds give the
+same levels or when nothing rounds differently from rounding to nearest, so
+that a lowering that ignores the seed cannot pass. Every grid (integer and
+float formats, packed codes), granularity, learned steps and the
+dynamic-rows path (whose element index the lowering builds differently) are
+covered.
 """
 
 import numpy as np
 
 import reference as R
-from cases import (Case, Failure, bf16_round, close, dyn, dtype_of,
-                   equal_except_near, maybe_bf16, shape_of, t, with_edges)
+from cases import (Case, Failure, bf16_round, boundary_mask, check_ds, close, dyn,
+                   dtype_of, equal_except_near, maybe_bf16, positive, shape_of, t,
+                   with_edges, normal)
 
 F32 = np.float32
 SEEDS = (20261207, -3)  # the second also checks a negative i64 seed
@@ -35,64 +41,97 @@ def near_draw(v, q, u):
     return lo != hi
 
 
+def backward_estimator(q):
+    """The estimator of the case's backward: one that reads the rounding."""
+    if q.method == "learned":
+        return "ste"  # the LSQ term reads round(v)
+    return "trust" if q.grid == "centered" else "clip"
+
+
 def stochastic_case(q, shape, dtype, packed, index, dynamic=False):
-    sq = R.Quantizer(q.grid, q.bits, q.method, q.granularity, q.group)
+    learned = q.method == "learned"
     attr = q.attr()[:-1] + ", stochastic>"
-    xt, st = t(dyn(shape, dynamic), dtype), t(dyn(q.scale_shape(shape), dynamic
-                                                 and q.granularity != "per_tensor"))
+    sshape = q.scale_shape(shape)
+    xt = t(dyn(shape, dynamic), dtype)
+    st = t(dyn(sshape, dynamic and q.granularity != "per_tensor"))
     cshape = list(shape[:-1]) + [shape[-1] // 2] if packed else list(shape)
     ct = t(dyn(cshape, dynamic), "i8")
     pk = " packed" if packed else ""
+    est = backward_estimator(q)
+    grad_seed = " seed %seed0" if est == "trust" or learned else ""
     name = f"sr{index}_{q.grid}{q.bits}_{q.method}_{q.granularity}{q.group or ''}_{dtype}" + \
         ("_packed" if packed else "") + ("_dynamic" if dynamic else "")
     func = "case_" + name
-    mlir = f"""func.func @{func}(%x: {xt}) -> ({st}, {ct}, {xt}, {xt})
+    args = [f"%x: {xt}", f"%dy: {xt}"] + ([f"%s: {st}"] if learned else [])
+    results = ([] if learned else [st]) + [ct, xt, xt, xt] + ([st] if learned else [])
+    scale = "" if learned else f"  %s = qat.scale %x as {attr} : {xt} -> {st}\n"
+    grad = (f"  %dx, %ds = qat.fake_quant_grad %dy, %x, %s as {attr}{grad_seed} with {est} "
+            f": {xt}, {st} -> {st}\n" if learned else
+            f"  %dx = qat.fake_quant_grad %dy, %x, %s as {attr}{grad_seed} with {est} "
+            f": {xt}, {st}\n")
+    returned = ([] if learned else ["%s"]) + ["%q", "%f0", "%f1", "%dx"] + \
+        (["%ds"] if learned else [])
+    mlir = f"""func.func @{func}({', '.join(args)}) -> ({', '.join(results)})
     attributes {{llvm.emit_c_interface}} {{
   %seed0 = arith.constant {SEEDS[0]} : i64
   %seed1 = arith.constant {SEEDS[1]} : i64
-  %s = qat.scale %x as {attr} : {xt} -> {st}
-  %q = qat.quantize %x, %s as {attr}{pk} seed %seed0 : {xt}, {st} -> {ct}
+{scale}  %q = qat.quantize %x, %s as {attr}{pk} seed %seed0 : {xt}, {st} -> {ct}
   %f0 = qat.fake_quant %x, %s as {attr} seed %seed0 with ste : {xt}, {st}
   %f1 = qat.fake_quant %x, %s as {attr} seed %seed1 with clip : {xt}, {st}
-  return %s, %q, %f0, %f1 : {st}, {ct}, {xt}, {xt}
+{grad}  return {', '.join(returned)} : {', '.join(results)}
 }}
 """
     gen = with_edges(3.0) if index % 2 == 0 else with_edges(0.5)
+    in_args = [(shape, dtype, gen), (shape, dtype, normal())]
+    if learned:
+        in_args.append((sshape, "f32", positive(0.05, 0.6)))
 
     def check(inputs, outputs):
-        x = inputs[0].astype(F32)
+        x, dy = [a.astype(F32) for a in inputs[:2]]
         if dtype == "bf16":
-            x = bf16_round(x)
-        s_out, q_out, f0_out, f1_out = outputs
-        close(s_out, R.scale(x, sq), "scale", rtol=1e-5, atol_scale=1e-30)
-        s = s_out.astype(F32)
-        v = x / R.expand(s, x, sq)
+            x, dy = bf16_round(x), bf16_round(dy)
+        outputs = list(outputs)
+        if learned:
+            s = inputs[2].astype(F32)
+        else:
+            s_out = outputs.pop(0)
+            close(s_out, R.scale(x, q), "scale", rtol=1e-5, atol_scale=1e-30)
+            s = s_out.astype(F32)
+        q_out, f0_out, f1_out, dx_out = outputs[:4]
+        v = x / R.expand(s, x, q)
         undefined = np.isnan(v)  # 0/0 of a zero group under absmax
         u0, u1 = R.uniform_draws(SEEDS[0], x.shape), R.uniform_draws(SEEDS[1], x.shape)
         codes = R.unpack(q_out) if packed else q_out.astype(np.int64)
-        ref0 = np.where(undefined, codes, R.quantize(x, s, sq, u0))
-        flips = equal_except_near(codes, ref0, near_draw(v, sq, u0) | undefined,
-                                  "quantize (stochastic)")
+        near0 = near_draw(v, q, u0) | undefined
+        ref0 = np.where(undefined, codes, R.quantize(x, s, q, u0))
+        flips = equal_except_near(codes, ref0, near0, "quantize (stochastic)")
         tol = 2.0 ** -7 if dtype == "bf16" else 1e-6
         for f_out, u, what in ((f0_out, u0, "fake_quant seed 0"),
                                (f1_out, u1, "fake_quant seed 1")):
-            near = near_draw(v, sq, u) | undefined
-            ref = np.where(near, f_out.astype(F32), R.fake_quant(x, s, sq, u))
+            near = near_draw(v, q, u) | undefined
+            ref = np.where(near, f_out.astype(F32), R.fake_quant(x, s, q, u))
             close(f_out, maybe_bf16(ref, dtype), f"{what} (stochastic)", rtol=tol)
+        # The backward on the forward's draws (seed 0).
+        dx_ref, ds_ref = R.fake_quant_grad(dy, x, s, q, est, None, u0)
+        near = near0 | boundary_mask(x, s, q, est, u0)
+        dx_cmp = np.where(near, dx_out.astype(F32), dx_ref)
+        close(dx_out, maybe_bf16(dx_cmp, dtype), f"fake_quant_grad[{est}].dx (stochastic)",
+              rtol=max(tol, 1e-5))
+        if learned:
+            check_ds(outputs[4], ds_ref, dy, v, q, near0, "fake_quant_grad (stochastic)")
         # The seed and the rounding must matter.
         defined = ~undefined
-        nearest = R.quantize(x, s, sq)
+        nearest = R.quantize(x, s, q)
         rounded_apart = int((codes != nearest)[defined].sum())
         if defined.sum() >= 64 and rounded_apart == 0:
             raise Failure("stochastic codes equal the nearest ones everywhere")
         if defined.sum() >= 64 and np.array_equal(f0_out[defined], f1_out[defined]):
             raise Failure("two seeds gave the same levels")
-        return f"{flips} flips, {rounded_apart} of {int(defined.sum())} codes off nearest"
+        return (f"{flips} flips, {rounded_apart} of {int(defined.sum())} codes off nearest, "
+                f"{int(near.sum())} dx exempt")
 
-    results = [(shape_of(ty.replace("?", str(shape[0]))), dtype_of(ty))
-               for ty in (st, ct, xt, xt)]
-    return Case(name, mlir, func, [(shape, dtype, gen)], check, results,
-                dynamic_rows=dynamic)
+    result_types = [(shape_of(ty.replace("?", str(shape[0]))), dtype_of(ty)) for ty in results]
+    return Case(name, mlir, func, in_args, check, result_types, dynamic_rows=dynamic)
 
 
 def stochastic_cases():
@@ -106,6 +145,9 @@ def stochastic_cases():
         (Q("e5m2", 8, "absmax", "per_tensor"), [6, 66], "bf16", False, False),
         (Q("e2m1", 4, "mx", "per_group", 32), [9, 64], "f32", True, False),
         (Q("e2m1", 4, "nvfp4", "per_group", 16), [10, 48], "f32", False, False),
+        # LSQ: the step gradient reads the forward's rounding.
+        (Q("signed", 3, "learned", "per_row"), [12, 40], "f32", True, False),
+        (Q("signed", 4, "learned", "per_tensor"), [5, 64], "bf16", False, False),
         # Dynamic rows: per_tensor views the tensor as one group of dynamic
         # length, per_row as dynamic rows.
         (Q("centered", 4, "rms_gaussian", "per_tensor"), [17, 24], "f32", True, True),

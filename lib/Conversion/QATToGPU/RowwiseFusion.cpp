@@ -33,6 +33,8 @@ static RankedTensorType getRowTensorType(Operation *op) {
   if (auto fakeQuant = dyn_cast<FakeQuantOp>(op);
       fakeQuant && fakeQuant.getSeed())
     return {};
+  if (auto grad = dyn_cast<FakeQuantGradOp>(op); grad && grad.getSeed())
+    return {};
   if (auto hadamard = dyn_cast<HadamardOp>(op))
     return hadamard.getInput().getType();
   if (auto scale = dyn_cast<ScaleOp>(op))

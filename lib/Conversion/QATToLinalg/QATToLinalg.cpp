@@ -946,7 +946,8 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         rewriter, loc, view, {adaptor.getGrad(), x}, perGroup, xType,
         [&](OpBuilder &b, Location nl, ValueRange args) {
           QuantMath math(b, nl);
-          QuantElement element = buildElement(b, nl, math, args);
+          QuantElement element =
+              buildElement(b, nl, math, args, adaptor.getSeed(), view);
           if (args.size() > 4)
             element.deviation = toF32(b, nl, args[3]);
           Value dx = estimator.buildInputGrad(math, q, element);
@@ -954,10 +955,14 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         });
   }
 
-  /// The element of a fake_quant_grad body from its block arguments
-  /// (dy, x, s, ...): the values in f32 and v = x / s.
+  /// The element of a fake_quant_grad body over the group view from its
+  /// block arguments (dy, x, s, ...): the values in f32 and v = x / s; with
+  /// a seed, the forward's stochastic draw of the element.
   static QuantElement buildElement(OpBuilder &b, Location loc, QuantMath &math,
-                                   ValueRange args) {
+                                   ValueRange args, Value seed,
+                                   const GroupView &view) {
+    if (seed)
+      setRoundingDraw(math, seed, buildLinearIndex(b, loc, view.shape()));
     QuantElement element;
     element.dy = toF32(b, loc, args[0]);
     element.x = toF32(b, loc, args[1]);
@@ -996,7 +1001,8 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
         adaptor.getScale(), rewriter.getF64FloatAttr(0.0),
         [&](OpBuilder &b, Location nl, ValueRange args, Value acc) {
           QuantMath math(b, nl);
-          QuantElement element = buildElement(b, nl, math, args);
+          QuantElement element =
+              buildElement(b, nl, math, args, adaptor.getSeed(), view);
           element.withStepGrad = true;
           Value term = q.buildStepGradTerm(math, element);
           return accumulate(b, nl, acc,

@@ -471,7 +471,7 @@ func.func @fake_quant_grad_fourier_centered(%dy: tensor<4x8xf32>, %x: tensor<4x8
 
 func.func @fake_quant_grad_dy_type(%dy: tensor<4x8xbf16>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>) -> tensor<4x8xf32> {
   // expected-error @+1 {{'qat.fake_quant_grad' op failed to verify that all of {grad, input, inputGrad} have same type}}
-  %0 = "qat.fake_quant_grad"(%dy, %x, %s) <{estimator = #qat.ste, quantizer = #qat.quantizer<signed, 4 bits, absmax, per_row>}> : (tensor<4x8xbf16>, tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
+  %0 = "qat.fake_quant_grad"(%dy, %x, %s) <{estimator = #qat.ste, operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>, quantizer = #qat.quantizer<signed, 4 bits, absmax, per_row>}> : (tensor<4x8xbf16>, tensor<4x8xf32>, tensor<4x1xf32>) -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }
 

@@ -27,26 +27,42 @@ func.func @seed_not_i64(%x: tensor<4x8xf32>, %s: tensor<4x1xf32>, %seed: i32) ->
 
 // -----
 
-func.func @trust(%x: tensor<4x8xf32>, %s: tensor<4x1xf32>, %seed: i64) -> tensor<4x8xf32> {
-  // expected-error @+1 {{estimator reads the rounded value, which the backward cannot draw again: stochastic rounding takes ste or clip}}
-  %f = qat.fake_quant %x, %s as <centered, 4 bits, rms_gaussian, per_row, stochastic> seed %seed with trust : tensor<4x8xf32>, tensor<4x1xf32>
+func.func @fourier(%x: tensor<4x8xf32>, %s: tensor<4x1xf32>, %seed: i64) -> tensor<4x8xf32> {
+  // expected-error @+1 {{the fourier estimator models rounding to nearest (its surrogate follows round(v)); a stochastic quantizer takes ste, clip or trust}}
+  %f = qat.fake_quant %x, %s as <signed, 4 bits, absmax, per_row, stochastic> seed %seed with fourier : tensor<4x8xf32>, tensor<4x1xf32>
   return %f : tensor<4x8xf32>
 }
 
 // -----
 
 func.func @fourier_grad(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>) -> tensor<4x8xf32> {
-  // expected-error @+1 {{estimator reads the rounded value, which the backward cannot draw again: stochastic rounding takes ste or clip}}
+  // expected-error @+1 {{the fourier estimator models rounding to nearest}}
   %dx = qat.fake_quant_grad %dy, %x, %s as <signed, 4 bits, absmax, per_row, stochastic> with fourier : tensor<4x8xf32>, tensor<4x1xf32>
   return %dx : tensor<4x8xf32>
 }
 
 // -----
 
-func.func @learned(%x: tensor<4x8xf32>, %s: tensor<4x1xf32>, %seed: i64) -> tensor<4x8xf32> {
-  // expected-error @+1 {{stochastic rounding with learned steps is not supported: the LSQ step gradient reads the rounded value, which the backward cannot draw again}}
-  %f = qat.fake_quant %x, %s as <signed, 4 bits, learned, per_row, stochastic> seed %seed with ste : tensor<4x8xf32>, tensor<4x1xf32>
-  return %f : tensor<4x8xf32>
+func.func @trust_grad_without_seed(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>) -> tensor<4x8xf32> {
+  // expected-error @+1 {{reads the stochastic rounding of the forward (trust's xq or the LSQ term's round(v)): it needs the forward's 'seed' to draw it again}}
+  %dx = qat.fake_quant_grad %dy, %x, %s as <centered, 4 bits, rms_gaussian, per_row, stochastic> with trust : tensor<4x8xf32>, tensor<4x1xf32>
+  return %dx : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @learned_grad_without_seed(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>) -> (tensor<4x8xf32>, tensor<4x1xf32>) {
+  // expected-error @+1 {{it needs the forward's 'seed' to draw it again}}
+  %dx, %ds = qat.fake_quant_grad %dy, %x, %s as <signed, 4 bits, learned, per_row, stochastic> with ste : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x1xf32>
+  return %dx, %ds : tensor<4x8xf32>, tensor<4x1xf32>
+}
+
+// -----
+
+func.func @grad_seed_without_stochastic(%dy: tensor<4x8xf32>, %x: tensor<4x8xf32>, %s: tensor<4x1xf32>, %seed: i64) -> tensor<4x8xf32> {
+  // expected-error @+1 {{a 'seed' operand is only meaningful for a stochastic quantizer}}
+  %dx = qat.fake_quant_grad %dy, %x, %s as <centered, 4 bits, rms_gaussian, per_row> seed %seed with trust : tensor<4x8xf32>, tensor<4x1xf32>
+  return %dx : tensor<4x8xf32>
 }
 
 // -----

@@ -25,12 +25,17 @@ func.func @stochastic(%x: tensor<4x64xf32>, %seed: i64) -> (tensor<4x32xi8>, ten
 // -----
 
 // The gradient of stochastic rounding under ste or clip does not depend on
-// the draw: fake_quant_grad takes no seed.
+// the draw: fake_quant_grad needs no seed. Trust and learned steps read the
+// forward's rounding and take its seed.
 // CHECK-LABEL: func.func @gradient
 // CHECK: qat.fake_quant_grad %{{.*}}, %{{.*}}, %{{.*}} as <e4m3, 8 bits, absmax, per_row, stochastic> with ste
-func.func @gradient(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor<4x1xf32>) -> tensor<4x64xf32> {
+// CHECK: qat.fake_quant_grad %{{.*}}, %{{.*}}, %{{.*}} std %{{.*}} as <centered, 4 bits, rms_gaussian, per_row, stochastic> seed %{{.*}} with trust
+// CHECK: qat.fake_quant_grad %{{.*}}, %{{.*}}, %{{.*}} as <signed, 2 bits, learned, per_row, stochastic> seed %{{.*}} with clip
+func.func @gradient(%dy: tensor<4x64xf32>, %x: tensor<4x64xf32>, %s: tensor<4x1xf32>, %std: tensor<4x1xf32>, %seed: i64) -> (tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x1xf32>) {
   %dx = qat.fake_quant_grad %dy, %x, %s as <e4m3, 8 bits, absmax, per_row, stochastic> with ste : tensor<4x64xf32>, tensor<4x1xf32>
-  return %dx : tensor<4x64xf32>
+  %dt = qat.fake_quant_grad %dy, %x, %s std %std as <centered, 4 bits, rms_gaussian, per_row, stochastic> seed %seed with trust : tensor<4x64xf32>, tensor<4x1xf32>, tensor<4x1xf32>
+  %dl, %ds = qat.fake_quant_grad %dy, %x, %s as <signed, 2 bits, learned, per_row, stochastic> seed %seed with clip : tensor<4x64xf32>, tensor<4x1xf32> -> tensor<4x1xf32>
+  return %dx, %dt, %dl, %ds : tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>, tensor<4x1xf32>
 }
 
 // -----

@@ -239,10 +239,11 @@ void QATDialect::registerAttributes() {
 // QuantizerAttr
 //===----------------------------------------------------------------------===//
 
-LogicalResult QuantizerAttr::verify(
-    function_ref<InFlightDiagnostic()> emitError, GridAttrInterface grid,
-    unsigned bits, ScaleMethodAttrInterface scaleMethod,
-    Granularity granularity, int64_t groupSize, Rounding rounding) {
+LogicalResult
+QuantizerAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      GridAttrInterface grid, unsigned bits,
+                      ScaleMethodAttrInterface scaleMethod,
+                      Granularity granularity, int64_t groupSize, Rounding) {
   if (!grid || !scaleMethod)
     return emitError() << "a quantizer needs a grid and a scale method";
   if (bits < 1 || bits > 8)
@@ -254,10 +255,6 @@ LogicalResult QuantizerAttr::verify(
   if (granularity != Granularity::PerGroup && groupSize != 0)
     return emitError() << "a group size is only meaningful for per_group, got "
                        << stringifyGranularity(granularity);
-  if (rounding == Rounding::Stochastic && scaleMethod.isLearned())
-    return emitError() << "stochastic rounding with learned steps is not "
-                          "supported: the LSQ step gradient reads the rounded "
-                          "value, which the backward cannot draw again";
   return scaleMethod.verifyForGrid(emitError, grid);
 }
 

@@ -123,11 +123,11 @@ static LogicalResult verifyCodes(Operation *op, RankedTensorType values,
 static LogicalResult verifyEstimator(Operation *op,
                                      GradientEstimatorAttrInterface estimator,
                                      QuantizerAttr quantizer) {
-  if (quantizer.isStochastic() && isa<TrustAttr, FourierAttr>(estimator))
+  if (quantizer.isStochastic() && isa<FourierAttr>(estimator))
     return op->emitOpError()
-           << "the " << estimator
-           << " estimator reads the rounded value, which the backward cannot "
-              "draw again: stochastic rounding takes ste or clip";
+           << "the fourier estimator models rounding to nearest (its "
+              "surrogate follows round(v)); a stochastic quantizer takes ste, "
+              "clip or trust";
   return estimator.verifyForGrid([&] { return op->emitOpError(); },
                                  quantizer.getGrid(), quantizer.getBits());
 }
@@ -307,6 +307,17 @@ LogicalResult FakeQuantGradOp::verify() {
         failed(verifyDeviationType(*this, "'std'", stdType)))
       return failure();
   }
+  // The rounding is read by trust (xq) and by the LSQ term (round(v)).
+  bool readsRounding =
+      isa<TrustAttr>(getEstimator()) || quantizer.hasLearnedStep();
+  if (quantizer.isStochastic() && readsRounding && !getSeed())
+    return emitOpError() << "reads the stochastic rounding of the forward "
+                            "(trust's xq or the LSQ term's round(v)): it needs "
+                            "the forward's 'seed' to draw it again";
+  if (!quantizer.isStochastic() && getSeed())
+    return emitOpError() << "a 'seed' operand is only meaningful for a "
+                            "stochastic quantizer; this one rounds to "
+                            "nearest";
   bool learned = quantizer.hasLearnedStep();
   if (learned && !getScaleGrad())
     return emitOpError() << "learned steps need a second result, the step "

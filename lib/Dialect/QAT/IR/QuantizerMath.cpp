@@ -236,7 +236,7 @@ Value QuantizerAttr::getInCodeRange(QuantMath &math,
 Value QuantizerAttr::getRoundedRatio(QuantMath &math,
                                      QuantElement &element) const {
   if (!element.rounded)
-    element.rounded = math.roundEven(element.v, /*keepZeroSign=*/false);
+    element.rounded = math.roundToLevel(element.v, /*keepZeroSign=*/false);
   return element.rounded;
 }
 

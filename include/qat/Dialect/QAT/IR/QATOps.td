@@ -222,7 +222,8 @@ def QAT_FakeQuantOp : QAT_Op<"fake_quant", [Pure, AllTypesMatch<["input", "resul
 }
 
 def QAT_FakeQuantGradOp : QAT_Op<"fake_quant_grad",
-    [Pure, AllTypesMatch<["grad", "input", "inputGrad"]>]> {
+    [Pure, AttrSizedOperandSegments,
+     AllTypesMatch<["grad", "input", "inputGrad"]>]> {
   let summary = "backward of qat.fake_quant: dx, and ds for learned steps";
   let description = [{
     Given the incoming gradient `dy`, computes `dx` under the estimator:
@@ -241,6 +242,11 @@ def QAT_FakeQuantGradOp : QAT_Op<"fake_quant_grad",
     with `g = 1/sqrt(N*qp)` and `N` the number of elements of `x`. Other scale
     methods are constants for the backward and have no second result.
 
+    With a `stochastic` quantizer, `xq` (trust) and `round(v)` (learned
+    steps) are the forward's stochastic roundings: the op then takes the
+    forward's `seed` and draws the same bits again (with `ste` or `clip`
+    the seed is optional: nothing reads the rounding).
+
     <!-- mlir-doc: wrap %dy: tensor<64x512xf32>, %x: tensor<64x512xf32>, %s: tensor<64x1xf32>, %std: tensor<64x1xf32> -->
     ```mlir
     %dx, %ds = qat.fake_quant_grad %dy, %x, %s
@@ -253,13 +259,14 @@ def QAT_FakeQuantGradOp : QAT_Op<"fake_quant_grad",
   }];
   let arguments = (ins QAT_FloatTensor:$grad, QAT_FloatTensor:$input,
                        QAT_FloatTensor:$scale,
-                       Optional<QAT_FloatTensor>:$std,
+                       Optional<QAT_FloatTensor>:$std, Optional<I64>:$seed,
                        QAT_QuantizerAttr:$quantizer,
                        QAT_EstimatorAttr:$estimator);
   let results = (outs QAT_FloatTensor:$inputGrad,
                       Optional<QAT_FloatTensor>:$scaleGrad);
   let assemblyFormat = [{
-    $grad `,` $input `,` $scale (`std` $std^)? `as` $quantizer `with` custom<Estimator>($estimator) attr-dict `:`
+    $grad `,` $input `,` $scale (`std` $std^)? `as` $quantizer (`seed` $seed^)?
+    `with` custom<Estimator>($estimator) attr-dict `:`
     type($input) `,` type($scale) (`,` type($std)^)? (`->` type($scaleGrad)^)?
   }];
   let hasVerifier = 1;
