@@ -134,6 +134,52 @@ def stochastic_case(q, shape, dtype, packed, index, dynamic=False):
     return Case(name, mlir, func, in_args, check, result_types, dynamic_rows=dynamic)
 
 
+def stochastic_matmul_case(m, n, k):
+    """W4A4 with stochastic activations: x quantized to packed centered codes
+    under a seed (on sm_90a the codes are made one a byte for wgmma by a
+    second quantize, which must draw the same bits), w to nearest, and
+    qat.matmul of the codes; the codes that x's dequantized values show
+    against the reference on the same draws, the product against them."""
+    q = R.Quantizer("centered", 4, "rms_gaussian", "per_row")
+    sr = q.attr()[:-1] + ", stochastic>"
+    name = f"sr_quantized_matmul_{m}x{n}x{k}"
+    func = "case_" + name
+    xt, wt, sxt, swt = t([m, k]), t([n, k]), t([m, 1]), t([n, 1])
+    cxt, cwt, yt = t([m, k // 2], "i8"), t([n, k // 2], "i8"), t([m, n])
+    mlir = f"""func.func @{func}(%x: {xt}, %w: {wt}) -> ({yt}, {sxt}, {xt}, {swt})
+    attributes {{llvm.emit_c_interface}} {{
+  %seed = arith.constant {SEEDS[0]} : i64
+  %sx = qat.scale %x as {sr} : {xt} -> {sxt}
+  %cx = qat.quantize %x, %sx as {sr} packed seed %seed : {xt}, {sxt} -> {cxt}
+  %xq = qat.dequantize %cx, %sx as {sr} packed : {cxt}, {sxt} -> {xt}
+  %sw = qat.scale %w as {q.attr()} : {wt} -> {swt}
+  %cw = qat.quantize %w, %sw as {q.attr()} packed : {wt}, {swt} -> {cwt}
+  %y = qat.matmul %cx, %cw, %sx, %sw as {sr}, {q.attr()} packed : {cxt}, {cwt}, {sxt}, {swt} -> {yt}
+  return %y, %sx, %xq, %sw : {yt}, {sxt}, {xt}, {swt}
+}}
+"""
+
+    def check(inputs, outputs):
+        x, w = [a.astype(F32) for a in inputs]
+        y, sx, xq, sw = [o.astype(F32) for o in outputs]
+        close(sx, R.scale(x, q), "scale of x", rtol=1e-5, atol_scale=1e-30)
+        close(sw, R.scale(w, q), "scale of w", rtol=1e-5, atol_scale=1e-30)
+        cx = np.rint(xq.astype(np.float64) / sx - 0.5).astype(np.int64)
+        u = R.uniform_draws(SEEDS[0], x.shape)
+        v = x / sx
+        flips = equal_except_near(cx, R.quantize(x, sx, q, u), near_draw(v, q, u),
+                                  "stochastic codes of x")
+        cw = R.quantize(w, sw, q)  # w rounds to nearest: exact up to ties
+        ref = R.matmul(cx, cw, sx, sw, q, q)
+        close(y, ref, "matmul", rtol=1e-6, atol_scale=float(np.max(np.abs(ref))) * 1e-3)
+        if (cx == R.quantize(x, sx, q)).all():
+            raise Failure("stochastic codes equal the nearest ones everywhere")
+        return f"{flips} flips"
+
+    return Case(name, mlir, func, [([m, k], "f32", normal()), ([n, k], "f32", normal())],
+                check, [([m, n], "f32"), ([m, 1], "f32"), ([m, k], "f32"), ([n, 1], "f32")])
+
+
 def stochastic_cases():
     Q = R.Quantizer
     configs = [
@@ -154,4 +200,5 @@ def stochastic_cases():
         (Q("e4m3", 8, "absmax", "per_row"), [19, 40], "f32", False, True),
     ]
     return [stochastic_case(q, shape, dtype, packed, index, dynamic)
-            for index, (q, shape, dtype, packed, dynamic) in enumerate(configs)]
+            for index, (q, shape, dtype, packed, dynamic) in enumerate(configs)] + \
+        [stochastic_matmul_case(130, 72, 256)]
