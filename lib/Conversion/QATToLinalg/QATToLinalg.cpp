@@ -128,6 +128,14 @@ static void setRoundingDraw(QuantMath &math, Value seed, Value index) {
   math.setRoundingDraw(math.buildUniformDraw(seed, index));
 }
 
+/// Inside a generic over the view `viewShape`: with a seed, the roundings of
+/// `math` draw for the element the generic is at; without, nothing.
+static void drawForElement(OpBuilder &b, Location loc, QuantMath &math,
+                           Value seed, ArrayRef<int64_t> viewShape) {
+  if (seed)
+    setRoundingDraw(math, seed, buildLinearIndex(b, loc, viewShape));
+}
+
 //===----------------------------------------------------------------------===//
 // Tensor-level helpers
 //===----------------------------------------------------------------------===//
@@ -721,18 +729,16 @@ struct QuantizeOpLowering : OpConversionPattern<QuantizeOp> {
     if (!op.getPacked()) {
       GroupView view = GroupView::get(q, shape);
       rewriter.replaceOp(
-          op, buildGroupwise(
-                  rewriter, loc, view, adaptor.getInput(), adaptor.getScale(),
-                  resultType, [&](OpBuilder &b, Location nl, ValueRange args) {
-                    QuantMath math(b, nl);
-                    if (seed)
-                      setRoundingDraw(math, seed,
-                                      buildLinearIndex(b, nl, view.shape()));
-                    Value x = toF32(b, nl, args[0]);
-                    Value step = toF32(b, nl, args[1]);
-                    Value code = quantizeElement(math, q, x, step);
-                    return codeToStorage(b, nl, code, codeType);
-                  }));
+          op, buildGroupwise(rewriter, loc, view, adaptor.getInput(),
+                             adaptor.getScale(), resultType,
+                             [&](OpBuilder &b, Location nl, ValueRange args) {
+                               QuantMath math(b, nl);
+                               drawForElement(b, nl, math, seed, view.shape());
+                               Value x = toF32(b, nl, args[0]);
+                               Value step = toF32(b, nl, args[1]);
+                               Value code = quantizeElement(math, q, x, step);
+                               return codeToStorage(b, nl, code, codeType);
+                             }));
       return success();
     }
 
@@ -868,20 +874,18 @@ struct FakeQuantOpLowering : OpConversionPattern<FakeQuantOp> {
     GroupView view = GroupView::get(q, resultType.getShape());
     Value seed = adaptor.getSeed();
     rewriter.replaceOp(
-        op,
-        buildGroupwise(
-            rewriter, op.getLoc(), view, adaptor.getInput(), adaptor.getScale(),
-            resultType, [&](OpBuilder &b, Location nl, ValueRange args) {
-              QuantMath math(b, nl);
-              if (seed)
-                setRoundingDraw(math, seed,
-                                buildLinearIndex(b, nl, view.shape()));
-              Value x = toF32(b, nl, args[0]);
-              Value s = toF32(b, nl, args[1]);
-              Value v = ratioFor(math, q, x, s);
-              return castFloat(b, nl, q.buildFakeQuant(math, x, v, s),
-                               elementType);
-            }));
+        op, buildGroupwise(rewriter, op.getLoc(), view, adaptor.getInput(),
+                           adaptor.getScale(), resultType,
+                           [&](OpBuilder &b, Location nl, ValueRange args) {
+                             QuantMath math(b, nl);
+                             drawForElement(b, nl, math, seed, view.shape());
+                             Value x = toF32(b, nl, args[0]);
+                             Value s = toF32(b, nl, args[1]);
+                             Value v = ratioFor(math, q, x, s);
+                             return castFloat(b, nl,
+                                              q.buildFakeQuant(math, x, v, s),
+                                              elementType);
+                           }));
     return success();
   }
 };
@@ -961,8 +965,7 @@ struct FakeQuantGradOpLowering : OpConversionPattern<FakeQuantGradOp> {
   static QuantElement buildElement(OpBuilder &b, Location loc, QuantMath &math,
                                    ValueRange args, Value seed,
                                    const GroupView &view) {
-    if (seed)
-      setRoundingDraw(math, seed, buildLinearIndex(b, loc, view.shape()));
+    drawForElement(b, loc, math, seed, view.shape());
     QuantElement element;
     element.dy = toF32(b, loc, args[0]);
     element.x = toF32(b, loc, args[1]);
