@@ -414,6 +414,21 @@ static HostTensor toHostTensor(const py::handle &value,
     throw py::type_error(what + ": cannot convert " + getTypeName(value) +
                          " to an array: " + error.what());
   }
+  // numpy keeps an int beyond 64 bits as an object: out of range for an
+  // integer argument, a float for a float one.
+  if (data.dtype().kind() == 'O' && py::isinstance<py::int_>(value)) {
+    if (!isFloat(arg.dtype))
+      throw py::value_error(what + ": " + py::str(value).cast<std::string>() +
+                            " is out of range for " +
+                            getDTypeName(arg.dtype).str());
+    try {
+      data = np.attr("asarray")(value.attr("__float__")()).cast<py::array>();
+    } catch (py::error_already_set &) {
+      throw py::value_error(what + ": " + py::str(value).cast<std::string>() +
+                            " is out of range for " +
+                            getDTypeName(arg.dtype).str());
+    }
+  }
   if (data.dtype().kind() == 'O')
     throw py::type_error(what + ": cannot convert " + getTypeName(value) +
                          " to an array of numbers");

@@ -261,6 +261,8 @@ def test_signature_kinds(small):
      "1099511627776 is out of range for int32"),
     ((np.zeros((4, 3), F32), 2**63, True), ValueError,
      "9223372036854775808 is out of range for int32"),
+    ((np.zeros((4, 3), F32), 2**70, True), ValueError,
+     "1180591620717411303424 is out of range for int32"),
     ((np.zeros((4, 3), F32), 1.5, True), TypeError, "expects integers, got float"),
     ((np.zeros((4, 3), F32), 1, 1), TypeError, "expects booleans, got int"),
     ((np.zeros((4, 3), F32), "1", True), TypeError, "expects integers, got str"),
@@ -462,3 +464,59 @@ def test_dynamic_batch_and_sequence(rng):
         expected = signed_codes(x, s, 4) * s
         report(f"fake_quant {b}x{t}x64", got[0][keep], expected[keep].astype(F32))
         assert np.array_equal(got[0][keep], expected[keep].astype(F32)), (b, t)
+
+
+def splitmix_draws(seed, count):
+    """docs/semantics.md's draw, written again here: SplitMix64 at counter
+    i + 1 from the seed, its top 24 bits as u in [0, 1)."""
+    mask = (1 << 64) - 1
+    draws = []
+    for i in range(count):
+        z = (seed + (i + 1) * 0x9E3779B97F4A7C15) & mask
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        z ^= z >> 31
+        draws.append((z >> 40) / 2.0 ** 24)
+    return np.array(draws)
+
+
+def test_stochastic_rounding_seed(rng):
+    """The seed is a run-time argument: a Python int; the levels follow the
+    documented rule on the documented draws (signed 4 bits, step 1 from
+    absmax 7), equal seeds give equal bits, and the rounding is unbiased."""
+    compiled = qat.compile("""
+#sr = #qat.quantizer<signed, 4 bits, absmax, per_tensor, stochastic>
+func.func @sr(%x: tensor<3x5000xf32>, %seed: i64) -> tensor<3x5000xf32> {
+  %s = qat.scale %x as #sr : tensor<3x5000xf32> -> tensor<1x1xf32>
+  %y = qat.fake_quant %x, %s as #sr seed %seed with ste : tensor<3x5000xf32>, tensor<1x1xf32>
+  return %y : tensor<3x5000xf32>
+}
+""")
+    x = rng.uniform(-7, 7, (3, 5000)).astype(F32)
+    x[2] = F32(-2.3)
+    x[0, 0] = F32(7)  # the step is max|x| / 7 = 1: the levels are the integers
+    seed = int(rng.integers(-2**63, 2**63))
+    y = compiled["sr"](x, seed)
+    u = splitmix_draws(seed % (1 << 64), 64)
+    v = x.reshape(-1)[:64].astype(np.float64)
+    want = np.floor(v) + (u < v - np.floor(v))
+    np.testing.assert_array_equal(y.reshape(-1)[:64], want.astype(F32))
+    np.testing.assert_array_equal(compiled["sr"](x, seed), y)
+    assert not np.array_equal(compiled["sr"](x, seed ^ 1), y)
+    # -2.3 rounds to -2 with probability 0.7: the row's mean is -2.3 within
+    # 5 standard deviations of a mean of 5000 draws.
+    assert abs(y[2].mean() + 2.3) <= 5 * np.sqrt(0.21 / 5000)
+    with pytest.raises(ValueError, match="out of range for int64"):
+        compiled["sr"](x, 2**64)
+
+
+def test_huge_python_ints():
+    """Python ints beyond 64 bits: out of range for an integer argument, a
+    float for a float one while it has one."""
+    compiled = qat.compile("func.func @f(%a: f32, %b: i64) -> f32 { return %a : f32 }")
+    assert compiled["f"](2**70, 1) == F32(2.0**70)
+    with pytest.raises(ValueError, match=r"argument 0 \(f32\) of 'f': 1000.* is out of "
+                       "range for float32"):
+        compiled["f"](10**400, 1)
+    with pytest.raises(ValueError, match="-9223372036854775809 is out of range for int64"):
+        compiled["f"](1.0, -2**63 - 1)
