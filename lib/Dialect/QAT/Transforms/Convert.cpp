@@ -269,6 +269,22 @@ LogicalResult QATConvertPass::convert(func::FuncOp func) {
     scale.replaceUsesWithIf(
         steps, [&](OpOperand &use) { return isa<MatmulOp>(use.getOwner()); });
   }
+  // Inference rounds to nearest everywhere, as the deployed weights do, so
+  // that it is deterministic; a seed argument left unused goes.
+  llvm::SmallPtrSet<Value, 2> seeds;
+  auto roundToNearest = [&](auto op) {
+    if (!op.getSeed())
+      return;
+    seeds.insert(op.getSeed());
+    op.getSeedMutable().clear();
+    op.setQuantizerAttr(op.getQuantizer().withRounding(Rounding::Nearest));
+  };
+  inference.walk([&](Operation *op) {
+    if (auto quantize = dyn_cast<QuantizeOp>(op))
+      roundToNearest(quantize);
+    else if (auto fakeQuant = dyn_cast<FakeQuantOp>(op))
+      roundToNearest(fakeQuant);
+  });
   // What computed the quantized weights in training is dead now.
   for (bool changed = true; changed;) {
     changed = false;
@@ -282,11 +298,13 @@ LogicalResult QATConvertPass::convert(func::FuncOp func) {
   llvm::BitVector unused(inference.getNumArguments());
   for (unsigned i = 0; i < firstNew; ++i) {
     BlockArgument arg = entry.getArgument(i);
-    if (arg.use_empty() && (hasArgAttr(arg, QATDialect::kParamAttrName) ||
-                            hasArgAttr(arg, QATDialect::kStepAttrName)))
+    if (arg.use_empty() &&
+        (hasArgAttr(arg, QATDialect::kParamAttrName) ||
+         hasArgAttr(arg, QATDialect::kStepAttrName) || seeds.contains(arg)))
       unused.set(i);
   }
   if (failed(inference.eraseArguments(unused)))
-    return func.emitError() << "qat-convert could not drop the float weights";
+    return func.emitError() << "qat-convert could not drop the float weights "
+                               "and seeds";
   return success();
 }

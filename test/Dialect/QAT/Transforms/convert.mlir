@@ -96,3 +96,30 @@ func.func @intn(%x: tensor<4x64xf32>, %w: tensor<8x64xf32> {qat.param}) -> tenso
       ins(%fx, %fw : tensor<4x64xf32>, tensor<8x64xf32>) outs(%f : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// Stochastic rounding is a device of training: the deployed weights and the
+// inference function's activations round to nearest, and the seed argument,
+// unused then, goes.
+
+// CHECK-LABEL: func.func @stochastic_inference
+// CHECK-SAME: (%[[X:.*]]: tensor<4x64xf32>, %[[C:.*]]: tensor<8x32xi8> {qat.codes}, %[[S:.*]]: tensor<8x4xf32>) -> tensor<4x8xf32>
+// CHECK: qat.fake_quant %[[X]], %{{.*}} as <e2m1, 4 bits, nvfp4, per_group<16>> with ste
+// CHECK: qat.dequantize %[[C]], %[[S]] as <e2m1, 4 bits, nvfp4, per_group<16>> packed
+// CHECK-LABEL: func.func @stochastic_pack
+// CHECK: qat.quantize %{{.*}}, %{{.*}} as <e2m1, 4 bits, nvfp4, per_group<16>> packed :
+#sr4 = #qat.quantizer<e2m1, 4 bits, nvfp4, per_group<16>, stochastic>
+func.func @stochastic(%x: tensor<4x64xf32>, %w: tensor<8x64xf32> {qat.param}, %seed: i64) -> tensor<4x8xf32> {
+  %sx = qat.scale %x as #sr4 : tensor<4x64xf32> -> tensor<4x4xf32>
+  %fx = qat.fake_quant %x, %sx as #sr4 seed %seed with ste : tensor<4x64xf32>, tensor<4x4xf32>
+  %sw = qat.scale %w as #sr4 : tensor<8x64xf32> -> tensor<8x4xf32>
+  %fw = qat.fake_quant %w, %sw as #sr4 seed %seed with ste : tensor<8x64xf32>, tensor<8x4xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %y = linalg.matmul
+      indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%fx, %fw : tensor<4x64xf32>, tensor<8x64xf32>) outs(%f : tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
