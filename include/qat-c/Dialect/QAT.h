@@ -92,9 +92,8 @@ qatQuantizerAttrGetGranularity(MlirAttribute attr);
 /// The G of per_group<G>; 0 for per_tensor and per_row.
 MLIR_CAPI_EXPORTED int64_t qatQuantizerAttrGetGroupSize(MlirAttribute attr);
 MLIR_CAPI_EXPORTED QatRounding qatQuantizerAttrGetRounding(MlirAttribute attr);
-/// `quantizer` with `rounding` instead of its own, in the context of `loc`;
-/// null (and a diagnostic at `loc`) where the combination is invalid
-/// (stochastic rounding with learned steps) or `rounding` is unknown.
+/// `quantizer` with `rounding` instead of its own; null (and a diagnostic at
+/// `loc`) where `rounding` is not a QatRounding value.
 MLIR_CAPI_EXPORTED MlirAttribute qatQuantizerAttrWithRoundingChecked(
     MlirLocation loc, MlirAttribute quantizer, QatRounding rounding);
 /// The range [min, max] of the integer codes of the quantizer.

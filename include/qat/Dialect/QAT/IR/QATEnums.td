@@ -1,9 +1,10 @@
 //===- QATEnums.td - Enumerations of the qat dialect -------*- tablegen -*-===//
 //
-// The granularity and rounding of a quantizer, and the names under which the C API and the
-// Python bindings know the built-in grids and scale methods (their ABI). The
-// grids and scale methods themselves are attributes (QATAttrs.td); a new one
-// needs a case here only to be reachable from C or Python.
+// The granularity and the rounding of a quantizer, and the names under which
+// the C API and the Python bindings know the built-in grids and scale methods
+// (their ABI). The grids and scale methods themselves are attributes
+// (QATAttrs.td); a new one needs a case here only to be reachable from C or
+// Python.
 //
 //===----------------------------------------------------------------------===//
 
