@@ -25,14 +25,9 @@ using namespace mlir::qat;
 //===----------------------------------------------------------------------===//
 
 /// The float tensor whose rows the op walks; none for ops the row kernels
-/// leave to convert-qat-to-linalg's kernels: stochastic rounding, whose draw
-/// needs each element's index in the tensor.
+/// leave to convert-qat-to-linalg's kernels: the backward of a stochastic
+/// rounding (its draws would have to follow the estimator's reductions).
 static RankedTensorType getRowTensorType(Operation *op) {
-  if (auto quantize = dyn_cast<QuantizeOp>(op); quantize && quantize.getSeed())
-    return {};
-  if (auto fakeQuant = dyn_cast<FakeQuantOp>(op);
-      fakeQuant && fakeQuant.getSeed())
-    return {};
   if (auto grad = dyn_cast<FakeQuantGradOp>(op); grad && grad.getSeed())
     return {};
   if (auto hadamard = dyn_cast<HadamardOp>(op))

@@ -196,8 +196,9 @@ FailureOr<RowKernelPlan> RowKernelPlan::get(const FusionGroup &group,
     // (type, whether it is a row of values), steps are read as scalars.
     SmallVector<std::pair<Type, bool>> types;
     for (OpOperand &operand : op->getOpOperands())
-      types.emplace_back(operand.get().getType(),
-                         getOperandKind(operand) != RowValueKind::Steps);
+      if (isa<RankedTensorType>(operand.get().getType())) // (not a seed)
+        types.emplace_back(operand.get().getType(),
+                           getOperandKind(operand) != RowValueKind::Steps);
     for (OpResult result : op->getResults())
       types.emplace_back(result.getType(),
                          getResultKind(result) != RowValueKind::Steps);
@@ -651,6 +652,7 @@ private:
   void emitHadamard(HadamardOp op);
   void emitScale(ScaleOp op);
   void emitRms(RmsOp op);
+  void drawFor(GPUQuantMath &math, Value seed, int64_t j, int64_t l);
   void emitQuantize(QuantizeOp op);
   void emitDequantize(DequantizeOp op);
   void emitFakeQuant(FakeQuantOp op);
@@ -1959,6 +1961,23 @@ void RowKernelEmitter::emitRms(RmsOp op) {
   setSteps(op.getResult(), groupLength, getDeviations(totals, groupLength));
 }
 
+/// With a seed (a stochastic quantizer), makes `math` draw for element l of
+/// chunk round j of the op's layout: its row-major index in the tensor is
+/// the kernel row times the row length plus its column (segments are a
+/// row-major view of the rows).
+void RowKernelEmitter::drawFor(GPUQuantMath &math, Value seed, int64_t j,
+                               int64_t l) {
+  if (!seed)
+    return;
+  Value column = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, layoutChunks[opLayout][j], index(V)),
+      index(l));
+  Value element = arith::AddIOp::create(
+      b, arith::MulIOp::create(b, row, index(K * V)), column);
+  math.setRoundingDraw(math.buildUniformDraw(
+      seed, arith::IndexCastOp::create(b, b.getI64Type(), element)));
+}
+
 void RowKernelEmitter::emitQuantize(QuantizeOp op) {
   QuantizerAttr quantizer = op.getQuantizer();
   GPUQuantMath math(b);
@@ -1967,8 +1986,12 @@ void RowKernelEmitter::emitQuantize(QuantizeOp op) {
   SmallVector<Value> v =
       quantizer.needsRatio() ? divideBySteps(x, step) : SmallVector<Value>(x);
   SmallVector<Value> result;
-  for (auto [element, ratio] : llvm::zip(x, v))
-    result.push_back(quantizer.buildQuantize(math, element, ratio));
+  for (int64_t j = 0; j < C; ++j)
+    for (int64_t l = 0; l < V; ++l) {
+      drawFor(math, op.getSeed(), j, l);
+      result.push_back(
+          quantizer.buildQuantize(math, x[j * V + l], v[j * V + l]));
+    }
   setCodes(op.getResult(), std::move(result), op.getPacked());
 }
 
@@ -1994,9 +2017,11 @@ void RowKernelEmitter::emitFakeQuant(FakeQuantOp op) {
       quantizer.needsRatio() ? divideBySteps(x, step) : SmallVector<Value>(x);
   SmallVector<Value> result;
   for (int64_t j = 0; j < C; ++j)
-    for (int64_t l = 0; l < V; ++l)
+    for (int64_t l = 0; l < V; ++l) {
+      drawFor(math, op.getSeed(), j, l);
       result.push_back(
           quantizer.buildFakeQuant(math, x[j * V + l], v[j * V + l], step[j]));
+    }
   setValues(op.getResult(), std::move(result));
 }
 
