@@ -4,14 +4,16 @@
 // RUN: FileCheck %s --check-prefix=DIV < %t
 // RUN: FileCheck %s --check-prefix=FLOOR < %t
 // RUN: FileCheck %s --check-prefix=COMPARE < %t
+// RUN: qat-opt %s --convert-qat-to-gpu | FileCheck %s --check-prefix=ROWS
 
-// Stochastic rounding on the GPU: the NVFP4 steps come from the row kernels
-// as usual; the quantize and fake_quant that draw leave them (the draw
-// needs each element's index in the tensor) for convert-qat-to-linalg's
-// kernels, which compute SplitMix64 in 64-bit integers (mul.lo.s64), then
-// floor (cvt.rmi) and u < y - floor(y) (setp.lt) with an IEEE division.
-// No qat op reaches the host code. (stochastic_cases.py runs such ops on the
-// GPU against the reference.)
+// Stochastic rounding on the GPU: the quantize and fake_quant that draw are
+// in the row kernels with the NVFP4 steps, each element's draw from its row
+// and column: SplitMix64 in 64-bit integers (mul.lo.s64), then floor
+// (cvt.rmi) and u < y - floor(y) (setp.lt). No qat op reaches the host code.
+// (stochastic_cases.py runs such ops on the GPU against the reference.)
+// ROWS: gpu.launch
+// ROWS-NOT: qat.quantize
+// ROWS-NOT: qat.fake_quant
 // CHECK-NOT: qat.
 // CHECK: gpu.binary
 // MUL: gpu.binary {{.*}}mul.lo.s64
