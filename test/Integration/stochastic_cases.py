@@ -14,9 +14,9 @@ exactly except at their boundaries (cases.boundary_mask), ds within the
 bound of cases.check_ds. The check also fails when the two seeds give the
 same levels or when nothing rounds differently from rounding to nearest, so
 that a lowering that ignores the seed cannot pass. Every grid (integer and
-float formats, packed codes), granularity, learned steps and the
-dynamic-rows path (whose element index the lowering builds differently) are
-covered.
+float formats, packed codes), granularity, learned steps, special values
+(NaN, +-Inf, zeros, subnormals) and the dynamic-rows path (whose element
+index the lowering builds differently) are covered.
 """
 
 import numpy as np
@@ -25,6 +25,7 @@ import reference as R
 from cases import (Case, Failure, bf16_round, boundary_mask, check_ds, close, dyn,
                    dtype_of, equal_except_near, maybe_bf16, positive, shape_of, t,
                    with_edges, normal)
+from special_cases import learned_steps, special_rows
 
 F32 = np.float32
 SEEDS = (20261207, -3)  # the second also checks a negative i64 seed
@@ -48,7 +49,9 @@ def backward_estimator(q):
     return "trust" if q.grid == "centered" else "clip"
 
 
-def stochastic_case(q, shape, dtype, packed, index, dynamic=False):
+def stochastic_case(q, shape, dtype, packed, index, dynamic=False, special=False):
+    """`special`: rows of NaN, +-Inf, zeros and subnormals in x (and a
+    subnormal learned step), special_cases.py's."""
     learned = q.method == "learned"
     attr = q.attr()[:-1] + ", stochastic>"
     sshape = q.scale_shape(shape)
@@ -60,7 +63,8 @@ def stochastic_case(q, shape, dtype, packed, index, dynamic=False):
     est = backward_estimator(q)
     grad_seed = " seed %seed0" if est == "trust" or learned else ""
     name = f"sr{index}_{q.grid}{q.bits}_{q.method}_{q.granularity}{q.group or ''}_{dtype}" + \
-        ("_packed" if packed else "") + ("_dynamic" if dynamic else "")
+        ("_packed" if packed else "") + ("_dynamic" if dynamic else "") + \
+        ("_special" if special else "")
     func = "case_" + name
     args = [f"%x: {xt}", f"%dy: {xt}"] + ([f"%s: {st}"] if learned else [])
     results = ([] if learned else [st]) + [ct, xt, xt, xt] + ([st] if learned else [])
@@ -82,9 +86,11 @@ def stochastic_case(q, shape, dtype, packed, index, dynamic=False):
 }}
 """
     gen = with_edges(3.0) if index % 2 == 0 else with_edges(0.5)
+    if special:
+        gen = special_rows
     in_args = [(shape, dtype, gen), (shape, dtype, normal())]
     if learned:
-        in_args.append((sshape, "f32", positive(0.05, 0.6)))
+        in_args.append((sshape, "f32", learned_steps if special else positive(0.05, 0.6)))
 
     def check(inputs, outputs):
         x, dy = [a.astype(F32) for a in inputs[:2]]
@@ -99,7 +105,10 @@ def stochastic_case(q, shape, dtype, packed, index, dynamic=False):
             s = s_out.astype(F32)
         q_out, f0_out, f1_out, dx_out = outputs[:4]
         v = x / R.expand(s, x, q)
-        undefined = np.isnan(v)  # 0/0 of a zero group under absmax
+        # A NaN ratio of a number: 0/0 of a zero group, or a NaN or infinite
+        # step (a group holding a NaN or an infinity); a NaN x itself has
+        # its defined results (the lowest code, or NaN).
+        undefined = np.isnan(v) & ~np.isnan(x)
         u0, u1 = R.uniform_draws(SEEDS[0], x.shape), R.uniform_draws(SEEDS[1], x.shape)
         codes = R.unpack(q_out) if packed else q_out.astype(np.int64)
         near0 = near_draw(v, q, u0) | undefined
@@ -199,6 +208,13 @@ def stochastic_cases():
         (Q("centered", 4, "rms_gaussian", "per_tensor"), [17, 24], "f32", True, True),
         (Q("e4m3", 8, "absmax", "per_row"), [19, 40], "f32", False, True),
     ]
+    special = [  # NaN, +-Inf, zeros and subnormals
+        (Q("signed", 4, "learned", "per_row"), [8, 32], "f32", True, False),
+        (Q("e4m3", 8, "absmax", "per_row"), [8, 48], "f32", False, False),
+        (Q("centered", 3, "rms_gaussian", "per_group", 8), [6, 64], "bf16", False, False),
+    ]
     return [stochastic_case(q, shape, dtype, packed, index, dynamic)
             for index, (q, shape, dtype, packed, dynamic) in enumerate(configs)] + \
+        [stochastic_case(q, shape, dtype, packed, len(configs) + index, dynamic, special=True)
+         for index, (q, shape, dtype, packed, dynamic) in enumerate(special)] + \
         [stochastic_matmul_case(130, 72, 256)]
