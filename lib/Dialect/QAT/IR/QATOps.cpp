@@ -132,10 +132,11 @@ static LogicalResult verifyEstimator(Operation *op,
                                  quantizer.getGrid(), quantizer.getBits());
 }
 
-/// A stochastic quantizer's rounding draws from a seed, and only it does.
+/// A stochastic quantizer's rounding draws from a seed, and only it does;
+/// `required`: the op reads that rounding.
 static LogicalResult verifySeed(Operation *op, Value seed,
-                                QuantizerAttr quantizer) {
-  if (quantizer.isStochastic() && !seed)
+                                QuantizerAttr quantizer, bool required = true) {
+  if (quantizer.isStochastic() && required && !seed)
     return op->emitOpError() << "a stochastic quantizer needs a 'seed' "
                                 "operand (i64) to draw its rounding from";
   if (!quantizer.isStochastic() && seed)
@@ -314,10 +315,8 @@ LogicalResult FakeQuantGradOp::verify() {
     return emitOpError() << "reads the stochastic rounding of the forward "
                             "(trust's xq or the LSQ term's round(v)): it needs "
                             "the forward's 'seed' to draw it again";
-  if (!quantizer.isStochastic() && getSeed())
-    return emitOpError() << "a 'seed' operand is only meaningful for a "
-                            "stochastic quantizer; this one rounds to "
-                            "nearest";
+  if (failed(verifySeed(*this, getSeed(), quantizer, readsRounding)))
+    return failure();
   bool learned = quantizer.hasLearnedStep();
   if (learned && !getScaleGrad())
     return emitOpError() << "learned steps need a second result, the step "
